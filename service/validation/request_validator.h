@@ -1,0 +1,34 @@
+// Request validation before anything goes upstream.
+//
+// The validators reject only what the Messages API itself always rejects, so that a caller gets
+// a precise INVALID_ARGUMENT at once instead of an HTTP round trip. Rules that depend on the
+// model (context sizes, which tools or thinking modes a model supports, ...) stay the API's
+// business: nothing the API might accept is rejected here. Members of a type union that this
+// proto does not know (`unknown`), and `extra_fields`, always pass: they are the
+// forward-compatibility escape hatch.
+//
+// An error's message starts with the path of the offending field as the HTTP API's JSON names
+// it, then ": " and what is wrong, e.g.
+//   "messages[1].content[0].source.media_type: must be one of image/jpeg, image/png, ..."
+//   "tools[3].name: must match ^[a-zA-Z0-9_-]{1,128}$"
+//   "thinking.budget_tokens: must be at least 1024"
+// Only the first problem is reported, in request order (the order of the proto's fields, which
+// is the order of the JSON members).
+
+#ifndef SERVICE_VALIDATION_REQUEST_VALIDATOR_H_
+#define SERVICE_VALIDATION_REQUEST_VALIDATOR_H_
+
+#include "absl/status/status.h"
+#include "claude/v1/messages.pb.h"
+
+namespace claude {
+
+// Returns OK, or INVALID_ARGUMENT whose message starts with the offending field's JSON path.
+absl::Status ValidateCreateMessageRequest(const claude::v1::CreateMessageRequest& request);
+
+// Returns OK, or INVALID_ARGUMENT whose message starts with the offending field's JSON path.
+absl::Status ValidateCountTokensRequest(const claude::v1::CountTokensRequest& request);
+
+}  // namespace claude
+
+#endif  // SERVICE_VALIDATION_REQUEST_VALIDATOR_H_
