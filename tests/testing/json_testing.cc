@@ -1,0 +1,125 @@
+#include "tests/testing/json_testing.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <google/protobuf/reflection.h>
+#include <google/protobuf/struct.pb.h>
+#include <simdjson.h>
+
+namespace claude::testing {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+// Empty when equal, else where and how the documents first differ.
+std::string Diff(element a, element b, const std::string& path) {
+  const bool a_num = a.is_number(), b_num = b.is_number();
+  if (a_num && b_num) {
+    return a.get_double().value_unsafe() == b.get_double().value_unsafe()
+               ? ""
+               : path + ": numbers differ";
+  }
+  if (a.type() != b.type()) return path + ": types differ";
+  switch (a.type()) {
+    case element_type::STRING:
+      return a.get_string().value_unsafe() == b.get_string().value_unsafe()
+                 ? ""
+                 : path + ": strings differ";
+    case element_type::BOOL:
+      return a.get_bool().value_unsafe() == b.get_bool().value_unsafe() ? "" : path + ": booleans differ";
+    case element_type::NULL_VALUE:
+      return "";
+    case element_type::ARRAY: {
+      const simdjson::dom::array aa = a.get_array().value_unsafe();
+      const simdjson::dom::array ba = b.get_array().value_unsafe();
+      if (aa.size() != ba.size()) return path + ": array sizes differ";
+      auto bi = ba.begin();
+      size_t i = 0;
+      for (element item : aa) {
+        std::string d = Diff(item, *bi, path + "[" + std::to_string(i++) + "]");
+        if (!d.empty()) return d;
+        ++bi;
+      }
+      return "";
+    }
+    case element_type::OBJECT: {
+      const simdjson::dom::object ao = a.get_object().value_unsafe();
+      const simdjson::dom::object bo = b.get_object().value_unsafe();
+      for (auto [key, value] : ao) {
+        element other;
+        if (bo.at_key(key).get(other) != simdjson::SUCCESS) {
+          return path + "." + std::string(key) + ": missing in actual";
+        }
+        std::string d = Diff(value, other, path + "." + std::string(key));
+        if (!d.empty()) return d;
+      }
+      for (auto [key, value] : bo) {
+        element other;
+        if (ao.at_key(key).get(other) != simdjson::SUCCESS) {
+          return path + "." + std::string(key) + ": unexpected in actual";
+        }
+      }
+      return "";
+    }
+    default:
+      return path + ": unsupported";
+  }
+}
+
+void Collect(const google::protobuf::Message& m, const std::string& path,
+             std::vector<std::string>* out) {
+  const auto* r = m.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const auto* f : fields) {
+    const std::string here = path + "." + f->name();
+    if (f->name() == "extra_fields" || f->name() == "unknown") {
+      out->push_back(here);
+      continue;
+    }
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (f->message_type()->file()->package() == "google.protobuf") continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < r->FieldSize(m, f); ++i) {
+        Collect(r->GetRepeatedMessage(m, f, i), here + "[" + std::to_string(i) + "]", out);
+      }
+    } else {
+      Collect(r->GetMessage(m, f), here, out);
+    }
+  }
+}
+
+}  // namespace
+
+::testing::AssertionResult JsonEqual(const std::string& expected, const std::string& actual) {
+  simdjson::dom::parser pe, pa;
+  element e, a;
+  if (pe.parse(expected).get(e) != simdjson::SUCCESS) {
+    return ::testing::AssertionFailure() << "expected is not JSON: " << expected;
+  }
+  if (pa.parse(actual).get(a) != simdjson::SUCCESS) {
+    return ::testing::AssertionFailure() << "actual is not JSON: " << actual;
+  }
+  std::string diff = Diff(e, a, "$");
+  if (diff.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << diff << "\n expected: " << expected
+                                       << "\n   actual: " << actual;
+}
+
+std::string ReadFixture(const std::string& name) {
+  std::ifstream in(std::string(CLAUDE_FIXTURES_DIR) + "/" + name, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "missing fixture " << name;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string> UnmodelledPaths(const google::protobuf::Message& message) {
+  std::vector<std::string> out;
+  Collect(message, "", &out);
+  return out;
+}
+
+}  // namespace claude::testing

@@ -1,0 +1,26 @@
+// Test helpers: JSON documents compared as documents, and the shared fixtures.
+#ifndef TESTS_TESTING_JSON_TESTING_H_
+#define TESTS_TESTING_JSON_TESTING_H_
+
+#include <string>
+#include <vector>
+
+#include <google/protobuf/message.h>
+#include <gtest/gtest.h>
+
+namespace claude::testing {
+
+// Whether two JSON texts hold equal documents: objects compared regardless of member order,
+// numbers by value. The failure message shows both documents and the first difference.
+::testing::AssertionResult JsonEqual(const std::string& expected, const std::string& actual);
+
+// The text of ../shared/fixtures/<name>.
+std::string ReadFixture(const std::string& name);
+
+// The paths inside `message` where something landed outside the modelled fields: a non-empty
+// extra_fields or a set `unknown` union member. Empty when the proto modelled everything.
+std::vector<std::string> UnmodelledPaths(const google::protobuf::Message& message);
+
+}  // namespace claude::testing
+
+#endif  // TESTS_TESTING_JSON_TESTING_H_
