@@ -422,6 +422,7 @@ class Decoder {
     if (member == nullptr) {
       auto* unknown = google::protobuf::DynamicCastToGenerated<google::protobuf::Struct>(
           r->MutableMessage(msg, shape.unknown));
+      if (unknown == nullptr) return Error("unsupported Struct implementation");
       return ToStruct(json, unknown);
     }
     Message* body = r->MutableMessage(msg, member);
@@ -456,6 +457,7 @@ class Decoder {
         continue;
       }
       const Member& m = shape.members[it->second];
+      ForgetEarlier(msg, shape, m, key);
       if (value.type() == element_type::NULL_VALUE) {
         if (absl::Status s = KeepExtra(key, value, msg, shape); !s.ok()) return s;
         continue;
@@ -471,12 +473,32 @@ class Decoder {
     return absl::OkStatus();
   }
 
+  // Clears what an earlier occurrence of the same key left, so the last occurrence wins.
+  static void ForgetEarlier(Message* msg, const Shape& shape, const Member& m,
+                            absl::string_view key) {
+    const Reflection* r = msg->GetReflection();
+    if (m.value_union != nullptr) {
+      if (r->GetOneofFieldDescriptor(*msg, m.value_union) != nullptr) r->ClearOneof(msg, m.value_union);
+    } else if (m.field->is_repeated() ? r->FieldSize(*msg, m.field) > 0 : r->HasField(*msg, m.field)) {
+      r->ClearField(msg, m.field);
+      if (m.raw != nullptr) r->ClearField(msg, m.raw);
+    } else if (m.raw != nullptr) {
+      r->ClearField(msg, m.raw);
+    }
+    if (shape.extra != nullptr && r->HasField(*msg, shape.extra)) {
+      auto* extra = google::protobuf::DynamicCastToGenerated<google::protobuf::Struct>(
+          r->MutableMessage(msg, shape.extra));
+      if (extra != nullptr) extra->mutable_fields()->erase(std::string(key));
+    }
+  }
+
   absl::Status KeepExtra(absl::string_view key, element value, Message* msg, const Shape& shape) {
     if (shape.extra == nullptr) {
       return Error(absl::StrCat("not a member of ", msg->GetDescriptor()->name()));
     }
     auto* extra = google::protobuf::DynamicCastToGenerated<google::protobuf::Struct>(
         msg->GetReflection()->MutableMessage(msg, shape.extra));
+    if (extra == nullptr) return Error("unsupported Struct implementation");
     return ToValue(value, &(*extra->mutable_fields())[std::string(key)]);
   }
 
@@ -619,7 +641,8 @@ class Decoder {
       case element_type::DOUBLE: {
         // Accept 12.0 from lenient gateways, but never round a fraction away.
         const double d = v.get_double().value_unsafe();
-        if (d != std::trunc(d) || std::fabs(d) > 9.0e15) return Error("expected an integer");
+        if (d != std::trunc(d)) return Error("expected an integer");
+        if (std::fabs(d) >= 9.2e18) return Error("integer out of range");
         i = static_cast<int64_t>(d);
         break;
       }
@@ -683,6 +706,7 @@ class Decoder {
   }
 
   absl::Status ToValue(element json, google::protobuf::Value* out) {
+    out->Clear();  // a key given twice: the last value wins, as in most JSON readers
     switch (json.type()) {
       case element_type::NULL_VALUE:
         out->set_null_value(google::protobuf::NULL_VALUE);
@@ -708,6 +732,47 @@ class Decoder {
 
   std::vector<PathPart> path_;
 };
+
+// simdjson rejects integer literals beyond 64 bits, which are valid JSON (a model may write
+// one in tool input). Copies `json` to `*out` with ".0" after every integer literal of 19 or
+// more digits, so it parses as a double; returns false when there is none to widen.
+bool WidenBigIntegers(absl::string_view json, std::string* out) {
+  bool widened = false;
+  out->clear();
+  out->reserve(json.size() + 16);
+  for (size_t i = 0; i < json.size();) {
+    const char c = json[i];
+    if (c == '"') {  // copy a string literal whole, escapes included
+      size_t j = i + 1;
+      while (j < json.size() && json[j] != '"') j += json[j] == '\\' ? 2 : 1;
+      j = std::min(j + 1, json.size());
+      out->append(json.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    if (absl::ascii_isdigit(c) || c == '-') {
+      size_t j = i + (c == '-' ? 1 : 0);
+      while (j < json.size() && absl::ascii_isdigit(json[j])) ++j;
+      const bool integer = j == json.size() || (json[j] != '.' && json[j] != 'e' && json[j] != 'E');
+      out->append(json.data() + i, j - i);
+      if (integer && j - i - (c == '-' ? 1 : 0) >= 19) {
+        out->append(".0");
+        widened = true;
+      }
+      i = j;
+      if (i < json.size() && !integer) {  // the rest of a non-integer number
+        while (i < json.size() && (absl::ascii_isdigit(json[i]) || json[i] == '.' || json[i] == 'e' ||
+                                   json[i] == 'E' || json[i] == '+' || json[i] == '-')) {
+          out->push_back(json[i++]);
+        }
+      }
+      continue;
+    }
+    out->push_back(c);
+    ++i;
+  }
+  return widened;
+}
 
 // Documents above this size get a parser of their own, so that one large request or response
 // does not leave a per-thread parser holding its capacity forever.
@@ -778,15 +843,25 @@ class Encoder {
       case Kind::kList:
         Array(msg, shape.list_field);
         return;
-      case Kind::kStruct:
-        Struct(static_cast<const google::protobuf::Struct&>(msg));
+      case Kind::kStruct: {
+        google::protobuf::Struct scratch;
+        Struct(AsStruct(msg, &scratch));
         return;
-      case Kind::kValue:
-        Value(static_cast<const google::protobuf::Value&>(msg));
+      }
+      case Kind::kValue: {
+        google::protobuf::Value scratch;
+        const auto* v = google::protobuf::DynamicCastToGenerated<google::protobuf::Value>(&msg);
+        if (v == nullptr) scratch.CopyFrom(msg);
+        Value(v != nullptr ? *v : scratch);
         return;
-      case Kind::kListValue:
-        List(static_cast<const google::protobuf::ListValue&>(msg));
+      }
+      case Kind::kListValue: {
+        google::protobuf::ListValue scratch;
+        const auto* l = google::protobuf::DynamicCastToGenerated<google::protobuf::ListValue>(&msg);
+        if (l == nullptr) scratch.CopyFrom(msg);
+        List(l != nullptr ? *l : scratch);
         return;
+      }
     }
   }
 
@@ -799,7 +874,8 @@ class Encoder {
     }
     const google::protobuf::Message& body = r->GetMessage(msg, member);
     if (member == shape.unknown) {
-      Struct(static_cast<const google::protobuf::Struct&>(body));
+      google::protobuf::Struct scratch;
+      Struct(AsStruct(body, &scratch));
       return;
     }
     ShapeRef body_shape(body.GetDescriptor());
@@ -836,7 +912,39 @@ class Encoder {
       return r->GetEnumValue(msg, f) != 0 ||
              (m.raw != nullptr && !r->GetStringReference(msg, m.raw, nullptr).empty());
     }
-    return true;  // a plain scalar is a required member: always written
+    // A plain scalar is a required member and always written, unless it holds its default and
+    // the JSON had something else there (an explicit null), which extra_fields then writes.
+    return !IsDefaultScalar(msg, f) || !ExtraHas(msg, shape, f->name());
+  }
+
+  static bool IsDefaultScalar(const google::protobuf::Message& msg, const FieldDescriptor* f) {
+    const Reflection* r = msg.GetReflection();
+    switch (f->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_STRING: return r->GetStringReference(msg, f, nullptr).empty();
+      case FieldDescriptor::CPPTYPE_BOOL: return !r->GetBool(msg, f);
+      case FieldDescriptor::CPPTYPE_INT32: return r->GetInt32(msg, f) == 0;
+      case FieldDescriptor::CPPTYPE_INT64: return r->GetInt64(msg, f) == 0;
+      case FieldDescriptor::CPPTYPE_UINT32: return r->GetUInt32(msg, f) == 0;
+      case FieldDescriptor::CPPTYPE_UINT64: return r->GetUInt64(msg, f) == 0;
+      case FieldDescriptor::CPPTYPE_DOUBLE: return r->GetDouble(msg, f) == 0;
+      case FieldDescriptor::CPPTYPE_FLOAT: return r->GetFloat(msg, f) == 0;
+      default: return false;
+    }
+  }
+
+  static bool ExtraHas(const google::protobuf::Message& msg, const Shape& shape, const std::string& key) {
+    const Reflection* r = msg.GetReflection();
+    if (shape.extra == nullptr || !r->HasField(msg, shape.extra)) return false;
+    google::protobuf::Struct scratch;
+    return AsStruct(r->GetMessage(msg, shape.extra), &scratch).fields().contains(key);
+  }
+
+  // The generated Struct behind `m`, or a copy of it when `m` is a dynamic message.
+  static const google::protobuf::Struct& AsStruct(const google::protobuf::Message& m,
+                                                  google::protobuf::Struct* scratch) {
+    if (const auto* s = google::protobuf::DynamicCastToGenerated<google::protobuf::Struct>(&m)) return *s;
+    scratch->CopyFrom(m);
+    return *scratch;
   }
 
   void ObjectMembers(const google::protobuf::Message& msg, const Shape& shape, bool in_union,
@@ -854,8 +962,8 @@ class Encoder {
       }
     }
     if (shape.extra == nullptr || !r->HasField(msg, shape.extra)) return;
-    const auto& extra =
-        static_cast<const google::protobuf::Struct&>(r->GetMessage(msg, shape.extra));
+    google::protobuf::Struct scratch;
+    const google::protobuf::Struct& extra = AsStruct(r->GetMessage(msg, shape.extra), &scratch);
     for (const auto* entry : SortedEntries(extra)) {
       const std::string& key = entry->first;
       if (in_union && key == "type") continue;
@@ -1014,7 +1122,12 @@ absl::Status JsonToMessage(absl::string_view json, google::protobuf::Message* me
     parser = large_parser.get();
   }
   element root;
-  if (auto error = parser->parse(json.data(), json.size()).get(root); error) {
+  auto error = parser->parse(json.data(), json.size()).get(root);
+  std::string widened;
+  if (error == simdjson::NUMBER_ERROR && WidenBigIntegers(json, &widened)) {
+    error = parser->parse(widened.data(), widened.size()).get(root);
+  }
+  if (error) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid JSON: ", simdjson::error_message(error)));
   }

@@ -1,5 +1,7 @@
 #include "service/codec/message_accumulator.h"
 
+#include <memory>
+
 #include <google/protobuf/reflection.h>
 #include <google/protobuf/struct.pb.h>
 
@@ -29,10 +31,38 @@ const char* BlockTypeName(const ContentBlock& block) {
   return f == nullptr ? "empty" : f->name().c_str();
 }
 
+// Sets the member `key` of `to` from a JSON value that arrived in some message's extra_fields:
+// into the typed field when `to` models the key (decoded by the same JSON mapping), otherwise
+// into to's extra_fields. A null clears the typed field and is remembered.
+void SetMember(const std::string& key, const google::protobuf::Value& value, Message* to) {
+  const auto* r = to->GetReflection();
+  const FieldDescriptor* extra_field = to->GetDescriptor()->FindFieldByName("extra_fields");
+  auto* extra = extra_field == nullptr
+                    ? nullptr
+                    : google::protobuf::DynamicCastToGenerated<google::protobuf::Struct>(
+                          r->MutableMessage(to, extra_field));
+  const FieldDescriptor* field = to->GetDescriptor()->FindFieldByName(key);
+  if (field != nullptr && field != extra_field && !value.has_null_value()) {
+    std::unique_ptr<Message> decoded(to->New());
+    std::string json = "{";
+    AppendJsonString(key, &json);
+    json += ":" + MessageToJsonString(value) + "}";
+    if (JsonToMessage(json, decoded.get()).ok() &&
+        (field->is_repeated() || decoded->GetReflection()->HasField(*decoded, field))) {
+      r->SwapFields(to, decoded.get(), {field});
+      if (extra != nullptr) extra->mutable_fields()->erase(key);
+      return;
+    }
+  }
+  if (field != nullptr && field != extra_field) r->ClearField(to, field);
+  if (extra != nullptr) (*extra->mutable_fields())[key] = value;
+}
+
 // Copies every set field of `from` into the field of the same name of `to`, and every member
-// of from's extra_fields into to's (clearing the modelled field it shadows): message_delta
-// values replace what message_start said, whatever fields future versions add to both.
-void OverwriteByName(const Message& from, Message* to) {
+// of from's extra_fields likewise: values in a message_delta replace what message_start said,
+// whatever fields future versions add to both. Usage values that are null keep the earlier
+// value, as the SDKs do.
+void OverwriteUsage(const Message& from, Message* to) {
   const auto* from_r = from.GetReflection();
   const auto* to_r = to->GetReflection();
   const auto* to_d = to->GetDescriptor();
@@ -59,17 +89,17 @@ void OverwriteByName(const Message& from, Message* to) {
       default:
         break;  // the usage messages hold only integers, strings and messages
     }
+    if (const FieldDescriptor* extra = to_d->FindFieldByName("extra_fields"); extra != nullptr) {
+      static_cast<google::protobuf::Struct*>(to_r->MutableMessage(to, extra))
+          ->mutable_fields()
+          ->erase(f->name());
+    }
   }
   const FieldDescriptor* from_extra = from.GetDescriptor()->FindFieldByName("extra_fields");
-  const FieldDescriptor* to_extra = to_d->FindFieldByName("extra_fields");
-  if (from_extra == nullptr || to_extra == nullptr || !from_r->HasField(from, from_extra)) return;
+  if (from_extra == nullptr || !from_r->HasField(from, from_extra)) return;
   const auto& extra = static_cast<const google::protobuf::Struct&>(from_r->GetMessage(from, from_extra));
-  auto* target = static_cast<google::protobuf::Struct*>(to_r->MutableMessage(to, to_extra));
   for (const auto& [key, value] : extra.fields()) {
-    (*target->mutable_fields())[key] = value;
-    if (const FieldDescriptor* t = to_d->FindFieldByName(key); t != nullptr && !t->is_repeated()) {
-      to_r->ClearField(to, t);
-    }
+    if (!value.has_null_value()) SetMember(key, value, to);
   }
 }
 
@@ -238,12 +268,9 @@ void MessageAccumulator::ApplyMessageDelta(const claude::v1::MessageDeltaEvent& 
     *message_.mutable_container() = delta.container();
     extra->erase("container");
   }
-  for (const auto& [key, value] : delta.extra_fields().fields()) {
-    if (key == "stop_reason" || key == "stop_sequence" || !message_.GetDescriptor()->FindFieldByName(key)) {
-      (*extra)[key] = value;
-    }
-  }
-  if (event.has_usage()) OverwriteByName(event.usage(), message_.mutable_usage());
+  // Members the delta does not model, and explicit nulls (which clear what message_start said).
+  for (const auto& [key, value] : delta.extra_fields().fields()) SetMember(key, value, &message_);
+  if (event.has_usage()) OverwriteUsage(event.usage(), message_.mutable_usage());
 }
 
 absl::StatusOr<claude::v1::Message> MessageAccumulator::Finish() && {
