@@ -1,0 +1,404 @@
+#include "service/errors/error_table.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include <google/protobuf/struct.pb.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "service/codec/json_mapping.h"
+#include "service/upstream/retry_policy.h"
+
+namespace claude {
+namespace {
+
+// How much upstream text a status message echoes.
+constexpr size_t kMaxBodySnippetBytes = 200;  // of a body in no known shape
+constexpr size_t kMaxUpstreamTextBytes = 1024;  // of an error message the upstream wrote
+constexpr size_t kMaxTokenBytes = 128;  // of an error type, code or request id
+
+constexpr char kReplacementCharacter[] = "\xEF\xBF\xBD";  // U+FFFD
+
+// The length of the valid UTF-8 sequence at the start of `s`, or 0 if it is not one.
+size_t Utf8SequenceLength(absl::string_view s) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto continuation = [&](size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
+    return i < s.size() && byte(i) >= lo && byte(i) <= hi;
+  };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    const unsigned char lo = lead == 0xE0 ? 0xA0 : 0x80;  // no overlong forms
+    const unsigned char hi = lead == 0xED ? 0x9F : 0xBF;  // no surrogates
+    return continuation(1, lo, hi) && continuation(2) ? 3 : 0;
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    const unsigned char lo = lead == 0xF0 ? 0x90 : 0x80;
+    const unsigned char hi = lead == 0xF4 ? 0x8F : 0xBF;  // nothing past U+10FFFF
+    return continuation(1, lo, hi) && continuation(2) && continuation(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+// At most `max_bytes` of `text` (never splitting a character; "..." marks a cut) as printable,
+// valid UTF-8 on one line: runs of whitespace and control characters (C0, DEL, C1) become one
+// space, invalid bytes become U+FFFD, and the ends are trimmed.
+std::string Sanitize(absl::string_view text, size_t max_bytes) {
+  std::string out;
+  bool pending_space = false;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t n = Utf8SequenceLength(text.substr(i));
+    if (i + std::max<size_t>(n, 1) > max_bytes) break;
+    if (n == 0) {
+      if (pending_space && !out.empty()) out += ' ';
+      pending_space = false;
+      out += kReplacementCharacter;
+      ++i;
+      continue;
+    }
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const bool control = (n == 1 && (c < 0x20 || c == 0x7F || c == ' ')) ||
+                         (n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0);
+    if (control) {
+      pending_space = true;
+    } else {
+      if (pending_space && !out.empty()) out += ' ';
+      pending_space = false;
+      out.append(text.data() + i, n);
+    }
+    i += n;
+  }
+  if (i < text.size()) out += "...";
+  return out;
+}
+
+bool IsKeyCharacter(char c) { return absl::ascii_isalnum(c) || c == '-' || c == '_'; }
+
+// Sanitized and redacted: what may be echoed from the upstream.
+std::string Echo(absl::string_view text, size_t max_bytes) {
+  return RedactSecrets(Sanitize(text, max_bytes));
+}
+
+// The member `name` of `fields` as text: a string as is, an integral number without a
+// fraction; "" for anything else or when absent.
+std::string MemberText(const google::protobuf::Struct& fields, const std::string& name) {
+  auto it = fields.fields().find(name);
+  if (it == fields.fields().end()) return "";
+  const google::protobuf::Value& value = it->second;
+  switch (value.kind_case()) {
+    case google::protobuf::Value::kStringValue:
+      return value.string_value();
+    case google::protobuf::Value::kNumberValue: {
+      const double number = value.number_value();
+      if (std::isfinite(number) && number == std::trunc(number) && std::fabs(number) < 1e15) {
+        return absl::StrCat(static_cast<int64_t>(number));
+      }
+      return absl::StrCat(number);
+    }
+    default:
+      return "";
+  }
+}
+
+std::string HeaderRequestId(const HttpHeaders& headers) {
+  const std::string* id = FindHeader(headers, "request-id");
+  return id == nullptr ? "" : Echo(*id, kMaxTokenBytes);
+}
+
+void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
+  absl::Duration remainder;
+  const int64_t seconds = absl::IDivDuration(d, absl::Seconds(1), &remainder);
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(absl::IDivDuration(remainder, absl::Nanoseconds(1),
+                                                         &remainder)));
+}
+
+// What a failure status carries besides its code and message.
+struct Details {
+  std::string reason;
+  const char* domain = kUpstreamErrorDomain;
+  int http_status = 0;  // 0: not an HTTP exchange
+  std::string request_id;
+  std::optional<absl::Duration> retry_delay;
+};
+
+// ` (request-id <id>)`, or "" when the id is unknown.
+std::string RequestIdSuffix(const std::string& request_id) {
+  return request_id.empty() ? "" : absl::StrCat(" (request-id ", request_id, ")");
+}
+
+grpc::Status MakeStatus(grpc::StatusCode code, std::string message, const Details& details) {
+  google::rpc::Status rpc;
+  rpc.set_code(static_cast<int32_t>(code));
+  rpc.set_message(message);
+
+  google::rpc::ErrorInfo info;
+  info.set_reason(details.reason);
+  info.set_domain(details.domain);
+  if (details.http_status != 0) {
+    (*info.mutable_metadata())["http_status"] = absl::StrCat(details.http_status);
+  }
+  if (!details.request_id.empty()) {
+    (*info.mutable_metadata())["request_id"] = details.request_id;
+  }
+  rpc.add_details()->PackFrom(info);
+
+  if (details.retry_delay) {
+    google::rpc::RetryInfo retry;
+    SetDuration(*details.retry_delay, retry.mutable_retry_delay());
+    rpc.add_details()->PackFrom(retry);
+  }
+  if (!details.request_id.empty()) {
+    google::rpc::RequestInfo request;
+    request.set_request_id(details.request_id);
+    rpc.add_details()->PackFrom(request);
+  }
+  return grpc::Status(code, std::move(message), rpc.SerializeAsString());
+}
+
+}  // namespace
+
+std::string RedactSecrets(absl::string_view text) {
+  static constexpr absl::string_view kKeyPrefix = "sk-ant-";
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text.size() - i >= kKeyPrefix.size() &&
+        absl::EqualsIgnoreCase(text.substr(i, kKeyPrefix.size()), kKeyPrefix)) {
+      i += kKeyPrefix.size();
+      while (i < text.size() && IsKeyCharacter(text[i])) ++i;
+      out += "[REDACTED]";
+      continue;
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+// HTTP status -> gRPC code. The named rows follow the API's documented errors and the gRPC
+// project's HTTP-to-gRPC mapping; the ranges are this project's choices.
+//
+//   400 Bad Request            INVALID_ARGUMENT     (invalid_request_error)
+//   401 Unauthorized           UNAUTHENTICATED      (authentication_error)
+//   402 Payment Required       FAILED_PRECONDITION  (billing_error: fix billing, then retry)
+//   403 Forbidden              PERMISSION_DENIED    (permission_error)
+//   404 Not Found              NOT_FOUND            (not_found_error)
+//   405 Method Not Allowed     UNIMPLEMENTED        (choice: the upstream lacks the endpoint)
+//   408 Request Timeout        DEADLINE_EXCEEDED
+//   409 Conflict               ABORTED              (retryable conflict)
+//   410 Gone                   NOT_FOUND            (choice)
+//   413 Content Too Large      INVALID_ARGUMENT     (request_too_large)
+//   422 Unprocessable Content  INVALID_ARGUMENT
+//   429 Too Many Requests      RESOURCE_EXHAUSTED   (rate_limit_error)
+//   499 Client Closed Request  CANCELLED            (choice: the upstream saw us hang up)
+//   other 4xx                  FAILED_PRECONDITION  (choice: the request cannot succeed as it
+//                                                    stands, and UNKNOWN would hide that it is
+//                                                    the caller's side to fix)
+//   500 Internal Server Error  INTERNAL             (api_error)
+//   501 Not Implemented        UNIMPLEMENTED
+//   502 Bad Gateway            UNAVAILABLE
+//   503 Service Unavailable    UNAVAILABLE
+//   504 Gateway Timeout        DEADLINE_EXCEEDED    (timeout_error)
+//   529 Overloaded             UNAVAILABLE          (overloaded_error)
+//   other 5xx                  INTERNAL
+//   anything else (< 400, >= 600: not an error status)   UNKNOWN
+grpc::StatusCode CodeForHttpStatus(int http_status) {
+  switch (http_status) {
+    case 400: return grpc::StatusCode::INVALID_ARGUMENT;
+    case 401: return grpc::StatusCode::UNAUTHENTICATED;
+    case 402: return grpc::StatusCode::FAILED_PRECONDITION;
+    case 403: return grpc::StatusCode::PERMISSION_DENIED;
+    case 404: return grpc::StatusCode::NOT_FOUND;
+    case 405: return grpc::StatusCode::UNIMPLEMENTED;
+    case 408: return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case 409: return grpc::StatusCode::ABORTED;
+    case 410: return grpc::StatusCode::NOT_FOUND;
+    case 413: return grpc::StatusCode::INVALID_ARGUMENT;
+    case 422: return grpc::StatusCode::INVALID_ARGUMENT;
+    case 429: return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case 499: return grpc::StatusCode::CANCELLED;
+    case 500: return grpc::StatusCode::INTERNAL;
+    case 501: return grpc::StatusCode::UNIMPLEMENTED;
+    case 502: return grpc::StatusCode::UNAVAILABLE;
+    case 503: return grpc::StatusCode::UNAVAILABLE;
+    case 504: return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case 529: return grpc::StatusCode::UNAVAILABLE;
+    default: break;
+  }
+  if (http_status >= 400 && http_status < 500) return grpc::StatusCode::FAILED_PRECONDITION;
+  if (http_status >= 500 && http_status < 600) return grpc::StatusCode::INTERNAL;
+  return grpc::StatusCode::UNKNOWN;
+}
+
+grpc::StatusCode CodeForErrorType(absl::string_view type) {
+  static constexpr std::pair<absl::string_view, grpc::StatusCode> kTable[] = {
+      {"invalid_request_error", grpc::StatusCode::INVALID_ARGUMENT},
+      {"authentication_error", grpc::StatusCode::UNAUTHENTICATED},
+      {"billing_error", grpc::StatusCode::FAILED_PRECONDITION},
+      {"permission_error", grpc::StatusCode::PERMISSION_DENIED},
+      {"not_found_error", grpc::StatusCode::NOT_FOUND},
+      {"request_too_large", grpc::StatusCode::INVALID_ARGUMENT},
+      {"rate_limit_error", grpc::StatusCode::RESOURCE_EXHAUSTED},
+      {"api_error", grpc::StatusCode::INTERNAL},
+      {"timeout_error", grpc::StatusCode::DEADLINE_EXCEEDED},
+      {"overloaded_error", grpc::StatusCode::UNAVAILABLE},
+  };
+  for (const auto& [name, code] : kTable) {
+    if (name == type) return code;
+  }
+  return grpc::StatusCode::UNKNOWN;
+}
+
+grpc::Status StatusFromHttpError(int http_status, absl::string_view body,
+                                 const HttpHeaders& headers) {
+  Details details;
+  details.http_status = http_status;
+  details.retry_delay = ServerRetryDelay(headers, absl::Now());
+
+  // The API's error body has the shape of the error event; a gateway's lands in it too, with
+  // error.code and trace_id kept in extra_fields.
+  std::string label;  // the error type or code
+  std::string text;   // the upstream's message
+  bool known_shape = false;
+  claude::v1::ErrorEvent parsed;
+  if (JsonToMessage(body, &parsed).ok() && parsed.has_error()) {
+    const claude::v1::ApiError& error = parsed.error();
+    label = Echo(error.type(), kMaxTokenBytes);
+    if (label.empty()) label = Echo(MemberText(error.extra_fields(), "code"), kMaxTokenBytes);
+    text = Echo(error.message(), kMaxUpstreamTextBytes);
+    details.request_id = Echo(parsed.request_id(), kMaxTokenBytes);
+    if (details.request_id.empty()) {
+      details.request_id = Echo(MemberText(parsed.extra_fields(), "trace_id"), kMaxTokenBytes);
+    }
+    known_shape = !label.empty() || !text.empty();
+  }
+  if (details.request_id.empty()) details.request_id = HeaderRequestId(headers);
+  details.reason = label.empty() ? absl::StrCat("http_", http_status) : label;
+
+  std::string message = absl::StrCat("upstream HTTP ", http_status);
+  if (known_shape) {
+    if (!label.empty()) absl::StrAppend(&message, " ", label);
+    if (!text.empty()) absl::StrAppend(&message, ": ", text);
+  } else {
+    const std::string snippet = Echo(body, kMaxBodySnippetBytes);
+    absl::StrAppend(&message, ": ", snippet.empty() ? "(empty body)" : snippet);
+  }
+  absl::StrAppend(&message, RequestIdSuffix(details.request_id));
+  return MakeStatus(CodeForHttpStatus(http_status), std::move(message), details);
+}
+
+grpc::Status StatusFromErrorEvent(const claude::v1::ErrorEvent& event,
+                                  const HttpHeaders& headers) {
+  Details details;
+  details.http_status = 200;  // the error arrived inside a successful response
+  details.retry_delay = ServerRetryDelay(headers, absl::Now());
+  details.request_id = Echo(event.request_id(), kMaxTokenBytes);
+  if (details.request_id.empty()) details.request_id = HeaderRequestId(headers);
+  const std::string type = Echo(event.error().type(), kMaxTokenBytes);
+  const std::string text = Echo(event.error().message(), kMaxUpstreamTextBytes);
+  details.reason = type.empty() ? "stream_error" : type;
+
+  std::string message = "upstream stream error";
+  if (!type.empty()) absl::StrAppend(&message, " ", type);
+  if (!text.empty()) absl::StrAppend(&message, ": ", text);
+  absl::StrAppend(&message, RequestIdSuffix(details.request_id));
+  return MakeStatus(CodeForErrorType(event.error().type()), std::move(message), details);
+}
+
+grpc::Status StatusFromTransportError(const absl::Status& transport) {
+  Details details;
+  details.domain = kLocalErrorDomain;
+  grpc::StatusCode code = ToGrpcStatus(transport).error_code();
+  absl::string_view what;
+  switch (transport.code()) {
+    case absl::StatusCode::kOk:  // a caller's bug; still a failure
+      code = grpc::StatusCode::UNKNOWN;
+      what = "upstream transport failed without a reason";
+      details.reason = "transport_error";
+      break;
+    case absl::StatusCode::kUnavailable:
+      what = "upstream unavailable";
+      details.reason = "connection_error";
+      break;
+    case absl::StatusCode::kDeadlineExceeded:
+      what = "upstream timed out";
+      details.reason = "timeout";
+      break;
+    case absl::StatusCode::kCancelled:
+      what = "upstream call cancelled";
+      details.reason = "cancelled";
+      break;
+    default:
+      what = "upstream transport error";
+      details.reason = "transport_error";
+      break;
+  }
+  std::string message(what);
+  const std::string cause = Echo(transport.message(), kMaxUpstreamTextBytes);
+  if (!cause.empty()) absl::StrAppend(&message, ": ", cause);
+  return MakeStatus(code, std::move(message), details);
+}
+
+grpc::Status StatusFromInternal(const absl::Status& status) {
+  Details details;
+  details.domain = kLocalErrorDomain;
+  details.reason = "malformed_upstream_data";
+  std::string message = "upstream sent malformed data";
+  const std::string cause = Echo(status.message(), kMaxUpstreamTextBytes);
+  if (!cause.empty()) absl::StrAppend(&message, ": ", cause);
+  return MakeStatus(grpc::StatusCode::INTERNAL, std::move(message), details);
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  const int code = static_cast<int>(status.code());
+  // absl::StatusCode and grpc::StatusCode both number the canonical codes 0..16.
+  const grpc::StatusCode grpc_code = code >= 1 && code <= 16 ? static_cast<grpc::StatusCode>(code)
+                                                             : grpc::StatusCode::UNKNOWN;
+  return grpc::Status(grpc_code, std::string(status.message()));
+}
+
+std::optional<ErrorDetails> ParseErrorDetails(const grpc::Status& status) {
+  if (status.error_details().empty()) return std::nullopt;
+  google::rpc::Status rpc;
+  if (!rpc.ParseFromString(status.error_details())) return std::nullopt;
+  ErrorDetails out;
+  bool found = false;
+  std::string info_request_id;
+  for (const google::protobuf::Any& any : rpc.details()) {
+    if (google::rpc::ErrorInfo info; any.UnpackTo(&info)) {
+      found = true;
+      out.reason = info.reason();
+      out.domain = info.domain();
+      if (auto it = info.metadata().find("http_status"); it != info.metadata().end()) {
+        if (!absl::SimpleAtoi(it->second, &out.http_status)) out.http_status = 0;
+      }
+      if (auto it = info.metadata().find("request_id"); it != info.metadata().end()) {
+        info_request_id = it->second;
+      }
+    } else if (google::rpc::RetryInfo retry; any.UnpackTo(&retry)) {
+      found = true;
+      out.retry_delay = absl::Seconds(retry.retry_delay().seconds()) +
+                        absl::Nanoseconds(retry.retry_delay().nanos());
+    } else if (google::rpc::RequestInfo request; any.UnpackTo(&request)) {
+      found = true;
+      out.request_id = request.request_id();
+    }
+  }
+  if (out.request_id.empty()) out.request_id = std::move(info_request_id);
+  if (!found) return std::nullopt;
+  return out;
+}
+
+}  // namespace claude

@@ -1,0 +1,98 @@
+// The one table that turns upstream failures into gRPC statuses.
+//
+// Every failure the server reports for an upstream problem comes from here: an HTTP error
+// response, an `error` event inside a 200 stream, a transport failure, or malformed data.
+// The status message keeps the upstream's own text and names its source:
+//
+//   upstream HTTP 429 rate_limit_error: Number of request tokens has exceeded your per-minute
+//   rate limit (request-id req_011CSHoEeqs5C35K2UUqR7Fy)
+//
+// and the status carries rich details (a serialized google.rpc.Status with the same code and
+// message, readable with ParseErrorDetails()):
+//
+//   google.rpc.ErrorInfo   reason   = the API's error.type ("rate_limit_error"), else a gateway's
+//                                     error.code ("invalid_token"), else "http_<status>"
+//                          domain   = "anthropic.com" (kUpstreamErrorDomain); failures that
+//                                     claude-grpc itself observes (transport, malformed data)
+//                                     use "claude-grpc" (kLocalErrorDomain)
+//                          metadata = {"http_status": "429", "request_id": "req_..." when known}
+//   google.rpc.RetryInfo   retry_delay, when `retry-after-ms` / `retry-after` gives one
+//   google.rpc.RequestInfo request_id, when known
+//
+// Text echoed from the upstream is sanitized (control characters replaced, valid UTF-8, length
+// bounded) and anything that looks like an API key ("sk-ant-...") is replaced by "[REDACTED]".
+#ifndef SERVICE_ERRORS_ERROR_TABLE_H_
+#define SERVICE_ERRORS_ERROR_TABLE_H_
+
+#include <optional>
+#include <string>
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "claude/v1/messages.pb.h"
+#include "service/upstream/http_types.h"
+
+namespace claude {
+
+inline constexpr char kUpstreamErrorDomain[] = "anthropic.com";
+inline constexpr char kLocalErrorDomain[] = "claude-grpc";
+
+// An HTTP error response (status >= 400) of the upstream. `body` may be the API's error shape
+// {"type":"error","error":{"type","message"},"request_id"}, a gateway's
+// {"success":false,"error":{"code","message"},"trace_id"}, or anything else (HTML, empty,
+// truncated, binary). The HTTP status decides the code (CodeForHttpStatus); the body's error
+// type or code goes into ErrorInfo.reason. The request id is the body's request_id or
+// trace_id, else the `request-id` header.
+grpc::Status StatusFromHttpError(int http_status, absl::string_view body,
+                                 const HttpHeaders& headers);
+
+// An `error` event inside a 200 stream; the code comes from the error type (CodeForErrorType).
+grpc::Status StatusFromErrorEvent(const claude::v1::ErrorEvent& event, const HttpHeaders& headers);
+
+// A transport failure before or while talking to the upstream (connect refused, DNS, TLS,
+// reset, timeout). `transport` carries an absl code: UNAVAILABLE for connection problems,
+// DEADLINE_EXCEEDED for timeouts, CANCELLED for cancellation; other codes map 1:1.
+grpc::Status StatusFromTransportError(const absl::Status& transport);
+
+// Malformed upstream data (an undecodable body or event): INTERNAL,
+// "upstream sent malformed data: <status message>".
+grpc::Status StatusFromInternal(const absl::Status& status);
+
+// absl and gRPC share their code numbering: codes map 1:1, the message is kept, no details.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The gRPC code for an API error type:
+//   invalid_request_error  INVALID_ARGUMENT      rate_limit_error  RESOURCE_EXHAUSTED
+//   authentication_error   UNAUTHENTICATED       api_error         INTERNAL
+//   billing_error          FAILED_PRECONDITION   timeout_error     DEADLINE_EXCEEDED
+//   permission_error       PERMISSION_DENIED     overloaded_error  UNAVAILABLE
+//   not_found_error        NOT_FOUND             anything else     UNKNOWN
+//   request_too_large      INVALID_ARGUMENT
+grpc::StatusCode CodeForErrorType(absl::string_view type);
+
+// The gRPC code for an upstream HTTP status (the table is in error_table.cc).
+grpc::StatusCode CodeForHttpStatus(int http_status);
+
+// `text` with everything that looks like an API key ("sk-ant-" and the key characters after
+// it, case-insensitive) replaced by "[REDACTED]".
+std::string RedactSecrets(absl::string_view text);
+
+// The details a status from this file carries, read back (for tests and the client library).
+struct ErrorDetails {
+  std::string reason;   // ErrorInfo.reason
+  std::string domain;   // ErrorInfo.domain
+  std::string request_id;  // RequestInfo.request_id, else ErrorInfo.metadata["request_id"]
+  std::optional<absl::Duration> retry_delay;  // RetryInfo.retry_delay
+  int http_status = 0;  // ErrorInfo.metadata["http_status"]; 0 when absent
+};
+
+// The details of `status`, or nullopt when it carries no google.rpc.Status with an ErrorInfo,
+// RetryInfo or RequestInfo.
+std::optional<ErrorDetails> ParseErrorDetails(const grpc::Status& status);
+
+}  // namespace claude
+
+#endif  // SERVICE_ERRORS_ERROR_TABLE_H_

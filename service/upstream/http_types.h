@@ -1,0 +1,39 @@
+// The HTTP exchange between the server and the upstream API, as the rest of the server sees it.
+#ifndef SERVICE_UPSTREAM_HTTP_TYPES_H_
+#define SERVICE_UPSTREAM_HTTP_TYPES_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace claude {
+
+// Header fields in arrival order; names are lower-case.
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// The value of the first header named `name` (lower-case), or nullptr.
+inline const std::string* FindHeader(const HttpHeaders& headers, absl::string_view name) {
+  for (const auto& [key, value] : headers) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+// One request to the upstream.
+struct HttpRequest {
+  std::string method = "POST";
+  std::string path;  // "/v1/messages", appended to the configured base URL
+  HttpHeaders headers;
+  // Shared, not copied, between the attempts of a call: request bodies can be megabytes.
+  std::shared_ptr<const std::string> body;
+  // Time the whole exchange may take; absl::InfiniteDuration() for none.
+  absl::Duration timeout = absl::InfiniteDuration();
+};
+
+}  // namespace claude
+
+#endif  // SERVICE_UPSTREAM_HTTP_TYPES_H_
