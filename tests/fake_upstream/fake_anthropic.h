@@ -1,0 +1,137 @@
+// fake-anthropic: a loopback HTTP/1.1 server that speaks enough of the Claude Messages API for
+// tests, the quickstart and the load generator.
+//
+// One thread runs a libevent loop (evhttp); there is no thread per connection. Replies can be
+// scripted (status, headers, body pieces, delays, a lazily generated body, a connection that
+// dies mid-body, an upstream that never answers); when no scripted reply is queued the server
+// answers in echo mode:
+//   POST /v1/messages               "Echo: <last user text>", unary JSON or (with "stream":true)
+//                                   SSE in the API's event grammar, one text delta per word;
+//   POST /v1/messages/count_tokens  {"input_tokens": <words in the request's text>};
+//   GET  /v1/models, /v1/models/ID  one model, "claude-fake-1";
+//   anything else                   404 with an API-shaped error body.
+// Echo replies carry `request-id: req_fake_N` and `anthropic-ratelimit-requests-remaining: 999`,
+// where N is the request's 1-based arrival number (also used in message ids, msg_fake_N).
+// "Words" are runs of non-whitespace; the request's text is the system prompt and the text of
+// every message (string content and text blocks).
+//
+// Every request, scripted or echoed, is recorded: method, path with query, lower-case header
+// names, body. All public methods are thread-safe.
+#ifndef TESTS_FAKE_UPSTREAM_FAKE_ANTHROPIC_H_
+#define TESTS_FAKE_UPSTREAM_FAKE_ANTHROPIC_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "service/upstream/http_types.h"
+
+namespace claude {
+namespace testing {
+
+// One request as the fake received it.
+struct RecordedRequest {
+  std::string method;  // "POST", "GET", ...
+  std::string path;    // the request target, query included: "/v1/messages?beta=true"
+  HttpHeaders headers;  // in arrival order, names lower-case
+  std::string body;
+};
+
+// One scripted reply. Replies queued with FakeAnthropic::Enqueue() are served to requests in
+// arrival order, whatever their path; when the queue is empty the server answers in echo mode
+// (or with the default reply, see SetDefaultReply()).
+//
+// A reply with at most one body piece, no generator and no close_mid_body is sent with a
+// content-length; any other is sent with chunked transfer encoding, one HTTP chunk per piece,
+// unless `headers` has a content-length (then the pieces are written raw).
+struct FakeReply {
+  int status = 200;
+  // Sent as given (no content-type is added): e.g. {"content-type", "text/event-stream"},
+  // {"request-id", "req_1"}, {"retry-after", "2"}.
+  HttpHeaders headers;
+  // Body pieces, written in order; empty pieces are skipped.
+  std::vector<std::string> chunks;
+  // Wait this long before sending the status line and headers (time to first byte).
+  absl::Duration delay_before_head = absl::ZeroDuration();
+  // Wait this long between two body pieces.
+  absl::Duration delay_between_chunks = absl::ZeroDuration();
+  // Lazily produced body for huge streams, used instead of `chunks` when set: called for the
+  // next piece until it returns false (the piece it leaves then is ignored). It is called on the
+  // server thread, only once the previous piece has been written to the socket, so a slow client
+  // makes the fake wait (TCP backpressure) instead of buffering the body. An empty piece is
+  // skipped (the generator is called again).
+  std::function<bool(std::string* piece)> generator;
+  // After the last piece, drop the connection without finishing the response.
+  bool close_mid_body = false;
+  // Accept the request and never answer (a hung upstream); only the client can end it.
+  bool never_reply = false;
+};
+
+// 200, content-type text/event-stream, `sse_body` cut into pieces of `chunk_size` bytes
+// (0 = one piece) with `between` between them.
+FakeReply SseReply(std::string sse_body, size_t chunk_size = 0,
+                   absl::Duration between = absl::ZeroDuration());
+
+// `status`, content-type application/json, then `extra_headers`; the body in one piece.
+FakeReply JsonReply(int status, std::string json, HttpHeaders extra_headers = {});
+
+class FakeAnthropic {
+ public:
+  // Listens on host:port (port 0 = pick a free one) and serves on its own thread.
+  static absl::StatusOr<std::unique_ptr<FakeAnthropic>> Start(const std::string& host = "127.0.0.1",
+                                                              int port = 0);
+  // Stops the thread and closes every connection (a reply in progress is cut off).
+  ~FakeAnthropic();
+
+  FakeAnthropic(const FakeAnthropic&) = delete;
+  FakeAnthropic& operator=(const FakeAnthropic&) = delete;
+
+  int port() const;
+  // "http://127.0.0.1:PORT" (an IPv6 host is bracketed).
+  std::string base_url() const;
+
+  // Queues a scripted reply for the next request that has none.
+  void Enqueue(FakeReply reply);
+
+  // Served (a copy each time) to every request that finds the queue empty, instead of echo mode.
+  // Used by the binary's --replay.
+  void SetDefaultReply(FakeReply reply);
+  // Back to echo mode for requests that find the queue empty.
+  void ClearDefaultReply();
+
+  // Whether requests are kept for requests() (default true). A long-running load test turns
+  // this off so the fake's memory stays flat; request_count() still counts.
+  void set_record_requests(bool record);
+
+  // Every request received so far (while recording), in arrival order.
+  std::vector<RecordedRequest> requests() const;
+  // Requests received so far, recorded or not.
+  int request_count() const;
+  // Blocks until request_count() >= n; false on timeout.
+  bool WaitForRequests(int n, absl::Duration timeout) const;
+
+  // Scripted replies whose connection the client closed before the reply was complete (while
+  // the fake waited before the head or between pieces, was writing, or never replied): the
+  // "client disconnected" signal. Connections the fake drops itself (close_mid_body) do not count.
+  int disconnects() const;
+  // Blocks until disconnects() >= n; false on timeout.
+  bool WaitForDisconnects(int n, absl::Duration timeout) const;
+
+  // Scripted replies currently in progress: waiting before the head, being sent, or hung.
+  int active_replies() const;
+
+ private:
+  class Impl;
+  explicit FakeAnthropic(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace testing
+}  // namespace claude
+
+#endif  // TESTS_FAKE_UPSTREAM_FAKE_ANTHROPIC_H_

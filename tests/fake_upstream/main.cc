@@ -1,0 +1,112 @@
+// fake-anthropic: serves the Messages API on a loopback port for the quickstart and the load
+// generator. Echo mode by default; --replay serves one SSE transcript to every request.
+//
+//   fake-anthropic --listen=127.0.0.1:8080
+//   fake-anthropic --listen=127.0.0.1:0 --replay=tests/fixtures/text_basic.sse --chunk_size=16
+//
+// Prints "fake-anthropic listening on http://HOST:PORT" once listening; exits 0 on SIGINT or
+// SIGTERM.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "tests/fake_upstream/fake_anthropic.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
+          "HOST:PORT to listen on; port 0 picks a free port ([::1]:PORT for IPv6)");
+ABSL_FLAG(std::string, replay, "",
+          "An SSE transcript (e.g. tests/fixtures/text_basic.sse) served to every request "
+          "instead of echo mode");
+ABSL_FLAG(int, chunk_size, 0, "With --replay: bytes per HTTP chunk; 0 sends it in one piece");
+ABSL_FLAG(int, chunk_delay_ms, 0, "With --replay: milliseconds between chunks");
+
+namespace {
+
+// Splits "HOST:PORT" or "[V6HOST]:PORT".
+bool ParseListen(absl::string_view listen, std::string* host, int* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == absl::string_view::npos) return false;
+  absl::string_view h = listen.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.empty() || !absl::SimpleAtoi(listen.substr(colon + 1), port) || *port < 0 ||
+      *port > 65535) {
+    return false;
+  }
+  *host = std::string(h);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Serves Claude's HTTP Messages API on a loopback port, for tests and load runs.\n"
+      "Usage: fake-anthropic [--listen=HOST:PORT] [--replay=FILE.sse [--chunk_size=N] "
+      "[--chunk_delay_ms=N]]");
+  absl::ParseCommandLine(argc, argv);
+
+  std::string host;
+  int port = 0;
+  if (!ParseListen(absl::GetFlag(FLAGS_listen), &host, &port)) {
+    std::fprintf(stderr, "fake-anthropic: --listen must be HOST:PORT, got \"%s\"\n",
+                 absl::GetFlag(FLAGS_listen).c_str());
+    return 2;
+  }
+  const int chunk_size = absl::GetFlag(FLAGS_chunk_size);
+  const int chunk_delay_ms = absl::GetFlag(FLAGS_chunk_delay_ms);
+  if (chunk_size < 0 || chunk_delay_ms < 0) {
+    std::fprintf(stderr, "fake-anthropic: --chunk_size and --chunk_delay_ms must be >= 0\n");
+    return 2;
+  }
+  std::string transcript;
+  const std::string replay = absl::GetFlag(FLAGS_replay);
+  if (!replay.empty()) {
+    std::ifstream in(replay, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "fake-anthropic: cannot read --replay file %s\n", replay.c_str());
+      return 2;
+    }
+    transcript.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+  // SIGINT and SIGTERM are taken with sigwait below; blocked before the server thread starts so
+  // that it inherits the mask and the signals come to this thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<claude::testing::FakeAnthropic>> fake =
+      claude::testing::FakeAnthropic::Start(host, port);
+  if (!fake.ok()) {
+    std::fprintf(stderr, "fake-anthropic: %s\n", fake.status().ToString().c_str());
+    return 1;
+  }
+  // Nobody reads the recorded requests of the binary; keep its memory flat under load.
+  (*fake)->set_record_requests(false);
+  if (!replay.empty()) {
+    (*fake)->SetDefaultReply(claude::testing::SseReply(std::move(transcript),
+                                                       static_cast<size_t>(chunk_size),
+                                                       absl::Milliseconds(chunk_delay_ms)));
+  }
+  std::printf("fake-anthropic listening on %s\n", (*fake)->base_url().c_str());
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  fake->reset();
+  return 0;
+}
