@@ -1,0 +1,184 @@
+#include "service/rpc/services.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "service/codec/json_mapping.h"
+#include "service/errors/error_table.h"
+#include "service/validation/request_validator.h"
+
+namespace claude {
+namespace {
+
+absl::Time Deadline(const grpc::CallbackServerContext* context) {
+  const auto deadline = context->deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(deadline);
+}
+
+// Request headers that come from the caller's metadata: anthropic-beta, joined as the API
+// expects when several are given.
+HttpHeaders ForwardedHeaders(const grpc::CallbackServerContext* context) {
+  HttpHeaders headers;
+  std::vector<std::string> betas;
+  for (const auto& [key, value] : context->client_metadata()) {
+    if (key == "anthropic-beta") betas.emplace_back(value.data(), value.size());
+  }
+  if (!betas.empty()) headers.emplace_back("anthropic-beta", absl::StrJoin(betas, ","));
+  return headers;
+}
+
+// Reactor of a unary RPC: delegates to its UnaryCall; deleted by gRPC's OnDone only.
+class UnaryReactor final : public grpc::ServerUnaryReactor {
+ public:
+  void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
+             google::protobuf::Message* response, bool accumulate_stream) {
+    call_ = std::make_shared<UnaryCall>(env, std::move(request), Deadline(context), context, this,
+                                        response, accumulate_stream);
+    call_->Begin();
+  }
+  void OnCancel() override {
+    if (call_) call_->Cancel();
+  }
+  void OnDone() override {
+    if (call_) call_->Detach();
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<UnaryCall> call_;
+};
+
+class StreamReactor final : public grpc::ServerWriteReactor<claude::v1::MessageStreamEvent> {
+ public:
+  void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context) {
+    call_ = std::make_shared<StreamCall>(env, std::move(request), Deadline(context), context, this);
+    call_->Begin();
+  }
+  void OnWriteDone(bool ok) override { call_->WriteDone(ok); }
+  void OnCancel() override {
+    if (call_) call_->Cancel();
+  }
+  void OnDone() override {
+    if (call_) call_->Detach();
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<StreamCall> call_;
+};
+
+grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+HttpRequest JsonPost(std::string path, std::string body, const grpc::CallbackServerContext* context) {
+  HttpRequest request;
+  request.method = "POST";
+  request.path = std::move(path);
+  request.headers = ForwardedHeaders(context);
+  request.body = std::make_shared<const std::string>(std::move(body));
+  return request;
+}
+
+std::string UrlEscape(absl::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppend(&out, absl::StrFormat("%%%02X", c));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+MessagesService::MessagesService(const CallEnvironment* env, int64_t unary_stream_threshold)
+    : env_(env), unary_stream_threshold_(unary_stream_threshold) {}
+
+grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerContext* context,
+                                                         const claude::v1::CreateMessageRequest* request,
+                                                         claude::v1::Message* response) {
+  if (absl::Status s = ValidateCreateMessageRequest(*request); !s.ok()) {
+    return Reject(context, ToGrpcStatus(s));
+  }
+  const bool stream = request->max_tokens() > unary_stream_threshold_;
+  HttpRequest http = JsonPost("/v1/messages", CreateMessageBody(*request, stream), context);
+  if (stream) http.headers.emplace_back("accept", "text/event-stream");
+  auto* reactor = new UnaryReactor();
+  reactor->Start(*env_, std::move(http), context, response, stream);
+  return reactor;
+}
+
+grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::StreamMessage(
+    grpc::CallbackServerContext* context, const claude::v1::CreateMessageRequest* request) {
+  auto* reactor = new StreamReactor();
+  if (absl::Status s = ValidateCreateMessageRequest(*request); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  HttpRequest http = JsonPost("/v1/messages", CreateMessageBody(*request, /*stream=*/true), context);
+  http.headers.emplace_back("accept", "text/event-stream");
+  reactor->Start(*env_, std::move(http), context);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MessagesService::CountTokens(grpc::CallbackServerContext* context,
+                                                       const claude::v1::CountTokensRequest* request,
+                                                       claude::v1::CountTokensResponse* response) {
+  if (absl::Status s = ValidateCountTokensRequest(*request); !s.ok()) {
+    return Reject(context, ToGrpcStatus(s));
+  }
+  auto* reactor = new UnaryReactor();
+  reactor->Start(*env_, JsonPost("/v1/messages/count_tokens", MessageToJsonString(*request), context),
+                 context, response, /*accumulate_stream=*/false);
+  return reactor;
+}
+
+ModelsService::ModelsService(const CallEnvironment* env) : env_(env) {}
+
+grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext* context,
+                                                    const claude::v1::ListModelsRequest* request,
+                                                    claude::v1::ListModelsResponse* response) {
+  std::vector<std::string> query;
+  if (request->has_before_id()) query.push_back("before_id=" + UrlEscape(request->before_id()));
+  if (request->has_after_id()) query.push_back("after_id=" + UrlEscape(request->after_id()));
+  if (request->has_limit()) {
+    if (request->limit() < 1) return Reject(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must be at least 1"));
+    query.push_back(absl::StrCat("limit=", request->limit()));
+  }
+  HttpRequest http;
+  http.method = "GET";
+  http.path = "/v1/models" + (query.empty() ? "" : "?" + absl::StrJoin(query, "&"));
+  http.headers = ForwardedHeaders(context);
+  auto* reactor = new UnaryReactor();
+  reactor->Start(*env_, std::move(http), context, response, false);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* context,
+                                                  const claude::v1::GetModelRequest* request,
+                                                  claude::v1::ModelInfo* response) {
+  if (request->model_id().empty()) {
+    return Reject(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "model_id: required"));
+  }
+  HttpRequest http;
+  http.method = "GET";
+  http.path = "/v1/models/" + UrlEscape(request->model_id());
+  http.headers = ForwardedHeaders(context);
+  auto* reactor = new UnaryReactor();
+  reactor->Start(*env_, std::move(http), context, response, false);
+  return reactor;
+}
+
+}  // namespace claude

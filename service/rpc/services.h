@@ -1,0 +1,52 @@
+// The gRPC services: claude.v1.Messages and claude.v1.Models on the callback API. Each RPC
+// validates its request, builds the upstream HTTP request, and hands both to an UpstreamCall,
+// which answers through a reactor; no handler blocks.
+#ifndef SERVICE_RPC_SERVICES_H_
+#define SERVICE_RPC_SERVICES_H_
+
+#include <cstdint>
+
+#include "claude/v1/messages.grpc.pb.h"
+#include "claude/v1/models.grpc.pb.h"
+#include "service/rpc/upstream_call.h"
+
+namespace claude {
+
+class MessagesService final : public claude::v1::Messages::CallbackService {
+ public:
+  // CreateMessage asks the upstream for a stream (and accumulates it) when max_tokens exceeds
+  // `unary_stream_threshold`: the HTTP API refuses non-streaming requests that may run long.
+  MessagesService(const CallEnvironment* env, int64_t unary_stream_threshold);
+
+  grpc::ServerUnaryReactor* CreateMessage(grpc::CallbackServerContext* context,
+                                          const claude::v1::CreateMessageRequest* request,
+                                          claude::v1::Message* response) override;
+  grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* StreamMessage(
+      grpc::CallbackServerContext* context, const claude::v1::CreateMessageRequest* request) override;
+  grpc::ServerUnaryReactor* CountTokens(grpc::CallbackServerContext* context,
+                                        const claude::v1::CountTokensRequest* request,
+                                        claude::v1::CountTokensResponse* response) override;
+
+ private:
+  const CallEnvironment* env_;
+  const int64_t unary_stream_threshold_;
+};
+
+class ModelsService final : public claude::v1::Models::CallbackService {
+ public:
+  explicit ModelsService(const CallEnvironment* env);
+
+  grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context,
+                                       const claude::v1::ListModelsRequest* request,
+                                       claude::v1::ListModelsResponse* response) override;
+  grpc::ServerUnaryReactor* GetModel(grpc::CallbackServerContext* context,
+                                     const claude::v1::GetModelRequest* request,
+                                     claude::v1::ModelInfo* response) override;
+
+ private:
+  const CallEnvironment* env_;
+};
+
+}  // namespace claude
+
+#endif  // SERVICE_RPC_SERVICES_H_

@@ -1,0 +1,390 @@
+#include "service/rpc/upstream_call.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "service/codec/json_mapping.h"
+#include "service/errors/error_table.h"
+
+namespace claude {
+
+// ---------------------------------------------------------------------------------------------
+// UpstreamCall: attempts, retries, error responses.
+
+UpstreamCall::UpstreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline)
+    : env_(env), request_(std::move(request)), deadline_(deadline) {}
+
+void UpstreamCall::Begin() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    StartAttempt(absl::ZeroDuration());
+  }
+  Flush();
+}
+
+void UpstreamCall::StartAttempt(absl::Duration delay) {
+  if (cancelled_) return;
+  ResetAttempt();
+  http_status_ = 0;
+  headers_.clear();
+  error_body_.clear();
+  HttpRequest attempt = request_;  // shares the body
+  const absl::Time now = absl::Now();
+  const absl::Duration remaining =
+      deadline_ == absl::InfiniteFuture() ? env_.options.default_timeout : deadline_ - now;
+  if (remaining - delay <= absl::ZeroDuration()) {
+    Conclude(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          "deadline exceeded before the upstream request could be sent"));
+    return;
+  }
+  attempt.timeout = remaining - delay;
+  transfer_ = env_.loop->Start(std::move(attempt), shared_from_this(), delay);
+  transfer_live_ = true;
+}
+
+void UpstreamCall::CancelLocked() {
+  if (cancelled_) return;
+  cancelled_ = true;
+  if (transfer_live_) env_.loop->Cancel(transfer_);
+}
+
+void UpstreamCall::Cancel() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!cancelled_) {
+      CancelLocked();
+      Conclude(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
+    }
+  }
+  Flush();
+}
+
+void UpstreamCall::Detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  detached_ = true;
+  CancelLocked();
+}
+
+void UpstreamCall::OnHead(int http_status, const HttpHeaders& headers) {
+  std::lock_guard<std::mutex> lock(mu_);
+  http_status_ = http_status;
+  headers_ = headers;
+}
+
+BodyAction UpstreamCall::OnBody(absl::string_view chunk) {
+  BodyAction action = BodyAction::kContinue;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_) return BodyAction::kAbort;
+    if (http_status_ >= 200 && http_status_ < 300) {
+      action = OnSuccessBody(chunk);
+    } else {
+      const size_t room = env_.options.max_error_body_bytes - std::min(error_body_.size(), env_.options.max_error_body_bytes);
+      error_body_.append(chunk.data(), std::min(room, chunk.size()));
+    }
+  }
+  Flush();
+  return action;
+}
+
+void UpstreamCall::OnDone(const absl::Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    transfer_live_ = false;
+    if (!cancelled_) {
+      if (http_status_ >= 200 && http_status_ < 300) {
+        OnSuccessEnd(status);
+      } else if (http_status_ != 0) {
+        RetryOrConclude(StatusFromHttpError(http_status_, error_body_, headers_), http_status_);
+      } else if (status.code() == absl::StatusCode::kCancelled ||
+                 status.code() == absl::StatusCode::kDeadlineExceeded) {
+        Conclude(StatusFromTransportError(status));
+      } else {
+        RetryOrConclude(StatusFromTransportError(status), 0);
+      }
+    }
+  }
+  Flush();
+}
+
+void UpstreamCall::RetryOrConclude(grpc::Status status, int http_status) {
+  if (!cancelled_ && MayRetry()) {
+    const absl::Duration remaining =
+        deadline_ == absl::InfiniteFuture() ? absl::InfiniteDuration() : deadline_ - absl::Now();
+    RetryDecision decision = env_.retry_policy->Decide(retries_, http_status, headers_, remaining);
+    if (decision.retry) {
+      ++retries_;
+      StartAttempt(decision.delay);
+      return;
+    }
+  }
+  Conclude(std::move(status));
+}
+
+void UpstreamCall::ForwardHeaders(
+    const HttpHeaders& headers, const std::function<void(const std::string&, const std::string&)>& add) {
+  for (const auto& [name, value] : headers) {
+    if (name == "request-id" || name == "retry-after" || name == "retry-after-ms" ||
+        absl::StartsWith(name, "anthropic-ratelimit-")) {
+      add(name, value);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// UnaryCall
+
+UnaryCall::UnaryCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline,
+                     grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                     google::protobuf::Message* response, bool accumulate_stream)
+    : UpstreamCall(env, std::move(request), deadline),
+      context_(context),
+      reactor_(reactor),
+      response_(response),
+      accumulate_stream_(accumulate_stream),
+      max_response_bytes_(env.options.max_response_bytes),
+      max_event_bytes_(env.options.max_event_bytes) {}
+
+void UnaryCall::ResetAttempt() {
+  body_.clear();
+  stream_error_ = grpc::Status::OK;
+  if (accumulate_stream_) {
+    parser_.emplace(max_event_bytes_);
+    accumulator_.emplace();
+  }
+}
+
+BodyAction UnaryCall::OnSuccessBody(absl::string_view chunk) {
+  if (!accumulate_stream_) {
+    if (body_.size() + chunk.size() > max_response_bytes_) {
+      stream_error_ = grpc::Status(grpc::StatusCode::INTERNAL,
+                                   absl::StrCat("upstream response exceeds ", max_response_bytes_, " bytes"));
+      return BodyAction::kAbort;
+    }
+    body_.append(chunk.data(), chunk.size());
+    return BodyAction::kContinue;
+  }
+  absl::Status status = parser_->Feed(std::string_view(chunk.data(), chunk.size()), [&](const SseEvent& sse) {
+    claude::v1::MessageStreamEvent event;
+    if (absl::Status s = JsonToMessage(absl::string_view(sse.data.data(), sse.data.size()), &event); !s.ok()) {
+      stream_error_ = StatusFromInternal(s);
+      return s;
+    }
+    if (event.has_error()) {
+      stream_error_ = StatusFromErrorEvent(event.error(), response_headers());
+      return absl::AbortedError("error event");
+    }
+    if (absl::Status s = accumulator_->Apply(event); !s.ok()) {
+      stream_error_ = StatusFromInternal(s);
+      return s;
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok() && stream_error_.ok()) stream_error_ = StatusFromInternal(status);
+  return status.ok() ? BodyAction::kContinue : BodyAction::kAbort;
+}
+
+void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
+  if (!stream_error_.ok()) {
+    Conclude(stream_error_);
+    return;
+  }
+  if (!transport.ok()) {
+    RetryOrConclude(StatusFromTransportError(transport), 0);
+    return;
+  }
+  if (accumulate_stream_) {
+    if (parser_->HasPartialEvent()) {
+      Conclude(grpc::Status(grpc::StatusCode::UNAVAILABLE, "upstream stream ended mid-event"));
+      return;
+    }
+    absl::StatusOr<claude::v1::Message> message = std::move(*accumulator_).Finish();
+    if (!message.ok()) {
+      Conclude(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            absl::StrCat("upstream stream incomplete: ", message.status().message())));
+      return;
+    }
+    static_cast<claude::v1::Message*>(response_)->Swap(&*message);
+    Conclude(grpc::Status::OK);
+    return;
+  }
+  if (absl::Status s = JsonToMessage(body_, response_); !s.ok()) {
+    Conclude(StatusFromInternal(s));
+    return;
+  }
+  Conclude(grpc::Status::OK);
+}
+
+void UnaryCall::Conclude(grpc::Status status) {
+  if (finished_ || detached_) return;
+  finished_ = true;
+  pending_finish_ = std::move(status);
+}
+
+void UnaryCall::Flush() {
+  std::optional<grpc::Status> finish;
+  HttpHeaders headers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    finish.swap(pending_finish_);
+    if (finish) headers = response_headers();
+  }
+  if (!finish) return;
+  ForwardHeaders(headers, [this](const std::string& k, const std::string& v) {
+    context_->AddTrailingMetadata(k, v);
+  });
+  reactor_->Finish(*finish);
+}
+
+// ---------------------------------------------------------------------------------------------
+// StreamCall
+
+StreamCall::StreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline,
+                       grpc::CallbackServerContext* context,
+                       grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* reactor)
+    : UpstreamCall(env, std::move(request), deadline),
+      context_(context),
+      reactor_(reactor),
+      buffer_bytes_(env.options.stream_buffer_bytes),
+      max_event_bytes_(env.options.max_event_bytes),
+      parser_(env.options.max_event_bytes) {}
+
+void StreamCall::ResetAttempt() {
+  parser_ = SseParser(max_event_bytes_);
+  saw_message_stop_ = false;
+}
+
+absl::Status StreamCall::HandleEvent(const SseEvent& sse) {
+  claude::v1::MessageStreamEvent event;
+  if (absl::Status s = JsonToMessage(absl::string_view(sse.data.data(), sse.data.size()), &event); !s.ok()) {
+    outcome_ = StatusFromInternal(s);
+    return s;
+  }
+  if (event.has_error()) {
+    // The events already queued still reach the caller; then the stream ends with the error.
+    outcome_ = StatusFromErrorEvent(event.error(), response_headers());
+    return absl::AbortedError("error event");
+  }
+  if (event.has_message_stop()) saw_message_stop_ = true;
+  queued_bytes_ += static_cast<int64_t>(event.ByteSizeLong());
+  queue_.push_back(std::move(event));
+  produced_any_ = true;
+  return absl::OkStatus();
+}
+
+BodyAction StreamCall::OnSuccessBody(absl::string_view chunk) {
+  if (outcome_) return BodyAction::kAbort;
+  if (queued_bytes_ >= buffer_bytes_) {
+    // The caller reads slower than the upstream writes: hold this chunk in curl (it is delivered
+    // again on resume) and stop reading the socket, instead of growing the queue.
+    paused_ = true;
+    return BodyAction::kPause;
+  }
+  absl::Status status = parser_.Feed(std::string_view(chunk.data(), chunk.size()),
+                                     [this](const SseEvent& sse) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                       return HandleEvent(sse);
+                                     });
+  if (!status.ok()) {
+    if (!outcome_) outcome_ = StatusFromInternal(status);
+    return BodyAction::kAbort;
+  }
+  return BodyAction::kContinue;
+}
+
+void StreamCall::OnSuccessEnd(const absl::Status& transport) {
+  if (outcome_) return;  // an error event or malformed data ended it already
+  if (!transport.ok()) {
+    if (MayRetry()) {
+      RetryOrConclude(StatusFromTransportError(transport), 0);
+    } else {
+      outcome_ = StatusFromTransportError(transport);
+    }
+    return;
+  }
+  if (parser_.HasPartialEvent() || !saw_message_stop_) {
+    // A stream that ends without message_stop is never a success.
+    outcome_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "upstream stream ended before message_stop");
+    return;
+  }
+  outcome_ = grpc::Status::OK;
+}
+
+void StreamCall::Conclude(grpc::Status status) {
+  if (cancelled_) {
+    queue_.clear();  // nobody will read them
+    queued_bytes_ = 0;
+    outcome_ = std::move(status);
+    return;
+  }
+  if (!outcome_) outcome_ = std::move(status);
+}
+
+void StreamCall::WriteDone(bool ok) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    write_in_flight_ = false;
+    if (!ok && !cancelled_) {
+      // The caller is gone: stop the upstream at once.
+      CancelLocked();
+      Conclude(grpc::Status(grpc::StatusCode::CANCELLED, "caller went away mid-stream"));
+    }
+  }
+  Flush();
+}
+
+StreamCall::Action StreamCall::NextAction() {
+  Action action;
+  if (detached_ || finished_) return action;
+  if (paused_ && queued_bytes_ <= buffer_bytes_ / 2 && !cancelled_) {
+    paused_ = false;
+    action.resume = current_transfer();
+  }
+  if (write_in_flight_) return action;
+  if (!queue_.empty()) {
+    in_flight_ = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= static_cast<int64_t>(in_flight_.ByteSizeLong());
+    write_in_flight_ = true;
+    action.write = true;
+    if (!wrote_any_) {
+      wrote_any_ = true;
+      action.initial_metadata = response_headers();
+    }
+    if (paused_ && queued_bytes_ <= buffer_bytes_ / 2 && !cancelled_) {
+      paused_ = false;
+      action.resume = current_transfer();
+    }
+    return action;
+  }
+  if (outcome_) {
+    finished_ = true;
+    action.finish = *outcome_;
+    action.trailing_metadata = response_headers();
+  }
+  return action;
+}
+
+void StreamCall::Flush() {
+  Action action;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    action = NextAction();
+  }
+  if (action.resume) loop()->Resume(*action.resume);
+  if (action.write) {
+    if (action.initial_metadata) {
+      ForwardHeaders(*action.initial_metadata, [this](const std::string& k, const std::string& v) {
+        context_->AddInitialMetadata(k, v);
+      });
+    }
+    reactor_->StartWrite(&in_flight_);
+  } else if (action.finish) {
+    ForwardHeaders(action.trailing_metadata, [this](const std::string& k, const std::string& v) {
+      context_->AddTrailingMetadata(k, v);
+    });
+    reactor_->Finish(*action.finish);
+  }
+}
+
+}  // namespace claude

@@ -1,0 +1,326 @@
+#include "service/upstream/curl_event_loop.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace claude {
+namespace {
+
+CURLM* Multi(void* multi) { return static_cast<CURLM*>(multi); }
+
+// curl_global_init is not thread-safe; every loop calls this first.
+void InitCurlOnce() {
+  static const bool done = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+  (void)done;
+}
+
+long Millis(absl::Duration d) {
+  return static_cast<long>(std::min<int64_t>(absl::ToInt64Milliseconds(d), 1L << 30));
+}
+
+}  // namespace
+
+struct CurlEventLoop::Transfer {
+  TransferId id = 0;
+  HttpRequest request;
+  std::shared_ptr<TransferSink> sink;
+  absl::Time start_at;
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  CurlEventLoop* loop = nullptr;
+  int http_status = 0;
+  HttpHeaders response_headers;
+  bool head_delivered = false;
+  bool paused = false;
+  bool aborted_by_sink = false;
+  char error[CURL_ERROR_SIZE] = {0};
+
+  ~Transfer() {
+    if (header_list != nullptr) curl_slist_free_all(header_list);
+    if (easy != nullptr) curl_easy_cleanup(easy);
+  }
+
+  void DeliverHead() {
+    if (head_delivered) return;
+    head_delivered = true;
+    if (http_status == 0) {
+      long code = 0;
+      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+      http_status = static_cast<int>(code);
+    }
+    sink->OnHead(http_status, response_headers);
+  }
+};
+
+CurlEventLoop::CurlEventLoop(CurlEventLoopOptions options) : options_(std::move(options)) {
+  InitCurlOnce();
+  CURLM* multi = curl_multi_init();
+  multi_ = multi;
+  if (options_.max_connections_per_host > 0) {
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_connections_per_host);
+  }
+  if (options_.max_total_connections > 0) {
+    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_total_connections);
+  }
+  curl_multi_setopt(multi, CURLMOPT_PIPELINING, options_.http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+  thread_ = std::thread([this] { Run(); });
+}
+
+CurlEventLoop::~CurlEventLoop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  curl_multi_wakeup(Multi(multi_));
+  thread_.join();
+  curl_multi_cleanup(Multi(multi_));
+}
+
+CurlEventLoop::TransferId CurlEventLoop::Start(HttpRequest request,
+                                               std::shared_ptr<TransferSink> sink,
+                                               absl::Duration delay) {
+  auto transfer = std::make_unique<Transfer>();
+  transfer->id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  transfer->request = std::move(request);
+  transfer->sink = std::move(sink);
+  transfer->start_at = absl::Now() + delay;
+  transfer->loop = this;
+  const TransferId id = transfer->id;
+  live_.fetch_add(1, std::memory_order_relaxed);
+  Post(Command{Command::kStart, id, std::move(transfer)});
+  return id;
+}
+
+void CurlEventLoop::Cancel(TransferId id) { Post(Command{Command::kCancel, id, nullptr}); }
+
+void CurlEventLoop::Resume(TransferId id) { Post(Command{Command::kResume, id, nullptr}); }
+
+void CurlEventLoop::Post(Command command) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    commands_.push_back(std::move(command));
+  }
+  curl_multi_wakeup(Multi(multi_));
+}
+
+void CurlEventLoop::Run() {
+  for (;;) {
+    std::deque<Command> commands;
+    bool stopping;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      commands.swap(commands_);
+      stopping = stopping_;
+    }
+    for (Command& c : commands) Execute(std::move(c));
+    if (stopping) break;
+
+    // Start transfers whose backoff delay is over (cancelled ones are gone from transfers_).
+    const absl::Time now = absl::Now();
+    while (!delayed_.empty() && delayed_.begin()->first <= now) {
+      auto it = transfers_.find(delayed_.begin()->second);
+      delayed_.erase(delayed_.begin());
+      if (it != transfers_.end() && it->second->easy == nullptr) StartNow(it->second.get());
+    }
+
+    int running = 0;
+    curl_multi_perform(Multi(multi_), &running);
+    int pending = 0;
+    while (CURLMsg* msg = curl_multi_info_read(Multi(multi_), &pending)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Transfer* t = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+      const CURLcode code = msg->data.result;
+      absl::Status status;
+      if (code == CURLE_OK) {
+        t->DeliverHead();
+      } else if (t->aborted_by_sink) {
+        status = absl::AbortedError("transfer aborted by its reader");
+      } else if (code == CURLE_OPERATION_TIMEDOUT) {
+        status = absl::DeadlineExceededError(
+            absl::StrCat("upstream request timed out: ", t->error[0] ? t->error : curl_easy_strerror(code)));
+      } else {
+        status = absl::UnavailableError(absl::StrCat(
+            t->head_delivered ? "upstream connection broke mid-response: " : "upstream connection failed: ",
+            t->error[0] ? t->error : curl_easy_strerror(code)));
+      }
+      Finish(t, status);
+    }
+
+    curl_multi_poll(Multi(multi_), nullptr, 0, static_cast<int>(Millis(NextWait())), nullptr);
+  }
+  // Shutting down: every transfer still here ends as cancelled.
+  std::vector<Transfer*> left;
+  for (auto& [id, t] : transfers_) left.push_back(t.get());
+  for (Transfer* t : left) Finish(t, absl::CancelledError("server shutting down"));
+}
+
+absl::Duration CurlEventLoop::NextWait() const {
+  long curl_ms = -1;
+  curl_multi_timeout(Multi(multi_), &curl_ms);
+  absl::Duration wait = curl_ms < 0 ? absl::Seconds(1) : absl::Milliseconds(curl_ms);
+  if (!delayed_.empty()) {
+    wait = std::min(wait, std::max(absl::ZeroDuration(), delayed_.begin()->first - absl::Now()));
+  }
+  return wait;
+}
+
+void CurlEventLoop::Execute(Command command) {
+  switch (command.kind) {
+    case Command::kStart: {
+      Transfer* t = command.transfer.get();
+      transfers_[command.id] = std::move(command.transfer);
+      if (t->start_at <= absl::Now()) {
+        StartNow(t);
+      } else {
+        delayed_.emplace(t->start_at, t->id);
+      }
+      return;
+    }
+    case Command::kCancel: {
+      auto it = transfers_.find(command.id);
+      if (it != transfers_.end()) Finish(it->second.get(), absl::CancelledError("cancelled"));
+      return;
+    }
+    case Command::kResume: {
+      auto it = transfers_.find(command.id);
+      if (it == transfers_.end() || !it->second->paused) return;
+      Transfer* t = it->second.get();
+      t->paused = false;
+      paused_.fetch_sub(1, std::memory_order_relaxed);
+      // May call OnBodyBytes right here with the bytes held since the pause.
+      curl_easy_pause(t->easy, CURLPAUSE_CONT);
+      return;
+    }
+  }
+}
+
+void CurlEventLoop::StartNow(Transfer* t) {
+  CURL* easy = curl_easy_init();
+  t->easy = easy;
+  const HttpRequest& r = t->request;
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
+  curl_easy_setopt(easy, CURLOPT_URL, (options_.base_url + r.path).c_str());
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout));
+  if (r.timeout != absl::InfiniteDuration()) {
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, std::max(1L, Millis(r.timeout)));
+  }
+  if (options_.stall_timeout > absl::ZeroDuration()) {
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, std::max(1L, Millis(options_.stall_timeout) / 1000));
+  }
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,
+                   options_.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
+  if (r.method == "GET") {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  } else {
+    curl_easy_setopt(easy, CURLOPT_POST, 1L);
+    static const std::string kEmpty;
+    const std::string& body = r.body != nullptr ? *r.body : kEmpty;
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    if (r.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+  }
+
+  // The key is added here, on the loop thread: it never travels through the request objects
+  // that the rest of the server logs or inspects.
+  curl_slist* headers = nullptr;
+  auto add = [&headers](const std::string& line) { headers = curl_slist_append(headers, line.c_str()); };
+  add("Expect:");  // no 100-continue round trip for large bodies
+  if (r.body != nullptr) add("content-type: application/json");
+  add("anthropic-version: " + options_.anthropic_version);
+  if (options_.api_key != nullptr) {
+    if (absl::Now() - api_key_read_at_ > absl::Seconds(1)) {
+      api_key_ = options_.api_key->Key();
+      api_key_read_at_ = absl::Now();
+    }
+    if (!api_key_.empty()) {
+      add(options_.auth_scheme == "bearer" ? "authorization: Bearer " + api_key_
+                                          : "x-api-key: " + api_key_);
+    }
+  }
+  for (const auto& [name, value] : r.headers) add(name + ": " + value);
+  t->header_list = headers;
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlEventLoop::OnHeaderLine);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlEventLoop::OnBodyBytes);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+  curl_multi_add_handle(Multi(multi_), easy);
+}
+
+void CurlEventLoop::Finish(Transfer* t, const absl::Status& status) {
+  auto it = transfers_.find(t->id);
+  if (it == transfers_.end()) return;
+  std::unique_ptr<Transfer> owned = std::move(it->second);
+  transfers_.erase(it);
+  if (t->easy != nullptr) {
+    // Removing an unfinished transfer closes its connection: the upstream stops generating.
+    curl_multi_remove_handle(Multi(multi_), t->easy);
+  }
+  if (t->paused) paused_.fetch_sub(1, std::memory_order_relaxed);
+  live_.fetch_sub(1, std::memory_order_relaxed);
+  owned->sink->OnDone(status);
+}
+
+size_t CurlEventLoop::OnHeaderLine(char* data, size_t size, size_t count, void* self) {
+  auto* t = static_cast<Transfer*>(self);
+  const size_t n = size * count;
+  absl::string_view line(data, n);
+  line = absl::StripTrailingAsciiWhitespace(line);
+  if (absl::StartsWith(line, "HTTP/")) {
+    // A new response head (after 1xx or a redirect): forget the previous one.
+    t->response_headers.clear();
+    t->http_status = 0;
+    std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
+    int status = 0;
+    if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &status)) t->http_status = status;
+    return n;
+  }
+  if (line.empty()) {
+    if (t->http_status >= 200) t->DeliverHead();
+    return n;
+  }
+  const size_t colon = line.find(':');
+  if (colon != absl::string_view::npos) {
+    t->response_headers.emplace_back(
+        absl::AsciiStrToLower(line.substr(0, colon)),
+        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+  }
+  return n;
+}
+
+size_t CurlEventLoop::OnBodyBytes(char* data, size_t size, size_t count, void* self) {
+  auto* t = static_cast<Transfer*>(self);
+  const size_t n = size * count;
+  t->DeliverHead();
+  switch (t->sink->OnBody(absl::string_view(data, n))) {
+    case BodyAction::kContinue:
+      return n;
+    case BodyAction::kPause:
+      t->paused = true;
+      t->loop->paused_.fetch_add(1, std::memory_order_relaxed);
+      return CURL_WRITEFUNC_PAUSE;
+    case BodyAction::kAbort:
+      t->aborted_by_sink = true;
+      return 0;
+  }
+  return 0;
+}
+
+}  // namespace claude

@@ -1,0 +1,133 @@
+// The transport to the upstream API: one thread running a libcurl multi event loop that owns
+// every easy handle. Other threads hand it work through a queue and curl_multi_wakeup, so no
+// gRPC thread ever blocks on the network. Connections are kept alive and reused across
+// requests by the multi handle's connection cache.
+#ifndef SERVICE_UPSTREAM_CURL_EVENT_LOOP_H_
+#define SERVICE_UPSTREAM_CURL_EVENT_LOOP_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
+#include "service/upstream/http_types.h"
+
+namespace claude {
+
+// What a sink wants done with a body chunk.
+enum class BodyAction {
+  kContinue,  // consumed
+  kPause,     // not consumed: pause the transfer; the same bytes come again after Resume()
+  kAbort,     // stop the transfer (OnDone follows with ABORTED)
+};
+
+// Receives the events of one transfer, always on the loop thread, in this order: OnHead at
+// most once (the final response's status and headers), OnBody any number of times, OnDone
+// exactly once, also after Cancel. Callbacks must be quick and must not block.
+class TransferSink {
+ public:
+  virtual ~TransferSink() = default;
+  virtual void OnHead(int http_status, const HttpHeaders& headers) = 0;
+  virtual BodyAction OnBody(absl::string_view chunk) = 0;
+  // OK when the response was received whole (whatever its HTTP status); otherwise UNAVAILABLE
+  // (connection failed or broke), DEADLINE_EXCEEDED (the request's timeout), CANCELLED, or
+  // ABORTED (the sink asked).
+  virtual void OnDone(const absl::Status& status) = 0;
+};
+
+// Supplies the API key; re-read on the loop thread, so file reads never happen on gRPC threads.
+class ApiKeySource {
+ public:
+  virtual ~ApiKeySource() = default;
+  virtual std::string Key() = 0;
+};
+
+struct CurlEventLoopOptions {
+  std::string base_url = "https://api.anthropic.com";
+  // "x-api-key" (the API) or "bearer" (Authorization: Bearer, API-compatible gateways).
+  std::string auth_scheme = "x-api-key";
+  std::string anthropic_version = "2023-06-01";
+  std::shared_ptr<ApiKeySource> api_key;  // may be null: no auth header
+  absl::Duration connect_timeout = absl::Seconds(10);
+  // A transfer whose body stalls below 1 byte/s for this long is failed (0 = never).
+  absl::Duration stall_timeout = absl::ZeroDuration();
+  long max_connections_per_host = 0;  // 0 = unlimited
+  long max_total_connections = 0;     // 0 = unlimited
+  bool http2 = false;                 // HTTP/2 (multiplexed) to https:// upstreams
+  std::string user_agent = "claude-grpc/0.1";
+};
+
+class CurlEventLoop {
+ public:
+  using TransferId = uint64_t;
+
+  explicit CurlEventLoop(CurlEventLoopOptions options);
+  // Stops the loop: every transfer still running ends with OnDone(CANCELLED).
+  ~CurlEventLoop();
+  CurlEventLoop(const CurlEventLoop&) = delete;
+  CurlEventLoop& operator=(const CurlEventLoop&) = delete;
+
+  // Starts `request` after `delay` (a retry's backoff) and reports to `sink`. Thread-safe.
+  TransferId Start(HttpRequest request, std::shared_ptr<TransferSink> sink,
+                   absl::Duration delay = absl::ZeroDuration());
+  // Aborts the transfer at once, closing its connection; OnDone(CANCELLED) follows unless the
+  // transfer already finished. Thread-safe; unknown ids are ignored.
+  void Cancel(TransferId id);
+  // Resumes a transfer paused by BodyAction::kPause. Thread-safe.
+  void Resume(TransferId id);
+
+  // Transfers started and not yet done (waiting for their delay included).
+  int64_t live_transfers() const { return live_.load(std::memory_order_relaxed); }
+  // Transfers paused because their reader is slow.
+  int64_t paused_transfers() const { return paused_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Transfer;
+  struct Command {
+    enum Kind { kStart, kCancel, kResume } kind;
+    TransferId id;
+    std::unique_ptr<Transfer> transfer;  // kStart
+  };
+
+  void Run();
+  void Post(Command command);
+  void Execute(Command command);
+  void StartNow(Transfer* t);
+  void Finish(Transfer* t, const absl::Status& status);
+  absl::Duration NextWait() const;
+
+  static size_t OnHeaderLine(char* data, size_t size, size_t count, void* self);
+  static size_t OnBodyBytes(char* data, size_t size, size_t count, void* self);
+
+  const CurlEventLoopOptions options_;
+  void* multi_ = nullptr;  // CURLM*, only touched on the loop thread (and for wakeups)
+  std::atomic<TransferId> next_id_{1};
+  std::atomic<int64_t> live_{0};
+  std::atomic<int64_t> paused_{0};
+
+  // std::mutex, not absl::Mutex: Debian builds Abseil without ThreadSanitizer annotations, so
+  // TSan builds could not see absl::Mutex synchronize.
+  std::mutex mu_;
+  std::deque<Command> commands_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Loop thread only.
+  absl::flat_hash_map<TransferId, std::unique_ptr<Transfer>> transfers_;
+  std::multimap<absl::Time, TransferId> delayed_;  // transfers waiting out a retry delay
+  std::string api_key_;
+  absl::Time api_key_read_at_ = absl::InfinitePast();
+
+  std::thread thread_;
+};
+
+}  // namespace claude
+
+#endif  // SERVICE_UPSTREAM_CURL_EVENT_LOOP_H_
