@@ -34,15 +34,20 @@ HttpHeaders ForwardedHeaders(const grpc::CallbackServerContext* context) {
   return headers;
 }
 
-// Reactor of a unary RPC: delegates to its UnaryCall; deleted by gRPC's OnDone only.
-class UnaryReactor final : public grpc::ServerUnaryReactor {
+// A reactor that delegates to its call: `Base` is the gRPC reactor type, `Call` the
+// UpstreamCall behind it. gRPC deletes it only through OnDone, after which the call never
+// touches it again.
+template <typename Base, typename Call>
+class CallReactor final : public Base {
  public:
+  template <typename... Args>
   void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
-             google::protobuf::Message* response, bool accumulate_stream) {
-    call_ = std::make_shared<UnaryCall>(env, std::move(request), Deadline(context), context, this,
-                                        response, accumulate_stream);
+             Args... args) {
+    call_ = std::make_shared<Call>(env, std::move(request), Deadline(context), context, this, args...);
     call_->Begin();
   }
+  // Overrides ServerWriteReactor::OnWriteDone; a unary reactor has none, and never instantiates it.
+  void OnWriteDone(bool ok) { call_->WriteDone(ok); }
   void OnCancel() override {
     if (call_) call_->Cancel();
   }
@@ -52,27 +57,12 @@ class UnaryReactor final : public grpc::ServerUnaryReactor {
   }
 
  private:
-  std::shared_ptr<UnaryCall> call_;
+  std::shared_ptr<Call> call_;
 };
 
-class StreamReactor final : public grpc::ServerWriteReactor<claude::v1::MessageStreamEvent> {
- public:
-  void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context) {
-    call_ = std::make_shared<StreamCall>(env, std::move(request), Deadline(context), context, this);
-    call_->Begin();
-  }
-  void OnWriteDone(bool ok) override { call_->WriteDone(ok); }
-  void OnCancel() override {
-    if (call_) call_->Cancel();
-  }
-  void OnDone() override {
-    if (call_) call_->Detach();
-    delete this;
-  }
-
- private:
-  std::shared_ptr<StreamCall> call_;
-};
+using UnaryReactor = CallReactor<grpc::ServerUnaryReactor, UnaryCall>;
+using StreamReactor =
+    CallReactor<grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>, StreamCall>;
 
 grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, const grpc::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

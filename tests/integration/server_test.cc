@@ -272,29 +272,44 @@ TEST(ServerTest, EmptyErrorBodyStillGivesAClearStatus) {
   EXPECT_THAT(status.error_message(), HasSubstr("403"));
 }
 
+// A server of its own, without retries, in front of `base_url` instead of the fake upstream.
+class StandaloneServer {
+ public:
+  explicit StandaloneServer(const std::string& base_url)
+      : policy_(0), loop_(LoopOptions(base_url)), env_{&loop_, &policy_, {}}, service_(&env_, 16384) {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    stub_ = v1::Messages::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  }
+  ~StandaloneServer() { server_->Shutdown(); }
+  v1::Messages::Stub& stub() { return *stub_; }
+  CurlEventLoop& loop() { return loop_; }
+
+ private:
+  static CurlEventLoopOptions LoopOptions(const std::string& base_url) {
+    CurlEventLoopOptions options;
+    options.base_url = base_url;
+    return options;
+  }
+  RetryPolicy policy_;  // before the loop, whose thread reads it
+  CurlEventLoop loop_;
+  CallEnvironment env_;
+  MessagesService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Messages::Stub> stub_;
+};
+
 TEST(ServerTest, UnreachableUpstreamIsUnavailable) {
-  HarnessOptions options;
-  options.max_retries = 0;
-  ServerHarness h(options);
-  // A loop of its own pointed at a port nothing listens on.
-  CurlEventLoopOptions loop_options;
-  loop_options.base_url = "http://127.0.0.1:1";
-  RetryPolicy policy(0);
-  CurlEventLoop loop(loop_options);
-  CallEnvironment env{&loop, &policy, {}};
-  MessagesService service(&env, 16384);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  auto server = builder.BuildAndStart();
-  auto stub = v1::Messages::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  StandaloneServer server("http://127.0.0.1:1");  // nothing listens there
   grpc::ClientContext context;
   v1::Message message;
-  grpc::Status status = stub->CreateMessage(&context, Hello(), &message);
+  grpc::Status status = server.stub().CreateMessage(&context, Hello(), &message);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("upstream"));
-  server->Shutdown();
 }
 
 TEST(ServerTest, InvalidRequestNamesTheFieldAndNeverReachesTheUpstream) {
@@ -427,20 +442,10 @@ class UnacceptingListener {
 
 TEST(ServerTest, CancelWhileConnectingAbortsTheTransfer) {
   UnacceptingListener listener;
-  CurlEventLoopOptions loop_options;
-  loop_options.base_url = absl::StrCat("http://127.0.0.1:", listener.port());
-  RetryPolicy policy(0);
-  CurlEventLoop loop(loop_options);
-  CallEnvironment env{&loop, &policy, {}};
-  MessagesService service(&env, 16384);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  auto server = builder.BuildAndStart();
-  auto stub = v1::Messages::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  StandaloneServer server(absl::StrCat("http://127.0.0.1:", listener.port()));
+  CurlEventLoop& loop = server.loop();
   grpc::ClientContext context;
-  auto reader = stub->StreamMessage(&context, Hello());
+  auto reader = server.stub().StreamMessage(&context, Hello());
   const absl::Time until = absl::Now() + Scaled(absl::Seconds(5));
   while (loop.live_transfers() == 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
   absl::SleepFor(absl::Milliseconds(100));  // curl is now waiting for the handshake
@@ -455,7 +460,6 @@ TEST(ServerTest, CancelWhileConnectingAbortsTheTransfer) {
   MessageStreamEvent event;
   EXPECT_FALSE(reader->Read(&event));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
-  server->Shutdown();
 }
 
 TEST(ServerTest, CancelWhileWaitingForTheFirstByteClosesTheUpstream) {
