@@ -122,6 +122,18 @@ void UpstreamCall::RetryOrConclude(grpc::Status status, int http_status) {
   Conclude(std::move(status));
 }
 
+void UpstreamCall::AddTrailers(const HttpHeaders& headers, const grpc::Status& status,
+                               grpc::CallbackServerContext* context) {
+  ForwardHeaders(headers, [context](const std::string& k, const std::string& v) {
+    context->AddTrailingMetadata(k, v);
+  });
+  // The server has applied its own retry policy to the upstream already: a negative pushback
+  // tells gRPC clients with a retry policy not to multiply the attempts.
+  if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+    context->AddTrailingMetadata("grpc-retry-pushback-ms", "-1");
+  }
+}
+
 void UpstreamCall::ForwardHeaders(
     const HttpHeaders& headers, const std::function<void(const std::string&, const std::string&)>& add) {
   for (const auto& [name, value] : headers) {
@@ -231,9 +243,7 @@ void UnaryCall::Flush() {
     if (finish) headers = response_headers();
   }
   if (!finish) return;
-  ForwardHeaders(headers, [this](const std::string& k, const std::string& v) {
-    context_->AddTrailingMetadata(k, v);
-  });
+  AddTrailers(headers, *finish, context_);
   reactor_->Finish(*finish);
 }
 
@@ -380,9 +390,7 @@ void StreamCall::Flush() {
     }
     reactor_->StartWrite(&in_flight_);
   } else if (action.finish) {
-    ForwardHeaders(action.trailing_metadata, [this](const std::string& k, const std::string& v) {
-      context_->AddTrailingMetadata(k, v);
-    });
+    AddTrailers(action.trailing_metadata, *action.finish, context_);
     reactor_->Finish(*action.finish);
   }
 }

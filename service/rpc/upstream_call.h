@@ -91,6 +91,10 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   // gRPC metadata with `add`.
   static void ForwardHeaders(const HttpHeaders& headers,
                              const std::function<void(const std::string&, const std::string&)>& add);
+  // Adds the trailing metadata of a finished call: forwarded headers, and for failures a retry
+  // pushback that keeps clients from retrying what the server already retried.
+  static void AddTrailers(const HttpHeaders& headers, const grpc::Status& status,
+                          grpc::CallbackServerContext* context);
 
   // std::mutex, not absl::Mutex: Debian builds Abseil without ThreadSanitizer annotations, so
   // TSan builds could not see absl::Mutex synchronize.
