@@ -1,0 +1,170 @@
+// claude::Client: the C++ client of claude-grpc (claude.v1.Messages and claude.v1.Models).
+//
+//   claude::Client client("localhost:50051");
+//   claude::v1::CreateMessageRequest request = ...;
+//   absl::StatusOr<claude::v1::Message> reply =
+//       client.StreamText(request, [](absl::string_view text) { std::cout << text << std::flush; });
+//
+// Every call returns an absl::Status whose code is the gRPC code (the numbering is shared) and
+// whose message is the server's. When the server attached rich error details (a serialized
+// google.rpc.Status: ErrorInfo, RetryInfo, RequestInfo; see service/errors/error_table.h), the
+// status carries them as a payload, and ErrorDetailsOf() reads them back.
+//
+// Streams are accumulated with the server's own MessageAccumulator, so a streamed reply yields
+// exactly the Message the unary call returns.
+//
+// A Client is thread-safe: one Client (one channel) serves any number of concurrent calls.
+#ifndef CLIENT_CLAUDE_CLIENT_H_
+#define CLIENT_CLAUDE_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "claude/v1/messages.grpc.pb.h"
+#include "claude/v1/models.grpc.pb.h"
+#include "service/errors/error_table.h"
+
+namespace claude {
+
+// The type URL of the absl::Status payload that holds the server's serialized google.rpc.Status.
+inline constexpr char kRpcStatusPayloadUrl[] = "type.googleapis.com/google.rpc.Status";
+
+struct ClientOptions {
+  // Deadline of each call unless its ClientCallOptions override it; absl::InfiniteDuration()
+  // for none.
+  absl::Duration default_deadline = absl::Minutes(10);
+  // Metadata sent with every call, e.g. {"anthropic-beta", "context-1m-2025-08-07"}. Keys are
+  // sent lower-case (gRPC requires it).
+  std::vector<std::pair<std::string, std::string>> metadata;
+  // When set, every call sends "authorization: Bearer <caller_token>".
+  std::string caller_token;
+  // Balance calls over every address the target resolves to ("round_robin"); for dns:///
+  // targets of a headless Kubernetes Service. Default: gRPC's pick_first.
+  bool round_robin = false;
+  // Unary calls (CreateMessage, CountTokens, ListModels, GetModel) are retried by gRPC on
+  // UNAVAILABLE: 3 attempts in all, backoff 0.2 s growing to 2 s. Streams are never retried.
+  bool retry_unavailable = true;
+  // Channel credentials; default insecure.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+};
+
+// Per-call settings. (Named ClientCallOptions because claude::CallOptions is the server's.)
+struct ClientCallOptions {
+  // Overrides ClientOptions::default_deadline for this call.
+  std::optional<absl::Duration> deadline;
+  // Sent with this call, after ClientOptions::metadata.
+  std::vector<std::pair<std::string, std::string>> metadata;
+  // Called with the call's context after the deadline and metadata are set, just before the
+  // call starts: for anything else a grpc::ClientContext can do (compression, wait_for_ready).
+  std::function<void(grpc::ClientContext&)> configure;
+};
+
+class Client {
+ public:
+  using CallOptions = ClientCallOptions;
+
+  // `target`: a gRPC target, e.g. "localhost:50051" or "dns:///claude-grpc:50051".
+  explicit Client(const std::string& target, ClientOptions options = {});
+  // Uses an existing channel (ClientOptions' channel settings are then not applied).
+  Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options);
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Messages/CreateMessage.
+  absl::StatusOr<v1::Message> CreateMessage(const v1::CreateMessageRequest& request,
+                                            const CallOptions& options = {});
+
+  // Messages/StreamMessage: `on_event` sees every event as it arrives (on the calling thread);
+  // returns the accumulated Message. A stream that fails returns the server's status, even when
+  // it failed after events were delivered; a stream the server ends OK but that cannot be
+  // accumulated gives INTERNAL.
+  absl::StatusOr<v1::Message> StreamMessage(
+      const v1::CreateMessageRequest& request,
+      const std::function<void(const v1::MessageStreamEvent&)>& on_event,
+      const CallOptions& options = {});
+
+  // StreamMessage reduced to text: `on_text` gets each text_delta's text, `on_thinking` (if
+  // given) each thinking_delta's text.
+  absl::StatusOr<v1::Message> StreamText(
+      const v1::CreateMessageRequest& request,
+      const std::function<void(absl::string_view text)>& on_text,
+      const std::function<void(absl::string_view thinking)>& on_thinking = {},
+      const CallOptions& options = {});
+
+  // Messages/StreamMessage as an iterator:
+  //   auto stream = client.OpenStream(request);
+  //   v1::MessageStreamEvent event;
+  //   while (stream->Next(&event)) { ... }
+  //   absl::Status status = stream->Finish();
+  // Not thread-safe, except Cancel(), which any thread may call at any time.
+  class EventStream {
+   public:
+    ~EventStream();  // cancels the call if Finish() was not called
+    EventStream(const EventStream&) = delete;
+    EventStream& operator=(const EventStream&) = delete;
+
+    // The next event; false at the end of the stream (then call Finish()).
+    bool Next(v1::MessageStreamEvent* event);
+    // Reads what is left, discarding it, and returns the stream's status. Once only.
+    absl::Status Finish();
+    // Cancels the call: the server stops its upstream request; Next() soon returns false and
+    // Finish() gives CANCELLED.
+    void Cancel();
+
+   private:
+    friend class Client;
+    EventStream() = default;
+
+    std::unique_ptr<grpc::ClientContext> context_;
+    std::unique_ptr<grpc::ClientReader<v1::MessageStreamEvent>> reader_;
+    bool finished_ = false;
+  };
+  std::unique_ptr<EventStream> OpenStream(const v1::CreateMessageRequest& request,
+                                          const CallOptions& options = {});
+
+  // Messages/CountTokens.
+  absl::StatusOr<v1::CountTokensResponse> CountTokens(const v1::CountTokensRequest& request,
+                                                      const CallOptions& options = {});
+
+  // Models/ListModels and Models/GetModel.
+  absl::StatusOr<v1::ListModelsResponse> ListModels(const v1::ListModelsRequest& request = {},
+                                                    const CallOptions& options = {});
+  absl::StatusOr<v1::ModelInfo> GetModel(const std::string& model_id,
+                                         const CallOptions& options = {});
+
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+
+ private:
+  void Prepare(grpc::ClientContext* context, const CallOptions& options) const;
+
+  ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Messages::Stub> messages_;
+  std::unique_ptr<v1::Models::Stub> models_;
+};
+
+// The channel's service config for `options` (JSON; empty when there is nothing to configure).
+std::string ClientServiceConfig(const ClientOptions& options);
+
+// A gRPC status as an absl::Status: same code, same message, and the serialized
+// google.rpc.Status details (if any) as the kRpcStatusPayloadUrl payload.
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// The server's error details carried by `status` (reason, domain, request id, retry delay,
+// HTTP status), or nullopt when it has none.
+std::optional<ErrorDetails> ErrorDetailsOf(const absl::Status& status);
+
+}  // namespace claude
+
+#endif  // CLIENT_CLAUDE_CLIENT_H_

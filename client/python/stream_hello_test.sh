@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Runs client/python/stream_hello.py against a real claude-grpc-server in front of fake-anthropic
+# (echo mode), both started here on loopback port 0 and stopped on exit. Registered in CTest as
+# python_stream_hello_test (client/python/CMakeLists.txt):
+#   stream_hello_test.sh FAKE_ANTHROPIC_BINARY CLAUDE_GRPC_SERVER_BINARY PYTHON_GEN_DIR
+# Checks that the reply is exactly "Echo: Hello from Python" plus a newline, and that a closed
+# port fails with UNAVAILABLE named on stderr. Uses Debian's interpreter (python3-grpcio,
+# python3-protobuf) explicitly: another python3 earlier on PATH may lack them.
+set -euo pipefail
+
+if [ $# -ne 3 ]; then
+  echo "usage: $0 FAKE_ANTHROPIC_BINARY CLAUDE_GRPC_SERVER_BINARY PYTHON_GEN_DIR" >&2
+  exit 2
+fi
+fake_anthropic=$1
+server=$2
+gen_dir=$3
+python=/usr/bin/python3
+example="$(cd "$(dirname "$0")" && pwd)/stream_hello.py"
+# Sanitizer builds (.ci/run) start several times slower.
+scale=${CLAUDE_TEST_TIME_SCALE:-1}
+
+fail() {
+  echo "python_stream_hello_test: FAIL: $*" >&2
+  exit 1
+}
+
+"$python" -c 'import grpc, google.protobuf' 2>/dev/null ||
+  fail "$python cannot import grpc and google.protobuf; install python3-grpcio and python3-protobuf (bash .ci/install-deps)"
+[ -f "$gen_dir/claude/v1/messages_pb2_grpc.py" ] ||
+  fail "no generated stubs in $gen_dir; build the claude_python_stubs target"
+
+logs=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$logs"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Waits until `file` has a match of `pattern` (while process `pid` lives) and prints the port
+# number at the end of the match.
+wait_for_port() {
+  local file=$1 pattern=$2 pid=$3 match
+  for _ in $(seq 1 $((100 * scale))); do
+    if match=$(grep -m1 -oE "$pattern" "$file" 2>/dev/null); then
+      echo "${match##*[^0-9]}"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "python_stream_hello_test: no \"$pattern\" from the process; its output:" >&2
+  cat "$file" >&2
+  return 1
+}
+
+"$fake_anthropic" --listen=127.0.0.1:0 >"$logs/fake.log" 2>&1 &
+pids+=($!)
+fake_port=$(wait_for_port "$logs/fake.log" 'listening on http://[0-9.]+:[0-9]+' "${pids[-1]}") ||
+  fail "fake-anthropic did not start"
+
+"$server" --listen=127.0.0.1:0 --upstream="http://127.0.0.1:$fake_port" >"$logs/server.log" 2>&1 &
+pids+=($!)
+port=$(wait_for_port "$logs/server.log" 'listening on port [0-9]+' "${pids[-1]}") ||
+  fail "claude-grpc-server did not start"
+
+# 1. The reply streams through: exactly the echoed prompt and one newline.
+status=0
+PYTHONPATH="$gen_dir" "$python" "$example" --target="127.0.0.1:$port" "Hello from Python" \
+  >"$logs/out" 2>"$logs/err" || status=$?
+if [ "$status" -ne 0 ] || ! printf 'Echo: Hello from Python\n' | cmp -s - "$logs/out"; then
+  echo "--- stdout:" >&2; cat "$logs/out" >&2
+  echo "--- stderr:" >&2; cat "$logs/err" >&2
+  echo "--- claude-grpc-server log:" >&2; cat "$logs/server.log" >&2
+  fail "stream_hello.py exited $status; expected exit 0 and stdout exactly \"Echo: Hello from Python\\n\""
+fi
+echo "python_stream_hello_test: streamed reply OK"
+
+# 2. A closed port: non-zero exit, one line naming UNAVAILABLE. The port is one the kernel just
+# handed out and that nothing listens on any more.
+closed_port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+status=0
+PYTHONPATH="$gen_dir" "$python" "$example" --target="127.0.0.1:$closed_port" "Hello from Python" \
+  >"$logs/out" 2>"$logs/err" || status=$?
+if [ "$status" -eq 0 ] || ! grep -q 'UNAVAILABLE' "$logs/err" || [ -s "$logs/out" ]; then
+  echo "--- stdout:" >&2; cat "$logs/out" >&2
+  echo "--- stderr:" >&2; cat "$logs/err" >&2
+  fail "against closed port $closed_port: expected a non-zero exit, empty stdout and UNAVAILABLE on stderr (got exit $status)"
+fi
+echo "python_stream_hello_test: closed port OK: $(head -n1 "$logs/err")"
+echo "python_stream_hello_test: PASS"
