@@ -20,7 +20,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/cli/cli_support.h"
@@ -114,23 +113,6 @@ void ExpectOneErrorLine(const CliResult& r) {
   EXPECT_EQ(r.out, "");
 }
 
-std::string DocumentedFixture(const std::string& name) {
-  std::string body = ReadFixture(name + ".sse");
-  if (name == "tool_use") {
-    body = absl::StrReplaceAll(body, {{R"("partial_json":" "})", R"("partial_json":", "})"}});
-  }
-  return body;
-}
-
-std::vector<std::string> SseData(const std::string& body) {
-  std::vector<std::string> data;
-  SseParser parser;
-  EXPECT_TRUE(parser.Feed(body, [&](const SseEvent& e) {
-    data.emplace_back(e.data);
-    return absl::OkStatus();
-  }).ok());
-  return data;
-}
 
 // A loopback port on which nothing listens.
 int ClosedPort() {
@@ -163,7 +145,7 @@ class CliFixtureTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CliFixtureTest, JsonPrintsTheFixtureMessageWithAndWithoutStream) {
   ServerHarness h;
-  const std::string body = DocumentedFixture(GetParam());
+  const std::string body = DocumentedTranscript(GetParam());
   const std::string expected = ReadFixture(GetParam() + ".message.json");
   for (bool stream : {false, true}) {
     SCOPED_TRACE(stream ? "--stream --json" : "--json");
@@ -184,12 +166,12 @@ TEST_P(CliFixtureTest, JsonPrintsTheFixtureMessageWithAndWithoutStream) {
 
 TEST_P(CliFixtureTest, EventsPrintsOneJsonLinePerEventThatRoundTrips) {
   ServerHarness h;
-  const std::string body = DocumentedFixture(GetParam());
+  const std::string body = DocumentedTranscript(GetParam());
   h.upstream().Enqueue(SseReply(body));
   CliResult r = RunCli({TargetFlag(h), "--events", "hi"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> lines = Lines(r.out);
-  const std::vector<std::string> data = SseData(body);
+  const std::vector<std::string> data = SseDataOf(body);
   ASSERT_EQ(lines.size(), data.size());
   for (size_t i = 0; i < lines.size(); ++i) {
     SCOPED_TRACE(lines[i]);
@@ -202,7 +184,7 @@ TEST_P(CliFixtureTest, EventsPrintsOneJsonLinePerEventThatRoundTrips) {
 
 TEST_P(CliFixtureTest, DefaultAndStreamPrintTheText) {
   ServerHarness h;
-  const std::string body = DocumentedFixture(GetParam());
+  const std::string body = DocumentedTranscript(GetParam());
   v1::Message expected;
   ASSERT_TRUE(JsonToMessage(ReadFixture(GetParam() + ".message.json"), &expected).ok());
   std::string text, thinking;

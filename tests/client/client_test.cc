@@ -13,7 +13,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "service/codec/json_mapping.h"
@@ -40,25 +39,6 @@ CreateMessageRequest Hello(int64_t max_tokens = 256) {
 
 std::string Target(const ServerHarness& h) { return absl::StrCat("127.0.0.1:", h.port()); }
 
-// The fixture as the API documents it (see tests/fixtures/README.md about tool_use.sse).
-std::string DocumentedFixture(const std::string& name) {
-  std::string body = ReadFixture(name + ".sse");
-  if (name == "tool_use") {
-    body = absl::StrReplaceAll(body, {{R"("partial_json":" "})", R"("partial_json":", "})"}});
-  }
-  return body;
-}
-
-// The data payloads of an SSE body, in order.
-std::vector<std::string> SseData(const std::string& body) {
-  std::vector<std::string> data;
-  SseParser parser;
-  EXPECT_TRUE(parser.Feed(body, [&](const SseEvent& e) {
-    data.emplace_back(e.data);
-    return absl::OkStatus();
-  }).ok());
-  return data;
-}
 
 const char kStreamHead[] =
     "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_g\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n"
@@ -184,7 +164,7 @@ class ClientFixtureTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(ClientFixtureTest, StreamingAccumulatesTheFixtureMessage) {
   ServerHarness h;
   Client client(Target(h));
-  const std::string body = DocumentedFixture(GetParam());
+  const std::string body = DocumentedTranscript(GetParam());
   const std::string expected = ReadFixture(GetParam() + ".message.json");
 
   h.upstream().Enqueue(SseReply(body, 13));
@@ -192,7 +172,7 @@ TEST_P(ClientFixtureTest, StreamingAccumulatesTheFixtureMessage) {
   absl::StatusOr<v1::Message> streamed =
       client.StreamMessage(Hello(), [&](const MessageStreamEvent&) { ++events; });
   ASSERT_TRUE(streamed.ok()) << streamed.status();
-  EXPECT_EQ(events, SseData(body).size());
+  EXPECT_EQ(events, SseDataOf(body).size());
   EXPECT_TRUE(JsonEqual(expected, MessageToJsonString(*streamed)));
 
   h.upstream().Enqueue(SseReply(body));
@@ -239,7 +219,7 @@ TEST(ClientTest, AStreamThatCannotBeAccumulatedIsInternalNotATruncatedMessage) {
   MessageStreamEvent event;
   while (stream->Next(&event)) ++events;
   EXPECT_TRUE(stream->Finish().ok());
-  EXPECT_EQ(events, SseData(ReadFixture("tool_use.sse")).size());
+  EXPECT_EQ(events, SseDataOf(ReadFixture("tool_use.sse")).size());
 }
 
 // ---------------------------------------------------------------------------------------------

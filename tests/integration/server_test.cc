@@ -16,7 +16,6 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "service/codec/json_mapping.h"
@@ -82,25 +81,6 @@ absl::StatusOr<v1::Message> Fold(const std::vector<MessageStreamEvent>& events) 
   return std::move(accumulator).Finish();
 }
 
-// The fixture as the API documents it (see tests/fixtures/README.md about tool_use.sse).
-std::string DocumentedFixture(const std::string& name) {
-  std::string body = ReadFixture(name + ".sse");
-  if (name == "tool_use") {
-    body = absl::StrReplaceAll(body, {{R"("partial_json":" "})", R"("partial_json":", "})"}});
-  }
-  return body;
-}
-
-// The data payloads of an SSE body, in order.
-std::vector<std::string> SseData(const std::string& body) {
-  std::vector<std::string> data;
-  SseParser parser;
-  EXPECT_TRUE(parser.Feed(body, [&](const SseEvent& e) {
-    data.emplace_back(e.data);
-    return absl::OkStatus();
-  }).ok());
-  return data;
-}
 
 std::string TextDeltaEvent(const std::string& text) {
   return "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"" +
@@ -118,12 +98,12 @@ class FixtureThroughServerTest : public ::testing::TestWithParam<std::string> {}
 
 TEST_P(FixtureThroughServerTest, StreamedEventsAccumulateToTheFixtureMessage) {
   ServerHarness h;
-  const std::string body = DocumentedFixture(GetParam());
+  const std::string body = DocumentedTranscript(GetParam());
   for (size_t chunk : {size_t{0}, size_t{1}, size_t{17}}) {
     h.upstream().Enqueue(SseReply(body, chunk));
     StreamResult r = Stream(h, Hello());
     ASSERT_TRUE(r.status.ok()) << r.status.error_message();
-    ASSERT_EQ(r.events.size(), SseData(body).size()) << "every event is relayed, pings included";
+    ASSERT_EQ(r.events.size(), SseDataOf(body).size()) << "every event is relayed, pings included";
     absl::StatusOr<v1::Message> message = Fold(r.events);
     ASSERT_TRUE(message.ok()) << message.status();
     EXPECT_TRUE(JsonEqual(ReadFixture(GetParam() + ".message.json"), MessageToJsonString(*message)));
@@ -145,7 +125,7 @@ TEST_P(FixtureThroughServerTest, UnaryReturnsTheUpstreamMessage) {
 
 TEST_P(FixtureThroughServerTest, UnaryWithLargeMaxTokensStreamsUpstreamAndAccumulates) {
   ServerHarness h;
-  h.upstream().Enqueue(SseReply(DocumentedFixture(GetParam()), 5));
+  h.upstream().Enqueue(SseReply(DocumentedTranscript(GetParam()), 5));
   grpc::ClientContext context;
   v1::Message message;
   grpc::Status status = h.messages().CreateMessage(&context, Hello(64000), &message);
@@ -163,7 +143,7 @@ TEST(ServerTest, ToolInputFragmentsAreRelayedExactlyEvenWhenTheyDoNotParse) {
   h.upstream().Enqueue(SseReply(body, 3));
   StreamResult r = Stream(h, Hello());
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
-  const std::vector<std::string> data = SseData(body);
+  const std::vector<std::string> data = SseDataOf(body);
   ASSERT_EQ(r.events.size(), data.size());
   for (size_t i = 0; i < data.size(); ++i) {
     EXPECT_TRUE(JsonEqual(data[i], MessageToJsonString(r.events[i]))) << i;

@@ -9,7 +9,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "absl/strings/str_replace.h"
 #include "service/codec/json_mapping.h"
 #include "service/sse/sse_parser.h"
 #include "tests/testing/json_testing.h"
@@ -88,8 +87,7 @@ TEST(ToolUseFixtureTest, SharedTranscriptWithoutCommaIsReportedNotRepaired) {
 
 TEST(ToolUseFixtureTest, DocumentedTranscriptAccumulatesToTheFixtureMessage) {
   // The transcript as the API documents it: the separator fragment is ", ".
-  const std::string body = absl::StrReplaceAll(ReadFixture("tool_use.sse"),
-                                               {{R"("partial_json":" "})", R"("partial_json":", "})"}});
+  const std::string body = claude::testing::DocumentedTranscript("tool_use");
   const std::string expected = ReadFixture("tool_use.message.json");
   for (const auto& chunks : AllChunkings(body)) {
     absl::StatusOr<v1::Message> message = Accumulate(chunks);

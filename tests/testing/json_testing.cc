@@ -7,6 +7,9 @@
 #include <google/protobuf/struct.pb.h>
 #include <simdjson.h>
 
+#include "absl/strings/str_replace.h"
+#include "service/sse/sse_parser.h"
+
 namespace claude::testing {
 namespace {
 
@@ -114,6 +117,24 @@ std::string ReadFixture(const std::string& name) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+std::string DocumentedTranscript(const std::string& name) {
+  std::string body = ReadFixture(name + ".sse");
+  if (name == "tool_use") {
+    body = absl::StrReplaceAll(body, {{R"("partial_json":" "})", R"("partial_json":", "})"}});
+  }
+  return body;
+}
+
+std::vector<std::string> SseDataOf(const std::string& body) {
+  std::vector<std::string> data;
+  SseParser parser;
+  EXPECT_TRUE(parser.Feed(body, [&](const SseEvent& e) {
+                      data.emplace_back(e.data);
+                      return absl::OkStatus();
+                    }).ok());
+  return data;
 }
 
 std::vector<std::string> UnmodelledPaths(const google::protobuf::Message& message) {

@@ -14,8 +14,15 @@ namespace claude::testing {
 // numbers by value. The failure message shows both documents and the first difference.
 ::testing::AssertionResult JsonEqual(const std::string& expected, const std::string& actual);
 
-// The text of ../shared/fixtures/<name>.
+// The text of tests/fixtures/<name>.
 std::string ReadFixture(const std::string& name);
+
+// tests/fixtures/<name>.sse as the API documents it: tool_use.sse with the ", " fragment its
+// copy lacks (see tests/fixtures/README.md); the others as they are.
+std::string DocumentedTranscript(const std::string& name);
+
+// The data payloads of an SSE body, in order.
+std::vector<std::string> SseDataOf(const std::string& body);
 
 // The paths inside `message` where something landed outside the modelled fields: a non-empty
 // extra_fields or a set `unknown` union member. Empty when the proto modelled everything.
