@@ -501,10 +501,11 @@ TEST(ServerTest, UnaryCancelClosesTheUpstream) {
   hang.never_reply = true;
   h.upstream().Enqueue(hang);
   grpc::ClientContext context;
+  const CreateMessageRequest request = Hello();  // the async call borrows it until done
   v1::Message message;
   absl::Notification done;
   grpc::Status status;
-  h.messages().async()->CreateMessage(&context, new CreateMessageRequest(Hello()), &message,
+  h.messages().async()->CreateMessage(&context, &request, &message,
                                       [&](grpc::Status s) {
                                         status = s;
                                         done.Notify();
