@@ -1,0 +1,957 @@
+// claude-grpc-bench: a closed-loop load generator for claude-grpc. It compares three scenarios,
+// interleaved over several rounds:
+//   raw          gRPC to an echo implementation of claude.v1.Messages hosted in this process
+//                (no HTTP): the cost of gRPC alone;
+//   direct_http  the same request JSON POSTed straight to fake-anthropic with libcurl (multi);
+//   frontend     gRPC to claude-grpc-server, which calls fake-anthropic over HTTP.
+// fake-anthropic and claude-grpc-server are started as child processes on port 0 and stopped
+// at exit. Latencies go into log-linear histograms (client/bench/histogram.h); percentiles are
+// reported, never means. Suites: unary, stream, latency (see --help). Not implemented yet: the
+// memory and slow-reader suites.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <curl/curl.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "claude/v1/messages.grpc.pb.h"
+#include "client/bench/histogram.h"
+#include "service/codec/json_mapping.h"
+
+ABSL_FLAG(std::string, suite, "all", "Which suite to run: unary, stream, latency or all.");
+ABSL_FLAG(bool, json, false, "Print one JSON object instead of tables.");
+// Durations are string flags parsed with absl::ParseDuration ("2s", "500ms"): absl::Duration
+// flags are sequence-locked, whose fences GCC warns about under -fsanitize=thread.
+ABSL_FLAG(std::string, duration, "2s", "Measured time of each measurement (e.g. 2s, 200ms).");
+ABSL_FLAG(std::string, warmup, "0.5s", "Load before each measurement that is not recorded.");
+ABSL_FLAG(int, rounds, 3, "Rounds; each runs every scenario once (A B C A B C ...).");
+ABSL_FLAG(std::vector<std::string>, concurrency, std::vector<std::string>({"1", "16", "64", "256"}),
+          "Calls in flight for the unary suite (comma-separated list).");
+ABSL_FLAG(int, channels, 4, "gRPC channels (connections) the calls are spread over.");
+ABSL_FLAG(int, streams, 64, "Streams in flight for the stream suite.");
+ABSL_FLAG(int, stream_events, 100, "Text deltas per stream in the stream suite.");
+ABSL_FLAG(std::string, server_binary, CLAUDE_BENCH_SERVER_BINARY, "The claude-grpc-server binary.");
+ABSL_FLAG(std::string, fake_binary, CLAUDE_BENCH_FAKE_BINARY, "The fake-anthropic binary.");
+
+namespace claude {
+namespace bench {
+namespace {
+
+using Metrics = std::map<std::string, double>;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+double Us(int64_t nanos) { return static_cast<double>(nanos) / 1000.0; }
+
+// The recorded part of a run: [start, end) in NowNs() time.
+struct Window {
+  int64_t start = 0;
+  int64_t end = 0;
+  bool Contains(int64_t t) const { return t >= start && t < end; }
+  double seconds() const { return static_cast<double>(end - start) / 1e9; }
+};
+
+// --duration and --warmup, parsed once before any load runs.
+absl::Duration g_duration;
+absl::Duration g_warmup;
+
+Window MakeWindow() {
+  Window w;
+  w.start = NowNs() + absl::ToInt64Nanoseconds(g_warmup);
+  w.end = w.start + absl::ToInt64Nanoseconds(g_duration);
+  return w;
+}
+
+// ---- Requests and the echo replies of fake-anthropic ---------------------------------------
+
+std::string Words(int n) {
+  static const char* const kWords[] = {"alpha", "bravo", "charlie", "delta", "echo",
+                                       "foxtrot", "golf", "hotel", "india", "juliet"};
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    if (i > 0) out += ' ';
+    out += kWords[i % 10];
+  }
+  return out;
+}
+
+v1::CreateMessageRequest MakeRequest(const std::string& prompt) {
+  v1::CreateMessageRequest request;
+  request.set_model("claude-bench-1");
+  request.set_max_tokens(1024);
+  v1::MessageParam* message = request.add_messages();
+  message->set_role(v1::ROLE_USER);
+  message->set_content_text(prompt);
+  return request;
+}
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Runs of non-whitespace with the whitespace after them, as fake-anthropic cuts its deltas.
+std::vector<std::string> WordPieces(absl::string_view text) {
+  std::vector<std::string> pieces;
+  size_t start = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && IsSpace(text[i])) ++i;
+    while (i < text.size() && !IsSpace(text[i])) ++i;
+    while (i < text.size() && IsSpace(text[i])) ++i;
+    pieces.emplace_back(text.substr(start, i - start));
+    start = i;
+  }
+  return pieces;
+}
+
+std::string LastUserText(const v1::CreateMessageRequest& request) {
+  for (int i = request.messages_size() - 1; i >= 0; --i) {
+    const v1::MessageParam& m = request.messages(i);
+    if (m.role() != v1::ROLE_USER) continue;
+    if (m.has_content_blocks()) {
+      std::string text;
+      for (const v1::ContentBlock& block : m.content_blocks().blocks()) {
+        if (block.has_text()) text += block.text().text();
+      }
+      return text;
+    }
+    return m.content_text();
+  }
+  return "";
+}
+
+// ---- The raw scenario: an in-process echo service ------------------------------------------
+
+std::atomic<int64_t> g_echo_ids{0};
+
+void FillEchoMessage(const v1::CreateMessageRequest& request, bool with_content,
+                     v1::Message* message) {
+  const std::string text = "Echo: " + LastUserText(request);
+  message->set_id(absl::StrCat("msg_bench_", ++g_echo_ids));
+  message->set_type("message");
+  message->set_role(v1::ROLE_ASSISTANT);
+  message->set_model(request.model());
+  const int64_t output_tokens = static_cast<int64_t>(WordPieces(text).size());
+  if (with_content) {
+    message->add_content()->mutable_text()->set_text(text);
+    message->set_stop_reason(v1::STOP_REASON_END_TURN);
+  }
+  message->mutable_usage()->set_input_tokens(
+      static_cast<int64_t>(WordPieces(LastUserText(request)).size()));
+  message->mutable_usage()->set_output_tokens(with_content ? output_tokens : 1);
+}
+
+// Writes the events fake-anthropic's echo stream carries, one write in flight.
+class EchoWriter : public grpc::ServerWriteReactor<v1::MessageStreamEvent> {
+ public:
+  explicit EchoWriter(const v1::CreateMessageRequest& request) {
+    FillEchoMessage(request, false, events_.emplace_back().mutable_message_start()->mutable_message());
+    events_.emplace_back().mutable_content_block_start()->mutable_content_block()->mutable_text();
+    const std::vector<std::string> pieces = WordPieces("Echo: " + LastUserText(request));
+    for (const std::string& piece : pieces) {
+      events_.emplace_back().mutable_content_block_delta()->mutable_delta()->mutable_text_delta()->set_text(piece);
+    }
+    events_.emplace_back().mutable_content_block_stop();
+    v1::MessageDeltaEvent* delta = events_.emplace_back().mutable_message_delta();
+    delta->mutable_delta()->set_stop_reason(v1::STOP_REASON_END_TURN);
+    delta->mutable_usage()->set_output_tokens(static_cast<int64_t>(pieces.size()));
+    events_.emplace_back().mutable_message_stop();
+    NextWrite();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
+      return;
+    }
+    NextWrite();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void NextWrite() {
+    if (next_ < events_.size()) {
+      StartWrite(&events_[next_++]);
+    } else {
+      Finish(grpc::Status::OK);
+    }
+  }
+
+  std::vector<v1::MessageStreamEvent> events_;
+  size_t next_ = 0;
+};
+
+class EchoService final : public v1::Messages::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* CreateMessage(grpc::CallbackServerContext* context,
+                                          const v1::CreateMessageRequest* request,
+                                          v1::Message* reply) override {
+    FillEchoMessage(*request, true, reply);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  grpc::ServerWriteReactor<v1::MessageStreamEvent>* StreamMessage(
+      grpc::CallbackServerContext* /*context*/, const v1::CreateMessageRequest* request) override {
+    return new EchoWriter(*request);
+  }
+};
+
+// ---- Child processes -----------------------------------------------------------------------
+
+class Child {
+ public:
+  Child() = default;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() { Stop(); }
+
+  // Starts argv (argv[0] is the path) with ANTHROPIC_API_KEY set and waits up to 30 s for a
+  // stdout line containing `marker`; returns that line.
+  absl::StatusOr<std::string> Start(const std::vector<std::string>& argv, absl::string_view marker) {
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (!absl::StartsWith(*e, "ANTHROPIC_API_KEY=")) env_strings.emplace_back(*e);
+    }
+    env_strings.emplace_back("ANTHROPIC_API_KEY=bench-not-a-real-key");
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    std::vector<char*> envp;
+    for (const std::string& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ < 0) return absl::InternalError("fork failed");
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the bench
+      if (getppid() != parent) _exit(1);
+      dup2(fds[1], STDOUT_FILENO);
+      execve(args[0], args.data(), envp.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    out_fd_ = fds[0];
+    std::string line;
+    const int64_t deadline = NowNs() + 30'000'000'000;
+    while (true) {
+      const int64_t left_ms = (deadline - NowNs()) / 1'000'000;
+      if (left_ms <= 0) return absl::DeadlineExceededError(absl::StrCat(argv[0], " did not start"));
+      pollfd p{out_fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left_ms)) <= 0) continue;
+      char c;
+      const ssize_t n = read(out_fd_, &c, 1);
+      if (n <= 0) return absl::UnavailableError(absl::StrCat(argv[0], " exited before listening"));
+      if (c != '\n') {
+        line += c;
+        continue;
+      }
+      if (absl::StrContains(line, marker)) return line;
+      line.clear();
+    }
+  }
+
+  void Stop() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      bool reaped = false;
+      for (int i = 0; i < 100 && !reaped; ++i) {
+        reaped = waitpid(pid_, &status, WNOHANG) == pid_;
+        if (!reaped) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (!reaped) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+      }
+      pid_ = -1;
+    }
+    if (out_fd_ >= 0) {
+      close(out_fd_);
+      out_fd_ = -1;
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+};
+
+// ---- Closed-loop gRPC load -----------------------------------------------------------------
+
+// What one slot (one call in flight at a time) saw. Touched only by that slot's callbacks,
+// which follow one another, and read after the run.
+struct SlotStats {
+  LatencyHistogram latency;  // whole call (unary) or whole stream
+  LatencyHistogram first_event;
+  LatencyHistogram gap;
+  int64_t calls = 0;
+  int64_t events = 0;
+  int64_t errors = 0;
+  std::string first_error;
+};
+
+struct RunResult {
+  SlotStats total;
+  double seconds = 0;
+};
+
+RunResult Merge(const std::vector<SlotStats>& slots, const Window& w) {
+  RunResult r;
+  r.seconds = w.seconds();
+  for (const SlotStats& s : slots) {
+    r.total.latency.Merge(s.latency);
+    r.total.first_event.Merge(s.first_event);
+    r.total.gap.Merge(s.gap);
+    r.total.calls += s.calls;
+    r.total.events += s.events;
+    r.total.errors += s.errors;
+    if (r.total.first_error.empty()) r.total.first_error = s.first_error;
+  }
+  return r;
+}
+
+class GrpcLoad {
+ public:
+  GrpcLoad(const std::vector<std::unique_ptr<v1::Messages::Stub>>& stubs,
+           const v1::CreateMessageRequest& request, bool stream, int concurrency)
+      : stubs_(stubs), request_(request), stream_(stream), slots_(static_cast<size_t>(concurrency)) {}
+
+  RunResult Run() {
+    window_ = MakeWindow();
+    active_ = static_cast<int>(slots_.size());
+    for (size_t i = 0; i < slots_.size(); ++i) Issue(i);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return active_ == 0; });
+    return Merge(slots_, window_);
+  }
+
+ private:
+  struct UnaryCall {
+    grpc::ClientContext context;
+    v1::Message reply;
+    int64_t start = 0;
+  };
+
+  class StreamCall : public grpc::ClientReadReactor<v1::MessageStreamEvent> {
+   public:
+    StreamCall(GrpcLoad* load, size_t slot) : load_(load), slot_(slot) {}
+    void Start() {
+      load_->PrepareContext(&context_);
+      start_ = NowNs();
+      load_->stubs_[slot_ % load_->stubs_.size()]->async()->StreamMessage(&context_, &load_->request_, this);
+      StartRead(&event_);
+      StartCall();
+    }
+    void OnReadDone(bool ok) override {
+      if (!ok) return;
+      const int64_t now = NowNs();
+      SlotStats& stats = load_->slots_[slot_];
+      if (load_->window_.Contains(now)) {
+        ++stats.events;
+        if (last_ == 0) {
+          stats.first_event.Record(now - start_);
+        } else {
+          stats.gap.Record(now - last_);
+        }
+      }
+      last_ = now;
+      StartRead(&event_);
+    }
+    void OnDone(const grpc::Status& status) override {
+      const int64_t now = NowNs();
+      GrpcLoad* load = load_;
+      const size_t slot = slot_;
+      load->Completed(slot, status, start_, now);
+      delete this;
+      load->Next(slot, now);
+    }
+
+   private:
+    GrpcLoad* load_;
+    size_t slot_;
+    grpc::ClientContext context_;
+    v1::MessageStreamEvent event_;
+    int64_t start_ = 0;
+    int64_t last_ = 0;
+  };
+
+  void PrepareContext(grpc::ClientContext* context) {
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  }
+
+  void Issue(size_t slot) {
+    if (stream_) {
+      (new StreamCall(this, slot))->Start();
+      return;
+    }
+    auto* call = new UnaryCall;
+    PrepareContext(&call->context);
+    call->start = NowNs();
+    stubs_[slot % stubs_.size()]->async()->CreateMessage(
+        &call->context, &request_, &call->reply, [this, slot, call](grpc::Status status) {
+          const int64_t now = NowNs();
+          Completed(slot, status, call->start, now);
+          delete call;
+          Next(slot, now);
+        });
+  }
+
+  void Completed(size_t slot, const grpc::Status& status, int64_t start, int64_t now) {
+    SlotStats& stats = slots_[slot];
+    if (!status.ok()) {
+      ++stats.errors;
+      if (stats.first_error.empty()) {
+        stats.first_error = absl::StrCat(status.error_code(), ": ", status.error_message());
+      }
+      return;
+    }
+    if (window_.Contains(now)) {
+      ++stats.calls;
+      stats.latency.Record(now - start);
+    }
+  }
+
+  void Next(size_t slot, int64_t now) {
+    if (now < window_.end) {
+      Issue(slot);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--active_ == 0) done_.notify_all();
+  }
+
+  const std::vector<std::unique_ptr<v1::Messages::Stub>>& stubs_;
+  const v1::CreateMessageRequest& request_;
+  const bool stream_;
+  std::vector<SlotStats> slots_;
+  Window window_;
+  std::mutex mu_;
+  std::condition_variable done_;
+  int active_ = 0;
+};
+
+// ---- Closed-loop HTTP load (libcurl multi, one thread) -------------------------------------
+
+size_t AppendBody(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+RunResult RunHttp(const std::string& url, const std::string& body, int concurrency) {
+  struct Easy {
+    CURL* handle = nullptr;
+    std::string response;
+    int64_t start = 0;
+  };
+  CURLM* multi = curl_multi_init();
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(concurrency));
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "content-type: application/json");
+  headers = curl_slist_append(headers, "anthropic-version: 2023-06-01");
+  headers = curl_slist_append(headers, "x-api-key: bench-not-a-real-key");
+  headers = curl_slist_append(headers, "expect:");
+  std::vector<Easy> easies(static_cast<size_t>(concurrency));
+  std::vector<SlotStats> slots(easies.size());
+  const Window window = MakeWindow();
+  for (Easy& e : easies) {
+    e.handle = curl_easy_init();
+    curl_easy_setopt(e.handle, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(e.handle, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(e.handle, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    curl_easy_setopt(e.handle, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e.handle, CURLOPT_WRITEFUNCTION, AppendBody);
+    curl_easy_setopt(e.handle, CURLOPT_WRITEDATA, &e.response);
+    curl_easy_setopt(e.handle, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e.handle, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e.handle, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(e.handle, CURLOPT_PRIVATE, &e);
+    e.start = NowNs();
+    curl_multi_add_handle(multi, e.handle);
+  }
+  int active = concurrency;
+  while (active > 0) {
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Easy* e = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&e));
+      const int64_t now = NowNs();
+      long code = 0;
+      curl_easy_getinfo(e->handle, CURLINFO_RESPONSE_CODE, &code);
+      SlotStats& stats = slots[static_cast<size_t>(e - easies.data())];
+      const CURLcode result = msg->data.result;
+      if (result != CURLE_OK || code != 200) {
+        ++stats.errors;
+        if (stats.first_error.empty()) {
+          stats.first_error = absl::StrCat("HTTP ", code, " ", curl_easy_strerror(result));
+        }
+      } else if (window.Contains(now)) {
+        ++stats.calls;
+        stats.latency.Record(now - e->start);
+      }
+      curl_multi_remove_handle(multi, e->handle);
+      if (now < window.end) {
+        e->response.clear();
+        e->start = NowNs();
+        curl_multi_add_handle(multi, e->handle);
+      } else {
+        --active;
+      }
+    }
+    if (active > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+  }
+  for (Easy& e : easies) curl_easy_cleanup(e.handle);
+  curl_slist_free_all(headers);
+  curl_multi_cleanup(multi);
+  return Merge(slots, window);
+}
+
+// ---- Scenarios, rounds and summaries -------------------------------------------------------
+
+constexpr const char* kRaw = "raw";
+constexpr const char* kHttp = "direct_http";
+constexpr const char* kFrontend = "frontend";
+
+struct Summary {
+  double median = 0;
+  double min = 0;
+  double max = 0;
+};
+
+Summary Summarize(std::vector<double> v) {
+  Summary s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  s.median = n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  s.min = v.front();
+  s.max = v.back();
+  return s;
+}
+
+// Per (suite, scenario, level): the metrics of every round, in order.
+class Results {
+ public:
+  void Add(const std::string& suite, const std::string& scenario, int level, const Metrics& m) {
+    rounds_[suite][scenario][level].push_back(m);
+  }
+  bool Has(const std::string& suite, const std::string& scenario, int level) const {
+    auto s = rounds_.find(suite);
+    if (s == rounds_.end()) return false;
+    auto c = s->second.find(scenario);
+    return c != s->second.end() && c->second.count(level) > 0;
+  }
+  Summary Get(const std::string& suite, const std::string& scenario, int level,
+              const std::string& metric) const {
+    std::vector<double> values;
+    for (const Metrics& m : rounds_.at(suite).at(scenario).at(level)) values.push_back(m.at(metric));
+    return Summarize(values);
+  }
+  const std::map<std::string, std::map<int, std::vector<Metrics>>>& Suite(const std::string& suite) const {
+    return rounds_.at(suite);
+  }
+
+ private:
+  std::map<std::string, std::map<std::string, std::map<int, std::vector<Metrics>>>> rounds_;
+};
+
+Metrics UnaryMetrics(const RunResult& r) {
+  return {{"qps", static_cast<double>(r.total.calls) / r.seconds},
+          {"calls", static_cast<double>(r.total.calls)},
+          {"errors", static_cast<double>(r.total.errors)},
+          {"p50_us", Us(r.total.latency.Percentile(0.50))},
+          {"p90_us", Us(r.total.latency.Percentile(0.90))},
+          {"p99_us", Us(r.total.latency.Percentile(0.99))},
+          {"max_us", Us(r.total.latency.max())}};
+}
+
+Metrics StreamMetrics(const RunResult& r) {
+  Metrics m = UnaryMetrics(r);
+  m["streams_per_s"] = m["qps"];
+  m.erase("qps");
+  m["events_per_s"] = static_cast<double>(r.total.events) / r.seconds;
+  m["first_event_p50_us"] = Us(r.total.first_event.Percentile(0.50));
+  m["first_event_p99_us"] = Us(r.total.first_event.Percentile(0.99));
+  m["gap_p50_us"] = Us(r.total.gap.Percentile(0.50));
+  m["gap_p99_us"] = Us(r.total.gap.Percentile(0.99));
+  return m;
+}
+
+struct Targets {
+  std::vector<std::unique_ptr<v1::Messages::Stub>> raw;
+  std::vector<std::unique_ptr<v1::Messages::Stub>> frontend;
+  std::string http_url;
+};
+
+class Bench {
+ public:
+  Bench(Targets* targets, Results* results) : targets_(targets), results_(results) {}
+
+  int64_t errors() const { return errors_; }
+  const std::string& first_error() const { return first_error_; }
+
+  void Unary(const std::string& suite, const std::vector<std::string>& scenarios,
+             const std::vector<int>& levels, int rounds) {
+    const v1::CreateMessageRequest request =
+        MakeRequest("Hello! Please answer in one short sentence: what is a load generator for?");
+    const std::string body = CreateMessageBody(request, false);
+    for (int round = 0; round < rounds; ++round) {
+      for (int level : levels) {
+        for (const std::string& scenario : scenarios) {
+          RunResult r;
+          if (scenario == kHttp) {
+            r = RunHttp(targets_->http_url, body, level);
+          } else {
+            GrpcLoad load(scenario == kRaw ? targets_->raw : targets_->frontend, request, false, level);
+            r = load.Run();
+          }
+          Note(r);
+          results_->Add(suite, scenario, level, UnaryMetrics(r));
+        }
+      }
+    }
+  }
+
+  void Stream(int streams, int events, int rounds) {
+    // fake-anthropic echoes "Echo: " plus the prompt, one delta per word.
+    const v1::CreateMessageRequest request = MakeRequest(Words(std::max(events - 1, 1)));
+    for (int round = 0; round < rounds; ++round) {
+      for (const char* scenario : {kRaw, kFrontend}) {
+        GrpcLoad load(scenario == kRaw ? targets_->raw : targets_->frontend, request, true, streams);
+        RunResult r = load.Run();
+        Note(r);
+        results_->Add("stream", scenario, streams, StreamMetrics(r));
+      }
+    }
+  }
+
+ private:
+  void Note(const RunResult& r) {
+    errors_ += r.total.errors;
+    if (first_error_.empty()) first_error_ = r.total.first_error;
+  }
+
+  Targets* targets_;
+  Results* results_;
+  int64_t errors_ = 0;
+  std::string first_error_;
+};
+
+std::vector<std::unique_ptr<v1::Messages::Stub>> Stubs(const std::string& target, int channels) {
+  std::vector<std::unique_ptr<v1::Messages::Stub>> stubs;
+  for (int i = 0; i < channels; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per channel
+    args.SetInt("claude_bench.channel", i);
+    std::shared_ptr<grpc::Channel> channel =
+        grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+    channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    stubs.push_back(v1::Messages::NewStub(channel));
+  }
+  return stubs;
+}
+
+// ---- Output --------------------------------------------------------------------------------
+
+std::string Num(double v) { return absl::StrFormat("%.6g", v); }
+
+std::string SummaryJson(const Summary& s) {
+  return absl::StrCat(R"({"median":)", Num(s.median), R"(,"min":)", Num(s.min), R"(,"max":)",
+                      Num(s.max), "}");
+}
+
+std::string ScenarioJson(const std::map<int, std::vector<Metrics>>& levels) {
+  std::vector<std::string> level_parts;
+  for (const auto& [level, rounds] : levels) {
+    std::vector<std::string> metric_parts;
+    for (const auto& [metric, value] : rounds.front()) {
+      (void)value;
+      std::vector<double> values;
+      for (const Metrics& m : rounds) values.push_back(m.at(metric));
+      metric_parts.push_back(absl::StrCat("\"", metric, "\":", SummaryJson(Summarize(values))));
+    }
+    level_parts.push_back(absl::StrCat("\"", level, "\":{", absl::StrJoin(metric_parts, ","), "}"));
+  }
+  return absl::StrCat("{", absl::StrJoin(level_parts, ","), "}");
+}
+
+std::string SuiteJson(const Results& results, const std::string& suite,
+                      const std::vector<std::pair<std::string, double>>& extra) {
+  std::vector<std::string> parts;
+  for (const auto& [scenario, levels] : results.Suite(suite)) {
+    parts.push_back(absl::StrCat("\"", scenario, "\":", ScenarioJson(levels)));
+  }
+  for (const auto& [key, value] : extra) parts.push_back(absl::StrCat("\"", key, "\":", Num(value)));
+  return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
+}
+
+std::string Spread(const Summary& s, const char* format) {
+  return absl::StrCat(absl::StrFormat(format, s.median), " (", absl::StrFormat(format, s.min),
+                      "..", absl::StrFormat(format, s.max), ")");
+}
+
+void PrintUnaryTable(const Results& results, const std::string& suite, const char* title) {
+  std::printf("\n%s: median over rounds (min..max across rounds); latencies in microseconds\n", title);
+  std::printf("%-12s %6s  %-28s %-26s %-26s %-26s %s\n", "scenario", "in-fl", "QPS", "p50", "p90",
+              "p99", "max");
+  for (const auto& [scenario, levels] : results.Suite(suite)) {
+    for (const auto& [level, rounds] : levels) {
+      (void)rounds;
+      std::printf("%-12s %6d  %-28s %-26s %-26s %-26s %s\n", scenario.c_str(), level,
+                  Spread(results.Get(suite, scenario, level, "qps"), "%.0f").c_str(),
+                  Spread(results.Get(suite, scenario, level, "p50_us"), "%.0f").c_str(),
+                  Spread(results.Get(suite, scenario, level, "p90_us"), "%.0f").c_str(),
+                  Spread(results.Get(suite, scenario, level, "p99_us"), "%.0f").c_str(),
+                  Spread(results.Get(suite, scenario, level, "max_us"), "%.0f").c_str());
+    }
+  }
+}
+
+void PrintStreamTable(const Results& results, int streams) {
+  std::printf("\nstream (%d streams in flight): median (min..max); times in microseconds\n", streams);
+  std::printf("%-10s %-30s %-24s %-24s %-24s %-24s\n", "scenario", "events/s", "first-event p50",
+              "first-event p99", "gap p50", "gap p99");
+  for (const char* scenario : {kRaw, kFrontend}) {
+    if (!results.Has("stream", scenario, streams)) continue;
+    std::printf("%-10s %-30s %-24s %-24s %-24s %-24s\n", scenario,
+                Spread(results.Get("stream", scenario, streams, "events_per_s"), "%.0f").c_str(),
+                Spread(results.Get("stream", scenario, streams, "first_event_p50_us"), "%.0f").c_str(),
+                Spread(results.Get("stream", scenario, streams, "first_event_p99_us"), "%.0f").c_str(),
+                Spread(results.Get("stream", scenario, streams, "gap_p50_us"), "%.1f").c_str(),
+                Spread(results.Get("stream", scenario, streams, "gap_p99_us"), "%.1f").c_str());
+  }
+}
+
+int Run() {
+  const std::string suite = absl::GetFlag(FLAGS_suite);
+  const bool all = suite == "all";
+  if (!all && suite != "unary" && suite != "stream" && suite != "latency") {
+    std::fprintf(stderr, "claude-grpc-bench: --suite must be unary, stream, latency or all "
+                         "(memory and slow-reader are not implemented yet)\n");
+    return 2;
+  }
+  std::vector<int> levels;
+  for (const std::string& s : absl::GetFlag(FLAGS_concurrency)) {
+    int level = 0;
+    if (!absl::SimpleAtoi(s, &level) || level < 1) {
+      std::fprintf(stderr, "claude-grpc-bench: bad --concurrency value \"%s\"\n", s.c_str());
+      return 2;
+    }
+    levels.push_back(level);
+  }
+  const int rounds = absl::GetFlag(FLAGS_rounds);
+  const int channels = absl::GetFlag(FLAGS_channels);
+  const int streams = absl::GetFlag(FLAGS_streams);
+  const int stream_events = absl::GetFlag(FLAGS_stream_events);
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_duration), &g_duration) ||
+      !absl::ParseDuration(absl::GetFlag(FLAGS_warmup), &g_warmup)) {
+    std::fprintf(stderr, "claude-grpc-bench: --duration and --warmup take durations like 2s or 500ms\n");
+    return 2;
+  }
+  if (levels.empty() || rounds < 1 || channels < 1 || streams < 1 || stream_events < 1 ||
+      g_duration <= absl::ZeroDuration() || g_warmup < absl::ZeroDuration()) {
+    std::fprintf(stderr, "claude-grpc-bench: --concurrency, --rounds, --channels, --streams, "
+                         "--stream_events and --duration must be positive\n");
+    return 2;
+  }
+  const std::string fake_binary = absl::GetFlag(FLAGS_fake_binary);
+  if (fake_binary.empty()) {
+    std::fprintf(stderr, "claude-grpc-bench: --fake_binary is required (built without tests)\n");
+    return 2;
+  }
+
+  // Children first, before any gRPC or curl thread exists (fork).
+  Child fake;
+  absl::StatusOr<std::string> fake_line =
+      fake.Start({fake_binary, "--listen=127.0.0.1:0"}, "listening on ");
+  if (!fake_line.ok()) {
+    std::fprintf(stderr, "claude-grpc-bench: %s\n", fake_line.status().ToString().c_str());
+    return 1;
+  }
+  const std::string fake_url = fake_line->substr(fake_line->find("listening on ") + 13);
+  Child server;
+  absl::StatusOr<std::string> server_line = server.Start(
+      {absl::GetFlag(FLAGS_server_binary), "--listen=127.0.0.1:0", "--upstream=" + fake_url},
+      "listening on port ");
+  int server_port = 0;
+  if (server_line.ok()) {
+    absl::string_view rest = *server_line;
+    rest.remove_prefix(rest.find("listening on port ") + 18);
+    rest = rest.substr(0, rest.find(','));
+    if (!absl::SimpleAtoi(rest, &server_port)) server_port = 0;
+  }
+  if (!server_line.ok() || server_port == 0) {
+    std::fprintf(stderr, "claude-grpc-bench: claude-grpc-server: %s\n",
+                 server_line.ok() ? "no port" : server_line.status().ToString().c_str());
+    return 1;
+  }
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  EchoService echo;
+  grpc::ServerBuilder builder;
+  int raw_port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &raw_port);
+  builder.RegisterService(&echo);
+  std::unique_ptr<grpc::Server> raw_server = builder.BuildAndStart();
+  if (raw_server == nullptr || raw_port == 0) {
+    std::fprintf(stderr, "claude-grpc-bench: cannot start the in-process echo server\n");
+    return 1;
+  }
+
+  Targets targets;
+  targets.raw = Stubs(absl::StrCat("127.0.0.1:", raw_port), channels);
+  targets.frontend = Stubs(absl::StrCat("127.0.0.1:", server_port), channels);
+  targets.http_url = fake_url + "/v1/messages";
+
+  Results results;
+  Bench bench(&targets, &results);
+  const std::vector<std::string> unary_scenarios = {kRaw, kHttp, kFrontend};
+  if (all || suite == "unary") bench.Unary("unary", unary_scenarios, levels, rounds);
+  if (all || suite == "stream") bench.Stream(streams, stream_events, rounds);
+  if (all || suite == "latency") bench.Unary("latency", unary_scenarios, {1}, rounds);
+
+  raw_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  server.Stop();
+  fake.Stop();
+
+  // Derived numbers.
+  std::vector<std::pair<std::string, double>> unary_extra;
+  int ratio_level = 0;
+  if (all || suite == "unary") {
+    // At 64 in flight, or the level nearest to it.
+    ratio_level = levels.front();
+    for (int level : levels) {
+      if (std::abs(level - 64) < std::abs(ratio_level - 64)) ratio_level = level;
+    }
+    const double raw = results.Get("unary", kRaw, ratio_level, "qps").median;
+    const double fe = results.Get("unary", kFrontend, ratio_level, "qps").median;
+    unary_extra = {{"ratio_vs_raw", raw > 0 ? fe / raw : 0}, {"ratio_in_flight", ratio_level}};
+  }
+  std::vector<std::pair<std::string, double>> stream_extra;
+  if (all || suite == "stream") {
+    const double raw = results.Get("stream", kRaw, streams, "events_per_s").median;
+    const double fe = results.Get("stream", kFrontend, streams, "events_per_s").median;
+    stream_extra = {{"ratio_vs_raw", raw > 0 ? fe / raw : 0},
+                    {"streams", streams},
+                    {"events_per_stream", stream_events + 5}};
+  }
+  std::vector<std::pair<std::string, double>> latency_extra;
+  if (all || suite == "latency") {
+    for (const char* p : {"p50", "p99"}) {
+      const std::string metric = absl::StrCat(p, "_us");
+      const double overhead = results.Get("latency", kFrontend, 1, metric).median -
+                              (results.Get("latency", kRaw, 1, metric).median +
+                               results.Get("latency", kHttp, 1, metric).median);
+      latency_extra.emplace_back(absl::StrCat("overhead_", p, "_us"), overhead);
+    }
+  }
+
+  if (absl::GetFlag(FLAGS_json)) {
+    std::vector<std::string> parts;
+    parts.push_back(absl::StrCat(
+        R"("config":{"duration_s":)", Num(absl::ToDoubleSeconds(g_duration)),
+        R"(,"warmup_s":)", Num(absl::ToDoubleSeconds(g_warmup)),
+        R"(,"rounds":)", rounds, R"(,"channels":)", channels, R"(,"concurrency":[)",
+        absl::StrJoin(levels, ","), R"(],"hardware_threads":)",
+        std::thread::hardware_concurrency(), "}"));
+    if (all || suite == "unary") parts.push_back("\"unary\":" + SuiteJson(results, "unary", unary_extra));
+    if (all || suite == "stream") parts.push_back("\"stream\":" + SuiteJson(results, "stream", stream_extra));
+    if (all || suite == "latency") {
+      parts.push_back("\"latency\":" + SuiteJson(results, "latency", latency_extra));
+    }
+    parts.push_back(absl::StrCat(R"("errors":)", bench.errors()));
+    parts.push_back(R"("not_implemented":["memory","slow_reader"])");
+    std::printf("{%s}\n", absl::StrJoin(parts, ",").c_str());
+  } else {
+    std::printf("claude-grpc-bench: %d round(s), %s measured + %s warm-up each, %d channel(s), "
+                "%u hardware threads\n",
+                rounds, absl::FormatDuration(g_duration).c_str(),
+                absl::FormatDuration(g_warmup).c_str(), channels,
+                std::thread::hardware_concurrency());
+    if (all || suite == "unary") {
+      PrintUnaryTable(results, "unary", "unary (CreateMessage)");
+      std::printf("front-end QPS / raw gRPC QPS at %d in flight: %.3f\n", ratio_level,
+                  unary_extra.front().second);
+    }
+    if (all || suite == "stream") {
+      PrintStreamTable(results, streams);
+      std::printf("front-end events/s / raw gRPC events/s: %.3f (%d events per stream)\n",
+                  stream_extra.front().second, stream_events + 5);
+    }
+    if (all || suite == "latency") {
+      PrintUnaryTable(results, "latency", "latency (1 in flight)");
+      std::printf("front-end overhead = front-end - (raw gRPC + direct HTTP): p50 %.0f us, p99 %.0f us\n",
+                  latency_extra[0].second, latency_extra[1].second);
+    }
+    std::printf("not implemented yet: memory and slow-reader suites\n");
+  }
+  std::fflush(stdout);
+  curl_global_cleanup();
+  if (bench.errors() > 0) {
+    std::fprintf(stderr, "claude-grpc-bench: %lld failed call(s), first: %s\n",
+                 static_cast<long long>(bench.errors()), bench.first_error().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace bench
+}  // namespace claude
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Load generator for claude-grpc: raw gRPC (in-process echo service) vs direct HTTP to "
+      "fake-anthropic vs the front-end (claude-grpc-server -> fake-anthropic).\n"
+      "Usage: claude-grpc-bench [--suite=unary|stream|latency|all] [--json] [--duration=2s] "
+      "[--warmup=0.5s] [--rounds=3] [--concurrency=1,16,64,256]");
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "bench/bench_main.cc");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
+  absl::ParseCommandLine(argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+  return claude::bench::Run();
+}

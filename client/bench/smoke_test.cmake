@@ -1,0 +1,25 @@
+# Smoke test of claude-grpc-bench: runs it briefly and checks only that it exits 0 and prints
+# one JSON object with the headline keys. No timing is asserted.
+#   cmake -DBENCH=path/to/claude-grpc-bench -P smoke_test.cmake
+execute_process(
+  COMMAND "${BENCH}" --suite=all --json --duration=0.2s --warmup=0.05s --rounds=1
+          --concurrency=1,4
+  RESULT_VARIABLE result
+  OUTPUT_VARIABLE output
+  ERROR_VARIABLE errors)
+if(NOT result EQUAL 0)
+  message(FATAL_ERROR "claude-grpc-bench exited with ${result}\nstdout:\n${output}\nstderr:\n${errors}")
+endif()
+string(STRIP "${output}" output)
+set(number "-?[0-9][0-9.e+-]*")
+foreach(pattern
+    "^{.*}$"
+    "\"unary\":{.*\"ratio_vs_raw\":${number}"
+    "\"stream\":{.*\"ratio_vs_raw\":${number}"
+    "\"latency\":{.*\"overhead_p50_us\":${number}"
+    "\"overhead_p99_us\":${number}")
+  if(NOT output MATCHES "${pattern}")
+    message(FATAL_ERROR "output does not match ${pattern}:\n${output}\nstderr:\n${errors}")
+  endif()
+endforeach()
+message(STATUS "claude-grpc-bench smoke run OK:\n${output}")
