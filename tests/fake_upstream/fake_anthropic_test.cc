@@ -633,13 +633,15 @@ TEST_F(FakeAnthropicTest, StoppingWithRepliesInProgressClosesTheirConnections) {
   trickle.delay_between_chunks = absl::Milliseconds(20);
   fake_->Enqueue(trickle);
   Response hung_response, trickle_response;
-  std::thread hung_client([&] { hung_response = Fetch(*fake_, Post("/v1/messages", "{}")); });
+  // The client threads get the URL, not the fake: the main thread destroys the fake while they
+  // still run (and only a socket orders their start before that, which TSan cannot see).
+  const std::string base_url = fake_->base_url();
+  std::thread hung_client([&] { hung_response = Fetch(base_url, Post("/v1/messages", "{}")); });
   ASSERT_TRUE(fake_->WaitForRequests(1, absl::Seconds(10)));
-  std::thread trickle_client([&] { trickle_response = Fetch(*fake_, Post("/v1/messages", "{}")); });
+  std::thread trickle_client([&] { trickle_response = Fetch(base_url, Post("/v1/messages", "{}")); });
   ASSERT_TRUE(fake_->WaitForRequests(2, absl::Seconds(10)));
   absl::SleepFor(absl::Milliseconds(100));
   EXPECT_EQ(fake_->active_replies(), 2);
-  std::string base_url = fake_->base_url();
   fake_.reset();
   hung_client.join();
   trickle_client.join();
