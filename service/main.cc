@@ -11,9 +11,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/time/time.h"
+#include "service/config/help_flags.h"
 #include "service/config/api_key_source.h"
 #include "service/rpc/services.h"
 #include "service/upstream/curl_event_loop.h"
@@ -57,13 +56,7 @@ int main(int argc, char** argv) {
       "The gRPC front-end for Claude: serves claude.v1.Messages and claude.v1.Models and calls "
       "the Anthropic Messages API (or a compatible gateway).\n"
       "Environment: ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL.");
-  // --help lists the flags defined in this file.
-  absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "service/main.cc");
-  };
-  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage_config);
+  claude::ShowFlagsOfFile("service/main.cc");
   absl::ParseCommandLine(argc, argv);
 
   // Signals are taken by a thread of our own (sigwait), never by gRPC or curl threads.

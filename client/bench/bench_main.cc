@@ -37,7 +37,6 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -48,6 +47,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "claude/v1/messages.grpc.pb.h"
+#include "service/config/help_flags.h"
 #include "client/bench/histogram.h"
 #include "service/codec/json_mapping.h"
 
@@ -945,12 +945,7 @@ int main(int argc, char** argv) {
       "fake-anthropic vs the front-end (claude-grpc-server -> fake-anthropic).\n"
       "Usage: claude-grpc-bench [--suite=unary|stream|latency|all] [--json] [--duration=2s] "
       "[--warmup=0.5s] [--rounds=3] [--concurrency=1,16,64,256]");
-  absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "bench/bench_main.cc");
-  };
-  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage_config);
+  claude::ShowFlagsOfFile("bench/bench_main.cc");
   absl::ParseCommandLine(argc, argv);
   signal(SIGPIPE, SIG_IGN);
   return claude::bench::Run();

@@ -22,7 +22,6 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
-#include "absl/flags/usage_config.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,6 +30,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "service/config/help_flags.h"
 #include "client/claude_client.h"
 #include "client/cli/cli_support.h"
 #include "service/codec/json_mapping.h"
@@ -357,10 +357,7 @@ int main(int argc, char** argv) {
       "Environment: CLAUDE_GRPC_TOKEN, sent as \"authorization: Bearer <token>\".\n"
       "Exit status: 0 success, 1 the call failed (stderr: \"", kProgram,
       ": <GRPC_CODE>: <message>\"), 2 usage error."));
-  absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "cli/main.cc"); };
-  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage_config);
+  claude::ShowFlagsOfFile("cli/main.cc");
   std::vector<std::string> images;
   std::vector<char*> kept = PreParse(argc, argv, &images);
   std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(kept.size()), kept.data());

@@ -18,12 +18,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "service/config/help_flags.h"
 #include "tests/fake_upstream/fake_anthropic.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
@@ -57,13 +56,7 @@ int main(int argc, char** argv) {
       "Serves Claude's HTTP Messages API on a loopback port, for tests and load runs.\n"
       "Usage: fake-anthropic [--listen=HOST:PORT] [--replay=FILE.sse [--chunk_size=N] "
       "[--chunk_delay_ms=N]]");
-  // --help lists the flags defined in this file.
-  absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "fake_upstream/main.cc");
-  };
-  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage_config);
+  claude::ShowFlagsOfFile("fake_upstream/main.cc");
   absl::ParseCommandLine(argc, argv);
 
   std::string host;

@@ -34,16 +34,6 @@ using ::testing::HasSubstr;
 using v1::CreateMessageRequest;
 using v1::MessageStreamEvent;
 
-CreateMessageRequest Hello(int64_t max_tokens = 256) {
-  CreateMessageRequest request;
-  request.set_model("claude-sonnet-4-5");
-  request.set_max_tokens(max_tokens);
-  auto* message = request.add_messages();
-  message->set_role(v1::ROLE_USER);
-  message->set_content_text("Hello there, Claude");
-  return request;
-}
-
 struct StreamResult {
   std::vector<MessageStreamEvent> events;
   grpc::Status status;

@@ -63,6 +63,16 @@ bool ServerHarness::WaitForIdleLoop(absl::Duration timeout) {
   return true;
 }
 
+claude::v1::CreateMessageRequest Hello(int64_t max_tokens) {
+  claude::v1::CreateMessageRequest request;
+  request.set_model("claude-sonnet-4-5");
+  request.set_max_tokens(max_tokens);
+  auto* message = request.add_messages();
+  message->set_role(claude::v1::ROLE_USER);
+  message->set_content_text("Hello there, Claude");
+  return request;
+}
+
 absl::Duration Scaled(absl::Duration d) {
   double scale = 1;
   if (const char* s = std::getenv("CLAUDE_TEST_TIME_SCALE"); s != nullptr) {
