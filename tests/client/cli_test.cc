@@ -408,9 +408,7 @@ TEST(CliTest, AFailureMidStreamKeepsWhatWasPrintedAndExitsOne) {
 
 TEST(CliTest, DeadlineFlag) {
   ServerHarness h;
-  FakeReply hang;
-  hang.never_reply = true;
-  h.upstream().Enqueue(hang);
+  h.upstream().Enqueue(HungReply());
   const absl::Time start = absl::Now();
   CliResult r = RunCli({TargetFlag(h), "--deadline=300ms", "hi"});
   EXPECT_EQ(r.exit_code, 1);

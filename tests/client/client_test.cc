@@ -52,12 +52,6 @@ FakeReply Drip() {
   return drip;
 }
 
-FakeReply NeverReply() {
-  FakeReply hang;
-  hang.never_reply = true;
-  return hang;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Every RPC against the echo upstream.
 
@@ -294,7 +288,7 @@ TEST(ClientTest, CallDeadlineOverridesTheDefault) {
   call.deadline = absl::Milliseconds(200);
   for (bool stream : {false, true}) {
     SCOPED_TRACE(stream ? "stream" : "unary");
-    h.upstream().Enqueue(NeverReply());
+    h.upstream().Enqueue(HungReply());
     const absl::Time start = absl::Now();
     absl::StatusOr<v1::Message> message =
         stream ? client.StreamMessage(Hello(), nullptr, call) : client.CreateMessage(Hello(), call);
@@ -309,7 +303,7 @@ TEST(ClientTest, DefaultDeadlineFromClientOptions) {
   ClientOptions options;
   options.default_deadline = absl::Milliseconds(200);
   Client client(Target(h), options);
-  h.upstream().Enqueue(NeverReply());
+  h.upstream().Enqueue(HungReply());
   EXPECT_EQ(client.CreateMessage(Hello()).status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
@@ -331,7 +325,7 @@ TEST(ClientTest, CancelMidStreamClosesTheUpstream) {
 TEST(ClientTest, CancelFromAnotherThreadWhileWaiting) {
   ServerHarness h;
   Client client(Target(h));
-  h.upstream().Enqueue(NeverReply());
+  h.upstream().Enqueue(HungReply());
   std::unique_ptr<Client::EventStream> stream = client.OpenStream(Hello());
   ASSERT_TRUE(h.upstream().WaitForRequests(1, Scaled(absl::Seconds(5))));
   std::thread canceller([&] { stream->Cancel(); });

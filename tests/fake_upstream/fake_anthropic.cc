@@ -223,6 +223,12 @@ FakeReply SseReply(std::string sse_body, size_t chunk_size, absl::Duration betwe
   return reply;
 }
 
+FakeReply HungReply() {
+  FakeReply reply;
+  reply.never_reply = true;
+  return reply;
+}
+
 FakeReply JsonReply(int status, std::string json, HttpHeaders extra_headers) {
   FakeReply reply;
   reply.status = status;

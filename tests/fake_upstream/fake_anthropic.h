@@ -79,6 +79,9 @@ FakeReply SseReply(std::string sse_body, size_t chunk_size = 0,
 // `status`, content-type application/json, then `extra_headers`; the body in one piece.
 FakeReply JsonReply(int status, std::string json, HttpHeaders extra_headers = {});
 
+// Accepts the request and never answers: a hung upstream, which only the client can end.
+FakeReply HungReply();
+
 class FakeAnthropic {
  public:
   // Listens on host:port (port 0 = pick a free one) and serves on its own thread.

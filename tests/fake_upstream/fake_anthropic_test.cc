@@ -47,6 +47,7 @@ using ::claude::FindHeader;
 using ::claude::HttpHeaders;
 using ::claude::testing::FakeAnthropic;
 using ::claude::testing::FakeReply;
+using ::claude::testing::HungReply;
 using ::claude::testing::JsonReply;
 using ::claude::testing::ReadFixture;
 using ::claude::testing::RecordedRequest;
@@ -592,9 +593,7 @@ TEST_F(FakeAnthropicTest, ClientAbortingMidStreamIsADisconnect) {
 }
 
 TEST_F(FakeAnthropicTest, ClientGivingUpOnAHungUpstreamIsADisconnect) {
-  FakeReply hung;
-  hung.never_reply = true;
-  fake_->Enqueue(hung);
+  fake_->Enqueue(HungReply());
   Response r;
   std::thread client([&] {
     Request request = Post("/v1/messages", kConversation);
@@ -622,9 +621,7 @@ TEST_F(FakeAnthropicTest, ClientGivingUpOnAHungUpstreamIsADisconnect) {
 }
 
 TEST_F(FakeAnthropicTest, StoppingWithRepliesInProgressClosesTheirConnections) {
-  FakeReply hung;
-  hung.never_reply = true;
-  fake_->Enqueue(hung);
+  fake_->Enqueue(HungReply());
   FakeReply trickle = SseReply("x", 1);
   trickle.generator = [](std::string* piece) {
     *piece = "data: {}\n\n";

@@ -435,9 +435,7 @@ TEST(ServerTest, CancelWhileConnectingAbortsTheTransfer) {
 
 TEST(ServerTest, CancelWhileWaitingForTheFirstByteClosesTheUpstream) {
   ServerHarness h;
-  FakeReply hang;
-  hang.never_reply = true;
-  h.upstream().Enqueue(hang);
+  h.upstream().Enqueue(HungReply());
   grpc::ClientContext context;
   auto reader = h.messages().StreamMessage(&context, Hello());
   ASSERT_TRUE(h.upstream().WaitForRequests(1, Scaled(absl::Seconds(5))));
@@ -474,9 +472,7 @@ TEST(ServerTest, CancelMidStreamClosesTheUpstream) {
 
 TEST(ServerTest, DeadlineClosesTheUpstream) {
   ServerHarness h;
-  FakeReply hang;
-  hang.never_reply = true;
-  h.upstream().Enqueue(hang);
+  h.upstream().Enqueue(HungReply());
   const absl::Time start = absl::Now();
   StreamResult r = Stream(h, Hello(), absl::Milliseconds(300));
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
@@ -487,9 +483,7 @@ TEST(ServerTest, DeadlineClosesTheUpstream) {
 
 TEST(ServerTest, UnaryCancelClosesTheUpstream) {
   ServerHarness h;
-  FakeReply hang;
-  hang.never_reply = true;
-  h.upstream().Enqueue(hang);
+  h.upstream().Enqueue(HungReply());
   grpc::ClientContext context;
   const CreateMessageRequest request = Hello();  // the async call borrows it until done
   v1::Message message;
