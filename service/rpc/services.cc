@@ -43,7 +43,13 @@ class CallReactor final : public Base {
   template <typename... Args>
   void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
              Args... args) {
-    call_ = std::make_shared<Call>(env, std::move(request), Deadline(context), context, this, args...);
+    auto call = std::make_shared<Call>(env, std::move(request), Deadline(context), context, this, args...);
+    if (env.calls != nullptr && !env.calls->Add(call)) {
+      this->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
+      return;
+    }
+    registry_ = env.calls;
+    call_ = std::move(call);
     call_->Begin();
   }
   // Overrides ServerWriteReactor::OnWriteDone; a unary reactor has none, and never instantiates it.
@@ -52,12 +58,16 @@ class CallReactor final : public Base {
     if (call_) call_->Cancel();
   }
   void OnDone() override {
-    if (call_) call_->Detach();
+    if (call_) {
+      call_->Detach();
+      if (registry_ != nullptr) registry_->Remove(call_.get());
+    }
     delete this;
   }
 
  private:
   std::shared_ptr<Call> call_;
+  CallRegistry* registry_ = nullptr;
 };
 
 using UnaryReactor = CallReactor<grpc::ServerUnaryReactor, UnaryCall>;
