@@ -624,6 +624,25 @@ TEST(ServerTest, AThousandConcurrentStreamsAllCompleteCorrectly) {
 // ---------------------------------------------------------------------------------------------
 // Headers, metadata, keys, and the other RPCs.
 
+// With the interleaved-thinking beta the API lets the thinking budget exceed max_tokens, so the
+// server must not refuse what the API accepts.
+TEST(ServerTest, InterleavedThinkingBetaAllowsABudgetAboveMaxTokens) {
+  ServerHarness h;
+  CreateMessageRequest request = Hello(4096);
+  request.mutable_thinking()->mutable_enabled()->set_budget_tokens(8192);
+  StreamResult refused = Stream(h, request, absl::Seconds(30));
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.status.error_message(), HasSubstr("thinking.budget_tokens"));
+  EXPECT_EQ(h.upstream().request_count(), 0);
+
+  h.upstream().Enqueue(SseReply(ReadFixture("thinking.sse")));
+  StreamResult r = Stream(h, request, absl::Seconds(30),
+                          {{"anthropic-beta", "context-1m-2025-08-07, interleaved-thinking-2025-05-14"}});
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(*FindHeader(h.upstream().requests().back().headers, "anthropic-beta"),
+            "context-1m-2025-08-07, interleaved-thinking-2025-05-14");
+}
+
 TEST(ServerTest, HeadersGoUpAndRateLimitsComeBackAsMetadata) {
   ServerHarness h;
   FakeReply reply = SseReply(ReadFixture("text_basic.sse"));
