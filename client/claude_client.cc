@@ -6,6 +6,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "service/codec/message_accumulator.h"
 
 namespace claude {
@@ -210,6 +211,20 @@ absl::StatusOr<v1::ListModelsResponse> Client::ListModels(const v1::ListModelsRe
     return FromGrpcStatus(status);
   }
   return response;
+}
+
+absl::StatusOr<std::string> Client::CheckHealth(const std::string& service,
+                                                const CallOptions& options) {
+  grpc::ClientContext context;
+  Prepare(&context, options);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  auto stub = grpc::health::v1::Health::NewStub(channel_);
+  if (grpc::Status status = stub->Check(&context, request, &response); !status.ok()) {
+    return FromGrpcStatus(status);
+  }
+  return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
 }
 
 absl::StatusOr<v1::ModelInfo> Client::GetModel(const std::string& model_id,

@@ -143,6 +143,10 @@ class Client {
   absl::StatusOr<v1::ModelInfo> GetModel(const std::string& model_id,
                                          const CallOptions& options = {});
 
+  // grpc.health.v1.Health/Check of `service` ("" = the whole server): SERVING, NOT_SERVING...
+  absl::StatusOr<std::string> CheckHealth(const std::string& service = "",
+                                          const CallOptions& options = {});
+
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
  private:

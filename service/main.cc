@@ -1,12 +1,10 @@
 // claude-grpc-server: the gRPC front-end for Claude's Messages API.
 #include <csignal>
+#include <ctime>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -14,9 +12,7 @@
 #include "absl/time/time.h"
 #include "service/config/help_flags.h"
 #include "service/config/api_key_source.h"
-#include "service/rpc/services.h"
-#include "service/upstream/curl_event_loop.h"
-#include "service/upstream/retry_policy.h"
+#include "service/server/claude_server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address to serve on (HOST:PORT; port 0 picks a free one).");
 ABSL_FLAG(std::string, upstream, "",
@@ -41,6 +37,9 @@ ABSL_FLAG(int64_t, stream_buffer_bytes, 256 * 1024,
 ABSL_FLAG(int64_t, unary_stream_threshold, 16384,
           "CreateMessage streams from the upstream (and accumulates) when max_tokens exceeds this.");
 ABSL_FLAG(int, max_request_bytes, 64 << 20, "Largest gRPC request accepted.");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25),
+          "On SIGTERM or SIGINT, calls in flight may finish for this long before they are "
+          "cancelled; a second signal cancels them at once.");
 
 namespace {
 
@@ -59,66 +58,66 @@ int main(int argc, char** argv) {
   claude::ShowFlagsOfFile("service/main.cc");
   absl::ParseCommandLine(argc, argv);
 
-  // Signals are taken by a thread of our own (sigwait), never by gRPC or curl threads.
+  // Signals are taken by this thread (sigwait), never by gRPC or curl threads.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  claude::CurlEventLoopOptions loop_options;
-  loop_options.base_url = absl::GetFlag(FLAGS_upstream);
-  if (loop_options.base_url.empty()) loop_options.base_url = Env("ANTHROPIC_BASE_URL");
-  if (loop_options.base_url.empty()) loop_options.base_url = "https://api.anthropic.com";
-  while (!loop_options.base_url.empty() && loop_options.base_url.back() == '/') loop_options.base_url.pop_back();
-  loop_options.auth_scheme = absl::GetFlag(FLAGS_upstream_auth);
-  if (loop_options.auth_scheme != "x-api-key" && loop_options.auth_scheme != "bearer") {
+  claude::ServerConfig config;
+  config.listen = absl::GetFlag(FLAGS_listen);
+  claude::CurlEventLoopOptions& upstream = config.upstream;
+  upstream.base_url = absl::GetFlag(FLAGS_upstream);
+  if (upstream.base_url.empty()) upstream.base_url = Env("ANTHROPIC_BASE_URL");
+  if (upstream.base_url.empty()) upstream.base_url = "https://api.anthropic.com";
+  while (!upstream.base_url.empty() && upstream.base_url.back() == '/') upstream.base_url.pop_back();
+  upstream.auth_scheme = absl::GetFlag(FLAGS_upstream_auth);
+  if (upstream.auth_scheme != "x-api-key" && upstream.auth_scheme != "bearer") {
     std::cerr << "--upstream_auth must be x-api-key or bearer\n";
     return 2;
   }
-  loop_options.anthropic_version = absl::GetFlag(FLAGS_anthropic_version);
+  upstream.anthropic_version = absl::GetFlag(FLAGS_anthropic_version);
   if (const std::string file = absl::GetFlag(FLAGS_api_key_file); !file.empty()) {
-    loop_options.api_key = std::make_shared<claude::FileApiKeySource>(file);
+    upstream.api_key = std::make_shared<claude::FileApiKeySource>(file);
   } else if (const std::string key = Env("ANTHROPIC_API_KEY"); !key.empty()) {
-    loop_options.api_key = std::make_shared<claude::StaticApiKeySource>(key);
+    upstream.api_key = std::make_shared<claude::StaticApiKeySource>(key);
   }
-  loop_options.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
-  loop_options.stall_timeout = absl::GetFlag(FLAGS_stall_timeout);
-  loop_options.max_connections_per_host = absl::GetFlag(FLAGS_max_connections_per_host);
-  loop_options.max_total_connections = absl::GetFlag(FLAGS_max_total_connections);
-  loop_options.http2 = absl::GetFlag(FLAGS_http2);
+  upstream.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
+  upstream.stall_timeout = absl::GetFlag(FLAGS_stall_timeout);
+  upstream.max_connections_per_host = absl::GetFlag(FLAGS_max_connections_per_host);
+  upstream.max_total_connections = absl::GetFlag(FLAGS_max_total_connections);
+  upstream.http2 = absl::GetFlag(FLAGS_http2);
+  config.max_retries = absl::GetFlag(FLAGS_max_retries);
+  config.call.stream_buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_bytes);
+  config.call.default_timeout = absl::GetFlag(FLAGS_default_timeout);
+  config.unary_stream_threshold = absl::GetFlag(FLAGS_unary_stream_threshold);
+  config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
 
-  // The retry policy exists before the loop's thread starts, so it is ordered before its reads.
-  claude::RetryPolicy retry_policy(absl::GetFlag(FLAGS_max_retries));
-  claude::CurlEventLoop loop(loop_options);
-  claude::CallEnvironment env;
-  env.loop = &loop;
-  env.retry_policy = &retry_policy;
-  env.options.stream_buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_bytes);
-  env.options.default_timeout = absl::GetFlag(FLAGS_default_timeout);
-
-  claude::MessagesService messages(&env, absl::GetFlag(FLAGS_unary_stream_threshold));
-  claude::ModelsService models(&env);
-
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
-  builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_request_bytes));
-  builder.RegisterService(&messages);
-  builder.RegisterService(&models);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    std::cerr << "claude-grpc-server: cannot listen on " << absl::GetFlag(FLAGS_listen) << "\n";
+  const std::string base_url = upstream.base_url;
+  const bool has_key = upstream.api_key != nullptr;
+  auto server = claude::ClaudeServer::Start(std::move(config));
+  if (!server.ok()) {
+    std::cerr << "claude-grpc-server: " << server.status().message() << "\n";
     return 1;
   }
-  std::cout << "claude-grpc-server listening on port " << port << ", upstream "
-            << loop_options.base_url << (loop_options.api_key ? "" : " (no API key)") << std::endl;
+  std::cout << "claude-grpc-server listening on port " << (*server)->port() << ", upstream "
+            << base_url << (has_key ? "" : " (no API key)") << std::endl;
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  std::cout << "claude-grpc-server: signal " << signal_number << ", shutting down" << std::endl;
-  // Calls still running at the deadline are cancelled, which aborts their upstream transfers.
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  const absl::Duration grace = absl::GetFlag(FLAGS_drain_timeout);
+  std::cout << "claude-grpc-server: signal " << signal_number << ", draining for up to "
+            << absl::FormatDuration(grace) << std::endl;
+  (*server)->BeginDrain(grace);
+  // Until the drain ends, a second signal cancels whatever still runs.
+  const timespec poll = {0, 100 * 1000 * 1000};
+  while (!(*server)->WaitDrained(absl::ZeroDuration())) {
+    if (sigtimedwait(&signals, nullptr, &poll) > 0) {
+      std::cout << "claude-grpc-server: second signal, cancelling calls in flight" << std::endl;
+      (*server)->CancelAll();
+    }
+  }
+  std::cout << "claude-grpc-server: drained" << std::endl;
   return 0;
 }

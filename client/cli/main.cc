@@ -353,7 +353,8 @@ int main(int argc, char** argv) {
       "Talks to Claude through a claude-grpc server.\n\n"
       "  ", kProgram, " [flags] [PROMPT...]           create a message (PROMPT, else stdin)\n"
       "  ", kProgram, " count-tokens [flags] [PROMPT]  count the prompt's input tokens\n"
-      "  ", kProgram, " models [--json]                list the models\n\n"
+      "  ", kProgram, " models [--json]                list the models\n"
+      "  ", kProgram, " health [SERVICE]               the server's health; exit 0 when SERVING\n\n"
       "Environment: CLAUDE_GRPC_TOKEN, sent as \"authorization: Bearer <token>\".\n"
       "Exit status: 0 success, 1 the call failed (stderr: \"", kProgram,
       ": <GRPC_CODE>: <message>\"), 2 usage error."));
@@ -363,7 +364,8 @@ int main(int argc, char** argv) {
   std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(kept.size()), kept.data());
   std::vector<std::string> args(positional.begin() + 1, positional.end());
 
-  enum class Command { kMessages, kCountTokens, kModels } command = Command::kMessages;
+  enum class Command { kMessages, kCountTokens, kModels, kHealth } command = Command::kMessages;
+  std::string health_service;
   if (!args.empty() && args[0] == "count-tokens") {
     command = Command::kCountTokens;
     args.erase(args.begin());
@@ -371,6 +373,11 @@ int main(int argc, char** argv) {
     command = Command::kModels;
     args.erase(args.begin());
     if (!args.empty()) UsageError(absl::StrCat("models takes no arguments, got \"", args[0], "\""));
+  } else if (!args.empty() && args[0] == "health") {
+    command = Command::kHealth;
+    if (args.size() > 2) UsageError("health takes at most one SERVICE");
+    if (args.size() == 2) health_service = args[1];
+    args.clear();
   }
 
   if (absl::GetFlag(FLAGS_target).empty()) UsageError("--target is empty");
@@ -399,6 +406,17 @@ int main(int argc, char** argv) {
     case Command::kModels: {
       Client client(absl::GetFlag(FLAGS_target), options);
       exit_code = RunModels(client);
+      break;
+    }
+    case Command::kHealth: {
+      Client client(absl::GetFlag(FLAGS_target), options);
+      absl::StatusOr<std::string> health = client.CheckHealth(health_service);
+      if (!health.ok()) {
+        exit_code = CallFailed(health.status());
+        break;
+      }
+      Print(*health + "\n");
+      exit_code = *health == "SERVING" ? 0 : 1;
       break;
     }
     case Command::kCountTokens: {

@@ -8,6 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "service/codec/json_mapping.h"
 #include "service/errors/error_table.h"
@@ -34,6 +37,20 @@ HttpHeaders ForwardedHeaders(const grpc::CallbackServerContext* context) {
   return headers;
 }
 
+// The validation rules that the caller's anthropic-beta metadata relaxes.
+ValidationOptions ValidationOptionsOf(const grpc::CallbackServerContext* context) {
+  ValidationOptions options;
+  for (const auto& [key, value] : context->client_metadata()) {
+    if (key != "anthropic-beta") continue;
+    for (absl::string_view beta : absl::StrSplit(absl::string_view(value.data(), value.size()), ',')) {
+      if (absl::StartsWith(absl::StripAsciiWhitespace(beta), "interleaved-thinking-")) {
+        options.interleaved_thinking = true;
+      }
+    }
+  }
+  return options;
+}
+
 // A reactor that delegates to its call: `Base` is the gRPC reactor type, `Call` the
 // UpstreamCall behind it. gRPC deletes it only through OnDone, after which the call never
 // touches it again.
@@ -43,7 +60,13 @@ class CallReactor final : public Base {
   template <typename... Args>
   void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
              Args... args) {
-    call_ = std::make_shared<Call>(env, std::move(request), Deadline(context), context, this, args...);
+    auto call = std::make_shared<Call>(env, std::move(request), Deadline(context), context, this, args...);
+    if (env.calls != nullptr && !env.calls->Add(call)) {
+      this->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
+      return;
+    }
+    registry_ = env.calls;
+    call_ = std::move(call);
     call_->Begin();
   }
   // Overrides ServerWriteReactor::OnWriteDone; a unary reactor has none, and never instantiates it.
@@ -52,12 +75,16 @@ class CallReactor final : public Base {
     if (call_) call_->Cancel();
   }
   void OnDone() override {
-    if (call_) call_->Detach();
+    if (call_) {
+      call_->Detach();
+      if (registry_ != nullptr) registry_->Remove(call_.get());
+    }
     delete this;
   }
 
  private:
   std::shared_ptr<Call> call_;
+  CallRegistry* registry_ = nullptr;
 };
 
 using UnaryReactor = CallReactor<grpc::ServerUnaryReactor, UnaryCall>;
@@ -99,7 +126,7 @@ MessagesService::MessagesService(const CallEnvironment* env, int64_t unary_strea
 grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerContext* context,
                                                          const claude::v1::CreateMessageRequest* request,
                                                          claude::v1::Message* response) {
-  if (absl::Status s = ValidateCreateMessageRequest(*request); !s.ok()) {
+  if (absl::Status s = ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); !s.ok()) {
     return Reject(context, ToGrpcStatus(s));
   }
   const bool stream = request->max_tokens() > unary_stream_threshold_;
@@ -113,7 +140,7 @@ grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerCon
 grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::StreamMessage(
     grpc::CallbackServerContext* context, const claude::v1::CreateMessageRequest* request) {
   auto* reactor = new StreamReactor();
-  if (absl::Status s = ValidateCreateMessageRequest(*request); !s.ok()) {
+  if (absl::Status s = ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }

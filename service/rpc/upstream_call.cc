@@ -49,12 +49,12 @@ void UpstreamCall::CancelLocked() {
   if (transfer_live_) env_.loop->Cancel(transfer_);
 }
 
-void UpstreamCall::Cancel() {
+void UpstreamCall::Cancel(grpc::Status status) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!cancelled_) {
       CancelLocked();
-      Conclude(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
+      Conclude(std::move(status));
     }
   }
   Flush();

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "claude/v1/messages.pb.h"
 #include "service/codec/message_accumulator.h"
+#include "service/rpc/call_registry.h"
 #include "service/sse/sse_parser.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/http_types.h"
@@ -44,6 +45,7 @@ struct CallOptions {
 struct CallEnvironment {
   CurlEventLoop* loop = nullptr;
   const RetryPolicy* retry_policy = nullptr;
+  CallRegistry* calls = nullptr;  // may be null: calls are not tracked
   CallOptions options;
 };
 
@@ -55,8 +57,8 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   // Starts the first attempt. Call once, after the reactor is attached.
   void Begin();
   // The caller went away (cancel, deadline) or the server is stopping: abort the transfer at
-  // once and finish the RPC as CANCELLED if it has not finished.
-  void Cancel();
+  // once and finish the RPC with `status` if it has not finished.
+  void Cancel(grpc::Status status = grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
   // The reactor is done (OnDone): never touch it again, and stop any transfer still running.
   void Detach();
 

@@ -380,9 +380,8 @@ absl::Status ValidateThinking(const v1::ThinkingConfig& thinking,
       if (budget_tokens < kMinThinkingBudgetTokens) {
         return Invalid(budget, absl::StrCat("must be at least ", kMinThinkingBudgetTokens));
       }
-      // Holds only while callers cannot turn on interleaved thinking (the
-      // "interleaved-thinking-2025-05-14" beta), under which the API lets the budget exceed
-      // max_tokens. Drop this check if anthropic-beta headers are ever forwarded upstream.
+      // Without interleaved thinking the budget is part of max_tokens; with it, the API lets
+      // the budget exceed max_tokens (the caller then passes no max_tokens here).
       if (max_tokens.has_value() && budget_tokens >= *max_tokens) {
         return Invalid(budget, "must be less than max_tokens");
       }
@@ -402,7 +401,8 @@ absl::Status ValidateThinking(const v1::ThinkingConfig& thinking,
 
 // Members are checked in field order. The system prompt needs no check: a string, or text
 // blocks, which the type already enforces.
-absl::Status ValidateCreateMessageRequest(const v1::CreateMessageRequest& request) {
+absl::Status ValidateCreateMessageRequest(const v1::CreateMessageRequest& request,
+                                          const ValidationOptions& options) {
   if (request.model().empty()) return Invalid(Path("model"), "required");
   if (absl::Status status = ValidateMessages(request.messages()); !status.ok()) return status;
   if (!request.has_max_tokens()) return Invalid(Path("max_tokens"), "required");
@@ -423,7 +423,9 @@ absl::Status ValidateCreateMessageRequest(const v1::CreateMessageRequest& reques
     }
   }
   if (request.has_thinking()) {
-    if (absl::Status status = ValidateThinking(request.thinking(), request.max_tokens());
+    if (absl::Status status = ValidateThinking(
+            request.thinking(), options.interleaved_thinking ? std::nullopt
+                                                             : std::optional<int64_t>(request.max_tokens()));
         !status.ok()) {
       return status;
     }

@@ -23,8 +23,16 @@
 
 namespace claude {
 
+// What the request's headers change about the rules.
+struct ValidationOptions {
+  // The "interleaved-thinking-*" beta is on (anthropic-beta): thinking.budget_tokens may then
+  // exceed max_tokens, as the budget spans every thinking block of the turn.
+  bool interleaved_thinking = false;
+};
+
 // Returns OK, or INVALID_ARGUMENT whose message starts with the offending field's JSON path.
-absl::Status ValidateCreateMessageRequest(const claude::v1::CreateMessageRequest& request);
+absl::Status ValidateCreateMessageRequest(const claude::v1::CreateMessageRequest& request,
+                                          const ValidationOptions& options = {});
 
 // Returns OK, or INVALID_ARGUMENT whose message starts with the offending field's JSON path.
 absl::Status ValidateCountTokensRequest(const claude::v1::CountTokensRequest& request);

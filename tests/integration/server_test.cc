@@ -246,31 +246,22 @@ TEST(ServerTest, EmptyErrorBodyStillGivesAClearStatus) {
 // A server of its own, without retries, in front of `base_url` instead of the fake upstream.
 class StandaloneServer {
  public:
-  explicit StandaloneServer(const std::string& base_url)
-      : policy_(0), loop_(LoopOptions(base_url)), env_{&loop_, &policy_, {}}, service_(&env_, 16384) {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    stub_ = v1::Messages::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  explicit StandaloneServer(const std::string& base_url) {
+    ServerConfig config;
+    config.listen = "127.0.0.1:0";
+    config.upstream.base_url = base_url;
+    config.max_retries = 0;
+    auto server = ClaudeServer::Start(std::move(config));
+    EXPECT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    stub_ = v1::Messages::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                                      grpc::InsecureChannelCredentials()));
   }
-  ~StandaloneServer() { server_->Shutdown(); }
   v1::Messages::Stub& stub() { return *stub_; }
-  CurlEventLoop& loop() { return loop_; }
+  CurlEventLoop& loop() { return server_->loop(); }
 
  private:
-  static CurlEventLoopOptions LoopOptions(const std::string& base_url) {
-    CurlEventLoopOptions options;
-    options.base_url = base_url;
-    return options;
-  }
-  RetryPolicy policy_;  // before the loop, whose thread reads it
-  CurlEventLoop loop_;
-  CallEnvironment env_;
-  MessagesService service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ClaudeServer> server_;
   std::unique_ptr<v1::Messages::Stub> stub_;
 };
 
@@ -632,6 +623,25 @@ TEST(ServerTest, AThousandConcurrentStreamsAllCompleteCorrectly) {
 
 // ---------------------------------------------------------------------------------------------
 // Headers, metadata, keys, and the other RPCs.
+
+// With the interleaved-thinking beta the API lets the thinking budget exceed max_tokens, so the
+// server must not refuse what the API accepts.
+TEST(ServerTest, InterleavedThinkingBetaAllowsABudgetAboveMaxTokens) {
+  ServerHarness h;
+  CreateMessageRequest request = Hello(4096);
+  request.mutable_thinking()->mutable_enabled()->set_budget_tokens(8192);
+  StreamResult refused = Stream(h, request, absl::Seconds(30));
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.status.error_message(), HasSubstr("thinking.budget_tokens"));
+  EXPECT_EQ(h.upstream().request_count(), 0);
+
+  h.upstream().Enqueue(SseReply(ReadFixture("thinking.sse")));
+  StreamResult r = Stream(h, request, absl::Seconds(30),
+                          {{"anthropic-beta", "context-1m-2025-08-07, interleaved-thinking-2025-05-14"}});
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(*FindHeader(h.upstream().requests().back().headers, "anthropic-beta"),
+            "context-1m-2025-08-07, interleaved-thinking-2025-05-14");
+}
 
 TEST(ServerTest, HeadersGoUpAndRateLimitsComeBackAsMetadata) {
   ServerHarness h;

@@ -447,6 +447,19 @@ TEST(RequestValidatorTest, ThinkingBudgetIsBelowMaxTokens) {
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
 }
 
+TEST(RequestValidatorTest, InterleavedThinkingLetsTheBudgetExceedMaxTokens) {
+  v1::CreateMessageRequest request = ValidRequest();
+  request.set_max_tokens(4096);
+  request.mutable_thinking()->mutable_enabled()->set_budget_tokens(16000);
+  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("thinking.budget_tokens"));
+  ValidationOptions interleaved;
+  interleaved.interleaved_thinking = true;
+  EXPECT_THAT(ValidateCreateMessageRequest(request, interleaved), IsOk());
+  // The minimum still holds.
+  request.mutable_thinking()->mutable_enabled()->set_budget_tokens(1000);
+  EXPECT_THAT(ValidateCreateMessageRequest(request, interleaved), IsInvalidAt("thinking.budget_tokens"));
+}
+
 TEST(RequestValidatorTest, OtherThinkingConfigsPassAndOneIsRequiredWhenPresent) {
   v1::CreateMessageRequest request = ValidRequest();
   request.mutable_thinking();  // Present, with no type.

@@ -15,29 +15,23 @@ ServerHarness::ServerHarness(HarnessOptions options) {
   EXPECT_TRUE(upstream.ok()) << upstream.status();
   upstream_ = std::move(*upstream);
 
-  CurlEventLoopOptions loop_options;
-  loop_options.base_url = upstream_->base_url();
-  loop_options.auth_scheme = options.auth_scheme;
-  loop_options.api_key = options.api_key_source != nullptr
-                             ? options.api_key_source
-                             : std::make_shared<StaticApiKeySource>(options.api_key);
-  // The retry policy exists before the loop's thread starts, which orders it before that
-  // thread's reads.
+  ServerConfig config;
+  config.listen = "127.0.0.1:0";
+  config.upstream.base_url = upstream_->base_url();
+  config.upstream.auth_scheme = options.auth_scheme;
+  config.upstream.api_key = options.api_key_source != nullptr
+                                ? options.api_key_source
+                                : std::make_shared<StaticApiKeySource>(options.api_key);
+  config.max_retries = options.max_retries;
   const double jitter = options.jitter;
-  retry_policy_ = std::make_unique<RetryPolicy>(options.max_retries, [jitter] { return jitter; });
-  loop_ = std::make_unique<CurlEventLoop>(loop_options);
-  env_.loop = loop_.get();
-  env_.retry_policy = retry_policy_.get();
-  env_.options = options.call;
-  messages_service_ = std::make_unique<MessagesService>(&env_, options.unary_stream_threshold);
-  models_service_ = std::make_unique<ModelsService>(&env_);
-
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-  builder.RegisterService(messages_service_.get());
-  builder.RegisterService(models_service_.get());
-  server_ = builder.BuildAndStart();
-  EXPECT_NE(port_, 0);
+  config.jitter = [jitter] { return jitter; };
+  config.call = options.call;
+  config.unary_stream_threshold = options.unary_stream_threshold;
+  if (options.configure) options.configure(config);
+  auto server = ClaudeServer::Start(std::move(config));
+  EXPECT_TRUE(server.ok()) << server.status();
+  server_ = std::move(*server);
+  port_ = server_->port();
 
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
@@ -48,15 +42,13 @@ ServerHarness::ServerHarness(HarnessOptions options) {
 }
 
 ServerHarness::~ServerHarness() {
-  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server_.reset();
-  loop_.reset();
   upstream_.reset();
 }
 
 bool ServerHarness::WaitForIdleLoop(absl::Duration timeout) {
   const absl::Time until = absl::Now() + timeout;
-  while (loop_->live_transfers() != 0) {
+  while (server_->loop().live_transfers() != 0) {
     if (absl::Now() > until) return false;
     absl::SleepFor(absl::Milliseconds(2));
   }

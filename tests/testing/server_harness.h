@@ -3,6 +3,7 @@
 #ifndef TESTS_TESTING_SERVER_HARNESS_H_
 #define TESTS_TESTING_SERVER_HARNESS_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -10,9 +11,7 @@
 
 #include "claude/v1/messages.grpc.pb.h"
 #include "claude/v1/models.grpc.pb.h"
-#include "service/rpc/services.h"
-#include "service/upstream/curl_event_loop.h"
-#include "service/upstream/retry_policy.h"
+#include "service/server/claude_server.h"
 #include "tests/fake_upstream/fake_anthropic.h"
 
 namespace claude::testing {
@@ -26,6 +25,8 @@ struct HarnessOptions {
   std::shared_ptr<ApiKeySource> api_key_source;  // overrides api_key when set
   std::string auth_scheme = "x-api-key";
   int64_t unary_stream_threshold = 16384;
+  // Last word on the server's configuration, after the fields above are applied.
+  std::function<void(ServerConfig&)> configure;
 };
 
 class ServerHarness {
@@ -34,7 +35,8 @@ class ServerHarness {
   ~ServerHarness();
 
   FakeAnthropic& upstream() { return *upstream_; }
-  CurlEventLoop& loop() { return *loop_; }
+  ClaudeServer& server() { return *server_; }
+  CurlEventLoop& loop() { return server_->loop(); }
   claude::v1::Messages::Stub& messages() { return *messages_; }
   claude::v1::Models::Stub& models() { return *models_; }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
@@ -45,12 +47,7 @@ class ServerHarness {
 
  private:
   std::unique_ptr<FakeAnthropic> upstream_;
-  std::unique_ptr<CurlEventLoop> loop_;
-  std::unique_ptr<RetryPolicy> retry_policy_;
-  CallEnvironment env_;
-  std::unique_ptr<MessagesService> messages_service_;
-  std::unique_ptr<ModelsService> models_service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ClaudeServer> server_;
   int port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<claude::v1::Messages::Stub> messages_;
