@@ -264,7 +264,7 @@ def run(args, tmp):
     objects = render(args.source_dir)
     if objects is None:
         print("drain_test: SKIPPED: kubectl (with kustomize) is not installed, so the Deployment "
-              "cannot be rendered; install kubectl >= 1.27 to run this test", flush=True)
+              "cannot be rendered; install kubectl 1.21+ (kustomize v4+) to run this test", flush=True)
         return SKIP
 
     sys.path.insert(0, args.python_gen)
