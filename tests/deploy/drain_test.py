@@ -400,7 +400,8 @@ def run(args, tmp):
             raise Failure(f"claude-grpc-server still runs {drain_timeout * SCALE + 5} s after SIGTERM")
         exited_after = time.monotonic() - sigterm_at
         check(returncode == 0, f"claude-grpc-server exited {returncode}")
-        check(exited_after <= drain_timeout * SCALE,
+        # Not scaled for sanitizers: the server itself must end its drain within the timeout.
+        check(exited_after <= drain_timeout,
               f"claude-grpc-server exited {exited_after:.2f} s after SIGTERM, past --drain_timeout {drain_timeout} s")
         log(f"claude-grpc-server exited 0, {exited_after:.2f} s after SIGTERM")
         return 0
