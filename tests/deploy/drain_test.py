@@ -25,7 +25,12 @@ nothing else:
   - the upstream: ANTHROPIC_BASE_URL (and --upstream, if given) -> fake-anthropic on loopback,
     replaying tests/fixtures/text_basic.sse in small, delayed chunks;
   - the environment also holds what a container runtime adds (PATH, HOSTNAME), and the
-    sanitizer options of a sanitizer build; nothing else of the test's environment.
+    sanitizer options of a sanitizer build; nothing else of the test's environment;
+  - the securityContext: when the test runs as root, setpriv runs the server as its runAsUser
+    and runAsGroup with fsGroup as supplementary group, no new privileges and no capabilities
+    (the key file gets the volume's defaultMode and group fsGroup, as the kubelet writes it);
+    otherwise the server runs as the test's user. The read-only root filesystem and seccomp
+    are not reproduced.
 
 Exits 0 on success, 1 on failure, 77 (CTest: skipped) when kubectl is not installed.
 
@@ -176,6 +181,11 @@ class Container:
         self.container = container
         secrets = {o["metadata"]["name"]: o for o in objects if o.get("kind") == "Secret"}
 
+        # The user the container runs as: the pod's securityContext, overridden by the container's.
+        pod_security = pod.get("securityContext", {})
+        self.security = dict(pod_security, **container.get("securityContext", {}))
+        self.fs_group = pod_security.get("fsGroup")
+
         # Ports: every containerPort -> a free loopback port.
         self.ports = {p["containerPort"]: free_port() for p in container.get("ports", [])}
         # Mounts: every mountPath -> a directory under tmp, filled from its volume.
@@ -184,6 +194,7 @@ class Container:
         for mount in container.get("volumeMounts", []):
             local = os.path.join(tmp, "mounts", mount["name"])
             os.makedirs(local)
+            os.chmod(local, 0o755)
             volume = volumes[mount["name"]]
             if "secret" in volume:
                 secret = secrets.get(volume["secret"]["secretName"])
@@ -192,10 +203,16 @@ class Container:
                 data.update({k: v.encode() for k, v in secret.get("stringData", {}).items()})
                 items = volume["secret"].get("items") or [{"key": k, "path": k} for k in data]
                 for item in items:
-                    with open(os.path.join(local, item["path"]), "wb") as f:
+                    # As the kubelet writes it: the item's mode or defaultMode (0644), group fsGroup.
+                    file = os.path.join(local, item["path"])
+                    with open(file, "wb") as f:
                         f.write(data[item["key"]])
+                    os.chmod(file, item.get("mode", volume["secret"].get("defaultMode", 0o644)))
+                    if self.fs_group is not None and os.geteuid() == 0:
+                        os.chown(file, 0, self.fs_group)
             else:
                 check("emptyDir" in volume, f"volume {mount['name']}: only secret and emptyDir are mapped")
+                os.chmod(local, 0o1777)
             self.mounts[mount["mountPath"].rstrip("/")] = local
 
         # The environment: the runtime's, then the container's, in order ($(VAR) expanded).
@@ -214,12 +231,33 @@ class Container:
         command = container.get("command") or image_entrypoint(source_dir)
         check(command[0] == image_entrypoint(source_dir)[0],
               f"the container runs {command[0]}, not the image's server binary")
-        self.argv = [server_binary] + [self.map_value(expand(c, self.env)) for c in command[1:]]
+        self.prefix = self.security_prefix()
+        self.argv = self.prefix + [server_binary]
+        self.argv += [self.map_value(expand(c, self.env)) for c in command[1:]]
         for arg in container.get("args", []):
             arg = self.map_value(expand(arg, self.env))
             if arg.startswith("--upstream="):
                 arg = "--upstream=" + upstream_url
             self.argv.append(arg)
+
+    def security_prefix(self):
+        """setpriv arguments that apply the securityContext: its user, group and fsGroup, no new
+        privileges, dropped capabilities. Only a root test can switch users; otherwise the server
+        runs as the test's user, and the log says so."""
+        check(not self.security.get("runAsNonRoot") or self.security.get("runAsUser", 0) != 0,
+              "runAsNonRoot with runAsUser 0")
+        setpriv = shutil.which("setpriv")
+        if os.geteuid() != 0 or setpriv is None or "runAsUser" not in self.security:
+            log("securityContext NOT applied (needs root and setpriv): the server runs as the test's user")
+            return []
+        prefix = [setpriv, f"--reuid={self.security['runAsUser']}",
+                  f"--regid={self.security.get('runAsGroup', self.security['runAsUser'])}"]
+        prefix.append(f"--groups={self.fs_group}" if self.fs_group is not None else "--clear-groups")
+        if self.security.get("allowPrivilegeEscalation") is False:
+            prefix.append("--no-new-privs")
+        if "ALL" in self.security.get("capabilities", {}).get("drop", []):
+            prefix += ["--inh-caps=-all", "--bounding-set=-all"]
+        return prefix + ["--"]
 
     def map_value(self, value):
         # --flag=HOST:PORT with a containerPort -> 127.0.0.1:free port.
@@ -307,6 +345,16 @@ def run(args, tmp):
         service = probe.get("service", "")
         liveness = container.container.get("livenessProbe", {}).get("grpc")
         check(liveness is not None and liveness["port"] == probe["port"], "no gRPC livenessProbe on the same port")
+
+        # The container's user can read the mounted key file (fake-anthropic does not check
+        # keys, so the server's calls alone would not show an unreadable one).
+        key_flag = container.flag("api_key_file")
+        check(key_flag is not None, "the container passes no --api_key_file")
+        key_file = container.map_value(key_flag)
+        check(key_file != key_flag, f"--api_key_file={key_flag} is not in a mounted volume")
+        readable = subprocess.run(container.prefix + ["test", "-r", key_file], env=container.env)
+        check(readable.returncode == 0, f"{key_file} is not readable by the container's user")
+        log(f"--api_key_file {key_flag} -> {key_file}, readable by the container's user")
 
         server_log = os.path.join(tmp, "server.log")
         server = subprocess.Popen(container.argv, env=container.env, cwd=tmp,
@@ -426,6 +474,7 @@ def main():
     parser.add_argument("--source_dir", required=True, help="the repository's root")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="drain_test.") as tmp:
+        os.chmod(tmp, 0o755)  # the server may run as another user (the securityContext's)
         try:
             result = run(args, tmp)
         except Failure as failure:
