@@ -11,7 +11,7 @@ the middle of it and checks that:
   - a new call is refused with UNAVAILABLE;
   - the process exits 0 within the --drain_timeout the manifest passes;
 and that the manifest gives the drain room: terminationGracePeriodSeconds above the preStop
-sleep plus the drain timeout.
+sleep plus the drain timeout, and a liveness probe that cannot fail a pod within the drain.
 
 What the container sees and the test cannot give it verbatim is mapped, each mapping below and
 nothing else:
@@ -343,8 +343,13 @@ def run(args, tmp):
         check(probe["port"] in container.ports, f"the probe's port {probe['port']} is no containerPort")
         target = f"127.0.0.1:{container.ports[probe['port']]}"
         service = probe.get("service", "")
-        liveness = container.container.get("livenessProbe", {}).get("grpc")
+        liveness_probe = container.container.get("livenessProbe", {})
+        liveness = liveness_probe.get("grpc")
         check(liveness is not None and liveness["port"] == probe["port"], "no gRPC livenessProbe on the same port")
+        # A draining pod fails liveness from SIGTERM on; it must not be restarted mid-drain.
+        liveness_seconds = (liveness_probe.get("failureThreshold", 3) - 1) * liveness_probe.get("periodSeconds", 10)
+        check(liveness_seconds > drain_timeout,
+              f"liveness can restart a draining pod after {liveness_seconds} s, before --drain_timeout {drain_timeout} s")
 
         # The container's user can read the mounted key file (fake-anthropic does not check
         # keys, so the server's calls alone would not show an unreadable one).
