@@ -11,6 +11,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "service/observability/rpc_log.h"
 #include "service/observability/stderr_line_writer.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
@@ -201,6 +202,22 @@ TEST(LoggingTest, LogBodiesAddsThePromptAndTheReply) {
   const google::protobuf::Struct unary = ParseLine(lines[1]);
   EXPECT_THAT(Field(unary, "request_body").string_value(), HasSubstr(kPrompt));
   EXPECT_EQ(Field(unary, "response_text").string_value(), "Hi! My name is Claude. How can I help you today?");
+}
+
+// Whatever callers put in the fields they control stays one line of valid JSON.
+TEST(LoggingTest, CallerControlledTextIsEscaped) {
+  CallRecord record;
+  record.method = "claude.v1.Models/GetModel";
+  record.model = "a\"b\\c\nd\x01\xc3\xa9";
+  record.code = grpc::StatusCode::NOT_FOUND;
+  record.message = "model \"a\" not found\r\n";
+  const std::string line = FormatRpcLogLine(record);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  const google::protobuf::Struct parsed = ParseLine(line);
+  EXPECT_EQ(Field(parsed, "model").string_value(), record.model);
+  EXPECT_EQ(Field(parsed, "grpc_message").string_value(), record.message);
+  EXPECT_EQ(Field(parsed, "grpc_code").string_value(), "NOT_FOUND");
+  EXPECT_FALSE(parsed.fields().contains("input_tokens"));  // no usage reported
 }
 
 // The production sink: lines are written by its own thread, each with its newline, and what is
