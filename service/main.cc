@@ -40,6 +40,13 @@ ABSL_FLAG(int, max_request_bytes, 64 << 20, "Largest gRPC request accepted.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25),
           "On SIGTERM or SIGINT, calls in flight may finish for this long before they are "
           "cancelled; a second signal cancels them at once.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free one and prints "
+          "it). Default: no metrics.");
+ABSL_FLAG(bool, log_rpcs, true, "Write one JSON line per RPC to stderr.");
+ABSL_FLAG(bool, log_bodies, false,
+          "The RPC log lines also carry the request body and the reply's text (prompts and "
+          "completions: keep off unless the logs may hold them).");
 
 namespace {
 
@@ -93,6 +100,9 @@ int main(int argc, char** argv) {
   config.call.default_timeout = absl::GetFlag(FLAGS_default_timeout);
   config.unary_stream_threshold = absl::GetFlag(FLAGS_unary_stream_threshold);
   config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  config.log_rpcs = absl::GetFlag(FLAGS_log_rpcs);
+  config.log_bodies = absl::GetFlag(FLAGS_log_bodies);
 
   const std::string base_url = upstream.base_url;
   const bool has_key = upstream.api_key != nullptr;
@@ -102,7 +112,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "claude-grpc-server listening on port " << (*server)->port() << ", upstream "
-            << base_url << (has_key ? "" : " (no API key)") << std::endl;
+            << base_url << (has_key ? "" : " (no API key)");
+  if ((*server)->metrics_port() != 0) std::cout << ", metrics on port " << (*server)->metrics_port();
+  std::cout << std::endl;
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

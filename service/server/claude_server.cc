@@ -7,6 +7,10 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/status/status.h"
+#include "service/observability/rpc_log.h"
+#include "service/observability/rpc_metrics.h"
+#include "service/observability/scrape_gauges.h"
+#include "service/observability/stderr_line_writer.h"
 
 namespace claude {
 
@@ -20,6 +24,9 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   self->env_.retry_policy = &self->retry_policy_;
   self->env_.calls = &self->calls_;
   self->env_.options = self->config_.call;
+  if (absl::Status s = self->StartObservability(); !s.ok()) return s;
+  self->env_.observers = &self->observers_;
+  self->env_.record_bodies = self->config_.log_rpcs && self->config_.log_bodies;
   self->messages_ = std::make_unique<MessagesService>(&self->env_, self->config_.unary_stream_threshold);
   self->models_ = std::make_unique<ModelsService>(&self->env_);
 
@@ -40,11 +47,37 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   return self;
 }
 
+absl::Status ClaudeServer::StartObservability() {
+  if (!config_.metrics_listen.empty()) {
+    auto registry = std::make_shared<prometheus::Registry>();
+    observers_.Add(std::make_shared<RpcMetrics>(registry));
+    auto gauges = std::make_shared<ScrapeGauges>();
+    CurlEventLoop* loop = loop_.get();
+    gauges->Add("claude_grpc_upstream_live_transfers",
+                "Upstream transfers started and not done (waiting for a retry delay included).",
+                [loop] { return static_cast<double>(loop->live_transfers()); });
+    gauges->Add("claude_grpc_upstream_paused_transfers",
+                "Upstream transfers paused because their caller reads slower than the upstream writes.",
+                [loop] { return static_cast<double>(loop->paused_transfers()); });
+    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
+        MetricsEndpoint::Start(config_.metrics_listen, {registry, gauges});
+    if (!endpoint.ok()) return endpoint.status();
+    metrics_ = std::move(*endpoint);
+  }
+  if (config_.log_rpcs) {
+    observers_.Add(std::make_shared<RpcLogger>(
+        config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>()));
+  }
+  for (const auto& observer : config_.observers) observers_.Add(observer);
+  return absl::OkStatus();
+}
+
 ClaudeServer::~ClaudeServer() {
   if (server_ != nullptr) {
     BeginDrain(absl::ZeroDuration());
     drain_thread_.join();
   }
+  metrics_.reset();
   server_.reset();
   loop_.reset();
 }
