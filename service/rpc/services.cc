@@ -40,6 +40,10 @@ HttpHeaders ForwardedHeaders(const grpc::CallbackServerContext* context) {
 template <typename Base, typename Call>
 class CallReactor final : public Base {
  public:
+  // Keeps the call's admission (its caller's concurrent slot) until the reactor is deleted.
+  void Admit(CallAdmission admission) { admission_ = std::move(admission); }
+  // The authenticated caller ("" when authentication is off), for metrics and logs.
+  const std::string& caller() const { return admission_.caller(); }
   template <typename... Args>
   void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
              Args... args) {
@@ -68,11 +72,17 @@ class CallReactor final : public Base {
  private:
   std::shared_ptr<Call> call_;
   CallRegistry* registry_ = nullptr;
+  CallAdmission admission_;
 };
 
 using UnaryReactor = CallReactor<grpc::ServerUnaryReactor, UnaryCall>;
 using StreamReactor =
     CallReactor<grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>, StreamCall>;
+
+// Security's admission step: who calls (bearer token) and whether within its limits.
+CallAdmission Admit(const CallEnvironment& env, const grpc::CallbackServerContext* context) {
+  return env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context);
+}
 
 grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, const grpc::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -109,6 +119,8 @@ MessagesService::MessagesService(const CallEnvironment* env, int64_t unary_strea
 grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerContext* context,
                                                          const claude::v1::CreateMessageRequest* request,
                                                          claude::v1::Message* response) {
+  CallAdmission admission = Admit(*env_, context);
+  if (!admission.ok()) return Reject(context, admission.status());
   if (absl::Status s = ValidateCreateMessageRequest(*request); !s.ok()) {
     return Reject(context, ToGrpcStatus(s));
   }
@@ -116,6 +128,7 @@ grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerCon
   HttpRequest http = JsonPost("/v1/messages", CreateMessageBody(*request, stream), context);
   if (stream) http.headers.emplace_back("accept", "text/event-stream");
   auto* reactor = new UnaryReactor();
+  reactor->Admit(std::move(admission));
   reactor->Start(*env_, std::move(http), context, response, stream);
   return reactor;
 }
@@ -123,6 +136,12 @@ grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerCon
 grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::StreamMessage(
     grpc::CallbackServerContext* context, const claude::v1::CreateMessageRequest* request) {
   auto* reactor = new StreamReactor();
+  CallAdmission admission = Admit(*env_, context);
+  if (!admission.ok()) {
+    reactor->Finish(admission.status());
+    return reactor;
+  }
+  reactor->Admit(std::move(admission));
   if (absl::Status s = ValidateCreateMessageRequest(*request); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
@@ -136,10 +155,13 @@ grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::Strea
 grpc::ServerUnaryReactor* MessagesService::CountTokens(grpc::CallbackServerContext* context,
                                                        const claude::v1::CountTokensRequest* request,
                                                        claude::v1::CountTokensResponse* response) {
+  CallAdmission admission = Admit(*env_, context);
+  if (!admission.ok()) return Reject(context, admission.status());
   if (absl::Status s = ValidateCountTokensRequest(*request); !s.ok()) {
     return Reject(context, ToGrpcStatus(s));
   }
   auto* reactor = new UnaryReactor();
+  reactor->Admit(std::move(admission));
   reactor->Start(*env_, JsonPost("/v1/messages/count_tokens", MessageToJsonString(*request), context),
                  context, response, /*accumulate_stream=*/false);
   return reactor;
@@ -150,6 +172,8 @@ ModelsService::ModelsService(const CallEnvironment* env) : env_(env) {}
 grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext* context,
                                                     const claude::v1::ListModelsRequest* request,
                                                     claude::v1::ListModelsResponse* response) {
+  CallAdmission admission = Admit(*env_, context);
+  if (!admission.ok()) return Reject(context, admission.status());
   std::vector<std::string> query;
   if (request->has_before_id()) query.push_back("before_id=" + UrlEscape(request->before_id()));
   if (request->has_after_id()) query.push_back("after_id=" + UrlEscape(request->after_id()));
@@ -162,6 +186,7 @@ grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext*
   http.path = "/v1/models" + (query.empty() ? "" : "?" + absl::StrJoin(query, "&"));
   http.headers = ForwardedHeaders(context);
   auto* reactor = new UnaryReactor();
+  reactor->Admit(std::move(admission));
   reactor->Start(*env_, std::move(http), context, response, false);
   return reactor;
 }
@@ -169,6 +194,8 @@ grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* context,
                                                   const claude::v1::GetModelRequest* request,
                                                   claude::v1::ModelInfo* response) {
+  CallAdmission admission = Admit(*env_, context);
+  if (!admission.ok()) return Reject(context, admission.status());
   if (request->model_id().empty()) {
     return Reject(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "model_id: required"));
   }
@@ -177,6 +204,7 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
   http.path = "/v1/models/" + UrlEscape(request->model_id());
   http.headers = ForwardedHeaders(context);
   auto* reactor = new UnaryReactor();
+  reactor->Admit(std::move(admission));
   reactor->Start(*env_, std::move(http), context, response, false);
   return reactor;
 }

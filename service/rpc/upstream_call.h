@@ -21,6 +21,7 @@
 #include "claude/v1/messages.pb.h"
 #include "service/codec/message_accumulator.h"
 #include "service/rpc/call_registry.h"
+#include "service/security/caller_gate.h"
 #include "service/sse/sse_parser.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/http_types.h"
@@ -46,6 +47,7 @@ struct CallEnvironment {
   CurlEventLoop* loop = nullptr;
   const RetryPolicy* retry_policy = nullptr;
   CallRegistry* calls = nullptr;  // may be null: calls are not tracked
+  CallerGate* gate = nullptr;     // may be null: every call is admitted, anonymously
   CallOptions options;
 };
 

@@ -7,6 +7,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 
 namespace claude {
 
@@ -15,10 +16,18 @@ ClaudeServer::ClaudeServer(ServerConfig config)
 
 absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig config) {
   std::unique_ptr<ClaudeServer> self(new ClaudeServer(std::move(config)));
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(self->config_.tls);
+  if (!credentials.ok()) return credentials.status();
+  self->gate_ = std::make_unique<CallerGate>(self->config_.callers);
+  if (absl::Status s = self->gate_->Load(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
+  }
   self->loop_ = std::make_unique<CurlEventLoop>(self->config_.upstream);
   self->env_.loop = self->loop_.get();
   self->env_.retry_policy = &self->retry_policy_;
   self->env_.calls = &self->calls_;
+  self->env_.gate = self->gate_.get();
   self->env_.options = self->config_.call;
   self->messages_ = std::make_unique<MessagesService>(&self->env_, self->config_.unary_stream_threshold);
   self->models_ = std::make_unique<ModelsService>(&self->env_);
@@ -27,7 +36,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(self->config_.listen, grpc::InsecureServerCredentials(), &self->port_);
+  builder.AddListeningPort(self->config_.listen, *credentials, &self->port_);
   builder.SetMaxReceiveMessageSize(self->config_.max_request_bytes);
   builder.RegisterService(self->messages_.get());
   builder.RegisterService(self->models_.get());

@@ -18,6 +18,8 @@
 #include "absl/time/time.h"
 #include "service/rpc/call_registry.h"
 #include "service/rpc/services.h"
+#include "service/security/caller_gate.h"
+#include "service/security/server_tls.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/retry_policy.h"
 
@@ -35,11 +37,17 @@ struct ServerConfig {
   int64_t unary_stream_threshold = 16384;
   // Largest gRPC request message accepted.
   int max_request_bytes = 64 << 20;
+  // TLS or mutual TLS on the gRPC port; default plaintext.
+  ServerTlsConfig tls;
+  // Caller authentication (a callers file of token digests) and per-caller limits; default
+  // neither.
+  CallerPolicy callers;
 };
 
 class ClaudeServer {
  public:
-  // Starts serving; fails when the address cannot be bound.
+  // Starts serving; fails when the address cannot be bound, or a TLS or callers file is
+  // missing or malformed.
   static absl::StatusOr<std::unique_ptr<ClaudeServer>> Start(ServerConfig config);
   // Stops at once: calls still running are cancelled, their upstream transfers aborted.
   ~ClaudeServer();
@@ -50,6 +58,8 @@ class ClaudeServer {
   CurlEventLoop& loop() { return *loop_; }
   // RPCs that reached an upstream call and have not finished.
   int64_t live_calls() const { return calls_.size(); }
+  // Authentication and per-caller limits; RecordTokens() feeds tokens_per_minute.
+  CallerGate& gate() { return *gate_; }
 
   // Starts a graceful drain and returns at once: health turns NOT_SERVING, new calls are
   // refused (UNAVAILABLE), and calls in flight may finish until `grace` has passed; then they
@@ -67,6 +77,7 @@ class ClaudeServer {
   // Created before the loop's thread starts, so they are ordered before its reads.
   RetryPolicy retry_policy_;
   CallRegistry calls_;
+  std::unique_ptr<CallerGate> gate_;
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;
