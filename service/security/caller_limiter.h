@@ -25,7 +25,8 @@ struct CallerLimits {
   int64_t requests_per_minute = 0;
   // Tokens (input + output, as RecordTokens reports them) of calls that ended in the last
   // minute. A call is admitted while the caller is below the limit; its own tokens are only
-  // known when it ends, so one call may take a caller past it.
+  // known when it ends, so one call may take a caller past it. Tokens leave the window by whole
+  // seconds, up to a second late.
   int64_t tokens_per_minute = 0;
 
   bool unlimited() const {
