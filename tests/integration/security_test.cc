@@ -144,6 +144,45 @@ TEST(SecurityTlsTest, MutualTlsRequiresAClientCertificateFromTheClientCa) {
   }
 }
 
+// A certificate rotated on disk (as a renewed Kubernetes secret) is served without a restart.
+TEST(SecurityTlsTest, ARotatedCertificateIsPickedUp) {
+  char dir_template[] = "/tmp/security_test_rotation.XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  auto install = [&dir](const std::string& from) {
+    for (const char* ext : {".key", ".pem"}) {  // each file replaced atomically
+      std::ifstream in(Pki().Path(from + ext), std::ios::binary);
+      std::ofstream(dir + "/tmp" + ext, std::ios::binary) << in.rdbuf();
+      ASSERT_EQ(std::rename((dir + "/tmp" + ext).c_str(), (dir + "/server" + ext).c_str()), 0);
+    }
+  };
+  install("server");
+  HarnessOptions options;
+  options.configure = [&dir](ServerConfig& config) {
+    config.tls.cert_file = dir + "/server.pem";
+    config.tls.key_file = dir + "/server.key";
+    config.tls.reload_interval = absl::Seconds(1);
+  };
+  ServerHarness h(options);
+  ClientTlsOptions old_ca = TrustTestCa();
+  ClientTlsOptions new_ca = TrustTestCa();
+  new_ca.ca_file = Pki().Path("other_ca.pem");
+  ASSERT_TRUE(Client(Target(h), WithTls(old_ca)).CheckHealth("", Bounded()).ok());
+
+  install("other_server");
+  // The provider looks every second; new connections get the new certificate from then on.
+  bool rotated = false;
+  const absl::Time until = absl::Now() + Scaled(absl::Seconds(20));
+  while (!rotated && absl::Now() < until) {
+    rotated = Client(Target(h), WithTls(new_ca)).CheckHealth("", Bounded()).ok();
+    if (!rotated) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(rotated);
+  EXPECT_FALSE(Client(Target(h), WithTls(old_ca)).CheckHealth("", Bounded()).ok());
+  for (const char* name : {"/server.key", "/server.pem"}) std::remove((dir + name).c_str());
+  rmdir(dir.c_str());
+}
+
 ServerConfig MinimalConfig() {
   ServerConfig config;
   config.listen = "127.0.0.1:0";

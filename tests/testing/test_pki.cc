@@ -75,7 +75,8 @@ const TestPki& TestPki::Get() {
     };
     ca("ca") && ca("other_ca") && leaf("server", "ca", "server", "localhost", 2) &&
         leaf("client", "ca", "client", "test-client", 3) &&
-        leaf("other_client", "other_ca", "client", "other-client", 4);
+        leaf("other_client", "other_ca", "client", "other-client", 4) &&
+        leaf("other_server", "other_ca", "server", "localhost", 5);
     return made;
   }();
   return *pki;

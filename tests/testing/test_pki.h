@@ -6,6 +6,7 @@
 //   client.pem, client.key               a client certificate signed by it
 //   other_ca.pem                         an unrelated CA
 //   other_client.pem, other_client.key   a client certificate signed by the other CA
+//   other_server.pem, other_server.key   a server certificate (localhost) signed by the other CA
 #ifndef TESTS_TESTING_TEST_PKI_H_
 #define TESTS_TESTING_TEST_PKI_H_
 
