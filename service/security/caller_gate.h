@@ -31,8 +31,9 @@ struct CallerPolicy {
 class CallerGate;
 
 // One RPC's admission: OK with the caller's name, or the status to finish the RPC with. An
-// admitted call holds its caller's concurrent slot until the admission is destroyed (the end
-// of the RPC). Move-only.
+// admitted call holds its caller's concurrent slot until the admission is destroyed: when the
+// reactor is deleted (OnDone), just after the caller has its status, so a caller that starts
+// its next call at that very instant may still find the slot taken. Move-only.
 class CallAdmission {
  public:
   CallAdmission() = default;
