@@ -304,7 +304,8 @@ TEST(SecurityTokenTest, MissingUnknownAndValidTokens) {
   EXPECT_TRUE(alice.StreamMessage(Hello(), nullptr, Bounded()).ok());
   EXPECT_EQ(h.upstream().request_count(), 2);
   // The token goes no further than the server.
-  for (const auto& [name, value] : h.upstream().requests().back().headers) {
+  const std::vector<RecordedRequest> sent = h.upstream().requests();  // a copy: keep it alive
+  for (const auto& [name, value] : sent.back().headers) {
     EXPECT_THAT(value, Not(HasSubstr("alice-secret-token"))) << name;
   }
 }
