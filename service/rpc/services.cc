@@ -84,6 +84,10 @@ void EndRecord(const CallEnvironment& env, CallRecord& record, const grpc::Statu
 template <typename Base, typename Call>
 class CallReactor final : public Base {
  public:
+  // Keeps the call's admission (its caller's concurrent slot) until the reactor is deleted.
+  void Admit(CallAdmission admission) { admission_ = std::move(admission); }
+  // The authenticated caller ("" when authentication is off), for metrics and logs.
+  const std::string& caller() const { return admission_.caller(); }
   template <typename... Args>
   void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
              CallRecord record, Args... args) {
@@ -115,11 +119,21 @@ class CallReactor final : public Base {
  private:
   std::shared_ptr<Call> call_;
   CallRegistry* registry_ = nullptr;
+  CallAdmission admission_;
 };
 
 using UnaryReactor = CallReactor<grpc::ServerUnaryReactor, UnaryCall>;
 using StreamReactor =
     CallReactor<grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>, StreamCall>;
+
+// Security's admission step: who calls (bearer token) and whether within its limits. The
+// caller's name goes into the record for metrics and logs.
+CallAdmission Admit(const CallEnvironment& env, const grpc::CallbackServerContext* context,
+                    CallRecord& record) {
+  CallAdmission admission = env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context);
+  record.caller = admission.caller();
+  return admission;
+}
 
 grpc::ServerUnaryReactor* Reject(const CallEnvironment& env, CallRecord& record,
                                  grpc::CallbackServerContext* context, const grpc::Status& status) {
@@ -159,6 +173,8 @@ grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerCon
                                                          const claude::v1::CreateMessageRequest* request,
                                                          claude::v1::Message* response) {
   CallRecord record = StartRecord(*env_, kCreateMessage, request->model());
+  CallAdmission admission = Admit(*env_, context, record);
+  if (!admission.ok()) return Reject(*env_, record, context, admission.status());
   if (absl::Status s = ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); !s.ok()) {
     return Reject(*env_, record, context, ToGrpcStatus(s));
   }
@@ -166,6 +182,7 @@ grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerCon
   HttpRequest http = JsonPost("/v1/messages", CreateMessageBody(*request, stream), context);
   if (stream) http.headers.emplace_back("accept", "text/event-stream");
   auto* reactor = new UnaryReactor();
+  reactor->Admit(std::move(admission));
   reactor->Start(*env_, std::move(http), context, std::move(record), response, stream);
   return reactor;
 }
@@ -174,6 +191,13 @@ grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::Strea
     grpc::CallbackServerContext* context, const claude::v1::CreateMessageRequest* request) {
   CallRecord record = StartRecord(*env_, kStreamMessage, request->model());
   auto* reactor = new StreamReactor();
+  CallAdmission admission = Admit(*env_, context, record);
+  if (!admission.ok()) {
+    EndRecord(*env_, record, admission.status());
+    reactor->Finish(admission.status());
+    return reactor;
+  }
+  reactor->Admit(std::move(admission));
   if (absl::Status s = ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); !s.ok()) {
     const grpc::Status status = ToGrpcStatus(s);
     EndRecord(*env_, record, status);
@@ -190,10 +214,13 @@ grpc::ServerUnaryReactor* MessagesService::CountTokens(grpc::CallbackServerConte
                                                        const claude::v1::CountTokensRequest* request,
                                                        claude::v1::CountTokensResponse* response) {
   CallRecord record = StartRecord(*env_, kCountTokens, request->model());
+  CallAdmission admission = Admit(*env_, context, record);
+  if (!admission.ok()) return Reject(*env_, record, context, admission.status());
   if (absl::Status s = ValidateCountTokensRequest(*request); !s.ok()) {
     return Reject(*env_, record, context, ToGrpcStatus(s));
   }
   auto* reactor = new UnaryReactor();
+  reactor->Admit(std::move(admission));
   reactor->Start(*env_, JsonPost("/v1/messages/count_tokens", MessageToJsonString(*request), context),
                  context, std::move(record), response, /*accumulate_stream=*/false);
   return reactor;
@@ -205,6 +232,8 @@ grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext*
                                                     const claude::v1::ListModelsRequest* request,
                                                     claude::v1::ListModelsResponse* response) {
   CallRecord record = StartRecord(*env_, kListModels, "");
+  CallAdmission admission = Admit(*env_, context, record);
+  if (!admission.ok()) return Reject(*env_, record, context, admission.status());
   std::vector<std::string> query;
   if (request->has_before_id()) query.push_back("before_id=" + UrlEscape(request->before_id()));
   if (request->has_after_id()) query.push_back("after_id=" + UrlEscape(request->after_id()));
@@ -220,6 +249,7 @@ grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext*
   http.path = "/v1/models" + (query.empty() ? "" : "?" + absl::StrJoin(query, "&"));
   http.headers = ForwardedHeaders(context);
   auto* reactor = new UnaryReactor();
+  reactor->Admit(std::move(admission));
   reactor->Start(*env_, std::move(http), context, std::move(record), response, false);
   return reactor;
 }
@@ -228,6 +258,8 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
                                                   const claude::v1::GetModelRequest* request,
                                                   claude::v1::ModelInfo* response) {
   CallRecord record = StartRecord(*env_, kGetModel, request->model_id());
+  CallAdmission admission = Admit(*env_, context, record);
+  if (!admission.ok()) return Reject(*env_, record, context, admission.status());
   if (request->model_id().empty()) {
     return Reject(*env_, record, context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "model_id: required"));
   }
@@ -236,6 +268,7 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
   http.path = "/v1/models/" + UrlEscape(request->model_id());
   http.headers = ForwardedHeaders(context);
   auto* reactor = new UnaryReactor();
+  reactor->Admit(std::move(admission));
   reactor->Start(*env_, std::move(http), context, std::move(record), response, false);
   return reactor;
 }

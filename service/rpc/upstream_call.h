@@ -22,6 +22,7 @@
 #include "service/codec/message_accumulator.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
+#include "service/security/caller_gate.h"
 #include "service/sse/sse_parser.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/http_types.h"
@@ -47,6 +48,7 @@ struct CallEnvironment {
   CurlEventLoop* loop = nullptr;
   const RetryPolicy* retry_policy = nullptr;
   CallRegistry* calls = nullptr;  // may be null: calls are not tracked
+  CallerGate* gate = nullptr;     // may be null: every call is admitted, anonymously
   CallOptions options;
   // Observers of every RPC's CallRecord; may be null or empty.
   const CallObservers* observers = nullptr;

@@ -22,6 +22,8 @@
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
 #include "service/rpc/services.h"
+#include "service/security/caller_gate.h"
+#include "service/security/server_tls.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/retry_policy.h"
 
@@ -49,11 +51,17 @@ struct ServerConfig {
   std::shared_ptr<LineSink> log_sink;
   // More observers of every RPC's record (after metrics and the log).
   std::vector<std::shared_ptr<CallObserver>> observers;
+  // TLS or mutual TLS on the gRPC port; default plaintext.
+  ServerTlsConfig tls;
+  // Caller authentication (a callers file of token digests) and per-caller limits; default
+  // neither.
+  CallerPolicy callers;
 };
 
 class ClaudeServer {
  public:
-  // Starts serving; fails when the address cannot be bound.
+  // Starts serving; fails when the address cannot be bound, or a TLS or callers file is
+  // missing or malformed.
   static absl::StatusOr<std::unique_ptr<ClaudeServer>> Start(ServerConfig config);
   // Stops at once: calls still running are cancelled, their upstream transfers aborted.
   ~ClaudeServer();
@@ -66,6 +74,8 @@ class ClaudeServer {
   CurlEventLoop& loop() { return *loop_; }
   // RPCs that reached an upstream call and have not finished.
   int64_t live_calls() const { return calls_.size(); }
+  // Authentication and per-caller limits; RecordTokens() feeds tokens_per_minute.
+  CallerGate& gate() { return *gate_; }
 
   // Starts a graceful drain and returns at once: health turns NOT_SERVING, new calls are
   // refused (UNAVAILABLE), and calls in flight may finish until `grace` has passed; then they
@@ -86,6 +96,7 @@ class ClaudeServer {
   RetryPolicy retry_policy_;
   CallRegistry calls_;
   CallObservers observers_;
+  std::unique_ptr<CallerGate> gate_;
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;

@@ -223,6 +223,11 @@ void CurlEventLoop::StartNow(Transfer* t) {
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, std::max(1L, Millis(options_.stall_timeout) / 1000));
   }
   curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  // TLS to the upstream is always verified (peer and host name; curl's defaults, stated here so
+  // nobody turns them off by accident).
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,
                    options_.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
   if (r.method == "GET") {

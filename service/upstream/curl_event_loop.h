@@ -63,6 +63,9 @@ struct CurlEventLoopOptions {
   long max_total_connections = 0;     // 0 = unlimited
   bool http2 = false;                 // HTTP/2 (multiplexed) to https:// upstreams
   std::string user_agent = "claude-grpc/0.1";
+  // PEM bundle of the CAs trusted for https:// upstreams (a private gateway's CA); empty: the
+  // system's. Peer and host name verification are never turned off.
+  std::string ca_file;
 };
 
 class CurlEventLoop {
