@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,10 @@ ABSL_FLAG(std::vector<std::string>, concurrency, std::vector<std::string>({"1", 
 ABSL_FLAG(int, channels, 4, "gRPC channels (connections) the calls are spread over.");
 ABSL_FLAG(int, streams, 64, "Streams in flight for the stream suite.");
 ABSL_FLAG(int, stream_events, 100, "Text deltas per stream in the stream suite.");
+ABSL_FLAG(int64_t, calls, 0,
+          "With a positive value, each closed-loop gRPC run makes exactly this many calls (no "
+          "warm-up, no time limit) instead of running for --duration: for profilers, whose "
+          "instruction counts are then comparable run to run.");
 ABSL_FLAG(double, rate, 2000, "Calls per second of the open_loop suite.");
 ABSL_FLAG(std::vector<std::string>, memory_streams,
           std::vector<std::string>({"1000", "5000", "10000"}),
@@ -288,10 +293,17 @@ class GrpcLoad {
 
   RunResult Run() {
     window_ = MakeWindow();
+    calls_left_ = absl::GetFlag(FLAGS_calls);
+    if (calls_left_ > 0) {
+      // A fixed number of calls, every one recorded.
+      window_.start = NowNs();
+      window_.end = std::numeric_limits<int64_t>::max();
+    }
     active_ = static_cast<int>(slots_.size());
     for (size_t i = 0; i < slots_.size(); ++i) Issue(i);
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [this] { return active_ == 0; });
+    if (window_.end == std::numeric_limits<int64_t>::max()) window_.end = NowNs();
     return Merge(slots_, window_);
   }
 
@@ -382,7 +394,7 @@ class GrpcLoad {
   }
 
   void Next(size_t slot, int64_t now) {
-    if (now < window_.end) {
+    if (now < window_.end && (calls_left_ <= 0 || calls_left_.fetch_sub(1) > 1)) {
       Issue(slot);
       return;
     }
@@ -398,6 +410,7 @@ class GrpcLoad {
   std::mutex mu_;
   std::condition_variable done_;
   int active_ = 0;
+  std::atomic<int64_t> calls_left_{0};  // with --calls: calls still to start after this one
 };
 
 // ---- Open-loop gRPC load -------------------------------------------------------------------
