@@ -294,7 +294,8 @@ class GrpcLoad {
   RunResult Run() {
     window_ = MakeWindow();
     calls_left_ = absl::GetFlag(FLAGS_calls);
-    if (calls_left_ > 0) {
+    limited_ = calls_left_ > 0;
+    if (limited_) {
       // A fixed number of calls, every one recorded.
       window_.start = NowNs();
       window_.end = std::numeric_limits<int64_t>::max();
@@ -394,7 +395,7 @@ class GrpcLoad {
   }
 
   void Next(size_t slot, int64_t now) {
-    if (now < window_.end && (calls_left_ <= 0 || calls_left_.fetch_sub(1) > 1)) {
+    if (now < window_.end && (!limited_ || calls_left_.fetch_sub(1) > 1)) {
       Issue(slot);
       return;
     }
@@ -410,6 +411,7 @@ class GrpcLoad {
   std::mutex mu_;
   std::condition_variable done_;
   int active_ = 0;
+  bool limited_ = false;                // --calls
   std::atomic<int64_t> calls_left_{0};  // with --calls: calls still to start after this one
 };
 
