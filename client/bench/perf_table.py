@@ -40,6 +40,11 @@ def machine():
             f"Linux {platform.release()}; load generator, server and fake upstream share the cores")
 
 
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
 def med(d):
     return d["median"]
 
@@ -96,10 +101,13 @@ def render(r):
             "≤ 8 MB", verdict(sr["rss_growth_mb"] <= 8 and sr["status"] == "OK")))
 
     out = []
-    out.append(f"`claude-grpc-bench --suite=all --json`, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, "
+    when = datetime.datetime.utcfromtimestamp(r["_when"])
+    out.append(f"`claude-grpc-bench --suite=all --json`, {when:%Y-%m-%d %H:%M} UTC, "
                f"{machine()}. {cfg['rounds']} interleaved rounds of {cfg['duration_s']:g} s "
                f"(+{cfg['warmup_s']:g} s warm-up) per scenario; medians, with (min..max over rounds) "
-               f"where shown.")
+               f"where shown." + (f" 1-minute load average {r['_load'][0]:.1f} before the run, "
+                                  f"{r['_load'][1]:.1f} after (2.0 means both cores busy)."
+                                  if "_load" in r else ""))
     out.append("")
     out.append("| Figure | Result | Target | |")
     out.append("| --- | --- | --- | --- |")
@@ -127,15 +135,20 @@ def main():
     if args.json:
         with open(args.json) as f:
             result = json.load(f)
+        result["_when"] = os.path.getmtime(args.json)
     else:
         cmd = [args.bench, "--suite=all", "--json"] + args.bench_args
         print("running:", " ".join(cmd), file=sys.stderr)
+        load_before = loadavg()
         run = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+        load_after = loadavg()
         saved = os.path.join(os.path.dirname(os.path.abspath(args.bench)), "bench-all.json")
         with open(saved, "w") as f:
             f.write(run.stdout)
         print(f"bench exited {run.returncode}; JSON saved to {saved}", file=sys.stderr)
         result = json.loads(run.stdout)
+        result["_load"] = (load_before, load_after)
+        result["_when"] = os.path.getmtime(saved)
     table = render(result)
     print(table)
     if args.update_readme:
