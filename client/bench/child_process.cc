@@ -53,6 +53,9 @@ absl::StatusOr<std::string> Child::Start(const std::vector<std::string>& argv,
     prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the bench
     if (getppid() != parent) _exit(1);
     dup2(fds[1], STDOUT_FILENO);
+    // The server logs a JSON line per RPC to stderr: still formatted and written, as in
+    // production, but not into the bench's own output.
+    if (const int devnull = open("/dev/null", O_WRONLY); devnull >= 0) dup2(devnull, STDERR_FILENO);
     execve(args[0], args.data(), envp.data());
     _exit(127);
   }
