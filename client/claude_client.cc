@@ -1,5 +1,7 @@
 #include "client/claude_client.h"
 
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -31,9 +33,24 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const Clie
     args.SetServiceConfigJSON(config);
   }
   if (options.retry_unavailable) args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
-  std::shared_ptr<grpc::ChannelCredentials> credentials =
-      options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials();
+  std::shared_ptr<grpc::ChannelCredentials> credentials = options.credentials;
+  if (credentials == nullptr && options.tls.has_value()) {
+    if (!options.tls->server_name.empty()) args.SetSslTargetNameOverride(options.tls->server_name);
+    // Null credentials when a file is unreadable: gRPC then gives a channel whose every call
+    // fails, never a plaintext one.
+    credentials = TlsChannelCredentials(*options.tls).value_or(nullptr);
+  } else if (credentials == nullptr) {
+    credentials = grpc::InsecureChannelCredentials();
+  }
   return grpc::CreateCustomChannel(target, credentials, args);
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(what, " ", path, ": cannot be read"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 void AddMetadata(grpc::ClientContext* context,
@@ -42,6 +59,27 @@ void AddMetadata(grpc::ClientContext* context,
 }
 
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> TlsChannelCredentials(const ClientTlsOptions& tls) {
+  grpc::SslCredentialsOptions ssl;
+  if (!tls.ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadFile("TLS CA file", tls.ca_file);
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *std::move(ca);
+  }
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError("a TLS client certificate and key go together: give both or neither");
+  }
+  if (!tls.cert_file.empty()) {
+    absl::StatusOr<std::string> cert = ReadFile("TLS certificate file", tls.cert_file);
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadFile("TLS key file", tls.key_file);
+    if (!key.ok()) return key.status();
+    ssl.pem_cert_chain = *std::move(cert);
+    ssl.pem_private_key = *std::move(key);
+  }
+  return grpc::SslCredentials(ssl);
+}
 
 std::string ClientServiceConfig(const ClientOptions& options) {
   std::string config;

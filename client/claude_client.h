@@ -39,6 +39,22 @@ namespace claude {
 // The type URL of the absl::Status payload that holds the server's serialized google.rpc.Status.
 inline constexpr char kRpcStatusPayloadUrl[] = "type.googleapis.com/google.rpc.Status";
 
+// TLS to the server. Every file is PEM.
+struct ClientTlsOptions {
+  // CAs that may sign the server's certificate; empty: the system's roots.
+  std::string ca_file;
+  // The client's certificate chain and key, for servers that require mutual TLS; both or
+  // neither.
+  std::string cert_file;
+  std::string key_file;
+  // The name the server's certificate must hold, when it differs from the target's host (an IP
+  // address, a port-forward).
+  std::string server_name;
+};
+
+// Channel credentials for `tls`; an error names the file that cannot be read.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> TlsChannelCredentials(const ClientTlsOptions& tls);
+
 struct ClientOptions {
   // Deadline of each call unless its ClientCallOptions override it; absl::InfiniteDuration()
   // for none.
@@ -54,7 +70,11 @@ struct ClientOptions {
   // Unary calls (CreateMessage, CountTokens, ListModels, GetModel) are retried by gRPC on
   // UNAVAILABLE: 3 attempts in all, backoff 0.2 s growing to 2 s. Streams are never retried.
   bool retry_unavailable = true;
-  // Channel credentials; default insecure.
+  // TLS to the server (ignored when `credentials` is set). A file that cannot be read makes
+  // every call fail INVALID_ARGUMENT, never falls back to plaintext: check it first with
+  // TlsChannelCredentials() to get the reason.
+  std::optional<ClientTlsOptions> tls;
+  // Channel credentials; default insecure (or `tls`).
   std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 

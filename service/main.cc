@@ -37,9 +37,38 @@ ABSL_FLAG(int64_t, stream_buffer_bytes, 256 * 1024,
 ABSL_FLAG(int64_t, unary_stream_threshold, 16384,
           "CreateMessage streams from the upstream (and accumulates) when max_tokens exceeds this.");
 ABSL_FLAG(int, max_request_bytes, 64 << 20, "Largest gRPC request accepted.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of the gRPC port; with --tls_key, serves TLS (files re-read when "
+          "rotated).");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: clients must present a certificate signed by one of these (mutual TLS).");
+ABSL_FLAG(std::string, callers_file, "",
+          "File of caller token digests, one per line: \"sha256:<hex> <caller-name> "
+          "[concurrent_streams=N] [requests_per_minute=N] [tokens_per_minute=N]\"; re-read when it "
+          "changes. Set: every claude.v1 call needs \"authorization: Bearer <token>\" metadata. "
+          "Default: no authentication.");
+ABSL_FLAG(int64_t, caller_concurrent_streams, 0,
+          "Calls in flight per caller (0 = unlimited); without --callers_file, for all callers together.");
+ABSL_FLAG(int64_t, caller_requests_per_minute, 0,
+          "Calls started per caller per minute (0 = unlimited); without --callers_file, for all "
+          "callers together.");
+ABSL_FLAG(int64_t, caller_tokens_per_minute, 0,
+          "Tokens per caller per minute (0 = unlimited); without --callers_file, for all callers "
+          "together.");
+ABSL_FLAG(std::string, upstream_ca_file, "",
+          "PEM CA bundle trusted for the upstream's TLS (default: the system's). Verification is "
+          "always on.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25),
           "On SIGTERM or SIGINT, calls in flight may finish for this long before they are "
           "cancelled; a second signal cancels them at once.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free one and prints "
+          "it). Default: no metrics.");
+ABSL_FLAG(bool, log_rpcs, true, "Write one JSON line per RPC to stderr.");
+ABSL_FLAG(bool, log_bodies, false,
+          "The RPC log lines also carry the request body and the reply's text (prompts and "
+          "completions: keep off unless the logs may hold them).");
 
 namespace {
 
@@ -88,21 +117,38 @@ int main(int argc, char** argv) {
   upstream.max_connections_per_host = absl::GetFlag(FLAGS_max_connections_per_host);
   upstream.max_total_connections = absl::GetFlag(FLAGS_max_total_connections);
   upstream.http2 = absl::GetFlag(FLAGS_http2);
+  upstream.ca_file = absl::GetFlag(FLAGS_upstream_ca_file);
   config.max_retries = absl::GetFlag(FLAGS_max_retries);
   config.call.stream_buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_bytes);
   config.call.default_timeout = absl::GetFlag(FLAGS_default_timeout);
   config.unary_stream_threshold = absl::GetFlag(FLAGS_unary_stream_threshold);
   config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  config.log_rpcs = absl::GetFlag(FLAGS_log_rpcs);
+  config.log_bodies = absl::GetFlag(FLAGS_log_bodies);
+  config.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  config.tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  config.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  config.callers.callers_file = absl::GetFlag(FLAGS_callers_file);
+  config.callers.limits.concurrent_streams = absl::GetFlag(FLAGS_caller_concurrent_streams);
+  config.callers.limits.requests_per_minute = absl::GetFlag(FLAGS_caller_requests_per_minute);
+  config.callers.limits.tokens_per_minute = absl::GetFlag(FLAGS_caller_tokens_per_minute);
 
   const std::string base_url = upstream.base_url;
   const bool has_key = upstream.api_key != nullptr;
+  const bool tls = config.tls.enabled(), mtls = !config.tls.client_ca_file.empty();
+  const bool authenticating = !config.callers.callers_file.empty();
   auto server = claude::ClaudeServer::Start(std::move(config));
   if (!server.ok()) {
     std::cerr << "claude-grpc-server: " << server.status().message() << "\n";
     return 1;
   }
   std::cout << "claude-grpc-server listening on port " << (*server)->port() << ", upstream "
-            << base_url << (has_key ? "" : " (no API key)") << std::endl;
+            << base_url << (has_key ? "" : " (no API key)")
+            << (mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext")
+            << (authenticating ? ", caller tokens required" : "");
+  if ((*server)->metrics_port() != 0) std::cout << ", metrics on port " << (*server)->metrics_port();
+  std::cout << std::endl;
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

@@ -1,4 +1,4 @@
-// claude-grpc-bench: a closed-loop load generator for claude-grpc. It compares three scenarios,
+// claude-grpc-bench: a load generator for claude-grpc (closed and open loop). It compares three scenarios,
 // interleaved over several rounds:
 //   raw          gRPC to an echo implementation of claude.v1.Messages hosted in this process
 //                (no HTTP): the cost of gRPC alone;
@@ -6,8 +6,8 @@
 //   frontend     gRPC to claude-grpc-server, which calls fake-anthropic over HTTP.
 // fake-anthropic and claude-grpc-server are started as child processes on port 0 and stopped
 // at exit. Latencies go into log-linear histograms (client/bench/histogram.h); percentiles are
-// reported, never means. Suites: unary, stream, latency (see --help). Not implemented yet: the
-// memory and slow-reader suites.
+// reported, never means. Suites: unary, stream, latency, open_loop (see --help); memory and
+// slow_reader (client/bench/memory_suites.h) run fresh server processes of their own.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,9 +23,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -39,6 +41,7 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -48,10 +51,13 @@
 #include "absl/time/time.h"
 #include "claude/v1/messages.grpc.pb.h"
 #include "service/config/help_flags.h"
+#include "client/bench/child_process.h"
 #include "client/bench/histogram.h"
+#include "client/bench/memory_suites.h"
 #include "service/codec/json_mapping.h"
 
-ABSL_FLAG(std::string, suite, "all", "Which suite to run: unary, stream, latency or all.");
+ABSL_FLAG(std::string, suite, "all",
+          "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader or all.");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of tables.");
 // Durations are string flags parsed with absl::ParseDuration ("2s", "500ms"): absl::Duration
 // flags are sequence-locked, whose fences GCC warns about under -fsanitize=thread.
@@ -63,6 +69,19 @@ ABSL_FLAG(std::vector<std::string>, concurrency, std::vector<std::string>({"1", 
 ABSL_FLAG(int, channels, 4, "gRPC channels (connections) the calls are spread over.");
 ABSL_FLAG(int, streams, 64, "Streams in flight for the stream suite.");
 ABSL_FLAG(int, stream_events, 100, "Text deltas per stream in the stream suite.");
+ABSL_FLAG(int64_t, calls, 0,
+          "With a positive value, each closed-loop gRPC run makes exactly this many calls (no "
+          "warm-up, no time limit) instead of running for --duration: for profilers, whose "
+          "instruction counts are then comparable run to run.");
+ABSL_FLAG(double, rate, 2000, "Calls per second of the open_loop suite.");
+ABSL_FLAG(std::vector<std::string>, memory_streams,
+          std::vector<std::string>({"1000", "5000", "10000"}),
+          "Open streams at which the memory suite measures the server's RSS (comma-separated).");
+ABSL_FLAG(std::string, memory_drip, "2s", "Time between two events of a memory-suite stream.");
+ABSL_FLAG(int64_t, slow_reader_mb, 50, "MiB of text in the slow-reader suite's stream.");
+ABSL_FLAG(double, slow_reader_mb_per_s, 10, "The slow reader's pace, MB/s.");
+ABSL_FLAG(std::vector<std::string>, server_flags, {},
+          "Extra claude-grpc-server flags, comma-separated (e.g. --stream_buffer_bytes=65536).");
 ABSL_FLAG(std::string, server_binary, CLAUDE_BENCH_SERVER_BINARY, "The claude-grpc-server binary.");
 ABSL_FLAG(std::string, fake_binary, CLAUDE_BENCH_FAKE_BINARY, "The fake-anthropic binary.");
 
@@ -232,88 +251,6 @@ class EchoService final : public v1::Messages::CallbackService {
   }
 };
 
-// ---- Child processes -----------------------------------------------------------------------
-
-class Child {
- public:
-  Child() = default;
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  ~Child() { Stop(); }
-
-  // Starts argv (argv[0] is the path) with ANTHROPIC_API_KEY set and waits up to 30 s for a
-  // stdout line containing `marker`; returns that line.
-  absl::StatusOr<std::string> Start(const std::vector<std::string>& argv, absl::string_view marker) {
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (!absl::StartsWith(*e, "ANTHROPIC_API_KEY=")) env_strings.emplace_back(*e);
-    }
-    env_strings.emplace_back("ANTHROPIC_API_KEY=bench-not-a-real-key");
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    std::vector<char*> envp;
-    for (const std::string& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
-    const pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ < 0) return absl::InternalError("fork failed");
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the bench
-      if (getppid() != parent) _exit(1);
-      dup2(fds[1], STDOUT_FILENO);
-      execve(args[0], args.data(), envp.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    out_fd_ = fds[0];
-    std::string line;
-    const int64_t deadline = NowNs() + 30'000'000'000;
-    while (true) {
-      const int64_t left_ms = (deadline - NowNs()) / 1'000'000;
-      if (left_ms <= 0) return absl::DeadlineExceededError(absl::StrCat(argv[0], " did not start"));
-      pollfd p{out_fd_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left_ms)) <= 0) continue;
-      char c;
-      const ssize_t n = read(out_fd_, &c, 1);
-      if (n <= 0) return absl::UnavailableError(absl::StrCat(argv[0], " exited before listening"));
-      if (c != '\n') {
-        line += c;
-        continue;
-      }
-      if (absl::StrContains(line, marker)) return line;
-      line.clear();
-    }
-  }
-
-  void Stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      bool reaped = false;
-      for (int i = 0; i < 100 && !reaped; ++i) {
-        reaped = waitpid(pid_, &status, WNOHANG) == pid_;
-        if (!reaped) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      if (!reaped) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-      }
-      pid_ = -1;
-    }
-    if (out_fd_ >= 0) {
-      close(out_fd_);
-      out_fd_ = -1;
-    }
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-};
-
 // ---- Closed-loop gRPC load -----------------------------------------------------------------
 
 // What one slot (one call in flight at a time) saw. Touched only by that slot's callbacks,
@@ -356,10 +293,18 @@ class GrpcLoad {
 
   RunResult Run() {
     window_ = MakeWindow();
+    calls_left_ = absl::GetFlag(FLAGS_calls);
+    limited_ = calls_left_ > 0;
+    if (limited_) {
+      // A fixed number of calls, every one recorded.
+      window_.start = NowNs();
+      window_.end = std::numeric_limits<int64_t>::max();
+    }
     active_ = static_cast<int>(slots_.size());
     for (size_t i = 0; i < slots_.size(); ++i) Issue(i);
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [this] { return active_ == 0; });
+    if (window_.end == std::numeric_limits<int64_t>::max()) window_.end = NowNs();
     return Merge(slots_, window_);
   }
 
@@ -450,7 +395,7 @@ class GrpcLoad {
   }
 
   void Next(size_t slot, int64_t now) {
-    if (now < window_.end) {
+    if (now < window_.end && (!limited_ || calls_left_.fetch_sub(1) > 1)) {
       Issue(slot);
       return;
     }
@@ -466,6 +411,90 @@ class GrpcLoad {
   std::mutex mu_;
   std::condition_variable done_;
   int active_ = 0;
+  bool limited_ = false;                // --calls
+  std::atomic<int64_t> calls_left_{0};  // with --calls: calls still to start after this one
+};
+
+// ---- Open-loop gRPC load -------------------------------------------------------------------
+
+// Unary calls started at a fixed rate whatever the replies do (latency under load, without the
+// coordinated omission of a closed loop): the i-th call is due at start + i/rate and its
+// latency counts from that due time, so a stalled server shows up as latency, not as fewer
+// calls. Calls in flight are capped (`max_in_flight`); a call that finds the cap reached counts
+// as an error ("overloaded") and is not sent.
+class OpenLoopLoad {
+ public:
+  OpenLoopLoad(const std::vector<std::unique_ptr<v1::Messages::Stub>>& stubs,
+               const v1::CreateMessageRequest& request, double rate, int max_in_flight)
+      : stubs_(stubs), request_(request), rate_(rate), max_in_flight_(max_in_flight) {}
+
+  RunResult Run() {
+    window_ = MakeWindow();
+    const int64_t start = NowNs();
+    for (int64_t i = 0;; ++i) {
+      const int64_t due = start + static_cast<int64_t>(static_cast<double>(i) * 1e9 / rate_);
+      if (due >= window_.end) break;
+      const int64_t wait = due - NowNs();
+      if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+      Issue(i, due);
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return in_flight_ == 0; });
+    RunResult r;
+    r.seconds = window_.seconds();
+    r.total = std::move(stats_);
+    return r;
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext context;
+    v1::Message reply;
+  };
+
+  void Issue(int64_t i, int64_t due) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (in_flight_ >= max_in_flight_) {
+        if (window_.Contains(due)) {
+          ++stats_.errors;
+          if (stats_.first_error.empty()) {
+            stats_.first_error = absl::StrCat("open loop: ", max_in_flight_, " calls in flight");
+          }
+        }
+        return;
+      }
+      ++in_flight_;
+    }
+    auto* call = new Call;
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    stubs_[static_cast<size_t>(i) % stubs_.size()]->async()->CreateMessage(
+        &call->context, &request_, &call->reply, [this, call, due](grpc::Status status) {
+          const int64_t now = NowNs();
+          delete call;
+          std::lock_guard<std::mutex> lock(mu_);
+          if (!status.ok()) {
+            ++stats_.errors;
+            if (stats_.first_error.empty()) {
+              stats_.first_error = absl::StrCat(status.error_code(), ": ", status.error_message());
+            }
+          } else if (window_.Contains(due)) {
+            ++stats_.calls;
+            stats_.latency.Record(now - due);
+          }
+          if (--in_flight_ == 0) done_.notify_all();
+        });
+  }
+
+  const std::vector<std::unique_ptr<v1::Messages::Stub>>& stubs_;
+  const v1::CreateMessageRequest& request_;
+  const double rate_;
+  const int max_in_flight_;
+  Window window_;
+  std::mutex mu_;
+  std::condition_variable done_;
+  int in_flight_ = 0;
+  SlotStats stats_;
 };
 
 // ---- Closed-loop HTTP load (libcurl multi, one thread) -------------------------------------
@@ -544,6 +573,100 @@ RunResult RunHttp(const std::string& url, const std::string& body, int concurren
   curl_slist_free_all(headers);
   curl_multi_cleanup(multi);
   return Merge(slots, window);
+}
+
+constexpr int kOpenLoopMaxInFlight = 1000;
+
+// The open loop of OpenLoopLoad over libcurl multi: POSTs due at start + i/rate, latency from
+// the due time, on handles reused once free (a free handle keeps its connection).
+RunResult RunHttpOpenLoop(const std::string& url, const std::string& body, double rate) {
+  struct Easy {
+    CURL* handle = nullptr;
+    std::string response;
+    int64_t due = 0;
+  };
+  CURLM* multi = curl_multi_init();
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(kOpenLoopMaxInFlight));
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "content-type: application/json");
+  headers = curl_slist_append(headers, "anthropic-version: 2023-06-01");
+  headers = curl_slist_append(headers, "x-api-key: bench-not-a-real-key");
+  headers = curl_slist_append(headers, "expect:");
+  std::vector<std::unique_ptr<Easy>> all;
+  std::vector<Easy*> free_easies;
+  SlotStats stats;
+  const Window window = MakeWindow();
+  const int64_t start = NowNs();
+  int64_t next = 0;
+  int in_flight = 0;
+  auto due_of = [&](int64_t i) { return start + static_cast<int64_t>(static_cast<double>(i) * 1e9 / rate); };
+  while (due_of(next) < window.end || in_flight > 0) {
+    const int64_t now = NowNs();
+    while (due_of(next) <= now && due_of(next) < window.end) {
+      const int64_t due = due_of(next++);
+      if (in_flight >= kOpenLoopMaxInFlight) {
+        if (window.Contains(due)) ++stats.errors;
+        continue;
+      }
+      Easy* e;
+      if (free_easies.empty()) {
+        all.push_back(std::make_unique<Easy>());
+        e = all.back().get();
+        e->handle = curl_easy_init();
+        curl_easy_setopt(e->handle, CURLOPT_URL, url.c_str());
+        curl_easy_setopt(e->handle, CURLOPT_POSTFIELDS, body.data());
+        curl_easy_setopt(e->handle, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+        curl_easy_setopt(e->handle, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(e->handle, CURLOPT_WRITEFUNCTION, AppendBody);
+        curl_easy_setopt(e->handle, CURLOPT_WRITEDATA, &e->response);
+        curl_easy_setopt(e->handle, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e->handle, CURLOPT_TCP_NODELAY, 1L);
+        curl_easy_setopt(e->handle, CURLOPT_TIMEOUT, 60L);
+        curl_easy_setopt(e->handle, CURLOPT_PRIVATE, e);
+      } else {
+        e = free_easies.back();
+        free_easies.pop_back();
+      }
+      e->response.clear();
+      e->due = due;
+      curl_multi_add_handle(multi, e->handle);
+      ++in_flight;
+    }
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Easy* e = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&e));
+      const int64_t done = NowNs();
+      long code = 0;
+      curl_easy_getinfo(e->handle, CURLINFO_RESPONSE_CODE, &code);
+      if (msg->data.result != CURLE_OK || code != 200) {
+        ++stats.errors;
+        if (stats.first_error.empty()) {
+          stats.first_error = absl::StrCat("HTTP ", code, " ", curl_easy_strerror(msg->data.result));
+        }
+      } else if (window.Contains(e->due)) {
+        ++stats.calls;
+        stats.latency.Record(done - e->due);
+      }
+      curl_multi_remove_handle(multi, e->handle);
+      free_easies.push_back(e);
+      --in_flight;
+    }
+    // Sleep in poll until the next call is due or a reply arrives.
+    const int64_t until_next = due_of(next) - NowNs();
+    const int wait_ms = due_of(next) >= window.end ? 100 : static_cast<int>(std::max<int64_t>(0, until_next / 1'000'000));
+    if (wait_ms > 0 || in_flight > 0) curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+  }
+  for (auto& e : all) curl_easy_cleanup(e->handle);
+  curl_slist_free_all(headers);
+  curl_multi_cleanup(multi);
+  RunResult r;
+  r.seconds = window.seconds();
+  r.total = std::move(stats);
+  return r;
 }
 
 // ---- Scenarios, rounds and summaries -------------------------------------------------------
@@ -652,6 +775,28 @@ class Bench {
     }
   }
 
+  // Latency under load: unary calls at `rate` per second, A B C A B C ...
+  void OpenLoop(double rate, int rounds) {
+    const v1::CreateMessageRequest request =
+        MakeRequest("Hello! Please answer in one short sentence: what is a load generator for?");
+    const std::string body = CreateMessageBody(request, false);
+    const int level = static_cast<int>(rate);
+    for (int round = 0; round < rounds; ++round) {
+      for (const char* scenario : {kRaw, kHttp, kFrontend}) {
+        RunResult r;
+        if (scenario == kHttp) {
+          r = RunHttpOpenLoop(targets_->http_url, body, rate);
+        } else {
+          OpenLoopLoad load(scenario == kRaw ? targets_->raw : targets_->frontend, request, rate,
+                            kOpenLoopMaxInFlight);
+          r = load.Run();
+        }
+        Note(r);
+        results_->Add("open_loop", scenario, level, UnaryMetrics(r));
+      }
+    }
+  }
+
   void Stream(int streams, int events, int rounds) {
     // fake-anthropic echoes "Echo: " plus the prompt, one delta per word.
     const v1::CreateMessageRequest request = MakeRequest(Words(std::max(events - 1, 1)));
@@ -730,9 +875,10 @@ std::string Spread(const Summary& s, const char* format) {
                       "..", absl::StrFormat(format, s.max), ")");
 }
 
-void PrintUnaryTable(const Results& results, const std::string& suite, const char* title) {
+void PrintUnaryTable(const Results& results, const std::string& suite, const char* title,
+                     const char* level_name = "in-fl") {
   std::printf("\n%s: median over rounds (min..max across rounds); latencies in microseconds\n", title);
-  std::printf("%-12s %6s  %-28s %-26s %-26s %-26s %s\n", "scenario", "in-fl", "QPS", "p50", "p90",
+  std::printf("%-12s %6s  %-28s %-26s %-26s %-26s %s\n", "scenario", level_name, "QPS", "p50", "p90",
               "p99", "max");
   for (const auto& [scenario, levels] : results.Suite(suite)) {
     for (const auto& [level, rounds] : levels) {
@@ -762,67 +908,122 @@ void PrintStreamTable(const Results& results, int streams) {
   }
 }
 
-int Run() {
-  const std::string suite = absl::GetFlag(FLAGS_suite);
-  const bool all = suite == "all";
-  if (!all && suite != "unary" && suite != "stream" && suite != "latency") {
-    std::fprintf(stderr, "claude-grpc-bench: --suite must be unary, stream, latency or all "
-                         "(memory and slow-reader are not implemented yet)\n");
-    return 2;
+void PrintMemory(const MemoryResult& m) {
+  std::printf("\nmemory: claude-grpc-server RSS with slowly dripping streams open (a fresh server; "
+              "idle baseline %lld kB after warm-up; file limit %lld)\n",
+              static_cast<long long>(m.baseline_kb), static_cast<long long>(m.fd_limit));
+  std::printf("%-10s %-14s %s\n", "streams", "RSS kB", "kB per stream");
+  for (const MemoryLevel& l : m.levels) {
+    std::printf("%-10d %-14lld %.1f\n", l.streams, static_cast<long long>(l.rss_kb), l.kb_per_stream);
   }
+  if (!m.stopped_by.empty()) std::printf("stopped at %s\n", m.stopped_by.c_str());
+}
+
+void PrintSlowReader(const SlowReaderResult& s, const SlowReaderOptions& o) {
+  std::printf("\nslow-reader: one %lld MiB stream read at %.1f MB/s: %.1f s, %lld events, status %s\n"
+              "claude-grpc-server RSS: baseline %lld kB, peak %lld kB, growth %.2f MB\n",
+              static_cast<long long>(o.megabytes), o.read_bytes_per_s / 1e6, s.seconds,
+              static_cast<long long>(s.events), s.status.c_str(), static_cast<long long>(s.baseline_kb),
+              static_cast<long long>(s.peak_kb), s.growth_mb);
+}
+
+std::string MemoryJson(const MemoryResult& m) {
+  std::vector<std::string> levels;
+  for (const MemoryLevel& l : m.levels) {
+    levels.push_back(absl::StrCat(R"({"streams":)", l.streams, R"(,"rss_kb":)", l.rss_kb,
+                                  R"(,"kb_per_stream":)", Num(l.kb_per_stream), "}"));
+  }
+  const MemoryLevel last = m.levels.empty() ? MemoryLevel{} : m.levels.back();
+  return absl::StrCat(R"({"kb_per_stream":)", Num(last.kb_per_stream), R"(,"streams":)", last.streams,
+                      R"(,"baseline_kb":)", m.baseline_kb, R"(,"fd_limit":)", m.fd_limit,
+                      R"(,"levels":[)", absl::StrJoin(levels, ","), R"(],"stopped_by":")",
+                      absl::CHexEscape(m.stopped_by), "\"}");
+}
+
+std::string SlowReaderJson(const SlowReaderResult& s, const SlowReaderOptions& o) {
+  return absl::StrCat(R"({"rss_growth_mb":)", Num(s.growth_mb), R"(,"stream_mb":)", o.megabytes,
+                      R"(,"read_mb_per_s":)", Num(o.read_bytes_per_s / 1e6), R"(,"baseline_kb":)",
+                      s.baseline_kb, R"(,"peak_kb":)", s.peak_kb, R"(,"text_bytes":)", s.text_bytes,
+                      R"(,"events":)", s.events, R"(,"seconds":)", Num(s.seconds), R"(,"status":")",
+                      absl::CHexEscape(s.status), "\"}");
+}
+
+std::vector<int> ParseLevels(const std::vector<std::string>& values, const char* flag, bool* ok) {
   std::vector<int> levels;
-  for (const std::string& s : absl::GetFlag(FLAGS_concurrency)) {
+  for (const std::string& s : values) {
     int level = 0;
     if (!absl::SimpleAtoi(s, &level) || level < 1) {
-      std::fprintf(stderr, "claude-grpc-bench: bad --concurrency value \"%s\"\n", s.c_str());
-      return 2;
+      std::fprintf(stderr, "claude-grpc-bench: bad %s value \"%s\"\n", flag, s.c_str());
+      *ok = false;
     }
     levels.push_back(level);
   }
+  if (levels.empty()) *ok = false;
+  std::sort(levels.begin(), levels.end());
+  return levels;
+}
+
+int Run() {
+  const std::string suite = absl::GetFlag(FLAGS_suite);
+  const bool all = suite == "all";
+  const std::vector<std::string> kSuites = {"unary", "stream", "latency", "open_loop", "memory", "slow_reader"};
+  if (!all && std::find(kSuites.begin(), kSuites.end(), suite) == kSuites.end()) {
+    std::fprintf(stderr, "claude-grpc-bench: --suite must be all or one of %s\n",
+                 absl::StrJoin(kSuites, ", ").c_str());
+    return 2;
+  }
+  auto runs = [&](const char* name) { return all || suite == name; };
+  bool ok = true;
+  const std::vector<int> levels = ParseLevels(absl::GetFlag(FLAGS_concurrency), "--concurrency", &ok);
+  const std::vector<int> memory_levels =
+      ParseLevels(absl::GetFlag(FLAGS_memory_streams), "--memory_streams", &ok);
   const int rounds = absl::GetFlag(FLAGS_rounds);
   const int channels = absl::GetFlag(FLAGS_channels);
   const int streams = absl::GetFlag(FLAGS_streams);
   const int stream_events = absl::GetFlag(FLAGS_stream_events);
+  const double rate = absl::GetFlag(FLAGS_rate);
+  absl::Duration drip;
   if (!absl::ParseDuration(absl::GetFlag(FLAGS_duration), &g_duration) ||
-      !absl::ParseDuration(absl::GetFlag(FLAGS_warmup), &g_warmup)) {
-    std::fprintf(stderr, "claude-grpc-bench: --duration and --warmup take durations like 2s or 500ms\n");
+      !absl::ParseDuration(absl::GetFlag(FLAGS_warmup), &g_warmup) ||
+      !absl::ParseDuration(absl::GetFlag(FLAGS_memory_drip), &drip)) {
+    std::fprintf(stderr, "claude-grpc-bench: --duration, --warmup and --memory_drip take durations "
+                         "like 2s or 500ms\n");
     return 2;
   }
-  if (levels.empty() || rounds < 1 || channels < 1 || streams < 1 || stream_events < 1 ||
-      g_duration <= absl::ZeroDuration() || g_warmup < absl::ZeroDuration()) {
-    std::fprintf(stderr, "claude-grpc-bench: --concurrency, --rounds, --channels, --streams, "
-                         "--stream_events and --duration must be positive\n");
+  SlowReaderOptions slow;
+  slow.megabytes = absl::GetFlag(FLAGS_slow_reader_mb);
+  slow.read_bytes_per_s = absl::GetFlag(FLAGS_slow_reader_mb_per_s) * 1e6;
+  if (!ok || rounds < 1 || channels < 1 || streams < 1 || stream_events < 1 || rate <= 0 ||
+      g_duration <= absl::ZeroDuration() || g_warmup < absl::ZeroDuration() ||
+      drip <= absl::ZeroDuration() || slow.megabytes < 1 || slow.read_bytes_per_s <= 0) {
+    std::fprintf(stderr, "claude-grpc-bench: --concurrency, --memory_streams, --rounds, --channels, "
+                         "--streams, --stream_events, --rate, --duration, --memory_drip, "
+                         "--slow_reader_mb and --slow_reader_mb_per_s must be positive\n");
     return 2;
   }
-  const std::string fake_binary = absl::GetFlag(FLAGS_fake_binary);
-  if (fake_binary.empty()) {
+  SuiteBinaries binaries;
+  binaries.server = absl::GetFlag(FLAGS_server_binary);
+  binaries.fake = absl::GetFlag(FLAGS_fake_binary);
+  binaries.server_flags = absl::GetFlag(FLAGS_server_flags);
+  if (binaries.fake.empty()) {
     std::fprintf(stderr, "claude-grpc-bench: --fake_binary is required (built without tests)\n");
     return 2;
   }
 
-  // Children first, before any gRPC or curl thread exists (fork).
+  // Children first, before any gRPC or curl thread exists (later children are started with
+  // only async-signal-safe calls between fork and exec).
+  const int64_t fd_limit = RaiseFileLimit();
   Child fake;
-  absl::StatusOr<std::string> fake_line =
-      fake.Start({fake_binary, "--listen=127.0.0.1:0"}, "listening on ");
-  if (!fake_line.ok()) {
-    std::fprintf(stderr, "claude-grpc-bench: %s\n", fake_line.status().ToString().c_str());
+  absl::StatusOr<std::string> fake_url = StartFake(&fake, binaries.fake, {});
+  if (!fake_url.ok()) {
+    std::fprintf(stderr, "claude-grpc-bench: fake-anthropic: %s\n", fake_url.status().ToString().c_str());
     return 1;
   }
-  const std::string fake_url = fake_line->substr(fake_line->find("listening on ") + 13);
   Child server;
-  absl::StatusOr<std::string> server_line = server.Start(
-      {absl::GetFlag(FLAGS_server_binary), "--listen=127.0.0.1:0", "--upstream=" + fake_url},
-      "listening on port ");
-  int server_port = 0;
-  if (server_line.ok()) {
-    absl::string_view rest = *server_line;
-    rest.remove_prefix(rest.find("listening on port ") + 18);
-    rest = rest.substr(0, rest.find(','));
-    if (!absl::SimpleAtoi(rest, &server_port)) server_port = 0;
-  }
-  if (!server_line.ok() || server_port == 0) {
+  absl::StatusOr<int> server_port = StartServer(&server, binaries.server, *fake_url, binaries.server_flags);
+  if (!server_port.ok()) {
     std::fprintf(stderr, "claude-grpc-bench: claude-grpc-server: %s\n",
-                 server_line.ok() ? "no port" : server_line.status().ToString().c_str());
+                 server_port.status().ToString().c_str());
     return 1;
   }
 
@@ -840,24 +1041,54 @@ int Run() {
 
   Targets targets;
   targets.raw = Stubs(absl::StrCat("127.0.0.1:", raw_port), channels);
-  targets.frontend = Stubs(absl::StrCat("127.0.0.1:", server_port), channels);
-  targets.http_url = fake_url + "/v1/messages";
+  targets.frontend = Stubs(absl::StrCat("127.0.0.1:", *server_port), channels);
+  targets.http_url = *fake_url + "/v1/messages";
 
   Results results;
   Bench bench(&targets, &results);
   const std::vector<std::string> unary_scenarios = {kRaw, kHttp, kFrontend};
-  if (all || suite == "unary") bench.Unary("unary", unary_scenarios, levels, rounds);
-  if (all || suite == "stream") bench.Stream(streams, stream_events, rounds);
-  if (all || suite == "latency") bench.Unary("latency", unary_scenarios, {1}, rounds);
+  if (runs("unary")) bench.Unary("unary", unary_scenarios, levels, rounds);
+  if (runs("stream")) bench.Stream(streams, stream_events, rounds);
+  if (runs("latency")) bench.Unary("latency", unary_scenarios, {1}, rounds);
+  if (runs("open_loop")) bench.OpenLoop(rate, rounds);
 
+  // The memory suites use fresh processes of their own; these are done.
   raw_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  targets.raw.clear();
+  targets.frontend.clear();
   server.Stop();
   fake.Stop();
+
+  const v1::CreateMessageRequest memory_request = MakeRequest("Hello! Tell me a long story.");
+  std::optional<MemoryResult> memory;
+  std::string suite_errors;
+  if (runs("memory")) {
+    MemoryOptions options;
+    options.levels = memory_levels;
+    options.drip = drip;
+    absl::StatusOr<MemoryResult> m = RunMemorySuite(binaries, memory_request, options);
+    if (m.ok()) {
+      memory = *m;
+      if (!m->stopped_by.empty()) absl::StrAppend(&suite_errors, "memory: ", m->stopped_by, "; ");
+    } else {
+      absl::StrAppend(&suite_errors, "memory: ", m.status().ToString(), "; ");
+    }
+  }
+  std::optional<SlowReaderResult> slow_reader;
+  if (runs("slow_reader")) {
+    absl::StatusOr<SlowReaderResult> s = RunSlowReaderSuite(binaries, memory_request, slow);
+    if (s.ok()) {
+      slow_reader = *s;
+      if (s->status != "OK") absl::StrAppend(&suite_errors, "slow_reader: stream ended ", s->status, "; ");
+    } else {
+      absl::StrAppend(&suite_errors, "slow_reader: ", s.status().ToString(), "; ");
+    }
+  }
 
   // Derived numbers.
   std::vector<std::pair<std::string, double>> unary_extra;
   int ratio_level = 0;
-  if (all || suite == "unary") {
+  if (runs("unary")) {
     // At 64 in flight, or the level nearest to it.
     ratio_level = levels.front();
     for (int level : levels) {
@@ -868,7 +1099,7 @@ int Run() {
     unary_extra = {{"ratio_vs_raw", raw > 0 ? fe / raw : 0}, {"ratio_in_flight", ratio_level}};
   }
   std::vector<std::pair<std::string, double>> stream_extra;
-  if (all || suite == "stream") {
+  if (runs("stream")) {
     const double raw = results.Get("stream", kRaw, streams, "events_per_s").median;
     const double fe = results.Get("stream", kFrontend, streams, "events_per_s").median;
     stream_extra = {{"ratio_vs_raw", raw > 0 ? fe / raw : 0},
@@ -876,13 +1107,26 @@ int Run() {
                     {"events_per_stream", stream_events + 5}};
   }
   std::vector<std::pair<std::string, double>> latency_extra;
-  if (all || suite == "latency") {
+  if (runs("latency")) {
     for (const char* p : {"p50", "p99"}) {
       const std::string metric = absl::StrCat(p, "_us");
       const double overhead = results.Get("latency", kFrontend, 1, metric).median -
                               (results.Get("latency", kRaw, 1, metric).median +
                                results.Get("latency", kHttp, 1, metric).median);
       latency_extra.emplace_back(absl::StrCat("overhead_", p, "_us"), overhead);
+    }
+  }
+  const int rate_level = static_cast<int>(rate);
+  std::vector<std::pair<std::string, double>> open_loop_extra;
+  if (runs("open_loop")) {
+    open_loop_extra.emplace_back("rate", rate);
+    for (const char* p : {"p50", "p99"}) {
+      const std::string metric = absl::StrCat(p, "_us");
+      open_loop_extra.emplace_back(
+          absl::StrCat("overhead_", p, "_us"),
+          results.Get("open_loop", kFrontend, rate_level, metric).median -
+              (results.Get("open_loop", kRaw, rate_level, metric).median +
+               results.Get("open_loop", kHttp, rate_level, metric).median));
     }
   }
 
@@ -892,15 +1136,20 @@ int Run() {
         R"("config":{"duration_s":)", Num(absl::ToDoubleSeconds(g_duration)),
         R"(,"warmup_s":)", Num(absl::ToDoubleSeconds(g_warmup)),
         R"(,"rounds":)", rounds, R"(,"channels":)", channels, R"(,"concurrency":[)",
-        absl::StrJoin(levels, ","), R"(],"hardware_threads":)",
-        std::thread::hardware_concurrency(), "}"));
-    if (all || suite == "unary") parts.push_back("\"unary\":" + SuiteJson(results, "unary", unary_extra));
-    if (all || suite == "stream") parts.push_back("\"stream\":" + SuiteJson(results, "stream", stream_extra));
-    if (all || suite == "latency") {
-      parts.push_back("\"latency\":" + SuiteJson(results, "latency", latency_extra));
+        absl::StrJoin(levels, ","), R"(],"rate":)", Num(rate), R"(,"fd_limit":)", fd_limit,
+        R"(,"hardware_threads":)", std::thread::hardware_concurrency(), "}"));
+    if (runs("unary")) parts.push_back("\"unary\":" + SuiteJson(results, "unary", unary_extra));
+    if (runs("stream")) parts.push_back("\"stream\":" + SuiteJson(results, "stream", stream_extra));
+    if (runs("latency")) parts.push_back("\"latency\":" + SuiteJson(results, "latency", latency_extra));
+    if (runs("open_loop")) {
+      parts.push_back("\"open_loop\":" + SuiteJson(results, "open_loop", open_loop_extra));
     }
+    if (memory) parts.push_back("\"memory\":" + MemoryJson(*memory));
+    if (slow_reader) parts.push_back("\"slow_reader\":" + SlowReaderJson(*slow_reader, slow));
     parts.push_back(absl::StrCat(R"("errors":)", bench.errors()));
-    parts.push_back(R"("not_implemented":["memory","slow_reader"])");
+    if (!suite_errors.empty()) {
+      parts.push_back(absl::StrCat(R"("suite_errors":")", absl::CHexEscape(suite_errors), "\""));
+    }
     std::printf("{%s}\n", absl::StrJoin(parts, ",").c_str());
   } else {
     std::printf("claude-grpc-bench: %d round(s), %s measured + %s warm-up each, %d channel(s), "
@@ -908,31 +1157,42 @@ int Run() {
                 rounds, absl::FormatDuration(g_duration).c_str(),
                 absl::FormatDuration(g_warmup).c_str(), channels,
                 std::thread::hardware_concurrency());
-    if (all || suite == "unary") {
+    if (runs("unary")) {
       PrintUnaryTable(results, "unary", "unary (CreateMessage)");
       std::printf("front-end QPS / raw gRPC QPS at %d in flight: %.3f\n", ratio_level,
                   unary_extra.front().second);
     }
-    if (all || suite == "stream") {
+    if (runs("stream")) {
       PrintStreamTable(results, streams);
       std::printf("front-end events/s / raw gRPC events/s: %.3f (%d events per stream)\n",
                   stream_extra.front().second, stream_events + 5);
     }
-    if (all || suite == "latency") {
+    if (runs("latency")) {
       PrintUnaryTable(results, "latency", "latency (1 in flight)");
       std::printf("front-end overhead = front-end - (raw gRPC + direct HTTP): p50 %.0f us, p99 %.0f us\n",
                   latency_extra[0].second, latency_extra[1].second);
     }
-    std::printf("not implemented yet: memory and slow-reader suites\n");
+    if (runs("open_loop")) {
+      PrintUnaryTable(results, "open_loop", "open loop (calls started at a fixed rate)", "rate");
+      std::printf("front-end overhead at %.0f calls/s: p50 %.0f us, p99 %.0f us\n", rate,
+                  open_loop_extra[1].second, open_loop_extra[2].second);
+    }
+    if (memory) PrintMemory(*memory);
+    if (slow_reader) PrintSlowReader(*slow_reader, slow);
   }
   std::fflush(stdout);
   curl_global_cleanup();
+  int exit_code = 0;
+  if (!suite_errors.empty()) {
+    std::fprintf(stderr, "claude-grpc-bench: %s\n", suite_errors.c_str());
+    exit_code = 1;
+  }
   if (bench.errors() > 0) {
     std::fprintf(stderr, "claude-grpc-bench: %lld failed call(s), first: %s\n",
                  static_cast<long long>(bench.errors()), bench.first_error().c_str());
-    return 1;
+    exit_code = 1;
   }
-  return 0;
+  return exit_code;
 }
 
 }  // namespace
@@ -942,9 +1202,11 @@ int Run() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Load generator for claude-grpc: raw gRPC (in-process echo service) vs direct HTTP to "
-      "fake-anthropic vs the front-end (claude-grpc-server -> fake-anthropic).\n"
-      "Usage: claude-grpc-bench [--suite=unary|stream|latency|all] [--json] [--duration=2s] "
-      "[--warmup=0.5s] [--rounds=3] [--concurrency=1,16,64,256]");
+      "fake-anthropic vs the front-end (claude-grpc-server -> fake-anthropic), and the server's "
+      "memory with many open streams and with a slow reader.\n"
+      "Usage: claude-grpc-bench [--suite=all|unary|stream|latency|open_loop|memory|slow_reader] "
+      "[--json] [--duration=2s] [--warmup=0.5s] [--rounds=3] [--concurrency=1,16,64,256] "
+      "[--rate=2000] [--memory_streams=1000,5000,10000]");
   claude::ShowFlagsOfFile("bench/bench_main.cc");
   absl::ParseCommandLine(argc, argv);
   signal(SIGPIPE, SIG_IGN);

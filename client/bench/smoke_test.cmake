@@ -3,7 +3,8 @@
 #   cmake -DBENCH=path/to/claude-grpc-bench -P smoke_test.cmake
 execute_process(
   COMMAND "${BENCH}" --suite=all --json --duration=0.2s --warmup=0.05s --rounds=1
-          --concurrency=1,4
+          --concurrency=1,4 --rate=200 --memory_streams=10,20 --memory_drip=200ms
+          --slow_reader_mb=2 --slow_reader_mb_per_s=20
   RESULT_VARIABLE result
   OUTPUT_VARIABLE output
   ERROR_VARIABLE errors)
@@ -17,7 +18,10 @@ foreach(pattern
     "\"unary\":{.*\"ratio_vs_raw\":${number}"
     "\"stream\":{.*\"ratio_vs_raw\":${number}"
     "\"latency\":{.*\"overhead_p50_us\":${number}"
-    "\"overhead_p99_us\":${number}")
+    "\"overhead_p99_us\":${number}"
+    "\"open_loop\":{.*\"overhead_p50_us\":${number}"
+    "\"memory\":{\"kb_per_stream\":${number},\"streams\":20,"
+    "\"slow_reader\":{\"rss_growth_mb\":${number},.*\"status\":\"OK\"")
   if(NOT output MATCHES "${pattern}")
     message(FATAL_ERROR "output does not match ${pattern}:\n${output}\nstderr:\n${errors}")
   endif()

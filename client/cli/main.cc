@@ -5,6 +5,7 @@
 //   claude-grpc-cli --json --image=chart.png "What does this chart show?"
 //   claude-grpc-cli count-tokens "How many tokens is this?"
 //   claude-grpc-cli models
+//   printf %s "$TOKEN" | claude-grpc-cli hash-token     # a callers-file digest
 //
 // Exit status: 0 on success; 1 when the call fails, with one line on stderr
 // ("claude-grpc-cli: RESOURCE_EXHAUSTED: upstream HTTP 429 ..."); 2 for usage errors.
@@ -25,6 +26,7 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -34,6 +36,7 @@
 #include "client/claude_client.h"
 #include "client/cli/cli_support.h"
 #include "service/codec/json_mapping.h"
+#include "service/security/token_digest.h"
 
 ABSL_FLAG(std::string, target, "localhost:50051",
           "The claude-grpc server (a gRPC target: HOST:PORT, dns:///NAME:PORT, unix:PATH).");
@@ -55,6 +58,12 @@ ABSL_FLAG(std::string, messages, "",
           "A JSON file holding the conversation so far: an array of messages in the API's shape. "
           "The prompt, if given, is appended as a last user turn.");
 ABSL_FLAG(absl::Duration, deadline, absl::Minutes(10), "Deadline of the call (e.g. 30s, 10m, inf).");
+ABSL_FLAG(bool, tls, false, "Connect with TLS (implied by the other --tls_* flags).");
+ABSL_FLAG(std::string, tls_ca, "", "PEM file of the CAs that may sign the server's certificate (default: the system's).");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate chain, for servers that require mutual TLS (with --tls_key).");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "The name the server's certificate must hold, when it is not the --target's host.");
 ABSL_FLAG(std::vector<std::string>, beta, {},
           "Beta features, sent as anthropic-beta metadata (comma-separated).");
 
@@ -354,7 +363,8 @@ int main(int argc, char** argv) {
       "  ", kProgram, " [flags] [PROMPT...]           create a message (PROMPT, else stdin)\n"
       "  ", kProgram, " count-tokens [flags] [PROMPT]  count the prompt's input tokens\n"
       "  ", kProgram, " models [--json]                list the models\n"
-      "  ", kProgram, " health [SERVICE]               the server's health; exit 0 when SERVING\n\n"
+      "  ", kProgram, " health [SERVICE]               the server's health; exit 0 when SERVING\n"
+      "  ", kProgram, " hash-token                     a token (stdin) as the server's callers file lists it\n\n"
       "Environment: CLAUDE_GRPC_TOKEN, sent as \"authorization: Bearer <token>\".\n"
       "Exit status: 0 success, 1 the call failed (stderr: \"", kProgram,
       ": <GRPC_CODE>: <message>\"), 2 usage error."));
@@ -364,7 +374,7 @@ int main(int argc, char** argv) {
   std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(kept.size()), kept.data());
   std::vector<std::string> args(positional.begin() + 1, positional.end());
 
-  enum class Command { kMessages, kCountTokens, kModels, kHealth } command = Command::kMessages;
+  enum class Command { kMessages, kCountTokens, kModels, kHealth, kHashToken } command = Command::kMessages;
   std::string health_service;
   if (!args.empty() && args[0] == "count-tokens") {
     command = Command::kCountTokens;
@@ -373,6 +383,13 @@ int main(int argc, char** argv) {
     command = Command::kModels;
     args.erase(args.begin());
     if (!args.empty()) UsageError(absl::StrCat("models takes no arguments, got \"", args[0], "\""));
+  } else if (!args.empty() && args[0] == "hash-token") {
+    // The token comes on stdin, never as an argument (ps and shell history would keep it).
+    if (args.size() > 1) UsageError("hash-token reads the token from stdin and takes no arguments");
+    const std::string token(absl::StripAsciiWhitespace(ReadStdin()));
+    if (token.empty()) UsageError("hash-token: no token on stdin");
+    Print(claude::FormatTokenDigest(claude::DigestToken(token)) + "\n");
+    return 0;
   } else if (!args.empty() && args[0] == "health") {
     command = Command::kHealth;
     if (args.size() > 2) UsageError("health takes at most one SERVICE");
@@ -401,6 +418,20 @@ int main(int argc, char** argv) {
     options.caller_token = token;
   }
 
+  const bool tls = absl::GetFlag(FLAGS_tls) || !absl::GetFlag(FLAGS_tls_ca).empty() ||
+                   !absl::GetFlag(FLAGS_tls_cert).empty() || !absl::GetFlag(FLAGS_tls_key).empty() ||
+                   !absl::GetFlag(FLAGS_tls_server_name).empty();
+  if (tls) {
+    claude::ClientTlsOptions& t = options.tls.emplace();
+    t.ca_file = absl::GetFlag(FLAGS_tls_ca);
+    t.cert_file = absl::GetFlag(FLAGS_tls_cert);
+    t.key_file = absl::GetFlag(FLAGS_tls_key);
+    t.server_name = absl::GetFlag(FLAGS_tls_server_name);
+    if (auto credentials = claude::TlsChannelCredentials(t); !credentials.ok()) {
+      UsageError(std::string(credentials.status().message()));
+    }
+  }
+
   int exit_code = 0;
   switch (command) {
     case Command::kModels: {
@@ -408,6 +439,8 @@ int main(int argc, char** argv) {
       exit_code = RunModels(client);
       break;
     }
+    case Command::kHashToken:
+      break;  // answered above
     case Command::kHealth: {
       Client client(absl::GetFlag(FLAGS_target), options);
       absl::StatusOr<std::string> health = client.CheckHealth(health_service);

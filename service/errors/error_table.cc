@@ -360,6 +360,15 @@ grpc::Status StatusFromInternal(const absl::Status& status) {
   return MakeStatus(grpc::StatusCode::INTERNAL, std::move(message), details);
 }
 
+grpc::Status StatusFromLocalPolicy(grpc::StatusCode code, std::string message, std::string reason,
+                                   std::optional<absl::Duration> retry_delay) {
+  Details details;
+  details.domain = kLocalErrorDomain;
+  details.reason = std::move(reason);
+  details.retry_delay = retry_delay;
+  return MakeStatus(code, std::move(message), details);
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const int code = static_cast<int>(status.code());

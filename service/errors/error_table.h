@@ -61,6 +61,11 @@ grpc::Status StatusFromTransportError(const absl::Status& transport);
 // "upstream sent malformed data: <status message>".
 grpc::Status StatusFromInternal(const absl::Status& status);
 
+// A refusal claude-grpc decides itself (caller authentication, per-caller limits): `code`, the
+// message as given, ErrorInfo{reason, domain "claude-grpc"} and, when given, RetryInfo.
+grpc::Status StatusFromLocalPolicy(grpc::StatusCode code, std::string message, std::string reason,
+                                   std::optional<absl::Duration> retry_delay = std::nullopt);
+
 // absl and gRPC share their code numbering: codes map 1:1, the message is kept, no details.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 

@@ -51,23 +51,57 @@ ValidationOptions ValidationOptionsOf(const grpc::CallbackServerContext* context
   return options;
 }
 
+// ---- Observability: every RPC starts a record here and ends it exactly once, in the
+// UpstreamCall that answers it or in Refuse() below.
+
+constexpr char kCreateMessage[] = "claude.v1.Messages/CreateMessage";
+constexpr char kStreamMessage[] = "claude.v1.Messages/StreamMessage";
+constexpr char kCountTokens[] = "claude.v1.Messages/CountTokens";
+constexpr char kListModels[] = "claude.v1.Models/ListModels";
+constexpr char kGetModel[] = "claude.v1.Models/GetModel";
+
+CallRecord StartRecord(const CallEnvironment& env, const char* method, std::string model) {
+  CallRecord record;
+  record.method = method;
+  record.model = std::move(model);
+  record.start_time = absl::Now();
+  record.started = CallRecord::Clock::now();
+  if (env.observers != nullptr) env.observers->Start(record);
+  return record;
+}
+
+// Ends `record` with `status` and tells the observers, for RPCs that never reach an upstream call.
+void EndRecord(const CallEnvironment& env, CallRecord& record, const grpc::Status& status) {
+  record.Finish(status);
+  if (env.observers != nullptr) env.observers->End(record);
+}
+
+// ----
+
 // A reactor that delegates to its call: `Base` is the gRPC reactor type, `Call` the
 // UpstreamCall behind it. gRPC deletes it only through OnDone, after which the call never
 // touches it again.
 template <typename Base, typename Call>
 class CallReactor final : public Base {
  public:
+  // Keeps the call's admission (its caller's concurrent slot) until the reactor is deleted.
+  void Admit(CallAdmission admission) { admission_ = std::move(admission); }
+  // The authenticated caller ("" when authentication is off), for metrics and logs.
+  const std::string& caller() const { return admission_.caller(); }
   template <typename... Args>
   void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
-             Args... args) {
+             CallRecord record, Args... args) {
+    if (env.record_bodies) record.request_body = request.body;
     auto call = std::make_shared<Call>(env, std::move(request), Deadline(context), context, this, args...);
     if (env.calls != nullptr && !env.calls->Add(call)) {
-      this->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
+      const grpc::Status refused(grpc::StatusCode::UNAVAILABLE, "the server is shutting down");
+      EndRecord(env, record, refused);
+      this->Finish(refused);
       return;
     }
     registry_ = env.calls;
     call_ = std::move(call);
-    call_->Begin();
+    call_->Begin(std::move(record));
   }
   // Overrides ServerWriteReactor::OnWriteDone; a unary reactor has none, and never instantiates it.
   void OnWriteDone(bool ok) { call_->WriteDone(ok); }
@@ -85,13 +119,25 @@ class CallReactor final : public Base {
  private:
   std::shared_ptr<Call> call_;
   CallRegistry* registry_ = nullptr;
+  CallAdmission admission_;
 };
 
 using UnaryReactor = CallReactor<grpc::ServerUnaryReactor, UnaryCall>;
 using StreamReactor =
     CallReactor<grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>, StreamCall>;
 
-grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, const grpc::Status& status) {
+// Security's admission step: who calls (bearer token) and whether within its limits. The
+// caller's name goes into the record for metrics and logs.
+CallAdmission Admit(const CallEnvironment& env, const grpc::CallbackServerContext* context,
+                    CallRecord& record) {
+  CallAdmission admission = env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context);
+  record.caller = admission.caller();
+  return admission;
+}
+
+grpc::ServerUnaryReactor* Reject(const CallEnvironment& env, CallRecord& record,
+                                 grpc::CallbackServerContext* context, const grpc::Status& status) {
+  EndRecord(env, record, status);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
   return reactor;
@@ -126,39 +172,57 @@ MessagesService::MessagesService(const CallEnvironment* env, int64_t unary_strea
 grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerContext* context,
                                                          const claude::v1::CreateMessageRequest* request,
                                                          claude::v1::Message* response) {
+  CallRecord record = StartRecord(*env_, kCreateMessage, request->model());
+  CallAdmission admission = Admit(*env_, context, record);
+  if (!admission.ok()) return Reject(*env_, record, context, admission.status());
   if (absl::Status s = ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); !s.ok()) {
-    return Reject(context, ToGrpcStatus(s));
+    return Reject(*env_, record, context, ToGrpcStatus(s));
   }
   const bool stream = request->max_tokens() > unary_stream_threshold_;
   HttpRequest http = JsonPost("/v1/messages", CreateMessageBody(*request, stream), context);
   if (stream) http.headers.emplace_back("accept", "text/event-stream");
   auto* reactor = new UnaryReactor();
-  reactor->Start(*env_, std::move(http), context, response, stream);
+  reactor->Admit(std::move(admission));
+  reactor->Start(*env_, std::move(http), context, std::move(record), response, stream);
   return reactor;
 }
 
 grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::StreamMessage(
     grpc::CallbackServerContext* context, const claude::v1::CreateMessageRequest* request) {
+  CallRecord record = StartRecord(*env_, kStreamMessage, request->model());
   auto* reactor = new StreamReactor();
+  CallAdmission admission = Admit(*env_, context, record);
+  if (!admission.ok()) {
+    EndRecord(*env_, record, admission.status());
+    reactor->Finish(admission.status());
+    return reactor;
+  }
+  reactor->Admit(std::move(admission));
   if (absl::Status s = ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
+    const grpc::Status status = ToGrpcStatus(s);
+    EndRecord(*env_, record, status);
+    reactor->Finish(status);
     return reactor;
   }
   HttpRequest http = JsonPost("/v1/messages", CreateMessageBody(*request, /*stream=*/true), context);
   http.headers.emplace_back("accept", "text/event-stream");
-  reactor->Start(*env_, std::move(http), context);
+  reactor->Start(*env_, std::move(http), context, std::move(record));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* MessagesService::CountTokens(grpc::CallbackServerContext* context,
                                                        const claude::v1::CountTokensRequest* request,
                                                        claude::v1::CountTokensResponse* response) {
+  CallRecord record = StartRecord(*env_, kCountTokens, request->model());
+  CallAdmission admission = Admit(*env_, context, record);
+  if (!admission.ok()) return Reject(*env_, record, context, admission.status());
   if (absl::Status s = ValidateCountTokensRequest(*request); !s.ok()) {
-    return Reject(context, ToGrpcStatus(s));
+    return Reject(*env_, record, context, ToGrpcStatus(s));
   }
   auto* reactor = new UnaryReactor();
+  reactor->Admit(std::move(admission));
   reactor->Start(*env_, JsonPost("/v1/messages/count_tokens", MessageToJsonString(*request), context),
-                 context, response, /*accumulate_stream=*/false);
+                 context, std::move(record), response, /*accumulate_stream=*/false);
   return reactor;
 }
 
@@ -167,11 +231,17 @@ ModelsService::ModelsService(const CallEnvironment* env) : env_(env) {}
 grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext* context,
                                                     const claude::v1::ListModelsRequest* request,
                                                     claude::v1::ListModelsResponse* response) {
+  CallRecord record = StartRecord(*env_, kListModels, "");
+  CallAdmission admission = Admit(*env_, context, record);
+  if (!admission.ok()) return Reject(*env_, record, context, admission.status());
   std::vector<std::string> query;
   if (request->has_before_id()) query.push_back("before_id=" + UrlEscape(request->before_id()));
   if (request->has_after_id()) query.push_back("after_id=" + UrlEscape(request->after_id()));
   if (request->has_limit()) {
-    if (request->limit() < 1) return Reject(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must be at least 1"));
+    if (request->limit() < 1) {
+      return Reject(*env_, record, context,
+                    grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must be at least 1"));
+    }
     query.push_back(absl::StrCat("limit=", request->limit()));
   }
   HttpRequest http;
@@ -179,22 +249,27 @@ grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext*
   http.path = "/v1/models" + (query.empty() ? "" : "?" + absl::StrJoin(query, "&"));
   http.headers = ForwardedHeaders(context);
   auto* reactor = new UnaryReactor();
-  reactor->Start(*env_, std::move(http), context, response, false);
+  reactor->Admit(std::move(admission));
+  reactor->Start(*env_, std::move(http), context, std::move(record), response, false);
   return reactor;
 }
 
 grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* context,
                                                   const claude::v1::GetModelRequest* request,
                                                   claude::v1::ModelInfo* response) {
+  CallRecord record = StartRecord(*env_, kGetModel, request->model_id());
+  CallAdmission admission = Admit(*env_, context, record);
+  if (!admission.ok()) return Reject(*env_, record, context, admission.status());
   if (request->model_id().empty()) {
-    return Reject(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "model_id: required"));
+    return Reject(*env_, record, context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "model_id: required"));
   }
   HttpRequest http;
   http.method = "GET";
   http.path = "/v1/models/" + UrlEscape(request->model_id());
   http.headers = ForwardedHeaders(context);
   auto* reactor = new UnaryReactor();
-  reactor->Start(*env_, std::move(http), context, response, false);
+  reactor->Admit(std::move(admission));
+  reactor->Start(*env_, std::move(http), context, std::move(record), response, false);
   return reactor;
 }
 

@@ -15,9 +15,10 @@ namespace claude {
 UpstreamCall::UpstreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline)
     : env_(env), request_(std::move(request)), deadline_(deadline) {}
 
-void UpstreamCall::Begin() {
+void UpstreamCall::Begin(CallRecord record) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    record_ = std::move(record);
     StartAttempt(absl::ZeroDuration());
   }
   Flush();
@@ -39,6 +40,9 @@ void UpstreamCall::StartAttempt(absl::Duration delay) {
     return;
   }
   attempt.timeout = remaining - delay;
+  if (record_.upstream_started == CallRecord::Clock::time_point{}) {
+    record_.upstream_started = CallRecord::Clock::now();
+  }
   transfer_ = env_.loop->Start(std::move(attempt), shared_from_this(), delay);
   transfer_live_ = true;
 }
@@ -70,6 +74,8 @@ void UpstreamCall::OnHead(int http_status, const HttpHeaders& headers) {
   std::lock_guard<std::mutex> lock(mu_);
   http_status_ = http_status;
   headers_ = headers;
+  record_.attempt_statuses.push_back(http_status);
+  if (const std::string* id = FindHeader(headers, "request-id")) record_.request_id = *id;
 }
 
 BodyAction UpstreamCall::OnBody(absl::string_view chunk) {
@@ -92,6 +98,8 @@ void UpstreamCall::OnDone(const absl::Status& status) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     transfer_live_ = false;
+    record_.upstream_ended = CallRecord::Clock::now();
+    if (!cancelled_ && http_status_ == 0) record_.attempt_statuses.push_back(0);
     if (!cancelled_) {
       if (http_status_ >= 200 && http_status_ < 300) {
         OnSuccessEnd(status);
@@ -120,6 +128,21 @@ void UpstreamCall::RetryOrConclude(grpc::Status status, int http_status) {
     }
   }
   Conclude(std::move(status));
+}
+
+CallRecord UpstreamCall::TakeRecord(const grpc::Status& status) {
+  record_.Finish(status);
+  record_.retries = retries_;
+  // The call stopped waiting for a transfer still running (cancelled): its upstream time ends now.
+  if (record_.upstream_started != CallRecord::Clock::time_point{} &&
+      (transfer_live_ || record_.upstream_ended == CallRecord::Clock::time_point{})) {
+    record_.upstream_ended = record_.ended;
+  }
+  return std::move(record_);
+}
+
+void UpstreamCall::NotifyEnd(const CallRecord& record) const {
+  if (env_.observers != nullptr) env_.observers->End(record);
 }
 
 void UpstreamCall::AddTrailers(const HttpHeaders& headers, const grpc::Status& status,
@@ -217,6 +240,7 @@ void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
                             absl::StrCat("upstream stream incomplete: ", message.status().message())));
       return;
     }
+    RecordMessage(*message);
     static_cast<claude::v1::Message*>(response_)->Swap(&*message);
     Conclude(grpc::Status::OK);
     return;
@@ -225,7 +249,23 @@ void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
     Conclude(StatusFromInternal(s));
     return;
   }
+  if (response_->GetDescriptor() == claude::v1::Message::descriptor()) {
+    RecordMessage(*static_cast<const claude::v1::Message*>(response_));
+  }
   Conclude(grpc::Status::OK);
+}
+
+void UnaryCall::RecordMessage(const claude::v1::Message& message) {
+  if (message.has_usage()) {
+    const claude::v1::Usage& u = message.usage();
+    record().usage = CallUsage{u.input_tokens(), u.output_tokens(), u.cache_read_input_tokens(),
+                               u.cache_creation_input_tokens()};
+  }
+  if (record_bodies()) {
+    for (const claude::v1::ContentBlock& block : message.content()) {
+      if (block.has_text()) record().response_text += block.text().text();
+    }
+  }
 }
 
 void UnaryCall::Conclude(grpc::Status status) {
@@ -237,12 +277,17 @@ void UnaryCall::Conclude(grpc::Status status) {
 void UnaryCall::Flush() {
   std::optional<grpc::Status> finish;
   HttpHeaders headers;
+  std::optional<CallRecord> record;
   {
     std::lock_guard<std::mutex> lock(mu_);
     finish.swap(pending_finish_);
-    if (finish) headers = response_headers();
+    if (finish) {
+      headers = response_headers();
+      record = TakeRecord(*finish);
+    }
   }
   if (!finish) return;
+  NotifyEnd(*record);
   AddTrailers(headers, *finish, context_);
   reactor_->Finish(*finish);
 }
@@ -277,10 +322,30 @@ absl::Status StreamCall::HandleEvent(const SseEvent& sse) {
     return absl::AbortedError("error event");
   }
   if (event.has_message_stop()) saw_message_stop_ = true;
+  RecordEvent(event);
   queued_bytes_ += static_cast<int64_t>(event.ByteSizeLong());
   queue_.push_back(std::move(event));
   produced_any_ = true;
   return absl::OkStatus();
+}
+
+void StreamCall::RecordEvent(const claude::v1::MessageStreamEvent& event) {
+  // message_start gives the initial usage; message_delta's counts are cumulative: overwrite.
+  if (event.has_message_start() && event.message_start().message().has_usage()) {
+    const claude::v1::Usage& u = event.message_start().message().usage();
+    record().usage = CallUsage{u.input_tokens(), u.output_tokens(), u.cache_read_input_tokens(),
+                               u.cache_creation_input_tokens()};
+  } else if (event.has_message_delta() && event.message_delta().has_usage()) {
+    const claude::v1::MessageDeltaUsage& u = event.message_delta().usage();
+    CallUsage& usage = record().usage ? *record().usage : record().usage.emplace();
+    if (u.has_input_tokens()) usage.input_tokens = u.input_tokens();
+    if (u.has_output_tokens()) usage.output_tokens = u.output_tokens();
+    if (u.has_cache_read_input_tokens()) usage.cache_read_input_tokens = u.cache_read_input_tokens();
+    if (u.has_cache_creation_input_tokens()) usage.cache_creation_input_tokens = u.cache_creation_input_tokens();
+  } else if (record_bodies() && event.has_content_block_delta() &&
+             event.content_block_delta().delta().has_text_delta()) {
+    record().response_text += event.content_block_delta().delta().text_delta().text();
+  }
 }
 
 BodyAction StreamCall::OnSuccessBody(absl::string_view chunk) {
@@ -357,6 +422,9 @@ StreamCall::Action StreamCall::NextAction() {
     queued_bytes_ -= static_cast<int64_t>(in_flight_.ByteSizeLong());
     write_in_flight_ = true;
     action.write = true;
+    if (in_flight_.has_content_block_delta() && record().first_token == CallRecord::Clock::time_point{}) {
+      record().first_token = CallRecord::Clock::now();
+    }
     if (!wrote_any_) {
       wrote_any_ = true;
       action.initial_metadata = response_headers();
@@ -371,6 +439,7 @@ StreamCall::Action StreamCall::NextAction() {
     finished_ = true;
     action.finish = *outcome_;
     action.trailing_metadata = response_headers();
+    action.record = TakeRecord(*outcome_);
   }
   return action;
 }
@@ -390,6 +459,7 @@ void StreamCall::Flush() {
     }
     reactor_->StartWrite(&in_flight_);
   } else if (action.finish) {
+    NotifyEnd(*action.record);
     AddTrailers(action.trailing_metadata, *action.finish, context_);
     reactor_->Finish(*action.finish);
   }

@@ -20,7 +20,9 @@
 #include "absl/time/time.h"
 #include "claude/v1/messages.pb.h"
 #include "service/codec/message_accumulator.h"
+#include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
+#include "service/security/caller_gate.h"
 #include "service/sse/sse_parser.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/http_types.h"
@@ -46,7 +48,12 @@ struct CallEnvironment {
   CurlEventLoop* loop = nullptr;
   const RetryPolicy* retry_policy = nullptr;
   CallRegistry* calls = nullptr;  // may be null: calls are not tracked
+  CallerGate* gate = nullptr;     // may be null: every call is admitted, anonymously
   CallOptions options;
+  // Observers of every RPC's CallRecord; may be null or empty.
+  const CallObservers* observers = nullptr;
+  // Records carry the request body and the reply's text (--log_bodies).
+  bool record_bodies = false;
 };
 
 class UpstreamCall : public TransferSink, public std::enable_shared_from_this<UpstreamCall> {
@@ -54,8 +61,9 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   UpstreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline);
   ~UpstreamCall() override = default;
 
-  // Starts the first attempt. Call once, after the reactor is attached.
-  void Begin();
+  // Starts the first attempt. Call once, after the reactor is attached; `record` (method,
+  // caller, model, start) is completed by the call and observed when it finishes.
+  void Begin(CallRecord record);
   // The caller went away (cancel, deadline) or the server is stopping: abort the transfer at
   // once and finish the RPC with `status` if it has not finished.
   void Cancel(grpc::Status status = grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
@@ -89,6 +97,13 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   void RetryOrConclude(grpc::Status status, int http_status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Response headers of the attempt whose answer the caller gets, for its metadata.
   const HttpHeaders& response_headers() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return headers_; }
+  // The call's record, filled as it goes (observability hooks only).
+  CallRecord& record() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return record_; }
+  bool record_bodies() const { return env_.record_bodies; }
+  // Completes the record with the final `status` and hands it over (once, when finishing).
+  CallRecord TakeRecord(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells the observers the RPC ended; outside `mu_`, before gRPC's Finish.
+  void NotifyEnd(const CallRecord& record) const ABSL_LOCKS_EXCLUDED(mu_);
   // Copies the headers callers care about (request-id, retry-after, anthropic-ratelimit-*) into
   // gRPC metadata with `add`.
   static void ForwardHeaders(const HttpHeaders& headers,
@@ -118,6 +133,7 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   int http_status_ ABSL_GUARDED_BY(mu_) = 0;
   HttpHeaders headers_ ABSL_GUARDED_BY(mu_);
   std::string error_body_ ABSL_GUARDED_BY(mu_);
+  CallRecord record_ ABSL_GUARDED_BY(mu_);
 };
 
 // A unary RPC: the upstream's JSON body (or a stream accumulated into a Message) becomes the
@@ -135,6 +151,8 @@ class UnaryCall final : public UpstreamCall {
   void OnSuccessEnd(const absl::Status& transport) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool MayRetry() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return true; }
   void Conclude(grpc::Status status) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Usage (and text, when bodies are recorded) of the Message the caller gets.
+  void RecordMessage(const claude::v1::Message& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   grpc::CallbackServerContext* const context_;
   grpc::ServerUnaryReactor* const reactor_;
@@ -177,11 +195,14 @@ class StreamCall final : public UpstreamCall {
     std::optional<grpc::Status> finish;
     HttpHeaders trailing_metadata;                 // with the finish
     std::optional<CurlEventLoop::TransferId> resume;
+    std::optional<CallRecord> record;              // with the finish
   };
   Action NextAction() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ResetAttempt() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Flush() override ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status HandleEvent(const SseEvent& sse) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Usage and text of a decoded event, for the record.
+  void RecordEvent(const claude::v1::MessageStreamEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   grpc::CallbackServerContext* const context_;
   grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* const reactor_;

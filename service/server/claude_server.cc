@@ -7,19 +7,51 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/status/status.h"
+#include "service/observability/rpc_log.h"
+#include "service/observability/rpc_metrics.h"
+#include "service/observability/scrape_gauges.h"
+#include "service/observability/stderr_line_writer.h"
+#include "absl/strings/str_cat.h"
 
 namespace claude {
+namespace {
+
+// Feeds each call's token usage to its caller's tokens-per-minute budget once the call ends.
+class CallerTokenAccounting final : public CallObserver {
+ public:
+  explicit CallerTokenAccounting(CallerGate* gate) : gate_(gate) {}
+  void OnCallEnd(const CallRecord& record) override {
+    if (!record.usage.has_value()) return;
+    gate_->RecordTokens(record.caller, record.usage->input_tokens + record.usage->output_tokens);
+  }
+
+ private:
+  CallerGate* const gate_;
+};
+
+}  // namespace
 
 ClaudeServer::ClaudeServer(ServerConfig config)
     : config_(std::move(config)), retry_policy_(config_.max_retries, config_.jitter) {}
 
 absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig config) {
   std::unique_ptr<ClaudeServer> self(new ClaudeServer(std::move(config)));
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(self->config_.tls);
+  if (!credentials.ok()) return credentials.status();
+  self->gate_ = std::make_unique<CallerGate>(self->config_.callers);
+  if (absl::Status s = self->gate_->Load(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
+  }
   self->loop_ = std::make_unique<CurlEventLoop>(self->config_.upstream);
   self->env_.loop = self->loop_.get();
   self->env_.retry_policy = &self->retry_policy_;
   self->env_.calls = &self->calls_;
+  self->env_.gate = self->gate_.get();
   self->env_.options = self->config_.call;
+  if (absl::Status s = self->StartObservability(); !s.ok()) return s;
+  self->env_.observers = &self->observers_;
+  self->env_.record_bodies = self->config_.log_rpcs && self->config_.log_bodies;
   self->messages_ = std::make_unique<MessagesService>(&self->env_, self->config_.unary_stream_threshold);
   self->models_ = std::make_unique<ModelsService>(&self->env_);
 
@@ -27,7 +59,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(self->config_.listen, grpc::InsecureServerCredentials(), &self->port_);
+  builder.AddListeningPort(self->config_.listen, *credentials, &self->port_);
   builder.SetMaxReceiveMessageSize(self->config_.max_request_bytes);
   builder.RegisterService(self->messages_.get());
   builder.RegisterService(self->models_.get());
@@ -40,11 +72,40 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   return self;
 }
 
+absl::Status ClaudeServer::StartObservability() {
+  if (!config_.metrics_listen.empty()) {
+    auto registry = std::make_shared<prometheus::Registry>();
+    observers_.Add(std::make_shared<RpcMetrics>(registry));
+    auto gauges = std::make_shared<ScrapeGauges>();
+    CurlEventLoop* loop = loop_.get();
+    gauges->Add("claude_grpc_upstream_live_transfers",
+                "Upstream transfers started and not done (waiting for a retry delay included).",
+                [loop] { return static_cast<double>(loop->live_transfers()); });
+    gauges->Add("claude_grpc_upstream_paused_transfers",
+                "Upstream transfers paused because their caller reads slower than the upstream writes.",
+                [loop] { return static_cast<double>(loop->paused_transfers()); });
+    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
+        MetricsEndpoint::Start(config_.metrics_listen, {registry, gauges});
+    if (!endpoint.ok()) return endpoint.status();
+    metrics_ = std::move(*endpoint);
+  }
+  if (config_.callers.limits.tokens_per_minute > 0 || gate_->authenticating()) {
+    observers_.Add(std::make_shared<CallerTokenAccounting>(gate_.get()));
+  }
+  if (config_.log_rpcs) {
+    observers_.Add(std::make_shared<RpcLogger>(
+        config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>()));
+  }
+  for (const auto& observer : config_.observers) observers_.Add(observer);
+  return absl::OkStatus();
+}
+
 ClaudeServer::~ClaudeServer() {
   if (server_ != nullptr) {
     BeginDrain(absl::ZeroDuration());
     drain_thread_.join();
   }
+  metrics_.reset();
   server_.reset();
   loop_.reset();
 }

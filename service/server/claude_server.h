@@ -11,13 +11,19 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "service/observability/line_sink.h"
+#include "service/observability/metrics_endpoint.h"
+#include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
 #include "service/rpc/services.h"
+#include "service/security/caller_gate.h"
+#include "service/security/server_tls.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/retry_policy.h"
 
@@ -35,11 +41,27 @@ struct ServerConfig {
   int64_t unary_stream_threshold = 16384;
   // Largest gRPC request message accepted.
   int max_request_bytes = 64 << 20;
+
+  // Prometheus /metrics on HOST:PORT (port 0 picks a free one, see metrics_port()); empty: off.
+  std::string metrics_listen;
+  // One JSON line per RPC (to `log_sink`, else stderr).
+  bool log_rpcs = true;
+  // Log lines carry the request body and the reply's text.
+  bool log_bodies = false;
+  std::shared_ptr<LineSink> log_sink;
+  // More observers of every RPC's record (after metrics and the log).
+  std::vector<std::shared_ptr<CallObserver>> observers;
+  // TLS or mutual TLS on the gRPC port; default plaintext.
+  ServerTlsConfig tls;
+  // Caller authentication (a callers file of token digests) and per-caller limits; default
+  // neither.
+  CallerPolicy callers;
 };
 
 class ClaudeServer {
  public:
-  // Starts serving; fails when the address cannot be bound.
+  // Starts serving; fails when the address cannot be bound, or a TLS or callers file is
+  // missing or malformed.
   static absl::StatusOr<std::unique_ptr<ClaudeServer>> Start(ServerConfig config);
   // Stops at once: calls still running are cancelled, their upstream transfers aborted.
   ~ClaudeServer();
@@ -47,9 +69,13 @@ class ClaudeServer {
   ClaudeServer& operator=(const ClaudeServer&) = delete;
 
   int port() const { return port_; }
+  // The /metrics port; 0 when metrics are off.
+  int metrics_port() const { return metrics_ == nullptr ? 0 : metrics_->port(); }
   CurlEventLoop& loop() { return *loop_; }
   // RPCs that reached an upstream call and have not finished.
   int64_t live_calls() const { return calls_.size(); }
+  // Authentication and per-caller limits; RecordTokens() feeds tokens_per_minute.
+  CallerGate& gate() { return *gate_; }
 
   // Starts a graceful drain and returns at once: health turns NOT_SERVING, new calls are
   // refused (UNAVAILABLE), and calls in flight may finish until `grace` has passed; then they
@@ -62,17 +88,23 @@ class ClaudeServer {
 
  private:
   explicit ClaudeServer(ServerConfig config);
+  // The metrics endpoint and the RPC log, as the config asks; fails when /metrics cannot listen.
+  absl::Status StartObservability();
 
   const ServerConfig config_;
   // Created before the loop's thread starts, so they are ordered before its reads.
   RetryPolicy retry_policy_;
   CallRegistry calls_;
+  CallObservers observers_;
+  std::unique_ptr<CallerGate> gate_;
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;
   std::unique_ptr<ModelsService> models_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  // Destroyed first: no scrape reads the loop or the observers once they start going away.
+  std::unique_ptr<MetricsEndpoint> metrics_;
 
   std::mutex drain_mu_;
   std::thread shutdown_thread_;  // runs grpc::Server::Shutdown, which blocks until calls end

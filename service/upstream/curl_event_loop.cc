@@ -23,6 +23,10 @@ void InitCurlOnce() {
   (void)done;
 }
 
+// Idle easy handles kept for reuse; beyond this many they are freed (each holds a receive
+// buffer, and a burst of transfers should not pin its peak memory).
+constexpr size_t kMaxIdleHandles = 16;
+
 long Millis(absl::Duration d) {
   return static_cast<long>(std::min<int64_t>(absl::ToInt64Milliseconds(d), 1L << 30));
 }
@@ -82,6 +86,7 @@ CurlEventLoop::~CurlEventLoop() {
   }
   curl_multi_wakeup(Multi(multi_));
   thread_.join();
+  for (void* easy : idle_handles_) curl_easy_cleanup(static_cast<CURL*>(easy));
   curl_multi_cleanup(Multi(multi_));
 }
 
@@ -109,7 +114,8 @@ void CurlEventLoop::Post(Command command) {
     std::lock_guard<std::mutex> lock(mu_);
     commands_.push_back(std::move(command));
   }
-  curl_multi_wakeup(Multi(multi_));
+  // The loop, when awake, reads commands_ before it polls again: no wakeup needed then.
+  if (polling_.exchange(false)) curl_multi_wakeup(Multi(multi_));
 }
 
 void CurlEventLoop::Run() {
@@ -156,7 +162,16 @@ void CurlEventLoop::Run() {
       Finish(t, status);
     }
 
-    curl_multi_poll(Multi(multi_), nullptr, 0, static_cast<int>(Millis(NextWait())), nullptr);
+    polling_.store(true);
+    bool idle;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      idle = commands_.empty() && !stopping_;
+    }
+    if (idle) {
+      curl_multi_poll(Multi(multi_), nullptr, 0, static_cast<int>(Millis(NextWait())), nullptr);
+    }
+    polling_.store(false);
   }
   // Shutting down: every transfer still here ends as cancelled.
   std::vector<Transfer*> left;
@@ -205,7 +220,13 @@ void CurlEventLoop::Execute(Command command) {
 }
 
 void CurlEventLoop::StartNow(Transfer* t) {
-  CURL* easy = curl_easy_init();
+  CURL* easy;
+  if (!idle_handles_.empty()) {
+    easy = static_cast<CURL*>(idle_handles_.back());
+    idle_handles_.pop_back();
+  } else {
+    easy = curl_easy_init();
+  }
   t->easy = easy;
   const HttpRequest& r = t->request;
   curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
@@ -223,6 +244,11 @@ void CurlEventLoop::StartNow(Transfer* t) {
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, std::max(1L, Millis(options_.stall_timeout) / 1000));
   }
   curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  // TLS to the upstream is always verified (peer and host name; curl's defaults, stated here so
+  // nobody turns them off by accident).
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,
                    options_.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
   if (r.method == "GET") {
@@ -272,6 +298,12 @@ void CurlEventLoop::Finish(Transfer* t, const absl::Status& status) {
   if (t->easy != nullptr) {
     // Removing an unfinished transfer closes its connection: the upstream stops generating.
     curl_multi_remove_handle(Multi(multi_), t->easy);
+    // A handle whose transfer completed is reset and kept; one that failed is not reused.
+    if (status.ok() && idle_handles_.size() < kMaxIdleHandles) {
+      curl_easy_reset(t->easy);
+      idle_handles_.push_back(t->easy);
+      t->easy = nullptr;
+    }
   }
   if (t->paused) paused_.fetch_sub(1, std::memory_order_relaxed);
   live_.fetch_sub(1, std::memory_order_relaxed);

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -63,6 +64,9 @@ struct CurlEventLoopOptions {
   long max_total_connections = 0;     // 0 = unlimited
   bool http2 = false;                 // HTTP/2 (multiplexed) to https:// upstreams
   std::string user_agent = "claude-grpc/0.1";
+  // PEM bundle of the CAs trusted for https:// upstreams (a private gateway's CA); empty: the
+  // system's. Peer and host name verification are never turned off.
+  std::string ca_file;
 };
 
 class CurlEventLoop {
@@ -118,9 +122,16 @@ class CurlEventLoop {
   std::mutex mu_;
   std::deque<Command> commands_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // True while the loop thread is (about to be) blocked in curl_multi_poll: only then does a
+  // command need curl_multi_wakeup (a syscall on each side). Set before the loop looks at
+  // commands_ for the last time, under mu_, so a command either is seen there or finds it true.
+  std::atomic<bool> polling_{false};
 
   // Loop thread only.
   absl::flat_hash_map<TransferId, std::unique_ptr<Transfer>> transfers_;
+  // Easy handles of transfers that completed, reset and kept for the next ones: a new handle
+  // costs an allocation of its receive buffer and several kilobytes of state to initialize.
+  std::vector<void*> idle_handles_;  // CURL*
   std::multimap<absl::Time, TransferId> delayed_;  // transfers waiting out a retry delay
   std::string api_key_;
   absl::Time api_key_read_at_ = absl::InfinitePast();

@@ -27,6 +27,7 @@
 #include "service/sse/sse_parser.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/test_pki.h"
 
 extern char** environ;
 
@@ -425,6 +426,47 @@ TEST(CliTest, BetaFlagBecomesTheAnthropicBetaHeader) {
   const std::string* beta = FindHeader(sent.headers, "anthropic-beta");
   ASSERT_NE(beta, nullptr);
   EXPECT_EQ(*beta, "context-1m-2025-08-07,files-api-2025-04-14");
+}
+
+TEST(CliTest, HashTokenPrintsTheCallersFileDigest) {
+  // printf %s abc | sha256sum
+  CliResult r = RunCli({"hash-token"}, "abc\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n");
+  r = RunCli({"hash-token", "abc"});
+  EXPECT_EQ(r.exit_code, 2);
+  ExpectOneErrorLine(r);
+}
+
+TEST(CliTest, TlsFlagsReachAMutualTlsServer) {
+  const TestPki& pki = TestPki::Get();
+  HarnessOptions options;
+  options.configure = [&pki](ServerConfig& config) {
+    config.tls.cert_file = pki.Path("server.pem");
+    config.tls.key_file = pki.Path("server.key");
+    config.tls.client_ca_file = pki.Path("ca.pem");
+  };
+  ServerHarness h(options);
+  const std::vector<std::string> tls = {"--tls_ca=" + pki.Path("ca.pem"), "--tls_server_name=localhost",
+                                        "--tls_cert=" + pki.Path("client.pem"),
+                                        "--tls_key=" + pki.Path("client.key")};
+  std::vector<std::string> args = {TargetFlag(h)};
+  args.insert(args.end(), tls.begin(), tls.end());
+  args.push_back("health");
+  CliResult r = RunCli(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "SERVING\n");
+  args.back() = "hi";
+  r = RunCli(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+
+  r = RunCli({TargetFlag(h), "health"});  // plaintext
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("claude-grpc-cli: UNAVAILABLE: "));
+  r = RunCli({TargetFlag(h), "--tls_ca=" + pki.Path("missing.pem"), "health"});
+  EXPECT_EQ(r.exit_code, 2);
+  ExpectOneErrorLine(r);
+  EXPECT_THAT(r.err, HasSubstr("missing.pem"));
 }
 
 }  // namespace

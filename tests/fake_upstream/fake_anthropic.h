@@ -21,6 +21,7 @@
 #define TESTS_FAKE_UPSTREAM_FAKE_ANTHROPIC_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -81,6 +82,14 @@ FakeReply JsonReply(int status, std::string json, HttpHeaders extra_headers = {}
 
 // Accepts the request and never answers: a hung upstream, which only the client can end.
 FakeReply HungReply();
+
+// A text stream in the API's event grammar, produced lazily (a generator, so a 50 MB stream
+// costs the fake no memory and follows the reader's speed): message_start and
+// content_block_start, then `deltas` text deltas of `delta_bytes` bytes of text each, then
+// content_block_stop, message_delta and message_stop. Each event is one body piece, with
+// `between` before every piece after the first (a slowly dripping stream).
+FakeReply GeneratedSseReply(int64_t deltas, size_t delta_bytes,
+                            absl::Duration between = absl::ZeroDuration());
 
 class FakeAnthropic {
  public:

@@ -47,6 +47,7 @@ using ::claude::FindHeader;
 using ::claude::HttpHeaders;
 using ::claude::testing::FakeAnthropic;
 using ::claude::testing::FakeReply;
+using ::claude::testing::GeneratedSseReply;
 using ::claude::testing::HungReply;
 using ::claude::testing::JsonReply;
 using ::claude::testing::ReadFixture;
@@ -709,6 +710,36 @@ TEST_F(FakeAnthropicTest, GeneratorFollowsTheReaderWithoutBuffering) {
                                                << rss_peak;
   }
   EXPECT_EQ(fake_->active_replies(), 0);
+}
+
+TEST_F(FakeAnthropicTest, GeneratedStreamFoldsIntoOneTextOfTheAskedSize) {
+  // Served as a default reply, every request gets its own copy of the generator.
+  fake_->SetDefaultReply(GeneratedSseReply(3, 10));
+  for (int i = 0; i < 2; ++i) {
+    Response r = Fetch(*fake_, Post("/v1/messages", kConversation));
+    ASSERT_EQ(r.code, CURLE_OK);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(HeaderOr(r.headers, "content-type"), "text/event-stream");
+    Folded folded = FoldSse(r.body);
+    EXPECT_THAT(folded.events,
+                ElementsAre("message_start", "content_block_start", "content_block_delta",
+                            "content_block_delta", "content_block_delta", "content_block_stop",
+                            "message_delta", "message_stop"));
+    ASSERT_TRUE(folded.message.ok()) << folded.message.status();
+    ASSERT_EQ(folded.message->content_size(), 1);
+    EXPECT_EQ(folded.message->content(0).text().text(), "abcde abcdabcde abcdabcde abcd");
+    EXPECT_EQ(folded.message->usage().output_tokens(), 3);
+  }
+  fake_->ClearDefaultReply();
+}
+
+TEST_F(FakeAnthropicTest, GeneratedStreamDripsItsEvents) {
+  fake_->Enqueue(GeneratedSseReply(2, 4, absl::Milliseconds(50)));
+  Response r = Fetch(*fake_, Post("/v1/messages", kConversation));
+  ASSERT_EQ(r.code, CURLE_OK);
+  Folded folded = FoldSse(r.body);
+  EXPECT_EQ(folded.events.size(), 7u);
+  EXPECT_TRUE(folded.message.ok()) << folded.message.status();
 }
 
 TEST_F(FakeAnthropicTest, ManyConcurrentRequestsAreAllAnswered) {

@@ -1,14 +1,18 @@
 // fake-anthropic: serves the Messages API on a loopback port for the quickstart and the load
-// generator. Echo mode by default; --replay serves one SSE transcript to every request.
+// generator. Echo mode by default; --replay serves one SSE transcript to every request, and
+// --generate_deltas a lazily generated text stream of any length (the bench's memory and
+// slow-reader suites).
 //
 //   fake-anthropic --listen=127.0.0.1:8080
 //   fake-anthropic --listen=127.0.0.1:0 --replay=tests/fixtures/text_basic.sse --chunk_size=16
+//   fake-anthropic --listen=127.0.0.1:0 --generate_deltas=1000 --delta_bytes=64 --chunk_delay_ms=500
 //
 // Prints "fake-anthropic listening on http://HOST:PORT" once listening; exits 0 on SIGINT or
 // SIGTERM.
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -31,7 +35,11 @@ ABSL_FLAG(std::string, replay, "",
           "An SSE transcript (e.g. tests/fixtures/text_basic.sse) served to every request "
           "instead of echo mode");
 ABSL_FLAG(int, chunk_size, 0, "With --replay: bytes per HTTP chunk; 0 sends it in one piece");
-ABSL_FLAG(int, chunk_delay_ms, 0, "With --replay: milliseconds between chunks");
+ABSL_FLAG(int, chunk_delay_ms, 0,
+          "With --replay: milliseconds between chunks; with --generate_deltas: between events");
+ABSL_FLAG(int64_t, generate_deltas, 0,
+          "Serve every request a generated text stream of this many deltas instead of echo mode");
+ABSL_FLAG(int, delta_bytes, 64, "With --generate_deltas: bytes of text per delta");
 
 namespace {
 
@@ -55,7 +63,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Serves Claude's HTTP Messages API on a loopback port, for tests and load runs.\n"
       "Usage: fake-anthropic [--listen=HOST:PORT] [--replay=FILE.sse [--chunk_size=N] "
-      "[--chunk_delay_ms=N]]");
+      "[--chunk_delay_ms=N]] [--generate_deltas=N [--delta_bytes=N] [--chunk_delay_ms=N]]");
   claude::ShowFlagsOfFile("fake_upstream/main.cc");
   absl::ParseCommandLine(argc, argv);
 
@@ -68,8 +76,15 @@ int main(int argc, char** argv) {
   }
   const int chunk_size = absl::GetFlag(FLAGS_chunk_size);
   const int chunk_delay_ms = absl::GetFlag(FLAGS_chunk_delay_ms);
-  if (chunk_size < 0 || chunk_delay_ms < 0) {
-    std::fprintf(stderr, "fake-anthropic: --chunk_size and --chunk_delay_ms must be >= 0\n");
+  const int64_t generate_deltas = absl::GetFlag(FLAGS_generate_deltas);
+  const int delta_bytes = absl::GetFlag(FLAGS_delta_bytes);
+  if (chunk_size < 0 || chunk_delay_ms < 0 || generate_deltas < 0 || delta_bytes < 1) {
+    std::fprintf(stderr, "fake-anthropic: --chunk_size, --chunk_delay_ms and --generate_deltas "
+                         "must be >= 0, --delta_bytes >= 1\n");
+    return 2;
+  }
+  if (generate_deltas > 0 && !absl::GetFlag(FLAGS_replay).empty()) {
+    std::fprintf(stderr, "fake-anthropic: --replay and --generate_deltas exclude each other\n");
     return 2;
   }
   std::string transcript;
@@ -103,6 +118,9 @@ int main(int argc, char** argv) {
     (*fake)->SetDefaultReply(claude::testing::SseReply(std::move(transcript),
                                                        static_cast<size_t>(chunk_size),
                                                        absl::Milliseconds(chunk_delay_ms)));
+  } else if (generate_deltas > 0) {
+    (*fake)->SetDefaultReply(claude::testing::GeneratedSseReply(
+        generate_deltas, static_cast<size_t>(delta_bytes), absl::Milliseconds(chunk_delay_ms)));
   }
   std::printf("fake-anthropic listening on %s\n", (*fake)->base_url().c_str());
   std::fflush(stdout);

@@ -27,6 +27,8 @@ ServerHarness::ServerHarness(HarnessOptions options) {
   config.jitter = [jitter] { return jitter; };
   config.call = options.call;
   config.unary_stream_threshold = options.unary_stream_threshold;
+  // Per-RPC log lines would bury test output; the logging tests capture them with a sink.
+  config.log_rpcs = false;
   if (options.configure) options.configure(config);
   auto server = ClaudeServer::Start(std::move(config));
   EXPECT_TRUE(server.ok()) << server.status();

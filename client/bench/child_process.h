@@ -1,0 +1,57 @@
+// A child process of the bench (fake-anthropic, claude-grpc-server): started with a clean
+// ANTHROPIC_API_KEY, killed with SIGTERM when the bench stops or dies, and watched through
+// /proc for its resident memory.
+#ifndef CLIENT_BENCH_CHILD_PROCESS_H_
+#define CLIENT_BENCH_CHILD_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace claude {
+namespace bench {
+
+class Child {
+ public:
+  Child() = default;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() { Stop(); }
+
+  // Starts argv (argv[0] is the path) with ANTHROPIC_API_KEY set and waits up to 30 s for a
+  // stdout line containing `marker`; returns that line.
+  absl::StatusOr<std::string> Start(const std::vector<std::string>& argv, absl::string_view marker);
+  // SIGTERM, then SIGKILL after 5 s; reaps it.
+  void Stop();
+
+  pid_t pid() const { return pid_; }
+  // A field of /proc/PID/status in kB ("VmRSS", "VmHWM"); -1 when unreadable.
+  int64_t StatusKb(absl::string_view field) const;
+  // Resets the peak resident size (VmHWM) to the current one (/proc/PID/clear_refs).
+  bool ResetPeakRss() const;
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+};
+
+// Raises this process's RLIMIT_NOFILE (inherited by the children started after) as far as
+// allowed: the hard limit, raised first when the process may (root). Returns the soft limit.
+int64_t RaiseFileLimit();
+
+// Starts fake-anthropic with `flags` on a free loopback port; returns its base URL.
+absl::StatusOr<std::string> StartFake(Child* fake, const std::string& binary,
+                                      const std::vector<std::string>& flags);
+// Starts claude-grpc-server against `upstream` on a free loopback port; returns the port.
+absl::StatusOr<int> StartServer(Child* server, const std::string& binary, const std::string& upstream,
+                                const std::vector<std::string>& flags);
+
+}  // namespace bench
+}  // namespace claude
+
+#endif  // CLIENT_BENCH_CHILD_PROCESS_H_

@@ -1,0 +1,68 @@
+#include "service/observability/stderr_line_writer.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace claude {
+namespace {
+
+void WriteAll(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to write: the lines are lost, the server goes on
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+StderrLineWriter::StderrLineWriter(size_t max_backlog_lines, int fd)
+    : max_backlog_(max_backlog_lines), fd_(fd), thread_([this] { Run(); }) {}
+
+StderrLineWriter::~StderrLineWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void StderrLineWriter::Write(std::string line) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (lines_.size() >= max_backlog_) {
+      ++dropped_;
+      return;
+    }
+    lines_.push_back(std::move(line));
+  }
+  wake_.notify_one();
+}
+
+void StderrLineWriter::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    wake_.wait(lock, [this] { return stopping_ || !lines_.empty() || dropped_ > 0; });
+    if (lines_.empty() && dropped_ == 0 && stopping_) return;
+    // Take the whole backlog and write it in one go, outside the lock.
+    std::string text;
+    for (const std::string& line : lines_) absl::StrAppend(&text, line, "\n");
+    lines_.clear();
+    if (dropped_ > 0) {
+      absl::StrAppend(&text, "{\"log_lines_dropped\":", dropped_, "}\n");
+      dropped_ = 0;
+    }
+    lock.unlock();
+    WriteAll(fd_, text);
+    lock.lock();
+  }
+}
+
+}  // namespace claude

@@ -1,0 +1,114 @@
+// What one RPC did, for metrics and logs: a CallRecord is started by the RPC's handler, filled
+// by its UpstreamCall (under the call's own mutex, which it holds anyway), and handed to every
+// CallObserver once, just before the RPC's status goes to gRPC, so a caller that has its status
+// can already see the RPC in the metrics and logs. RPCs refused before any upstream call
+// (validation, a draining server) get a record too.
+#ifndef SERVICE_RPC_CALL_RECORD_H_
+#define SERVICE_RPC_CALL_RECORD_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/time/time.h"
+
+namespace claude {
+
+// Token usage as the upstream reported it (message_start, then message_delta overwrites with
+// cumulative counts; or the unary response's usage).
+struct CallUsage {
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t cache_read_input_tokens = 0;
+  int64_t cache_creation_input_tokens = 0;
+};
+
+struct CallRecord {
+  using Clock = std::chrono::steady_clock;
+
+  // "claude.v1.Messages/StreamMessage".
+  std::string method;
+  // The authenticated caller's name; "" while the server authenticates no caller.
+  std::string caller;
+  // The model the request names ("" for calls without one, such as ListModels).
+  std::string model;
+  // Wall-clock start, for the log's timestamp; durations use the steady clock below.
+  absl::Time start_time;
+  Clock::time_point started{};
+  // The first content_block_delta handed to gRPC (streams only).
+  Clock::time_point first_token{};
+  // From the first upstream attempt's start to the end of the last attempt (or the moment the
+  // call stopped waiting for it); unset when no attempt started.
+  Clock::time_point upstream_started{};
+  Clock::time_point upstream_ended{};
+  // When the final status was handed to gRPC.
+  Clock::time_point ended{};
+
+  grpc::StatusCode code = grpc::StatusCode::OK;
+  std::string message;  // the status message the caller got (non-OK only)
+  // HTTP status of each upstream attempt, in order; 0: the attempt got no response.
+  absl::InlinedVector<int, 3> attempt_statuses;
+  std::string request_id;  // the upstream's request-id header of the last attempt
+  int retries = 0;
+  std::optional<CallUsage> usage;  // unset when the upstream reported none
+
+  // Only when bodies are recorded (--log_bodies): the JSON body sent upstream, and the text of
+  // the reply's text blocks.
+  std::shared_ptr<const std::string> request_body;
+  std::string response_text;
+
+  // Sets the final status and the end time.
+  void Finish(const grpc::Status& status) {
+    code = status.error_code();
+    if (!status.ok()) message = status.error_message();
+    ended = Clock::now();
+  }
+
+  // HTTP status of the last attempt, 0 if none answered.
+  int upstream_status() const { return attempt_statuses.empty() ? 0 : attempt_statuses.back(); }
+  absl::Duration latency() const { return absl::FromChrono(ended - started); }
+  std::optional<absl::Duration> time_to_first_token() const {
+    if (first_token == Clock::time_point{}) return std::nullopt;
+    return absl::FromChrono(first_token - started);
+  }
+  std::optional<absl::Duration> upstream_time() const {
+    if (upstream_started == Clock::time_point{}) return std::nullopt;
+    return absl::FromChrono(upstream_ended - upstream_started);
+  }
+};
+
+// Sees every RPC start and end. Called on gRPC and curl loop threads, possibly at once for
+// different RPCs: implementations are thread-safe, cheap and never block.
+class CallObserver {
+ public:
+  virtual ~CallObserver() = default;
+  virtual void OnCallStart(const CallRecord& record) { (void)record; }
+  // Exactly once per RPC, before its status is sent.
+  virtual void OnCallEnd(const CallRecord& record) = 0;
+};
+
+// The server's observers; fixed before the server starts, read-only afterwards.
+class CallObservers {
+ public:
+  void Add(std::shared_ptr<CallObserver> observer) { observers_.push_back(std::move(observer)); }
+  bool empty() const { return observers_.empty(); }
+  void Start(const CallRecord& record) const {
+    for (const auto& o : observers_) o->OnCallStart(record);
+  }
+  void End(const CallRecord& record) const {
+    for (const auto& o : observers_) o->OnCallEnd(record);
+  }
+
+ private:
+  std::vector<std::shared_ptr<CallObserver>> observers_;
+};
+
+}  // namespace claude
+
+#endif  // SERVICE_RPC_CALL_RECORD_H_

@@ -1,0 +1,92 @@
+// Per-caller limits over a sliding minute, with an explicit clock.
+#include "service/security/caller_limiter.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace claude {
+namespace {
+
+using ::testing::HasSubstr;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
+
+TEST(CallerLimiterTest, UnlimitedAdmitsEverything) {
+  CallerLimiter limiter;
+  for (int i = 0; i < 1000; ++i) EXPECT_FALSE(limiter.Acquire("a", {}, kStart).has_value());
+}
+
+TEST(CallerLimiterTest, ConcurrentStreamsFreeOnRelease) {
+  CallerLimiter limiter;
+  CallerLimits limits;
+  limits.concurrent_streams = 2;
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart));
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart));
+  std::optional<LimitRefusal> refused = limiter.Acquire("a", limits, kStart);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_THAT(refused->message, HasSubstr("2 concurrent streams"));
+  EXPECT_EQ(refused->reason, "caller_concurrent_streams");
+  EXPECT_EQ(refused->retry_after, CallerLimiter::kConcurrencyRetryAfter);
+  EXPECT_FALSE(limiter.Acquire("b", limits, kStart));  // another caller has its own slots
+  limiter.Release("a");
+  EXPECT_EQ(limiter.active("a"), 1);
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart));
+}
+
+TEST(CallerLimiterTest, RequestsPerMinuteSlideAndSayWhenTheyFree) {
+  CallerLimiter limiter;
+  CallerLimits limits;
+  limits.requests_per_minute = 3;
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart));
+  limiter.Release("a");
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart + absl::Seconds(10)));
+  limiter.Release("a");
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart + absl::Seconds(20)));
+  limiter.Release("a");
+  std::optional<LimitRefusal> refused = limiter.Acquire("a", limits, kStart + absl::Seconds(30));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_THAT(refused->message, HasSubstr("3 requests per minute"));
+  EXPECT_EQ(refused->reason, "caller_requests_per_minute");
+  EXPECT_EQ(refused->retry_after, absl::Seconds(30));  // the first request leaves at +60 s
+  // A refused request is not counted: at +60 s the first one has left the window.
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart + absl::Seconds(60)));
+  refused = limiter.Acquire("a", limits, kStart + absl::Seconds(61));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->retry_after, absl::Seconds(9));  // the +10 s one leaves at +70 s
+}
+
+TEST(CallerLimiterTest, TokensPerMinuteCountEndedCalls) {
+  CallerLimiter limiter;
+  CallerLimits limits;
+  limits.tokens_per_minute = 1000;
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart));
+  limiter.Release("a");
+  limiter.RecordTokens("a", 600, kStart);
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart + absl::Seconds(1)));  // 600 < 1000
+  limiter.Release("a");
+  limiter.RecordTokens("a", 700, kStart + absl::Seconds(5));
+  std::optional<LimitRefusal> refused = limiter.Acquire("a", limits, kStart + absl::Seconds(10));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_THAT(refused->message, HasSubstr("1000 tokens per minute"));
+  EXPECT_EQ(refused->reason, "caller_tokens_per_minute");
+  // The first 600 leave when their second has left the window: at +61 s, leaving 700 < 1000.
+  EXPECT_EQ(refused->retry_after, absl::Seconds(51));
+  EXPECT_TRUE(limiter.Acquire("a", limits, kStart + absl::Seconds(60)).has_value());
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart + absl::Seconds(61)).has_value());
+  EXPECT_FALSE(limiter.Acquire("b", limits, kStart + absl::Seconds(10)).has_value());
+}
+
+TEST(CallerLimiterTest, IdleCallersAreForgotten) {
+  CallerLimiter limiter;
+  CallerLimits limits;
+  limits.concurrent_streams = 1;
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart));
+  limiter.Release("a");
+  EXPECT_EQ(limiter.active("a"), 0);
+  limiter.Release("a");  // an extra release does not go negative
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart));
+  EXPECT_TRUE(limiter.Acquire("a", limits, kStart).has_value());
+}
+
+}  // namespace
+}  // namespace claude
