@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/config/help_flags.h"
 #include "service/config/api_key_source.h"
@@ -86,6 +87,9 @@ int main(int argc, char** argv) {
       "Environment: ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL.");
   claude::ShowFlagsOfFile("service/main.cc");
   absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil is built with absl::Mutex deadlock detection on, which gRPC's locks then pay
+  // for on every acquisition (a lock-order graph update); profiles showed it per call.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Signals are taken by this thread (sigwait), never by gRPC or curl threads.
   sigset_t signals;

@@ -20,10 +20,14 @@ void WriteAll(int fd, const std::string& text) {
   }
 }
 
+// A backlog this long is written at once instead of at the next flush.
+constexpr size_t kBatchLines = 256;
+
 }  // namespace
 
-StderrLineWriter::StderrLineWriter(size_t max_backlog_lines, int fd)
-    : max_backlog_(max_backlog_lines), fd_(fd), thread_([this] { Run(); }) {}
+StderrLineWriter::StderrLineWriter(size_t max_backlog_lines, int fd,
+                                   std::chrono::milliseconds flush_interval)
+    : max_backlog_(max_backlog_lines), fd_(fd), flush_interval_(flush_interval), thread_([this] { Run(); }) {}
 
 StderrLineWriter::~StderrLineWriter() {
   {
@@ -35,6 +39,7 @@ StderrLineWriter::~StderrLineWriter() {
 }
 
 void StderrLineWriter::Write(std::string line) {
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (lines_.size() >= max_backlog_) {
@@ -42,8 +47,10 @@ void StderrLineWriter::Write(std::string line) {
       return;
     }
     lines_.push_back(std::move(line));
+    // The writer sleeps while nothing is queued, and waits out the flush interval otherwise.
+    wake = lines_.size() == 1 || lines_.size() == kBatchLines;
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 void StderrLineWriter::Run() {
@@ -51,6 +58,8 @@ void StderrLineWriter::Run() {
   while (true) {
     wake_.wait(lock, [this] { return stopping_ || !lines_.empty() || dropped_ > 0; });
     if (lines_.empty() && dropped_ == 0 && stopping_) return;
+    // Let a batch gather.
+    wake_.wait_for(lock, flush_interval_, [this] { return stopping_ || lines_.size() >= kBatchLines; });
     // Take the whole backlog and write it in one go, outside the lock.
     std::string text;
     for (const std::string& line : lines_) absl::StrAppend(&text, line, "\n");
