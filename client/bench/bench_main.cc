@@ -504,6 +504,33 @@ size_t AppendBody(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+// The headers of a Messages API POST, as a caller without claude-grpc would send them.
+curl_slist* MessagesHeaders() {
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "content-type: application/json");
+  headers = curl_slist_append(headers, "anthropic-version: 2023-06-01");
+  headers = curl_slist_append(headers, "x-api-key: bench-not-a-real-key");
+  return curl_slist_append(headers, "expect:");
+}
+
+// A handle that POSTs `body` to `url` and appends the reply to `*response`; `self` comes back
+// through CURLINFO_PRIVATE. `body`, `headers` and `response` outlive the handle.
+CURL* NewPostHandle(const std::string& url, const std::string& body, curl_slist* headers,
+                    std::string* response, void* self) {
+  CURL* handle = curl_easy_init();
+  curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(handle, CURLOPT_WRITEDATA, response);
+  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(handle, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(handle, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(handle, CURLOPT_PRIVATE, self);
+  return handle;
+}
+
 RunResult RunHttp(const std::string& url, const std::string& body, int concurrency) {
   struct Easy {
     CURL* handle = nullptr;
@@ -512,26 +539,12 @@ RunResult RunHttp(const std::string& url, const std::string& body, int concurren
   };
   CURLM* multi = curl_multi_init();
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(concurrency));
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "content-type: application/json");
-  headers = curl_slist_append(headers, "anthropic-version: 2023-06-01");
-  headers = curl_slist_append(headers, "x-api-key: bench-not-a-real-key");
-  headers = curl_slist_append(headers, "expect:");
+  curl_slist* headers = MessagesHeaders();
   std::vector<Easy> easies(static_cast<size_t>(concurrency));
   std::vector<SlotStats> slots(easies.size());
   const Window window = MakeWindow();
   for (Easy& e : easies) {
-    e.handle = curl_easy_init();
-    curl_easy_setopt(e.handle, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(e.handle, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(e.handle, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    curl_easy_setopt(e.handle, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e.handle, CURLOPT_WRITEFUNCTION, AppendBody);
-    curl_easy_setopt(e.handle, CURLOPT_WRITEDATA, &e.response);
-    curl_easy_setopt(e.handle, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e.handle, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e.handle, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(e.handle, CURLOPT_PRIVATE, &e);
+    e.handle = NewPostHandle(url, body, headers, &e.response, &e);
     e.start = NowNs();
     curl_multi_add_handle(multi, e.handle);
   }
@@ -587,11 +600,7 @@ RunResult RunHttpOpenLoop(const std::string& url, const std::string& body, doubl
   };
   CURLM* multi = curl_multi_init();
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(kOpenLoopMaxInFlight));
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "content-type: application/json");
-  headers = curl_slist_append(headers, "anthropic-version: 2023-06-01");
-  headers = curl_slist_append(headers, "x-api-key: bench-not-a-real-key");
-  headers = curl_slist_append(headers, "expect:");
+  curl_slist* headers = MessagesHeaders();
   std::vector<std::unique_ptr<Easy>> all;
   std::vector<Easy*> free_easies;
   SlotStats stats;
@@ -612,17 +621,7 @@ RunResult RunHttpOpenLoop(const std::string& url, const std::string& body, doubl
       if (free_easies.empty()) {
         all.push_back(std::make_unique<Easy>());
         e = all.back().get();
-        e->handle = curl_easy_init();
-        curl_easy_setopt(e->handle, CURLOPT_URL, url.c_str());
-        curl_easy_setopt(e->handle, CURLOPT_POSTFIELDS, body.data());
-        curl_easy_setopt(e->handle, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-        curl_easy_setopt(e->handle, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(e->handle, CURLOPT_WRITEFUNCTION, AppendBody);
-        curl_easy_setopt(e->handle, CURLOPT_WRITEDATA, &e->response);
-        curl_easy_setopt(e->handle, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e->handle, CURLOPT_TCP_NODELAY, 1L);
-        curl_easy_setopt(e->handle, CURLOPT_TIMEOUT, 60L);
-        curl_easy_setopt(e->handle, CURLOPT_PRIVATE, e);
+        e->handle = NewPostHandle(url, body, headers, &e->response, e);
       } else {
         e = free_easies.back();
         free_easies.pop_back();
