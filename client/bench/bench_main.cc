@@ -263,6 +263,12 @@ struct SlotStats {
   int64_t events = 0;
   int64_t errors = 0;
   std::string first_error;
+
+  // Counts a failed call; the first failure's reason is kept for the report.
+  void Fail(std::string why) {
+    ++errors;
+    if (first_error.empty()) first_error = std::move(why);
+  }
 };
 
 struct RunResult {
@@ -382,10 +388,7 @@ class GrpcLoad {
   void Completed(size_t slot, const grpc::Status& status, int64_t start, int64_t now) {
     SlotStats& stats = slots_[slot];
     if (!status.ok()) {
-      ++stats.errors;
-      if (stats.first_error.empty()) {
-        stats.first_error = absl::StrCat(status.error_code(), ": ", status.error_message());
-      }
+      stats.Fail(absl::StrCat(status.error_code(), ": ", status.error_message()));
       return;
     }
     if (window_.Contains(now)) {
@@ -456,12 +459,7 @@ class OpenLoopLoad {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (in_flight_ >= max_in_flight_) {
-        if (window_.Contains(due)) {
-          ++stats_.errors;
-          if (stats_.first_error.empty()) {
-            stats_.first_error = absl::StrCat("open loop: ", max_in_flight_, " calls in flight");
-          }
-        }
+        if (window_.Contains(due)) stats_.Fail(absl::StrCat("open loop: ", max_in_flight_, " calls in flight"));
         return;
       }
       ++in_flight_;
@@ -474,10 +472,7 @@ class OpenLoopLoad {
           delete call;
           std::lock_guard<std::mutex> lock(mu_);
           if (!status.ok()) {
-            ++stats_.errors;
-            if (stats_.first_error.empty()) {
-              stats_.first_error = absl::StrCat(status.error_code(), ": ", status.error_message());
-            }
+            stats_.Fail(absl::StrCat(status.error_code(), ": ", status.error_message()));
           } else if (window_.Contains(due)) {
             ++stats_.calls;
             stats_.latency.Record(now - due);
@@ -511,6 +506,32 @@ curl_slist* MessagesHeaders() {
   headers = curl_slist_append(headers, "anthropic-version: 2023-06-01");
   headers = curl_slist_append(headers, "x-api-key: bench-not-a-real-key");
   return curl_slist_append(headers, "expect:");
+}
+
+// A POST that libcurl finished: its handle's owner (CURLINFO_PRIVATE) and, unless it got HTTP
+// 200, why it failed.
+struct FinishedPost {
+  void* owner = nullptr;
+  std::string error;  // empty: HTTP 200
+};
+
+// Takes the next finished transfer out of `multi`; false when none is left.
+bool NextFinishedPost(CURLM* multi, FinishedPost* out) {
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    CURL* handle = msg->easy_handle;
+    const CURLcode result = msg->data.result;  // `msg` is gone once the handle is removed
+    curl_easy_getinfo(handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&out->owner));
+    long code = 0;
+    curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code);
+    out->error = result == CURLE_OK && code == 200
+                     ? std::string()
+                     : absl::StrCat("HTTP ", code, " ", curl_easy_strerror(result));
+    curl_multi_remove_handle(multi, handle);
+    return true;
+  }
+  return false;
 }
 
 // A handle that POSTs `body` to `url` and appends the reply to `*response`; `self` comes back
@@ -552,26 +573,17 @@ RunResult RunHttp(const std::string& url, const std::string& body, int concurren
   while (active > 0) {
     int running = 0;
     curl_multi_perform(multi, &running);
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      Easy* e = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&e));
+    FinishedPost done;
+    while (NextFinishedPost(multi, &done)) {
+      Easy* e = static_cast<Easy*>(done.owner);
       const int64_t now = NowNs();
-      long code = 0;
-      curl_easy_getinfo(e->handle, CURLINFO_RESPONSE_CODE, &code);
       SlotStats& stats = slots[static_cast<size_t>(e - easies.data())];
-      const CURLcode result = msg->data.result;
-      if (result != CURLE_OK || code != 200) {
-        ++stats.errors;
-        if (stats.first_error.empty()) {
-          stats.first_error = absl::StrCat("HTTP ", code, " ", curl_easy_strerror(result));
-        }
+      if (!done.error.empty()) {
+        stats.Fail(std::move(done.error));
       } else if (window.Contains(now)) {
         ++stats.calls;
         stats.latency.Record(now - e->start);
       }
-      curl_multi_remove_handle(multi, e->handle);
       if (now < window.end) {
         e->response.clear();
         e->start = NowNs();
@@ -614,7 +626,7 @@ RunResult RunHttpOpenLoop(const std::string& url, const std::string& body, doubl
     while (due_of(next) <= now && due_of(next) < window.end) {
       const int64_t due = due_of(next++);
       if (in_flight >= kOpenLoopMaxInFlight) {
-        if (window.Contains(due)) ++stats.errors;
+        if (window.Contains(due)) stats.Fail(absl::StrCat("open loop: ", kOpenLoopMaxInFlight, " calls in flight"));
         continue;
       }
       Easy* e;
@@ -633,24 +645,16 @@ RunResult RunHttpOpenLoop(const std::string& url, const std::string& body, doubl
     }
     int running = 0;
     curl_multi_perform(multi, &running);
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      Easy* e = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&e));
-      const int64_t done = NowNs();
-      long code = 0;
-      curl_easy_getinfo(e->handle, CURLINFO_RESPONSE_CODE, &code);
-      if (msg->data.result != CURLE_OK || code != 200) {
-        ++stats.errors;
-        if (stats.first_error.empty()) {
-          stats.first_error = absl::StrCat("HTTP ", code, " ", curl_easy_strerror(msg->data.result));
-        }
+    FinishedPost done;
+    while (NextFinishedPost(multi, &done)) {
+      Easy* e = static_cast<Easy*>(done.owner);
+      const int64_t finished = NowNs();
+      if (!done.error.empty()) {
+        stats.Fail(std::move(done.error));
       } else if (window.Contains(e->due)) {
         ++stats.calls;
-        stats.latency.Record(done - e->due);
+        stats.latency.Record(finished - e->due);
       }
-      curl_multi_remove_handle(multi, e->handle);
       free_easies.push_back(e);
       --in_flight;
     }
