@@ -84,13 +84,12 @@ void EndRecord(const CallEnvironment& env, CallRecord& record, const grpc::Statu
 template <typename Base, typename Call>
 class CallReactor final : public Base {
  public:
-  // Keeps the call's admission (its caller's concurrent slot) until the reactor is deleted.
-  void Admit(CallAdmission admission) { admission_ = std::move(admission); }
-  // The authenticated caller ("" when authentication is off), for metrics and logs.
-  const std::string& caller() const { return admission_.caller(); }
+  // Starts the call. The reactor keeps `admission` (its caller's concurrent slot) until it is
+  // deleted.
   template <typename... Args>
   void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
-             CallRecord record, Args... args) {
+             CallRecord record, CallAdmission admission, Args... args) {
+    admission_ = std::move(admission);
     if (env.record_bodies) record.request_body = request.body;
     auto call = std::make_shared<Call>(env, std::move(request), Deadline(context), context, this, args...);
     if (env.calls != nullptr && !env.calls->Add(call)) {
@@ -143,11 +142,18 @@ grpc::ServerUnaryReactor* Reject(const CallEnvironment& env, CallRecord& record,
   return reactor;
 }
 
-HttpRequest JsonPost(std::string path, std::string body, const grpc::CallbackServerContext* context) {
+// An upstream request carrying the caller's forwarded headers.
+HttpRequest UpstreamRequest(const char* method, std::string path,
+                            const grpc::CallbackServerContext* context) {
   HttpRequest request;
-  request.method = "POST";
+  request.method = method;
   request.path = std::move(path);
   request.headers = ForwardedHeaders(context);
+  return request;
+}
+
+HttpRequest JsonPost(std::string path, std::string body, const grpc::CallbackServerContext* context) {
+  HttpRequest request = UpstreamRequest("POST", std::move(path), context);
   request.body = std::make_shared<const std::string>(std::move(body));
   return request;
 }
@@ -182,8 +188,7 @@ grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerCon
   HttpRequest http = JsonPost("/v1/messages", CreateMessageBody(*request, stream), context);
   if (stream) http.headers.emplace_back("accept", "text/event-stream");
   auto* reactor = new UnaryReactor();
-  reactor->Admit(std::move(admission));
-  reactor->Start(*env_, std::move(http), context, std::move(record), response, stream);
+  reactor->Start(*env_, std::move(http), context, std::move(record), std::move(admission), response, stream);
   return reactor;
 }
 
@@ -191,22 +196,19 @@ grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::Strea
     grpc::CallbackServerContext* context, const claude::v1::CreateMessageRequest* request) {
   CallRecord record = StartRecord(*env_, kStreamMessage, request->model());
   auto* reactor = new StreamReactor();
-  CallAdmission admission = Admit(*env_, context, record);
-  if (!admission.ok()) {
-    EndRecord(*env_, record, admission.status());
-    reactor->Finish(admission.status());
-    return reactor;
-  }
-  reactor->Admit(std::move(admission));
-  if (absl::Status s = ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); !s.ok()) {
-    const grpc::Status status = ToGrpcStatus(s);
+  auto refuse = [&](const grpc::Status& status) {
     EndRecord(*env_, record, status);
     reactor->Finish(status);
     return reactor;
+  };
+  CallAdmission admission = Admit(*env_, context, record);
+  if (!admission.ok()) return refuse(admission.status());
+  if (absl::Status s = ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); !s.ok()) {
+    return refuse(ToGrpcStatus(s));
   }
   HttpRequest http = JsonPost("/v1/messages", CreateMessageBody(*request, /*stream=*/true), context);
   http.headers.emplace_back("accept", "text/event-stream");
-  reactor->Start(*env_, std::move(http), context, std::move(record));
+  reactor->Start(*env_, std::move(http), context, std::move(record), std::move(admission));
   return reactor;
 }
 
@@ -220,9 +222,8 @@ grpc::ServerUnaryReactor* MessagesService::CountTokens(grpc::CallbackServerConte
     return Reject(*env_, record, context, ToGrpcStatus(s));
   }
   auto* reactor = new UnaryReactor();
-  reactor->Admit(std::move(admission));
   reactor->Start(*env_, JsonPost("/v1/messages/count_tokens", MessageToJsonString(*request), context),
-                 context, std::move(record), response, /*accumulate_stream=*/false);
+                 context, std::move(record), std::move(admission), response, /*accumulate_stream=*/false);
   return reactor;
 }
 
@@ -244,13 +245,9 @@ grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext*
     }
     query.push_back(absl::StrCat("limit=", request->limit()));
   }
-  HttpRequest http;
-  http.method = "GET";
-  http.path = "/v1/models" + (query.empty() ? "" : "?" + absl::StrJoin(query, "&"));
-  http.headers = ForwardedHeaders(context);
   auto* reactor = new UnaryReactor();
-  reactor->Admit(std::move(admission));
-  reactor->Start(*env_, std::move(http), context, std::move(record), response, false);
+  reactor->Start(*env_, UpstreamRequest("GET", "/v1/models" + (query.empty() ? "" : "?" + absl::StrJoin(query, "&")), context),
+                 context, std::move(record), std::move(admission), response, false);
   return reactor;
 }
 
@@ -263,13 +260,9 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
   if (request->model_id().empty()) {
     return Reject(*env_, record, context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "model_id: required"));
   }
-  HttpRequest http;
-  http.method = "GET";
-  http.path = "/v1/models/" + UrlEscape(request->model_id());
-  http.headers = ForwardedHeaders(context);
   auto* reactor = new UnaryReactor();
-  reactor->Admit(std::move(admission));
-  reactor->Start(*env_, std::move(http), context, std::move(record), response, false);
+  reactor->Start(*env_, UpstreamRequest("GET", "/v1/models/" + UrlEscape(request->model_id()), context), context,
+                 std::move(record), std::move(admission), response, false);
   return reactor;
 }
 
