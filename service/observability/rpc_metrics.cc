@@ -10,8 +10,6 @@
 namespace claude {
 namespace {
 
-constexpr char kStreamMessage[] = "claude.v1.Messages/StreamMessage";
-
 // Whole RPCs: from a millisecond to a long generation (the default upstream timeout is 15 min).
 const prometheus::Histogram::BucketBoundaries kDurationBuckets = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900};
@@ -81,11 +79,11 @@ RpcMetrics::RpcMetrics(std::shared_ptr<prometheus::Registry> registry, size_t ma
                         .Add({})) {}
 
 void RpcMetrics::OnCallStart(const CallRecord& record) {
-  if (record.method == kStreamMessage) live_streams_.Increment();
+  if (record.method == kStreamMessageMethod) live_streams_.Increment();
 }
 
 void RpcMetrics::OnCallEnd(const CallRecord& record) {
-  if (record.method == kStreamMessage) live_streams_.Decrement();
+  if (record.method == kStreamMessageMethod) live_streams_.Decrement();
   const std::string model = models_.Get(record.model);
   const std::string caller = callers_.Get(record.caller);
   const std::string code = CodeName(record.code);

@@ -29,6 +29,13 @@ struct CallUsage {
   int64_t cache_creation_input_tokens = 0;
 };
 
+// CallRecord::method of each RPC.
+inline constexpr char kCreateMessageMethod[] = "claude.v1.Messages/CreateMessage";
+inline constexpr char kStreamMessageMethod[] = "claude.v1.Messages/StreamMessage";
+inline constexpr char kCountTokensMethod[] = "claude.v1.Messages/CountTokens";
+inline constexpr char kListModelsMethod[] = "claude.v1.Models/ListModels";
+inline constexpr char kGetModelMethod[] = "claude.v1.Models/GetModel";
+
 struct CallRecord {
   using Clock = std::chrono::steady_clock;
 

@@ -52,13 +52,7 @@ ValidationOptions ValidationOptionsOf(const grpc::CallbackServerContext* context
 }
 
 // ---- Observability: every RPC starts a record here and ends it exactly once, in the
-// UpstreamCall that answers it or in Refuse() below.
-
-constexpr char kCreateMessage[] = "claude.v1.Messages/CreateMessage";
-constexpr char kStreamMessage[] = "claude.v1.Messages/StreamMessage";
-constexpr char kCountTokens[] = "claude.v1.Messages/CountTokens";
-constexpr char kListModels[] = "claude.v1.Models/ListModels";
-constexpr char kGetModel[] = "claude.v1.Models/GetModel";
+// UpstreamCall that answers it or where the handler refuses it (EndRecord).
 
 CallRecord StartRecord(const CallEnvironment& env, const char* method, std::string model) {
   CallRecord record;
@@ -178,7 +172,7 @@ MessagesService::MessagesService(const CallEnvironment* env, int64_t unary_strea
 grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerContext* context,
                                                          const claude::v1::CreateMessageRequest* request,
                                                          claude::v1::Message* response) {
-  CallRecord record = StartRecord(*env_, kCreateMessage, request->model());
+  CallRecord record = StartRecord(*env_, kCreateMessageMethod, request->model());
   CallAdmission admission = Admit(*env_, context, record);
   if (!admission.ok()) return Reject(*env_, record, context, admission.status());
   if (absl::Status s = ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); !s.ok()) {
@@ -194,7 +188,7 @@ grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerCon
 
 grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::StreamMessage(
     grpc::CallbackServerContext* context, const claude::v1::CreateMessageRequest* request) {
-  CallRecord record = StartRecord(*env_, kStreamMessage, request->model());
+  CallRecord record = StartRecord(*env_, kStreamMessageMethod, request->model());
   auto* reactor = new StreamReactor();
   auto refuse = [&](const grpc::Status& status) {
     EndRecord(*env_, record, status);
@@ -215,7 +209,7 @@ grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::Strea
 grpc::ServerUnaryReactor* MessagesService::CountTokens(grpc::CallbackServerContext* context,
                                                        const claude::v1::CountTokensRequest* request,
                                                        claude::v1::CountTokensResponse* response) {
-  CallRecord record = StartRecord(*env_, kCountTokens, request->model());
+  CallRecord record = StartRecord(*env_, kCountTokensMethod, request->model());
   CallAdmission admission = Admit(*env_, context, record);
   if (!admission.ok()) return Reject(*env_, record, context, admission.status());
   if (absl::Status s = ValidateCountTokensRequest(*request); !s.ok()) {
@@ -232,7 +226,7 @@ ModelsService::ModelsService(const CallEnvironment* env) : env_(env) {}
 grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext* context,
                                                     const claude::v1::ListModelsRequest* request,
                                                     claude::v1::ListModelsResponse* response) {
-  CallRecord record = StartRecord(*env_, kListModels, "");
+  CallRecord record = StartRecord(*env_, kListModelsMethod, "");
   CallAdmission admission = Admit(*env_, context, record);
   if (!admission.ok()) return Reject(*env_, record, context, admission.status());
   std::vector<std::string> query;
@@ -254,7 +248,7 @@ grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* context,
                                                   const claude::v1::GetModelRequest* request,
                                                   claude::v1::ModelInfo* response) {
-  CallRecord record = StartRecord(*env_, kGetModel, request->model_id());
+  CallRecord record = StartRecord(*env_, kGetModelMethod, request->model_id());
   CallAdmission admission = Admit(*env_, context, record);
   if (!admission.ok()) return Reject(*env_, record, context, admission.status());
   if (request->model_id().empty()) {

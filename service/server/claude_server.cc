@@ -7,11 +7,11 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "service/observability/rpc_log.h"
 #include "service/observability/rpc_metrics.h"
 #include "service/observability/scrape_gauges.h"
 #include "service/observability/stderr_line_writer.h"
-#include "absl/strings/str_cat.h"
 
 namespace claude {
 namespace {
