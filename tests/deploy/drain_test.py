@@ -25,7 +25,8 @@ nothing else:
   - the upstream: ANTHROPIC_BASE_URL (and --upstream, if given) -> fake-anthropic on loopback,
     replaying tests/fixtures/text_basic.sse in small, delayed chunks;
   - the environment also holds what a container runtime adds (PATH, HOSTNAME), and the
-    sanitizer options of a sanitizer build; nothing else of the test's environment;
+    sanitizer options of a sanitizer build (a suppressions file copied where the container's
+    user can read it); nothing else of the test's environment;
   - the securityContext: when the test runs as root, setpriv runs the server as its runAsUser
     and runAsGroup with fsGroup as supplementary group, no new privileges and no capabilities
     (the key file gets the volume's defaultMode and group fsGroup, as the kubelet writes it);
@@ -225,7 +226,7 @@ class Container:
             self.env["ANTHROPIC_BASE_URL"] = upstream_url
         for name in SANITIZER_ENV:
             if name in os.environ:
-                self.env[name] = os.environ[name]
+                self.env[name] = self.readable_suppressions(os.environ[name], tmp)
 
         # The command: the image's ENTRYPOINT unless the container overrides it.
         command = container.get("command") or image_entrypoint(source_dir)
@@ -239,6 +240,18 @@ class Container:
             if arg.startswith("--upstream="):
                 arg = "--upstream=" + upstream_url
             self.argv.append(arg)
+
+    @staticmethod
+    def readable_suppressions(options, tmp):
+        """A sanitizer's options with its suppressions file copied under tmp, where the
+        securityContext's user can read it (the checkout may be private to the test's user)."""
+        def copy(match):
+            local = os.path.join(tmp, "sanitizer", os.path.basename(match.group(2)))
+            os.makedirs(os.path.dirname(local), mode=0o755, exist_ok=True)
+            shutil.copyfile(match.group(2), local)
+            os.chmod(local, 0o644)
+            return match.group(1) + local
+        return re.sub(r"(suppressions=)([^ :]+)", copy, options)
 
     def security_prefix(self):
         """setpriv arguments that apply the securityContext: its user, group and fsGroup, no new
