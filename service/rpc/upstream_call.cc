@@ -47,6 +47,14 @@ void UpstreamCall::StartAttempt(absl::Duration delay) {
   transfer_live_ = true;
 }
 
+grpc::Status UpstreamCall::DecodeEvent(const SseEvent& sse, claude::v1::MessageStreamEvent* event) const {
+  if (absl::Status s = JsonToMessage(absl::string_view(sse.data.data(), sse.data.size()), event); !s.ok()) {
+    return StatusFromInternal(s);
+  }
+  if (event->has_error()) return StatusFromErrorEvent(event->error(), headers_);
+  return grpc::Status::OK;
+}
+
 void UpstreamCall::CancelLocked() {
   if (cancelled_) return;
   cancelled_ = true;
@@ -202,13 +210,9 @@ BodyAction UnaryCall::OnSuccessBody(absl::string_view chunk) {
   }
   absl::Status status = parser_->Feed(std::string_view(chunk.data(), chunk.size()), [&](const SseEvent& sse) {
     claude::v1::MessageStreamEvent event;
-    if (absl::Status s = JsonToMessage(absl::string_view(sse.data.data(), sse.data.size()), &event); !s.ok()) {
-      stream_error_ = StatusFromInternal(s);
-      return s;
-    }
-    if (event.has_error()) {
-      stream_error_ = StatusFromErrorEvent(event.error(), response_headers());
-      return absl::AbortedError("error event");
+    if (grpc::Status failure = DecodeEvent(sse, &event); !failure.ok()) {
+      stream_error_ = std::move(failure);
+      return absl::AbortedError("the stream ends here");
     }
     if (absl::Status s = accumulator_->Apply(event); !s.ok()) {
       stream_error_ = StatusFromInternal(s);
@@ -312,14 +316,10 @@ void StreamCall::ResetAttempt() {
 
 absl::Status StreamCall::HandleEvent(const SseEvent& sse) {
   claude::v1::MessageStreamEvent event;
-  if (absl::Status s = JsonToMessage(absl::string_view(sse.data.data(), sse.data.size()), &event); !s.ok()) {
-    outcome_ = StatusFromInternal(s);
-    return s;
-  }
-  if (event.has_error()) {
-    // The events already queued still reach the caller; then the stream ends with the error.
-    outcome_ = StatusFromErrorEvent(event.error(), response_headers());
-    return absl::AbortedError("error event");
+  if (grpc::Status failure = DecodeEvent(sse, &event); !failure.ok()) {
+    // The events already queued still reach the caller; then the stream ends with the failure.
+    outcome_ = std::move(failure);
+    return absl::AbortedError("the stream ends here");
   }
   if (event.has_message_stop()) saw_message_stop_ = true;
   RecordEvent(event);

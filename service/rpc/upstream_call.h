@@ -95,6 +95,10 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
 
   // Retries the call if the policy allows (`http_status` 0: no response), else concludes it.
   void RetryOrConclude(grpc::Status status, int http_status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Decodes an SSE event of a 2xx response into `event`. Not OK: the status that ends the RPC
+  // (an event that does not decode: INTERNAL; an `error` event: by the error table).
+  grpc::Status DecodeEvent(const SseEvent& sse, claude::v1::MessageStreamEvent* event) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Response headers of the attempt whose answer the caller gets, for its metadata.
   const HttpHeaders& response_headers() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return headers_; }
   // The call's record, filled as it goes (observability hooks only).
