@@ -1,8 +1,14 @@
 #include "service/upstream/curl_event_loop.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -26,6 +32,13 @@ void InitCurlOnce() {
 // Idle easy handles kept for reuse; beyond this many they are freed (each holds a receive
 // buffer, and a burst of transfers should not pin its peak memory).
 constexpr size_t kMaxIdleHandles = 16;
+
+// Idle connections kept open for reuse. curl's default scales with the handles added at each
+// moment, which under a steady load of concurrent calls closes connections only to reopen them.
+constexpr long kMaxIdleConnections = 1024;
+
+// Events taken from epoll per wake.
+constexpr int kMaxEvents = 256;
 
 long Millis(absl::Duration d) {
   return static_cast<long>(std::min<int64_t>(absl::ToInt64Milliseconds(d), 1L << 30));
@@ -67,6 +80,16 @@ struct CurlEventLoop::Transfer {
 
 CurlEventLoop::CurlEventLoop(CurlEventLoopOptions options) : options_(std::move(options)) {
   InitCurlOnce();
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  epoll_event wake{};
+  wake.events = EPOLLIN;
+  wake.data.fd = wake_fd_;
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) != 0) {
+    // Only when the process is out of file descriptors at startup: nothing could run.
+    std::perror("claude-grpc: cannot set up the upstream event loop");
+    std::abort();
+  }
   CURLM* multi = curl_multi_init();
   multi_ = multi;
   if (options_.max_connections_per_host > 0) {
@@ -75,7 +98,12 @@ CurlEventLoop::CurlEventLoop(CurlEventLoopOptions options) : options_(std::move(
   if (options_.max_total_connections > 0) {
     curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_total_connections);
   }
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, kMaxIdleConnections);
   curl_multi_setopt(multi, CURLMOPT_PIPELINING, options_.http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &CurlEventLoop::OnSocket);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &CurlEventLoop::OnTimer);
+  curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -84,10 +112,13 @@ CurlEventLoop::~CurlEventLoop() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
-  curl_multi_wakeup(Multi(multi_));
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
   thread_.join();
   for (void* easy : idle_handles_) curl_easy_cleanup(static_cast<CURL*>(easy));
   curl_multi_cleanup(Multi(multi_));
+  close(wake_fd_);
+  close(epoll_fd_);
 }
 
 CurlEventLoop::TransferId CurlEventLoop::Start(HttpRequest request,
@@ -114,11 +145,15 @@ void CurlEventLoop::Post(Command command) {
     std::lock_guard<std::mutex> lock(mu_);
     commands_.push_back(std::move(command));
   }
-  // The loop, when awake, reads commands_ before it polls again: no wakeup needed then.
-  if (polling_.exchange(false)) curl_multi_wakeup(Multi(multi_));
+  // The loop, when awake, reads commands_ before it waits again: no wakeup needed then.
+  if (polling_.exchange(false)) {
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof one);
+  }
 }
 
 void CurlEventLoop::Run() {
+  epoll_event events[kMaxEvents];
   for (;;) {
     std::deque<Command> commands;
     bool stopping;
@@ -137,29 +172,10 @@ void CurlEventLoop::Run() {
       delayed_.erase(delayed_.begin());
       if (it != transfers_.end() && it->second->easy == nullptr) StartNow(it->second.get());
     }
-
-    int running = 0;
-    curl_multi_perform(Multi(multi_), &running);
-    int pending = 0;
-    while (CURLMsg* msg = curl_multi_info_read(Multi(multi_), &pending)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      Transfer* t = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
-      const CURLcode code = msg->data.result;
-      absl::Status status;
-      if (code == CURLE_OK) {
-        t->DeliverHead();
-      } else if (t->aborted_by_sink) {
-        status = absl::AbortedError("transfer aborted by its reader");
-      } else if (code == CURLE_OPERATION_TIMEDOUT) {
-        status = absl::DeadlineExceededError(
-            absl::StrCat("upstream request timed out: ", t->error[0] ? t->error : curl_easy_strerror(code)));
-      } else {
-        status = absl::UnavailableError(absl::StrCat(
-            t->head_delivered ? "upstream connection broke mid-response: " : "upstream connection failed: ",
-            t->error[0] ? t->error : curl_easy_strerror(code)));
-      }
-      Finish(t, status);
+    // New transfers and resumed ones set curl's timer to now.
+    if (curl_timer_ <= absl::Now()) {
+      curl_timer_ = absl::InfiniteFuture();
+      Drive(CURL_SOCKET_TIMEOUT, 0);
     }
 
     polling_.store(true);
@@ -168,10 +184,19 @@ void CurlEventLoop::Run() {
       std::lock_guard<std::mutex> lock(mu_);
       idle = commands_.empty() && !stopping_;
     }
-    if (idle) {
-      curl_multi_poll(Multi(multi_), nullptr, 0, static_cast<int>(Millis(NextWait())), nullptr);
-    }
+    const int ready = epoll_wait(epoll_fd_, events, kMaxEvents, idle ? WaitMillis() : 0);
     polling_.store(false);
+    for (int i = 0; i < ready; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wake_fd_) {
+        uint64_t count;
+        (void)!read(wake_fd_, &count, sizeof count);
+        continue;
+      }
+      const uint32_t e = events[i].events;
+      Drive(fd, ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                    ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0));
+    }
   }
   // Shutting down: every transfer still here ends as cancelled.
   std::vector<Transfer*> left;
@@ -179,14 +204,59 @@ void CurlEventLoop::Run() {
   for (Transfer* t : left) Finish(t, absl::CancelledError("server shutting down"));
 }
 
-absl::Duration CurlEventLoop::NextWait() const {
-  long curl_ms = -1;
-  curl_multi_timeout(Multi(multi_), &curl_ms);
-  absl::Duration wait = curl_ms < 0 ? absl::Seconds(1) : absl::Milliseconds(curl_ms);
-  if (!delayed_.empty()) {
-    wait = std::min(wait, std::max(absl::ZeroDuration(), delayed_.begin()->first - absl::Now()));
+void CurlEventLoop::Drive(int fd, int curl_events) {
+  int running = 0;
+  curl_multi_socket_action(Multi(multi_), fd, curl_events, &running);
+  int pending = 0;
+  while (CURLMsg* msg = curl_multi_info_read(Multi(multi_), &pending)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    Transfer* t = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+    const CURLcode code = msg->data.result;
+    absl::Status status;
+    if (code == CURLE_OK) {
+      t->DeliverHead();
+    } else if (t->aborted_by_sink) {
+      status = absl::AbortedError("transfer aborted by its reader");
+    } else if (code == CURLE_OPERATION_TIMEDOUT) {
+      status = absl::DeadlineExceededError(
+          absl::StrCat("upstream request timed out: ", t->error[0] ? t->error : curl_easy_strerror(code)));
+    } else {
+      status = absl::UnavailableError(absl::StrCat(
+          t->head_delivered ? "upstream connection broke mid-response: " : "upstream connection failed: ",
+          t->error[0] ? t->error : curl_easy_strerror(code)));
+    }
+    Finish(t, status);
   }
-  return wait;
+}
+
+int CurlEventLoop::WaitMillis() const {
+  absl::Time until = std::min(curl_timer_, absl::Now() + absl::Seconds(1));
+  if (!delayed_.empty()) until = std::min(until, delayed_.begin()->first);
+  // Rounded up: waking a little early would only spin until the timer is due.
+  return static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(absl::Ceil(until - absl::Now(), absl::Milliseconds(1)))));
+}
+
+int CurlEventLoop::OnSocket(void* /*easy*/, int fd, int what, void* self, void* /*socket_data*/) {
+  const int epoll_fd = static_cast<CurlEventLoop*>(self)->epoll_fd_;
+  if (what == CURL_POLL_REMOVE) {
+    // Fails harmlessly when curl already closed the socket (the kernel dropped it then).
+    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+    return 0;
+  }
+  epoll_event event{};
+  event.events = ((what & CURL_POLL_IN) ? uint32_t{EPOLLIN} : 0u) | ((what & CURL_POLL_OUT) ? uint32_t{EPOLLOUT} : 0u);
+  event.data.fd = fd;
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &event) != 0 && errno == ENOENT) {
+    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event);
+  }
+  return 0;
+}
+
+int CurlEventLoop::OnTimer(void* /*multi*/, long timeout_ms, void* self) {
+  static_cast<CurlEventLoop*>(self)->curl_timer_ =
+      timeout_ms < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Milliseconds(timeout_ms);
+  return 0;
 }
 
 void CurlEventLoop::Execute(Command command) {

@@ -1,7 +1,9 @@
 // The transport to the upstream API: one thread running a libcurl multi event loop that owns
-// every easy handle. Other threads hand it work through a queue and curl_multi_wakeup, so no
-// gRPC thread ever blocks on the network. Connections are kept alive and reused across
-// requests by the multi handle's connection cache.
+// every easy handle. Other threads hand it work through a queue and an eventfd, so no gRPC
+// thread ever blocks on the network. The loop waits in epoll and drives curl with
+// curl_multi_socket_action, so each wake touches only the transfers whose socket is ready
+// (curl_multi_perform would check every transfer's socket, one syscall each). Connections are
+// kept alive and reused across requests by the multi handle's connection cache.
 #ifndef SERVICE_UPSTREAM_CURL_EVENT_LOOP_H_
 #define SERVICE_UPSTREAM_CURL_EVENT_LOOP_H_
 
@@ -105,14 +107,24 @@ class CurlEventLoop {
   void Post(Command command);
   void Execute(Command command);
   void StartNow(Transfer* t);
+  // Lets curl act on `fd` (ready for `curl_events`), or on its due timers (CURL_SOCKET_TIMEOUT),
+  // then finishes the transfers that completed.
+  void Drive(int fd, int curl_events);
   void Finish(Transfer* t, const absl::Status& status);
-  absl::Duration NextWait() const;
+  // How long epoll may wait: until curl's timer, a retry delay, or at most a second.
+  int WaitMillis() const;
 
   static size_t OnHeaderLine(char* data, size_t size, size_t count, void* self);
   static size_t OnBodyBytes(char* data, size_t size, size_t count, void* self);
+  // curl's CURLMOPT_SOCKETFUNCTION and CURLMOPT_TIMERFUNCTION: which sockets to watch for what,
+  // and when to call curl_multi_socket_action(CURL_SOCKET_TIMEOUT).
+  static int OnSocket(void* easy, int fd, int what, void* self, void* socket_data);
+  static int OnTimer(void* multi, long timeout_ms, void* self);
 
   const CurlEventLoopOptions options_;
-  void* multi_ = nullptr;  // CURLM*, only touched on the loop thread (and for wakeups)
+  void* multi_ = nullptr;  // CURLM*, only touched on the loop thread
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: written by Post when the loop is (about to be) asleep
   std::atomic<TransferId> next_id_{1};
   std::atomic<int64_t> live_{0};
   std::atomic<int64_t> paused_{0};
@@ -122,8 +134,8 @@ class CurlEventLoop {
   std::mutex mu_;
   std::deque<Command> commands_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // True while the loop thread is (about to be) blocked in curl_multi_poll: only then does a
-  // command need curl_multi_wakeup (a syscall on each side). Set before the loop looks at
+  // True while the loop thread is (about to be) blocked in epoll_wait: only then does a command
+  // need a write to wake_fd_ (a syscall on each side). Set before the loop looks at
   // commands_ for the last time, under mu_, so a command either is seen there or finds it true.
   std::atomic<bool> polling_{false};
 
@@ -133,6 +145,7 @@ class CurlEventLoop {
   // costs an allocation of its receive buffer and several kilobytes of state to initialize.
   std::vector<void*> idle_handles_;  // CURL*
   std::multimap<absl::Time, TransferId> delayed_;  // transfers waiting out a retry delay
+  absl::Time curl_timer_ = absl::InfiniteFuture();  // when curl's timer is due
   std::string api_key_;
   absl::Time api_key_read_at_ = absl::InfinitePast();
 

@@ -1,0 +1,122 @@
+// The upstream event loop on its own, against fake-anthropic on loopback.
+#include "service/upstream/curl_event_loop.h"
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/fake_upstream/fake_anthropic.h"
+
+namespace claude {
+namespace {
+
+// Records what a transfer's sink sees, and on which threads.
+class RecordingSink : public TransferSink {
+ public:
+  void OnHead(int http_status, const HttpHeaders&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++heads_;
+    status_ = http_status;
+    threads_.push_back(std::this_thread::get_id());
+  }
+  BodyAction OnBody(absl::string_view chunk) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (heads_ == 0) body_before_head_ = true;
+    body_.append(chunk.data(), chunk.size());
+    threads_.push_back(std::this_thread::get_id());
+    return BodyAction::kContinue;
+  }
+  void OnDone(const absl::Status& status) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++dones_;
+    done_ = status;
+    threads_.push_back(std::this_thread::get_id());
+    cv_.notify_all();
+  }
+
+  // Waits for OnDone; false after `timeout`.
+  bool Wait(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, absl::ToChronoSeconds(timeout), [this] { return dones_ > 0; });
+  }
+
+  // Empty when the transfer was seen as expected; else what went wrong.
+  std::string Check(const std::string& expected_text, std::thread::id starter) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (heads_ != 1 || status_ != 200) return absl::StrCat("heads ", heads_, ", status ", status_);
+    if (body_before_head_) return "body before head";
+    if (dones_ != 1 || !done_.ok()) return absl::StrCat("dones ", dones_, ", ", done_.ToString());
+    if (body_.find(expected_text) == std::string::npos) return "body without " + expected_text + ": " + body_;
+    for (std::thread::id t : threads_) {
+      if (t == starter) return "a sink callback ran on the thread that started the transfer";
+    }
+    return "";
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int heads_ = 0;
+  int status_ = 0;
+  bool body_before_head_ = false;
+  std::string body_;
+  int dones_ = 0;
+  absl::Status done_;
+  std::vector<std::thread::id> threads_;
+};
+
+HttpRequest EchoRequest(const std::string& text) {
+  HttpRequest request;
+  request.path = "/v1/messages";
+  request.body = std::make_shared<const std::string>(absl::StrCat(
+      R"({"model":"claude-test","max_tokens":16,"messages":[{"role":"user","content":")", text,
+      R"("}]})"));
+  request.timeout = absl::Seconds(30);
+  return request;
+}
+
+// Many threads start transfers at once, while others finish: every response arrives whole,
+// exactly once, and every sink callback runs on the loop thread, never on a starter.
+TEST(CurlEventLoopTest, ConcurrentStartersGetEveryResponseOnTheLoopThread) {
+  auto fake = testing::FakeAnthropic::Start();
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  CurlEventLoopOptions options;
+  options.base_url = (*fake)->base_url();
+  CurlEventLoop loop(options);
+
+  constexpr int kStarters = 6;  // more than this machine's cores
+  constexpr int kPerStarter = 300;
+  std::vector<std::string> failures(kStarters);
+  std::vector<std::thread> starters;
+  for (int s = 0; s < kStarters; ++s) {
+    starters.emplace_back([&, s] {
+      for (int i = 0; i < kPerStarter; ++i) {
+        const std::string text = absl::StrCat("starter", s, "call", i);
+        auto sink = std::make_shared<RecordingSink>();
+        loop.Start(EchoRequest(text), sink);
+        if (!sink->Wait(absl::Seconds(30))) {
+          failures[s] = "no OnDone within 30 s for " + text;
+          return;
+        }
+        if (std::string error = sink->Check("Echo: " + text, std::this_thread::get_id()); !error.empty()) {
+          failures[s] = text + ": " + error;
+          return;
+        }
+      }
+    });
+  }
+  for (std::thread& t : starters) t.join();
+  for (int s = 0; s < kStarters; ++s) EXPECT_EQ(failures[s], "") << "starter " << s;
+  EXPECT_EQ((*fake)->request_count(), kStarters * kPerStarter);
+  EXPECT_EQ(loop.live_transfers(), 0);
+}
+
+}  // namespace
+}  // namespace claude
