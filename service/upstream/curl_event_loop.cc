@@ -112,8 +112,7 @@ CurlEventLoop::~CurlEventLoop() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
-  const uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof one);
+  Wake();
   thread_.join();
   for (void* easy : idle_handles_) curl_easy_cleanup(static_cast<CURL*>(easy));
   curl_multi_cleanup(Multi(multi_));
@@ -146,10 +145,12 @@ void CurlEventLoop::Post(Command command) {
     commands_.push_back(std::move(command));
   }
   // The loop, when awake, reads commands_ before it waits again: no wakeup needed then.
-  if (polling_.exchange(false)) {
-    const uint64_t one = 1;
-    (void)!write(wake_fd_, &one, sizeof one);
-  }
+  if (polling_.exchange(false)) Wake();
+}
+
+void CurlEventLoop::Wake() {
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
 }
 
 void CurlEventLoop::Run() {
@@ -234,7 +235,8 @@ int CurlEventLoop::WaitMillis() const {
   absl::Time until = std::min(curl_timer_, absl::Now() + absl::Seconds(1));
   if (!delayed_.empty()) until = std::min(until, delayed_.begin()->first);
   // Rounded up: waking a little early would only spin until the timer is due.
-  return static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(absl::Ceil(until - absl::Now(), absl::Milliseconds(1)))));
+  const absl::Duration wait = absl::Ceil(until - absl::Now(), absl::Milliseconds(1));
+  return static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wait)));
 }
 
 int CurlEventLoop::OnSocket(void* /*easy*/, int fd, int what, void* self, void* /*socket_data*/) {
@@ -245,7 +247,8 @@ int CurlEventLoop::OnSocket(void* /*easy*/, int fd, int what, void* self, void* 
     return 0;
   }
   epoll_event event{};
-  event.events = ((what & CURL_POLL_IN) ? uint32_t{EPOLLIN} : 0u) | ((what & CURL_POLL_OUT) ? uint32_t{EPOLLOUT} : 0u);
+  event.events = ((what & CURL_POLL_IN) ? uint32_t{EPOLLIN} : 0u) |
+                 ((what & CURL_POLL_OUT) ? uint32_t{EPOLLOUT} : 0u);
   event.data.fd = fd;
   if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &event) != 0 && errno == ENOENT) {
     epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event);

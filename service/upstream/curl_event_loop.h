@@ -105,6 +105,8 @@ class CurlEventLoop {
 
   void Run();
   void Post(Command command);
+  // Makes the loop's epoll_wait return (a write to wake_fd_).
+  void Wake();
   void Execute(Command command);
   void StartNow(Transfer* t);
   // Lets curl act on `fd` (ready for `curl_events`), or on its due timers (CURL_SOCKET_TIMEOUT),
