@@ -39,6 +39,9 @@ ABSL_FLAG(int64_t, stream_buffer_bytes, 256 * 1024,
 ABSL_FLAG(int64_t, unary_stream_threshold, 16384,
           "CreateMessage streams from the upstream (and accumulates) when max_tokens exceeds this.");
 ABSL_FLAG(int, max_request_bytes, 64 << 20, "Largest gRPC request accepted.");
+ABSL_FLAG(int64_t, max_response_bytes, int64_t{64} << 20,
+          "Largest upstream reply a unary call takes in (JSON, or the SSE it accumulates); "
+          "larger: RESOURCE_EXHAUSTED. StreamMessage is not limited.");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain of the gRPC port; with --tls_key, serves TLS (files re-read when "
           "rotated).");
@@ -126,6 +129,11 @@ int main(int argc, char** argv) {
   config.max_retries = absl::GetFlag(FLAGS_max_retries);
   config.call.stream_buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_bytes);
   config.call.default_timeout = absl::GetFlag(FLAGS_default_timeout);
+  if (absl::GetFlag(FLAGS_max_response_bytes) < 1) {
+    std::cerr << "--max_response_bytes must be at least 1\n";
+    return 2;
+  }
+  config.call.max_response_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_response_bytes));
   config.unary_stream_threshold = absl::GetFlag(FLAGS_unary_stream_threshold);
   config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);

@@ -90,8 +90,15 @@ void UpstreamCall::OnHead(int http_status, const HttpHeaders& headers) {
   std::lock_guard<std::mutex> lock(mu_);
   http_status_ = http_status;
   headers_ = headers;
+  forwarded_ = SelectForwardedHeaders(headers);
+  // The attempt whose answer the caller gets decides: earlier attempts' headers never reach it.
+  record_.dropped_response_headers = forwarded_.dropped;
   record_.attempt_statuses.push_back(http_status);
-  if (const std::string* id = FindHeader(headers, "request-id")) record_.request_id = *id;
+  // Logged, so held to the same rule as metadata: printable ASCII, bounded.
+  if (const std::string* id = FindHeader(headers, "request-id");
+      id != nullptr && IsValidMetadataValue(*id) && id->size() <= kMaxForwardedValueBytes) {
+    record_.request_id = *id;
+  }
 }
 
 BodyAction UpstreamCall::OnBody(absl::string_view chunk) {
@@ -162,25 +169,13 @@ void UpstreamCall::NotifyEnd(const CallRecord& record) const {
   if (env_.observers != nullptr) env_.observers->End(record);
 }
 
-void UpstreamCall::AddTrailers(const HttpHeaders& headers, const grpc::Status& status,
+void UpstreamCall::AddTrailers(const ForwardedHeaders& headers, const grpc::Status& status,
                                grpc::CallbackServerContext* context) {
-  ForwardHeaders(headers, [context](const std::string& k, const std::string& v) {
-    context->AddTrailingMetadata(k, v);
-  });
+  for (const auto& [name, value] : headers.entries) context->AddTrailingMetadata(name, value);
   // The server has applied its own retry policy to the upstream already: a negative pushback
   // tells gRPC clients with a retry policy not to multiply the attempts.
   if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
     context->AddTrailingMetadata("grpc-retry-pushback-ms", "-1");
-  }
-}
-
-void UpstreamCall::ForwardHeaders(
-    const HttpHeaders& headers, const std::function<void(const std::string&, const std::string&)>& add) {
-  for (const auto& [name, value] : headers) {
-    if (name == "request-id" || name == "retry-after" || name == "retry-after-ms" ||
-        absl::StartsWith(name, "anthropic-ratelimit-")) {
-      add(name, value);
-    }
   }
 }
 
@@ -199,6 +194,7 @@ UnaryCall::UnaryCall(const CallEnvironment& env, HttpRequest request, absl::Time
 
 void UnaryCall::ResetAttempt() {
   body_.clear();
+  received_bytes_ = 0;
   stream_error_ = grpc::Status::OK;
   if (accumulate_stream_) {
     decoder_ = dialect().NewEventDecoder();
@@ -207,12 +203,17 @@ void UnaryCall::ResetAttempt() {
 }
 
 BodyAction UnaryCall::OnSuccessBody(absl::string_view chunk) {
+  // The whole reply is held until it is complete, so its size is capped whether it comes as one
+  // JSON body or as a stream folded into a Message.
+  received_bytes_ += chunk.size();
+  if (received_bytes_ > max_response_bytes_) {
+    stream_error_ = grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("upstream reply exceeds --max_response_bytes (", max_response_bytes_,
+                     " bytes), the most a unary call holds; StreamMessage has no such limit"));
+    return BodyAction::kAbort;
+  }
   if (!accumulate_stream_) {
-    if (body_.size() + chunk.size() > max_response_bytes_) {
-      stream_error_ = grpc::Status(grpc::StatusCode::INTERNAL,
-                                   absl::StrCat("upstream response exceeds ", max_response_bytes_, " bytes"));
-      return BodyAction::kAbort;
-    }
     body_.append(chunk.data(), chunk.size());
     return BodyAction::kContinue;
   }
@@ -286,13 +287,13 @@ void UnaryCall::Conclude(grpc::Status status) {
 
 void UnaryCall::Flush() {
   std::optional<grpc::Status> finish;
-  HttpHeaders headers;
+  ForwardedHeaders headers;
   std::optional<CallRecord> record;
   {
     std::lock_guard<std::mutex> lock(mu_);
     finish.swap(pending_finish_);
     if (finish) {
-      headers = response_headers();
+      headers = forwarded_headers();
       record = TakeRecord(*finish);
     }
   }
@@ -421,7 +422,7 @@ StreamCall::Action StreamCall::NextAction() {
     }
     if (!wrote_any_) {
       wrote_any_ = true;
-      action.initial_metadata = response_headers();
+      action.initial_metadata = forwarded_headers();
     }
     if (paused_ && queued_bytes_ <= buffer_bytes_ / 2 && !cancelled_) {
       paused_ = false;
@@ -432,7 +433,7 @@ StreamCall::Action StreamCall::NextAction() {
   if (outcome_) {
     finished_ = true;
     action.finish = *outcome_;
-    action.trailing_metadata = response_headers();
+    action.trailing_metadata = forwarded_headers();
     action.record = TakeRecord(*outcome_);
   }
   return action;
@@ -447,9 +448,9 @@ void StreamCall::Flush() {
   if (action.resume) transport()->Resume(*action.resume);
   if (action.write) {
     if (action.initial_metadata) {
-      ForwardHeaders(*action.initial_metadata, [this](const std::string& k, const std::string& v) {
-        context_->AddInitialMetadata(k, v);
-      });
+      for (const auto& [name, value] : action.initial_metadata->entries) {
+        context_->AddInitialMetadata(name, value);
+      }
     }
     reactor_->StartWrite(&in_flight_);
   } else if (action.finish) {

@@ -23,6 +23,7 @@
 #include "service/codec/message_accumulator.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
+#include "service/rpc/forwarded_headers.h"
 #include "service/security/caller_gate.h"
 #include "service/upstream/dialect.h"
 #include "service/upstream/http_types.h"
@@ -35,7 +36,8 @@ struct CallOptions {
   // Bytes of encoded events a stream may hold for a slow caller before the upstream transfer is
   // paused; it resumes when the backlog falls to half of this.
   int64_t stream_buffer_bytes = 256 * 1024;
-  // Largest response body (unary calls) and error body kept.
+  // Largest reply body a unary call takes in, JSON or SSE that it accumulates (past it:
+  // RESOURCE_EXHAUSTED), and largest error body kept.
   size_t max_response_bytes = 64 << 20;
   size_t max_error_body_bytes = 64 << 10;
   // Time an upstream request may take when the caller set no deadline.
@@ -103,8 +105,9 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   grpc::Status DecodeEvents(EventDecoder& decoder, std::optional<absl::string_view> chunk,
                             absl::FunctionRef<grpc::Status(claude::v1::MessageStreamEvent)> on_event) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Response headers of the attempt whose answer the caller gets, for its metadata.
-  const HttpHeaders& response_headers() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return headers_; }
+  // What the caller gets as metadata of the response headers of the attempt whose answer it
+  // gets: only valid values, bounded (service/rpc/forwarded_headers.h).
+  const ForwardedHeaders& forwarded_headers() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return forwarded_; }
   // The call's record, filled as it goes (observability hooks only).
   CallRecord& record() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return record_; }
   bool record_bodies() const { return env_.record_bodies; }
@@ -112,13 +115,9 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   CallRecord TakeRecord(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Tells the observers the RPC ended; outside `mu_`, before gRPC's Finish.
   void NotifyEnd(const CallRecord& record) const ABSL_LOCKS_EXCLUDED(mu_);
-  // Copies the headers callers care about (request-id, retry-after, anthropic-ratelimit-*) into
-  // gRPC metadata with `add`.
-  static void ForwardHeaders(const HttpHeaders& headers,
-                             const std::function<void(const std::string&, const std::string&)>& add);
   // Adds the trailing metadata of a finished call: forwarded headers, and for failures a retry
   // pushback that keeps clients from retrying what the server already retried.
-  static void AddTrailers(const HttpHeaders& headers, const grpc::Status& status,
+  static void AddTrailers(const ForwardedHeaders& headers, const grpc::Status& status,
                           grpc::CallbackServerContext* context);
 
   // std::mutex, not absl::Mutex: Debian builds Abseil without ThreadSanitizer annotations, so
@@ -140,6 +139,7 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   bool transfer_live_ ABSL_GUARDED_BY(mu_) = false;
   int http_status_ ABSL_GUARDED_BY(mu_) = 0;
   HttpHeaders headers_ ABSL_GUARDED_BY(mu_);
+  ForwardedHeaders forwarded_ ABSL_GUARDED_BY(mu_);
   std::string error_body_ ABSL_GUARDED_BY(mu_);
   CallRecord record_ ABSL_GUARDED_BY(mu_);
 };
@@ -170,6 +170,8 @@ class UnaryCall final : public UpstreamCall {
   const bool accumulate_stream_;
   const size_t max_response_bytes_;
   std::string body_ ABSL_GUARDED_BY(mu_);
+  // Bytes of this attempt's 2xx body, held against max_response_bytes_ in both modes.
+  size_t received_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::unique_ptr<EventDecoder> decoder_ ABSL_GUARDED_BY(mu_);
   std::optional<MessageAccumulator> accumulator_ ABSL_GUARDED_BY(mu_);
   grpc::Status stream_error_ ABSL_GUARDED_BY(mu_);
@@ -200,9 +202,9 @@ class StreamCall final : public UpstreamCall {
   // What the thread that holds `mu_` must do with gRPC once it has released it.
   struct Action {
     bool write = false;
-    std::optional<HttpHeaders> initial_metadata;  // with the first write
+    std::optional<ForwardedHeaders> initial_metadata;  // with the first write
     std::optional<grpc::Status> finish;
-    HttpHeaders trailing_metadata;                 // with the finish
+    ForwardedHeaders trailing_metadata;                 // with the finish
     std::optional<Transport::TransferId> resume;
     std::optional<CallRecord> record;              // with the finish
   };

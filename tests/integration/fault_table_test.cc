@@ -232,7 +232,7 @@ std::vector<FaultCase> Catalogue() {
     c.deadline = absl::Milliseconds(700);
     c.code = StatusCode::DEADLINE_EXCEEDED;
     // The stall timer must not fire first (and be retried past the deadline).
-    c.configure = [](ServerConfig& config) { config.upstream.stall_timeout = absl::Seconds(30); };
+    c.configure = [](ServerConfig& config) { config.transport.stall_timeout = absl::Seconds(30); };
     rows.push_back(c);
   }
 
@@ -481,8 +481,8 @@ TEST_P(FaultTableTest, EndsWithItsCodeAndLeavesNothingBehind) {
   options.jitter = 0.999;  // the shortest backoff (0.375 s)
   options.configure = [&](ServerConfig& config) {
     if (!base_url.empty()) config.upstream.base_url = base_url;
-    config.upstream.connect_timeout = absl::Milliseconds(300);
-    config.upstream.stall_timeout = absl::Seconds(1);
+    config.transport.connect_timeout = absl::Milliseconds(300);
+    config.transport.stall_timeout = absl::Seconds(1);
     // The live-stream gauge counts StreamMessage RPCs only; /metrics costs a second to stop.
     if (row.rpc == Rpc::kStream) config.metrics_listen = "127.0.0.1:0";
     if (row.configure) row.configure(config);
