@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,15 +34,29 @@ void InitCurlOnce() {
 // buffer, and a burst of transfers should not pin its peak memory).
 constexpr size_t kMaxIdleHandles = 16;
 
-// Idle connections kept open for reuse. curl's default scales with the handles added at each
-// moment, which under a steady load of concurrent calls closes connections only to reopen them.
-constexpr long kMaxIdleConnections = 1024;
+// Response headers kept per transfer (the rest are ignored): what the calls read of them is a
+// handful of fields, and an upstream must not make the server hold megabytes of headers.
+constexpr size_t kMaxResponseHeaderFields = 256;
+constexpr size_t kMaxResponseHeaderBytes = 64 << 10;
+
+// An address no sweep ever reaches: OnSweepSocket refuses to open a socket for it.
+constexpr char kSweepUrl[] = "http://127.0.0.1:9/";
 
 // Events taken from epoll per wake.
 constexpr int kMaxEvents = 256;
 
 long Millis(absl::Duration d) {
   return static_cast<long>(std::min<int64_t>(absl::ToInt64Milliseconds(d), 1L << 30));
+}
+
+// CURLOPT_MAXAGE_CONN counts whole seconds, and closes a connection idle for more than it.
+long IdleSeconds(absl::Duration d) {
+  return std::max(1L, static_cast<long>(std::min<int64_t>(absl::ToInt64Seconds(d), 1L << 30)));
+}
+
+// The sweep's CURLOPT_OPENSOCKETFUNCTION: its connection is never made.
+curl_socket_t RefuseSocket(void* /*clientp*/, curlsocktype /*purpose*/, curl_sockaddr* /*address*/) {
+  return CURL_SOCKET_BAD;
 }
 
 }  // namespace
@@ -57,8 +72,20 @@ struct CurlEventLoop::Transfer {
   int http_status = 0;
   HttpHeaders response_headers;
   bool head_delivered = false;
+  // The final response's header block ended (its blank line): a response cut before that is a
+  // connection failure, not a response.
+  bool headers_complete = false;
+  size_t header_bytes = 0;
   bool paused = false;
   bool aborted_by_sink = false;
+  // When the request was handed to curl, and when the last byte of the response arrived (or the
+  // transfer resumed from a pause): the stall timer's clock.
+  absl::Time handed_at;
+  absl::Time last_byte_at;
+  bool stall_check_armed = false;
+  // Times curl was about to send the request (OnRequestReady); a re-send was refused.
+  int sends = 0;
+  bool resend_refused = false;
   char error[CURL_ERROR_SIZE] = {0};
 
   ~Transfer() {
@@ -98,7 +125,12 @@ CurlEventLoop::CurlEventLoop(CurlEventLoopOptions options) : options_(std::move(
   if (options_.max_total_connections > 0) {
     curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_total_connections);
   }
-  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, kMaxIdleConnections);
+  // Idle connections kept for reuse. curl's default follows the number of handles added at each
+  // moment, which under a steady load of concurrent calls closes connections only to reopen
+  // them; an explicit cap keeps the pool steady and bounded.
+  if (options_.max_idle_connections > 0) {
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, options_.max_idle_connections);
+  }
   curl_multi_setopt(multi, CURLMOPT_PIPELINING, options_.http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
   curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &CurlEventLoop::OnSocket);
   curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
@@ -114,6 +146,10 @@ CurlEventLoop::~CurlEventLoop() {
   }
   Wake();
   thread_.join();
+  if (sweeper_ != nullptr) {
+    curl_multi_remove_handle(Multi(multi_), static_cast<CURL*>(sweeper_));
+    curl_easy_cleanup(static_cast<CURL*>(sweeper_));
+  }
   for (void* easy : idle_handles_) curl_easy_cleanup(static_cast<CURL*>(easy));
   curl_multi_cleanup(Multi(multi_));
   close(wake_fd_);
@@ -173,6 +209,8 @@ void CurlEventLoop::Run() {
       delayed_.erase(delayed_.begin());
       if (it != transfers_.end() && it->second->easy == nullptr) StartNow(it->second.get());
     }
+    CheckStalls(now);
+    SweepIdleConnections(now);
     // New transfers and resumed ones set curl's timer to now.
     if (curl_timer_ <= absl::Now()) {
       curl_timer_ = absl::InfiniteFuture();
@@ -211,29 +249,109 @@ void CurlEventLoop::Drive(int fd, int curl_events) {
   int pending = 0;
   while (CURLMsg* msg = curl_multi_info_read(Multi(multi_), &pending)) {
     if (msg->msg != CURLMSG_DONE) continue;
+    if (msg->easy_handle == sweeper_) {
+      // Its work (curl pruning the pool) is done; its own connect was refused on purpose.
+      CURL* sweeper = msg->easy_handle;
+      curl_multi_remove_handle(Multi(multi_), sweeper);
+      curl_easy_cleanup(sweeper);
+      sweeper_ = nullptr;
+      continue;
+    }
     Transfer* t = nullptr;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
     const CURLcode code = msg->data.result;
     absl::Status status;
-    if (code == CURLE_OK) {
+    if (code == CURLE_OK && t->headers_complete) {
       t->DeliverHead();
-    } else if (t->aborted_by_sink) {
-      status = absl::AbortedError("transfer aborted by its reader");
-    } else if (code == CURLE_OPERATION_TIMEDOUT) {
-      status = absl::DeadlineExceededError(
-          absl::StrCat("upstream request timed out: ", t->error[0] ? t->error : curl_easy_strerror(code)));
+    } else if (code == CURLE_OK) {
+      // curl ends a response cut inside its header block without an error; the caller gets no
+      // response from it, so it is a connection failure like any other (and retryable).
+      status = absl::UnavailableError(
+          "upstream connection closed before the response headers were complete");
     } else {
-      status = absl::UnavailableError(absl::StrCat(
-          t->head_delivered ? "upstream connection broke mid-response: " : "upstream connection failed: ",
-          t->error[0] ? t->error : curl_easy_strerror(code)));
+      status = FailureStatus(*t, code);
     }
     Finish(t, status);
   }
 }
 
+absl::Status CurlEventLoop::FailureStatus(const Transfer& t, int code) const {
+  const char* detail = t.error[0] ? t.error : curl_easy_strerror(static_cast<CURLcode>(code));
+  if (t.aborted_by_sink) return absl::AbortedError("transfer aborted by its reader");
+  if (t.resend_refused) {
+    return absl::UnavailableError(
+        "upstream closed a reused connection before answering (not re-sent by the transport; "
+        "the call's retry policy decides)");
+  }
+  if (code == CURLE_OPERATION_TIMEDOUT) {
+    // curl has two timeouts: the request's (its caller's deadline) and the connect timeout
+    // (TCP and TLS handshake). Only the first is the caller's; the second is a connection
+    // failure. The request's timeout is known to have passed when this much time went by.
+    const absl::Duration elapsed = absl::Now() - t.handed_at;
+    if (t.request.timeout != absl::InfiniteDuration() &&
+        elapsed >= t.request.timeout - absl::Milliseconds(5)) {
+      return absl::DeadlineExceededError(absl::StrCat("upstream request timed out: ", detail));
+    }
+    return absl::UnavailableError(absl::StrCat("upstream connection failed: connect or TLS handshake took over ",
+                                               absl::FormatDuration(options_.connect_timeout), ": ", detail));
+  }
+  return absl::UnavailableError(absl::StrCat(
+      t.head_delivered ? "upstream connection broke mid-response: " : "upstream connection failed: ", detail));
+}
+
+void CurlEventLoop::ArmStallCheck(Transfer* t, absl::Time at) {
+  if (t->stall_check_armed) return;
+  t->stall_check_armed = true;
+  stall_checks_.emplace(at, t->id);
+}
+
+void CurlEventLoop::CheckStalls(absl::Time now) {
+  // Bytes only move last_byte_at forward (no map update per chunk); a check that comes due
+  // early re-arms itself at the transfer's real deadline.
+  while (!stall_checks_.empty() && stall_checks_.begin()->first <= now) {
+    const TransferId id = stall_checks_.begin()->second;
+    stall_checks_.erase(stall_checks_.begin());
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) continue;
+    Transfer* t = it->second.get();
+    t->stall_check_armed = false;
+    if (t->paused) continue;  // a slow reader is not a stall; re-armed when it resumes
+    const absl::Time due = t->last_byte_at + options_.stall_timeout;
+    if (due > now) {
+      ArmStallCheck(t, due);
+      continue;
+    }
+    Finish(t, absl::UnavailableError(absl::StrCat("upstream stalled: no bytes for ",
+                                                  absl::FormatDuration(options_.stall_timeout),
+                                                  " (--stall_timeout)")));
+  }
+}
+
+// curl closes pooled connections that are idle too long (CURLOPT_MAXAGE_CONN) or dead only when
+// a new transfer looks for a connection, so after a burst with no traffic behind it they would
+// stay open for good. About once a second, while any connection is open, the loop adds a sweep:
+// a handle whose only effect is that lookup (its own connection is refused before any socket
+// exists).
+void CurlEventLoop::SweepIdleConnections(absl::Time now) {
+  if (sweeper_ != nullptr || now < next_idle_sweep_ ||
+      open_sockets_.load(std::memory_order_relaxed) == 0) {
+    return;
+  }
+  next_idle_sweep_ = now + absl::Seconds(1);
+  CURL* sweeper = curl_easy_init();
+  if (sweeper == nullptr) return;
+  curl_easy_setopt(sweeper, CURLOPT_URL, kSweepUrl);
+  curl_easy_setopt(sweeper, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(sweeper, CURLOPT_MAXAGE_CONN, IdleSeconds(options_.idle_connection_timeout));
+  curl_easy_setopt(sweeper, CURLOPT_OPENSOCKETFUNCTION, &RefuseSocket);
+  sweeper_ = sweeper;
+  curl_multi_add_handle(Multi(multi_), sweeper);
+}
+
 int CurlEventLoop::WaitMillis() const {
   absl::Time until = std::min(curl_timer_, absl::Now() + absl::Seconds(1));
   if (!delayed_.empty()) until = std::min(until, delayed_.begin()->first);
+  if (!stall_checks_.empty()) until = std::min(until, stall_checks_.begin()->first);
   // Rounded up: waking a little early would only spin until the timer is due.
   const absl::Duration wait = absl::Ceil(until - absl::Now(), absl::Milliseconds(1));
   return static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wait)));
@@ -285,6 +403,10 @@ void CurlEventLoop::Execute(Command command) {
       Transfer* t = it->second.get();
       t->paused = false;
       paused_.fetch_sub(1, std::memory_order_relaxed);
+      if (options_.stall_timeout > absl::ZeroDuration()) {
+        t->last_byte_at = absl::Now();
+        ArmStallCheck(t, t->last_byte_at + options_.stall_timeout);
+      }
       // May call OnBodyBytes right here with the bytes held since the pause.
       curl_easy_pause(t->easy, CURLPAUSE_CONT);
       return;
@@ -323,10 +445,13 @@ void CurlEventLoop::StartNow(Transfer* t) {
   if (r.timeout != absl::InfiniteDuration()) {
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, std::max(1L, Millis(r.timeout)));
   }
-  if (options_.stall_timeout > absl::ZeroDuration()) {
-    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, std::max(1L, Millis(options_.stall_timeout) / 1000));
-  }
+  curl_easy_setopt(easy, CURLOPT_MAXAGE_CONN, IdleSeconds(options_.idle_connection_timeout));
+  curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &CurlEventLoop::OnRequestReady);
+  curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &CurlEventLoop::OnOpenSocket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlEventLoop::OnCloseSocket);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
   // TLS to the upstream is always verified (peer and host name; curl's defaults, stated here so
   // nobody turns them off by accident).
@@ -361,6 +486,11 @@ void CurlEventLoop::StartNow(Transfer* t) {
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlEventLoop::OnBodyBytes);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+  t->handed_at = absl::Now();
+  t->last_byte_at = t->handed_at;
+  if (options_.stall_timeout > absl::ZeroDuration()) {
+    ArmStallCheck(t, t->handed_at + options_.stall_timeout);
+  }
   curl_multi_add_handle(Multi(multi_), easy);
 }
 
@@ -387,6 +517,7 @@ void CurlEventLoop::Finish(Transfer* t, const absl::Status& status) {
 size_t CurlEventLoop::OnHeaderLine(char* data, size_t size, size_t count, void* self) {
   auto* t = static_cast<Transfer*>(self);
   const size_t n = size * count;
+  t->last_byte_at = absl::Now();
   absl::string_view line(data, n);
   line = absl::StripTrailingAsciiWhitespace(line);
   if (absl::StartsWith(line, "HTTP/")) {
@@ -399,8 +530,15 @@ size_t CurlEventLoop::OnHeaderLine(char* data, size_t size, size_t count, void* 
     return n;
   }
   if (line.empty()) {
-    if (t->http_status >= 200) t->DeliverHead();
+    if (t->http_status >= 200) {
+      t->headers_complete = true;
+      t->DeliverHead();
+    }
     return n;
+  }
+  t->header_bytes += n;
+  if (t->response_headers.size() >= kMaxResponseHeaderFields || t->header_bytes > kMaxResponseHeaderBytes) {
+    return n;  // kept out (see kMaxResponseHeaderBytes); the transfer goes on
   }
   const size_t colon = line.find(':');
   if (colon != absl::string_view::npos) {
@@ -414,6 +552,7 @@ size_t CurlEventLoop::OnHeaderLine(char* data, size_t size, size_t count, void* 
 size_t CurlEventLoop::OnBodyBytes(char* data, size_t size, size_t count, void* self) {
   auto* t = static_cast<Transfer*>(self);
   const size_t n = size * count;
+  t->last_byte_at = absl::Now();
   t->DeliverHead();
   switch (t->sink->OnBody(absl::string_view(data, n))) {
     case BodyAction::kContinue:
@@ -427,6 +566,32 @@ size_t CurlEventLoop::OnBodyBytes(char* data, size_t size, size_t count, void* s
       return 0;
   }
   return 0;
+}
+
+}  // namespace claude
+
+namespace claude {
+
+int CurlEventLoop::OnRequestReady(void* self, char* /*conn_primary_ip*/, char* /*conn_local_ip*/,
+                                  int /*conn_primary_port*/, int /*conn_local_port*/) {
+  auto* t = static_cast<Transfer*>(self);
+  if (++t->sends == 1) return CURL_PREREQFUNC_OK;
+  // curl retries a request itself when a reused connection died before any answer; the upstream
+  // may have received the first one. Refused, so attempts, logs and metrics count every request.
+  t->resend_refused = true;
+  return CURL_PREREQFUNC_ABORT;
+}
+
+int CurlEventLoop::OnOpenSocket(void* self, int /*purpose*/, void* address) {
+  const auto* a = static_cast<const curl_sockaddr*>(address);
+  const int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  if (fd >= 0) static_cast<CurlEventLoop*>(self)->open_sockets_.fetch_add(1, std::memory_order_relaxed);
+  return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+int CurlEventLoop::OnCloseSocket(void* self, int fd) {
+  static_cast<CurlEventLoop*>(self)->open_sockets_.fetch_sub(1, std::memory_order_relaxed);
+  return close(fd);
 }
 
 }  // namespace claude
