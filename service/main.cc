@@ -25,11 +25,17 @@ ABSL_FLAG(std::string, api_key_file, "",
 ABSL_FLAG(std::string, upstream_auth, "x-api-key",
           "How the key is sent: x-api-key (the API) or bearer (Authorization: Bearer, gateways).");
 ABSL_FLAG(std::string, anthropic_version, "2023-06-01", "The anthropic-version header sent upstream.");
-ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10), "Time to connect to the upstream.");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10),
+          "Time to connect to the upstream, TLS handshake included; past it: UNAVAILABLE, retried.");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Minutes(15),
           "Time an upstream request may take when the caller sets no gRPC deadline.");
 ABSL_FLAG(absl::Duration, stall_timeout, absl::Minutes(5),
-          "Fail an upstream response that sends nothing for this long (0 = never).");
+          "Fail an upstream transfer that receives no byte for this long (UNAVAILABLE; retried while "
+          "nothing reached the caller); a transfer paused for a slow caller never stalls (0 = never).");
+ABSL_FLAG(absl::Duration, upstream_idle_timeout, absl::Seconds(60),
+          "Close kept-alive upstream connections idle for longer than this (whole seconds).");
+ABSL_FLAG(int, max_idle_connections, 256,
+          "Most idle upstream connections kept open for reuse; the oldest beyond it are closed.");
 ABSL_FLAG(int, max_retries, 2, "Retries of a failed upstream request (before any event reached the caller).");
 ABSL_FLAG(int, max_connections_per_host, 0, "Most upstream connections per host (0 = unlimited).");
 ABSL_FLAG(int, max_total_connections, 0, "Most upstream connections in all (0 = unlimited).");
@@ -122,6 +128,12 @@ int main(int argc, char** argv) {
   claude::CurlEventLoopOptions& transport = config.transport;
   transport.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   transport.stall_timeout = absl::GetFlag(FLAGS_stall_timeout);
+  transport.idle_connection_timeout = absl::GetFlag(FLAGS_upstream_idle_timeout);
+  transport.max_idle_connections = absl::GetFlag(FLAGS_max_idle_connections);
+  if (transport.idle_connection_timeout < absl::Seconds(1) || transport.max_idle_connections < 1) {
+    std::cerr << "--upstream_idle_timeout must be at least 1s and --max_idle_connections at least 1\n";
+    return 2;
+  }
   transport.max_connections_per_host = absl::GetFlag(FLAGS_max_connections_per_host);
   transport.max_total_connections = absl::GetFlag(FLAGS_max_total_connections);
   transport.http2 = absl::GetFlag(FLAGS_http2);
