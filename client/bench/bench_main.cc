@@ -962,15 +962,14 @@ void PrintSoak(const SoakResult& s, const SoakOptions& o) {
   std::printf("\nsoak: %d streams at once for %s (+%s warm-up), cancelled at random times: %lld "
               "started, %lld completed, %lld cancelled, %lld failed\n"
               "claude-grpc-server RSS: idle %lld kB, after warm-up %lld kB, after %lld kB; fds: idle %lld, "
-              "after %lld; gauges after: live transfers %.0f, paused %.0f, live streams %.0f, "
-              "upstream connections %.0f\nsoak %s%s\n",
+              "after %lld; gauges after: live transfers %.0f, paused %.0f, live streams %.0f\nsoak %s%s\n",
               o.streams, absl::FormatDuration(o.duration).c_str(), absl::FormatDuration(o.warmup).c_str(),
               static_cast<long long>(s.streams_started), static_cast<long long>(s.completed),
               static_cast<long long>(s.cancelled), static_cast<long long>(s.failed),
               static_cast<long long>(s.rss_idle_kb), static_cast<long long>(s.rss_after_warmup_kb),
               static_cast<long long>(s.rss_after_kb), static_cast<long long>(s.fds_idle),
               static_cast<long long>(s.fds_after), s.live_transfers, s.paused_transfers, s.live_streams,
-              s.upstream_connections, s.passed ? "passed" : "FAILED: ", s.verdict.c_str());
+              s.passed ? "passed" : "FAILED: ", s.verdict.c_str());
 }
 
 std::string SoakJson(const SoakResult& s, const SoakOptions& o) {
@@ -982,8 +981,7 @@ std::string SoakJson(const SoakResult& s, const SoakOptions& o) {
       s.rss_after_kb, R"(,"rss_bound_mb":)", Num(o.rss_bound_mb), R"(,"fds_idle":)", s.fds_idle,
       R"(,"fds_after":)", s.fds_after, R"(,"idle_pool":)", o.max_idle_connections,
       R"(,"live_transfers":)", Num(s.live_transfers), R"(,"paused_transfers":)", Num(s.paused_transfers),
-      R"(,"live_streams":)", Num(s.live_streams), R"(,"upstream_connections":)",
-      Num(s.upstream_connections), R"(,"verdict":")", absl::CHexEscape(s.verdict), "\"}");
+      R"(,"live_streams":)", Num(s.live_streams), R"(,"verdict":")", absl::CHexEscape(s.verdict), "\"}");
 }
 
 // --suite=soak: its own fresh processes, nothing else (not part of "all": it is a check that

@@ -223,7 +223,11 @@ absl::StatusOr<SoakResult> RunSoakSuite(const SuiteBinaries& binaries,
   result.fds_idle = OpenFds(server.pid());
 
   SoakDriver driver(&stubs, request, (options.drip * options.deltas) * 2);
+  // The warm-up ends like the run: every stream ended, then a moment for the server to finish
+  // them. Both RSS figures are of the idle server, so the difference is what the run left.
   driver.Drive(options.streams, absl::Now() + options.warmup);
+  driver.CancelAllAndWait();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
   result.rss_after_warmup_kb = server.StatusKb("VmRSS");
   driver.Drive(options.streams, absl::Now() + options.duration);
   driver.CancelAllAndWait();
@@ -236,7 +240,6 @@ absl::StatusOr<SoakResult> RunSoakSuite(const SuiteBinaries& binaries,
     result.live_streams = Gauge(metrics_port, "claude_grpc_live_streams");
   } while ((result.live_transfers != 0 || result.paused_transfers != 0 || result.live_streams != 0) &&
            absl::Now() < settle_until);
-  result.upstream_connections = Gauge(metrics_port, "claude_grpc_upstream_connections");
   result.rss_after_kb = server.StatusKb("VmRSS");
   result.fds_after = OpenFds(server.pid());
   result.streams_started = driver.started();
@@ -262,6 +265,8 @@ absl::StatusOr<SoakResult> RunSoakSuite(const SuiteBinaries& binaries,
   if (result.failed > 0) {
     problems.push_back(absl::StrCat(result.failed, " stream(s) failed, first: ", result.first_failure));
   }
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  result.rss_after_kb = server.StatusKb("VmRSS");
   if (result.completed == 0 || result.cancelled == 0) {
     problems.push_back("the mix needs both completed and cancelled streams");
   }

@@ -40,12 +40,12 @@ struct SoakResult {
   int64_t failed = 0;     // any other status
   std::string first_failure;
   int64_t rss_idle_kb = 0;         // fresh server, before any stream
-  int64_t rss_after_warmup_kb = 0;
-  int64_t rss_after_kb = 0;        // after the run, once every stream ended
+  int64_t rss_after_warmup_kb = 0;  // once the warm-up's streams all ended
+  int64_t rss_after_kb = 0;         // once the run's streams all ended
   int64_t fds_idle = 0;            // server's open descriptors before any stream
   int64_t fds_after = 0;
   // Gauges scraped from the server's /metrics after the run.
-  double live_transfers = -1, paused_transfers = -1, live_streams = -1, upstream_connections = -1;
+  double live_transfers = -1, paused_transfers = -1, live_streams = -1;
   bool passed = false;
   std::string verdict;  // what failed, when !passed
 };

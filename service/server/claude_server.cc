@@ -88,9 +88,6 @@ absl::Status ClaudeServer::StartObservability() {
     gauges->Add("claude_grpc_upstream_paused_transfers",
                 "Upstream transfers paused because their caller reads slower than the upstream writes.",
                 [loop] { return static_cast<double>(loop->paused_transfers()); });
-    gauges->Add("claude_grpc_upstream_connections",
-                "Upstream connections open, in use or idle in the keep-alive pool.",
-                [loop] { return static_cast<double>(loop->open_connections()); });
     absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
         MetricsEndpoint::Start(config_.metrics_listen, {registry, gauges});
     if (!endpoint.ok()) return endpoint.status();

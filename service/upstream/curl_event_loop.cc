@@ -83,6 +83,7 @@ struct CurlEventLoop::Transfer {
   absl::Time handed_at;
   absl::Time last_byte_at;
   bool stall_check_armed = false;
+  std::multimap<absl::Time, TransferId>::iterator stall_check;  // valid while armed
   // Times curl was about to send the request (OnRequestReady); a re-send was refused.
   int sends = 0;
   bool resend_refused = false;
@@ -302,7 +303,7 @@ absl::Status CurlEventLoop::FailureStatus(const Transfer& t, int code) const {
 void CurlEventLoop::ArmStallCheck(Transfer* t, absl::Time at) {
   if (t->stall_check_armed) return;
   t->stall_check_armed = true;
-  stall_checks_.emplace(at, t->id);
+  t->stall_check = stall_checks_.emplace(at, t->id);
 }
 
 void CurlEventLoop::CheckStalls(absl::Time now) {
@@ -329,12 +330,13 @@ void CurlEventLoop::CheckStalls(absl::Time now) {
 
 // curl closes pooled connections that are idle too long (CURLOPT_MAXAGE_CONN) or dead only when
 // a new transfer looks for a connection, so after a burst with no traffic behind it they would
-// stay open for good. About once a second, while any connection is open, the loop adds a sweep:
+// stay open for good. About once a second, while a connection may be idle in the pool, the loop
+// adds a sweep:
 // a handle whose only effect is that lookup (its own connection is refused before any socket
 // exists).
 void CurlEventLoop::SweepIdleConnections(absl::Time now) {
   if (sweeper_ != nullptr || now < next_idle_sweep_ ||
-      open_sockets_.load(std::memory_order_relaxed) == 0) {
+      now > last_parked_ + options_.idle_connection_timeout + absl::Seconds(3)) {
     return;
   }
   next_idle_sweep_ = now + absl::Seconds(1);
@@ -448,10 +450,6 @@ void CurlEventLoop::StartNow(Transfer* t) {
   curl_easy_setopt(easy, CURLOPT_MAXAGE_CONN, IdleSeconds(options_.idle_connection_timeout));
   curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &CurlEventLoop::OnRequestReady);
   curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
-  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &CurlEventLoop::OnOpenSocket);
-  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, this);
-  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlEventLoop::OnCloseSocket);
-  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
   // TLS to the upstream is always verified (peer and host name; curl's defaults, stated here so
   // nobody turns them off by accident).
@@ -499,7 +497,10 @@ void CurlEventLoop::Finish(Transfer* t, const absl::Status& status) {
   if (it == transfers_.end()) return;
   std::unique_ptr<Transfer> owned = std::move(it->second);
   transfers_.erase(it);
+  if (t->stall_check_armed) stall_checks_.erase(t->stall_check);
   if (t->easy != nullptr) {
+    // A completed transfer leaves its connection in the pool.
+    if (status.ok()) last_parked_ = absl::Now();
     // Removing an unfinished transfer closes its connection: the upstream stops generating.
     curl_multi_remove_handle(Multi(multi_), t->easy);
     // A handle whose transfer completed is reset and kept; one that failed is not reused.
@@ -580,18 +581,6 @@ int CurlEventLoop::OnRequestReady(void* self, char* /*conn_primary_ip*/, char* /
   // may have received the first one. Refused, so attempts, logs and metrics count every request.
   t->resend_refused = true;
   return CURL_PREREQFUNC_ABORT;
-}
-
-int CurlEventLoop::OnOpenSocket(void* self, int /*purpose*/, void* address) {
-  const auto* a = static_cast<const curl_sockaddr*>(address);
-  const int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-  if (fd >= 0) static_cast<CurlEventLoop*>(self)->open_sockets_.fetch_add(1, std::memory_order_relaxed);
-  return fd < 0 ? CURL_SOCKET_BAD : fd;
-}
-
-int CurlEventLoop::OnCloseSocket(void* self, int fd) {
-  static_cast<CurlEventLoop*>(self)->open_sockets_.fetch_sub(1, std::memory_order_relaxed);
-  return close(fd);
 }
 
 }  // namespace claude

@@ -67,8 +67,6 @@ class CurlEventLoop final : public Transport {
   int64_t live_transfers() const { return live_.load(std::memory_order_relaxed); }
   // Transfers paused because their reader is slow.
   int64_t paused_transfers() const { return paused_.load(std::memory_order_relaxed); }
-  // Upstream connections open, in use or idle in the pool (sockets curl opened, not yet closed).
-  int64_t open_connections() const { return open_sockets_.load(std::memory_order_relaxed); }
 
  private:
   struct Transfer;
@@ -111,9 +109,6 @@ class CurlEventLoop final : public Transport {
   // refuses so that every request the upstream sees is an attempt the call counted.
   static int OnRequestReady(void* self, char* conn_primary_ip, char* conn_local_ip,
                             int conn_primary_port, int conn_local_port);
-  // CURLOPT_OPENSOCKETFUNCTION / CLOSESOCKETFUNCTION: count the upstream connections.
-  static int OnOpenSocket(void* self, int purpose, void* address);
-  static int OnCloseSocket(void* self, int fd);
 
   const CurlEventLoopOptions options_;
   void* multi_ = nullptr;  // CURLM*, only touched on the loop thread
@@ -122,7 +117,6 @@ class CurlEventLoop final : public Transport {
   std::atomic<TransferId> next_id_{1};
   std::atomic<int64_t> live_{0};
   std::atomic<int64_t> paused_{0};
-  std::atomic<int64_t> open_sockets_{0};
 
   // std::mutex, not absl::Mutex: Debian builds Abseil without ThreadSanitizer annotations, so
   // TSan builds could not see absl::Mutex synchronize.
@@ -141,10 +135,14 @@ class CurlEventLoop final : public Transport {
   std::vector<void*> idle_handles_;  // CURL*
   std::multimap<absl::Time, TransferId> delayed_;  // transfers waiting out a retry delay
   absl::Time curl_timer_ = absl::InfiniteFuture();  // when curl's timer is due
-  // When each transfer's stall is checked next (at most one entry per transfer; stale entries
-  // are dropped when due).
-  std::multimap<absl::Time, TransferId> stall_checks_;
+  // When each transfer's stall is checked next: at most one entry per transfer, removed when
+  // the transfer finishes.
+  using StallChecks = std::multimap<absl::Time, TransferId>;
+  StallChecks stall_checks_;
   absl::Time next_idle_sweep_ = absl::InfinitePast();
+  // When a transfer last completed, leaving its connection in the pool: sweeps run until every
+  // connection parked then has been idle past the timeout.
+  absl::Time last_parked_ = absl::InfinitePast();
   void* sweeper_ = nullptr;  // CURL*: the handle of a sweep in progress, else null
 
   std::thread thread_;
