@@ -145,7 +145,9 @@ class SoakDriver {
         auto stream = std::make_unique<SoakStream>(this, id);
         to_start.push_back(stream.get());
         live_.emplace(id, std::move(stream));
-        cancels_.emplace(now + max_cancel_delay_ * fraction(random_), id);
+        // Half of the streams are cancelled at a random moment of their expected life (before
+        // the upstream answers, or mid-stream); the others run to their end.
+        if (fraction(random_) < 0.5) cancels_.emplace(now + max_cancel_delay_ * fraction(random_), id);
       }
     }
     // Started outside the lock: OnDone may run inline and takes it.
@@ -222,7 +224,7 @@ absl::StatusOr<SoakResult> RunSoakSuite(const SuiteBinaries& binaries,
   result.rss_idle_kb = server.StatusKb("VmRSS");
   result.fds_idle = OpenFds(server.pid());
 
-  SoakDriver driver(&stubs, request, (options.drip * options.deltas) * 2);
+  SoakDriver driver(&stubs, request, options.drip * options.deltas);
   // The warm-up ends like the run: every stream ended, then a moment for the server to finish
   // them. Both RSS figures are of the idle server, so the difference is what the run left.
   driver.Drive(options.streams, absl::Now() + options.warmup);

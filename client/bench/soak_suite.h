@@ -23,8 +23,8 @@ struct SoakOptions {
   absl::Duration duration = absl::Seconds(60);  // of load, after the warm-up
   absl::Duration warmup = absl::Seconds(10);
   int channels = 8;
-  // Each stream's upstream reply: `deltas` events `drip` apart; a stream is cancelled at a
-  // uniformly random time in [0, 2 x its length], so about half of them complete.
+  // Each stream's upstream reply: `deltas` events `drip` apart; half of the streams are
+  // cancelled at a uniformly random time within that length, the others run to their end.
   int deltas = 20;
   absl::Duration drip = absl::Milliseconds(50);
   // The server's idle pool (--max_idle_connections): descriptors may stay open for it.

@@ -3,7 +3,6 @@
 #include <curl/curl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,7 +38,7 @@ constexpr size_t kMaxIdleHandles = 16;
 constexpr size_t kMaxResponseHeaderFields = 256;
 constexpr size_t kMaxResponseHeaderBytes = 64 << 10;
 
-// An address no sweep ever reaches: OnSweepSocket refuses to open a socket for it.
+// An address no sweep ever reaches: RefuseSocket refuses to open a socket for it.
 constexpr char kSweepUrl[] = "http://127.0.0.1:9/";
 
 // Events taken from epoll per wake.
@@ -331,9 +330,8 @@ void CurlEventLoop::CheckStalls(absl::Time now) {
 // curl closes pooled connections that are idle too long (CURLOPT_MAXAGE_CONN) or dead only when
 // a new transfer looks for a connection, so after a burst with no traffic behind it they would
 // stay open for good. About once a second, while a connection may be idle in the pool, the loop
-// adds a sweep:
-// a handle whose only effect is that lookup (its own connection is refused before any socket
-// exists).
+// adds a sweep: a handle whose only effect is that lookup (its own connection is refused before
+// any socket exists).
 void CurlEventLoop::SweepIdleConnections(absl::Time now) {
   if (sweeper_ != nullptr || now < next_idle_sweep_ ||
       now > last_parked_ + options_.idle_connection_timeout + absl::Seconds(3)) {
@@ -568,10 +566,6 @@ size_t CurlEventLoop::OnBodyBytes(char* data, size_t size, size_t count, void* s
   }
   return 0;
 }
-
-}  // namespace claude
-
-namespace claude {
 
 int CurlEventLoop::OnRequestReady(void* self, char* /*conn_primary_ip*/, char* /*conn_local_ip*/,
                                   int /*conn_primary_port*/, int /*conn_local_port*/) {
