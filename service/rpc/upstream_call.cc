@@ -5,13 +5,26 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "service/errors/error_table.h"
 
 namespace claude {
 
 CallUsage CallUsageOf(const claude::v1::Usage& usage) {
-  return CallUsage{usage.input_tokens(), usage.output_tokens(), usage.cache_read_input_tokens(),
-                   usage.cache_creation_input_tokens()};
+  using google::protobuf::FieldDescriptor;
+  CallUsage out;
+  const google::protobuf::Descriptor* descriptor = usage.GetDescriptor();
+  const google::protobuf::Reflection* reflection = usage.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    absl::string_view type = field->name();
+    if (field->is_repeated() || field->cpp_type() != FieldDescriptor::CPPTYPE_INT64 ||
+        !absl::ConsumeSuffix(&type, "_tokens")) {
+      continue;
+    }
+    out.tokens.emplace_back(std::string(type), reflection->GetInt64(usage, field));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
