@@ -126,11 +126,12 @@ void UpstreamCall::OnDone(const absl::Status& status) {
       } else if (http_status_ != 0) {
         const UpstreamError error = env_.dialect->ReadError(http_status_, error_body_, headers_);
         RetryOrConclude(StatusFromUpstreamError(error, headers_), http_status_);
-      } else if (status.code() == absl::StatusCode::kCancelled ||
-                 status.code() == absl::StatusCode::kDeadlineExceeded) {
-        Conclude(StatusFromTransportError(status));
+      } else if (status.code() == absl::StatusCode::kUnavailable) {
+        RetryOrConclude(StatusFromTransportError(status), 0);  // a connection error
       } else {
-        RetryOrConclude(StatusFromTransportError(status), 0);
+        // Cancelled, timed out, or a request the transport could not set up (signing, an
+        // option): another attempt would fare no better.
+        Conclude(StatusFromTransportError(status));
       }
     }
   }

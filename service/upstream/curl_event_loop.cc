@@ -30,15 +30,16 @@ absl::Status InitCurlOnce() {
 }
 
 // A header line curl sends as is: a name of token characters, a value without CR, LF or NUL
-// (which would end the line early and let the rest pose as another header). The value is never
-// echoed: it may be a credential.
+// (which would end the line early and let the rest pose as another header). INTERNAL: headers
+// come from the server's dialect and credentials (a key file holding a line break), never from
+// the caller as is. The value is never echoed: it may be a credential.
 absl::Status CheckHeader(const std::string& name, const std::string& value) {
   const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return absl::ascii_isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
   });
-  if (!name_ok) return absl::InvalidArgumentError("an upstream request header has an invalid name");
+  if (!name_ok) return absl::InternalError("an upstream request header has an invalid name");
   if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("upstream request header ", name, ": value holds CR, LF or NUL"));
+    return absl::InternalError(absl::StrCat("upstream request header ", name, ": value holds CR, LF or NUL"));
   }
   return absl::OkStatus();
 }

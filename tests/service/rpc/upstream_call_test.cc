@@ -347,6 +347,14 @@ TEST_F(UpstreamCallTest, FailedSignatureIsAnUnavailableUpstreamNotTheCallersAuth
   }
 }
 
+TEST_F(UpstreamCallTest, RequestTheTransportCouldNotSetUpIsNotRetried) {
+  auto call = Unary();
+  call->Begin(NewRecord());
+  EXPECT_CALL(caller_, SendStatus(HasCode(grpc::StatusCode::INTERNAL), _)).Times(1);
+  transfers_[0].sink->OnDone(absl::InternalError("upstream request header x-api-key: value holds CR, LF or NUL"));
+  EXPECT_EQ(transfers_.size(), 1u);
+}
+
 TEST(CallUsageTest, EveryTokenCountOfUsageByType) {
   v1::Usage usage;
   usage.set_input_tokens(1);
