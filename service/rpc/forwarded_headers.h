@@ -31,7 +31,7 @@ inline constexpr size_t kMaxForwardedHeaderBytes = 3072;
 // upstream's order), and how many candidate headers were left out (invalid, too long, or past
 // the total).
 struct ForwardedHeaders {
-  std::vector<std::pair<std::string, std::string>> entries;
+  HttpHeaders entries;
   int dropped = 0;
 };
 

@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "service/upstream/curl_handles.h"
 #include "service/upstream/http_types.h"
 #include "service/upstream/transport.h"
 
@@ -81,7 +82,10 @@ class CurlEventLoop final : public Transport {
   // Makes the loop's epoll_wait return (a write to wake_fd_).
   void Wake();
   void Execute(Command command);
+  // Sends a transfer whose delay is over; a transfer that cannot be set up ends at once.
   void StartNow(Transfer* t);
+  // Signs `t`'s request and hands it to curl; not OK: nothing was sent.
+  absl::Status SendNow(Transfer* t);
   // Lets curl act on `fd` (ready for `curl_events`), or on its due timers (CURL_SOCKET_TIMEOUT),
   // then finishes the transfers that completed.
   void Drive(int fd, int curl_events);
@@ -111,7 +115,10 @@ class CurlEventLoop final : public Transport {
                             int conn_primary_port, int conn_local_port);
 
   const CurlEventLoopOptions options_;
-  void* multi_ = nullptr;  // CURLM*, only touched on the loop thread
+  CurlMulti multi_;  // only touched on the loop thread
+  // Not OK when the multi handle could not be configured as the options ask: every transfer
+  // then fails with it, instead of running with settings nobody chose.
+  absl::Status setup_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: written by Post when the loop is (about to be) asleep
   std::atomic<TransferId> next_id_{1};
@@ -132,7 +139,7 @@ class CurlEventLoop final : public Transport {
   absl::flat_hash_map<TransferId, std::unique_ptr<Transfer>> transfers_;
   // Easy handles of transfers that completed, reset and kept for the next ones: a new handle
   // costs an allocation of its receive buffer and several kilobytes of state to initialize.
-  std::vector<void*> idle_handles_;  // CURL*
+  std::vector<CurlEasy> idle_handles_;
   std::multimap<absl::Time, TransferId> delayed_;  // transfers waiting out a retry delay
   absl::Time curl_timer_ = absl::InfiniteFuture();  // when curl's timer is due
   // When each transfer's stall is checked next: at most one entry per transfer, removed when
@@ -143,7 +150,7 @@ class CurlEventLoop final : public Transport {
   // When a transfer last completed, leaving its connection in the pool: sweeps run until every
   // connection parked then has been idle past the timeout.
   absl::Time last_parked_ = absl::InfinitePast();
-  void* sweeper_ = nullptr;  // CURL*: the handle of a sweep in progress, else null
+  CurlEasy sweeper_;  // the handle of a sweep in progress, else null
 
   std::thread thread_;
 };
