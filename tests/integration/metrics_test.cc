@@ -177,6 +177,23 @@ TEST(MetricsTest, GaugesShowAStreamInFlight) {
   EXPECT_EQ(Sum(after, "claude_grpc_rpcs_total", {{"method", kStream}, {"grpc_code", "CANCELLED"}}), 1);
 }
 
+TEST(MetricsTest, UpstreamHeadersLeftOutOfTheMetadataAreCounted) {
+  ServerHarness h(WithMetrics());
+  // UTF-8 in request-id, and a rate-limit value over the 256-byte bound: neither is forwarded.
+  h.upstream().Enqueue(JsonReply(200, ReadFixture("text_basic.message.json"),
+                                 {{"request-id", "req_caf\xC3\xA9"},
+                                  {"anthropic-ratelimit-tokens-reset", std::string(300, 'x')},
+                                  {"anthropic-ratelimit-requests-remaining", "7"}}));
+  grpc::ClientContext context;
+  v1::Message message;
+  ASSERT_TRUE(h.messages().CreateMessage(&context, Hello(), &message).ok());
+  const auto& trailers = context.GetServerTrailingMetadata();
+  EXPECT_EQ(trailers.count("request-id"), 0u);
+  EXPECT_EQ(trailers.count("anthropic-ratelimit-tokens-reset"), 0u);
+  EXPECT_EQ(trailers.count("anthropic-ratelimit-requests-remaining"), 1u);
+  EXPECT_EQ(Sum(Parse(Scrape(h.server().metrics_port())), "claude_grpc_upstream_headers_dropped_total"), 2);
+}
+
 TEST(MetricsTest, OffWithoutAnAddress) {
   ServerHarness h;
   EXPECT_EQ(h.server().metrics_port(), 0);
