@@ -1,0 +1,133 @@
+#include "service/upstream/chat_completions_dialect.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "service/upstream/chat_completions_internal.h"
+
+namespace claude {
+namespace {
+
+// The caller's forwarded metadata (traceparent, anthropic-beta) is sent on as it came; a
+// gateway in front of Claude may honour it.
+HttpRequest Request(std::string method, std::string path, const HttpHeaders& forwarded) {
+  HttpRequest request;
+  request.method = std::move(method);
+  request.path = std::move(path);
+  request.headers = forwarded;
+  return request;
+}
+
+// `text` with every byte outside RFC 3986's unreserved set percent-encoded: a path segment.
+std::string EscapePathSegment(absl::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+    } else {
+      absl::StrAppendFormat(&out, "%%%02X", static_cast<unsigned char>(c));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<ChatThinking> ParseChatThinking(absl::string_view name) {
+  if (name == "model_suffix") return ChatThinking::kModelSuffix;
+  if (name == "reasoning_effort") return ChatThinking::kReasoningEffort;
+  if (name == "off") return ChatThinking::kOff;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--chat_thinking must be model_suffix, reasoning_effort or off, got \"", name, "\""));
+}
+
+absl::StatusOr<HttpRequest> ChatCompletionsDialect::CreateMessage(
+    const claude::v1::CreateMessageRequest& request, bool stream,
+    const HttpHeaders& forwarded) const {
+  absl::StatusOr<std::string> body =
+      chat_completions::RequestBody(request, stream, options_.thinking);
+  if (!body.ok()) return body.status();
+  HttpRequest http = Request("POST", "/v1/chat/completions", forwarded);
+  http.headers.emplace_back("content-type", "application/json");
+  if (stream) http.headers.emplace_back("accept", "text/event-stream");
+  http.body = std::make_shared<const std::string>(*std::move(body));
+  return http;
+}
+
+absl::StatusOr<HttpRequest> ChatCompletionsDialect::CountTokens(
+    const claude::v1::CountTokensRequest&, const HttpHeaders&) const {
+  return absl::UnimplementedError(
+      "CountTokens: the upstream speaks the chat_completions dialect, which has no token counting");
+}
+
+absl::StatusOr<HttpRequest> ChatCompletionsDialect::ListModels(
+    const claude::v1::ListModelsRequest& request, const HttpHeaders& forwarded) const {
+  // OpenAI's list comes whole, in one page: there is nothing to page through. `limit` is a
+  // bound the whole list is assumed to respect (clients send a large one by default).
+  if (request.has_before_id()) {
+    return absl::InvalidArgumentError(
+        "before_id: the chat_completions upstream's model list has no pages");
+  }
+  if (request.has_after_id()) {
+    return absl::InvalidArgumentError(
+        "after_id: the chat_completions upstream's model list has no pages");
+  }
+  return Request("GET", "/v1/models", forwarded);
+}
+
+absl::StatusOr<HttpRequest> ChatCompletionsDialect::GetModel(
+    const claude::v1::GetModelRequest& request, const HttpHeaders& forwarded) const {
+  return Request("GET", "/v1/models/" + EscapePathSegment(request.model_id()), forwarded);
+}
+
+std::unique_ptr<EventDecoder> ChatCompletionsDialect::NewEventDecoder() const {
+  return chat_completions::NewEventDecoder(options_.max_event_bytes);
+}
+
+absl::Status ChatCompletionsDialect::DecodeReply(absl::string_view body,
+                                                 google::protobuf::Message* response) const {
+  const google::protobuf::Descriptor* type = response->GetDescriptor();
+  if (type == claude::v1::Message::descriptor()) {
+    return chat_completions::DecodeMessage(body, static_cast<claude::v1::Message*>(response));
+  }
+  if (type == claude::v1::ListModelsResponse::descriptor()) {
+    return chat_completions::DecodeModelList(
+        body, static_cast<claude::v1::ListModelsResponse*>(response));
+  }
+  if (type == claude::v1::ModelInfo::descriptor()) {
+    return chat_completions::DecodeModel(body, static_cast<claude::v1::ModelInfo*>(response));
+  }
+  return absl::InternalError(
+      absl::StrCat("the chat_completions dialect has no reply of type ", type->full_name()));
+}
+
+UpstreamError ChatCompletionsDialect::ReadError(int http_status, absl::string_view body,
+                                                const HttpHeaders&) const {
+  UpstreamError error;
+  error.http_status = http_status;
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object root, error_object;
+  if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS ||
+      root["error"].get(error_object) != simdjson::SUCCESS) {
+    return error;  // not a shape we know: the table works from the HTTP status
+  }
+  chat_completions::ReadErrorObject(error_object, &error.type, &error.code, &error.message);
+  // The Messages API's request_id, the gateway's trace_id: both identify the request.
+  for (const char* key : {"request_id", "trace_id"}) {
+    std::string_view id;
+    if (root[key].get(id) == simdjson::SUCCESS && !id.empty()) {
+      error.request_id.assign(id);
+      break;
+    }
+  }
+  simdjson::dom::element details;
+  if (error_object["details"].get(details) == simdjson::SUCCESS && !details.is_null()) {
+    error.details_json = simdjson::minify(details);
+  }
+  return error;
+}
+
+}  // namespace claude
