@@ -29,6 +29,29 @@ class CallerTokenAccounting final : public CallObserver {
   CallerGate* const gate_;
 };
 
+// The dialect of config.upstream_api.
+absl::StatusOr<std::unique_ptr<Dialect>> NewDialect(const ServerConfig& config) {
+  if (config.upstream_api == "messages") {
+    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(config.upstream);
+    if (!dialect.ok()) return dialect.status();
+    return std::unique_ptr<Dialect>(*std::move(dialect));
+  }
+  if (config.upstream_api == "chat_completions") {
+    ChatCompletionsOptions options;
+    options.base_url = config.upstream.base_url;
+    options.auth_scheme = config.upstream.auth_scheme;
+    options.api_key = config.upstream.api_key;
+    options.max_event_bytes = config.upstream.max_event_bytes;
+    options.thinking = config.chat_thinking;
+    absl::StatusOr<std::unique_ptr<ChatCompletionsDialect>> dialect =
+        ChatCompletionsDialect::Create(std::move(options));
+    if (!dialect.ok()) return dialect.status();
+    return std::unique_ptr<Dialect>(*std::move(dialect));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--upstream_api must be messages or chat_completions, got \"", config.upstream_api, "\""));
+}
+
 }  // namespace
 
 ClaudeServer::ClaudeServer(ServerConfig config)
@@ -43,7 +66,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   if (absl::Status s = self->gate_->Load(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
   }
-  absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(self->config_.upstream);
+  absl::StatusOr<std::unique_ptr<Dialect>> dialect = NewDialect(self->config_);
   if (!dialect.ok()) return dialect.status();
   self->dialect_ = *std::move(dialect);
   self->loop_ = std::make_unique<CurlEventLoop>(self->config_.transport);

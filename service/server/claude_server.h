@@ -24,6 +24,7 @@
 #include "service/rpc/services.h"
 #include "service/security/caller_gate.h"
 #include "service/security/server_tls.h"
+#include "service/upstream/chat_completions_dialect.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/messages_dialect.h"
 #include "service/upstream/retry_policy.h"
@@ -35,6 +36,11 @@ struct ServerConfig {
   std::string listen = "0.0.0.0:50051";
   // The upstream API: where it is, its version and credentials.
   MessagesDialectOptions upstream;
+  // The kind of API the upstream speaks (--upstream_api): "messages" or "chat_completions"
+  // (OpenAI's Chat Completions; `upstream` gives its base URL, key, auth scheme and event limit).
+  std::string upstream_api = "messages";
+  // chat_completions: how a request's extended thinking is asked for (--chat_thinking).
+  ChatThinking chat_thinking = ChatThinking::kModelSuffix;
   // How to reach it: connections, timeouts, TLS.
   CurlEventLoopOptions transport;
   int max_retries = 2;
@@ -65,7 +71,7 @@ struct ServerConfig {
 class ClaudeServer {
  public:
   // Starts serving; fails when the address cannot be bound, a TLS or callers file is missing
-  // or malformed, or the upstream options are invalid (an unknown auth scheme).
+  // or malformed, or the upstream options are invalid (an unknown API or auth scheme).
   static absl::StatusOr<std::unique_ptr<ClaudeServer>> Start(ServerConfig config);
   // Stops at once: calls still running are cancelled, their upstream transfers aborted.
   ~ClaudeServer();
@@ -101,7 +107,7 @@ class ClaudeServer {
   CallRegistry calls_;
   CallObservers observers_;
   std::unique_ptr<CallerGate> gate_;
-  std::unique_ptr<MessagesDialect> dialect_;
+  std::unique_ptr<Dialect> dialect_;
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;

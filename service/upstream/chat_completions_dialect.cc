@@ -3,38 +3,43 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "service/upstream/api_key_signer.h"
 #include "service/upstream/chat_completions_internal.h"
+#include "service/upstream/url_escape.h"
 
 namespace claude {
-namespace {
+
+absl::StatusOr<std::unique_ptr<ChatCompletionsDialect>> ChatCompletionsDialect::Create(
+    ChatCompletionsOptions options) {
+  absl::StatusOr<ApiKeyScheme> scheme = ParseApiKeyScheme(options.auth_scheme);
+  if (!scheme.ok()) return scheme.status();
+  std::shared_ptr<RequestSigner> signer;
+  if (options.api_key != nullptr) signer = std::make_shared<ApiKeySigner>(options.api_key, *scheme);
+  return std::make_unique<ChatCompletionsDialect>(std::move(options), std::move(signer));
+}
+
+ChatCompletionsDialect::ChatCompletionsDialect(ChatCompletionsOptions options,
+                                               std::shared_ptr<RequestSigner> signer)
+    : options_([&] {
+        while (!options.base_url.empty() && options.base_url.back() == '/') {
+          options.base_url.pop_back();
+        }
+        return std::move(options);
+      }()),
+      signer_(std::move(signer)) {}
 
 // The caller's forwarded metadata (traceparent, anthropic-beta) is sent on as it came; a
 // gateway in front of Claude may honour it.
-HttpRequest Request(std::string method, std::string path, const HttpHeaders& forwarded) {
+HttpRequest ChatCompletionsDialect::Request(const char* method, const std::string& path,
+                                            const HttpHeaders& forwarded) const {
   HttpRequest request;
-  request.method = std::move(method);
-  request.path = std::move(path);
+  request.method = method;
+  request.url = options_.base_url + path;
   request.headers = forwarded;
+  request.signer = signer_;
   return request;
 }
-
-// `text` with every byte outside RFC 3986's unreserved set percent-encoded: a path segment.
-std::string EscapePathSegment(absl::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      absl::StrAppendFormat(&out, "%%%02X", static_cast<unsigned char>(c));
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 absl::StatusOr<ChatThinking> ParseChatThinking(absl::string_view name) {
   if (name == "model_suffix") return ChatThinking::kModelSuffix;
@@ -80,7 +85,7 @@ absl::StatusOr<HttpRequest> ChatCompletionsDialect::ListModels(
 
 absl::StatusOr<HttpRequest> ChatCompletionsDialect::GetModel(
     const claude::v1::GetModelRequest& request, const HttpHeaders& forwarded) const {
-  return Request("GET", "/v1/models/" + EscapePathSegment(request.model_id()), forwarded);
+  return Request("GET", "/v1/models/" + UrlEscape(request.model_id()), forwarded);
 }
 
 std::unique_ptr<EventDecoder> ChatCompletionsDialect::NewEventDecoder() const {

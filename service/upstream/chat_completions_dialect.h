@@ -13,7 +13,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "service/config/api_key_source.h"
 #include "service/upstream/dialect.h"
+#include "service/upstream/transport.h"
 
 namespace claude {
 
@@ -28,6 +30,12 @@ enum class ChatThinking {
 absl::StatusOr<ChatThinking> ParseChatThinking(absl::string_view name);
 
 struct ChatCompletionsOptions {
+  // The upstream (e.g. "https://gateway.example/openai"); paths such as /v1/chat/completions
+  // are appended. Trailing slashes are ignored.
+  std::string base_url;
+  // "bearer" (Authorization: Bearer, the API's way) or "x-api-key" (--upstream_auth).
+  std::string auth_scheme = "bearer";
+  std::shared_ptr<ApiKeySource> api_key;  // may be null: requests carry no credentials
   ChatThinking thinking = ChatThinking::kModelSuffix;
   // Largest single SSE event of a stream.
   size_t max_event_bytes = 16 << 20;
@@ -35,7 +43,13 @@ struct ChatCompletionsOptions {
 
 class ChatCompletionsDialect final : public Dialect {
  public:
-  explicit ChatCompletionsDialect(ChatCompletionsOptions options = {}) : options_(options) {}
+  // INVALID_ARGUMENT for an unknown auth_scheme.
+  static absl::StatusOr<std::unique_ptr<ChatCompletionsDialect>> Create(
+      ChatCompletionsOptions options);
+  // Requests go to `options.base_url` signed by `signer` (null: unsigned); the key options are
+  // not used.
+  explicit ChatCompletionsDialect(ChatCompletionsOptions options = {},
+                                  std::shared_ptr<RequestSigner> signer = nullptr);
 
   absl::string_view name() const override { return "chat_completions"; }
 
@@ -59,7 +73,12 @@ class ChatCompletionsDialect final : public Dialect {
                           const HttpHeaders& headers) const override;
 
  private:
+  // A request to base_url + `path`, with `forwarded` and the signer.
+  HttpRequest Request(const char* method, const std::string& path,
+                      const HttpHeaders& forwarded) const;
+
   const ChatCompletionsOptions options_;
+  const std::shared_ptr<RequestSigner> signer_;
 };
 
 }  // namespace claude

@@ -35,7 +35,9 @@ std::string Body(const HttpRequest& request) { return request.body ? *request.bo
 
 absl::StatusOr<std::string> BodyFor(const std::string& request_json, bool stream = false,
                                     ChatThinking thinking = ChatThinking::kModelSuffix) {
-  ChatCompletionsDialect dialect({thinking});
+  ChatCompletionsOptions options;
+  options.thinking = thinking;
+  ChatCompletionsDialect dialect(options);
   absl::StatusOr<HttpRequest> http = dialect.CreateMessage(Request(request_json), stream, {});
   if (!http.ok()) return http.status();
   return Body(*http);
@@ -44,14 +46,16 @@ absl::StatusOr<std::string> BodyFor(const std::string& request_json, bool stream
 // ---- Requests -------------------------------------------------------------------------------
 
 TEST(ChatRequestTest, SmallestStreamedRequestIsTheDocumentedOne) {
-  ChatCompletionsDialect dialect;
+  ChatCompletionsOptions options;
+  options.base_url = "https://gateway.example/openai/";
+  ChatCompletionsDialect dialect(options);
   absl::StatusOr<HttpRequest> http = dialect.CreateMessage(
       Request(R"({"model":"claude-opus-4-20250514","max_tokens":64,
                   "messages":[{"role":"user","content":"Hello"}]})"),
       /*stream=*/true, {{"traceparent", "00-abc-def-01"}});
   ASSERT_TRUE(http.ok()) << http.status();
   EXPECT_EQ(http->method, "POST");
-  EXPECT_EQ(http->path, "/v1/chat/completions");
+  EXPECT_EQ(http->url, "https://gateway.example/openai/v1/chat/completions");
   EXPECT_THAT(http->headers, ::testing::Contains(std::pair<std::string, std::string>(
                                  "traceparent", "00-abc-def-01")));
   EXPECT_THAT(http->headers, ::testing::Contains(std::pair<std::string, std::string>(
@@ -178,6 +182,25 @@ TEST(ChatRequestTest, ThinkingFollowsTheConfiguredConvention) {
   EXPECT_TRUE(disabled.ok()) << disabled.status();
 }
 
+TEST(ChatRequestTest, CreateSignsWithTheConfiguredScheme) {
+  ChatCompletionsOptions options;
+  options.base_url = "http://127.0.0.1:1";
+  options.api_key = std::make_shared<StaticApiKeySource>("sk-test");
+  absl::StatusOr<std::unique_ptr<ChatCompletionsDialect>> dialect =
+      ChatCompletionsDialect::Create(options);
+  ASSERT_TRUE(dialect.ok()) << dialect.status();
+  absl::StatusOr<HttpRequest> http = (*dialect)->CreateMessage(
+      Request(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})"), false, {});
+  ASSERT_TRUE(http.ok() && http->signer != nullptr);
+  absl::StatusOr<HttpHeaders> headers = http->signer->Sign(*http, absl::Now());
+  ASSERT_TRUE(headers.ok()) << headers.status();
+  EXPECT_THAT(*headers, ::testing::ElementsAre(std::pair<std::string, std::string>(
+                            "authorization", "Bearer sk-test")));
+  options.auth_scheme = "basic";
+  EXPECT_EQ(ChatCompletionsDialect::Create(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ChatRequestTest, ParseChatThinkingNamesTheValues) {
   EXPECT_EQ(*ParseChatThinking("model_suffix"), ChatThinking::kModelSuffix);
   EXPECT_EQ(*ParseChatThinking("reasoning_effort"), ChatThinking::kReasoningEffort);
@@ -265,14 +288,14 @@ TEST(ChatRequestTest, ModelsAreGetRequests) {
   absl::StatusOr<HttpRequest> http = dialect.ListModels(list, {});
   ASSERT_TRUE(http.ok());
   EXPECT_EQ(http->method, "GET");
-  EXPECT_EQ(http->path, "/v1/models");
+  EXPECT_EQ(http->url, "/v1/models");
   list.set_after_id("x");
   EXPECT_EQ(dialect.ListModels(list, {}).status().code(), absl::StatusCode::kInvalidArgument);
   v1::GetModelRequest get;
   get.set_model_id("gpt/4 o");
   http = dialect.GetModel(get, {});
   ASSERT_TRUE(http.ok());
-  EXPECT_EQ(http->path, "/v1/models/gpt%2F4%20o");
+  EXPECT_EQ(http->url, "/v1/models/gpt%2F4%20o");
 }
 
 // ---- Replies --------------------------------------------------------------------------------
