@@ -9,6 +9,9 @@
 //                                   SSE in the API's event grammar, one text delta per word;
 //   POST /v1/messages/count_tokens  {"input_tokens": <words in the request's text>};
 //   GET  /v1/models, /v1/models/ID  one model, "claude-fake-1";
+//   POST /v1/chat/completions       the chat_completions dialect (fake_chat_completions.h), whose
+//                                   clients (no anthropic-version header) also get the model
+//                                   list in OpenAI's shape;
 //   anything else                   404 with an API-shaped error body.
 // Echo replies carry `request-id: req_fake_N` and `anthropic-ratelimit-requests-remaining: 999`,
 // where N is the request's 1-based arrival number (also used in message ids, msg_fake_N).
