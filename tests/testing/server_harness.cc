@@ -18,7 +18,10 @@ ServerHarness::ServerHarness(HarnessOptions options) {
   ServerConfig config;
   config.listen = "127.0.0.1:0";
   config.upstream.base_url = upstream_->base_url();
-  config.upstream.auth_scheme = options.auth_scheme;
+  config.upstream_api = options.upstream_api;
+  config.upstream.auth_scheme = !options.auth_scheme.empty()              ? options.auth_scheme
+                                : options.upstream_api == "chat_completions" ? "bearer"
+                                                                             : "x-api-key";
   config.upstream.api_key = options.api_key_source != nullptr
                                 ? options.api_key_source
                                 : std::make_shared<StaticApiKeySource>(options.api_key);
