@@ -2,9 +2,16 @@
 # claude-grpc end to end in one command: installs what is needed, builds, starts the server in
 # front of the built-in fake Anthropic upstream (or the real API when ANTHROPIC_API_KEY is set),
 # streams a reply to PROMPT with the command-line client, then stops everything it started.
-#   ./quickstart.sh ["PROMPT"]
+#   ./quickstart.sh [--upstream_api=messages|chat_completions] ["PROMPT"]
+# --upstream_api goes to claude-grpc-server: with chat_completions the server speaks OpenAI's
+# Chat Completions API to the upstream (the fake speaks both).
 set -euo pipefail
 cd "$(dirname "$0")"
+upstream_api=messages
+if [[ "${1:-}" == --upstream_api=* ]]; then
+  upstream_api="${1#--upstream_api=}"
+  shift
+fi
 prompt="${1:-Hello! Who are you, in one sentence?}"
 
 bash .ci/install-deps
@@ -48,7 +55,8 @@ else
   echo "quickstart: no ANTHROPIC_API_KEY, using the fake upstream at $upstream"
 fi
 
-./build/service/claude-grpc-server --listen=127.0.0.1:0 --upstream="$upstream" >"$logs/server.log" 2>&1 &
+./build/service/claude-grpc-server --listen=127.0.0.1:0 --upstream="$upstream" \
+  --upstream_api="$upstream_api" >"$logs/server.log" 2>&1 &
 pids+=($!)
 port=$(wait_for_port "$logs/server.log" 'listening on port [0-9]+')
 echo "quickstart: claude-grpc-server on 127.0.0.1:$port; streaming a reply:"

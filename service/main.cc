@@ -171,7 +171,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "claude-grpc-server listening on port " << (*server)->port() << ", upstream "
-            << base_url << (has_key ? "" : " (no API key)")
+            << base_url << " (" << absl::GetFlag(FLAGS_upstream_api) << (has_key ? "" : ", no API key")
+            << ")"
             << (mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext")
             << (authenticating ? ", caller tokens required" : "");
   if ((*server)->metrics_port() != 0) std::cout << ", metrics on port " << (*server)->metrics_port();
