@@ -41,6 +41,9 @@ struct ServerConfig {
   std::string upstream_api = "messages";
   // chat_completions: how a request's extended thinking is asked for (--chat_thinking).
   ChatThinking chat_thinking = ChatThinking::kModelSuffix;
+  // Serves through this dialect instead of the one upstream_api builds from `upstream` (tests,
+  // and other kinds of upstream).
+  std::shared_ptr<const Dialect> dialect;
   // How to reach it: connections, timeouts, TLS.
   CurlEventLoopOptions transport;
   int max_retries = 2;
@@ -107,7 +110,7 @@ class ClaudeServer {
   CallRegistry calls_;
   CallObservers observers_;
   std::unique_ptr<CallerGate> gate_;
-  std::unique_ptr<Dialect> dialect_;
+  std::shared_ptr<const Dialect> dialect_;
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;

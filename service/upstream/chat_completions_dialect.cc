@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "service/upstream/api_key_signer.h"
 #include "service/upstream/chat_completions_internal.h"
+#include "service/upstream/messages_api_error.h"
 #include "service/upstream/url_escape.h"
 
 namespace claude {
@@ -111,27 +112,18 @@ absl::Status ChatCompletionsDialect::DecodeReply(absl::string_view body,
 
 UpstreamError ChatCompletionsDialect::ReadError(int http_status, absl::string_view body,
                                                 const HttpHeaders&) const {
-  UpstreamError error;
-  error.http_status = http_status;
+  // The gateway's shape and the Messages API's are read as the Messages dialect reads them
+  // (trace_id is the request id, error.code the type when there is no error.type).
+  UpstreamError error = ReadMessagesApiError(http_status, body);
+  // OpenAI's shape has both: error.type, read above, and error.code, a second classifier.
   thread_local simdjson::dom::parser parser;
   simdjson::dom::object root, error_object;
-  if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS ||
+  if (error.type.empty() || parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS ||
       root["error"].get(error_object) != simdjson::SUCCESS) {
-    return error;  // not a shape we know: the table works from the HTTP status
+    return error;
   }
-  chat_completions::ReadErrorObject(error_object, &error.type, &error.code, &error.message);
-  // The Messages API's request_id, the gateway's trace_id: both identify the request.
-  for (const char* key : {"request_id", "trace_id"}) {
-    std::string_view id;
-    if (root[key].get(id) == simdjson::SUCCESS && !id.empty()) {
-      error.request_id.assign(id);
-      break;
-    }
-  }
-  simdjson::dom::element details;
-  if (error_object["details"].get(details) == simdjson::SUCCESS && !details.is_null()) {
-    error.details_json = simdjson::minify(details);
-  }
+  std::string type, message;
+  chat_completions::ReadErrorObject(error_object, &type, &error.code, &message);
   return error;
 }
 

@@ -68,7 +68,7 @@ class ChatCompletionsDialect final : public Dialect {
   absl::Status DecodeReply(absl::string_view body,
                            google::protobuf::Message* response) const override;
   // Reads the gateway's body ({"success":false,"error":{"code","message"},"trace_id"}), OpenAI's
-  // ({"error":{"type","code","message"}}) and the Messages API's.
+  // ({"error":{"type","code","message"}}: both type and code) and the Messages API's.
   UpstreamError ReadError(int http_status, absl::string_view body,
                           const HttpHeaders& headers) const override;
 
