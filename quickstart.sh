@@ -48,7 +48,8 @@ if [ -n "${ANTHROPIC_API_KEY:-}" ]; then
   model="${CLAUDE_MODEL:-claude-sonnet-4-5}"
   echo "quickstart: using the real API at $upstream"
 else
-  ./build/tests/fake_upstream/fake-anthropic --listen=127.0.0.1:0 >"$logs/fake.log" 2>&1 &
+  ./build/tests/fake_upstream/fake-anthropic --listen=127.0.0.1:0 --upstream_api="$upstream_api" \
+    >"$logs/fake.log" 2>&1 &
   pids+=($!)
   upstream="http://127.0.0.1:$(wait_for_port "$logs/fake.log" 'listening on http://[0-9.]+:[0-9]+')"
   model="claude-sonnet-4-5"

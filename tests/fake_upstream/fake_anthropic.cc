@@ -273,6 +273,10 @@ class FakeAnthropic::Impl {
     std::lock_guard<std::mutex> lock(mu_);
     default_reply_ = std::move(reply);
   }
+  void set_chat_completions_models(bool chat) {
+    std::lock_guard<std::mutex> lock(mu_);
+    chat_completions_models_ = chat;
+  }
   void set_record_requests(bool record) {
     std::lock_guard<std::mutex> lock(mu_);
     record_ = record;
@@ -375,6 +379,7 @@ class FakeAnthropic::Impl {
   std::deque<FakeReply> queue_;
   std::optional<FakeReply> default_reply_;
   bool record_ = true;
+  bool chat_completions_models_ = false;  // GET /v1/models in OpenAI's shape
   std::vector<RecordedRequest> requests_;
   int request_count_ = 0;
   int disconnects_ = 0;
@@ -679,12 +684,15 @@ void FakeAnthropic::Impl::Echo(evhttp_request* req, int n, const RecordedRequest
   absl::string_view route = request.path;
   route = route.substr(0, route.find('?'));
   const std::string& method = request.method;
-  // chat_completions clients send no anthropic-version: they get OpenAI's model shapes.
-  const bool chat_client = FindHeader(request.headers, "anthropic-version") == nullptr;
+  bool chat_models = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    chat_models = chat_completions_models_;
+  }
   if (method == "POST" && route == "/v1/chat/completions") {
     const EchoAnswer answer = ChatCompletionsEcho(request.body, n);
     SendEcho(req, answer.status, answer.content_type.c_str(), answer.body, n);
-  } else if (method == "GET" && chat_client && absl::StartsWith(route, "/v1/models")) {
+  } else if (method == "GET" && chat_models && absl::StartsWith(route, "/v1/models")) {
     absl::string_view id = route.substr(std::strlen("/v1/models"));
     if (!id.empty() && id[0] != '/') id = "?";  // neither the list nor a model: not found
     const EchoAnswer answer = ChatModelsEcho(absl::StripPrefix(id, "/"));
@@ -786,6 +794,10 @@ void FakeAnthropic::SetDefaultReply(FakeReply reply) { impl_->SetDefaultReply(st
 void FakeAnthropic::ClearDefaultReply() { impl_->SetDefaultReply(std::nullopt); }
 
 void FakeAnthropic::set_record_requests(bool record) { impl_->set_record_requests(record); }
+
+void FakeAnthropic::set_chat_completions_models(bool chat) {
+  impl_->set_chat_completions_models(chat);
+}
 
 std::vector<RecordedRequest> FakeAnthropic::requests() const { return impl_->requests(); }
 

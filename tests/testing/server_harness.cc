@@ -14,6 +14,7 @@ ServerHarness::ServerHarness(HarnessOptions options) {
   auto upstream = FakeAnthropic::Start();
   EXPECT_TRUE(upstream.ok()) << upstream.status();
   upstream_ = std::move(*upstream);
+  upstream_->set_chat_completions_models(options.upstream_api == "chat_completions");
 
   ServerConfig config;
   config.listen = "127.0.0.1:0";
