@@ -54,17 +54,30 @@ absl::Status ParseObject(absl::string_view body, object* out) {
   return absl::OkStatus();
 }
 
+// JSON nesting kept in extra_fields: deeper documents would not parse back from protobuf's
+// binary form (each JSON level is two or three message levels; parsers stop at 100).
+constexpr int kMaxExtraDepth = 30;
+
 // Any JSON value as a google.protobuf.Value (for members claude.v1 keeps in extra_fields).
-void ToValue(element json, google::protobuf::Value* out) {
+absl::Status ToValue(element json, google::protobuf::Value* out, int depth = 0) {
+  if (depth > kMaxExtraDepth) return Malformed("a model member nests too deeply");
   switch (json.type()) {
     case simdjson::dom::element_type::OBJECT: {
       auto* fields = out->mutable_struct_value()->mutable_fields();
-      for (auto [key, value] : object(json)) ToValue(value, &(*fields)[std::string(key)]);
+      for (auto [key, value] : object(json)) {
+        if (absl::Status s = ToValue(value, &(*fields)[std::string(key)], depth + 1); !s.ok()) {
+          return s;
+        }
+      }
       break;
     }
-    case simdjson::dom::element_type::ARRAY:
-      for (element value : array(json)) ToValue(value, out->mutable_list_value()->add_values());
+    case simdjson::dom::element_type::ARRAY: {
+      auto* values = out->mutable_list_value();
+      for (element value : array(json)) {
+        if (absl::Status s = ToValue(value, values->add_values(), depth + 1); !s.ok()) return s;
+      }
       break;
+    }
     case simdjson::dom::element_type::STRING:
       out->set_string_value(std::string(std::string_view(json)));
       break;
@@ -78,6 +91,7 @@ void ToValue(element json, google::protobuf::Value* out) {
       out->set_number_value(double(json));
       break;
   }
+  return absl::OkStatus();
 }
 
 // A model object ({"id","object":"model","created","owned_by"}) as ModelInfo; `created` (Unix
@@ -99,7 +113,11 @@ absl::Status ReadModel(object json, claude::v1::ModelInfo* model) {
           absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(seconds), absl::UTCTimeZone()));
       continue;
     }
-    ToValue(value, &(*model->mutable_extra_fields()->mutable_fields())[std::string(key)]);
+    if (absl::Status s =
+            ToValue(value, &(*model->mutable_extra_fields()->mutable_fields())[std::string(key)]);
+        !s.ok()) {
+      return s;
+    }
   }
   return absl::OkStatus();
 }

@@ -389,6 +389,14 @@ TEST(ChatReplyTest, ModelListBecomesListModelsResponse) {
   ASSERT_TRUE(dialect.DecodeReply(R"({"id":"m1","object":"model","created":1,"owned_by":"x"})",
                                   &model).ok());
   EXPECT_EQ(model.id(), "m1");
+  // Hostile shapes: INTERNAL, never a crash or a message protobuf cannot read back.
+  const std::string deep = std::string(200, '[') + std::string(200, ']');
+  EXPECT_EQ(dialect.DecodeReply(R"({"id":"m1","x":)" + deep + "}", &model).code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(dialect.DecodeReply(R"({"object":"model"})", &model).code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(dialect.DecodeReply(R"({"data":[1]})", &list).code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(dialect.DecodeReply(R"({"id":"m","created":"yesterday"})", &model).code(),
+            absl::StatusCode::kInternal);
 }
 
 // ---- Errors ---------------------------------------------------------------------------------
@@ -593,6 +601,8 @@ TEST(ChatStreamTest, MalformedChunksAreInternal) {
        {std::string("data: {not json}\n\n"), Chunk(R"({"content":7})"),
         Chunk(R"({"tool_calls":[{"function":{"arguments":"{}"}}]})"),  // no index
         Chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]})"),  // no id, name
+        Chunk(R"({"tool_calls":[{"index":99999,"id":"a","function":{"name":"f"}}]})"),  // bound
+        Chunk(R"({"tool_calls":[{"index":-1,"id":"a","function":{"name":"f"}}]})"),
         std::string("data: [DONE]\n\n")}) {  // the last: data after [DONE]
     Replay replay = DecodeStream({Chunk(R"({"content":""})") + bad + "data: [DONE]\n\n"});
     EXPECT_EQ(replay.status.code(), absl::StatusCode::kInternal) << bad;
