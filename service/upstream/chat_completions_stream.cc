@@ -11,7 +11,8 @@
 //   meanwhile wait, bounded, and become their blocks after it, at [DONE].
 // The SSE data is decoded chunk by chunk, so argument fragments arrive unescaped and whole
 // characters; they are passed on verbatim as partial_json, and what they concatenate to is what
-// the unary reply's arguments are.
+// the unary reply's arguments are. A call's fragments are also kept (bounded) until its block
+// ends, to check, as the unary path does, that they make a JSON object.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -35,6 +36,7 @@ using simdjson::dom::object;
 // Bounds on what a stream may make the decoder hold.
 constexpr int64_t kMaxToolCallIndex = 1024;
 constexpr size_t kMaxWaitingBytes = 16 << 20;
+constexpr size_t kMaxArgumentBytes = 16 << 20;  // of all tool calls' arguments together
 
 absl::Status Malformed(absl::string_view what) {
   return absl::InternalError(absl::StrCat("chat_completions stream: ", what));
@@ -72,6 +74,7 @@ class ChatEventDecoder final : public EventDecoder {
     std::string tool_id;
     std::string tool_name;
     std::vector<std::string> waiting;  // pieces held until the block can start
+    std::string arguments;             // a tool call's fragments so far, checked at its end
   };
 
   absl::Status OnData(std::string_view data, Emit emit) {
@@ -267,7 +270,15 @@ class ChatEventDecoder final : public EventDecoder {
     return absl::OkStatus();
   }
 
-  absl::Status Delta(const Channel& channel, std::string_view piece, Emit emit) {
+  absl::Status Delta(Channel& channel, std::string_view piece, Emit emit) {
+    if (channel.kind == Kind::kToolUse) {
+      argument_bytes_ += piece.size();
+      if (argument_bytes_ > kMaxArgumentBytes) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "chat_completions stream: tool call arguments exceed ", kMaxArgumentBytes, " bytes"));
+      }
+      channel.arguments.append(piece.data(), piece.size());
+    }
     MessageStreamEvent event;
     auto* delta = event.mutable_content_block_delta();
     delta->set_index(channel.block_index);
@@ -288,6 +299,16 @@ class ChatEventDecoder final : public EventDecoder {
   // Closes the open block. A closed thinking or text channel takes no more pieces: later ones
   // start a new block of their kind.
   absl::Status StopBlock(Emit emit) {
+    if (open_->kind == Kind::kToolUse) {
+      // As in a unary reply: arguments that are not a JSON object end the stream, INTERNAL
+      // naming the call, instead of a tool_use block no accumulator could finish.
+      google::protobuf::Struct input;
+      if (absl::Status s = ParseToolArguments(open_->arguments, open_->tool_id, &input); !s.ok()) {
+        return s;
+      }
+      open_->arguments.clear();
+      open_->arguments.shrink_to_fit();
+    }
     MessageStreamEvent event;
     event.mutable_content_block_stop()->set_index(open_->block_index);
     if (open_->kind != Kind::kToolUse) {
@@ -359,6 +380,7 @@ class ChatEventDecoder final : public EventDecoder {
   Channel* open_ = nullptr;      // the channel whose block is open
   int64_t next_block_index_ = 0;
   size_t waiting_bytes_ = 0;
+  size_t argument_bytes_ = 0;
 };
 
 }  // namespace

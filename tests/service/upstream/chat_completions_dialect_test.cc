@@ -610,6 +610,16 @@ TEST(ChatStreamTest, MalformedChunksAreInternal) {
   EXPECT_EQ(DecodeStream({"data: [DONE]\n\n"}).status.code(), absl::StatusCode::kInternal);
 }
 
+TEST(ChatStreamTest, ToolArgumentsThatAreNotAnObjectEndTheStreamInternalNamingTheCall) {
+  Replay replay = DecodeStream(
+      {Chunk(R"({"tool_calls":[{"index":0,"id":"call_7","function":{"name":"f","arguments":"[1,"}}]})"),
+       Chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"2]"}}]})"),
+       Chunk("{}", "\"tool_calls\""), "data: [DONE]\n\n"});
+  EXPECT_EQ(replay.status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(replay.status.message()), HasSubstr("call_7"));
+  EXPECT_THAT(Shape(replay.events), ::testing::Not(::testing::Contains("stop 0")));
+}
+
 TEST(ChatStreamTest, TextAfterAnOpenToolCallWaitsForIt) {
   Replay replay = DecodeStream(
       {Chunk(R"({"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{\"x\""}}]})"),
