@@ -28,6 +28,10 @@ namespace claude::chat_completions {
 absl::StatusOr<std::string> RequestBody(const claude::v1::CreateMessageRequest& request,
                                         bool stream, ChatThinking thinking);
 
+// The string member `key` of `obj` into `*out` (empty when absent or null); false when the
+// member is something else. The view lives as long as the parsed document.
+bool StringMember(simdjson::dom::object obj, const char* key, std::string_view* out);
+
 // Claude's usage from an OpenAI-style `usage` object. OpenAI's prompt_tokens include the cached
 // tokens, Claude's input_tokens do not:
 //   input_tokens                = prompt_tokens - cached_tokens - cache creation (never < 0)

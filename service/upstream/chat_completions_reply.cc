@@ -35,14 +35,6 @@ absl::Status IntMember(object obj, const char* key, int64_t* out) {
   return Malformed(absl::StrCat("usage.", key, " is not an integer"));
 }
 
-// The string member `key` (empty when absent or null); false when it is something else.
-bool StringMember(object obj, const char* key, std::string_view* out) {
-  *out = {};
-  element value;
-  if (obj[key].get(value) != simdjson::SUCCESS || value.is_null()) return true;
-  return value.get_string().get(*out) == simdjson::SUCCESS;
-}
-
 thread_local simdjson::dom::parser reply_parser;
 
 absl::Status ParseObject(absl::string_view body, object* out) {
@@ -123,6 +115,13 @@ absl::Status ReadModel(object json, claude::v1::ModelInfo* model) {
 }
 
 }  // namespace
+
+bool StringMember(object obj, const char* key, std::string_view* out) {
+  *out = {};
+  element value;
+  if (obj[key].get(value) != simdjson::SUCCESS || value.is_null()) return true;
+  return value.get_string().get(*out) == simdjson::SUCCESS;
+}
 
 absl::Status ReadUsage(object usage, claude::v1::Usage* out) {
   int64_t prompt = 0, completion = 0, cached = 0, created_5m = 0, created_1h = 0;

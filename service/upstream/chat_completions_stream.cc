@@ -42,13 +42,6 @@ absl::Status Malformed(absl::string_view what) {
   return absl::InternalError(absl::StrCat("chat_completions stream: ", what));
 }
 
-bool StringMember(object obj, const char* key, std::string_view* out) {
-  *out = {};
-  element value;
-  if (obj[key].get(value) != simdjson::SUCCESS || value.is_null()) return true;
-  return value.get_string().get(*out) == simdjson::SUCCESS;
-}
-
 class ChatEventDecoder final : public EventDecoder {
  public:
   explicit ChatEventDecoder(size_t max_event_bytes) : sse_(max_event_bytes) {}
