@@ -51,10 +51,10 @@ class ChatEventDecoder final : public EventDecoder {
                      [&](const SseEvent& event) { return OnData(event.data, emit); });
   }
 
-  absl::Status Finish(Emit emit) override {
+  // Everything is emitted by [DONE] itself; the end only says whether it came.
+  absl::Status Finish(Emit /*emit*/) override {
     if (sse_.HasPartialEvent()) return absl::UnavailableError("upstream stream ended mid-event");
     if (!done_) return absl::UnavailableError("upstream stream ended before [DONE]");
-    (void)emit;
     return absl::OkStatus();
   }
 
