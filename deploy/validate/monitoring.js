@@ -15,7 +15,8 @@
 // PromQL is parsed with Prometheus' own grammar (@prometheus-io/lezer-promql, the parser of
 // Prometheus' web UI): any syntax error fails. The grammar does not check argument types, so a
 // function that needs a range vector (rate, increase, *_over_time, ...) must get a range
-// selector or a subquery.
+// selector or a subquery. When prometheus-adapter's rules are among the files, each
+// HorizontalPodAutoscaler's Pods metric must be a name they serve.
 "use strict";
 
 const fs = require("fs");
@@ -103,6 +104,9 @@ function checkPromQL(expr) {
 }
 
 // Every PromQL expression in `file`, as [where, expr, substitute].
+// Names the custom metrics API serves (prometheus-adapter rules) and names HPAs ask it for.
+const customMetrics = { served: new Set(), asked: [] };
+
 function expressionsOf(file, structureErrors) {
   const text = fs.readFileSync(file, "utf8");
   const found = [];
@@ -134,12 +138,17 @@ function expressionsOf(file, structureErrors) {
       } else if (object.kind === "HorizontalPodAutoscaler") {
         // A Pods metric is a series name served by the custom metrics API (prometheus-adapter).
         for (const metric of (object.spec && object.spec.metrics) || []) {
-          if (metric.type === "Pods") found.push([`${name} pods metric`, metric.pods.metric.name, (e) => e]);
+          if (metric.type !== "Pods") continue;
+          found.push([`${name} pods metric`, metric.pods.metric.name, (e) => e]);
+          customMetrics.asked.push([name, metric.pods.metric.name]);
         }
       } else if (object.rules && Array.isArray(object.rules.custom)) {
         object.rules.custom.forEach((rule, i) => {
           found.push([`${name} rules.custom[${i}].seriesQuery`, rule.seriesQuery, (e) => e]);
           found.push([`${name} rules.custom[${i}].metricsQuery`, rule.metricsQuery, substituteAdapter]);
+          const series = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(rule.seriesQuery || "");
+          const as = rule.name && rule.name.as;
+          if (as || series) customMetrics.served.add(as || series[0]);
         });
       }
     }
@@ -208,6 +217,14 @@ function main(argv) {
       for (const [name, labels] of result.metrics) {
         if (!used.has(name)) used.set(name, new Set());
         labels.forEach((l) => used.get(name).add(l));
+      }
+    }
+  }
+  // With an adapter's rules among the files, every HPA's Pods metric must be one they serve.
+  if (customMetrics.served.size > 0) {
+    for (const [where, metric] of customMetrics.asked) {
+      if (!customMetrics.served.has(metric)) {
+        errors.push(`${where}: the HPA scales on ${metric}, which no prometheus-adapter rule serves (${[...customMetrics.served].join(", ")})`);
       }
     }
   }
