@@ -110,10 +110,13 @@ def health_messages():
     return request_class, response_class
 
 
-def health_check(grpc, target, service, timeout):
-    """Returns "SERVING", "NOT_SERVING", ... or the gRPC code name of a failed call."""
+def health_check(grpc, target, service, timeout, credentials=None, options=()):
+    """Returns "SERVING", "NOT_SERVING", ... or the gRPC code name of a failed call. Plaintext,
+    or TLS with `credentials` (grpc.ssl_channel_credentials)."""
     request_class, response_class = health_messages()
-    with grpc.insecure_channel(target) as channel:
+    channel = (grpc.insecure_channel(target) if credentials is None
+               else grpc.secure_channel(target, credentials, options=list(options)))
+    with channel:
         check_rpc = channel.unary_unary("/grpc.health.v1.Health/Check",
                                         request_serializer=request_class.SerializeToString,
                                         response_deserializer=response_class.FromString)
@@ -127,13 +130,14 @@ def health_check(grpc, target, service, timeout):
 
 # ---- The rendered manifest ---------------------------------------------------------------------
 
-def render(source_dir):
+def render(source_dir, overlay=OVERLAY):
+    """The overlay's objects as `kubectl kustomize` renders them; None without kubectl."""
     kubectl = shutil.which("kubectl")
     if kubectl is None or subprocess.run([kubectl, "kustomize", "--help"], capture_output=True).returncode != 0:
         return None
-    rendered = subprocess.run([kubectl, "kustomize", os.path.join(source_dir, OVERLAY)],
+    rendered = subprocess.run([kubectl, "kustomize", os.path.join(source_dir, overlay)],
                               capture_output=True, text=True)
-    check(rendered.returncode == 0, f"kubectl kustomize {OVERLAY} failed: {rendered.stderr}")
+    check(rendered.returncode == 0, f"kubectl kustomize {overlay} failed: {rendered.stderr}")
     import yaml
     return [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
 
@@ -170,18 +174,21 @@ def expand(value, env):
 
 
 class Container:
-    """The server container of the rendered Deployment, mapped onto this machine."""
+    """The server container of the rendered Deployment, mapped onto this machine. Secrets the
+    overlay does not render (created out of band, as deploy/README.md says) come in
+    `provided_secrets`, as Secret objects."""
 
-    def __init__(self, objects, source_dir, server_binary, upstream_url, tmp):
+    def __init__(self, objects, source_dir, server_binary, upstream_url, tmp, provided_secrets=()):
         deployments = [o for o in objects if o.get("kind") == "Deployment"]
-        check(len(deployments) == 1, f"{OVERLAY} renders {len(deployments)} Deployments, not 1")
+        check(len(deployments) == 1, f"the overlay renders {len(deployments)} Deployments, not 1")
         self.deployment = deployments[0]
         pod = self.deployment["spec"]["template"]["spec"]
         check(len(pod["containers"]) == 1, "the Deployment has more than one container")
         self.pod = pod
         container = pod["containers"][0]
         self.container = container
-        secrets = {o["metadata"]["name"]: o for o in objects if o.get("kind") == "Secret"}
+        secrets = {o["metadata"]["name"]: o for o in list(objects) + list(provided_secrets)
+                   if o.get("kind") == "Secret"}
 
         # The user the container runs as: the pod's securityContext, overridden by the container's.
         pod_security = pod.get("securityContext", {})

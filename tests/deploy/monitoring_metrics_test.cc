@@ -46,7 +46,7 @@ const std::map<std::string, std::string> kExternalMetrics = {
 // like any other.
 const std::set<std::string> kPendingMetrics = {
     "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
-    "process_max_fds", "claude_grpc_build_info",
+    "process_max_fds", "claude_grpc_build_info", "claude_grpc_ready",
 };
 
 // Labels Prometheus itself attaches to every scraped series (target labels of a ServiceMonitor
