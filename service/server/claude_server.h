@@ -4,6 +4,7 @@
 #ifndef SERVICE_SERVER_CLAUDE_SERVER_H_
 #define SERVICE_SERVER_CLAUDE_SERVER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -125,6 +126,9 @@ class ClaudeServer {
   std::thread drain_thread_;     // cancels the calls that outlive the grace, then waits for both
   bool drained_ = false;
   std::condition_variable drained_cv_;
+  // When the drain's grace ends (Unix seconds; 0 while not draining), for /metrics: a scrape
+  // during a drain tells whether streams are still open close to it (the drain-timeout alert).
+  std::atomic<double> drain_deadline_unix_seconds_{0};
 };
 
 }  // namespace claude
