@@ -24,7 +24,7 @@
 #include "absl/time/clock.h"
 #include "tests/fake_upstream/raw_fault_server.h"
 #include "tests/testing/json_testing.h"
-#include "tests/testing/metrics_scrape.h"
+#include "tests/testing/prometheus_text.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -516,7 +516,8 @@ TEST_P(FaultTableTest, EndsWithItsCodeAndLeavesNothingBehind) {
   EXPECT_EQ(SettlesToZero([&] { return static_cast<double>(h.server().live_calls()); }), 0);
   if (row.rpc == Rpc::kStream) {
     EXPECT_EQ(SettlesToZero([&] {
-                return Sum(Parse(Scrape(h.server().metrics_port())), "claude_grpc_live_streams");
+                return SumSamples(ParseMetrics(ScrapeMetrics(h.server().metrics_port())),
+                                  "claude_grpc_live_streams");
               }),
               0);
   }

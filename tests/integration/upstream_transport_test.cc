@@ -19,7 +19,7 @@
 #include "absl/time/clock.h"
 #include "tests/fake_upstream/raw_fault_server.h"
 #include "tests/testing/captured_lines.h"
-#include "tests/testing/metrics_scrape.h"
+#include "tests/testing/prometheus_text.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -244,9 +244,9 @@ TEST(UpstreamTransportTest, AttemptsLogsAndMetricsAgreeWhenAReusedConnectionDies
   EXPECT_THAT(record.attempt_statuses, ElementsAre(0, 0, 0));
   ASSERT_TRUE(WaitFor([&] { return lines->lines().size() == 2; }, Scaled(absl::Seconds(5))));
   EXPECT_THAT(lines->lines()[1], HasSubstr("\"retries\":2"));
-  const std::vector<Sample> m = Parse(Scrape(h.server().metrics_port()));
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_retries_total"), 2);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_responses_total", {{"http_status", "none"}}), 3);
+  const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_retries_total"), 2);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_responses_total", {{"http_status", "none"}}), 3);
 }
 
 // ---- Idle connections (bug 14).
