@@ -17,6 +17,7 @@
 #include "service/codec/json_mapping.h"
 #include "service/errors/error_table.h"
 #include "service/observability/line_sink.h"
+#include "tests/testing/captured_lines.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 
@@ -164,22 +165,6 @@ TEST(CodecHardeningTest, ErrorDetailsReachTheCaller) {
 // ---------------------------------------------------------------------------------------------
 // Bug 7: requests that do not parse got UNIMPLEMENTED with an empty message, no RPC record,
 // and a plain-text libprotobuf line on stderr.
-
-class CapturedLines final : public LineSink {
- public:
-  void Write(std::string line) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    lines_.push_back(std::move(line));
-  }
-  std::vector<std::string> lines() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return lines_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-};
 
 void AppendVarint(uint64_t value, std::string* out) {
   while (value >= 0x80) {
