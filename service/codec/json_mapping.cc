@@ -1172,6 +1172,8 @@ class Encoder {
 absl::Status Decode(absl::string_view json, google::protobuf::Message* message, int nesting_above,
                     const SurrogateWatch* watch, std::vector<EdgeSurrogates>* edges) {
   message->Clear();
+  // Also keeps a null data() away from simdjson, which would memcpy from it.
+  if (json.empty()) return absl::InvalidArgumentError("invalid JSON: empty document");
   thread_local simdjson::dom::parser reusable_parser;
   std::unique_ptr<simdjson::dom::parser> large_parser;
   simdjson::dom::parser* parser = &reusable_parser;

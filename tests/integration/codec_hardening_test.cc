@@ -6,7 +6,6 @@
 #include <vector>
 
 #include <google/protobuf/struct.pb.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/impl/client_unary_call.h>
 
 #include <gmock/gmock.h>

@@ -356,6 +356,17 @@ TEST(CodecRegressionTest, DuplicatedTypeKeyTakesTheLastAndEncodingIsAFixedPoint)
   EXPECT_FALSE(JsonToMessage(R"({"type":"text","type":"image","text":"a"})", &text).ok());
 }
 
+// Found by accumulator_fuzzer: an SSE event "data:" with an empty value has empty data whose
+// pointer may be null, and simdjson copied from it (undefined behaviour under UBSan).
+TEST(CodecRegressionTest, EmptyDocumentIsInvalidJsonWithoutReachingTheParser) {
+  v1::MessageStreamEvent event;
+  absl::Status status = JsonToMessage(absl::string_view(), &event);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("invalid JSON"));
+  std::vector<EdgeSurrogates> edges;
+  EXPECT_EQ(JsonToStreamEvent(absl::string_view(), &event, &edges).code(), absl::StatusCode::kInvalidArgument);
+}
+
 // =============================================================================================
 // Coverage: correct today, not covered elsewhere.
 // =============================================================================================
