@@ -292,7 +292,11 @@ void MessageAccumulator::ApplyMessageDelta(const claude::v1::MessageDeltaEvent& 
     }
     SetMember(key, value, &message_);
   }
-  if (event.has_usage()) OverwriteUsage(event.usage(), message_.mutable_usage());
+  if (event.has_usage()) ApplyUsageDelta(event.usage(), message_.mutable_usage());
+}
+
+void ApplyUsageDelta(const claude::v1::MessageDeltaUsage& delta, claude::v1::Usage* usage) {
+  OverwriteUsage(delta, usage);
 }
 
 absl::StatusOr<claude::v1::Message> MessageAccumulator::Finish() && {

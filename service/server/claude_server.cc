@@ -24,7 +24,7 @@ class CallerTokenAccounting final : public CallObserver {
   explicit CallerTokenAccounting(CallerGate* gate) : gate_(gate) {}
   void OnCallEnd(const CallRecord& record) override {
     if (!record.usage.has_value()) return;
-    gate_->RecordTokens(record.caller, record.usage->input_tokens + record.usage->output_tokens);
+    gate_->RecordTokens(record.caller, record.usage->count("input") + record.usage->count("output"));
   }
 
  private:
@@ -45,9 +45,12 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   if (absl::Status s = self->gate_->Load(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
   }
-  absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(self->config_.upstream);
-  if (!dialect.ok()) return dialect.status();
-  self->dialect_ = *std::move(dialect);
+  self->dialect_ = self->config_.dialect;
+  if (self->dialect_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(self->config_.upstream);
+    if (!dialect.ok()) return dialect.status();
+    self->dialect_ = *std::move(dialect);
+  }
   self->loop_ = std::make_unique<CurlEventLoop>(self->config_.transport);
   self->env_.transport = self->loop_.get();
   self->env_.dialect = self->dialect_.get();

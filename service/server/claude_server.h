@@ -36,6 +36,9 @@ struct ServerConfig {
   std::string listen = "0.0.0.0:50051";
   // The upstream API: where it is, its version and credentials.
   MessagesDialectOptions upstream;
+  // Serves through this dialect instead of the Messages API's built from `upstream` (tests, and
+  // other kinds of upstream).
+  std::shared_ptr<const Dialect> dialect;
   // How to reach it: connections, timeouts, TLS.
   CurlEventLoopOptions transport;
   int max_retries = 2;
@@ -103,7 +106,7 @@ class ClaudeServer {
   CallRegistry calls_;
   CallObservers observers_;
   std::unique_ptr<CallerGate> gate_;
-  std::unique_ptr<MessagesDialect> dialect_;
+  std::shared_ptr<const Dialect> dialect_;
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;
