@@ -18,12 +18,19 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address to serve on (HOST:PORT; port 0 picks a free one).");
 ABSL_FLAG(std::string, upstream, "",
-          "Base URL of the Messages API. Default: $ANTHROPIC_BASE_URL, else https://api.anthropic.com.");
+          "Base URL of the upstream API. Default: $ANTHROPIC_BASE_URL, else https://api.anthropic.com.");
 ABSL_FLAG(std::string, api_key_file, "",
           "File holding the API key, re-read when it changes (a mounted secret). Default: the key "
           "comes from $ANTHROPIC_API_KEY.");
-ABSL_FLAG(std::string, upstream_auth, "x-api-key",
-          "How the key is sent: x-api-key (the API) or bearer (Authorization: Bearer, gateways).");
+ABSL_FLAG(std::string, upstream_auth, "",
+          "How the key is sent: x-api-key (the API) or bearer (Authorization: Bearer, gateways). "
+          "Default: x-api-key for --upstream_api=messages, bearer for chat_completions.");
+ABSL_FLAG(std::string, upstream_api, "messages",
+          "The upstream's API: messages (Anthropic's Messages API) or chat_completions (an "
+          "OpenAI-compatible Chat Completions API, e.g. a gateway in front of Claude).");
+ABSL_FLAG(std::string, chat_thinking, "model_suffix",
+          "With --upstream_api=chat_completions, how extended thinking is asked for: model_suffix "
+          "(the model name gains -thinking), reasoning_effort, or off (refused).");
 ABSL_FLAG(std::string, anthropic_version, "2023-06-01", "The anthropic-version header sent upstream.");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10), "Time to connect to the upstream.");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Minutes(15),
@@ -105,7 +112,22 @@ int main(int argc, char** argv) {
   upstream.base_url = absl::GetFlag(FLAGS_upstream);
   if (upstream.base_url.empty()) upstream.base_url = Env("ANTHROPIC_BASE_URL");
   if (upstream.base_url.empty()) upstream.base_url = "https://api.anthropic.com";
+  config.upstream_api = absl::GetFlag(FLAGS_upstream_api);
+  if (config.upstream_api != "messages" && config.upstream_api != "chat_completions") {
+    std::cerr << "--upstream_api must be messages or chat_completions\n";
+    return 2;
+  }
+  absl::StatusOr<claude::ChatThinking> chat_thinking =
+      claude::ParseChatThinking(absl::GetFlag(FLAGS_chat_thinking));
+  if (!chat_thinking.ok()) {
+    std::cerr << chat_thinking.status().message() << "\n";
+    return 2;
+  }
+  config.chat_thinking = *chat_thinking;
   upstream.auth_scheme = absl::GetFlag(FLAGS_upstream_auth);
+  if (upstream.auth_scheme.empty()) {
+    upstream.auth_scheme = config.upstream_api == "chat_completions" ? "bearer" : "x-api-key";
+  }
   if (!claude::ParseApiKeyScheme(upstream.auth_scheme).ok()) {
     std::cerr << "--upstream_auth must be x-api-key or bearer\n";
     return 2;
@@ -149,7 +171,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "claude-grpc-server listening on port " << (*server)->port() << ", upstream "
-            << base_url << (has_key ? "" : " (no API key)")
+            << base_url << " (" << absl::GetFlag(FLAGS_upstream_api) << (has_key ? "" : ", no API key")
+            << ")"
             << (mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext")
             << (authenticating ? ", caller tokens required" : "");
   if ((*server)->metrics_port() != 0) std::cout << ", metrics on port " << (*server)->metrics_port();

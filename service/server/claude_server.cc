@@ -31,6 +31,29 @@ class CallerTokenAccounting final : public CallObserver {
   CallerGate* const gate_;
 };
 
+// The dialect of config.upstream_api.
+absl::StatusOr<std::unique_ptr<Dialect>> NewDialect(const ServerConfig& config) {
+  if (config.upstream_api == "messages") {
+    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(config.upstream);
+    if (!dialect.ok()) return dialect.status();
+    return std::unique_ptr<Dialect>(*std::move(dialect));
+  }
+  if (config.upstream_api == "chat_completions") {
+    ChatCompletionsOptions options;
+    options.base_url = config.upstream.base_url;
+    options.auth_scheme = config.upstream.auth_scheme;
+    options.api_key = config.upstream.api_key;
+    options.max_event_bytes = config.upstream.max_event_bytes;
+    options.thinking = config.chat_thinking;
+    absl::StatusOr<std::unique_ptr<ChatCompletionsDialect>> dialect =
+        ChatCompletionsDialect::Create(std::move(options));
+    if (!dialect.ok()) return dialect.status();
+    return std::unique_ptr<Dialect>(*std::move(dialect));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--upstream_api must be messages or chat_completions, got \"", config.upstream_api, "\""));
+}
+
 }  // namespace
 
 ClaudeServer::ClaudeServer(ServerConfig config)
@@ -47,7 +70,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   }
   self->dialect_ = self->config_.dialect;
   if (self->dialect_ == nullptr) {
-    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(self->config_.upstream);
+    absl::StatusOr<std::unique_ptr<Dialect>> dialect = NewDialect(self->config_);
     if (!dialect.ok()) return dialect.status();
     self->dialect_ = *std::move(dialect);
   }
@@ -99,6 +122,9 @@ absl::Status ClaudeServer::StartObservability() {
     gauges->Add("claude_grpc_upstream_paused_transfers",
                 "Upstream transfers paused because their caller reads slower than the upstream writes.",
                 [loop] { return static_cast<double>(loop->paused_transfers()); });
+    gauges->Add("claude_grpc_drain_deadline_timestamp_seconds",
+                "While draining, when the drain timeout cuts the calls still running (Unix time); 0 otherwise.",
+                [this] { return drain_deadline_unix_seconds_.load(); });
     absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
         MetricsEndpoint::Start(config_.metrics_listen, {registry, gauges});
     if (!endpoint.ok()) return endpoint.status();
@@ -128,6 +154,7 @@ void ClaudeServer::BeginDrain(absl::Duration grace) {
   std::lock_guard<std::mutex> lock(drain_mu_);
   if (drain_thread_.joinable()) return;
   calls_.Close();
+  drain_deadline_unix_seconds_ = absl::ToDoubleSeconds(absl::Now() + grace - absl::UnixEpoch());
   // NOT_SERVING for every service, for good: probes and watchers see the drain at once.
   server_->GetHealthCheckService()->Shutdown();
   // Shutdown closes the listener and sends GOAWAY on open connections, so clients move to
