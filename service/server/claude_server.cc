@@ -8,10 +8,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "service/observability/protobuf_log.h"
 #include "service/observability/rpc_log.h"
 #include "service/observability/rpc_metrics.h"
 #include "service/observability/scrape_gauges.h"
 #include "service/observability/stderr_line_writer.h"
+#include "service/rpc/unparsable_request_interceptor.h"
 
 namespace claude {
 namespace {
@@ -91,6 +93,10 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   grpc::ServerBuilder builder;
   builder.AddListeningPort(self->config_.listen, *credentials, &self->port_);
   builder.SetMaxReceiveMessageSize(self->config_.max_request_bytes);
+  // Requests that do not parse never reach a handler; this answers and records them.
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>(&self->observers_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(self->messages_.get());
   builder.RegisterService(self->models_.get());
   self->server_ = builder.BuildAndStart();
@@ -103,6 +109,8 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
 }
 
 absl::Status ClaudeServer::StartObservability() {
+  log_sink_ = config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>();
+  protobuf_log_ = std::make_unique<ProtobufLogRoute>(log_sink_);
   if (!config_.metrics_listen.empty()) {
     auto registry = std::make_shared<prometheus::Registry>();
     observers_.Add(std::make_shared<RpcMetrics>(registry));
@@ -126,8 +134,7 @@ absl::Status ClaudeServer::StartObservability() {
     observers_.Add(std::make_shared<CallerTokenAccounting>(gate_.get()));
   }
   if (config_.log_rpcs) {
-    observers_.Add(std::make_shared<RpcLogger>(
-        config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>()));
+    observers_.Add(std::make_shared<RpcLogger>(log_sink_));
   }
   for (const auto& observer : config_.observers) observers_.Add(observer);
   return absl::OkStatus();

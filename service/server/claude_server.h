@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "service/observability/line_sink.h"
 #include "service/observability/metrics_endpoint.h"
+#include "service/observability/protobuf_log.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
 #include "service/rpc/services.h"
@@ -62,6 +63,7 @@ struct ServerConfig {
   bool log_rpcs = true;
   // Log lines carry the request body and the reply's text.
   bool log_bodies = false;
+  // Where the JSON log goes: the RPC lines and protobuf's own messages; default stderr.
   std::shared_ptr<LineSink> log_sink;
   // More observers of every RPC's record (after metrics and the log).
   std::vector<std::shared_ptr<CallObserver>> observers;
@@ -116,6 +118,8 @@ class ClaudeServer {
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;
   std::unique_ptr<ModelsService> models_;
+  std::shared_ptr<LineSink> log_sink_;  // config_.log_sink, else a StderrLineWriter
+  std::unique_ptr<ProtobufLogRoute> protobuf_log_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   // Destroyed first: no scrape reads the loop or the observers once they start going away.

@@ -1,4 +1,4 @@
-// A LineSink that keeps every line, for tests that read the server's log.
+// A LineSink that keeps every line, for tests that read what the server logged.
 #ifndef TESTS_TESTING_CAPTURED_LINES_H_
 #define TESTS_TESTING_CAPTURED_LINES_H_
 
