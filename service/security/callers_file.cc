@@ -1,12 +1,7 @@
 #include "service/security/callers_file.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include <cmath>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -35,6 +30,10 @@ CallerLimits CallerEntry::LimitsOver(const CallerLimits& defaults) const {
   if (concurrent_streams) limits.concurrent_streams = *concurrent_streams;
   if (requests_per_minute) limits.requests_per_minute = *requests_per_minute;
   if (tokens_per_minute) limits.tokens_per_minute = *tokens_per_minute;
+  if (tokens_per_day) limits.tokens_per_day = *tokens_per_day;
+  if (tokens_per_month) limits.tokens_per_month = *tokens_per_month;
+  if (usd_micros_per_day) limits.usd_micros_per_day = *usd_micros_per_day;
+  if (usd_micros_per_month) limits.usd_micros_per_month = *usd_micros_per_month;
   return limits;
 }
 
@@ -59,7 +58,22 @@ absl::StatusOr<std::vector<CallerEntry>> ParseCallers(absl::string_view text) {
     }
     entry.name = std::string(fields[1]);
     for (size_t i = 2; i < fields.size(); ++i) {
+      if (fields[i] == "admin") {
+        entry.admin = true;
+        continue;
+      }
       std::pair<absl::string_view, absl::string_view> setting = absl::StrSplit(fields[i], absl::MaxSplits('=', 1));
+      if (setting.first == "usd_per_day" || setting.first == "usd_per_month") {
+        // Dollars with cents or finer; kept as micro-dollars, bounded so sums cannot overflow.
+        double dollars = 0;
+        if (!absl::SimpleAtod(setting.second, &dollars) || !std::isfinite(dollars) || dollars < 0 ||
+            dollars > 1e9) {
+          return error(absl::StrCat("\"", setting.first, "\" needs an amount of US dollars from 0 to 1e9"));
+        }
+        const int64_t micros = std::llround(dollars * 1e6);
+        (setting.first == "usd_per_day" ? entry.usd_micros_per_day : entry.usd_micros_per_month) = micros;
+        continue;
+      }
       int64_t value = 0;
       if (!absl::SimpleAtoi(setting.second, &value) || value < 0) {
         return error(absl::StrCat("\"", setting.first, "\" needs a whole number >= 0"));
@@ -70,9 +84,14 @@ absl::StatusOr<std::vector<CallerEntry>> ParseCallers(absl::string_view text) {
         entry.requests_per_minute = value;
       } else if (setting.first == "tokens_per_minute") {
         entry.tokens_per_minute = value;
+      } else if (setting.first == "tokens_per_day") {
+        entry.tokens_per_day = value;
+      } else if (setting.first == "tokens_per_month") {
+        entry.tokens_per_month = value;
       } else {
         return error(absl::StrCat("unknown setting \"", setting.first,
-                                  "\" (concurrent_streams, requests_per_minute, tokens_per_minute)"));
+                                  "\" (concurrent_streams, requests_per_minute, tokens_per_minute, "
+                                  "tokens_per_day, tokens_per_month, usd_per_day, usd_per_month, admin)"));
       }
     }
     for (const CallerEntry& other : entries) {
@@ -94,7 +113,7 @@ const CallerEntry* FindCaller(const std::vector<CallerEntry>& entries, absl::str
 }
 
 CallersFile::CallersFile(std::string path, absl::Duration check_interval)
-    : path_(std::move(path)), check_interval_(check_interval) {}
+    : check_interval_(check_interval), file_(std::move(path)) {}
 
 absl::Status CallersFile::Load() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -120,23 +139,15 @@ std::shared_ptr<const CallersFile::Table> CallersFile::Current(absl::Time now) {
 }
 
 absl::Status CallersFile::Refresh() {
-  struct stat st;
-  if (stat(path_.c_str(), &st) != 0) {
-    return absl::NotFoundError(absl::StrCat(path_, ": ", std::strerror(errno)));
+  absl::StatusOr<std::optional<std::string>> text = file_.ReadIfChanged();
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return absl::OkStatus();
+  absl::StatusOr<Table> table = ParseCallers(**text);
+  if (!table.ok()) {
+    file_.Forget();
+    return absl::InvalidArgumentError(absl::StrCat(file_.path(), ": ", table.status().message()));
   }
-  Version version;
-  version.mtime = st.st_mtim;
-  version.size = static_cast<long long>(st.st_size);
-  version.inode = st.st_ino;
-  if (table_ != nullptr && version == version_) return absl::OkStatus();
-  std::ifstream in(path_);
-  if (!in) return absl::NotFoundError(absl::StrCat(path_, ": cannot be read"));
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<Table> table = ParseCallers(text.str());
-  if (!table.ok()) return absl::InvalidArgumentError(absl::StrCat(path_, ": ", table.status().message()));
   table_ = std::make_shared<const Table>(*std::move(table));
-  version_ = version;
   return absl::OkStatus();
 }
 

@@ -3,17 +3,17 @@
 //
 //   # comments and blank lines are ignored
 //   sha256:<64 hex digits> <caller-name> [concurrent_streams=N] [requests_per_minute=N] [tokens_per_minute=N]
+//       [tokens_per_day=N] [tokens_per_month=N] [usd_per_day=D] [usd_per_month=D] [admin]
 //
 // The digest is the SHA-256 of the token's bytes (`printf %s "$TOKEN" | sha256sum`, or
 // `claude-grpc-cli hash-token`). Caller names are 1-128 characters of [A-Za-z0-9._:@/-]; several
 // tokens may share a name (a rotation), and then share its limits' buckets. The optional
-// settings override the server's --caller_* defaults for that token (0 = unlimited).
+// settings override the server's --caller_* defaults for that token (0 = unlimited). The budgets
+// (tokens and US dollars, D a decimal such as 12.50, per UTC day and calendar month) have no
+// server-wide default. `admin` lets the caller read other callers' usage (Admin/GetCallerUsage).
 #ifndef SERVICE_SECURITY_CALLERS_FILE_H_
 #define SERVICE_SECURITY_CALLERS_FILE_H_
 
-#include <sys/types.h>
-
-#include <ctime>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "service/config/watched_file.h"
 #include "service/security/caller_limiter.h"
 #include "service/security/token_digest.h"
 
@@ -36,6 +37,12 @@ struct CallerEntry {
   std::optional<int64_t> concurrent_streams;
   std::optional<int64_t> requests_per_minute;
   std::optional<int64_t> tokens_per_minute;
+  std::optional<int64_t> tokens_per_day;
+  std::optional<int64_t> tokens_per_month;
+  std::optional<int64_t> usd_micros_per_day;
+  std::optional<int64_t> usd_micros_per_month;
+  // May read every caller's usage, not only its own.
+  bool admin = false;
 
   // `defaults` with this entry's overrides applied.
   CallerLimits LimitsOver(const CallerLimits& defaults) const;
@@ -65,23 +72,13 @@ class CallersFile {
   std::shared_ptr<const Table> Current(absl::Time now);
 
  private:
-  struct Version {
-    struct timespec mtime = {0, 0};
-    long long size = -1;
-    ino_t inode = 0;
-    bool operator==(const Version& o) const {
-      return mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec && size == o.size &&
-             inode == o.inode;
-    }
-  };
-  // Reads the file if it changed since `version_`; an error leaves the table as it was.
+  // Reads the file if it changed; an error leaves the table as it was.
   absl::Status Refresh() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const std::string path_;
   const absl::Duration check_interval_;
   std::mutex mu_;
+  WatchedFile file_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const Table> table_ ABSL_GUARDED_BY(mu_);
-  Version version_ ABSL_GUARDED_BY(mu_);
   absl::Time next_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string last_error_ ABSL_GUARDED_BY(mu_);  // reported once, not on every check
 };

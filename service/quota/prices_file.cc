@@ -1,0 +1,127 @@
+#include "service/quota/prices_file.h"
+
+#include <cmath>
+#include <iostream>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace claude {
+namespace {
+
+bool IsValidModelName(absl::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != ':' &&
+        c != '@' && c != '/' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<PriceTable> PriceTable::Parse(absl::string_view text) {
+  PriceTable table;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    if (const size_t hash = line.find('#'); hash != absl::string_view::npos) line = line.substr(0, hash);
+    std::vector<absl::string_view> fields = absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
+    if (fields.empty()) continue;
+    const auto error = [line_number](absl::string_view what) {
+      return absl::InvalidArgumentError(absl::StrCat("line ", line_number, ": ", what));
+    };
+    if (fields.size() != 5) {
+      return error("expected \"<model> <input> <output> <cache_write> <cache_read>\" (USD per million tokens)");
+    }
+    if (fields[0] != "*" && !IsValidModelName(fields[0])) {
+      return error("the model must be \"*\" or 1-128 characters of A-Z a-z 0-9 . _ : @ / -");
+    }
+    double values[4];
+    for (int i = 0; i < 4; ++i) {
+      if (!absl::SimpleAtod(fields[i + 1], &values[i]) || !std::isfinite(values[i]) || values[i] < 0 ||
+          values[i] > 1e6) {
+        return error(absl::StrCat("price ", i + 1, " must be US dollars per million tokens, 0 to 1e6"));
+      }
+    }
+    const ModelPrice price{values[0], values[1], values[2], values[3]};
+    if (fields[0] == "*") {
+      if (table.fallback_) return error("\"*\" is listed twice");
+      table.fallback_ = price;
+    } else if (!table.prices_.emplace(std::string(fields[0]), price).second) {
+      return error("this model is listed twice");
+    }
+  }
+  return table;
+}
+
+std::optional<int64_t> PriceTable::CostMicros(absl::string_view model, const TokenCounts& tokens) const {
+  const ModelPrice* price = nullptr;
+  if (auto it = prices_.find(model); it != prices_.end()) {
+    price = &it->second;
+  } else if (fallback_) {
+    price = &*fallback_;
+  } else {
+    return std::nullopt;
+  }
+  // Token counts come from the upstream: negative ones count as none.
+  const auto n = [](int64_t count) { return static_cast<double>(std::max<int64_t>(count, 0)); };
+  const double micros = n(tokens.input) * price->input + n(tokens.output) * price->output +
+                        n(tokens.cache_write) * price->cache_write + n(tokens.cache_read) * price->cache_read;
+  return static_cast<int64_t>(std::llround(std::min(micros, 9e15)));
+}
+
+PricesFile::PricesFile(std::string path, absl::Duration check_interval)
+    : check_interval_(check_interval), file_(std::move(path)) {}
+
+absl::Status PricesFile::Load() {
+  std::lock_guard<std::mutex> lock(mu_);
+  next_check_ = absl::Now() + check_interval_;
+  return Refresh();
+}
+
+absl::Status PricesFile::Refresh() {
+  absl::StatusOr<std::optional<std::string>> text = file_.ReadIfChanged();
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return absl::OkStatus();
+  absl::StatusOr<PriceTable> table = PriceTable::Parse(**text);
+  if (!table.ok()) {
+    file_.Forget();
+    return absl::InvalidArgumentError(absl::StrCat(file_.path(), ": ", table.status().message()));
+  }
+  table_ = std::make_shared<const PriceTable>(*std::move(table));
+  return absl::OkStatus();
+}
+
+int64_t PricesFile::CostMicros(absl::string_view model, const TokenCounts& tokens, absl::Time now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (now >= next_check_) {
+    next_check_ = now + check_interval_;
+    if (absl::Status s = Refresh(); !s.ok()) {
+      if (std::string error(s.message()); error != last_error_) {
+        std::cerr << "claude-grpc-server: --prices_file " << error << "; the last good prices stay in force"
+                  << std::endl;
+        last_error_ = std::move(error);
+      }
+    } else {
+      last_error_.clear();
+    }
+  }
+  if (table_ == nullptr) return 0;
+  std::optional<int64_t> cost = table_->CostMicros(model, tokens);
+  if (!cost) {
+    if (unpriced_reported_.size() < 100 && unpriced_reported_.emplace(std::string(model), true).second) {
+      std::cerr << "claude-grpc-server: --prices_file has no price for model \"" << model
+                << "\" and no \"*\" line: its calls cost $0 against budgets" << std::endl;
+    }
+    return 0;
+  }
+  return *cost;
+}
+
+}  // namespace claude
