@@ -7,7 +7,9 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "service/config/watched_file.h"
 #include "service/observability/rpc_log.h"
 #include "service/observability/rpc_metrics.h"
 #include "service/observability/scrape_gauges.h"
@@ -16,17 +18,31 @@
 namespace claude {
 namespace {
 
-// Feeds each call's token usage to its caller's tokens-per-minute budget once the call ends.
-class CallerTokenAccounting final : public CallObserver {
+// Charges each call's usage to its caller once the call ends (cancelled streams too: their
+// usage is message_start's, overwritten by the last message_delta's cumulative counts): tokens
+// for tokens_per_minute and the token budgets, and their price for the USD budgets.
+class CallerUsageAccounting final : public CallObserver {
  public:
-  explicit CallerTokenAccounting(CallerGate* gate) : gate_(gate) {}
+  CallerUsageAccounting(CallerGate* gate, PricesFile* prices, std::shared_ptr<QuotaMetrics> metrics)
+      : gate_(gate), prices_(prices), metrics_(std::move(metrics)) {}
   void OnCallEnd(const CallRecord& record) override {
     if (!record.usage.has_value()) return;
-    gate_->RecordTokens(record.caller, record.usage->input_tokens + record.usage->output_tokens);
+    const CallUsage& usage = *record.usage;
+    int64_t micros = 0;
+    if (prices_ != nullptr) {
+      micros = prices_->CostMicros(record.model,
+                                   TokenCounts{usage.input_tokens, usage.output_tokens,
+                                               usage.cache_creation_input_tokens, usage.cache_read_input_tokens},
+                                   absl::Now());
+    }
+    gate_->RecordUsage(record.caller, usage.input_tokens + usage.output_tokens, micros);
+    if (metrics_ != nullptr) metrics_->OnSpend(record.caller, record.model, micros);
   }
 
  private:
   CallerGate* const gate_;
+  PricesFile* const prices_;
+  const std::shared_ptr<QuotaMetrics> metrics_;
 };
 
 }  // namespace
@@ -43,6 +59,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   if (absl::Status s = self->gate_->Load(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
   }
+  if (absl::Status s = self->StartQuota(); !s.ok()) return s;
   self->loop_ = std::make_unique<CurlEventLoop>(self->config_.upstream);
   self->env_.loop = self->loop_.get();
   self->env_.retry_policy = &self->retry_policy_;
@@ -72,9 +89,45 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   return self;
 }
 
+absl::Status ClaudeServer::StartQuota() {
+  const QuotaConfig& quota = config_.quota;
+  if (!config_.metrics_listen.empty()) {
+    metrics_registry_ = std::make_shared<prometheus::Registry>();
+    quota_metrics_ = std::make_shared<QuotaMetrics>(metrics_registry_);
+  }
+  if (!quota.prices_file.empty()) {
+    prices_ = std::make_unique<PricesFile>(quota.prices_file, quota.prices_check_interval);
+    if (absl::Status s = prices_->Load(); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--prices_file: ", s.message()));
+    }
+  }
+  if (quota.redis_url.empty()) return absl::OkStatus();
+  absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(quota.redis_url);
+  if (!endpoint.ok()) return absl::InvalidArgumentError(absl::StrCat("--redis_url: ", endpoint.status().message()));
+  if (!quota.redis_password_file.empty()) {
+    WatchedFile file(quota.redis_password_file);
+    absl::StatusOr<std::optional<std::string>> password = file.ReadIfChanged();
+    if (!password.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--redis_password_file: ", password.status().message()));
+    }
+    // A mounted secret may end with a newline that is not part of the password.
+    endpoint->password = std::string(absl::StripTrailingAsciiWhitespace(password->value_or("")));
+  }
+  RedisClientOptions options;
+  options.endpoint = *std::move(endpoint);
+  options.command_timeout = quota.redis_timeout;
+  redis_ = std::make_unique<RedisClient>(std::move(options), quota_metrics_);
+  RedisQuotaOptions store;
+  store.windows = config_.callers.windows;
+  store.fail_open = quota.redis_fail_open;
+  redis_quota_ = std::make_unique<RedisQuota>(redis_.get(), &gate_->limiter(), store, quota_metrics_);
+  gate_->UseSharedLimits(redis_quota_.get());
+  return absl::OkStatus();
+}
+
 absl::Status ClaudeServer::StartObservability() {
   if (!config_.metrics_listen.empty()) {
-    auto registry = std::make_shared<prometheus::Registry>();
+    auto registry = metrics_registry_;
     observers_.Add(std::make_shared<RpcMetrics>(registry));
     auto gauges = std::make_shared<ScrapeGauges>();
     CurlEventLoop* loop = loop_.get();
@@ -89,8 +142,9 @@ absl::Status ClaudeServer::StartObservability() {
     if (!endpoint.ok()) return endpoint.status();
     metrics_ = std::move(*endpoint);
   }
-  if (config_.callers.limits.tokens_per_minute > 0 || gate_->authenticating()) {
-    observers_.Add(std::make_shared<CallerTokenAccounting>(gate_.get()));
+  if (config_.callers.limits.tokens_per_minute > 0 || gate_->authenticating() || redis_quota_ != nullptr ||
+      prices_ != nullptr) {
+    observers_.Add(std::make_shared<CallerUsageAccounting>(gate_.get(), prices_.get(), quota_metrics_));
   }
   if (config_.log_rpcs) {
     observers_.Add(std::make_shared<RpcLogger>(
@@ -108,6 +162,9 @@ ClaudeServer::~ClaudeServer() {
   metrics_.reset();
   server_.reset();
   loop_.reset();
+  // The Redis thread may still answer an admission that was refused (ended) meanwhile; the
+  // client stops before the store and the gate it calls into go.
+  redis_.reset();
 }
 
 void ClaudeServer::BeginDrain(absl::Duration grace) {
