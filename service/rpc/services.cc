@@ -1,6 +1,7 @@
 #include "service/rpc/services.h"
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -73,7 +74,9 @@ void EndRecord(const CallEnvironment& env, CallRecord& record, const grpc::Statu
 
 // A reactor that delegates to its call: `Base` is the gRPC reactor type, `Call` the
 // UpstreamCall behind it. gRPC deletes it only through OnDone, after which the call never
-// touches it again.
+// touches it again. The call starts in the handler, or, when a shared quota store (Redis) has
+// to decide first, on the store's thread when its answer arrives (StartWhenAdmitted); a cancel
+// meanwhile ends the RPC at once and the late answer is dropped.
 template <typename Base, typename Call>
 class CallReactor final : public Base {
  public:
@@ -82,6 +85,9 @@ class CallReactor final : public Base {
   template <typename... Args>
   void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
              CallRecord record, CallAdmission admission, Args... args) {
+    // Held across Begin: OnCancel and OnDone, which may come from other threads once the
+    // store's answer started the call, wait for the call to be in place.
+    std::lock_guard<std::mutex> lock(start_mu_);
     admission_ = std::move(admission);
     if (env.record_bodies) record.request_body = request.body;
     auto call = std::make_shared<Call>(env, std::move(request), Deadline(context), context, this, args...);
@@ -92,6 +98,26 @@ class CallReactor final : public Base {
     registry_ = env.calls;
     call_ = std::move(call);
     call_->Begin(std::move(record));
+    if (cancelled_) call_->Cancel();
+  }
+  // Asks the gate's shared store to decide `admission`, then starts the call (or refuses it)
+  // from the store's answer. The handler returns at once: no gRPC thread waits for Redis.
+  template <typename... Args>
+  void StartWhenAdmitted(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
+                         CallRecord record, CallAdmission admission, Args... args) {
+    auto waiting = std::make_shared<Waiting>();
+    waiting->env = &env;
+    waiting->record = std::move(record);
+    waiting_ = waiting;
+    env.gate->Decide(std::move(admission), [this, waiting, request = std::move(request), context,
+                                            args...](CallAdmission decided) mutable {
+      if (!waiting->Claim()) return;  // the RPC ended (cancelled) while the store decided
+      if (!decided.ok()) {
+        Refuse(*waiting->env, waiting->record, decided.status());
+        return;
+      }
+      Start(*waiting->env, std::move(request), context, std::move(waiting->record), std::move(decided), args...);
+    });
   }
   // Ends the RPC with `status` before any upstream call.
   void Refuse(const CallEnvironment& env, CallRecord& record, const grpc::Status& status) {
@@ -101,20 +127,50 @@ class CallReactor final : public Base {
   // Overrides ServerWriteReactor::OnWriteDone; a unary reactor has none, and never instantiates it.
   void OnWriteDone(bool ok) { call_->WriteDone(ok); }
   void OnCancel() override {
-    if (call_) call_->Cancel();
+    if (waiting_ != nullptr && waiting_->Claim()) {
+      Refuse(*waiting_->env, waiting_->record, grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
+      return;
+    }
+    std::shared_ptr<Call> call;
+    {
+      std::lock_guard<std::mutex> lock(start_mu_);
+      cancelled_ = true;
+      call = call_;
+    }
+    if (call) call->Cancel();
   }
   void OnDone() override {
-    if (call_) {
-      call_->Detach();
-      if (registry_ != nullptr) registry_->Remove(call_.get());
+    {
+      std::lock_guard<std::mutex> lock(start_mu_);
+      if (call_) {
+        call_->Detach();
+        if (registry_ != nullptr) registry_->Remove(call_.get());
+      }
     }
     delete this;
   }
 
  private:
+  // A decision in progress: whoever claims it first (the store's answer or a cancel) ends or
+  // starts the RPC; the other does nothing. Shared with the pending answer, which may arrive
+  // after the reactor is gone.
+  struct Waiting {
+    std::mutex mu;
+    bool claimed = false;
+    const CallEnvironment* env = nullptr;
+    CallRecord record;  // owned by the claimer
+    bool Claim() {
+      std::lock_guard<std::mutex> lock(mu);
+      return !std::exchange(claimed, true);
+    }
+  };
+
+  std::mutex start_mu_;
   std::shared_ptr<Call> call_;
+  bool cancelled_ = false;  // OnCancel came before the call was in place
   CallRegistry* registry_ = nullptr;
   CallAdmission admission_;
+  std::shared_ptr<Waiting> waiting_;  // set in the handler, before any reaction
 };
 
 using UnaryReactor = CallReactor<grpc::ServerUnaryReactor, UnaryCall>;
@@ -142,7 +198,9 @@ struct RpcSpec {
 
 // The one admission path of every RPC: record, admit, refuse, validate, build, reactor. Every
 // handler goes through here, so none can skip the caller gate or the record. `call_args` are
-// the Call's own constructor arguments after the reactor.
+// the Call's own constructor arguments after the reactor. With limits shared in Redis, the
+// gate's local step (token, calls in flight) comes first, then validation, and the shared
+// decision last, so malformed requests never count against a caller's quota.
 template <typename Reactor, typename... CallArgs>
 Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context, const RpcSpec& rpc,
                CallArgs... call_args) {
@@ -160,6 +218,11 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
   absl::StatusOr<HttpRequest> request = rpc.build(ForwardedHeaders(context));
   if (!request.ok()) {
     reactor->Refuse(env, record, ToGrpcStatus(request.status()));
+    return reactor;
+  }
+  if (admission.pending()) {
+    reactor->StartWhenAdmitted(env, *std::move(request), context, std::move(record), std::move(admission),
+                               call_args...);
     return reactor;
   }
   reactor->Start(env, *std::move(request), context, std::move(record), std::move(admission), call_args...);
