@@ -33,7 +33,8 @@ struct QuotaWindows {
 
  private:
   static QuotaWindow Fixed(absl::Duration length, absl::Time now) {
-    const int64_t id = absl::IDivDuration(now - absl::UnixEpoch(), length, nullptr);
+    absl::Duration remainder;  // IDivDuration needs somewhere to put it
+    const int64_t id = absl::IDivDuration(now - absl::UnixEpoch(), length, &remainder);
     return {id, absl::UnixEpoch() + length * (id + 1)};
   }
 };
