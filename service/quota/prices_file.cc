@@ -116,7 +116,9 @@ int64_t PricesFile::CostMicros(absl::string_view model, const TokenCounts& token
   std::optional<int64_t> cost = table_->CostMicros(model, tokens);
   if (!cost) {
     if (unpriced_reported_.size() < 100 && unpriced_reported_.emplace(std::string(model), true).second) {
-      std::cerr << "claude-grpc-server: --prices_file has no price for model \"" << model
+      // Model names come from callers: only a well-formed one is echoed.
+      std::cerr << "claude-grpc-server: --prices_file has no price for model \""
+                << (IsValidModelName(model) ? model : "(malformed name)")
                 << "\" and no \"*\" line: its calls cost $0 against budgets" << std::endl;
     }
     return 0;

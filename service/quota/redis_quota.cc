@@ -107,6 +107,9 @@ void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, ab
                         done = std::move(done)](absl::StatusOr<RedisValue> reply) {
         SharedDecision decision;
         if (reply.ok() && reply->type == RedisValue::Type::kArray && reply->elements.size() == 2) {
+          if (failing_.exchange(false)) {
+            std::cerr << "claude-grpc-server: Redis answers again: limits are shared again" << std::endl;
+          }
           const int64_t which = Count(reply->elements[0]);
           if (which >= 1 && which <= 6) {
             decision.refusal = RefusalFor(kKindOfKey[which - 1], limit_values[which - 1], ends[which - 1] - now);
@@ -116,6 +119,11 @@ void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, ab
         }
         const absl::Status failure =
             reply.ok() ? absl::InternalError("Redis answered the admission script unexpectedly") : reply.status();
+        if (!failing_.exchange(true)) {
+          std::cerr << "claude-grpc-server: Redis cannot decide admissions (" << failure.message() << "): "
+                    << (options_.fail_open ? "admitting on this replica's own counts" : "refusing calls")
+                    << " until it answers again" << std::endl;
+        }
         if (options_.fail_open) {
           if (observer_) observer_->OnFailOpen();
           decision.refusal = local_->AdmitWindows(caller, limits, now);

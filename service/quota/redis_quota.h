@@ -13,6 +13,7 @@
 #ifndef SERVICE_QUOTA_REDIS_QUOTA_H_
 #define SERVICE_QUOTA_REDIS_QUOTA_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -59,6 +60,8 @@ class RedisQuota final : public SharedLimits {
   CallerLimiter* const local_;
   const RedisQuotaOptions options_;
   const std::shared_ptr<QuotaFailOpenObserver> observer_;
+  // Redis failed the last admission: logged once per outage, not per call.
+  std::atomic<bool> failing_{false};
 };
 
 }  // namespace claude
