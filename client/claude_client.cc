@@ -116,7 +116,8 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
     : options_(std::move(options)),
       channel_(std::move(channel)),
       messages_(v1::Messages::NewStub(channel_)),
-      models_(v1::Models::NewStub(channel_)) {}
+      models_(v1::Models::NewStub(channel_)),
+      admin_(v1::Admin::NewStub(channel_)) {}
 
 void Client::Prepare(grpc::ClientContext* context, const CallOptions& options) const {
   const absl::Duration deadline = options.deadline.value_or(options_.default_deadline);
@@ -263,6 +264,18 @@ absl::StatusOr<std::string> Client::CheckHealth(const std::string& service,
     return FromGrpcStatus(status);
   }
   return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+}
+
+absl::StatusOr<v1::CallerUsage> Client::GetCallerUsage(const std::string& caller, const CallOptions& options) {
+  grpc::ClientContext context;
+  Prepare(&context, options);
+  v1::GetCallerUsageRequest request;
+  request.set_caller(caller);
+  v1::CallerUsage response;
+  if (grpc::Status status = admin_->GetCallerUsage(&context, request, &response); !status.ok()) {
+    return FromGrpcStatus(status);
+  }
+  return response;
 }
 
 absl::StatusOr<v1::ModelInfo> Client::GetModel(const std::string& model_id,

@@ -8,6 +8,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -287,6 +288,74 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
       {kGetModelMethod, request->model_id(), [&] { return ValidateGetModelRequest(*request); },
        [&](const HttpHeaders& forwarded) { return env_->dialect->GetModel(*request, forwarded); }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+AdminService::AdminService(const CallEnvironment* env) : env_(env) {}
+
+grpc::ServerUnaryReactor* AdminService::GetCallerUsage(grpc::CallbackServerContext* context,
+                                                       const claude::v1::GetCallerUsageRequest* request,
+                                                       claude::v1::CallerUsage* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // The record lives until the answer: it is shared with the callback that finishes the RPC.
+  auto record = std::make_shared<CallRecord>(StartRecord(*env_, kGetCallerUsageMethod, ""));
+  const CallEnvironment* env = env_;
+  const auto finish = [env, record, reactor](const grpc::Status& status) {
+    EndRecord(*env, *record, status);
+    reactor->Finish(status);
+  };
+  if (env_->gate == nullptr) {
+    finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "this server keeps no per-caller usage"));
+    return reactor;
+  }
+  absl::StatusOr<AuthenticatedCaller> who = env_->gate->Authenticate(*context, absl::Now());
+  if (!who.ok()) {
+    finish(CallerGate::AuthenticationStatus(who.status()));
+    return reactor;
+  }
+  record->caller = who->name;
+  const std::string& asked = request->caller().empty() ? who->name : request->caller();
+  if (asked.size() > 128) {
+    finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "caller: at most 128 characters"));
+    return reactor;
+  }
+  if (asked != who->name && !who->admin) {
+    finish(StatusFromLocalPolicy(grpc::StatusCode::PERMISSION_DENIED,
+                                 "caller: only callers marked admin in the callers file may read another "
+                                 "caller's usage",
+                                 "caller_not_admin"));
+    return reactor;
+  }
+  std::optional<AuthenticatedCaller> target = env_->gate->Find(asked);
+  if (!target) {
+    // The name is not echoed: it may be anything the caller sent.
+    finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "caller: no such caller in the callers file"));
+    return reactor;
+  }
+  response->set_caller(target->name);
+  response->set_shared(env_->gate->shared());
+  const CallerLimits& limits = target->limits;
+  response->set_concurrent_streams_limit(limits.concurrent_streams);
+  response->set_requests_per_minute_limit(limits.requests_per_minute);
+  response->set_tokens_per_minute_limit(limits.tokens_per_minute);
+  response->set_tokens_per_day_limit(limits.tokens_per_day);
+  response->set_tokens_per_month_limit(limits.tokens_per_month);
+  response->set_usd_per_day_limit(static_cast<double>(limits.usd_micros_per_day) / 1e6);
+  response->set_usd_per_month_limit(static_cast<double>(limits.usd_micros_per_month) / 1e6);
+  env_->gate->ReadUsage(target->name, [finish, response](absl::StatusOr<CallerUsageCounts> counts) {
+    if (!counts.ok()) {
+      finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat("the usage store cannot be read: ", counts.status().message())));
+      return;
+    }
+    response->set_requests_this_minute(counts->requests_this_minute);
+    response->set_tokens_this_minute(counts->tokens_this_minute);
+    response->set_tokens_today(counts->tokens_today);
+    response->set_tokens_this_month(counts->tokens_this_month);
+    response->set_usd_today(static_cast<double>(counts->usd_micros_today) / 1e6);
+    response->set_usd_this_month(static_cast<double>(counts->usd_micros_this_month) / 1e6);
+    finish(grpc::Status::OK);
+  });
+  return reactor;
 }
 
 }  // namespace claude

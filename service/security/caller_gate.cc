@@ -50,37 +50,51 @@ CallerGate::CallerGate(CallerPolicy policy) : policy_(std::move(policy)), limite
 
 absl::Status CallerGate::Load() { return callers_ == nullptr ? absl::OkStatus() : callers_->Load(); }
 
+absl::StatusOr<AuthenticatedCaller> CallerGate::Authenticate(const grpc::ServerContextBase& context,
+                                                              absl::Time now) {
+  AuthenticatedCaller who;
+  who.limits = policy_.limits;
+  who.admin = callers_ == nullptr;
+  if (callers_ == nullptr) return who;
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) {
+    return absl::UnauthenticatedError("missing caller token: send \"authorization: Bearer <token>\" metadata");
+  }
+  absl::string_view value(it->second.data(), it->second.size());
+  value = absl::StripAsciiWhitespace(value);
+  if (!absl::StartsWithIgnoreCase(value, "bearer ")) {
+    return absl::UnauthenticatedError("the authorization metadata must be \"Bearer <token>\"");
+  }
+  const absl::string_view token = absl::StripLeadingAsciiWhitespace(value.substr(7));
+  const std::shared_ptr<const CallersFile::Table> table = callers_->Current(now);
+  const CallerEntry* entry = table == nullptr ? nullptr : FindCaller(*table, token);
+  if (entry == nullptr) return absl::UnauthenticatedError("unknown or revoked caller token");
+  who.name = entry->name;
+  who.admin = entry->admin;
+  who.limits = entry->LimitsOver(policy_.limits);
+  return who;
+}
+
+grpc::Status CallerGate::AuthenticationStatus(const absl::Status& failure) {
+  const absl::string_view message = failure.message();
+  const char* reason = absl::StartsWith(message, "missing")    ? "caller_token_missing"
+                       : absl::StrContains(message, "Bearer") ? "caller_token_malformed"
+                                                              : "caller_token_unknown";
+  return Unauthenticated(std::string(message), reason);
+}
+
 CallAdmission CallerGate::Admit(const grpc::ServerContextBase& context) {
   CallAdmission admission;
   const absl::Time now = absl::Now();
-  CallerLimits limits = policy_.limits;
-  admission.admin_ = callers_ == nullptr;
-  if (callers_ != nullptr) {
-    const auto& metadata = context.client_metadata();
-    auto it = metadata.find("authorization");
-    if (it == metadata.end()) {
-      admission.status_ = Unauthenticated(
-          "missing caller token: send \"authorization: Bearer <token>\" metadata", "caller_token_missing");
-      return admission;
-    }
-    absl::string_view value(it->second.data(), it->second.size());
-    value = absl::StripAsciiWhitespace(value);
-    if (!absl::StartsWithIgnoreCase(value, "bearer ")) {
-      admission.status_ = Unauthenticated(
-          "the authorization metadata must be \"Bearer <token>\"", "caller_token_malformed");
-      return admission;
-    }
-    const absl::string_view token = absl::StripLeadingAsciiWhitespace(value.substr(7));
-    const std::shared_ptr<const CallersFile::Table> table = callers_->Current(now);
-    const CallerEntry* entry = table == nullptr ? nullptr : FindCaller(*table, token);
-    if (entry == nullptr) {
-      admission.status_ = Unauthenticated("unknown or revoked caller token", "caller_token_unknown");
-      return admission;
-    }
-    admission.caller_ = entry->name;
-    admission.admin_ = entry->admin;
-    limits = entry->LimitsOver(policy_.limits);
+  absl::StatusOr<AuthenticatedCaller> who = Authenticate(context, now);
+  if (!who.ok()) {
+    admission.status_ = AuthenticationStatus(who.status());
+    return admission;
   }
+  admission.caller_ = who->name;
+  admission.admin_ = who->admin;
+  const CallerLimits& limits = who->limits;
   if (limits.unlimited()) return admission;
   // With a shared store, this replica counts only its calls in flight; the store the rest.
   CallerLimits local = limits;
@@ -140,15 +154,15 @@ void CallerGate::ReadUsage(const std::string& caller,
   done(limiter_.Usage(caller, now));
 }
 
-std::optional<std::pair<CallerLimits, bool>> CallerGate::LimitsOf(const std::string& name) {
+std::optional<AuthenticatedCaller> CallerGate::Find(const std::string& name) {
   if (callers_ == nullptr) {
     if (!name.empty()) return std::nullopt;
-    return std::make_pair(policy_.limits, true);
+    return AuthenticatedCaller{"", true, policy_.limits};
   }
   const std::shared_ptr<const CallersFile::Table> table = callers_->Current(absl::Now());
   if (table == nullptr) return std::nullopt;
   for (const CallerEntry& entry : *table) {
-    if (entry.name == name) return std::make_pair(entry.LimitsOver(policy_.limits), entry.admin);
+    if (entry.name == name) return AuthenticatedCaller{entry.name, entry.admin, entry.LimitsOver(policy_.limits)};
   }
   return std::nullopt;
 }

@@ -12,6 +12,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "service/security/caller_limiter.h"
 #include "service/security/callers_file.h"
@@ -33,6 +34,14 @@ struct CallerPolicy {
 };
 
 class CallerGate;
+
+// Who is calling: the name (empty without authentication), whether it may read other callers'
+// usage, and its limits (the server's defaults with its callers-file line applied).
+struct AuthenticatedCaller {
+  std::string name;
+  bool admin = false;
+  CallerLimits limits;
+};
 
 // One RPC's admission: OK with the caller's name, or the status to finish the RPC with. An
 // admitted call holds its caller's concurrent slot until the admission is destroyed: when the
@@ -56,6 +65,14 @@ class CallAdmission {
 
  private:
   friend class CallerGate;
+
+// Who is calling: the name (empty without authentication), whether it may read other callers'
+// usage, and its limits (the server's defaults with its callers-file line applied).
+struct AuthenticatedCaller {
+  std::string name;
+  bool admin = false;
+  CallerLimits limits;
+};
   void Release();
 
   grpc::Status status_;
@@ -76,6 +93,11 @@ class CallerGate {
   // stay per replica. Before the server serves; `shared` outlives the gate's use of it.
   void UseSharedLimits(SharedLimits* shared) { shared_ = shared; }
 
+  // Who the call's "authorization: Bearer <token>" metadata names (anyone, without a callers
+  // file); UNAUTHENTICATED otherwise, never echoing the token. Counts nothing.
+  absl::StatusOr<AuthenticatedCaller> Authenticate(const grpc::ServerContextBase& context, absl::Time now);
+  // Authenticate's failure as the status the caller gets (ErrorInfo reason caller_token_*).
+  static grpc::Status AuthenticationStatus(const absl::Status& failure);
   // Authenticates the call from its "authorization: Bearer <token>" metadata and applies the
   // caller's limits: UNAUTHENTICATED (the token is never echoed) or RESOURCE_EXHAUSTED with
   // RetryInfo and QuotaFailure details when refused. With shared limits, the admission comes
@@ -93,9 +115,10 @@ class CallerGate {
   // A caller's counts: from the shared store when there is one, else this replica's. `done`
   // runs exactly once.
   void ReadUsage(const std::string& caller, std::function<void(absl::StatusOr<CallerUsageCounts>)> done);
-  // The limits and admin flag of the caller named `name` (the first of its tokens' lines), or
-  // nullopt when no line names it; without authentication, the server's defaults.
-  std::optional<std::pair<CallerLimits, bool>> LimitsOf(const std::string& name);
+  // The caller named `name` (the first of its tokens' lines), or nullopt when no line names it;
+  // without authentication, the anonymous caller "" with the server's defaults.
+  std::optional<AuthenticatedCaller> Find(const std::string& name);
+  bool shared() const { return shared_ != nullptr; }
 
   bool authenticating() const { return callers_ != nullptr; }
   CallerLimiter& limiter() { return limiter_; }

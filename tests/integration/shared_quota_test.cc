@@ -29,6 +29,7 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr char kToken[] = "alice-secret-token";
+constexpr char kOpsToken[] = "ops-secret-token";
 
 // A temporary directory with the callers file and the prices file.
 class ConfigFiles {
@@ -46,7 +47,8 @@ class ConfigFiles {
   std::string callers() const { return dir_ + "/callers"; }
   std::string prices() const { return dir_ + "/prices"; }
   void WriteCallers(const std::string& settings) const {
-    std::ofstream(callers()) << FormatTokenDigest(DigestToken(kToken)) << " alice " << settings << "\n";
+    std::ofstream(callers()) << FormatTokenDigest(DigestToken(kToken)) << " alice " << settings << "\n"
+                             << FormatTokenDigest(DigestToken(kOpsToken)) << " ops admin\n";
   }
   void WritePrices(const std::string& text) const { std::ofstream(prices()) << text; }
 
@@ -263,6 +265,48 @@ TEST(SharedQuotaTest, RedisDownFailsOpenOrClosedAndRecovers) {
   absl::StatusOr<CallerUsageCounts> usage = ReadUsage(open.harness->server(), "alice");
   ASSERT_TRUE(usage.ok()) << usage.status();
   EXPECT_GE(usage->requests_this_minute, 1) << "counted in the new Redis";
+}
+
+TEST(SharedQuotaTest, GetCallerUsageShowsCountsAndOnlyAdminsReadOthers) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  ConfigFiles files;
+  files.WriteCallers("requests_per_minute=50 tokens_per_month=100000 usd_per_day=2.5");
+  files.WritePrices("* 3 15 3.75 0.30\n");
+  Replica a = StartReplica(redis, files, true, StableWindows());
+  Replica b = StartReplica(redis, files, true, StableWindows());
+  ASSERT_TRUE(a.client->CreateMessage(Hello(), Bounded()).ok());
+  ASSERT_TRUE(b.client->CreateMessage(Hello(), Bounded()).ok());
+
+  absl::StatusOr<v1::CallerUsage> own;
+  const absl::Time until = absl::Now() + Scaled(absl::Seconds(2));
+  do {  // the second call's charge lands just after its status
+    own = a.client->GetCallerUsage("", Bounded());
+  } while (own.ok() && own->tokens_this_month() == 0 && absl::Now() < until);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->caller(), "alice");
+  EXPECT_TRUE(own->shared());
+  EXPECT_EQ(own->requests_this_minute(), 2) << "both replicas' calls";
+  EXPECT_GT(own->tokens_this_month(), 0);
+  EXPECT_GT(own->usd_today(), 0);
+  EXPECT_EQ(own->requests_per_minute_limit(), 50);
+  EXPECT_EQ(own->tokens_per_month_limit(), 100000);
+  EXPECT_DOUBLE_EQ(own->usd_per_day_limit(), 2.5);
+
+  absl::Status denied = a.client->GetCallerUsage("ops", Bounded()).status();
+  EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied) << denied;
+
+  ClientOptions ops_options;
+  ops_options.caller_token = kOpsToken;
+  Client ops("127.0.0.1:" + std::to_string(b.harness->port()), ops_options);
+  absl::StatusOr<v1::CallerUsage> alice = ops.GetCallerUsage("alice", Bounded());
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  EXPECT_EQ(alice->requests_this_minute(), 2);
+  EXPECT_EQ(alice->tokens_this_month(), own->tokens_this_month());
+  EXPECT_EQ(ops.GetCallerUsage("nobody", Bounded()).status().code(), absl::StatusCode::kNotFound);
+  Client stranger("127.0.0.1:" + std::to_string(b.harness->port()), ClientOptions{});
+  EXPECT_EQ(stranger.GetCallerUsage("", Bounded()).status().code(), absl::StatusCode::kUnauthenticated);
 }
 
 }  // namespace
