@@ -8,22 +8,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "service/config/config_name.h"
 
 namespace claude {
-namespace {
-
-bool IsValidModelName(absl::string_view name) {
-  if (name.empty() || name.size() > 128) return false;
-  for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != ':' &&
-        c != '@' && c != '/' && c != '-') {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
 
 absl::StatusOr<PriceTable> PriceTable::Parse(absl::string_view text) {
   PriceTable table;
@@ -39,7 +26,7 @@ absl::StatusOr<PriceTable> PriceTable::Parse(absl::string_view text) {
     if (fields.size() != 5) {
       return error("expected \"<model> <input> <output> <cache_write> <cache_read>\" (USD per million tokens)");
     }
-    if (fields[0] != "*" && !IsValidModelName(fields[0])) {
+    if (fields[0] != "*" && !IsValidConfigName(fields[0])) {
       return error("the model must be \"*\" or 1-128 characters of A-Z a-z 0-9 . _ : @ / -");
     }
     double values[4];
@@ -118,7 +105,7 @@ int64_t PricesFile::CostMicros(absl::string_view model, const TokenCounts& token
     if (unpriced_reported_.size() < 100 && unpriced_reported_.emplace(std::string(model), true).second) {
       // Model names come from callers: only a well-formed one is echoed.
       std::cerr << "claude-grpc-server: --prices_file has no price for model \""
-                << (IsValidModelName(model) ? model : "(malformed name)")
+                << (IsValidConfigName(model) ? model : "(malformed name)")
                 << "\" and no \"*\" line: its calls cost $0 against budgets" << std::endl;
     }
     return 0;

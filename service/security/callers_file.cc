@@ -8,22 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "service/config/config_name.h"
 
 namespace claude {
-namespace {
-
-bool IsValidCallerName(absl::string_view name) {
-  if (name.empty() || name.size() > 128) return false;
-  for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != ':' &&
-        c != '@' && c != '/' && c != '-') {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
 
 CallerLimits CallerEntry::LimitsOver(const CallerLimits& defaults) const {
   CallerLimits limits = defaults;
@@ -53,7 +40,7 @@ absl::StatusOr<std::vector<CallerEntry>> ParseCallers(absl::string_view text) {
     std::optional<TokenDigest> digest = ParseTokenDigest(fields[0]);
     if (!digest) return error("the digest must be \"sha256:\" and 64 hex digits");
     entry.digest = *digest;
-    if (!IsValidCallerName(fields[1])) {
+    if (!IsValidConfigName(fields[1])) {
       return error("the caller name must be 1-128 characters of A-Z a-z 0-9 . _ : @ / -");
     }
     entry.name = std::string(fields[1]);
