@@ -3,6 +3,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/functional/function_ref.h"
@@ -74,13 +75,17 @@ void EndRecord(const CallEnvironment& env, CallRecord& record, const grpc::Statu
 // ----
 
 // A reactor that delegates to its call: `Base` is the gRPC reactor type, `Call` the
-// UpstreamCall behind it. gRPC deletes it only through OnDone, after which the call never
-// touches it again. The call starts in the handler, or, when a shared quota store (Redis) has
-// to decide first, on the store's thread when its answer arrives (StartWhenAdmitted); a cancel
-// meanwhile ends the RPC at once and the late answer is dropped.
+// UpstreamCall behind it, which answers through the CallerSide. gRPC deletes it only through
+// OnDone, after which the call never touches it again. The call starts in the handler, or, when
+// a shared quota store (Redis) has to decide first, on the store's thread when its answer
+// arrives (StartWhenAdmitted); a cancel meanwhile ends the RPC at once and the late answer is
+// dropped.
 template <typename Base, typename Call>
-class CallReactor final : public Base {
+class CallReactor final : public Base, public CallerSide {
  public:
+  static constexpr bool kStreaming =
+      std::is_base_of_v<grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>, Base>;
+
   // Starts the call. The reactor keeps `admission` (its caller's concurrent slot) until it is
   // deleted.
   template <typename... Args>
@@ -89,9 +94,10 @@ class CallReactor final : public Base {
     // Held across Begin: OnCancel and OnDone, which may come from other threads once the
     // store's answer started the call, wait for the call to be in place.
     std::lock_guard<std::mutex> lock(start_mu_);
+    context_ = context;
     admission_ = std::move(admission);
     if (env.record_bodies) record.request_body = request.body;
-    auto call = std::make_shared<Call>(env, std::move(request), Deadline(context), context, this, args...);
+    auto call = std::make_shared<Call>(env, std::move(request), Deadline(context), this, args...);
     if (env.calls != nullptr && !env.calls->Add(call)) {
       Refuse(env, record, grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
       return;
@@ -125,6 +131,21 @@ class CallReactor final : public Base {
     EndRecord(env, record, status);
     this->Finish(status);
   }
+
+  // CallerSide.
+  void SendEvent(const claude::v1::MessageStreamEvent& event, const HttpHeaders* initial_metadata) override {
+    if constexpr (kStreaming) {
+      if (initial_metadata != nullptr) {
+        for (const auto& [name, value] : *initial_metadata) context_->AddInitialMetadata(name, value);
+      }
+      this->StartWrite(&event);
+    }
+  }
+  void SendStatus(const grpc::Status& status, const HttpHeaders& trailing_metadata) override {
+    for (const auto& [name, value] : trailing_metadata) context_->AddTrailingMetadata(name, value);
+    this->Finish(status);
+  }
+
   // Overrides ServerWriteReactor::OnWriteDone; a unary reactor has none, and never instantiates it.
   void OnWriteDone(bool ok) { call_->WriteDone(ok); }
   void OnCancel() override {
@@ -167,6 +188,7 @@ class CallReactor final : public Base {
   };
 
   std::mutex start_mu_;
+  grpc::CallbackServerContext* context_ = nullptr;
   std::shared_ptr<Call> call_;
   bool cancelled_ = false;  // OnCancel came before the call was in place
   CallRegistry* registry_ = nullptr;

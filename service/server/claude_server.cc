@@ -31,11 +31,11 @@ class CallerUsageAccounting final : public CallObserver {
     int64_t micros = 0;
     if (prices_ != nullptr) {
       micros = prices_->CostMicros(record.model,
-                                   TokenCounts{usage.input_tokens, usage.output_tokens,
-                                               usage.cache_creation_input_tokens, usage.cache_read_input_tokens},
+                                   TokenCounts{usage.count("input"), usage.count("output"),
+                                               usage.count("cache_creation_input"), usage.count("cache_read_input")},
                                    absl::Now());
     }
-    gate_->RecordUsage(record.caller, usage.input_tokens + usage.output_tokens, micros);
+    gate_->RecordUsage(record.caller, usage.count("input") + usage.count("output"), micros);
     if (metrics_ != nullptr) metrics_->OnSpend(record.caller, record.model, micros);
   }
 
@@ -60,9 +60,12 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
     return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
   }
   if (absl::Status s = self->StartQuota(); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(self->config_.upstream);
-  if (!dialect.ok()) return dialect.status();
-  self->dialect_ = *std::move(dialect);
+  self->dialect_ = self->config_.dialect;
+  if (self->dialect_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(self->config_.upstream);
+    if (!dialect.ok()) return dialect.status();
+    self->dialect_ = *std::move(dialect);
+  }
   self->loop_ = std::make_unique<CurlEventLoop>(self->config_.transport);
   self->env_.transport = self->loop_.get();
   self->env_.dialect = self->dialect_.get();

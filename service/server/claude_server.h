@@ -54,6 +54,9 @@ struct ServerConfig {
   std::string listen = "0.0.0.0:50051";
   // The upstream API: where it is, its version and credentials.
   MessagesDialectOptions upstream;
+  // Serves through this dialect instead of the Messages API's built from `upstream` (tests, and
+  // other kinds of upstream).
+  std::shared_ptr<const Dialect> dialect;
   // How to reach it: connections, timeouts, TLS.
   CurlEventLoopOptions transport;
   int max_retries = 2;
@@ -129,7 +132,7 @@ class ClaudeServer {
   std::unique_ptr<PricesFile> prices_;
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<RedisQuota> redis_quota_;
-  std::unique_ptr<MessagesDialect> dialect_;
+  std::shared_ptr<const Dialect> dialect_;
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;
