@@ -101,7 +101,7 @@ class ClaudeServer {
   CurlEventLoop& loop() { return *loop_; }
   // RPCs that reached an upstream call and have not finished.
   int64_t live_calls() const { return calls_.size(); }
-  // Authentication and per-caller limits; RecordTokens() feeds tokens_per_minute.
+  // Authentication, per-caller limits and budgets; RecordUsage() charges a call's usage.
   CallerGate& gate() { return *gate_; }
 
   // Starts a graceful drain and returns at once: health turns NOT_SERVING, new calls are
