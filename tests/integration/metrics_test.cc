@@ -1,6 +1,5 @@
 // /metrics, scraped over real HTTP after known traffic through the real server: counts and token
 // sums must match the traffic exactly.
-#include <curl/curl.h>
 
 #include <map>
 #include <string>
@@ -15,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "tests/testing/json_testing.h"
+#include "tests/testing/metrics_scrape.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -26,27 +26,8 @@ constexpr char kStream[] = "claude.v1.Messages/StreamMessage";
 constexpr char kCreate[] = "claude.v1.Messages/CreateMessage";
 constexpr char kModel[] = "claude-sonnet-4-5";  // Hello()'s
 
-size_t AppendBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-// GET http://127.0.0.1:<port>/metrics with libcurl; the body, or "" on failure.
-std::string Scrape(int port) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  const std::string url = absl::StrCat("http://127.0.0.1:", port, "/metrics");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  EXPECT_EQ(status, 200);
-  return body;
-}
+// GET http://127.0.0.1:<port>/metrics.
+std::string Scrape(int port) { return ScrapeMetrics(port); }
 
 // One sample line of the Prometheus text format: name{k="v",...} value.
 struct Sample {

@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "client/claude_client.h"
 #include "service/security/token_digest.h"
+#include "tests/testing/metrics_scrape.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/server_harness.h"
 
@@ -65,6 +66,7 @@ Replica StartReplica(const RedisServer& redis, const ConfigFiles& files, bool fa
                      QuotaWindows windows = {}) {
   HarnessOptions options;
   options.configure = [&, fail_open, windows](ServerConfig& config) {
+    config.metrics_listen = "127.0.0.1:0";
     config.callers.callers_file = files.callers();
     config.callers.windows = windows;
     config.quota.redis_url = redis.url();
@@ -253,6 +255,10 @@ TEST(SharedQuotaTest, RedisDownFailsOpenOrClosedAndRecovers) {
   absl::StatusOr<std::string> health = open.client->CheckHealth();
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(*health, "SERVING");
+  const std::string metrics = ScrapeMetrics(open.harness->server().metrics_port());
+  EXPECT_THAT(metrics, HasSubstr("claude_grpc_quota_fail_open_admissions_total 3"));
+  EXPECT_THAT(metrics, HasSubstr("claude_grpc_redis_errors_total{kind=\"disconnect\"}"));
+  EXPECT_THAT(metrics, HasSubstr("claude_grpc_redis_round_trip_seconds_count"));
 
   ASSERT_TRUE(redis.Start()) << redis.error();
   absl::Status back;
@@ -292,6 +298,8 @@ TEST(SharedQuotaTest, GetCallerUsageShowsCountsAndOnlyAdminsReadOthers) {
   EXPECT_GT(own->usd_today(), 0);
   EXPECT_EQ(own->requests_per_minute_limit(), 50);
   EXPECT_EQ(own->tokens_per_month_limit(), 100000);
+  EXPECT_THAT(ScrapeMetrics(a.harness->server().metrics_port()),
+              HasSubstr("claude_grpc_spend_usd_total{caller=\"alice\",model=\"claude-sonnet-4-5\"}"));
   EXPECT_DOUBLE_EQ(own->usd_per_day_limit(), 2.5);
 
   absl::Status denied = a.client->GetCallerUsage("ops", Bounded()).status();
