@@ -151,10 +151,8 @@ absl::Status ClaudeServer::StartObservability() {
     if (!endpoint.ok()) return endpoint.status();
     metrics_ = std::move(*endpoint);
   }
-  if (config_.callers.limits.tokens_per_minute > 0 || gate_->authenticating() || redis_quota_ != nullptr ||
-      prices_ != nullptr) {
-    observers_.Add(std::make_shared<CallerUsageAccounting>(gate_.get(), prices_.get(), quota_metrics_));
-  }
+  // Always: budgets, tokens per minute and GetCallerUsage all read what it charges.
+  observers_.Add(std::make_shared<CallerUsageAccounting>(gate_.get(), prices_.get(), quota_metrics_));
   if (config_.log_rpcs) {
     observers_.Add(std::make_shared<RpcLogger>(
         config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>()));
