@@ -317,5 +317,67 @@ TEST(SharedQuotaTest, GetCallerUsageShowsCountsAndOnlyAdminsReadOthers) {
   EXPECT_EQ(stranger.GetCallerUsage("", Bounded()).status().code(), absl::StatusCode::kUnauthenticated);
 }
 
+TEST(SharedQuotaTest, PasswordFileAndDatabaseFromTheFlags) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  redis.set_password("s3cret-redis");
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  ConfigFiles files;
+  files.WriteCallers("requests_per_minute=1");
+  files.WritePrices("");
+  const std::string password_file = files.prices() + ".redis-password";
+  std::ofstream(password_file) << "s3cret-redis\n";  // a mounted secret's trailing newline
+  HarnessOptions options;
+  options.configure = [&](ServerConfig& config) {
+    config.callers.callers_file = files.callers();
+    config.callers.windows = StableWindows();
+    config.quota.redis_url = "redis://127.0.0.1:" + std::to_string(redis.port()) + "/3";
+    config.quota.redis_password_file = password_file;
+    config.quota.redis_fail_open = false;  // so an admission that works went through Redis
+  };
+  ServerHarness h(options);
+  ClientOptions client_options;
+  client_options.caller_token = kToken;
+  client_options.retry_unavailable = false;
+  Client client("127.0.0.1:" + std::to_string(h.port()), client_options);
+  absl::Status first;
+  const absl::Time until = absl::Now() + Scaled(absl::Seconds(5));
+  do {  // the first connection may still be under way
+    first = client.CreateMessage(Hello(), Bounded()).status();
+  } while (first.code() == absl::StatusCode::kUnavailable && absl::Now() < until);
+  EXPECT_TRUE(first.ok()) << first;
+  ExpectQuotaRefusal(client.CreateMessage(Hello(), Bounded()).status(), "caller_requests_per_minute");
+  // The keys went to database 3.
+  for (int db : {0, 3}) {
+    RedisClientOptions direct;
+    direct.endpoint = {"127.0.0.1", redis.port(), db, "s3cret-redis"};
+    RedisClient reader(direct);
+    absl::StatusOr<RedisValue> size;
+    const absl::Time deadline = absl::Now() + Scaled(absl::Seconds(5));
+    do {
+      std::promise<absl::StatusOr<RedisValue>> reply;
+      reader.Command({"DBSIZE"}, [&reply](absl::StatusOr<RedisValue> r) { reply.set_value(std::move(r)); });
+      size = reply.get_future().get();
+    } while (!size.ok() && absl::Now() < deadline);
+    ASSERT_TRUE(size.ok()) << size.status();
+    EXPECT_EQ(size->integer > 0, db == 3) << "database " << db << " holds " << size->integer << " keys";
+  }
+
+  ServerConfig bad;
+  bad.listen = "127.0.0.1:0";
+  bad.log_rpcs = false;
+  bad.quota.redis_url = "rediss://127.0.0.1:6379";
+  absl::StatusOr<std::unique_ptr<ClaudeServer>> refused = ClaudeServer::Start(bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("--redis_url"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("TLS"));
+  bad.quota.redis_url = "redis://127.0.0.1:6379";
+  bad.quota.redis_password_file = "/nonexistent/password";
+  refused = ClaudeServer::Start(bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("--redis_password_file"));
+  std::remove(password_file.c_str());
+}
+
 }  // namespace
 }  // namespace claude::testing

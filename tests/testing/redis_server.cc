@@ -96,9 +96,15 @@ bool RedisServer::Start() {
       dup2(null, STDOUT_FILENO);
       dup2(null, STDERR_FILENO);
     }
-    execl(binary.c_str(), binary.c_str(), "--port", port.c_str(), "--bind", "127.0.0.1", "--dir", dir_.c_str(),
-          "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
-          static_cast<char*>(nullptr));
+    std::vector<const char*> argv = {binary.c_str(), "--port", port.c_str(), "--bind", "127.0.0.1", "--dir",
+                                     dir_.c_str(), "--save", "", "--appendonly", "no", "--daemonize", "no",
+                                     "--loglevel", "warning"};
+    if (!password_.empty()) {
+      argv.push_back("--requirepass");
+      argv.push_back(password_.c_str());
+    }
+    argv.push_back(nullptr);
+    execv(binary.c_str(), const_cast<char* const*>(argv.data()));
     _exit(127);
   }
   const absl::Time until = absl::Now() + absl::Seconds(10);

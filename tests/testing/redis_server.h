@@ -18,6 +18,8 @@ class RedisServer {
   RedisServer();
   ~RedisServer();
 
+  // Clients must then AUTH with it (set before Start).
+  void set_password(std::string password) { password_ = std::move(password); }
   // Starts redis-server and waits until it accepts connections; false (with the reason in
   // error()) when it cannot. The first start picks the port; later starts reuse it.
   bool Start();
@@ -32,6 +34,7 @@ class RedisServer {
   int port_ = 0;
   pid_t pid_ = -1;
   std::string error_;
+  std::string password_;
 };
 
 }  // namespace claude::testing
