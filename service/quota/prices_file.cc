@@ -8,21 +8,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "service/config/config_name.h"
+#include "service/config/config_text.h"
 
 namespace claude {
 
 absl::StatusOr<PriceTable> PriceTable::Parse(absl::string_view text) {
   PriceTable table;
-  int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++line_number;
-    if (const size_t hash = line.find('#'); hash != absl::string_view::npos) line = line.substr(0, hash);
-    std::vector<absl::string_view> fields = absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
-    if (fields.empty()) continue;
-    const auto error = [line_number](absl::string_view what) {
-      return absl::InvalidArgumentError(absl::StrCat("line ", line_number, ": ", what));
-    };
+  for (const ConfigLine& line : ConfigLines(text)) {
+    const std::vector<absl::string_view>& fields = line.fields;
+    const auto error = [&line](absl::string_view what) { return ConfigLineError(line, what); };
     if (fields.size() != 5) {
       return error("expected \"<model> <input> <output> <cache_write> <cache_read>\" (USD per million tokens)");
     }

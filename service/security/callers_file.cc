@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "service/config/config_name.h"
+#include "service/config/config_text.h"
 
 namespace claude {
 
@@ -26,15 +26,9 @@ CallerLimits CallerEntry::LimitsOver(const CallerLimits& defaults) const {
 
 absl::StatusOr<std::vector<CallerEntry>> ParseCallers(absl::string_view text) {
   std::vector<CallerEntry> entries;
-  int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++line_number;
-    if (const size_t hash = line.find('#'); hash != absl::string_view::npos) line = line.substr(0, hash);
-    std::vector<absl::string_view> fields = absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
-    if (fields.empty()) continue;
-    const auto error = [line_number](absl::string_view what) {
-      return absl::InvalidArgumentError(absl::StrCat("line ", line_number, ": ", what));
-    };
+  for (const ConfigLine& line : ConfigLines(text)) {
+    const std::vector<absl::string_view>& fields = line.fields;
+    const auto error = [&line](absl::string_view what) { return ConfigLineError(line, what); };
     if (fields.size() < 2) return error("expected \"sha256:<hex digest> <caller-name> [setting=N]...\"");
     CallerEntry entry;
     std::optional<TokenDigest> digest = ParseTokenDigest(fields[0]);
