@@ -58,44 +58,15 @@ std::optional<int64_t> PriceTable::CostMicros(absl::string_view model, const Tok
 }
 
 PricesFile::PricesFile(std::string path, absl::Duration check_interval)
-    : check_interval_(check_interval), file_(std::move(path)) {}
-
-absl::Status PricesFile::Load() {
-  std::lock_guard<std::mutex> lock(mu_);
-  next_check_ = absl::Now() + check_interval_;
-  return Refresh();
-}
-
-absl::Status PricesFile::Refresh() {
-  absl::StatusOr<std::optional<std::string>> text = file_.ReadIfChanged();
-  if (!text.ok()) return text.status();
-  if (!text->has_value()) return absl::OkStatus();
-  absl::StatusOr<PriceTable> table = PriceTable::Parse(**text);
-  if (!table.ok()) {
-    file_.Forget();
-    return absl::InvalidArgumentError(absl::StrCat(file_.path(), ": ", table.status().message()));
-  }
-  table_ = std::make_shared<const PriceTable>(*std::move(table));
-  return absl::OkStatus();
-}
+    : file_(std::move(path), check_interval, "--prices_file", "the last good prices stay in force",
+            &PriceTable::Parse) {}
 
 int64_t PricesFile::CostMicros(absl::string_view model, const TokenCounts& tokens, absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (now >= next_check_) {
-    next_check_ = now + check_interval_;
-    if (absl::Status s = Refresh(); !s.ok()) {
-      if (std::string error(s.message()); error != last_error_) {
-        std::cerr << "claude-grpc-server: --prices_file " << error << "; the last good prices stay in force"
-                  << std::endl;
-        last_error_ = std::move(error);
-      }
-    } else {
-      last_error_.clear();
-    }
-  }
-  if (table_ == nullptr) return 0;
-  std::optional<int64_t> cost = table_->CostMicros(model, tokens);
+  const std::shared_ptr<const PriceTable> table = file_.Current(now);
+  if (table == nullptr) return 0;
+  std::optional<int64_t> cost = table->CostMicros(model, tokens);
   if (!cost) {
+    std::lock_guard<std::mutex> lock(mu_);
     if (unpriced_reported_.size() < 100 && unpriced_reported_.emplace(std::string(model), true).second) {
       // Model names come from callers: only a well-formed one is echoed.
       std::cerr << "claude-grpc-server: --prices_file has no price for model \""

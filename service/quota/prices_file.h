@@ -22,7 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "service/config/watched_file.h"
+#include "service/config/reloading_file.h"
 
 namespace claude {
 
@@ -56,20 +56,14 @@ class PricesFile {
  public:
   PricesFile(std::string path, absl::Duration check_interval);
   // The first read; fails when the file cannot be read or parsed.
-  absl::Status Load();
+  absl::Status Load() { return file_.Load(); }
   // The cost with the table in force (re-read first when due); 0 for a model the table does
   // not price (reported on stderr once per model, up to 100 models).
   int64_t CostMicros(absl::string_view model, const TokenCounts& tokens, absl::Time now);
 
  private:
-  absl::Status Refresh() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  const absl::Duration check_interval_;
+  ReloadingFile<PriceTable> file_;
   std::mutex mu_;
-  WatchedFile file_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<const PriceTable> table_ ABSL_GUARDED_BY(mu_);
-  absl::Time next_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  std::string last_error_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, bool> unpriced_reported_ ABSL_GUARDED_BY(mu_);
 };
 

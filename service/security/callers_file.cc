@@ -1,7 +1,6 @@
 #include "service/security/callers_file.h"
 
 #include <cmath>
-#include <iostream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -91,45 +90,6 @@ const CallerEntry* FindCaller(const std::vector<CallerEntry>& entries, absl::str
     if (DigestsEqual(entry.digest, digest)) found = &entry;
   }
   return found;
-}
-
-CallersFile::CallersFile(std::string path, absl::Duration check_interval)
-    : check_interval_(check_interval), file_(std::move(path)) {}
-
-absl::Status CallersFile::Load() {
-  std::lock_guard<std::mutex> lock(mu_);
-  next_check_ = absl::Now() + check_interval_;
-  return Refresh();
-}
-
-std::shared_ptr<const CallersFile::Table> CallersFile::Current(absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (now >= next_check_) {
-    next_check_ = now + check_interval_;
-    if (absl::Status s = Refresh(); !s.ok()) {
-      if (std::string error(s.message()); error != last_error_) {
-        std::cerr << "claude-grpc-server: --callers_file " << error
-                  << "; the last good list of callers stays in force" << std::endl;
-        last_error_ = std::move(error);
-      }
-    } else {
-      last_error_.clear();
-    }
-  }
-  return table_;
-}
-
-absl::Status CallersFile::Refresh() {
-  absl::StatusOr<std::optional<std::string>> text = file_.ReadIfChanged();
-  if (!text.ok()) return text.status();
-  if (!text->has_value()) return absl::OkStatus();
-  absl::StatusOr<Table> table = ParseCallers(**text);
-  if (!table.ok()) {
-    file_.Forget();
-    return absl::InvalidArgumentError(absl::StrCat(file_.path(), ": ", table.status().message()));
-  }
-  table_ = std::make_shared<const Table>(*std::move(table));
-  return absl::OkStatus();
 }
 
 }  // namespace claude

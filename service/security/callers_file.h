@@ -15,16 +15,14 @@
 #define SERVICE_SECURITY_CALLERS_FILE_H_
 
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "service/config/watched_file.h"
+#include "service/config/reloading_file.h"
 #include "service/security/caller_limiter.h"
 #include "service/security/token_digest.h"
 
@@ -55,32 +53,18 @@ absl::StatusOr<std::vector<CallerEntry>> ParseCallers(absl::string_view text);
 // constant time.
 const CallerEntry* FindCaller(const std::vector<CallerEntry>& entries, absl::string_view token);
 
-// A callers file on disk (a mounted Kubernetes secret), re-read when it changes: at most once per
-// `check_interval`, it is stat()ed, and read again when its modification time, size or inode
-// changed. A file that disappears or no longer parses leaves the last good table in force (and
-// is reported on stderr); to revoke a token, remove its line. Thread-safe; the stat and the
-// read of this small file happen on the calling (gRPC) thread, at most once per interval.
-class CallersFile {
+// A callers file on disk (a mounted Kubernetes secret), re-read when it changes (at most once
+// per `check_interval`; see ReloadingFile). A file that disappears or no longer parses leaves
+// the last good table in force (and is reported on stderr); to revoke a token, remove its line.
+// Thread-safe; the stat and the read of this small file happen on the calling (gRPC) thread, at
+// most once per interval.
+class CallersFile : public ReloadingFile<std::vector<CallerEntry>> {
  public:
   using Table = std::vector<CallerEntry>;
 
-  CallersFile(std::string path, absl::Duration check_interval);
-
-  // The first read; fails when the file cannot be read or parsed.
-  absl::Status Load();
-  // The table in force, re-read first when due.
-  std::shared_ptr<const Table> Current(absl::Time now);
-
- private:
-  // Reads the file if it changed; an error leaves the table as it was.
-  absl::Status Refresh() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  const absl::Duration check_interval_;
-  std::mutex mu_;
-  WatchedFile file_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<const Table> table_ ABSL_GUARDED_BY(mu_);
-  absl::Time next_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  std::string last_error_ ABSL_GUARDED_BY(mu_);  // reported once, not on every check
+  CallersFile(std::string path, absl::Duration check_interval)
+      : ReloadingFile(std::move(path), check_interval, "--callers_file",
+                      "the last good list of callers stays in force", &ParseCallers) {}
 };
 
 }  // namespace claude
