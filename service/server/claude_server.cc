@@ -10,10 +10,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "service/config/watched_file.h"
+#include "service/observability/protobuf_log.h"
 #include "service/observability/rpc_log.h"
 #include "service/observability/rpc_metrics.h"
 #include "service/observability/scrape_gauges.h"
 #include "service/observability/stderr_line_writer.h"
+#include "service/rpc/unparsable_request_interceptor.h"
 
 namespace claude {
 namespace {
@@ -45,6 +47,29 @@ class CallerUsageAccounting final : public CallObserver {
   const std::shared_ptr<QuotaMetrics> metrics_;
 };
 
+// The dialect of config.upstream_api.
+absl::StatusOr<std::unique_ptr<Dialect>> NewDialect(const ServerConfig& config) {
+  if (config.upstream_api == "messages") {
+    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(config.upstream);
+    if (!dialect.ok()) return dialect.status();
+    return std::unique_ptr<Dialect>(*std::move(dialect));
+  }
+  if (config.upstream_api == "chat_completions") {
+    ChatCompletionsOptions options;
+    options.base_url = config.upstream.base_url;
+    options.auth_scheme = config.upstream.auth_scheme;
+    options.api_key = config.upstream.api_key;
+    options.max_event_bytes = config.upstream.max_event_bytes;
+    options.thinking = config.chat_thinking;
+    absl::StatusOr<std::unique_ptr<ChatCompletionsDialect>> dialect =
+        ChatCompletionsDialect::Create(std::move(options));
+    if (!dialect.ok()) return dialect.status();
+    return std::unique_ptr<Dialect>(*std::move(dialect));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--upstream_api must be messages or chat_completions, got \"", config.upstream_api, "\""));
+}
+
 }  // namespace
 
 ClaudeServer::ClaudeServer(ServerConfig config)
@@ -62,7 +87,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   if (absl::Status s = self->StartQuota(); !s.ok()) return s;
   self->dialect_ = self->config_.dialect;
   if (self->dialect_ == nullptr) {
-    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(self->config_.upstream);
+    absl::StatusOr<std::unique_ptr<Dialect>> dialect = NewDialect(self->config_);
     if (!dialect.ok()) return dialect.status();
     self->dialect_ = *std::move(dialect);
   }
@@ -86,6 +111,10 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   grpc::ServerBuilder builder;
   builder.AddListeningPort(self->config_.listen, *credentials, &self->port_);
   builder.SetMaxReceiveMessageSize(self->config_.max_request_bytes);
+  // Requests that do not parse never reach a handler; this answers and records them.
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>(&self->observers_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(self->messages_.get());
   builder.RegisterService(self->models_.get());
   builder.RegisterService(self->admin_.get());
@@ -135,6 +164,8 @@ absl::Status ClaudeServer::StartQuota() {
 }
 
 absl::Status ClaudeServer::StartObservability() {
+  log_sink_ = config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>();
+  protobuf_log_ = std::make_unique<ProtobufLogRoute>(log_sink_);
   if (!config_.metrics_listen.empty()) {
     auto registry = metrics_registry_;
     observers_.Add(std::make_shared<RpcMetrics>(registry));
@@ -146,6 +177,9 @@ absl::Status ClaudeServer::StartObservability() {
     gauges->Add("claude_grpc_upstream_paused_transfers",
                 "Upstream transfers paused because their caller reads slower than the upstream writes.",
                 [loop] { return static_cast<double>(loop->paused_transfers()); });
+    gauges->Add("claude_grpc_drain_deadline_timestamp_seconds",
+                "While draining, when the drain timeout cuts the calls still running (Unix time); 0 otherwise.",
+                [this] { return drain_deadline_unix_seconds_.load(); });
     absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
         MetricsEndpoint::Start(config_.metrics_listen, {registry, gauges});
     if (!endpoint.ok()) return endpoint.status();
@@ -154,8 +188,7 @@ absl::Status ClaudeServer::StartObservability() {
   // Always: budgets, tokens per minute and GetCallerUsage all read what it charges.
   observers_.Add(std::make_shared<CallerUsageAccounting>(gate_.get(), prices_.get(), quota_metrics_));
   if (config_.log_rpcs) {
-    observers_.Add(std::make_shared<RpcLogger>(
-        config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>()));
+    observers_.Add(std::make_shared<RpcLogger>(log_sink_));
   }
   for (const auto& observer : config_.observers) observers_.Add(observer);
   return absl::OkStatus();
@@ -178,6 +211,7 @@ void ClaudeServer::BeginDrain(absl::Duration grace) {
   std::lock_guard<std::mutex> lock(drain_mu_);
   if (drain_thread_.joinable()) return;
   calls_.Close();
+  drain_deadline_unix_seconds_ = absl::ToDoubleSeconds(absl::Now() + grace - absl::UnixEpoch());
   // NOT_SERVING for every service, for good: probes and watchers see the drain at once.
   server_->GetHealthCheckService()->Shutdown();
   // Shutdown closes the listener and sends GOAWAY on open connections, so clients move to
