@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -13,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "service/observability/server_log.h"
 
 namespace claude {
 namespace {
@@ -108,8 +108,9 @@ std::shared_ptr<const CallersFile::Table> CallersFile::Current(absl::Time now) {
     next_check_ = now + check_interval_;
     if (absl::Status s = Refresh(); !s.ok()) {
       if (std::string error(s.message()); error != last_error_) {
-        std::cerr << "claude-grpc-server: --callers_file " << error
-                  << "; the last good list of callers stays in force" << std::endl;
+        LogEvent(Severity::kError,
+                 absl::StrCat("--callers_file ", error, "; the last good list of callers stays in force"),
+                 {{"event", "config_reload_failed"}, {"file", path_}});
         last_error_ = std::move(error);
       }
     } else {
@@ -135,8 +136,12 @@ absl::Status CallersFile::Refresh() {
   text << in.rdbuf();
   absl::StatusOr<Table> table = ParseCallers(text.str());
   if (!table.ok()) return absl::InvalidArgumentError(absl::StrCat(path_, ": ", table.status().message()));
+  const bool reload = table_ != nullptr;
   table_ = std::make_shared<const Table>(*std::move(table));
   version_ = version;
+  LogEvent(Severity::kInfo, reload ? "--callers_file changed: its new list of callers is in force" : "--callers_file read",
+           {{"event", reload ? "config_reloaded" : "config_loaded"}, {"file", path_},
+            {"callers", static_cast<int64_t>(table_->size())}});
   return absl::OkStatus();
 }
 
