@@ -2,7 +2,6 @@
 #include <csignal>
 #include <ctime>
 #include <cstdlib>
-#include <iostream>
 #include <memory>
 #include <string>
 
@@ -10,14 +9,21 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "service/config/help_flags.h"
 #include "service/config/api_key_source.h"
+#include "service/config/build_info.h"
+#include "service/config/help_flags.h"
+#include "service/observability/server_log.h"
 #include "service/server/claude_server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address to serve on (HOST:PORT; port 0 picks a free one).");
+ABSL_FLAG(std::string, health_listen, "",
+          "A second, plaintext address serving only grpc.health.v1.Health, for Kubernetes' gRPC "
+          "probes when the gRPC port serves TLS (HOST:PORT; port 0 picks a free one). Default: none.");
 ABSL_FLAG(std::string, upstream, "",
-          "Base URL of the Messages API. Default: $ANTHROPIC_BASE_URL, else https://api.anthropic.com.");
+          "Base URL (http:// or https://) of the Messages API. Default: $ANTHROPIC_BASE_URL, else "
+          "https://api.anthropic.com.");
 ABSL_FLAG(std::string, api_key_file, "",
           "File holding the API key, re-read when it changes (a mounted secret). Default: the key "
           "comes from $ANTHROPIC_API_KEY.");
@@ -73,9 +79,18 @@ ABSL_FLAG(bool, log_bodies, false,
 
 namespace {
 
+constexpr char kProgram[] = "claude-grpc-server";
+
 std::string Env(const char* name) {
   const char* value = std::getenv(name);
   return value == nullptr ? "" : value;
+}
+
+// A configuration the server cannot start with: one ERROR line, then `exit_code`.
+int Fail(int exit_code, absl::string_view message) {
+  claude::LogEvent(claude::Severity::kError, message, {{"event", "start_failed"}});
+  claude::FlushServerLog();
+  return exit_code;
 }
 
 }  // namespace
@@ -85,8 +100,10 @@ int main(int argc, char** argv) {
       "The gRPC front-end for Claude: serves claude.v1.Messages and claude.v1.Models and calls "
       "the Anthropic Messages API (or a compatible gateway).\n"
       "Environment: ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL.");
+  claude::HandleHelpAndVersion(argc, argv, kProgram, "service/main.cc");
   claude::ShowFlagsOfFile("service/main.cc");
   absl::ParseCommandLine(argc, argv);
+  claude::RouteGrpcLogsToServerLog();
   // Debian's Abseil is built with absl::Mutex deadlock detection on, which gRPC's locks then pay
   // for on every acquisition (a lock-order graph update); profiles showed it per call.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -100,15 +117,16 @@ int main(int argc, char** argv) {
 
   claude::ServerConfig config;
   config.listen = absl::GetFlag(FLAGS_listen);
+  config.health_listen = absl::GetFlag(FLAGS_health_listen);
   claude::CurlEventLoopOptions& upstream = config.upstream;
   upstream.base_url = absl::GetFlag(FLAGS_upstream);
   if (upstream.base_url.empty()) upstream.base_url = Env("ANTHROPIC_BASE_URL");
   if (upstream.base_url.empty()) upstream.base_url = "https://api.anthropic.com";
   while (!upstream.base_url.empty() && upstream.base_url.back() == '/') upstream.base_url.pop_back();
+  if (absl::Status s = claude::CheckUpstreamUrl(upstream.base_url); !s.ok()) return Fail(2, s.message());
   upstream.auth_scheme = absl::GetFlag(FLAGS_upstream_auth);
   if (upstream.auth_scheme != "x-api-key" && upstream.auth_scheme != "bearer") {
-    std::cerr << "--upstream_auth must be x-api-key or bearer\n";
-    return 2;
+    return Fail(2, "--upstream_auth must be x-api-key or bearer");
   }
   upstream.anthropic_version = absl::GetFlag(FLAGS_anthropic_version);
   if (const std::string file = absl::GetFlag(FLAGS_api_key_file); !file.empty()) {
@@ -143,31 +161,38 @@ int main(int argc, char** argv) {
   const bool tls = config.tls.enabled(), mtls = !config.tls.client_ca_file.empty();
   const bool authenticating = !config.callers.callers_file.empty();
   auto server = claude::ClaudeServer::Start(std::move(config));
-  if (!server.ok()) {
-    std::cerr << "claude-grpc-server: " << server.status().message() << "\n";
-    return 1;
-  }
-  std::cout << "claude-grpc-server listening on port " << (*server)->port() << ", upstream "
-            << base_url << (has_key ? "" : " (no API key)")
-            << (mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext")
-            << (authenticating ? ", caller tokens required" : "");
-  if ((*server)->metrics_port() != 0) std::cout << ", metrics on port " << (*server)->metrics_port();
-  std::cout << std::endl;
+  if (!server.ok()) return Fail(1, server.status().message());
+  const int port = (*server)->port(), metrics_port = (*server)->metrics_port();
+  const int health_port = (*server)->health_port();
+  // Scripts wait for "listening on port N," (the quickstart, the bench).
+  claude::LogEvent(
+      claude::Severity::kInfo,
+      absl::StrCat(kProgram, " listening on port ", port, ", upstream ", base_url, has_key ? "" : " (no API key)",
+                   mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext",
+                   authenticating ? ", caller tokens required" : "",
+                   metrics_port != 0 ? absl::StrCat(", metrics on port ", metrics_port) : "",
+                   health_port != 0 ? absl::StrCat(", health on port ", health_port) : ""),
+      {{"event", "started"}, {"port", port}, {"metrics_port", metrics_port}, {"health_port", health_port},
+       {"upstream", base_url}, {"version", claude::BuildVersion()}, {"revision", claude::BuildRevision()}});
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   const absl::Duration grace = absl::GetFlag(FLAGS_drain_timeout);
-  std::cout << "claude-grpc-server: signal " << signal_number << ", draining for up to "
-            << absl::FormatDuration(grace) << std::endl;
+  claude::LogEvent(claude::Severity::kInfo,
+                   absl::StrCat("signal ", signal_number, ", draining for up to ", absl::FormatDuration(grace)),
+                   {{"event", "drain_started"}, {"signal", signal_number}});
   (*server)->BeginDrain(grace);
   // Until the drain ends, a second signal cancels whatever still runs.
   const timespec poll = {0, 100 * 1000 * 1000};
   while (!(*server)->WaitDrained(absl::ZeroDuration())) {
     if (sigtimedwait(&signals, nullptr, &poll) > 0) {
-      std::cout << "claude-grpc-server: second signal, cancelling calls in flight" << std::endl;
+      claude::LogEvent(claude::Severity::kWarning, "second signal, cancelling calls in flight",
+                       {{"event", "drain_cancelled"}});
       (*server)->CancelAll();
     }
   }
-  std::cout << "claude-grpc-server: drained" << std::endl;
+  claude::LogEvent(claude::Severity::kInfo, "drained", {{"event", "drained"}});
+  server->reset();
+  claude::FlushServerLog();
   return 0;
 }

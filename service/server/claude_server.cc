@@ -1,17 +1,30 @@
 #include "service/server/claude_server.h"
 
+#include <curl/curl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <utility>
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpc/grpc.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "claude/v1/messages.grpc.pb.h"
+#include "claude/v1/models.grpc.pb.h"
+
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "service/observability/rpc_log.h"
 #include "service/observability/rpc_metrics.h"
 #include "service/observability/scrape_gauges.h"
-#include "service/observability/stderr_line_writer.h"
+#include "service/observability/server_log.h"
 
 namespace claude {
 namespace {
@@ -29,12 +42,70 @@ class CallerTokenAccounting final : public CallObserver {
   CallerGate* const gate_;
 };
 
+// Why `address` (HOST:PORT, [V6]:PORT) cannot be bound, as the system says, for a clear start
+// error: gRPC only reports that the port could not be added.
+std::string BindProblem(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return "not HOST:PORT";
+  std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (const int error = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found); error != 0) {
+    return gai_strerror(error);
+  }
+  std::string problem = "gRPC refused the address";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      problem = errno == EADDRINUSE ? "the port is in use (another server listens on it)" : std::strerror(errno);
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return problem;
+}
+
+// A server builder that binds its port exclusively: gRPC sets SO_REUSEPORT by default, so a
+// second server on a port in use would start and take part of its traffic.
+void BindExclusively(grpc::ServerBuilder& builder) { builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0); }
+
 }  // namespace
+
+absl::Status CheckUpstreamUrl(const std::string& url) {
+  CURLU* parsed = curl_url();
+  std::string scheme, host;
+  if (curl_url_set(parsed, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    char* part = nullptr;
+    if (curl_url_get(parsed, CURLUPART_SCHEME, &part, 0) == CURLUE_OK) scheme = absl::AsciiStrToLower(part);
+    curl_free(part);
+    part = nullptr;
+    if (curl_url_get(parsed, CURLUPART_HOST, &part, 0) == CURLUE_OK) host = part;
+    curl_free(part);
+  }
+  curl_url_cleanup(parsed);
+  const bool control_characters =
+      std::any_of(url.begin(), url.end(), [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
+  if ((scheme != "http" && scheme != "https") || host.empty() || control_characters) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--upstream must be an http:// or https:// URL with a host, got \"", absl::CHexEscape(url), "\""));
+  }
+  return absl::OkStatus();
+}
 
 ClaudeServer::ClaudeServer(ServerConfig config)
     : config_(std::move(config)), retry_policy_(config_.max_retries, config_.jitter) {}
 
 absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig config) {
+  if (!config.upstream.base_url.empty()) {
+    if (absl::Status s = CheckUpstreamUrl(config.upstream.base_url); !s.ok()) return s;
+  }
   std::unique_ptr<ClaudeServer> self(new ClaudeServer(std::move(config)));
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials(self->config_.tls);
@@ -55,20 +126,48 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   self->messages_ = std::make_unique<MessagesService>(&self->env_, self->config_.unary_stream_threshold);
   self->models_ = std::make_unique<ModelsService>(&self->env_);
 
-  // Both are process-wide switches that take effect for servers built afterwards.
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // Health and reflection are ours (service/server/), from generated stubs, so reflection can
+  // describe every service; gRPC's built-in health service (a process-wide switch) stays off.
+  grpc::EnableDefaultHealthCheckService(false);
+  self->health_status_ = std::make_unique<HealthStatus>(std::vector<std::string>{
+      claude::v1::Messages::service_full_name(), claude::v1::Models::service_full_name()});
+  self->health_ = std::make_unique<HealthService>(self->health_status_.get());
+  const std::vector<std::string> services = {
+      claude::v1::Messages::service_full_name(), claude::v1::Models::service_full_name(),
+      grpc::health::v1::Health::service_full_name(), grpc::reflection::v1::ServerReflection::service_full_name(),
+      grpc::reflection::v1alpha::ServerReflection::service_full_name()};
+  self->reflection_v1_ = std::make_unique<ReflectionServiceV1>(services);
+  self->reflection_v1alpha_ = std::make_unique<ReflectionServiceV1Alpha>(services);
   grpc::ServerBuilder builder;
+  BindExclusively(builder);
   builder.AddListeningPort(self->config_.listen, *credentials, &self->port_);
   builder.SetMaxReceiveMessageSize(self->config_.max_request_bytes);
   builder.RegisterService(self->messages_.get());
   builder.RegisterService(self->models_.get());
+  builder.RegisterService(self->health_.get());
+  builder.RegisterService(self->reflection_v1_.get());
+  builder.RegisterService(self->reflection_v1alpha_.get());
   self->server_ = builder.BuildAndStart();
   if (self->server_ == nullptr || self->port_ == 0) {
-    return absl::UnavailableError("cannot listen on " + self->config_.listen);
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", self->config_.listen, ": ", BindProblem(self->config_.listen)));
   }
-  // The upstream configuration is loaded (the loop runs with its options): ready to serve.
-  self->server_->GetHealthCheckService()->SetServingStatus(true);
+  if (!self->config_.health_listen.empty()) {
+    self->plaintext_health_ = std::make_unique<HealthService>(self->health_status_.get());
+    grpc::ServerBuilder health_builder;
+    BindExclusively(health_builder);
+    health_builder.AddListeningPort(self->config_.health_listen, grpc::InsecureServerCredentials(),
+                                    &self->health_port_);
+    health_builder.RegisterService(self->plaintext_health_.get());
+    self->health_server_ = health_builder.BuildAndStart();
+    if (self->health_server_ == nullptr || self->health_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("--health_listen: cannot listen on ", self->config_.health_listen,
+                                                 ": ", BindProblem(self->config_.health_listen)));
+    }
+  }
+  // SERVING from the first check that finds an upstream and a key.
+  self->readiness_ = std::make_unique<Readiness>(self->config_.upstream, self->health_status_.get(),
+                                                 self->config_.readiness_check_interval);
   return self;
 }
 
@@ -94,18 +193,21 @@ absl::Status ClaudeServer::StartObservability() {
   }
   if (config_.log_rpcs) {
     observers_.Add(std::make_shared<RpcLogger>(
-        config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>()));
+        config_.log_sink != nullptr ? config_.log_sink : ProblemLogSink()));
   }
   for (const auto& observer : config_.observers) observers_.Add(observer);
   return absl::OkStatus();
 }
 
 ClaudeServer::~ClaudeServer() {
+  readiness_.reset();
   if (server_ != nullptr) {
     BeginDrain(absl::ZeroDuration());
     drain_thread_.join();
   }
+  if (health_server_ != nullptr) health_server_->Shutdown(std::chrono::system_clock::now());
   metrics_.reset();
+  health_server_.reset();
   server_.reset();
   loop_.reset();
 }
@@ -114,11 +216,12 @@ void ClaudeServer::BeginDrain(absl::Duration grace) {
   std::lock_guard<std::mutex> lock(drain_mu_);
   if (drain_thread_.joinable()) return;
   calls_.Close();
-  // NOT_SERVING for every service, for good: probes and watchers see the drain at once.
-  server_->GetHealthCheckService()->Shutdown();
+  // NOT_SERVING for every service, for good, on both ports (the --health_listen one keeps
+  // answering until the process ends): probes see the drain at once, and Watch streams end.
+  health_status_->Shutdown();
   // Shutdown closes the listener and sends GOAWAY on open connections, so clients move to
   // other replicas; it returns once every call has finished. Its own deadline is a backstop
-  // for calls outside the registry (health watches): ours are ended first, below.
+  // for calls outside the registry (reflection streams): ours are ended first, below.
   const auto backstop = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace) +
                         std::chrono::seconds(1);
   shutdown_thread_ = std::thread([this, backstop] { server_->Shutdown(backstop); });

@@ -24,14 +24,23 @@
 #include "service/rpc/services.h"
 #include "service/security/caller_gate.h"
 #include "service/security/server_tls.h"
+#include "service/server/health_service.h"
+#include "service/server/readiness.h"
+#include "service/server/reflection_service.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/retry_policy.h"
 
 namespace claude {
 
 struct ServerConfig {
-  // gRPC address, HOST:PORT; port 0 picks a free one (see ClaudeServer::port()).
+  // gRPC address, HOST:PORT; port 0 picks a free one (see ClaudeServer::port()). Bound
+  // exclusively: a port another process listens on fails the start.
   std::string listen = "0.0.0.0:50051";
+  // A second, always plaintext address serving only grpc.health.v1.Health (Kubernetes' gRPC
+  // probes cannot speak TLS); empty: none. Port 0 picks a free one (health_port()).
+  std::string health_listen;
+  // How often readiness (an upstream, a readable API key) is checked again.
+  absl::Duration readiness_check_interval = absl::Seconds(1);
   CurlEventLoopOptions upstream;
   int max_retries = 2;
   // Jitter source for retry backoff in [0, 1); empty: random.
@@ -58,10 +67,14 @@ struct ServerConfig {
   CallerPolicy callers;
 };
 
+// OK for an http:// or https:// URL with a host; INVALID_ARGUMENT naming what is wrong otherwise.
+absl::Status CheckUpstreamUrl(const std::string& url);
+
 class ClaudeServer {
  public:
-  // Starts serving; fails when the address cannot be bound, or a TLS or callers file is
-  // missing or malformed.
+  // Starts serving; fails when an address cannot be bound (another process holds the port, among
+  // others), the upstream is not an http(s) URL, or a TLS or callers file is missing or
+  // malformed. Health answers SERVING once an upstream is configured and the API key readable.
   static absl::StatusOr<std::unique_ptr<ClaudeServer>> Start(ServerConfig config);
   // Stops at once: calls still running are cancelled, their upstream transfers aborted.
   ~ClaudeServer();
@@ -69,6 +82,10 @@ class ClaudeServer {
   ClaudeServer& operator=(const ClaudeServer&) = delete;
 
   int port() const { return port_; }
+  // The --health_listen port; 0 when there is none.
+  int health_port() const { return health_port_; }
+  // Why the server is not ready now (kNoApiKeyReason...); empty when it is.
+  std::vector<std::string> not_ready_reasons() const { return readiness_->reasons(); }
   // The /metrics port; 0 when metrics are off.
   int metrics_port() const { return metrics_ == nullptr ? 0 : metrics_->port(); }
   CurlEventLoop& loop() { return *loop_; }
@@ -101,8 +118,16 @@ class ClaudeServer {
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;
   std::unique_ptr<ModelsService> models_;
+  std::unique_ptr<HealthStatus> health_status_;
+  std::unique_ptr<HealthService> health_;
+  std::unique_ptr<HealthService> plaintext_health_;  // the --health_listen server's
+  std::unique_ptr<ReflectionServiceV1> reflection_v1_;
+  std::unique_ptr<ReflectionServiceV1Alpha> reflection_v1alpha_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;
+  int health_port_ = 0;
+  std::unique_ptr<Readiness> readiness_;
   // Destroyed first: no scrape reads the loop or the observers once they start going away.
   std::unique_ptr<MetricsEndpoint> metrics_;
 

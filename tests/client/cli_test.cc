@@ -27,9 +27,9 @@
 #include "service/sse/sse_parser.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/subprocess.h"
 #include "tests/testing/test_pki.h"
 
-extern char** environ;
 
 namespace claude::testing {
 namespace {
@@ -37,18 +37,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-struct CliResult {
-  int exit_code = -1;  // -1: did not exit normally
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using CliResult = ProcessResult;
 
 std::string WriteTemp(const std::string& name, const std::string& contents) {
   const std::string path = ::testing::TempDir() + "/cli_test_" + name;
@@ -58,44 +47,7 @@ std::string WriteTemp(const std::string& name, const std::string& contents) {
 
 // Runs the binary with `args`, `stdin_text` on its stdin; stdout and stderr are captured.
 CliResult RunCli(const std::vector<std::string>& args, const std::string& stdin_text = "") {
-  static int run = 0;
-  ++run;
-  const std::string in_path = WriteTemp(absl::StrCat(getpid(), "_", run, ".in"), stdin_text);
-  const std::string out_path = ::testing::TempDir() + absl::StrCat("/cli_test_", getpid(), "_", run, ".out");
-  const std::string err_path = ::testing::TempDir() + absl::StrCat("/cli_test_", getpid(), "_", run, ".err");
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(CLAUDE_GRPC_CLI_BINARY));
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, in_path.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = -1;
-  CliResult result;
-  const int spawned = posix_spawn(&pid, CLAUDE_GRPC_CLI_BINARY, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  EXPECT_EQ(spawned, 0) << "cannot run " << CLAUDE_GRPC_CLI_BINARY;
-  if (spawned != 0) return result;
-  int status = 0;
-  const absl::Time until = absl::Now() + Scaled(absl::Seconds(20));
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (absl::Now() > until) {
-      ADD_FAILURE() << "claude-grpc-cli did not finish; killed";
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = Slurp(out_path);
-  result.err = Slurp(err_path);
-  unlink(in_path.c_str());
-  unlink(out_path.c_str());
-  unlink(err_path.c_str());
-  return result;
+  return RunProcess(CLAUDE_GRPC_CLI_BINARY, args, stdin_text);
 }
 
 std::string TargetFlag(const ServerHarness& h) { return absl::StrCat("--target=127.0.0.1:", h.port()); }

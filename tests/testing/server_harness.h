@@ -5,12 +5,15 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
 #include "claude/v1/messages.grpc.pb.h"
 #include "claude/v1/models.grpc.pb.h"
+#include "service/observability/line_sink.h"
 #include "service/server/claude_server.h"
 #include "tests/fake_upstream/fake_anthropic.h"
 
@@ -52,6 +55,24 @@ class ServerHarness {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<claude::v1::Messages::Stub> messages_;
   std::unique_ptr<claude::v1::Models::Stub> models_;
+};
+
+// Log lines kept in memory: a ServerConfig::log_sink, or the server log's
+// (SetServerLogSinkForTesting).
+class CapturedLines final : public LineSink {
+ public:
+  void Write(std::string line) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    lines_.push_back(std::move(line));
+  }
+  std::vector<std::string> lines() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lines_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> lines_;
 };
 
 // A small valid request: one user turn, "Hello there, Claude".
