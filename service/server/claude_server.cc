@@ -120,6 +120,11 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   self->env_.calls = &self->calls_;
   self->env_.gate = self->gate_.get();
   self->env_.options = self->config_.call;
+  self->health_status_ = std::make_unique<HealthStatus>(std::vector<std::string>{
+      claude::v1::Messages::service_full_name(), claude::v1::Models::service_full_name()});
+  // SERVING from the first check that finds an upstream and a key.
+  self->readiness_ = std::make_unique<Readiness>(self->config_.upstream, self->health_status_.get(),
+                                                 self->config_.readiness_check_interval);
   if (absl::Status s = self->StartObservability(); !s.ok()) return s;
   self->env_.observers = &self->observers_;
   self->env_.record_bodies = self->config_.log_rpcs && self->config_.log_bodies;
@@ -129,8 +134,6 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   // Health and reflection are ours (service/server/), from generated stubs, so reflection can
   // describe every service; gRPC's built-in health service (a process-wide switch) stays off.
   grpc::EnableDefaultHealthCheckService(false);
-  self->health_status_ = std::make_unique<HealthStatus>(std::vector<std::string>{
-      claude::v1::Messages::service_full_name(), claude::v1::Models::service_full_name()});
   self->health_ = std::make_unique<HealthService>(self->health_status_.get());
   const std::vector<std::string> services = {
       claude::v1::Messages::service_full_name(), claude::v1::Models::service_full_name(),
@@ -165,9 +168,6 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
                                                  ": ", BindProblem(self->config_.health_listen)));
     }
   }
-  // SERVING from the first check that finds an upstream and a key.
-  self->readiness_ = std::make_unique<Readiness>(self->config_.upstream, self->health_status_.get(),
-                                                 self->config_.readiness_check_interval);
   return self;
 }
 
@@ -183,6 +183,17 @@ absl::Status ClaudeServer::StartObservability() {
     gauges->Add("claude_grpc_upstream_paused_transfers",
                 "Upstream transfers paused because their caller reads slower than the upstream writes.",
                 [loop] { return static_cast<double>(loop->paused_transfers()); });
+    AddProcessMetrics(*gauges);
+    HealthStatus* health = health_status_.get();
+    gauges->Add("claude_grpc_ready", "1 while health answers SERVING, else 0 (see claude_grpc_not_ready_reasons).",
+                [health] { return health->serving() ? 1.0 : 0.0; });
+    Readiness* readiness = readiness_.get();
+    gauges->AddLabeled("claude_grpc_not_ready_reasons",
+                       "1 for each reason the server cannot work now: no_api_key, no_upstream.", [readiness] {
+                         std::vector<ScrapeGauges::Sample> samples;
+                         for (const std::string& reason : readiness->reasons()) samples.push_back({{{"reason", reason}}, 1});
+                         return samples;
+                       });
     absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
         MetricsEndpoint::Start(config_.metrics_listen, {registry, gauges});
     if (!endpoint.ok()) return endpoint.status();
@@ -200,13 +211,14 @@ absl::Status ClaudeServer::StartObservability() {
 }
 
 ClaudeServer::~ClaudeServer() {
+  // First: no scrape reads what goes away below.
+  metrics_.reset();
   readiness_.reset();
   if (server_ != nullptr) {
     BeginDrain(absl::ZeroDuration());
     drain_thread_.join();
   }
   if (health_server_ != nullptr) health_server_->Shutdown(std::chrono::system_clock::now());
-  metrics_.reset();
   health_server_.reset();
   server_.reset();
   loop_.reset();
