@@ -6,11 +6,20 @@
 #include <ctime>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "service/upstream/curl_event_loop.h"
 
 namespace claude {
+
+// Supplies the API key. Read by a RequestSigner on the transport's thread, so file reads never
+// happen on gRPC threads (and by the server's readiness check, on its own thread).
+class ApiKeySource {
+ public:
+  virtual ~ApiKeySource() = default;
+  // The current key; empty: none (requests go without credentials).
+  virtual std::string Key() = 0;
+};
 
 class StaticApiKeySource final : public ApiKeySource {
  public:
@@ -23,8 +32,8 @@ class StaticApiKeySource final : public ApiKeySource {
 
 // Reads the key from `path` (surrounding whitespace removed) whenever the file's modification
 // time or size changed since the last read; while the file is missing, the last key read. Called
-// on the curl loop thread for every request and on the readiness thread now and then, hence
-// the lock (uncontended but for those rare checks).
+// by the signer on the transport's thread for every request and by the readiness check now and
+// then, hence the lock (uncontended but for those rare checks).
 class FileApiKeySource final : public ApiKeySource {
  public:
   explicit FileApiKeySource(std::string path) : path_(std::move(path)) {}

@@ -114,8 +114,15 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   if (absl::Status s = self->gate_->Load(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
   }
-  self->loop_ = std::make_unique<CurlEventLoop>(self->config_.upstream);
-  self->env_.loop = self->loop_.get();
+  self->dialect_ = self->config_.dialect;
+  if (self->dialect_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(self->config_.upstream);
+    if (!dialect.ok()) return dialect.status();
+    self->dialect_ = *std::move(dialect);
+  }
+  self->loop_ = std::make_unique<CurlEventLoop>(self->config_.transport);
+  self->env_.transport = self->loop_.get();
+  self->env_.dialect = self->dialect_.get();
   self->env_.retry_policy = &self->retry_policy_;
   self->env_.calls = &self->calls_;
   self->env_.gate = self->gate_.get();
@@ -123,8 +130,8 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   self->health_status_ = std::make_unique<HealthStatus>(std::vector<std::string>{
       claude::v1::Messages::service_full_name(), claude::v1::Models::service_full_name()});
   // SERVING from the first check that finds an upstream and a key.
-  self->readiness_ = std::make_unique<Readiness>(self->config_.upstream, self->health_status_.get(),
-                                                 self->config_.readiness_check_interval);
+  self->readiness_ = std::make_unique<Readiness>(self->config_.upstream.base_url, self->config_.upstream.api_key,
+                                                 self->health_status_.get(), self->config_.readiness_check_interval);
   if (absl::Status s = self->StartObservability(); !s.ok()) return s;
   self->env_.observers = &self->observers_;
   self->env_.record_bodies = self->config_.log_rpcs && self->config_.log_bodies;

@@ -28,6 +28,7 @@
 #include "service/server/readiness.h"
 #include "service/server/reflection_service.h"
 #include "service/upstream/curl_event_loop.h"
+#include "service/upstream/messages_dialect.h"
 #include "service/upstream/retry_policy.h"
 
 namespace claude {
@@ -41,7 +42,13 @@ struct ServerConfig {
   std::string health_listen;
   // How often readiness (an upstream, a readable API key) is checked again.
   absl::Duration readiness_check_interval = absl::Seconds(1);
-  CurlEventLoopOptions upstream;
+  // The upstream API: where it is, its version and credentials.
+  MessagesDialectOptions upstream;
+  // Serves through this dialect instead of the Messages API's built from `upstream` (tests, and
+  // other kinds of upstream).
+  std::shared_ptr<const Dialect> dialect;
+  // How to reach it: connections, timeouts, TLS.
+  CurlEventLoopOptions transport;
   int max_retries = 2;
   // Jitter source for retry backoff in [0, 1); empty: random.
   std::function<double()> jitter;
@@ -73,8 +80,9 @@ absl::Status CheckUpstreamUrl(const std::string& url);
 class ClaudeServer {
  public:
   // Starts serving; fails when an address cannot be bound (another process holds the port, among
-  // others), the upstream is not an http(s) URL, or a TLS or callers file is missing or
-  // malformed. Health answers SERVING once an upstream is configured and the API key readable.
+  // others), a TLS or callers file is missing or malformed, or the upstream options are invalid
+  // (not an http(s) URL, an unknown auth scheme). Health answers SERVING once an upstream is
+  // configured and the API key readable.
   static absl::StatusOr<std::unique_ptr<ClaudeServer>> Start(ServerConfig config);
   // Stops at once: calls still running are cancelled, their upstream transfers aborted.
   ~ClaudeServer();
@@ -114,6 +122,7 @@ class ClaudeServer {
   CallRegistry calls_;
   CallObservers observers_;
   std::unique_ptr<CallerGate> gate_;
+  std::shared_ptr<const Dialect> dialect_;
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;

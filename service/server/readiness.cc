@@ -4,14 +4,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "service/config/api_key_source.h"
 #include "service/observability/server_log.h"
 
 namespace claude {
 
-Readiness::Readiness(const CurlEventLoopOptions& upstream, HealthStatus* health, absl::Duration interval)
-    : base_url_(upstream.base_url),
-      api_key_(upstream.api_key),
+Readiness::Readiness(std::string base_url, std::shared_ptr<ApiKeySource> api_key, HealthStatus* health,
+                     absl::Duration interval)
+    : base_url_(std::move(base_url)),
+      api_key_(std::move(api_key)),
       health_(health),
       interval_(interval) {
   Check();

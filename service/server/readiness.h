@@ -15,7 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "service/server/health_service.h"
-#include "service/upstream/curl_event_loop.h"
+#include "service/config/api_key_source.h"
 
 namespace claude {
 
@@ -25,9 +25,10 @@ inline constexpr char kNoApiKeyReason[] = "no_api_key";
 
 class Readiness {
  public:
-  // Checks `upstream` now, then every `interval` on a thread of its own (the key source may
-  // read a file), and sets `health` after each check.
-  Readiness(const CurlEventLoopOptions& upstream, HealthStatus* health, absl::Duration interval);
+  // Checks the upstream's `base_url` and `api_key` (null: none) now, then every `interval` on a
+  // thread of its own (the key source may read a file), and sets `health` after each check.
+  Readiness(std::string base_url, std::shared_ptr<ApiKeySource> api_key, HealthStatus* health,
+            absl::Duration interval);
   // Stops checking.
   ~Readiness();
   Readiness(const Readiness&) = delete;

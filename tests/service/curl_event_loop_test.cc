@@ -8,11 +8,13 @@
 #include <thread>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/fake_upstream/fake_anthropic.h"
+#include "tests/testing/mock_transport.h"
 
 namespace claude {
 namespace {
@@ -47,6 +49,15 @@ class RecordingSink : public TransferSink {
     return cv_.wait_for(lock, absl::ToChronoSeconds(timeout), [this] { return dones_ > 0; });
   }
 
+  absl::Status done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_;
+  }
+  int heads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return heads_;
+  }
+
   // Empty when the transfer was seen as expected; else what went wrong.
   std::string Check(const std::string& expected_text, std::thread::id starter) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -72,9 +83,9 @@ class RecordingSink : public TransferSink {
   std::vector<std::thread::id> threads_;
 };
 
-HttpRequest EchoRequest(const std::string& text) {
+HttpRequest EchoRequest(const std::string& base_url, const std::string& text) {
   HttpRequest request;
-  request.path = "/v1/messages";
+  request.url = base_url + "/v1/messages";
   request.body = std::make_shared<const std::string>(absl::StrCat(
       R"({"model":"claude-test","max_tokens":16,"messages":[{"role":"user","content":")", text,
       R"("}]})"));
@@ -87,9 +98,7 @@ HttpRequest EchoRequest(const std::string& text) {
 TEST(CurlEventLoopTest, ConcurrentStartersGetEveryResponseOnTheLoopThread) {
   auto fake = testing::FakeAnthropic::Start();
   ASSERT_TRUE(fake.ok()) << fake.status();
-  CurlEventLoopOptions options;
-  options.base_url = (*fake)->base_url();
-  CurlEventLoop loop(options);
+  CurlEventLoop loop(CurlEventLoopOptions{});
 
   constexpr int kStarters = 6;  // more than this machine's cores
   constexpr int kPerStarter = 300;
@@ -100,7 +109,7 @@ TEST(CurlEventLoopTest, ConcurrentStartersGetEveryResponseOnTheLoopThread) {
       for (int i = 0; i < kPerStarter; ++i) {
         const std::string text = absl::StrCat("starter", s, "call", i);
         auto sink = std::make_shared<RecordingSink>();
-        loop.Start(EchoRequest(text), sink);
+        loop.Start(EchoRequest((*fake)->base_url(), text), sink, absl::ZeroDuration());
         if (!sink->Wait(absl::Seconds(30))) {
           failures[s] = "no OnDone within 30 s for " + text;
           return;
@@ -115,6 +124,44 @@ TEST(CurlEventLoopTest, ConcurrentStartersGetEveryResponseOnTheLoopThread) {
   for (std::thread& t : starters) t.join();
   for (int s = 0; s < kStarters; ++s) EXPECT_EQ(failures[s], "") << "starter " << s;
   EXPECT_EQ((*fake)->request_count(), kStarters * kPerStarter);
+  EXPECT_EQ(loop.live_transfers(), 0);
+}
+
+// The request's signer runs just before sending, and its headers go out with the request.
+TEST(CurlEventLoopTest, SignerHeadersAreSent) {
+  auto fake = testing::FakeAnthropic::Start();
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  CurlEventLoop loop(CurlEventLoopOptions{});
+  auto signer = std::make_shared<testing::MockRequestSigner>();
+  HttpRequest request = EchoRequest((*fake)->base_url(), "signed");
+  EXPECT_CALL(*signer, Sign(::testing::Field(&HttpRequest::url, request.url), ::testing::_))
+      .WillOnce(::testing::Return(HttpHeaders{{"x-api-key", "sk-ant-signed"}}));
+  request.signer = signer;
+  auto sink = std::make_shared<RecordingSink>();
+  loop.Start(std::move(request), sink, absl::ZeroDuration());
+  ASSERT_TRUE(sink->Wait(absl::Seconds(30)));
+  EXPECT_EQ(sink->Check("Echo: signed", std::this_thread::get_id()), "");
+  ASSERT_EQ((*fake)->requests().size(), 1u);
+  const std::string* key = FindHeader((*fake)->requests()[0].headers, "x-api-key");
+  ASSERT_NE(key, nullptr);
+  EXPECT_EQ(*key, "sk-ant-signed");
+}
+
+// A signer that fails ends the transfer with its status, and nothing is sent.
+TEST(CurlEventLoopTest, FailingSignerEndsTheTransferUnsent) {
+  auto fake = testing::FakeAnthropic::Start();
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  CurlEventLoop loop(CurlEventLoopOptions{});
+  auto signer = std::make_shared<testing::MockRequestSigner>();
+  EXPECT_CALL(*signer, Sign).WillOnce(::testing::Return(absl::UnavailableError("no key readable")));
+  HttpRequest request = EchoRequest((*fake)->base_url(), "unsigned");
+  request.signer = signer;
+  auto sink = std::make_shared<RecordingSink>();
+  loop.Start(std::move(request), sink, absl::ZeroDuration());
+  ASSERT_TRUE(sink->Wait(absl::Seconds(30)));
+  EXPECT_EQ(sink->done(), absl::UnavailableError("no key readable"));
+  EXPECT_EQ(sink->heads(), 0);
+  EXPECT_EQ((*fake)->request_count(), 0);
   EXPECT_EQ(loop.live_transfers(), 0);
 }
 
