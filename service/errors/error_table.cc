@@ -15,6 +15,7 @@
 #include "google/rpc/status.pb.h"
 #include "service/upstream/messages_api_error.h"
 #include "service/upstream/retry_policy.h"
+#include "service/validation/request_validator.h"
 
 namespace claude {
 namespace {
@@ -104,11 +105,24 @@ void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
 // What a failure status carries besides its code and message.
 struct Details {
   std::string reason;
+  std::optional<google::rpc::BadRequest> bad_request;
   const char* domain = kUpstreamErrorDomain;
   int http_status = 0;  // 0: not an HTTP exchange
   std::string request_id;
   std::optional<absl::Duration> retry_delay;
+  std::string upstream_error_type;  // kept in the metadata when `reason` is ours
 };
+
+// The upstream refused the server's own credentials (its API key): not the caller's fault, and
+// never reported as UNAUTHENTICATED or PERMISSION_DENIED, which callers read as "your token is
+// bad". `label` is the upstream's error type or code, kept beside our reason.
+void BlameTheServersCredentials(const std::string& label, Details* details) {
+  details->upstream_error_type = label;
+  details->reason = kUpstreamAuthFailedReason;
+  details->domain = kLocalErrorDomain;
+}
+
+constexpr char kAuthFailureNote[] = " (the server's upstream credentials were refused; not the caller's)";
 
 // ` (request-id <id>)`, or "" when the id is unknown.
 std::string RequestIdSuffix(const std::string& request_id) {
@@ -129,6 +143,9 @@ grpc::Status MakeStatus(grpc::StatusCode code, std::string message, const Detail
   if (!details.request_id.empty()) {
     (*info.mutable_metadata())["request_id"] = details.request_id;
   }
+  if (!details.upstream_error_type.empty()) {
+    (*info.mutable_metadata())["upstream_error_type"] = details.upstream_error_type;
+  }
   rpc.add_details()->PackFrom(info);
 
   if (details.retry_delay) {
@@ -136,6 +153,7 @@ grpc::Status MakeStatus(grpc::StatusCode code, std::string message, const Detail
     SetDuration(*details.retry_delay, retry.mutable_retry_delay());
     rpc.add_details()->PackFrom(retry);
   }
+  if (details.bad_request.has_value()) rpc.add_details()->PackFrom(*details.bad_request);
   if (!details.request_id.empty()) {
     google::rpc::RequestInfo request;
     request.set_request_id(details.request_id);
@@ -167,9 +185,11 @@ std::string RedactSecrets(absl::string_view text) {
 // project's HTTP-to-gRPC mapping; the ranges are this project's choices.
 //
 //   400 Bad Request            INVALID_ARGUMENT     (invalid_request_error)
-//   401 Unauthorized           UNAUTHENTICATED      (authentication_error)
+//   401 Unauthorized           UNAVAILABLE          (authentication_error: the server's key was
+//                                                    refused; reason UPSTREAM_AUTH_FAILED)
 //   402 Payment Required       FAILED_PRECONDITION  (billing_error: fix billing, then retry)
-//   403 Forbidden              PERMISSION_DENIED    (permission_error)
+//   403 Forbidden              UNAVAILABLE          (permission_error: the server's key may not;
+//                                                    reason UPSTREAM_AUTH_FAILED)
 //   404 Not Found              NOT_FOUND            (not_found_error)
 //   405 Method Not Allowed     UNIMPLEMENTED        (choice: the upstream lacks the endpoint)
 //   408 Request Timeout        DEADLINE_EXCEEDED
@@ -193,9 +213,9 @@ std::string RedactSecrets(absl::string_view text) {
 grpc::StatusCode CodeForHttpStatus(int http_status) {
   switch (http_status) {
     case 400: return grpc::StatusCode::INVALID_ARGUMENT;
-    case 401: return grpc::StatusCode::UNAUTHENTICATED;
+    case 401: return grpc::StatusCode::UNAVAILABLE;
     case 402: return grpc::StatusCode::FAILED_PRECONDITION;
-    case 403: return grpc::StatusCode::PERMISSION_DENIED;
+    case 403: return grpc::StatusCode::UNAVAILABLE;
     case 404: return grpc::StatusCode::NOT_FOUND;
     case 405: return grpc::StatusCode::UNIMPLEMENTED;
     case 408: return grpc::StatusCode::DEADLINE_EXCEEDED;
@@ -221,9 +241,9 @@ grpc::StatusCode CodeForHttpStatus(int http_status) {
 grpc::StatusCode CodeForErrorType(absl::string_view type) {
   static constexpr std::pair<absl::string_view, grpc::StatusCode> kTable[] = {
       {"invalid_request_error", grpc::StatusCode::INVALID_ARGUMENT},
-      {"authentication_error", grpc::StatusCode::UNAUTHENTICATED},
+      {"authentication_error", grpc::StatusCode::UNAVAILABLE},
       {"billing_error", grpc::StatusCode::FAILED_PRECONDITION},
-      {"permission_error", grpc::StatusCode::PERMISSION_DENIED},
+      {"permission_error", grpc::StatusCode::UNAVAILABLE},
       {"not_found_error", grpc::StatusCode::NOT_FOUND},
       {"request_too_large", grpc::StatusCode::INVALID_ARGUMENT},
       {"rate_limit_error", grpc::StatusCode::RESOURCE_EXHAUSTED},
@@ -247,6 +267,8 @@ grpc::Status StatusFromUpstreamError(const UpstreamError& error, const HttpHeade
   details.request_id = Echo(error.request_id, kMaxTokenBytes);
   if (details.request_id.empty()) details.request_id = HeaderRequestId(headers);
   details.reason = label.empty() ? absl::StrCat("http_", error.http_status) : label;
+  const bool auth_failure = error.http_status == 401 || error.http_status == 403;
+  if (auth_failure) BlameTheServersCredentials(label, &details);
 
   std::string message = absl::StrCat("upstream HTTP ", error.http_status);
   if (!label.empty() || !text.empty()) {
@@ -256,6 +278,7 @@ grpc::Status StatusFromUpstreamError(const UpstreamError& error, const HttpHeade
     const std::string snippet = Echo(error.body, kMaxBodySnippetBytes);
     absl::StrAppend(&message, ": ", snippet.empty() ? "(empty body)" : snippet);
   }
+  if (auth_failure) absl::StrAppend(&message, kAuthFailureNote);
   absl::StrAppend(&message, RequestIdSuffix(details.request_id));
   return MakeStatus(CodeForHttpStatus(error.http_status), std::move(message), details);
 }
@@ -275,10 +298,13 @@ grpc::Status StatusFromErrorEvent(const claude::v1::ErrorEvent& event,
   const std::string type = Echo(event.error().type(), kMaxTokenBytes);
   const std::string text = Echo(event.error().message(), kMaxUpstreamTextBytes);
   details.reason = type.empty() ? "stream_error" : type;
+  const bool auth_failure = type == "authentication_error" || type == "permission_error";
+  if (auth_failure) BlameTheServersCredentials(type, &details);
 
   std::string message = "upstream stream error";
   if (!type.empty()) absl::StrAppend(&message, " ", type);
   if (!text.empty()) absl::StrAppend(&message, ": ", text);
+  if (auth_failure) absl::StrAppend(&message, kAuthFailureNote);
   absl::StrAppend(&message, RequestIdSuffix(details.request_id));
   return MakeStatus(CodeForErrorType(event.error().type()), std::move(message), details);
 }
@@ -327,6 +353,18 @@ grpc::Status StatusFromInternal(const absl::Status& status) {
   return MakeStatus(grpc::StatusCode::INTERNAL, std::move(message), details);
 }
 
+grpc::Status StatusFromValidation(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kInvalidArgument) return ToGrpcStatus(status);
+  Details details;
+  details.domain = kLocalErrorDomain;
+  details.reason = "invalid_request";
+  if (absl::optional<absl::Cord> payload = status.GetPayload(kFieldViolationsPayload)) {
+    google::rpc::BadRequest violations;
+    if (violations.ParseFromString(std::string(*payload))) details.bad_request = std::move(violations);
+  }
+  return MakeStatus(grpc::StatusCode::INVALID_ARGUMENT, std::string(status.message()), details);
+}
+
 grpc::Status StatusFromLocalPolicy(grpc::StatusCode code, std::string message, std::string reason,
                                    std::optional<absl::Duration> retry_delay) {
   Details details;
@@ -370,6 +408,11 @@ std::optional<ErrorDetails> ParseErrorDetails(const grpc::Status& status) {
     } else if (google::rpc::RequestInfo request; any.UnpackTo(&request)) {
       found = true;
       out.request_id = request.request_id();
+    } else if (google::rpc::BadRequest bad_request; any.UnpackTo(&bad_request)) {
+      found = true;
+      for (const auto& violation : bad_request.field_violations()) {
+        out.field_violations.emplace_back(violation.field(), violation.description());
+      }
     }
   }
   if (out.request_id.empty()) out.request_id = std::move(info_request_id);

@@ -26,6 +26,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <grpcpp/support/status.h>
 
@@ -40,6 +42,10 @@ namespace claude {
 
 inline constexpr char kUpstreamErrorDomain[] = "anthropic.com";
 inline constexpr char kLocalErrorDomain[] = "claude-grpc";
+// ErrorInfo.reason when the upstream refused the server's own credentials (HTTP 401 or 403, an
+// authentication_error or permission_error): the code is UNAVAILABLE, the domain
+// kLocalErrorDomain, and metadata "upstream_error_type" keeps the upstream's type.
+inline constexpr char kUpstreamAuthFailedReason[] = "UPSTREAM_AUTH_FAILED";
 
 // An HTTP error response (status >= 400) of the upstream, as its dialect read it. The HTTP
 // status decides the code (CodeForHttpStatus); the error's type (else its code) goes into
@@ -72,16 +78,22 @@ grpc::Status StatusFromInternal(const absl::Status& status);
 grpc::Status StatusFromLocalPolicy(grpc::StatusCode code, std::string message, std::string reason,
                                    std::optional<absl::Duration> retry_delay = std::nullopt);
 
+// A request that failed validation (service/validation/): INVALID_ARGUMENT with the message as
+// given, ErrorInfo{reason "invalid_request", domain "claude-grpc"} and the google.rpc.BadRequest
+// of its kFieldViolationsPayload (one field violation per problem). Other statuses: ToGrpcStatus.
+grpc::Status StatusFromValidation(const absl::Status& status);
+
 // absl and gRPC share their code numbering: codes map 1:1, the message is kept, no details.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // The gRPC code for an API error type:
 //   invalid_request_error  INVALID_ARGUMENT      rate_limit_error  RESOURCE_EXHAUSTED
-//   authentication_error   UNAUTHENTICATED       api_error         INTERNAL
+//   authentication_error   UNAVAILABLE (*)       api_error         INTERNAL
 //   billing_error          FAILED_PRECONDITION   timeout_error     DEADLINE_EXCEEDED
-//   permission_error       PERMISSION_DENIED     overloaded_error  UNAVAILABLE
+//   permission_error       UNAVAILABLE (*)       overloaded_error  UNAVAILABLE
 //   not_found_error        NOT_FOUND             anything else     UNKNOWN
 //   request_too_large      INVALID_ARGUMENT
+// (*) the server's own credentials failed, never the caller's (kUpstreamAuthFailedReason).
 grpc::StatusCode CodeForErrorType(absl::string_view type);
 
 // The gRPC code for an upstream HTTP status (the table is in error_table.cc).
@@ -98,6 +110,8 @@ struct ErrorDetails {
   std::string request_id;  // RequestInfo.request_id, else ErrorInfo.metadata["request_id"]
   std::optional<absl::Duration> retry_delay;  // RetryInfo.retry_delay
   int http_status = 0;  // ErrorInfo.metadata["http_status"]; 0 when absent
+  // BadRequest.field_violations: (JSON path, what is wrong), one per problem.
+  std::vector<std::pair<std::string, std::string>> field_violations;
 };
 
 // The details of `status`, or nullopt when it carries no google.rpc.Status with an ErrorInfo,

@@ -175,7 +175,7 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
     return reactor;
   }
   if (absl::Status s = rpc.validate(); !s.ok()) {
-    reactor->Refuse(env, record, ToGrpcStatus(s));
+    reactor->Refuse(env, record, StatusFromValidation(s));
     return reactor;
   }
   absl::StatusOr<HttpRequest> request = rpc.build(ForwardedHeaders(context));
