@@ -45,6 +45,11 @@ struct CallRecord {
   std::string caller;
   // The model the request names ("" for calls without one, such as ListModels).
   std::string model;
+  // The caller's address as gRPC names it ("ipv4:10.0.0.7:51234").
+  std::string peer;
+  // The RPC's W3C trace (the caller's, or one started here) and its own span.
+  std::string trace_id;
+  std::string span_id;
   // Wall-clock start, for the log's timestamp; durations use the steady clock below.
   absl::Time start_time;
   Clock::time_point started{};
@@ -64,6 +69,9 @@ struct CallRecord {
   std::string request_id;  // the upstream's request-id header of the last attempt
   int retries = 0;
   std::optional<CallUsage> usage;  // unset when the upstream reported none
+  // The reply's message id and stop reason as the API names them ("end_turn"); "" when none came.
+  std::string message_id;
+  std::string stop_reason;
 
   // Only when bodies are recorded (--log_bodies): the JSON body sent upstream, and the text of
   // the reply's text blocks.

@@ -4,6 +4,8 @@
 
 #include <mutex>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -11,7 +13,9 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/strings/escaping.h"
 #include "service/observability/rpc_log.h"
+#include "service/observability/trace_context.h"
 #include "service/observability/stderr_line_writer.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
@@ -123,8 +127,9 @@ TEST(LoggingTest, OneJsonLinePerRpcWithoutSecretsOrPrompts) {
     EXPECT_THAT(line, Not(HasSubstr("Hi! My name is Claude")));  // the reply's text
     EXPECT_THAT(line, Not(HasSubstr("request_body")));
     parsed.push_back(ParseLine(line));
-    for (const char* field : {"time", "method", "caller", "model", "grpc_code", "upstream_status",
-                              "request_id", "latency_ms", "ttft_ms", "upstream_ms", "retries"}) {
+    for (const char* field : {"severity", "time", "method", "caller", "peer", "trace_id", "span_id", "model",
+                              "grpc_code", "upstream_status", "request_id", "latency_ms", "ttft_ms", "upstream_ms",
+                              "retries"}) {
       EXPECT_TRUE(parsed.back().fields().contains(field)) << field << " missing: " << line;
     }
   }
@@ -142,6 +147,12 @@ TEST(LoggingTest, OneJsonLinePerRpcWithoutSecretsOrPrompts) {
   EXPECT_EQ(Field(stream, "cache_creation_input_tokens").number_value(), 0);
   EXPECT_TRUE(Field(stream, "ttft_ms").has_number_value());
   EXPECT_GE(Field(stream, "latency_ms").number_value(), Field(stream, "ttft_ms").number_value());
+  EXPECT_EQ(Field(stream, "severity").string_value(), "INFO");
+  EXPECT_EQ(Field(stream, "message_id").string_value(), "msg_01XFDUDYJgAACzvnptvVoYEL");
+  EXPECT_EQ(Field(stream, "stop_reason").string_value(), "end_turn");
+  EXPECT_THAT(Field(stream, "peer").string_value(), HasSubstr("127.0.0.1:"));
+  EXPECT_THAT(Field(stream, "trace_id").string_value(), ::testing::MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_THAT(Field(stream, "span_id").string_value(), ::testing::MatchesRegex("[0-9a-f]{16}"));
 
   const google::protobuf::Struct& unary = parsed[1];
   EXPECT_EQ(Field(unary, "method").string_value(), "claude.v1.Messages/CreateMessage");
@@ -149,6 +160,10 @@ TEST(LoggingTest, OneJsonLinePerRpcWithoutSecretsOrPrompts) {
   EXPECT_EQ(Field(unary, "input_tokens").number_value(), 12);
   EXPECT_EQ(Field(unary, "output_tokens").number_value(), 15);
   EXPECT_TRUE(Field(unary, "ttft_ms").has_null_value());
+  EXPECT_EQ(Field(unary, "stop_reason").string_value(), "end_turn");
+  EXPECT_FALSE(Field(unary, "message_id").string_value().empty());
+  // Calls without a caller's trace start their own: each a trace of its own.
+  EXPECT_NE(Field(unary, "trace_id").string_value(), Field(stream, "trace_id").string_value());
 
   // count_tokens' input_tokens is a count, not usage.
   const google::protobuf::Struct& count = parsed[2];
@@ -161,6 +176,7 @@ TEST(LoggingTest, OneJsonLinePerRpcWithoutSecretsOrPrompts) {
   EXPECT_EQ(Field(limited, "upstream_status").number_value(), 429);
   EXPECT_EQ(Field(limited, "request_id").string_value(), "req_limited");
   EXPECT_THAT(Field(limited, "grpc_message").string_value(), HasSubstr("rate limit"));
+  EXPECT_EQ(Field(limited, "severity").string_value(), "WARNING");
 
   const google::protobuf::Struct& refused = parsed[4];
   EXPECT_EQ(Field(refused, "method").string_value(), "claude.v1.Messages/StreamMessage");
@@ -186,6 +202,82 @@ TEST(LoggingTest, LogBodiesAddsThePromptAndTheReply) {
   const google::protobuf::Struct unary = ParseLine(lines[1]);
   EXPECT_THAT(Field(unary, "request_body").string_value(), HasSubstr(kPrompt));
   EXPECT_EQ(Field(unary, "response_text").string_value(), "Hi! My name is Claude. How can I help you today?");
+}
+
+// W3C trace context: the caller's trace continues through the RPC's own span to the upstream
+// request's traceparent, and the log line names both.
+TEST(LoggingTest, TheCallersTraceReachesTheUpstreamAndTheLog) {
+  auto sink = std::make_shared<CapturedLines>();
+  ServerHarness h(Logging(sink, /*bodies=*/false));
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string caller_span = "00f067aa0ba902b7";
+  auto call = [&h](const std::vector<std::pair<std::string, std::string>>& metadata) {
+    grpc::ClientContext context;
+    for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+    v1::Message message;
+    EXPECT_TRUE(h.messages().CreateMessage(&context, Hello(), &message).ok());
+    const std::vector<RecordedRequest> requests = h.upstream().requests();
+    const std::string* traceparent = FindHeader(requests.back().headers, "traceparent");
+    const std::string* tracestate = FindHeader(requests.back().headers, "tracestate");
+    return std::make_pair(traceparent == nullptr ? "" : *traceparent, tracestate == nullptr ? "" : *tracestate);
+  };
+
+  // W3C metadata: same trace, our span as the upstream's parent, tracestate passed on.
+  auto [sent, state] = call({{"traceparent", "00-" + trace_id + "-" + caller_span + "-01"},
+                             {"tracestate", "vendor=abc,other=xyz"}});
+  google::protobuf::Struct line = ParseLine(sink->lines().back());
+  const std::string span = Field(line, "span_id").string_value();
+  EXPECT_EQ(Field(line, "trace_id").string_value(), trace_id);
+  EXPECT_NE(span, caller_span);
+  EXPECT_EQ(sent, "00-" + trace_id + "-" + span + "-01");
+  EXPECT_EQ(state, "vendor=abc,other=xyz");
+
+  // Malformed: a new trace, nothing of the bad value echoed, no tracestate passed on.
+  std::tie(sent, state) = call({{"traceparent", "00-" + std::string(32, '0') + "-" + caller_span + "-01"},
+                                {"tracestate", "vendor=abc"}});
+  line = ParseLine(sink->lines().back());
+  EXPECT_THAT(Field(line, "trace_id").string_value(), ::testing::MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_NE(Field(line, "trace_id").string_value(), std::string(32, '0'));
+  EXPECT_EQ(sent, "00-" + Field(line, "trace_id").string_value() + "-" + Field(line, "span_id").string_value() + "-01");
+  EXPECT_EQ(state, "");
+}
+
+// OpenCensus' binary grpc-trace-bin (gRPC's C++ client does not let a test send it, so this is
+// the function the server calls).
+TEST(TraceContextTest, ReadsGrpcTraceBinWhenThereIsNoTraceparent) {
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  std::string bin("\x00\x00", 2);
+  bin += absl::HexStringToBytes(trace_id);
+  bin += '\x01';
+  bin += absl::HexStringToBytes("00f067aa0ba902b7");
+  bin += std::string("\x02\x01", 2);
+  TraceContext context = TraceContextFromCaller("", "", bin);
+  EXPECT_EQ(context.trace_id, trace_id);
+  EXPECT_EQ(context.parent_span_id, "00f067aa0ba902b7");
+  EXPECT_EQ(context.flags, "01");
+  EXPECT_THAT(context.span_id, ::testing::MatchesRegex("[0-9a-f]{16}"));
+  // Truncated: a new trace.
+  context = TraceContextFromCaller("", "", bin.substr(0, 20));
+  EXPECT_NE(context.trace_id, trace_id);
+  EXPECT_TRUE(context.parent_span_id.empty());
+}
+
+TEST(TraceContextTest, ParsesOnlyValidTraceparents) {
+  const std::string good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  ASSERT_TRUE(ParseTraceparent(good).has_value());
+  EXPECT_EQ(ParseTraceparent(good)->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(ParseTraceparent(good)->parent_span_id, "00f067aa0ba902b7");
+  // A later version may append fields.
+  EXPECT_TRUE(ParseTraceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").has_value());
+  const std::vector<std::string> bad_values = {
+      "", good + "-extra", good.substr(0, 54), "ff" + good.substr(2),
+      "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+      "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+      "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01"};
+  for (const std::string& bad : bad_values) {
+    EXPECT_FALSE(ParseTraceparent(bad).has_value()) << bad;
+  }
 }
 
 // Whatever callers put in the fields they control stays one line of valid JSON.
