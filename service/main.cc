@@ -73,6 +73,9 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25),
 ABSL_FLAG(std::string, metrics_listen, "",
           "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free one and prints "
           "it). Default: no metrics.");
+ABSL_FLAG(std::string, otlp_endpoint, "",
+          "OpenTelemetry collector (OTLP/HTTP, JSON) that receives one span per RPC, e.g. "
+          "http://otel-collector:4318 (/v1/traces is added). Default: no export.");
 ABSL_FLAG(bool, log_rpcs, true, "Write one JSON line per RPC to stderr.");
 ABSL_FLAG(bool, log_bodies, false,
           "The RPC log lines also carry the request body and the reply's text (prompts and "
@@ -147,6 +150,7 @@ int main(int argc, char** argv) {
   config.unary_stream_threshold = absl::GetFlag(FLAGS_unary_stream_threshold);
   config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  config.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);
   config.log_rpcs = absl::GetFlag(FLAGS_log_rpcs);
   config.log_bodies = absl::GetFlag(FLAGS_log_bodies);
   config.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);

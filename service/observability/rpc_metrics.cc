@@ -26,16 +26,6 @@ std::string CodeName(grpc::StatusCode code) {
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
-// gen_ai.operation.name: "chat" for the Messages API's generation (the convention's value), our
-// own names for the others.
-const char* GenAiOperationName(absl::string_view method) {
-  if (method == kCreateMessageMethod || method == kStreamMessageMethod) return "chat";
-  if (method == kCountTokensMethod) return "count_tokens";
-  if (method == kListModelsMethod) return "list_models";
-  if (method == kGetModelMethod) return "get_model";
-  return "other";
-}
-
 // The OpenTelemetry GenAI attributes (dots become underscores in Prometheus) beside the labels
 // kept for compatibility.
 prometheus::Labels WithGenAi(prometheus::Labels labels, absl::string_view method, const std::string& model) {
@@ -46,6 +36,14 @@ prometheus::Labels WithGenAi(prometheus::Labels labels, absl::string_view method
 }
 
 }  // namespace
+
+const char* GenAiOperationName(absl::string_view method) {
+  if (method == kCreateMessageMethod || method == kStreamMessageMethod) return "chat";
+  if (method == kCountTokensMethod) return "count_tokens";
+  if (method == kListModelsMethod) return "list_models";
+  if (method == kGetModelMethod) return "get_model";
+  return "other";
+}
 
 std::string RpcMetrics::BoundedLabel::Get(absl::string_view value) {
   std::lock_guard<std::mutex> lock(mu_);

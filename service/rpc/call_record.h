@@ -50,6 +50,7 @@ struct CallRecord {
   // The RPC's W3C trace (the caller's, or one started here) and its own span.
   std::string trace_id;
   std::string span_id;
+  std::string parent_span_id;  // the caller's span; "" when the trace started here
   // Wall-clock start, for the log's timestamp; durations use the steady clock below.
   absl::Time start_time;
   Clock::time_point started{};

@@ -77,6 +77,7 @@ CallRecord StartRecord(const CallEnvironment& env, const grpc::CallbackServerCon
   record.peer = context->peer();
   record.trace_id = trace.trace_id;
   record.span_id = trace.span_id;
+  record.parent_span_id = trace.parent_span_id;
   record.start_time = absl::Now();
   record.started = CallRecord::Clock::now();
   if (env.observers != nullptr) env.observers->Start(record);

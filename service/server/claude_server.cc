@@ -78,7 +78,7 @@ void BindExclusively(grpc::ServerBuilder& builder) { builder.AddChannelArgument(
 
 }  // namespace
 
-absl::Status CheckUpstreamUrl(const std::string& url) {
+absl::Status CheckUpstreamUrl(const std::string& url, absl::string_view flag) {
   CURLU* parsed = curl_url();
   std::string scheme, host;
   if (curl_url_set(parsed, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
@@ -94,7 +94,7 @@ absl::Status CheckUpstreamUrl(const std::string& url) {
       std::any_of(url.begin(), url.end(), [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
   if ((scheme != "http" && scheme != "https") || host.empty() || control_characters) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--upstream must be an http:// or https:// URL with a host, got \"", absl::CHexEscape(url), "\""));
+        absl::StrCat(flag, " must be an http:// or https:// URL with a host, got \"", absl::CHexEscape(url), "\""));
   }
   return absl::OkStatus();
 }
@@ -105,6 +105,9 @@ ClaudeServer::ClaudeServer(ServerConfig config)
 absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig config) {
   if (!config.upstream.base_url.empty()) {
     if (absl::Status s = CheckUpstreamUrl(config.upstream.base_url); !s.ok()) return s;
+  }
+  if (!config.otlp_endpoint.empty()) {
+    if (absl::Status s = CheckUpstreamUrl(config.otlp_endpoint, "--otlp_endpoint"); !s.ok()) return s;
   }
   std::unique_ptr<ClaudeServer> self(new ClaudeServer(std::move(config)));
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
@@ -179,6 +182,11 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
 }
 
 absl::Status ClaudeServer::StartObservability() {
+  if (!config_.otlp_endpoint.empty()) {
+    OtlpExporterOptions options;
+    options.endpoint = config_.otlp_endpoint;
+    otlp_ = std::make_shared<OtlpExporter>(loop_.get(), options);
+  }
   if (!config_.metrics_listen.empty()) {
     auto registry = std::make_shared<prometheus::Registry>();
     observers_.Add(std::make_shared<RpcMetrics>(registry));
@@ -194,6 +202,15 @@ absl::Status ClaudeServer::StartObservability() {
     HealthStatus* health = health_status_.get();
     gauges->Add("claude_grpc_ready", "1 while health answers SERVING, else 0 (see claude_grpc_not_ready_reasons).",
                 [health] { return health->serving() ? 1.0 : 0.0; });
+    if (OtlpExporter* otlp = otlp_.get()) {
+      gauges->AddCounter("claude_grpc_otlp_spans_exported_total", "Spans the OTLP collector accepted.",
+                         [otlp] { return static_cast<double>(otlp->exported_spans()); });
+      gauges->AddCounter("claude_grpc_otlp_spans_dropped_total",
+                         "Spans dropped because the export queue was full (collector slow or down).",
+                         [otlp] { return static_cast<double>(otlp->dropped_spans()); });
+      gauges->AddCounter("claude_grpc_otlp_export_failures_total", "OTLP exports that failed (batches).",
+                         [otlp] { return static_cast<double>(otlp->failed_exports()); });
+    }
     Readiness* readiness = readiness_.get();
     gauges->AddLabeled("claude_grpc_not_ready_reasons",
                        "1 for each reason the server cannot work now: no_api_key, no_upstream.", [readiness] {
@@ -209,6 +226,7 @@ absl::Status ClaudeServer::StartObservability() {
   if (config_.callers.limits.tokens_per_minute > 0 || gate_->authenticating()) {
     observers_.Add(std::make_shared<CallerTokenAccounting>(gate_.get()));
   }
+  if (otlp_ != nullptr) observers_.Add(otlp_);
   if (config_.log_rpcs) {
     observers_.Add(std::make_shared<RpcLogger>(
         config_.log_sink != nullptr ? config_.log_sink : ProblemLogSink()));
@@ -226,6 +244,7 @@ ClaudeServer::~ClaudeServer() {
     drain_thread_.join();
   }
   if (health_server_ != nullptr) health_server_->Shutdown(std::chrono::system_clock::now());
+  if (otlp_ != nullptr) otlp_->Shutdown();
   health_server_.reset();
   server_.reset();
   loop_.reset();

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "service/observability/line_sink.h"
 #include "service/observability/metrics_endpoint.h"
+#include "service/observability/otlp_exporter.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
 #include "service/rpc/services.h"
@@ -58,6 +59,8 @@ struct ServerConfig {
   // Largest gRPC request message accepted.
   int max_request_bytes = 64 << 20;
 
+  // OTLP/HTTP JSON collector for one span per RPC ("http://collector:4318"); empty: no export.
+  std::string otlp_endpoint;
   // Prometheus /metrics on HOST:PORT (port 0 picks a free one, see metrics_port()); empty: off.
   std::string metrics_listen;
   // One JSON line per RPC (to `log_sink`, else stderr).
@@ -74,8 +77,8 @@ struct ServerConfig {
   CallerPolicy callers;
 };
 
-// OK for an http:// or https:// URL with a host; INVALID_ARGUMENT naming what is wrong otherwise.
-absl::Status CheckUpstreamUrl(const std::string& url);
+// OK for an http:// or https:// URL with a host; INVALID_ARGUMENT naming `flag` otherwise.
+absl::Status CheckUpstreamUrl(const std::string& url, absl::string_view flag = "--upstream");
 
 class ClaudeServer {
  public:
@@ -137,6 +140,7 @@ class ClaudeServer {
   int port_ = 0;
   int health_port_ = 0;
   std::unique_ptr<Readiness> readiness_;
+  std::shared_ptr<OtlpExporter> otlp_;  // also among observers_; shut down before the loop goes
   // Destroyed first: no scrape reads the loop or the observers once they start going away.
   std::unique_ptr<MetricsEndpoint> metrics_;
 

@@ -2,6 +2,7 @@
 // expected fields, and no secret or prompt text unless bodies are asked for.
 #include <unistd.h>
 
+#include <map>
 #include <mutex>
 #include <string>
 #include <tuple>
@@ -14,6 +15,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/escaping.h"
+#include "service/observability/otlp_exporter.h"
 #include "service/observability/rpc_log.h"
 #include "service/observability/trace_context.h"
 #include "service/observability/stderr_line_writer.h"
@@ -240,6 +242,92 @@ TEST(LoggingTest, TheCallersTraceReachesTheUpstreamAndTheLog) {
   EXPECT_NE(Field(line, "trace_id").string_value(), std::string(32, '0'));
   EXPECT_EQ(sent, "00-" + Field(line, "trace_id").string_value() + "-" + Field(line, "span_id").string_value() + "-01");
   EXPECT_EQ(state, "");
+}
+
+// --otlp_endpoint: one span per RPC, posted as OTLP/HTTP JSON to a loopback collector (a second
+// fake, which records what it receives), in the caller's trace.
+TEST(LoggingTest, OneSpanPerRpcGoesToTheOtlpCollector) {
+  auto collector = FakeAnthropic::Start();
+  ASSERT_TRUE(collector.ok()) << collector.status();
+  (*collector)->SetDefaultReply(JsonReply(200, "{}"));
+  int64_t input_tokens = -1;
+  {
+    HarnessOptions options;
+    options.configure = [&collector](ServerConfig& config) { config.otlp_endpoint = (*collector)->base_url(); };
+    ServerHarness h(options);
+    grpc::ClientContext context;
+    context.AddMetadata("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    v1::Message message;
+    ASSERT_TRUE(h.messages().CreateMessage(&context, Hello(), &message).ok());
+    input_tokens = message.usage().input_tokens();
+    grpc::ClientContext refused_context;
+    v1::CreateMessageRequest invalid = Hello();
+    invalid.clear_model();
+    EXPECT_EQ(h.messages().CreateMessage(&refused_context, invalid, &message).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }  // the server's shutdown sends what is queued
+  ASSERT_TRUE((*collector)->WaitForRequests(1, Scaled(absl::Seconds(10))));
+  const RecordedRequest sent = (*collector)->requests().front();
+  EXPECT_EQ(sent.method, "POST");
+  EXPECT_EQ(sent.path, "/v1/traces");
+  EXPECT_THAT(FindHeader(sent.headers, "content-type"), ::testing::Pointee(std::string("application/json")));
+  EXPECT_EQ(FindHeader(sent.headers, "x-api-key"), nullptr);
+  const google::protobuf::Struct payload = ParseLine(sent.body);
+  const auto& resource_spans = Field(payload, "resourceSpans").list_value().values();
+  ASSERT_EQ(resource_spans.size(), 1);
+  const auto& scope_spans = Field(resource_spans[0].struct_value(), "scopeSpans").list_value().values();
+  ASSERT_EQ(scope_spans.size(), 1);
+  const auto& spans = Field(scope_spans[0].struct_value(), "spans").list_value().values();
+  ASSERT_EQ(spans.size(), 2);
+  const google::protobuf::Struct& ok = spans[0].struct_value();
+  EXPECT_EQ(Field(ok, "traceId").string_value(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(Field(ok, "parentSpanId").string_value(), "00f067aa0ba902b7");
+  EXPECT_THAT(Field(ok, "spanId").string_value(), ::testing::MatchesRegex("[0-9a-f]{16}"));
+  EXPECT_EQ(Field(ok, "name").string_value(), "claude.v1.Messages/CreateMessage");
+  EXPECT_EQ(Field(ok, "kind").number_value(), 2);
+  EXPECT_EQ(Field(Field(ok, "status").struct_value(), "code").number_value(), 1);
+  std::map<std::string, std::string> attributes;
+  for (const auto& a : Field(ok, "attributes").list_value().values()) {
+    const google::protobuf::Struct& value = Field(a.struct_value(), "value").struct_value();
+    const auto& fields = value.fields();
+    attributes[Field(a.struct_value(), "key").string_value()] =
+        fields.contains("stringValue") ? fields.at("stringValue").string_value() : fields.at("intValue").string_value();
+  }
+  EXPECT_EQ(attributes["rpc.system"], "grpc");
+  EXPECT_EQ(attributes["rpc.method"], "CreateMessage");
+  EXPECT_EQ(attributes["gen_ai.operation.name"], "chat");
+  EXPECT_EQ(attributes["gen_ai.request.model"], "claude-sonnet-4-5");
+  EXPECT_EQ(attributes["gen_ai.usage.input_tokens"], std::to_string(input_tokens));
+  const google::protobuf::Struct& refused = spans[1].struct_value();
+  EXPECT_EQ(Field(Field(refused, "status").struct_value(), "code").number_value(), 2);
+  EXPECT_THAT(Field(Field(refused, "status").struct_value(), "message").string_value(), HasSubstr("model: required"));
+  EXPECT_FALSE(refused.fields().contains("parentSpanId"));  // a trace of its own
+}
+
+TEST(LoggingTest, OtlpSpansPastTheQueueBoundAreDroppedAndCounted) {
+  class NoTransport final : public Transport {
+   public:
+    TransferId Start(HttpRequest, std::shared_ptr<TransferSink>, absl::Duration) override { return ++started; }
+    void Cancel(TransferId) override {}
+    void Resume(TransferId) override {}
+    int started = 0;
+  } transport;  // never answers: the first batch stays in flight
+  OtlpExporterOptions options;
+  options.endpoint = "http://127.0.0.1:1";
+  options.max_queued_spans = 3;
+  options.max_batch_spans = 2;
+  options.flush_interval = absl::Hours(1);
+  OtlpExporter exporter(&transport, options);
+  CallRecord record;
+  record.method = kCreateMessageMethod;
+  for (int i = 0; i < 2; ++i) exporter.OnCallEnd(record);  // a full batch: sent
+  const absl::Time until = absl::Now() + Scaled(absl::Seconds(5));
+  while (transport.started == 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(transport.started, 1);
+  for (int i = 0; i < 5; ++i) exporter.OnCallEnd(record);  // 3 fit, 2 do not
+  EXPECT_EQ(exporter.dropped_spans(), 2);
+  exporter.Shutdown();
+  EXPECT_EQ(transport.started, 1);  // still in flight: nothing more is sent
 }
 
 // OpenCensus' binary grpc-trace-bin (gRPC's C++ client does not let a test send it, so this is
