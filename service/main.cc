@@ -23,13 +23,20 @@ ABSL_FLAG(std::string, health_listen, "",
           "A second, plaintext address serving only grpc.health.v1.Health, for Kubernetes' gRPC "
           "probes when the gRPC port serves TLS (HOST:PORT; port 0 picks a free one). Default: none.");
 ABSL_FLAG(std::string, upstream, "",
-          "Base URL (http:// or https://) of the Messages API. Default: $ANTHROPIC_BASE_URL, else "
+          "Base URL (http:// or https://) of the upstream API. Default: $ANTHROPIC_BASE_URL, else "
           "https://api.anthropic.com.");
 ABSL_FLAG(std::string, api_key_file, "",
           "File holding the API key, re-read when it changes (a mounted secret). Default: the key "
           "comes from $ANTHROPIC_API_KEY.");
-ABSL_FLAG(std::string, upstream_auth, "x-api-key",
-          "How the key is sent: x-api-key (the API) or bearer (Authorization: Bearer, gateways).");
+ABSL_FLAG(std::string, upstream_auth, "",
+          "How the key is sent: x-api-key (the API) or bearer (Authorization: Bearer, gateways). "
+          "Default: x-api-key for --upstream_api=messages, bearer for chat_completions.");
+ABSL_FLAG(std::string, upstream_api, "messages",
+          "The upstream's API: messages (Anthropic's Messages API) or chat_completions (an "
+          "OpenAI-compatible Chat Completions API, e.g. a gateway in front of Claude).");
+ABSL_FLAG(std::string, chat_thinking, "model_suffix",
+          "With --upstream_api=chat_completions, how extended thinking is asked for: model_suffix "
+          "(the model name gains -thinking), reasoning_effort, or off (refused).");
 ABSL_FLAG(std::string, anthropic_version, "2023-06-01", "The anthropic-version header sent upstream.");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10), "Time to connect to the upstream.");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Minutes(15),
@@ -127,7 +134,18 @@ int main(int argc, char** argv) {
   if (upstream.base_url.empty()) upstream.base_url = Env("ANTHROPIC_BASE_URL");
   if (upstream.base_url.empty()) upstream.base_url = "https://api.anthropic.com";
   if (absl::Status s = claude::CheckUpstreamUrl(upstream.base_url); !s.ok()) return Fail(2, s.message());
+  config.upstream_api = absl::GetFlag(FLAGS_upstream_api);
+  if (config.upstream_api != "messages" && config.upstream_api != "chat_completions") {
+    return Fail(2, "--upstream_api must be messages or chat_completions");
+  }
+  absl::StatusOr<claude::ChatThinking> chat_thinking =
+      claude::ParseChatThinking(absl::GetFlag(FLAGS_chat_thinking));
+  if (!chat_thinking.ok()) return Fail(2, chat_thinking.status().message());
+  config.chat_thinking = *chat_thinking;
   upstream.auth_scheme = absl::GetFlag(FLAGS_upstream_auth);
+  if (upstream.auth_scheme.empty()) {
+    upstream.auth_scheme = config.upstream_api == "chat_completions" ? "bearer" : "x-api-key";
+  }
   if (!claude::ParseApiKeyScheme(upstream.auth_scheme).ok()) {
     return Fail(2, "--upstream_auth must be x-api-key or bearer");
   }
@@ -172,13 +190,14 @@ int main(int argc, char** argv) {
   // Scripts wait for "listening on port N," (the quickstart, the bench).
   claude::LogEvent(
       claude::Severity::kInfo,
-      absl::StrCat(kProgram, " listening on port ", port, ", upstream ", base_url, has_key ? "" : " (no API key)",
+      absl::StrCat(kProgram, " listening on port ", port, ", upstream ", base_url, " (", absl::GetFlag(FLAGS_upstream_api),
+                   has_key ? "" : ", no API key", ")",
                    mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext",
                    authenticating ? ", caller tokens required" : "",
                    metrics_port != 0 ? absl::StrCat(", metrics on port ", metrics_port) : "",
                    health_port != 0 ? absl::StrCat(", health on port ", health_port) : ""),
       {{"event", "started"}, {"port", port}, {"metrics_port", metrics_port}, {"health_port", health_port},
-       {"upstream", base_url}, {"version", claude::BuildVersion()}, {"revision", claude::BuildRevision()}});
+       {"upstream", base_url}, {"upstream_api", absl::GetFlag(FLAGS_upstream_api)}, {"version", claude::BuildVersion()}, {"revision", claude::BuildRevision()}});
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

@@ -35,7 +35,7 @@ class CallerTokenAccounting final : public CallObserver {
   explicit CallerTokenAccounting(CallerGate* gate) : gate_(gate) {}
   void OnCallEnd(const CallRecord& record) override {
     if (!record.usage.has_value()) return;
-    gate_->RecordTokens(record.caller, record.usage->input_tokens + record.usage->output_tokens);
+    gate_->RecordTokens(record.caller, record.usage->count("input") + record.usage->count("output"));
   }
 
  private:
@@ -75,6 +75,29 @@ std::string BindProblem(const std::string& address) {
 // A server builder that binds its port exclusively: gRPC sets SO_REUSEPORT by default, so a
 // second server on a port in use would start and take part of its traffic.
 void BindExclusively(grpc::ServerBuilder& builder) { builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0); }
+
+// The dialect of config.upstream_api.
+absl::StatusOr<std::unique_ptr<Dialect>> NewDialect(const ServerConfig& config) {
+  if (config.upstream_api == "messages") {
+    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(config.upstream);
+    if (!dialect.ok()) return dialect.status();
+    return std::unique_ptr<Dialect>(*std::move(dialect));
+  }
+  if (config.upstream_api == "chat_completions") {
+    ChatCompletionsOptions options;
+    options.base_url = config.upstream.base_url;
+    options.auth_scheme = config.upstream.auth_scheme;
+    options.api_key = config.upstream.api_key;
+    options.max_event_bytes = config.upstream.max_event_bytes;
+    options.thinking = config.chat_thinking;
+    absl::StatusOr<std::unique_ptr<ChatCompletionsDialect>> dialect =
+        ChatCompletionsDialect::Create(std::move(options));
+    if (!dialect.ok()) return dialect.status();
+    return std::unique_ptr<Dialect>(*std::move(dialect));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--upstream_api must be messages or chat_completions, got \"", config.upstream_api, "\""));
+}
 
 }  // namespace
 
@@ -119,7 +142,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   }
   self->dialect_ = self->config_.dialect;
   if (self->dialect_ == nullptr) {
-    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(self->config_.upstream);
+    absl::StatusOr<std::unique_ptr<Dialect>> dialect = NewDialect(self->config_);
     if (!dialect.ok()) return dialect.status();
     self->dialect_ = *std::move(dialect);
   }
@@ -218,6 +241,9 @@ absl::Status ClaudeServer::StartObservability() {
                          for (const std::string& reason : readiness->reasons()) samples.push_back({{{"reason", reason}}, 1});
                          return samples;
                        });
+    gauges->Add("claude_grpc_drain_deadline_timestamp_seconds",
+                "While draining, when the drain timeout cuts the calls still running (Unix time); 0 otherwise.",
+                [this] { return drain_deadline_unix_seconds_.load(); });
     absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
         MetricsEndpoint::Start(config_.metrics_listen, {registry, gauges});
     if (!endpoint.ok()) return endpoint.status();
@@ -254,6 +280,7 @@ void ClaudeServer::BeginDrain(absl::Duration grace) {
   std::lock_guard<std::mutex> lock(drain_mu_);
   if (drain_thread_.joinable()) return;
   calls_.Close();
+  drain_deadline_unix_seconds_ = absl::ToDoubleSeconds(absl::Now() + grace - absl::UnixEpoch());
   // NOT_SERVING for every service, for good, on both ports (the --health_listen one keeps
   // answering until the process ends): probes see the drain at once, and Watch streams end.
   health_status_->Shutdown();

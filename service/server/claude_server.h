@@ -4,6 +4,7 @@
 #ifndef SERVICE_SERVER_CLAUDE_SERVER_H_
 #define SERVICE_SERVER_CLAUDE_SERVER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,6 +29,7 @@
 #include "service/server/health_service.h"
 #include "service/server/readiness.h"
 #include "service/server/reflection_service.h"
+#include "service/upstream/chat_completions_dialect.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/messages_dialect.h"
 #include "service/upstream/retry_policy.h"
@@ -45,8 +47,13 @@ struct ServerConfig {
   absl::Duration readiness_check_interval = absl::Seconds(1);
   // The upstream API: where it is, its version and credentials.
   MessagesDialectOptions upstream;
-  // Serves through this dialect instead of the Messages API's built from `upstream` (tests, and
-  // other kinds of upstream).
+  // The kind of API the upstream speaks (--upstream_api): "messages" or "chat_completions"
+  // (OpenAI's Chat Completions; `upstream` gives its base URL, key, auth scheme and event limit).
+  std::string upstream_api = "messages";
+  // chat_completions: how a request's extended thinking is asked for (--chat_thinking).
+  ChatThinking chat_thinking = ChatThinking::kModelSuffix;
+  // Serves through this dialect instead of the one upstream_api builds from `upstream` (tests,
+  // and other kinds of upstream).
   std::shared_ptr<const Dialect> dialect;
   // How to reach it: connections, timeouts, TLS.
   CurlEventLoopOptions transport;
@@ -84,8 +91,8 @@ class ClaudeServer {
  public:
   // Starts serving; fails when an address cannot be bound (another process holds the port, among
   // others), a TLS or callers file is missing or malformed, or the upstream options are invalid
-  // (not an http(s) URL, an unknown auth scheme). Health answers SERVING once an upstream is
-  // configured and the API key readable.
+  // (not an http(s) URL, an unknown API or auth scheme). Health answers SERVING once an upstream
+  // is configured and the API key readable.
   static absl::StatusOr<std::unique_ptr<ClaudeServer>> Start(ServerConfig config);
   // Stops at once: calls still running are cancelled, their upstream transfers aborted.
   ~ClaudeServer();
@@ -149,6 +156,9 @@ class ClaudeServer {
   std::thread drain_thread_;     // cancels the calls that outlive the grace, then waits for both
   bool drained_ = false;
   std::condition_variable drained_cv_;
+  // When the drain's grace ends (Unix seconds; 0 while not draining), for /metrics: a scrape
+  // during a drain tells whether streams are still open close to it (the drain-timeout alert).
+  std::atomic<double> drain_deadline_unix_seconds_{0};
 };
 
 }  // namespace claude

@@ -12,23 +12,10 @@
 #include "service/sse/sse_parser.h"
 #include "service/upstream/api_key_signer.h"
 #include "service/upstream/messages_api_error.h"
+#include "service/upstream/url_escape.h"
 
 namespace claude {
 namespace {
-
-// `text` as one URL path segment or query value: everything but RFC 3986's unreserved
-// characters percent-encoded.
-std::string UrlEscape(absl::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      absl::StrAppend(&out, absl::StrFormat("%%%02X", c));
-    }
-  }
-  return out;
-}
 
 class MessagesEventDecoder final : public EventDecoder {
  public:

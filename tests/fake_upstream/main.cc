@@ -1,5 +1,6 @@
-// fake-anthropic: serves the Messages API on a loopback port for the quickstart and the load
-// generator. Echo mode by default; --replay serves one SSE transcript to every request, and
+// fake-anthropic: serves the Messages API (and OpenAI's Chat Completions API, for the
+// chat_completions dialect) on a loopback port for the quickstart and the load generator.
+// Echo mode by default; --replay serves one SSE transcript to every request, and
 // --generate_deltas a lazily generated text stream of any length (the bench's memory and
 // slow-reader suites).
 //
@@ -40,6 +41,9 @@ ABSL_FLAG(int, chunk_delay_ms, 0,
 ABSL_FLAG(int64_t, generate_deltas, 0,
           "Serve every request a generated text stream of this many deltas instead of echo mode");
 ABSL_FLAG(int, delta_bytes, 64, "With --generate_deltas: bytes of text per delta");
+ABSL_FLAG(std::string, upstream_api, "messages",
+          "The API whose model list GET /v1/models answers with: messages or chat_completions "
+          "(both POST APIs are always served)");
 
 namespace {
 
@@ -83,6 +87,11 @@ int main(int argc, char** argv) {
                          "must be >= 0, --delta_bytes >= 1\n");
     return 2;
   }
+  const std::string upstream_api = absl::GetFlag(FLAGS_upstream_api);
+  if (upstream_api != "messages" && upstream_api != "chat_completions") {
+    std::fprintf(stderr, "fake-anthropic: --upstream_api must be messages or chat_completions\n");
+    return 2;
+  }
   if (generate_deltas > 0 && !absl::GetFlag(FLAGS_replay).empty()) {
     std::fprintf(stderr, "fake-anthropic: --replay and --generate_deltas exclude each other\n");
     return 2;
@@ -112,6 +121,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fake-anthropic: %s\n", fake.status().ToString().c_str());
     return 1;
   }
+  (*fake)->set_chat_completions_models(upstream_api == "chat_completions");
   // Nobody reads the recorded requests of the binary; keep its memory flat under load.
   (*fake)->set_record_requests(false);
   if (!replay.empty()) {

@@ -1,7 +1,5 @@
 // /metrics, scraped over real HTTP after known traffic through the real server: counts and token
 // sums must match the traffic exactly.
-#include <curl/curl.h>
-
 #include <map>
 #include <string>
 #include <utility>
@@ -9,13 +7,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "service/config/build_info.h"
 #include "tests/testing/json_testing.h"
+#include "tests/testing/prometheus_text.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -27,67 +23,11 @@ constexpr char kStream[] = "claude.v1.Messages/StreamMessage";
 constexpr char kCreate[] = "claude.v1.Messages/CreateMessage";
 constexpr char kModel[] = "claude-sonnet-4-5";  // Hello()'s
 
-size_t AppendBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-// GET http://<host>:<port><path> with libcurl; the body, or "" on failure. The status must be
-// `expected_status`.
-std::string Scrape(int port, const std::string& host = "127.0.0.1", const std::string& path = "/metrics",
-                   long expected_status = 200) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  const std::string url = absl::StrCat("http://", host, ":", port, path);
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  EXPECT_EQ(status, expected_status) << url;
-  return body;
-}
-
-// One sample line of the Prometheus text format: name{k="v",...} value.
-struct Sample {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-};
-
-std::vector<Sample> Parse(const std::string& text) {
-  std::vector<Sample> samples;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    if (absl::StartsWith(line, "#")) continue;
-    Sample sample;
-    const size_t space = line.rfind(' ');
-    if (space == absl::string_view::npos) continue;
-    EXPECT_TRUE(absl::SimpleAtod(line.substr(space + 1), &sample.value)) << line;
-    absl::string_view series = line.substr(0, space);
-    const size_t brace = series.find('{');
-    sample.name = std::string(series.substr(0, brace));
-    if (brace != absl::string_view::npos) {
-      absl::string_view labels = series.substr(brace + 1);
-      labels = absl::StripSuffix(labels, "}");
-      // Our label values hold no commas or quotes.
-      for (absl::string_view pair : absl::StrSplit(labels, ',', absl::SkipEmpty())) {
-        std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
-        sample.labels[kv.first] = std::string(absl::StripSuffix(absl::StripPrefix(kv.second, "\""), "\""));
-      }
-    }
-    samples.push_back(std::move(sample));
-  }
-  return samples;
-}
-
 // The sum of the samples named `name` whose labels include `labels` (0 when none match).
-double Sum(const std::vector<Sample>& samples, const std::string& name,
+double Sum(const std::vector<MetricSample>& samples, const std::string& name,
            const std::map<std::string, std::string>& labels = {}) {
   double sum = 0;
-  for (const Sample& s : samples) {
+  for (const MetricSample& s : samples) {
     if (s.name != name) continue;
     bool match = true;
     for (const auto& [k, v] : labels) {
@@ -184,7 +124,7 @@ TEST(MetricsTest, ExactCountsAndTokensAfterKnownTraffic) {
   // Every transfer has left the loop, so the scrape-time gauges read 0.
   ASSERT_TRUE(h.WaitForIdleLoop(Scaled(absl::Seconds(10))));
 
-  const std::vector<Sample> m = Parse(Scrape(h.server().metrics_port()));
+  const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
 
   EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total"), 7);
   EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total",
@@ -245,7 +185,7 @@ TEST(MetricsTest, GaugesShowAStreamInFlight) {
   auto reader = h.messages().StreamMessage(&context, Hello());
   ASSERT_TRUE(h.upstream().WaitForRequests(1, Scaled(absl::Seconds(5))));
 
-  const std::vector<Sample> m = Parse(Scrape(h.server().metrics_port()));
+  const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
   EXPECT_EQ(Sum(m, "claude_grpc_live_streams"), 1);
   EXPECT_EQ(Sum(m, "claude_grpc_upstream_live_transfers"), 1);
   EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total"), 0);
@@ -258,7 +198,7 @@ TEST(MetricsTest, GaugesShowAStreamInFlight) {
   while (h.server().live_calls() > 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
   ASSERT_EQ(h.server().live_calls(), 0);
   ASSERT_TRUE(h.WaitForIdleLoop(Scaled(absl::Seconds(5))));
-  const std::vector<Sample> after = Parse(Scrape(h.server().metrics_port()));
+  const std::vector<MetricSample> after = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
   EXPECT_EQ(Sum(after, "claude_grpc_live_streams"), 0);
   EXPECT_EQ(Sum(after, "claude_grpc_upstream_live_transfers"), 0);
   EXPECT_EQ(Sum(after, "claude_grpc_rpcs_total", {{"method", kStream}, {"grpc_code", "CANCELLED"}}), 1);
@@ -266,7 +206,7 @@ TEST(MetricsTest, GaugesShowAStreamInFlight) {
 
 TEST(MetricsTest, ProcessMetricsAndBuildInfo) {
   ServerHarness h(WithMetrics());
-  const std::vector<Sample> m = Parse(Scrape(h.server().metrics_port()));
+  const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
   EXPECT_GT(Sum(m, "process_cpu_seconds_total"), 0);
   EXPECT_GT(Sum(m, "process_resident_memory_bytes"), 1 << 20);
   EXPECT_GT(Sum(m, "process_virtual_memory_bytes"), Sum(m, "process_resident_memory_bytes"));
@@ -284,7 +224,7 @@ TEST(MetricsTest, NotReadyReasons) {
   HarnessOptions options = WithMetrics();
   options.api_key = "";
   ServerHarness h(options);
-  const std::vector<Sample> m = Parse(Scrape(h.server().metrics_port()));
+  const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
   EXPECT_EQ(Sum(m, "claude_grpc_ready"), 0);
   EXPECT_EQ(Sum(m, "claude_grpc_not_ready_reasons", {{"reason", "no_api_key"}}), 1);
   EXPECT_EQ(Sum(m, "claude_grpc_not_ready_reasons"), 1);
@@ -296,14 +236,14 @@ TEST(MetricsTest, ListensOnIpv6AndIpv4FromTheUnspecifiedV6Address) {
   options.configure = [](ServerConfig& config) { config.metrics_listen = "[::]:0"; };
   ServerHarness h(options);
   ASSERT_NE(h.server().metrics_port(), 0);
-  EXPECT_GT(Parse(Scrape(h.server().metrics_port(), "[::1]")).size(), 10u);
-  EXPECT_GT(Parse(Scrape(h.server().metrics_port(), "127.0.0.1")).size(), 10u);
+  EXPECT_GT(ParseMetrics(ScrapeMetrics(h.server().metrics_port(), "[::1]")).size(), 10u);
+  EXPECT_GT(ParseMetrics(ScrapeMetrics(h.server().metrics_port(), "127.0.0.1")).size(), 10u);
 }
 
 TEST(MetricsTest, OnlyGetMetricsIsServed) {
   ServerHarness h(WithMetrics());
-  Scrape(h.server().metrics_port(), "127.0.0.1", "/", 404);
-  Scrape(h.server().metrics_port(), "127.0.0.1", "/metrics?x=1", 200);
+  ScrapeMetrics(h.server().metrics_port(), "127.0.0.1", "/", 404);
+  ScrapeMetrics(h.server().metrics_port(), "127.0.0.1", "/metrics?x=1", 200);
 }
 
 TEST(MetricsTest, OffWithoutAnAddress) {
