@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "service/codec/json_mapping.h"
 #include "service/config/build_info.h"
 #include "service/observability/rpc_metrics.h"
@@ -59,8 +60,8 @@ std::string FormatOtlpSpan(const CallRecord& record) {
   if (!record.message_id.empty()) AppendAttribute("gen_ai.response.id", record.message_id, &span);
   if (!record.stop_reason.empty()) AppendAttribute("gen_ai.response.finish_reasons", record.stop_reason, &span);
   if (record.usage) {
-    AppendAttribute("gen_ai.usage.input_tokens", record.usage->input_tokens, &span);
-    AppendAttribute("gen_ai.usage.output_tokens", record.usage->output_tokens, &span);
+    AppendAttribute("gen_ai.usage.input_tokens", record.usage->count("input"), &span);
+    AppendAttribute("gen_ai.usage.output_tokens", record.usage->count("output"), &span);
   }
   if (!record.caller.empty()) AppendAttribute("claude_grpc.caller", record.caller, &span);
   if (record.upstream_status() != 0) AppendAttribute("http.response.status_code", record.upstream_status(), &span);
@@ -120,7 +121,18 @@ void OtlpExporter::Shutdown() {
   }
   state_->wake.notify_one();
   thread_.join();
-  MaybeExport();
+  // What is queued goes out now, each batch once; the transport is about to go, so wait (a
+  // bounded time) for the answers instead of leaving the requests to its teardown.
+  const absl::Time until = absl::Now() + options_.shutdown_wait;
+  while (absl::Now() < until) {
+    {
+      std::unique_lock<std::mutex> lock(state_->mu);
+      state_->wake.wait_for(lock, absl::ToChronoMilliseconds(until - absl::Now()),
+                            [this] { return !state_->in_flight; });
+      if (state_->in_flight || state_->queue.empty()) return;
+    }
+    MaybeExport();
+  }
 }
 
 int64_t OtlpExporter::dropped_spans() const {

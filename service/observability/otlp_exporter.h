@@ -30,6 +30,8 @@ struct OtlpExporterOptions {
   // A batch is sent at least this often while spans wait.
   absl::Duration flush_interval = absl::Seconds(2);
   absl::Duration export_timeout = absl::Seconds(10);
+  // How long Shutdown() waits for the last exports to be answered.
+  absl::Duration shutdown_wait = absl::Seconds(2);
 };
 
 // The span of `record` as one OTLP JSON Span object (kind SERVER; name = the method; rpc.*,
@@ -46,8 +48,8 @@ class OtlpExporter final : public CallObserver {
   OtlpExporter& operator=(const OtlpExporter&) = delete;
 
   void OnCallEnd(const CallRecord& record) override;
-  // Stops the flush thread and sends what is queued (once, without waiting for the answer);
-  // spans after this are dropped. Call before the transport goes away.
+  // Stops the flush thread and sends what is queued, waiting up to shutdown_wait for the
+  // answers; spans after this are dropped. Call before the transport goes away.
   void Shutdown();
 
   int64_t dropped_spans() const;
