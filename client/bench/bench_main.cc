@@ -55,10 +55,12 @@
 #include "client/bench/child_process.h"
 #include "client/bench/histogram.h"
 #include "client/bench/memory_suites.h"
+#include "client/bench/soak_suite.h"
 #include "service/codec/json_mapping.h"
 
 ABSL_FLAG(std::string, suite, "all",
-          "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader or all.");
+          "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader, soak, or all "
+          "(every one but soak).");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of tables.");
 // Durations are string flags parsed with absl::ParseDuration ("2s", "500ms"): absl::Duration
 // flags are sequence-locked, whose fences GCC warns about under -fsanitize=thread.
@@ -81,6 +83,11 @@ ABSL_FLAG(std::vector<std::string>, memory_streams,
 ABSL_FLAG(std::string, memory_drip, "2s", "Time between two events of a memory-suite stream.");
 ABSL_FLAG(int64_t, slow_reader_mb, 50, "MiB of text in the slow-reader suite's stream.");
 ABSL_FLAG(double, slow_reader_mb_per_s, 10, "The slow reader's pace, MB/s.");
+ABSL_FLAG(int, soak_streams, 2000, "Soak suite: streams kept open at once.");
+ABSL_FLAG(std::string, soak_duration, "60s", "Soak suite: time under load after its warm-up.");
+ABSL_FLAG(std::string, soak_warmup, "10s", "Soak suite: warm-up under the same load before RSS is taken.");
+ABSL_FLAG(double, soak_rss_bound_mb, 32,
+          "Soak suite: the most the server's RSS may grow after the warm-up (MB) for the soak to pass.");
 ABSL_FLAG(std::vector<std::string>, server_flags, {},
           "Extra claude-grpc-server flags, comma-separated (e.g. --stream_buffer_bytes=65536).");
 ABSL_FLAG(std::string, upstream_api, "messages",
@@ -989,6 +996,60 @@ std::string SlowReaderJson(const SlowReaderResult& s, const SlowReaderOptions& o
                       absl::CHexEscape(s.status), "\"}");
 }
 
+void PrintSoak(const SoakResult& s, const SoakOptions& o) {
+  std::printf("\nsoak: %d streams at once for %s (+%s warm-up), cancelled at random times: %lld "
+              "started, %lld completed, %lld cancelled, %lld failed\n"
+              "claude-grpc-server RSS: idle %lld kB, after warm-up %lld kB, after %lld kB; fds: idle %lld, "
+              "after %lld; gauges after: live transfers %.0f, paused %.0f, live streams %.0f\nsoak %s%s\n",
+              o.streams, absl::FormatDuration(o.duration).c_str(), absl::FormatDuration(o.warmup).c_str(),
+              static_cast<long long>(s.streams_started), static_cast<long long>(s.completed),
+              static_cast<long long>(s.cancelled), static_cast<long long>(s.failed),
+              static_cast<long long>(s.rss_idle_kb), static_cast<long long>(s.rss_after_warmup_kb),
+              static_cast<long long>(s.rss_after_kb), static_cast<long long>(s.fds_idle),
+              static_cast<long long>(s.fds_after), s.live_transfers, s.paused_transfers, s.live_streams,
+              s.passed ? "passed" : "FAILED: ", s.verdict.c_str());
+}
+
+std::string SoakJson(const SoakResult& s, const SoakOptions& o) {
+  return absl::StrCat(
+      R"({"passed":)", s.passed ? "true" : "false", R"(,"streams":)", o.streams, R"(,"duration_s":)",
+      Num(absl::ToDoubleSeconds(o.duration)), R"(,"started":)", s.streams_started, R"(,"completed":)",
+      s.completed, R"(,"cancelled":)", s.cancelled, R"(,"failed":)", s.failed, R"(,"rss_idle_kb":)",
+      s.rss_idle_kb, R"(,"rss_after_warmup_kb":)", s.rss_after_warmup_kb, R"(,"rss_after_kb":)",
+      s.rss_after_kb, R"(,"rss_bound_mb":)", Num(o.rss_bound_mb), R"(,"fds_idle":)", s.fds_idle,
+      R"(,"fds_after":)", s.fds_after, R"(,"idle_pool":)", o.max_idle_connections,
+      R"(,"live_transfers":)", Num(s.live_transfers), R"(,"paused_transfers":)", Num(s.paused_transfers),
+      R"(,"live_streams":)", Num(s.live_streams), R"(,"verdict":")", absl::CHexEscape(s.verdict), "\"}");
+}
+
+// --suite=soak: its own fresh processes, nothing else (not part of "all": it is a check that
+// nothing leaks, run for a minute or more, not a performance figure).
+int RunSoak(const SuiteBinaries& binaries) {
+  SoakOptions options;
+  options.streams = absl::GetFlag(FLAGS_soak_streams);
+  options.rss_bound_mb = absl::GetFlag(FLAGS_soak_rss_bound_mb);
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_soak_duration), &options.duration) ||
+      !absl::ParseDuration(absl::GetFlag(FLAGS_soak_warmup), &options.warmup) || options.streams < 1 ||
+      options.duration <= absl::ZeroDuration() || options.warmup < absl::ZeroDuration()) {
+    std::fprintf(stderr, "claude-grpc-bench: --soak_streams must be positive, --soak_duration and "
+                         "--soak_warmup durations like 60s\n");
+    return 2;
+  }
+  absl::StatusOr<SoakResult> s =
+      RunSoakSuite(binaries, MakeRequest("Hello! Tell me a long story."), options);
+  if (!s.ok()) {
+    std::fprintf(stderr, "claude-grpc-bench: soak: %s\n", s.status().ToString().c_str());
+    return 1;
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    std::printf("{\"soak\":%s}\n", SoakJson(*s, options).c_str());
+  } else {
+    PrintSoak(*s, options);
+  }
+  std::fflush(stdout);
+  return s->passed ? 0 : 1;
+}
+
 std::vector<int> ParseLevels(const std::vector<std::string>& values, const char* flag, bool* ok) {
   std::vector<int> levels;
   for (const std::string& s : values) {
@@ -1007,7 +1068,8 @@ std::vector<int> ParseLevels(const std::vector<std::string>& values, const char*
 int Run() {
   const std::string suite = absl::GetFlag(FLAGS_suite);
   const bool all = suite == "all";
-  const std::vector<std::string> kSuites = {"unary", "stream", "latency", "open_loop", "memory", "slow_reader"};
+  const std::vector<std::string> kSuites = {"unary", "stream", "latency", "open_loop", "memory", "slow_reader",
+                                            "soak"};
   if (!all && std::find(kSuites.begin(), kSuites.end(), suite) == kSuites.end()) {
     std::fprintf(stderr, "claude-grpc-bench: --suite must be all or one of %s\n",
                  absl::StrJoin(kSuites, ", ").c_str());
@@ -1057,6 +1119,7 @@ int Run() {
     std::fprintf(stderr, "claude-grpc-bench: --fake_binary is required (built without tests)\n");
     return 2;
   }
+  if (suite == "soak") return RunSoak(binaries);
 
   // Children first, before any gRPC or curl thread exists (later children are started with
   // only async-signal-safe calls between fork and exec).
@@ -1294,7 +1357,7 @@ int main(int argc, char** argv) {
       "Load generator for claude-grpc: raw gRPC (in-process echo service) vs direct HTTP to "
       "fake-anthropic vs the front-end (claude-grpc-server -> fake-anthropic), and the server's "
       "memory with many open streams and with a slow reader.\n"
-      "Usage: claude-grpc-bench [--suite=all|unary|stream|latency|open_loop|memory|slow_reader] "
+      "Usage: claude-grpc-bench [--suite=all|unary|stream|latency|open_loop|memory|slow_reader|soak] "
       "[--json] [--duration=2s] [--warmup=0.5s] [--rounds=3] [--concurrency=1,16,64,256] "
       "[--rate=2000] [--memory_streams=1000,5000,10000] "
       "[--upstream_api=messages|chat_completions|both]");

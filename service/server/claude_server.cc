@@ -21,10 +21,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "service/observability/protobuf_log.h"
 #include "service/observability/rpc_log.h"
 #include "service/observability/rpc_metrics.h"
 #include "service/observability/scrape_gauges.h"
 #include "service/observability/server_log.h"
+#include "service/rpc/unparsable_request_interceptor.h"
 
 namespace claude {
 namespace {
@@ -178,6 +180,10 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   BindExclusively(builder);
   builder.AddListeningPort(self->config_.listen, *credentials, &self->port_);
   builder.SetMaxReceiveMessageSize(self->config_.max_request_bytes);
+  // Requests that do not parse never reach a handler; this answers and records them.
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>(&self->observers_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(self->messages_.get());
   builder.RegisterService(self->models_.get());
   builder.RegisterService(self->health_.get());
@@ -205,6 +211,10 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
 }
 
 absl::Status ClaudeServer::StartObservability() {
+  // The per-RPC lines share the stderr writer of the server log's problems, so lines never
+  // interleave.
+  log_sink_ = config_.log_sink != nullptr ? config_.log_sink : ProblemLogSink();
+  protobuf_log_ = std::make_unique<ProtobufLogRoute>(log_sink_);
   if (!config_.otlp_endpoint.empty()) {
     OtlpExporterOptions options;
     options.endpoint = config_.otlp_endpoint;
@@ -254,8 +264,7 @@ absl::Status ClaudeServer::StartObservability() {
   }
   if (otlp_ != nullptr) observers_.Add(otlp_);
   if (config_.log_rpcs) {
-    observers_.Add(std::make_shared<RpcLogger>(
-        config_.log_sink != nullptr ? config_.log_sink : ProblemLogSink()));
+    observers_.Add(std::make_shared<RpcLogger>(log_sink_));
   }
   for (const auto& observer : config_.observers) observers_.Add(observer);
   return absl::OkStatus();

@@ -21,6 +21,7 @@
 #include "service/observability/line_sink.h"
 #include "service/observability/metrics_endpoint.h"
 #include "service/observability/otlp_exporter.h"
+#include "service/observability/protobuf_log.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
 #include "service/rpc/services.h"
@@ -74,6 +75,7 @@ struct ServerConfig {
   bool log_rpcs = true;
   // Log lines carry the request body and the reply's text.
   bool log_bodies = false;
+  // Where the JSON log goes: the RPC lines and protobuf's own messages; default stderr.
   std::shared_ptr<LineSink> log_sink;
   // More observers of every RPC's record (after metrics and the log).
   std::vector<std::shared_ptr<CallObserver>> observers;
@@ -142,6 +144,8 @@ class ClaudeServer {
   std::unique_ptr<HealthService> plaintext_health_;  // the --health_listen server's
   std::unique_ptr<ReflectionServiceV1> reflection_v1_;
   std::unique_ptr<ReflectionServiceV1Alpha> reflection_v1alpha_;
+  std::shared_ptr<LineSink> log_sink_;  // config_.log_sink, else the server log's stderr writer
+  std::unique_ptr<ProtobufLogRoute> protobuf_log_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;

@@ -1,5 +1,6 @@
 // claude-grpc-cli, the real binary, against a real server in the test process (ServerHarness)
 // whose upstream is the fake Anthropic.
+#include <algorithm>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -31,6 +32,7 @@
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/unparsable_reply_server.h"
 #include "tests/testing/test_pki.h"
 
 
@@ -380,6 +382,25 @@ TEST(CliTest, UnreachableTargetIsUnavailable) {
   EXPECT_EQ(r.exit_code, 3);  // retry later
   ExpectOneErrorLine(r);
   EXPECT_THAT(r.err, StartsWith("claude-grpc-cli: UNAVAILABLE: "));
+}
+
+// Issue 12, bug 3: a reply that does not parse (nested beyond protobuf's limit) made --events
+// print 3 of 8 events and exit 0. Every mode now exits 1 with INTERNAL (streaming modes keep
+// what they printed before).
+TEST(CliTest, RepliesThatDoNotParseExitOneWithInternal) {
+  UnparsableReplyServer server;
+  for (const char* mode : {"", "--stream", "--events", "--json"}) {
+    SCOPED_TRACE(mode);
+    std::vector<std::string> args = {"--target=" + server.target(), "hi"};
+    if (*mode != '\0') args.push_back(mode);
+    CliResult r = RunCli(args);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+    EXPECT_THAT(r.err, StartsWith("claude-grpc-cli: INTERNAL: "));
+    EXPECT_THAT(r.err, HasSubstr("does not parse as claude.v1."));
+  }
+  CliResult events = RunCli({"--target=" + server.target(), "--events", "hi"});
+  EXPECT_EQ(std::count(events.out.begin(), events.out.end(), '\n'), UnparsableReplyServer::kEventsBeforeUnparsable);
 }
 
 TEST(CliTest, UpstreamRateLimitIsResourceExhausted) {

@@ -19,7 +19,9 @@
 #include "service/observability/rpc_log.h"
 #include "service/observability/trace_context.h"
 #include "service/observability/stderr_line_writer.h"
+#include "tests/testing/captured_lines.h"
 #include "tests/testing/json_testing.h"
+#include "tests/testing/captured_lines.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {

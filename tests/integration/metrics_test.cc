@@ -23,22 +23,6 @@ constexpr char kStream[] = "claude.v1.Messages/StreamMessage";
 constexpr char kCreate[] = "claude.v1.Messages/CreateMessage";
 constexpr char kModel[] = "claude-sonnet-4-5";  // Hello()'s
 
-// The sum of the samples named `name` whose labels include `labels` (0 when none match).
-double Sum(const std::vector<MetricSample>& samples, const std::string& name,
-           const std::map<std::string, std::string>& labels = {}) {
-  double sum = 0;
-  for (const MetricSample& s : samples) {
-    if (s.name != name) continue;
-    bool match = true;
-    for (const auto& [k, v] : labels) {
-      auto it = s.labels.find(k);
-      if (it == s.labels.end() || it->second != v) match = false;
-    }
-    if (match) sum += s.value;
-  }
-  return sum;
-}
-
 HarnessOptions WithMetrics() {
   HarnessOptions options;
   options.configure = [](ServerConfig& config) { config.metrics_listen = "127.0.0.1:0"; };
@@ -126,56 +110,56 @@ TEST(MetricsTest, ExactCountsAndTokensAfterKnownTraffic) {
 
   const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
 
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total"), 7);
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total",
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total"), 7);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total",
                 {{"method", kStream}, {"model", kModel}, {"caller", ""}, {"grpc_code", "OK"}}),
             3);
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "OK"}}), 2);
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "RESOURCE_EXHAUSTED"}}), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "INVALID_ARGUMENT"}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "OK"}}), 2);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "RESOURCE_EXHAUSTED"}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "INVALID_ARGUMENT"}}), 1);
   // The same counts under the OpenTelemetry GenAI attribute names.
   const std::map<std::string, std::string> gen_ai = {
       {"gen_ai_operation_name", "chat"}, {"gen_ai_request_model", kModel}, {"gen_ai_provider_name", "anthropic"}};
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total", gen_ai), 7);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", gen_ai), 7);
   auto with_error = [&](const char* error_type) {
     auto labels = gen_ai;
     labels["error_type"] = error_type;
     return labels;
   };
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total", with_error("RESOURCE_EXHAUSTED")), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total", with_error("INVALID_ARGUMENT")), 1);
-  EXPECT_EQ(Sum(m, "gen_ai_server_request_duration_seconds_count", with_error("RESOURCE_EXHAUSTED")), 1);
-  EXPECT_EQ(Sum(m, "gen_ai_server_time_to_first_token_seconds_count", gen_ai), 3);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", with_error("RESOURCE_EXHAUSTED")), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", with_error("INVALID_ARGUMENT")), 1);
+  EXPECT_EQ(SumSamples(m, "gen_ai_server_request_duration_seconds_count", with_error("RESOURCE_EXHAUSTED")), 1);
+  EXPECT_EQ(SumSamples(m, "gen_ai_server_time_to_first_token_seconds_count", gen_ai), 3);
 
   const std::map<std::string, std::string> ours = {{"model", kModel}, {"caller", ""}};
   auto tokens = [&](const char* type) {
     auto labels = ours;
     labels["token_type"] = type;
-    return Sum(m, "claude_grpc_tokens_total", labels);
+    return SumSamples(m, "claude_grpc_tokens_total", labels);
   };
   EXPECT_EQ(tokens("input"), 12 + 472 + 30 + 12 + 3);
   EXPECT_EQ(tokens("output"), 15 + 89 + 40 + 15 + 4);
   EXPECT_EQ(tokens("cache_read_input"), 7 + 100);
   EXPECT_EQ(tokens("cache_creation_input"), 5 + 50);
 
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_responses_total", {{"http_status", "200"}}), 5);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_responses_total", {{"http_status", "529"}}), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_responses_total", {{"http_status", "429"}}), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_responses_total"), 7);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_retries_total", {{"method", kCreate}}), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_retries_total"), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_responses_total", {{"http_status", "200"}}), 5);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_responses_total", {{"http_status", "529"}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_responses_total", {{"http_status", "429"}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_responses_total"), 7);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_retries_total", {{"method", kCreate}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_retries_total"), 1);
 
   // Latency for every RPC; time to first token for the three streams; server-added latency for
   // the six that reached the upstream.
-  EXPECT_EQ(Sum(m, "gen_ai_server_request_duration_seconds_count"), 7);
-  EXPECT_EQ(Sum(m, "gen_ai_server_request_duration_seconds_count", {{"method", kStream}, {"grpc_code", "OK"}}), 3);
-  EXPECT_EQ(Sum(m, "gen_ai_server_time_to_first_token_seconds_count", {{"model", kModel}}), 3);
-  EXPECT_EQ(Sum(m, "claude_grpc_server_added_latency_seconds_count"), 6);
-  EXPECT_EQ(Sum(m, "claude_grpc_server_added_latency_seconds_count", {{"method", kStream}}), 3);
+  EXPECT_EQ(SumSamples(m, "gen_ai_server_request_duration_seconds_count"), 7);
+  EXPECT_EQ(SumSamples(m, "gen_ai_server_request_duration_seconds_count", {{"method", kStream}, {"grpc_code", "OK"}}), 3);
+  EXPECT_EQ(SumSamples(m, "gen_ai_server_time_to_first_token_seconds_count", {{"model", kModel}}), 3);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_server_added_latency_seconds_count"), 6);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_server_added_latency_seconds_count", {{"method", kStream}}), 3);
 
-  EXPECT_EQ(Sum(m, "claude_grpc_live_streams"), 0);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_live_transfers"), 0);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_paused_transfers"), 0);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_live_streams"), 0);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_live_transfers"), 0);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_paused_transfers"), 0);
 }
 
 TEST(MetricsTest, GaugesShowAStreamInFlight) {
@@ -186,9 +170,9 @@ TEST(MetricsTest, GaugesShowAStreamInFlight) {
   ASSERT_TRUE(h.upstream().WaitForRequests(1, Scaled(absl::Seconds(5))));
 
   const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
-  EXPECT_EQ(Sum(m, "claude_grpc_live_streams"), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_live_transfers"), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total"), 0);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_live_streams"), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_live_transfers"), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total"), 0);
 
   context.TryCancel();
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
@@ -199,25 +183,44 @@ TEST(MetricsTest, GaugesShowAStreamInFlight) {
   ASSERT_EQ(h.server().live_calls(), 0);
   ASSERT_TRUE(h.WaitForIdleLoop(Scaled(absl::Seconds(5))));
   const std::vector<MetricSample> after = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
-  EXPECT_EQ(Sum(after, "claude_grpc_live_streams"), 0);
-  EXPECT_EQ(Sum(after, "claude_grpc_upstream_live_transfers"), 0);
-  EXPECT_EQ(Sum(after, "claude_grpc_rpcs_total", {{"method", kStream}, {"grpc_code", "CANCELLED"}}), 1);
+  EXPECT_EQ(SumSamples(after, "claude_grpc_live_streams"), 0);
+  EXPECT_EQ(SumSamples(after, "claude_grpc_upstream_live_transfers"), 0);
+  EXPECT_EQ(SumSamples(after, "claude_grpc_rpcs_total", {{"method", kStream}, {"grpc_code", "CANCELLED"}}), 1);
+}
+
+TEST(MetricsTest, UpstreamHeadersLeftOutOfTheMetadataAreCounted) {
+  ServerHarness h(WithMetrics());
+  // UTF-8 in request-id, and a rate-limit value over the 256-byte bound: neither is forwarded.
+  h.upstream().Enqueue(JsonReply(200, ReadFixture("text_basic.message.json"),
+                                 {{"request-id", "req_caf\xC3\xA9"},
+                                  {"anthropic-ratelimit-tokens-reset", std::string(300, 'x')},
+                                  {"anthropic-ratelimit-requests-remaining", "7"}}));
+  grpc::ClientContext context;
+  v1::Message message;
+  ASSERT_TRUE(h.messages().CreateMessage(&context, Hello(), &message).ok());
+  const auto& trailers = context.GetServerTrailingMetadata();
+  EXPECT_EQ(trailers.count("request-id"), 0u);
+  EXPECT_EQ(trailers.count("anthropic-ratelimit-tokens-reset"), 0u);
+  EXPECT_EQ(trailers.count("anthropic-ratelimit-requests-remaining"), 1u);
+  EXPECT_EQ(SumSamples(ParseMetrics(ScrapeMetrics(h.server().metrics_port())),
+                       "claude_grpc_upstream_headers_dropped_total"),
+            2);
 }
 
 TEST(MetricsTest, ProcessMetricsAndBuildInfo) {
   ServerHarness h(WithMetrics());
   const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
-  EXPECT_GT(Sum(m, "process_cpu_seconds_total"), 0);
-  EXPECT_GT(Sum(m, "process_resident_memory_bytes"), 1 << 20);
-  EXPECT_GT(Sum(m, "process_virtual_memory_bytes"), Sum(m, "process_resident_memory_bytes"));
-  EXPECT_GT(Sum(m, "process_open_fds"), 3);
-  EXPECT_GE(Sum(m, "process_max_fds"), Sum(m, "process_open_fds"));
+  EXPECT_GT(SumSamples(m, "process_cpu_seconds_total"), 0);
+  EXPECT_GT(SumSamples(m, "process_resident_memory_bytes"), 1 << 20);
+  EXPECT_GT(SumSamples(m, "process_virtual_memory_bytes"), SumSamples(m, "process_resident_memory_bytes"));
+  EXPECT_GT(SumSamples(m, "process_open_fds"), 3);
+  EXPECT_GE(SumSamples(m, "process_max_fds"), SumSamples(m, "process_open_fds"));
   const double now = static_cast<double>(absl::ToUnixSeconds(absl::Now()));
-  EXPECT_LE(Sum(m, "process_start_time_seconds"), now + 1);
-  EXPECT_GT(Sum(m, "process_start_time_seconds"), now - 3600);
-  EXPECT_EQ(Sum(m, "claude_grpc_build_info", {{"version", BuildVersion()}, {"revision", BuildRevision()}}), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_ready"), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_not_ready_reasons"), 0);
+  EXPECT_LE(SumSamples(m, "process_start_time_seconds"), now + 1);
+  EXPECT_GT(SumSamples(m, "process_start_time_seconds"), now - 3600);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_build_info", {{"version", BuildVersion()}, {"revision", BuildRevision()}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_ready"), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_not_ready_reasons"), 0);
 }
 
 TEST(MetricsTest, NotReadyReasons) {
@@ -225,9 +228,9 @@ TEST(MetricsTest, NotReadyReasons) {
   options.api_key = "";
   ServerHarness h(options);
   const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
-  EXPECT_EQ(Sum(m, "claude_grpc_ready"), 0);
-  EXPECT_EQ(Sum(m, "claude_grpc_not_ready_reasons", {{"reason", "no_api_key"}}), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_not_ready_reasons"), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_ready"), 0);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_not_ready_reasons", {{"reason", "no_api_key"}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_not_ready_reasons"), 1);
 }
 
 // "[::]" listens on IPv6 and, mapped, IPv4 (prometheus-cpp's civetweb could do neither).

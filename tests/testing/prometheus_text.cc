@@ -62,4 +62,19 @@ std::vector<MetricSample> ParseMetrics(const std::string& text) {
   return samples;
 }
 
+double SumSamples(const std::vector<MetricSample>& samples, const std::string& name,
+                  const std::map<std::string, std::string>& labels) {
+  double sum = 0;
+  for (const MetricSample& s : samples) {
+    if (s.name != name) continue;
+    bool match = true;
+    for (const auto& [k, v] : labels) {
+      auto it = s.labels.find(k);
+      if (it == s.labels.end() || it->second != v) match = false;
+    }
+    if (match) sum += s.value;
+  }
+  return sum;
+}
+
 }  // namespace claude::testing

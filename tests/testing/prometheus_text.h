@@ -26,6 +26,10 @@ struct MetricSample {
 // no commas or quotes (ours do not).
 std::vector<MetricSample> ParseMetrics(const std::string& text);
 
+// The sum of the samples named `name` whose labels include `labels` (0 when none match).
+double SumSamples(const std::vector<MetricSample>& samples, const std::string& name,
+                  const std::map<std::string, std::string>& labels = {});
+
 }  // namespace claude::testing
 
 #endif  // TESTS_TESTING_PROMETHEUS_TEXT_H_
