@@ -15,6 +15,7 @@
 #include "claude/v1/models.grpc.pb.h"
 #include "service/observability/line_sink.h"
 #include "service/server/claude_server.h"
+#include "tests/testing/captured_lines.h"
 #include "tests/fake_upstream/fake_anthropic.h"
 
 namespace claude::testing {
@@ -58,24 +59,6 @@ class ServerHarness {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<claude::v1::Messages::Stub> messages_;
   std::unique_ptr<claude::v1::Models::Stub> models_;
-};
-
-// Log lines kept in memory: a ServerConfig::log_sink, or the server log's
-// (SetServerLogSinkForTesting).
-class CapturedLines final : public LineSink {
- public:
-  void Write(std::string line) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    lines_.push_back(std::move(line));
-  }
-  std::vector<std::string> lines() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return lines_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> lines_;
 };
 
 // A small valid request: one user turn, "Hello there, Claude".
