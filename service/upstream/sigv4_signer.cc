@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "service/upstream/percent_encoding.h"
 
 namespace claude {
 namespace {
@@ -26,44 +27,6 @@ std::string Hmac(absl::string_view key, absl::string_view data) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length);
   return std::string(reinterpret_cast<const char*>(out), length);
-}
-
-bool IsUnreserved(char c) {
-  return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
-}
-
-// RFC 3986 percent-encoding of everything but the unreserved characters (and '/' when asked),
-// upper-case hex, as SigV4 specifies.
-std::string UriEncode(absl::string_view text, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (IsUnreserved(c) || (keep_slash && c == '/')) {
-      out += c;
-    } else {
-      const unsigned char b = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[b >> 4];
-      out += kHex[b & 0xF];
-    }
-  }
-  return out;
-}
-
-// `text` with %XX sequences decoded ('+' stays as is: SigV4 does not treat it as a space).
-std::string PercentDecode(absl::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && absl::ascii_isxdigit(text[i + 1]) &&
-        absl::ascii_isxdigit(text[i + 2])) {
-      out += absl::HexStringToBytes(text.substr(i + 1, 2));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 struct ParsedUrl {
@@ -104,7 +67,7 @@ std::string CanonicalQuery(absl::string_view query) {
     const size_t eq = part.find('=');
     const absl::string_view name = part.substr(0, eq);
     const absl::string_view value = eq == absl::string_view::npos ? "" : part.substr(eq + 1);
-    params.emplace_back(UriEncode(PercentDecode(name), false), UriEncode(PercentDecode(value), false));
+    params.emplace_back(PercentEncode(PercentDecode(name)), PercentEncode(PercentDecode(value)));
   }
   std::sort(params.begin(), params.end());
   return absl::StrJoin(params, "&", [](std::string* out, const auto& p) {
@@ -201,7 +164,7 @@ absl::StatusOr<SigV4Signature> SignSigV4(const SigV4Request& request,
   const std::string signed_names = absl::StrJoin(names, ";");
 
   result.canonical_request =
-      absl::StrCat(request.method, "\n", UriEncode(url->path, /*keep_slash=*/true), "\n",
+      absl::StrCat(request.method, "\n", PercentEncode(url->path, /*keep=*/"/"), "\n",
                    CanonicalQuery(url->query), "\n", canonical_headers, "\n", signed_names, "\n",
                    payload_hash);
   result.string_to_sign = absl::StrCat(kAlgorithm, "\n", amz_date, "\n", scope, "\n",
