@@ -14,6 +14,7 @@
 #include "service/config/help_flags.h"
 #include "service/config/api_key_source.h"
 #include "service/server/claude_server.h"
+#include "service/upstream/api_key_signer.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address to serve on (HOST:PORT; port 0 picks a free one).");
 ABSL_FLAG(std::string, upstream, "",
@@ -100,13 +101,12 @@ int main(int argc, char** argv) {
 
   claude::ServerConfig config;
   config.listen = absl::GetFlag(FLAGS_listen);
-  claude::CurlEventLoopOptions& upstream = config.upstream;
+  claude::MessagesDialectOptions& upstream = config.upstream;
   upstream.base_url = absl::GetFlag(FLAGS_upstream);
   if (upstream.base_url.empty()) upstream.base_url = Env("ANTHROPIC_BASE_URL");
   if (upstream.base_url.empty()) upstream.base_url = "https://api.anthropic.com";
-  while (!upstream.base_url.empty() && upstream.base_url.back() == '/') upstream.base_url.pop_back();
   upstream.auth_scheme = absl::GetFlag(FLAGS_upstream_auth);
-  if (upstream.auth_scheme != "x-api-key" && upstream.auth_scheme != "bearer") {
+  if (!claude::ParseApiKeyScheme(upstream.auth_scheme).ok()) {
     std::cerr << "--upstream_auth must be x-api-key or bearer\n";
     return 2;
   }
@@ -116,12 +116,13 @@ int main(int argc, char** argv) {
   } else if (const std::string key = Env("ANTHROPIC_API_KEY"); !key.empty()) {
     upstream.api_key = std::make_shared<claude::StaticApiKeySource>(key);
   }
-  upstream.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
-  upstream.stall_timeout = absl::GetFlag(FLAGS_stall_timeout);
-  upstream.max_connections_per_host = absl::GetFlag(FLAGS_max_connections_per_host);
-  upstream.max_total_connections = absl::GetFlag(FLAGS_max_total_connections);
-  upstream.http2 = absl::GetFlag(FLAGS_http2);
-  upstream.ca_file = absl::GetFlag(FLAGS_upstream_ca_file);
+  claude::CurlEventLoopOptions& transport = config.transport;
+  transport.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
+  transport.stall_timeout = absl::GetFlag(FLAGS_stall_timeout);
+  transport.max_connections_per_host = absl::GetFlag(FLAGS_max_connections_per_host);
+  transport.max_total_connections = absl::GetFlag(FLAGS_max_total_connections);
+  transport.http2 = absl::GetFlag(FLAGS_http2);
+  transport.ca_file = absl::GetFlag(FLAGS_upstream_ca_file);
   config.max_retries = absl::GetFlag(FLAGS_max_retries);
   config.call.stream_buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_bytes);
   config.call.default_timeout = absl::GetFlag(FLAGS_default_timeout);

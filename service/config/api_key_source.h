@@ -5,10 +5,18 @@
 
 #include <ctime>
 #include <string>
-
-#include "service/upstream/curl_event_loop.h"
+#include <utility>
 
 namespace claude {
+
+// Supplies the API key. Read by a RequestSigner on the transport's thread, so file reads never
+// happen on gRPC threads; not called concurrently.
+class ApiKeySource {
+ public:
+  virtual ~ApiKeySource() = default;
+  // The current key; empty: none (requests go without credentials).
+  virtual std::string Key() = 0;
+};
 
 class StaticApiKeySource final : public ApiKeySource {
  public:
@@ -20,7 +28,7 @@ class StaticApiKeySource final : public ApiKeySource {
 };
 
 // Reads the key from `path` (surrounding whitespace removed) whenever the file's modification
-// time or size changed since the last read. Called on the curl loop thread only.
+// time or size changed since the last read.
 class FileApiKeySource final : public ApiKeySource {
  public:
   explicit FileApiKeySource(std::string path) : path_(std::move(path)) {}

@@ -1,12 +1,10 @@
 #include "service/errors/error_table.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <string>
 #include <utility>
 
-#include <google/protobuf/struct.pb.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -15,7 +13,7 @@
 #include "absl/time/clock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "service/codec/json_mapping.h"
+#include "service/upstream/messages_api_error.h"
 #include "service/upstream/retry_policy.h"
 
 namespace claude {
@@ -88,27 +86,6 @@ bool IsKeyCharacter(char c) { return absl::ascii_isalnum(c) || c == '-' || c == 
 // Sanitized and redacted: what may be echoed from the upstream.
 std::string Echo(absl::string_view text, size_t max_bytes) {
   return RedactSecrets(Sanitize(text, max_bytes));
-}
-
-// The member `name` of `fields` as text: a string as is, an integral number without a
-// fraction; "" for anything else or when absent.
-std::string MemberText(const google::protobuf::Struct& fields, const std::string& name) {
-  auto it = fields.fields().find(name);
-  if (it == fields.fields().end()) return "";
-  const google::protobuf::Value& value = it->second;
-  switch (value.kind_case()) {
-    case google::protobuf::Value::kStringValue:
-      return value.string_value();
-    case google::protobuf::Value::kNumberValue: {
-      const double number = value.number_value();
-      if (std::isfinite(number) && number == std::trunc(number) && std::fabs(number) < 1e15) {
-        return absl::StrCat(static_cast<int64_t>(number));
-      }
-      return absl::StrCat(number);
-    }
-    default:
-      return "";
-  }
 }
 
 std::string HeaderRequestId(const HttpHeaders& headers) {
@@ -260,42 +237,32 @@ grpc::StatusCode CodeForErrorType(absl::string_view type) {
   return grpc::StatusCode::UNKNOWN;
 }
 
-grpc::Status StatusFromHttpError(int http_status, absl::string_view body,
-                                 const HttpHeaders& headers) {
+grpc::Status StatusFromUpstreamError(const UpstreamError& error, const HttpHeaders& headers) {
   Details details;
-  details.http_status = http_status;
+  details.http_status = error.http_status;
   details.retry_delay = ServerRetryDelay(headers, absl::Now());
-
-  // The API's error body has the shape of the error event; a gateway's lands in it too, with
-  // error.code and trace_id kept in extra_fields.
-  std::string label;  // the error type or code
-  std::string text;   // the upstream's message
-  bool known_shape = false;
-  claude::v1::ErrorEvent parsed;
-  if (JsonToMessage(body, &parsed).ok() && parsed.has_error()) {
-    const claude::v1::ApiError& error = parsed.error();
-    label = Echo(error.type(), kMaxTokenBytes);
-    if (label.empty()) label = Echo(MemberText(error.extra_fields(), "code"), kMaxTokenBytes);
-    text = Echo(error.message(), kMaxUpstreamTextBytes);
-    details.request_id = Echo(parsed.request_id(), kMaxTokenBytes);
-    if (details.request_id.empty()) {
-      details.request_id = Echo(MemberText(parsed.extra_fields(), "trace_id"), kMaxTokenBytes);
-    }
-    known_shape = !label.empty() || !text.empty();
-  }
+  std::string label = Echo(error.type, kMaxTokenBytes);  // the error type, else its code
+  if (label.empty()) label = Echo(error.code, kMaxTokenBytes);
+  const std::string text = Echo(error.message, kMaxUpstreamTextBytes);
+  details.request_id = Echo(error.request_id, kMaxTokenBytes);
   if (details.request_id.empty()) details.request_id = HeaderRequestId(headers);
-  details.reason = label.empty() ? absl::StrCat("http_", http_status) : label;
+  details.reason = label.empty() ? absl::StrCat("http_", error.http_status) : label;
 
-  std::string message = absl::StrCat("upstream HTTP ", http_status);
-  if (known_shape) {
+  std::string message = absl::StrCat("upstream HTTP ", error.http_status);
+  if (!label.empty() || !text.empty()) {
     if (!label.empty()) absl::StrAppend(&message, " ", label);
     if (!text.empty()) absl::StrAppend(&message, ": ", text);
   } else {
-    const std::string snippet = Echo(body, kMaxBodySnippetBytes);
+    const std::string snippet = Echo(error.body, kMaxBodySnippetBytes);
     absl::StrAppend(&message, ": ", snippet.empty() ? "(empty body)" : snippet);
   }
   absl::StrAppend(&message, RequestIdSuffix(details.request_id));
-  return MakeStatus(CodeForHttpStatus(http_status), std::move(message), details);
+  return MakeStatus(CodeForHttpStatus(error.http_status), std::move(message), details);
+}
+
+grpc::Status StatusFromHttpError(int http_status, absl::string_view body,
+                                 const HttpHeaders& headers) {
+  return StatusFromUpstreamError(ReadMessagesApiError(http_status, body), headers);
 }
 
 grpc::Status StatusFromErrorEvent(const claude::v1::ErrorEvent& event,

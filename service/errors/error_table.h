@@ -33,6 +33,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "claude/v1/messages.pb.h"
+#include "service/errors/upstream_error.h"
 #include "service/upstream/http_types.h"
 
 namespace claude {
@@ -40,12 +41,17 @@ namespace claude {
 inline constexpr char kUpstreamErrorDomain[] = "anthropic.com";
 inline constexpr char kLocalErrorDomain[] = "claude-grpc";
 
-// An HTTP error response (status >= 400) of the upstream. `body` may be the API's error shape
+// An HTTP error response (status >= 400) of the upstream, as its dialect read it. The HTTP
+// status decides the code (CodeForHttpStatus); the error's type (else its code) goes into
+// ErrorInfo.reason, else "http_<status>". The request id is the error's, else the
+// `request-id` header. An error the dialect did not recognise (no type, code or message) is
+// described by a snippet of its body (HTML, empty, truncated, binary).
+grpc::Status StatusFromUpstreamError(const UpstreamError& error, const HttpHeaders& headers);
+
+// StatusFromUpstreamError of a body in the Messages API's shapes (ReadMessagesApiError in
+// service/upstream/messages_api_error.h): the API's
 // {"type":"error","error":{"type","message"},"request_id"}, a gateway's
-// {"success":false,"error":{"code","message"},"trace_id"}, or anything else (HTML, empty,
-// truncated, binary). The HTTP status decides the code (CodeForHttpStatus); the body's error
-// type or code goes into ErrorInfo.reason. The request id is the body's request_id or
-// trace_id, else the `request-id` header.
+// {"success":false,"error":{"code","message"},"trace_id"}, or anything else.
 grpc::Status StatusFromHttpError(int http_status, absl::string_view body,
                                  const HttpHeaders& headers);
 

@@ -15,6 +15,10 @@ struct UpstreamError {
   std::string message;      // the upstream's own text, unsanitized (the table sanitizes it)
   std::string request_id;   // from the body (request_id, trace_id); the table falls back to headers
   std::string details_json; // error.details as JSON text when the body carries it; else empty
+  // The body as received (bounded by the call). When the dialect recognised no error in it
+  // (type, code and message empty), the table echoes a short, sanitized snippet of it, so an
+  // HTML page from a proxy still says something.
+  std::string body;
 };
 
 }  // namespace claude

@@ -4,15 +4,14 @@
 #include <string>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "service/codec/json_mapping.h"
 #include "service/errors/error_table.h"
 #include "service/validation/request_validator.h"
 
@@ -87,14 +86,17 @@ class CallReactor final : public Base {
     if (env.record_bodies) record.request_body = request.body;
     auto call = std::make_shared<Call>(env, std::move(request), Deadline(context), context, this, args...);
     if (env.calls != nullptr && !env.calls->Add(call)) {
-      const grpc::Status refused(grpc::StatusCode::UNAVAILABLE, "the server is shutting down");
-      EndRecord(env, record, refused);
-      this->Finish(refused);
+      Refuse(env, record, grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
       return;
     }
     registry_ = env.calls;
     call_ = std::move(call);
     call_->Begin(std::move(record));
+  }
+  // Ends the RPC with `status` before any upstream call.
+  void Refuse(const CallEnvironment& env, CallRecord& record, const grpc::Status& status) {
+    EndRecord(env, record, status);
+    this->Finish(status);
   }
   // Overrides ServerWriteReactor::OnWriteDone; a unary reactor has none, and never instantiates it.
   void OnWriteDone(bool ok) { call_->WriteDone(ok); }
@@ -128,40 +130,40 @@ CallAdmission Admit(const CallEnvironment& env, const grpc::CallbackServerContex
   return admission;
 }
 
-grpc::ServerUnaryReactor* Reject(const CallEnvironment& env, CallRecord& record,
-                                 grpc::CallbackServerContext* context, const grpc::Status& status) {
-  EndRecord(env, record, status);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
+// What one RPC is, for the admission path below.
+struct RpcSpec {
+  const char* method;  // k...Method of call_record.h
+  std::string model;   // for the record; "" when the RPC names none
+  // The request's own checks, after admission: INVALID_ARGUMENT naming the field.
+  absl::FunctionRef<absl::Status()> validate;
+  // The upstream request, from the dialect; a refusal goes to the caller as is.
+  absl::FunctionRef<absl::StatusOr<HttpRequest>(const HttpHeaders& forwarded)> build;
+};
 
-// An upstream request carrying the caller's forwarded headers.
-HttpRequest UpstreamRequest(const char* method, std::string path,
-                            const grpc::CallbackServerContext* context) {
-  HttpRequest request;
-  request.method = method;
-  request.path = std::move(path);
-  request.headers = ForwardedHeaders(context);
-  return request;
-}
-
-HttpRequest JsonPost(std::string path, std::string body, const grpc::CallbackServerContext* context) {
-  HttpRequest request = UpstreamRequest("POST", std::move(path), context);
-  request.body = std::make_shared<const std::string>(std::move(body));
-  return request;
-}
-
-std::string UrlEscape(absl::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      absl::StrAppend(&out, absl::StrFormat("%%%02X", c));
-    }
+// The one admission path of every RPC: record, admit, refuse, validate, build, reactor. Every
+// handler goes through here, so none can skip the caller gate or the record. `call_args` are
+// the Call's own constructor arguments after the reactor.
+template <typename Reactor, typename... CallArgs>
+Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context, const RpcSpec& rpc,
+               CallArgs... call_args) {
+  CallRecord record = StartRecord(env, rpc.method, rpc.model);
+  auto* reactor = new Reactor();
+  CallAdmission admission = Admit(env, context, record);
+  if (!admission.ok()) {
+    reactor->Refuse(env, record, admission.status());
+    return reactor;
   }
-  return out;
+  if (absl::Status s = rpc.validate(); !s.ok()) {
+    reactor->Refuse(env, record, ToGrpcStatus(s));
+    return reactor;
+  }
+  absl::StatusOr<HttpRequest> request = rpc.build(ForwardedHeaders(context));
+  if (!request.ok()) {
+    reactor->Refuse(env, record, ToGrpcStatus(request.status()));
+    return reactor;
+  }
+  reactor->Start(env, *std::move(request), context, std::move(record), std::move(admission), call_args...);
+  return reactor;
 }
 
 }  // namespace
@@ -172,53 +174,34 @@ MessagesService::MessagesService(const CallEnvironment* env, int64_t unary_strea
 grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerContext* context,
                                                          const claude::v1::CreateMessageRequest* request,
                                                          claude::v1::Message* response) {
-  CallRecord record = StartRecord(*env_, kCreateMessageMethod, request->model());
-  CallAdmission admission = Admit(*env_, context, record);
-  if (!admission.ok()) return Reject(*env_, record, context, admission.status());
-  if (absl::Status s = ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); !s.ok()) {
-    return Reject(*env_, record, context, ToGrpcStatus(s));
-  }
   const bool stream = request->max_tokens() > unary_stream_threshold_;
-  HttpRequest http = JsonPost("/v1/messages", CreateMessageBody(*request, stream), context);
-  if (stream) http.headers.emplace_back("accept", "text/event-stream");
-  auto* reactor = new UnaryReactor();
-  reactor->Start(*env_, std::move(http), context, std::move(record), std::move(admission), response, stream);
-  return reactor;
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kCreateMessageMethod, request->model(),
+       [&] { return ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); },
+       [&](const HttpHeaders& forwarded) { return env_->dialect->CreateMessage(*request, stream, forwarded); }},
+      static_cast<google::protobuf::Message*>(response), stream);
 }
 
 grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::StreamMessage(
     grpc::CallbackServerContext* context, const claude::v1::CreateMessageRequest* request) {
-  CallRecord record = StartRecord(*env_, kStreamMessageMethod, request->model());
-  auto* reactor = new StreamReactor();
-  auto refuse = [&](const grpc::Status& status) {
-    EndRecord(*env_, record, status);
-    reactor->Finish(status);
-    return reactor;
-  };
-  CallAdmission admission = Admit(*env_, context, record);
-  if (!admission.ok()) return refuse(admission.status());
-  if (absl::Status s = ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); !s.ok()) {
-    return refuse(ToGrpcStatus(s));
-  }
-  HttpRequest http = JsonPost("/v1/messages", CreateMessageBody(*request, /*stream=*/true), context);
-  http.headers.emplace_back("accept", "text/event-stream");
-  reactor->Start(*env_, std::move(http), context, std::move(record), std::move(admission));
-  return reactor;
+  return Serve<StreamReactor>(
+      *env_, context,
+      {kStreamMessageMethod, request->model(),
+       [&] { return ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); },
+       [&](const HttpHeaders& forwarded) {
+         return env_->dialect->CreateMessage(*request, /*stream=*/true, forwarded);
+       }});
 }
 
 grpc::ServerUnaryReactor* MessagesService::CountTokens(grpc::CallbackServerContext* context,
                                                        const claude::v1::CountTokensRequest* request,
                                                        claude::v1::CountTokensResponse* response) {
-  CallRecord record = StartRecord(*env_, kCountTokensMethod, request->model());
-  CallAdmission admission = Admit(*env_, context, record);
-  if (!admission.ok()) return Reject(*env_, record, context, admission.status());
-  if (absl::Status s = ValidateCountTokensRequest(*request); !s.ok()) {
-    return Reject(*env_, record, context, ToGrpcStatus(s));
-  }
-  auto* reactor = new UnaryReactor();
-  reactor->Start(*env_, JsonPost("/v1/messages/count_tokens", MessageToJsonString(*request), context),
-                 context, std::move(record), std::move(admission), response, /*accumulate_stream=*/false);
-  return reactor;
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kCountTokensMethod, request->model(), [&] { return ValidateCountTokensRequest(*request); },
+       [&](const HttpHeaders& forwarded) { return env_->dialect->CountTokens(*request, forwarded); }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
 ModelsService::ModelsService(const CallEnvironment* env) : env_(env) {}
@@ -226,38 +209,21 @@ ModelsService::ModelsService(const CallEnvironment* env) : env_(env) {}
 grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext* context,
                                                     const claude::v1::ListModelsRequest* request,
                                                     claude::v1::ListModelsResponse* response) {
-  CallRecord record = StartRecord(*env_, kListModelsMethod, "");
-  CallAdmission admission = Admit(*env_, context, record);
-  if (!admission.ok()) return Reject(*env_, record, context, admission.status());
-  std::vector<std::string> query;
-  if (request->has_before_id()) query.push_back("before_id=" + UrlEscape(request->before_id()));
-  if (request->has_after_id()) query.push_back("after_id=" + UrlEscape(request->after_id()));
-  if (request->has_limit()) {
-    if (request->limit() < 1) {
-      return Reject(*env_, record, context,
-                    grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must be at least 1"));
-    }
-    query.push_back(absl::StrCat("limit=", request->limit()));
-  }
-  auto* reactor = new UnaryReactor();
-  reactor->Start(*env_, UpstreamRequest("GET", "/v1/models" + (query.empty() ? "" : "?" + absl::StrJoin(query, "&")), context),
-                 context, std::move(record), std::move(admission), response, false);
-  return reactor;
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kListModelsMethod, "", [&] { return ValidateListModelsRequest(*request); },
+       [&](const HttpHeaders& forwarded) { return env_->dialect->ListModels(*request, forwarded); }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
 grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* context,
                                                   const claude::v1::GetModelRequest* request,
                                                   claude::v1::ModelInfo* response) {
-  CallRecord record = StartRecord(*env_, kGetModelMethod, request->model_id());
-  CallAdmission admission = Admit(*env_, context, record);
-  if (!admission.ok()) return Reject(*env_, record, context, admission.status());
-  if (request->model_id().empty()) {
-    return Reject(*env_, record, context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "model_id: required"));
-  }
-  auto* reactor = new UnaryReactor();
-  reactor->Start(*env_, UpstreamRequest("GET", "/v1/models/" + UrlEscape(request->model_id()), context), context,
-                 std::move(record), std::move(admission), response, false);
-  return reactor;
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kGetModelMethod, request->model_id(), [&] { return ValidateGetModelRequest(*request); },
+       [&](const HttpHeaders& forwarded) { return env_->dialect->GetModel(*request, forwarded); }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
 }  // namespace claude

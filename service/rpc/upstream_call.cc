@@ -43,22 +43,30 @@ void UpstreamCall::StartAttempt(absl::Duration delay) {
   if (record_.upstream_started == CallRecord::Clock::time_point{}) {
     record_.upstream_started = CallRecord::Clock::now();
   }
-  transfer_ = env_.loop->Start(std::move(attempt), shared_from_this(), delay);
+  transfer_ = env_.transport->Start(std::move(attempt), shared_from_this(), delay);
   transfer_live_ = true;
 }
 
-grpc::Status UpstreamCall::DecodeEvent(const SseEvent& sse, claude::v1::MessageStreamEvent* event) const {
-  if (absl::Status s = JsonToMessage(absl::string_view(sse.data.data(), sse.data.size()), event); !s.ok()) {
-    return StatusFromInternal(s);
-  }
-  if (event->has_error()) return StatusFromErrorEvent(event->error(), headers_);
-  return grpc::Status::OK;
+grpc::Status UpstreamCall::DecodeEvents(
+    EventDecoder& decoder, std::optional<absl::string_view> chunk,
+    absl::FunctionRef<grpc::Status(claude::v1::MessageStreamEvent)> on_event) const {
+  grpc::Status ended;  // why the events stop here, when they do
+  auto emit = [&](claude::v1::MessageStreamEvent event) {
+    ended = event.has_error() ? StatusFromErrorEvent(event.error(), headers_) : on_event(std::move(event));
+    return ended.ok() ? absl::OkStatus() : absl::AbortedError("the stream ends here");
+  };
+  const absl::Status decoded = chunk ? decoder.Feed(*chunk, emit) : decoder.Finish(emit);
+  if (!ended.ok()) return ended;
+  if (decoded.ok()) return grpc::Status::OK;
+  // The body ended before the stream did.
+  if (!chunk && decoded.code() == absl::StatusCode::kUnavailable) return ToGrpcStatus(decoded);
+  return StatusFromInternal(decoded);
 }
 
 void UpstreamCall::CancelLocked() {
   if (cancelled_) return;
   cancelled_ = true;
-  if (transfer_live_) env_.loop->Cancel(transfer_);
+  if (transfer_live_) env_.transport->Cancel(transfer_);
 }
 
 void UpstreamCall::Cancel(grpc::Status status) {
@@ -112,7 +120,8 @@ void UpstreamCall::OnDone(const absl::Status& status) {
       if (http_status_ >= 200 && http_status_ < 300) {
         OnSuccessEnd(status);
       } else if (http_status_ != 0) {
-        RetryOrConclude(StatusFromHttpError(http_status_, error_body_, headers_), http_status_);
+        RetryOrConclude(StatusFromUpstreamError(env_.dialect->ReadError(http_status_, error_body_, headers_), headers_),
+                        http_status_);
       } else if (status.code() == absl::StatusCode::kCancelled ||
                  status.code() == absl::StatusCode::kDeadlineExceeded) {
         Conclude(StatusFromTransportError(status));
@@ -186,14 +195,13 @@ UnaryCall::UnaryCall(const CallEnvironment& env, HttpRequest request, absl::Time
       reactor_(reactor),
       response_(response),
       accumulate_stream_(accumulate_stream),
-      max_response_bytes_(env.options.max_response_bytes),
-      max_event_bytes_(env.options.max_event_bytes) {}
+      max_response_bytes_(env.options.max_response_bytes) {}
 
 void UnaryCall::ResetAttempt() {
   body_.clear();
   stream_error_ = grpc::Status::OK;
   if (accumulate_stream_) {
-    parser_.emplace(max_event_bytes_);
+    decoder_ = dialect().NewEventDecoder();
     accumulator_.emplace();
   }
 }
@@ -208,20 +216,15 @@ BodyAction UnaryCall::OnSuccessBody(absl::string_view chunk) {
     body_.append(chunk.data(), chunk.size());
     return BodyAction::kContinue;
   }
-  absl::Status status = parser_->Feed(std::string_view(chunk.data(), chunk.size()), [&](const SseEvent& sse) {
-    claude::v1::MessageStreamEvent event;
-    if (grpc::Status failure = DecodeEvent(sse, &event); !failure.ok()) {
-      stream_error_ = std::move(failure);
-      return absl::AbortedError("the stream ends here");
-    }
-    if (absl::Status s = accumulator_->Apply(event); !s.ok()) {
-      stream_error_ = StatusFromInternal(s);
-      return s;
-    }
-    return absl::OkStatus();
+  stream_error_ = DecodeEvents(*decoder_, chunk, [&](claude::v1::MessageStreamEvent event) {
+    return FoldEvent(event);
   });
-  if (!status.ok() && stream_error_.ok()) stream_error_ = StatusFromInternal(status);
-  return status.ok() ? BodyAction::kContinue : BodyAction::kAbort;
+  return stream_error_.ok() ? BodyAction::kContinue : BodyAction::kAbort;
+}
+
+grpc::Status UnaryCall::FoldEvent(const claude::v1::MessageStreamEvent& event) {
+  if (absl::Status s = accumulator_->Apply(event); !s.ok()) return StatusFromInternal(s);
+  return grpc::Status::OK;
 }
 
 void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
@@ -234,8 +237,11 @@ void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
     return;
   }
   if (accumulate_stream_) {
-    if (parser_->HasPartialEvent()) {
-      Conclude(grpc::Status(grpc::StatusCode::UNAVAILABLE, "upstream stream ended mid-event"));
+    if (grpc::Status cut = DecodeEvents(*decoder_, std::nullopt, [&](claude::v1::MessageStreamEvent event) {
+          return FoldEvent(event);
+        });
+        !cut.ok()) {
+      Conclude(std::move(cut));
       return;
     }
     absl::StatusOr<claude::v1::Message> message = std::move(*accumulator_).Finish();
@@ -249,7 +255,7 @@ void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
     Conclude(grpc::Status::OK);
     return;
   }
-  if (absl::Status s = JsonToMessage(body_, response_); !s.ok()) {
+  if (absl::Status s = dialect().DecodeReply(body_, response_); !s.ok()) {
     Conclude(StatusFromInternal(s));
     return;
   }
@@ -305,28 +311,16 @@ StreamCall::StreamCall(const CallEnvironment& env, HttpRequest request, absl::Ti
     : UpstreamCall(env, std::move(request), deadline),
       context_(context),
       reactor_(reactor),
-      buffer_bytes_(env.options.stream_buffer_bytes),
-      max_event_bytes_(env.options.max_event_bytes),
-      parser_(env.options.max_event_bytes) {}
+      buffer_bytes_(env.options.stream_buffer_bytes) {}
 
-void StreamCall::ResetAttempt() {
-  parser_ = SseParser(max_event_bytes_);
-  saw_message_stop_ = false;
-}
+void StreamCall::ResetAttempt() { decoder_ = dialect().NewEventDecoder(); }
 
-absl::Status StreamCall::HandleEvent(const SseEvent& sse) {
-  claude::v1::MessageStreamEvent event;
-  if (grpc::Status failure = DecodeEvent(sse, &event); !failure.ok()) {
-    // The events already queued still reach the caller; then the stream ends with the failure.
-    outcome_ = std::move(failure);
-    return absl::AbortedError("the stream ends here");
-  }
-  if (event.has_message_stop()) saw_message_stop_ = true;
+grpc::Status StreamCall::HandleEvent(claude::v1::MessageStreamEvent event) {
   RecordEvent(event);
   queued_bytes_ += static_cast<int64_t>(event.ByteSizeLong());
   queue_.push_back(std::move(event));
   produced_any_ = true;
-  return absl::OkStatus();
+  return grpc::Status::OK;
 }
 
 void StreamCall::RecordEvent(const claude::v1::MessageStreamEvent& event) {
@@ -356,12 +350,13 @@ BodyAction StreamCall::OnSuccessBody(absl::string_view chunk) {
     paused_ = true;
     return BodyAction::kPause;
   }
-  absl::Status status = parser_.Feed(std::string_view(chunk.data(), chunk.size()),
-                                     [this](const SseEvent& sse) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                                       return HandleEvent(sse);
-                                     });
-  if (!status.ok()) {
-    if (!outcome_) outcome_ = StatusFromInternal(status);
+  grpc::Status ended = DecodeEvents(*decoder_, chunk,
+                                    [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                      return HandleEvent(std::move(event));
+                                    });
+  if (!ended.ok()) {
+    // The events already queued still reach the caller; then the stream ends with the failure.
+    outcome_ = std::move(ended);
     return BodyAction::kAbort;
   }
   return BodyAction::kContinue;
@@ -377,12 +372,11 @@ void StreamCall::OnSuccessEnd(const absl::Status& transport) {
     }
     return;
   }
-  if (parser_.HasPartialEvent() || !saw_message_stop_) {
-    // A stream that ends without message_stop is never a success.
-    outcome_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "upstream stream ended before message_stop");
-    return;
-  }
-  outcome_ = grpc::Status::OK;
+  // A stream that ends without its end marker is never a success.
+  outcome_ = DecodeEvents(*decoder_, std::nullopt,
+                          [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                            return HandleEvent(std::move(event));
+                          });
 }
 
 void StreamCall::Conclude(grpc::Status status) {
@@ -450,7 +444,7 @@ void StreamCall::Flush() {
     std::lock_guard<std::mutex> lock(mu_);
     action = NextAction();
   }
-  if (action.resume) loop()->Resume(*action.resume);
+  if (action.resume) transport()->Resume(*action.resume);
   if (action.write) {
     if (action.initial_metadata) {
       ForwardHeaders(*action.initial_metadata, [this](const std::string& k, const std::string& v) {

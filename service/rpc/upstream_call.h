@@ -17,16 +17,17 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
 #include "claude/v1/messages.pb.h"
 #include "service/codec/message_accumulator.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
 #include "service/security/caller_gate.h"
-#include "service/sse/sse_parser.h"
-#include "service/upstream/curl_event_loop.h"
+#include "service/upstream/dialect.h"
 #include "service/upstream/http_types.h"
 #include "service/upstream/retry_policy.h"
+#include "service/upstream/transport.h"
 
 namespace claude {
 
@@ -37,15 +38,14 @@ struct CallOptions {
   // Largest response body (unary calls) and error body kept.
   size_t max_response_bytes = 64 << 20;
   size_t max_error_body_bytes = 64 << 10;
-  // Largest single SSE event.
-  size_t max_event_bytes = 16 << 20;
   // Time an upstream request may take when the caller set no deadline.
   absl::Duration default_timeout = absl::Minutes(15);
 };
 
 // Everything a call needs from the server; outlives every call.
 struct CallEnvironment {
-  CurlEventLoop* loop = nullptr;
+  Transport* transport = nullptr;
+  const Dialect* dialect = nullptr;  // builds the upstream requests and reads their answers
   const RetryPolicy* retry_policy = nullptr;
   CallRegistry* calls = nullptr;  // may be null: calls are not tracked
   CallerGate* gate = nullptr;     // may be null: every call is admitted, anonymously
@@ -90,14 +90,18 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   virtual void Flush() ABSL_LOCKS_EXCLUDED(mu_) = 0;
   // Marks the call cancelled and stops its transfer.
   void CancelLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  CurlEventLoop* loop() const { return env_.loop; }
-  CurlEventLoop::TransferId current_transfer() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return transfer_; }
+  Transport* transport() const { return env_.transport; }
+  const Dialect& dialect() const { return *env_.dialect; }
+  Transport::TransferId current_transfer() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return transfer_; }
 
   // Retries the call if the policy allows (`http_status` 0: no response), else concludes it.
   void RetryOrConclude(grpc::Status status, int http_status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Decodes an SSE event of a 2xx response into `event`. Not OK: the status that ends the RPC
-  // (an event that does not decode: INTERNAL; an `error` event: by the error table).
-  grpc::Status DecodeEvent(const SseEvent& sse, claude::v1::MessageStreamEvent* event) const
+  // Feeds `chunk` of a streamed 2xx body to `decoder` (nullopt: the body ended cleanly) and
+  // hands each event to `on_event`. Not OK: the status that ends the RPC (data that does not
+  // decode: INTERNAL; a body cut short: UNAVAILABLE; an `error` event: by the error table; or
+  // what `on_event` returned).
+  grpc::Status DecodeEvents(EventDecoder& decoder, std::optional<absl::string_view> chunk,
+                            absl::FunctionRef<grpc::Status(claude::v1::MessageStreamEvent)> on_event) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Response headers of the attempt whose answer the caller gets, for its metadata.
   const HttpHeaders& response_headers() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return headers_; }
@@ -132,7 +136,7 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   HttpRequest request_;
   const absl::Time deadline_;
   int retries_ ABSL_GUARDED_BY(mu_) = 0;
-  CurlEventLoop::TransferId transfer_ ABSL_GUARDED_BY(mu_) = 0;
+  Transport::TransferId transfer_ ABSL_GUARDED_BY(mu_) = 0;
   bool transfer_live_ ABSL_GUARDED_BY(mu_) = false;
   int http_status_ ABSL_GUARDED_BY(mu_) = 0;
   HttpHeaders headers_ ABSL_GUARDED_BY(mu_);
@@ -155,6 +159,8 @@ class UnaryCall final : public UpstreamCall {
   void OnSuccessEnd(const absl::Status& transport) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool MayRetry() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return true; }
   void Conclude(grpc::Status status) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies a streamed event to the accumulated Message.
+  grpc::Status FoldEvent(const claude::v1::MessageStreamEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Usage (and text, when bodies are recorded) of the Message the caller gets.
   void RecordMessage(const claude::v1::Message& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -163,9 +169,8 @@ class UnaryCall final : public UpstreamCall {
   google::protobuf::Message* const response_;
   const bool accumulate_stream_;
   const size_t max_response_bytes_;
-  const size_t max_event_bytes_;
   std::string body_ ABSL_GUARDED_BY(mu_);
-  std::optional<SseParser> parser_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<EventDecoder> decoder_ ABSL_GUARDED_BY(mu_);
   std::optional<MessageAccumulator> accumulator_ ABSL_GUARDED_BY(mu_);
   grpc::Status stream_error_ ABSL_GUARDED_BY(mu_);
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
@@ -198,28 +203,26 @@ class StreamCall final : public UpstreamCall {
     std::optional<HttpHeaders> initial_metadata;  // with the first write
     std::optional<grpc::Status> finish;
     HttpHeaders trailing_metadata;                 // with the finish
-    std::optional<CurlEventLoop::TransferId> resume;
+    std::optional<Transport::TransferId> resume;
     std::optional<CallRecord> record;              // with the finish
   };
   Action NextAction() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ResetAttempt() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Flush() override ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status HandleEvent(const SseEvent& sse) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  grpc::Status HandleEvent(claude::v1::MessageStreamEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Usage and text of a decoded event, for the record.
   void RecordEvent(const claude::v1::MessageStreamEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   grpc::CallbackServerContext* const context_;
   grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* const reactor_;
   const int64_t buffer_bytes_;
-  const size_t max_event_bytes_;
-  SseParser parser_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<EventDecoder> decoder_ ABSL_GUARDED_BY(mu_);
   std::deque<claude::v1::MessageStreamEvent> queue_ ABSL_GUARDED_BY(mu_);
   int64_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   claude::v1::MessageStreamEvent in_flight_;  // owned by the write in flight
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool wrote_any_ ABSL_GUARDED_BY(mu_) = false;
   bool produced_any_ ABSL_GUARDED_BY(mu_) = false;
-  bool saw_message_stop_ ABSL_GUARDED_BY(mu_) = false;
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<grpc::Status> outcome_ ABSL_GUARDED_BY(mu_);
   bool finished_ ABSL_GUARDED_BY(mu_) = false;

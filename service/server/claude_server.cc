@@ -43,8 +43,12 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   if (absl::Status s = self->gate_->Load(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
   }
-  self->loop_ = std::make_unique<CurlEventLoop>(self->config_.upstream);
-  self->env_.loop = self->loop_.get();
+  absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(self->config_.upstream);
+  if (!dialect.ok()) return dialect.status();
+  self->dialect_ = *std::move(dialect);
+  self->loop_ = std::make_unique<CurlEventLoop>(self->config_.transport);
+  self->env_.transport = self->loop_.get();
+  self->env_.dialect = self->dialect_.get();
   self->env_.retry_policy = &self->retry_policy_;
   self->env_.calls = &self->calls_;
   self->env_.gate = self->gate_.get();

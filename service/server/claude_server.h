@@ -25,6 +25,7 @@
 #include "service/security/caller_gate.h"
 #include "service/security/server_tls.h"
 #include "service/upstream/curl_event_loop.h"
+#include "service/upstream/messages_dialect.h"
 #include "service/upstream/retry_policy.h"
 
 namespace claude {
@@ -32,7 +33,10 @@ namespace claude {
 struct ServerConfig {
   // gRPC address, HOST:PORT; port 0 picks a free one (see ClaudeServer::port()).
   std::string listen = "0.0.0.0:50051";
-  CurlEventLoopOptions upstream;
+  // The upstream API: where it is, its version and credentials.
+  MessagesDialectOptions upstream;
+  // How to reach it: connections, timeouts, TLS.
+  CurlEventLoopOptions transport;
   int max_retries = 2;
   // Jitter source for retry backoff in [0, 1); empty: random.
   std::function<double()> jitter;
@@ -60,8 +64,8 @@ struct ServerConfig {
 
 class ClaudeServer {
  public:
-  // Starts serving; fails when the address cannot be bound, or a TLS or callers file is
-  // missing or malformed.
+  // Starts serving; fails when the address cannot be bound, a TLS or callers file is missing
+  // or malformed, or the upstream options are invalid (an unknown auth scheme).
   static absl::StatusOr<std::unique_ptr<ClaudeServer>> Start(ServerConfig config);
   // Stops at once: calls still running are cancelled, their upstream transfers aborted.
   ~ClaudeServer();
@@ -97,6 +101,7 @@ class ClaudeServer {
   CallRegistry calls_;
   CallObservers observers_;
   std::unique_ptr<CallerGate> gate_;
+  std::unique_ptr<MessagesDialect> dialect_;
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;

@@ -293,6 +293,18 @@ void CurlEventLoop::Execute(Command command) {
 }
 
 void CurlEventLoop::StartNow(Transfer* t) {
+  const HttpRequest& r = t->request;
+  // Signed here, on the loop thread and only now: credentials never travel through the request
+  // objects that the rest of the server logs or inspects, and a signature is made at send time.
+  HttpHeaders credentials;
+  if (r.signer != nullptr) {
+    absl::StatusOr<HttpHeaders> signed_headers = r.signer->Sign(r, absl::Now());
+    if (!signed_headers.ok()) {
+      Finish(t, signed_headers.status());
+      return;
+    }
+    credentials = *std::move(signed_headers);
+  }
   CURL* easy;
   if (!idle_handles_.empty()) {
     easy = static_cast<CURL*>(idle_handles_.back());
@@ -301,10 +313,9 @@ void CurlEventLoop::StartNow(Transfer* t) {
     easy = curl_easy_init();
   }
   t->easy = easy;
-  const HttpRequest& r = t->request;
   curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
-  curl_easy_setopt(easy, CURLOPT_URL, (options_.base_url + r.path).c_str());
+  curl_easy_setopt(easy, CURLOPT_URL, r.url.c_str());
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
@@ -335,24 +346,14 @@ void CurlEventLoop::StartNow(Transfer* t) {
     if (r.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r.method.c_str());
   }
 
-  // The key is added here, on the loop thread: it never travels through the request objects
-  // that the rest of the server logs or inspects.
   curl_slist* headers = nullptr;
   auto add = [&headers](const std::string& line) { headers = curl_slist_append(headers, line.c_str()); };
   add("Expect:");  // no 100-continue round trip for large bodies
-  if (r.body != nullptr) add("content-type: application/json");
-  add("anthropic-version: " + options_.anthropic_version);
-  if (options_.api_key != nullptr) {
-    if (absl::Now() - api_key_read_at_ > absl::Seconds(1)) {
-      api_key_ = options_.api_key->Key();
-      api_key_read_at_ = absl::Now();
-    }
-    if (!api_key_.empty()) {
-      add(options_.auth_scheme == "bearer" ? "authorization: Bearer " + api_key_
-                                          : "x-api-key: " + api_key_);
-    }
+  if (r.body != nullptr && FindHeader(r.headers, "content-type") == nullptr) {
+    add("content-type: application/json");
   }
   for (const auto& [name, value] : r.headers) add(name + ": " + value);
+  for (const auto& [name, value] : credentials) add(name + ": " + value);
   t->header_list = headers;
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
 

@@ -22,43 +22,12 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "service/upstream/http_types.h"
+#include "service/upstream/transport.h"
 
 namespace claude {
 
-// What a sink wants done with a body chunk.
-enum class BodyAction {
-  kContinue,  // consumed
-  kPause,     // not consumed: pause the transfer; the same bytes come again after Resume()
-  kAbort,     // stop the transfer (OnDone follows with ABORTED)
-};
-
-// Receives the events of one transfer, always on the loop thread, in this order: OnHead at
-// most once (the final response's status and headers), OnBody any number of times, OnDone
-// exactly once, also after Cancel. Callbacks must be quick and must not block.
-class TransferSink {
- public:
-  virtual ~TransferSink() = default;
-  virtual void OnHead(int http_status, const HttpHeaders& headers) = 0;
-  virtual BodyAction OnBody(absl::string_view chunk) = 0;
-  // OK when the response was received whole (whatever its HTTP status); otherwise UNAVAILABLE
-  // (connection failed or broke), DEADLINE_EXCEEDED (the request's timeout), CANCELLED, or
-  // ABORTED (the sink asked).
-  virtual void OnDone(const absl::Status& status) = 0;
-};
-
-// Supplies the API key; re-read on the loop thread, so file reads never happen on gRPC threads.
-class ApiKeySource {
- public:
-  virtual ~ApiKeySource() = default;
-  virtual std::string Key() = 0;
-};
-
+// Transport settings only: what to send, and to which API, is each request's (its dialect's).
 struct CurlEventLoopOptions {
-  std::string base_url = "https://api.anthropic.com";
-  // "x-api-key" (the API) or "bearer" (Authorization: Bearer, API-compatible gateways).
-  std::string auth_scheme = "x-api-key";
-  std::string anthropic_version = "2023-06-01";
-  std::shared_ptr<ApiKeySource> api_key;  // may be null: no auth header
   absl::Duration connect_timeout = absl::Seconds(10);
   // A transfer whose body stalls below 1 byte/s for this long is failed (0 = never).
   absl::Duration stall_timeout = absl::ZeroDuration();
@@ -71,24 +40,20 @@ struct CurlEventLoopOptions {
   std::string ca_file;
 };
 
-class CurlEventLoop {
+class CurlEventLoop final : public Transport {
  public:
-  using TransferId = uint64_t;
-
   explicit CurlEventLoop(CurlEventLoopOptions options);
   // Stops the loop: every transfer still running ends with OnDone(CANCELLED).
   ~CurlEventLoop();
   CurlEventLoop(const CurlEventLoop&) = delete;
   CurlEventLoop& operator=(const CurlEventLoop&) = delete;
 
-  // Starts `request` after `delay` (a retry's backoff) and reports to `sink`. Thread-safe.
+  // Transport. The request's signer runs on the loop thread just before the request is sent;
+  // when it fails, the transfer ends with OnDone(its status) and nothing is sent.
   TransferId Start(HttpRequest request, std::shared_ptr<TransferSink> sink,
-                   absl::Duration delay = absl::ZeroDuration());
-  // Aborts the transfer at once, closing its connection; OnDone(CANCELLED) follows unless the
-  // transfer already finished. Thread-safe; unknown ids are ignored.
-  void Cancel(TransferId id);
-  // Resumes a transfer paused by BodyAction::kPause. Thread-safe.
-  void Resume(TransferId id);
+                   absl::Duration delay) override;
+  void Cancel(TransferId id) override;
+  void Resume(TransferId id) override;
 
   // Transfers started and not yet done (waiting for their delay included).
   int64_t live_transfers() const { return live_.load(std::memory_order_relaxed); }
@@ -148,8 +113,6 @@ class CurlEventLoop {
   std::vector<void*> idle_handles_;  // CURL*
   std::multimap<absl::Time, TransferId> delayed_;  // transfers waiting out a retry delay
   absl::Time curl_timer_ = absl::InfiniteFuture();  // when curl's timer is due
-  std::string api_key_;
-  absl::Time api_key_read_at_ = absl::InfinitePast();
 
   std::thread thread_;
 };

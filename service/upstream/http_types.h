@@ -12,6 +12,8 @@
 
 namespace claude {
 
+class RequestSigner;  // service/upstream/transport.h
+
 // Header fields in arrival order; names are lower-case.
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
@@ -26,12 +28,17 @@ inline const std::string* FindHeader(const HttpHeaders& headers, absl::string_vi
 // One request to the upstream.
 struct HttpRequest {
   std::string method = "POST";
-  std::string path;  // "/v1/messages", appended to the configured base URL
+  // Absolute: the dialect joins its upstream's base URL and the API's path.
+  std::string url;
+  // Sent as given; the transport adds only content-type (when there is a body and no
+  // content-type here) and the signer's headers.
   HttpHeaders headers;
   // Shared, not copied, between the attempts of a call: request bodies can be megabytes.
   std::shared_ptr<const std::string> body;
   // Time the whole exchange may take; absl::InfiniteDuration() for none.
   absl::Duration timeout = absl::InfiniteDuration();
+  // Adds the credentials on the transport's thread just before sending; null: none.
+  std::shared_ptr<RequestSigner> signer;
 };
 
 }  // namespace claude

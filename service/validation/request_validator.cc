@@ -452,4 +452,14 @@ absl::Status ValidateCountTokensRequest(const v1::CountTokensRequest& request) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateListModelsRequest(const v1::ListModelsRequest& request) {
+  if (request.has_limit() && request.limit() < 1) return Invalid(Path("limit"), "must be at least 1");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateGetModelRequest(const v1::GetModelRequest& request) {
+  if (request.model_id().empty()) return Invalid(Path("model_id"), "required");
+  return absl::OkStatus();
+}
+
 }  // namespace claude

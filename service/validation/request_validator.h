@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "claude/v1/messages.pb.h"
+#include "claude/v1/models.pb.h"
 
 namespace claude {
 
@@ -36,6 +37,12 @@ absl::Status ValidateCreateMessageRequest(const claude::v1::CreateMessageRequest
 
 // Returns OK, or INVALID_ARGUMENT whose message starts with the offending field's JSON path.
 absl::Status ValidateCountTokensRequest(const claude::v1::CountTokensRequest& request);
+
+// Returns OK, or INVALID_ARGUMENT naming the field (a limit below 1).
+absl::Status ValidateListModelsRequest(const claude::v1::ListModelsRequest& request);
+
+// Returns OK, or INVALID_ARGUMENT naming the field (an empty model_id).
+absl::Status ValidateGetModelRequest(const claude::v1::GetModelRequest& request);
 
 }  // namespace claude
 

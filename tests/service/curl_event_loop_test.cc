@@ -72,9 +72,9 @@ class RecordingSink : public TransferSink {
   std::vector<std::thread::id> threads_;
 };
 
-HttpRequest EchoRequest(const std::string& text) {
+HttpRequest EchoRequest(const std::string& base_url, const std::string& text) {
   HttpRequest request;
-  request.path = "/v1/messages";
+  request.url = base_url + "/v1/messages";
   request.body = std::make_shared<const std::string>(absl::StrCat(
       R"({"model":"claude-test","max_tokens":16,"messages":[{"role":"user","content":")", text,
       R"("}]})"));
@@ -87,9 +87,7 @@ HttpRequest EchoRequest(const std::string& text) {
 TEST(CurlEventLoopTest, ConcurrentStartersGetEveryResponseOnTheLoopThread) {
   auto fake = testing::FakeAnthropic::Start();
   ASSERT_TRUE(fake.ok()) << fake.status();
-  CurlEventLoopOptions options;
-  options.base_url = (*fake)->base_url();
-  CurlEventLoop loop(options);
+  CurlEventLoop loop(CurlEventLoopOptions{});
 
   constexpr int kStarters = 6;  // more than this machine's cores
   constexpr int kPerStarter = 300;
@@ -100,7 +98,7 @@ TEST(CurlEventLoopTest, ConcurrentStartersGetEveryResponseOnTheLoopThread) {
       for (int i = 0; i < kPerStarter; ++i) {
         const std::string text = absl::StrCat("starter", s, "call", i);
         auto sink = std::make_shared<RecordingSink>();
-        loop.Start(EchoRequest(text), sink);
+        loop.Start(EchoRequest((*fake)->base_url(), text), sink, absl::ZeroDuration());
         if (!sink->Wait(absl::Seconds(30))) {
           failures[s] = "no OnDone within 30 s for " + text;
           return;
