@@ -15,6 +15,9 @@
 #include "service/config/api_key_source.h"
 #include "service/server/claude_server.h"
 #include "service/upstream/api_key_signer.h"
+#include "service/upstream/aws_credentials.h"
+#include "service/upstream/bedrock_dialect.h"
+#include "service/upstream/vertex_dialect.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address to serve on (HOST:PORT; port 0 picks a free one).");
 ABSL_FLAG(std::string, upstream, "",
@@ -24,6 +27,21 @@ ABSL_FLAG(std::string, api_key_file, "",
           "comes from $ANTHROPIC_API_KEY.");
 ABSL_FLAG(std::string, upstream_auth, "x-api-key",
           "How the key is sent: x-api-key (the API) or bearer (Authorization: Bearer, gateways).");
+ABSL_FLAG(std::string, upstream_api, "messages",
+          "The upstream's API: messages (Anthropic's Messages API or a compatible gateway), vertex "
+          "(Claude on Google Cloud Vertex AI) or bedrock (Claude on Amazon Bedrock). For vertex and "
+          "bedrock, --upstream overrides the region's public endpoint.");
+ABSL_FLAG(std::string, vertex_project, "", "With --upstream_api=vertex: the Google Cloud project.");
+ABSL_FLAG(std::string, vertex_region, "",
+          "With --upstream_api=vertex: the region (us-east5, europe-west1, global, ...).");
+ABSL_FLAG(std::string, google_token_file, "",
+          "With --upstream_api=vertex: file holding a Google OAuth access token (what a "
+          "token-refreshing sidecar or workload identity writes), re-read when it changes.");
+ABSL_FLAG(std::string, aws_region, "", "With --upstream_api=bedrock: the AWS region (us-east-1, ...).");
+ABSL_FLAG(std::string, aws_credentials_file, "",
+          "With --upstream_api=bedrock: an AWS shared credentials file ($AWS_PROFILE's section, "
+          "else [default]), re-read when it changes. Default: AWS_ACCESS_KEY_ID, "
+          "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.");
 ABSL_FLAG(std::string, anthropic_version, "2023-06-01", "The anthropic-version header sent upstream.");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10), "Time to connect to the upstream.");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Minutes(15),
@@ -102,7 +120,50 @@ int main(int argc, char** argv) {
   claude::ServerConfig config;
   config.listen = absl::GetFlag(FLAGS_listen);
   claude::MessagesDialectOptions& upstream = config.upstream;
+  config.upstream_api = absl::GetFlag(FLAGS_upstream_api);
   upstream.base_url = absl::GetFlag(FLAGS_upstream);
+  bool has_credentials = false;
+  if (config.upstream_api == "vertex") {
+    config.vertex.project = absl::GetFlag(FLAGS_vertex_project);
+    config.vertex.region = absl::GetFlag(FLAGS_vertex_region);
+    if (upstream.base_url.empty()) upstream.base_url = claude::VertexEndpoint(config.vertex.region);
+    const std::string token_file = absl::GetFlag(FLAGS_google_token_file);
+    if (token_file.empty()) {
+      std::cerr << "--upstream_api=vertex needs --google_token_file\n";
+      return 2;
+    }
+    auto token = std::make_shared<claude::FileApiKeySource>(token_file);
+    if (token->Key().empty()) {
+      std::cerr << "--google_token_file: " << token_file << " is missing or empty\n";
+      return 1;
+    }
+    config.vertex.access_token = std::move(token);
+    has_credentials = true;
+  } else if (config.upstream_api == "bedrock") {
+    config.bedrock.region = absl::GetFlag(FLAGS_aws_region);
+    if (upstream.base_url.empty()) upstream.base_url = claude::BedrockEndpoint(config.bedrock.region);
+    if (const std::string file = absl::GetFlag(FLAGS_aws_credentials_file); !file.empty()) {
+      const std::string profile = Env("AWS_PROFILE").empty() ? "default" : Env("AWS_PROFILE");
+      auto credentials = std::make_shared<claude::AwsSharedCredentialsFile>(file, profile);
+      if (absl::StatusOr<claude::AwsCredentials> c = credentials->Credentials(); !c.ok()) {
+        std::cerr << "--aws_credentials_file: " << c.status().message() << "\n";
+        return 1;
+      }
+      config.bedrock.credentials = std::move(credentials);
+    } else {
+      absl::StatusOr<claude::AwsCredentials> c = claude::AwsCredentialsFromEnvironment();
+      if (!c.ok()) {
+        std::cerr << "--upstream_api=bedrock: " << c.status().message()
+                  << " (or give --aws_credentials_file)\n";
+        return 1;
+      }
+      config.bedrock.credentials = std::make_shared<claude::StaticAwsCredentials>(*std::move(c));
+    }
+    has_credentials = true;
+  } else if (config.upstream_api != "messages") {
+    std::cerr << "--upstream_api must be messages, vertex or bedrock\n";
+    return 2;
+  }
   if (upstream.base_url.empty()) upstream.base_url = Env("ANTHROPIC_BASE_URL");
   if (upstream.base_url.empty()) upstream.base_url = "https://api.anthropic.com";
   upstream.auth_scheme = absl::GetFlag(FLAGS_upstream_auth);
@@ -140,16 +201,17 @@ int main(int argc, char** argv) {
   config.callers.limits.tokens_per_minute = absl::GetFlag(FLAGS_caller_tokens_per_minute);
 
   const std::string base_url = upstream.base_url;
-  const bool has_key = upstream.api_key != nullptr;
+  const bool has_key = has_credentials || upstream.api_key != nullptr;
   const bool tls = config.tls.enabled(), mtls = !config.tls.client_ca_file.empty();
   const bool authenticating = !config.callers.callers_file.empty();
+  const std::string config_api = config.upstream_api;
   auto server = claude::ClaudeServer::Start(std::move(config));
   if (!server.ok()) {
     std::cerr << "claude-grpc-server: " << server.status().message() << "\n";
     return 1;
   }
   std::cout << "claude-grpc-server listening on port " << (*server)->port() << ", upstream "
-            << base_url << (has_key ? "" : " (no API key)")
+            << base_url << " (" << config_api << ")" << (has_key ? "" : " (no API key)")
             << (mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext")
             << (authenticating ? ", caller tokens required" : "");
   if ((*server)->metrics_port() != 0) std::cout << ", metrics on port " << (*server)->metrics_port();

@@ -234,9 +234,7 @@ class Reader {
     }
     if (node["base_url"]) {
       if (absl::Status s = Url(node["base_url"], key + ".base_url", &upstream->base_url); !s.ok()) return s;
-    } else if (vertex || bedrock) {
-      upstream->base_url = DefaultBaseUrl(upstream->dialect, upstream->region);
-    } else {
+    } else if (!vertex && !bedrock) {
       return Error(node, key + ".base_url", absl::StrCat("missing (", upstream->dialect, " needs it)"));
     }
     if (node["auth"]) {
@@ -400,15 +398,6 @@ const std::string& UpstreamConfig::UpstreamModel(const std::string& model) const
     if (from == model) return to;
   }
   return model;
-}
-
-std::string DefaultBaseUrl(absl::string_view dialect, absl::string_view region) {
-  if (dialect == "vertex") {
-    if (region == "global") return "https://aiplatform.googleapis.com";
-    return absl::StrCat("https://", region, "-aiplatform.googleapis.com");
-  }
-  if (dialect == "bedrock") return absl::StrCat("https://bedrock-runtime.", region, ".amazonaws.com");
-  return "";
 }
 
 absl::StatusOr<UpstreamsConfig> ParseUpstreamsFile(absl::string_view text,

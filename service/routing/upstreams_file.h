@@ -8,8 +8,8 @@
 //     - name: bedrock-east
 //       dialect: bedrock            # messages | chat_completions | vertex | bedrock
 //       region: us-east-1           # bedrock, vertex: where the endpoint is
-//       base_url: http://127.0.0.1:9000   # optional for vertex and bedrock (the region's public
-//                                         # endpoint); required for the others
+//       base_url: http://127.0.0.1:9000   # optional for vertex and bedrock (empty: the region's
+//                                         # public endpoint); required for the others
 //       auth: {type: aws_sigv4}     # access key, secret, session token from AWS_* variables, or
 //                                   # access_key_id_file / secret_access_key_file /
 //                                   # session_token_file / credentials_file
@@ -69,7 +69,9 @@ struct AwsCredentialFiles {
 struct UpstreamConfig {
   std::string name;
   std::string dialect;   // "messages", "chat_completions", "vertex", "bedrock"
-  std::string base_url;  // scheme://host[:port][/prefix], no trailing '/'
+  // scheme://host[:port][/prefix], no trailing '/'; empty for vertex and bedrock without one:
+  // the region's public endpoint (VertexEndpoint, BedrockEndpoint in their dialects' headers).
+  std::string base_url;
   std::string region;    // vertex, bedrock
   std::string project;   // vertex
   UpstreamAuthType auth = UpstreamAuthType::kNone;
@@ -104,11 +106,6 @@ struct UpstreamsConfig {
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
 };
-
-// The public endpoint of a dialect in a region, for upstreams without base_url:
-// vertex "https://{region}-aiplatform.googleapis.com" ("global": "https://aiplatform.googleapis.com"),
-// bedrock "https://bedrock-runtime.{region}.amazonaws.com"; "" for the others.
-std::string DefaultBaseUrl(absl::string_view dialect, absl::string_view region);
 
 // Parses the text of an upstreams file; `file_name` prefixes every error message.
 // INVALID_ARGUMENT "<file_name>:<line>: <key path>: <what is wrong>".

@@ -12,6 +12,9 @@
 #include "service/observability/rpc_metrics.h"
 #include "service/observability/scrape_gauges.h"
 #include "service/observability/stderr_line_writer.h"
+#include "service/upstream/api_key_signer.h"
+#include "service/upstream/bedrock_dialect.h"
+#include "service/upstream/vertex_dialect.h"
 
 namespace claude {
 namespace {
@@ -29,6 +32,44 @@ class CallerTokenAccounting final : public CallObserver {
   CallerGate* const gate_;
 };
 
+// The dialect of config.upstream_api.
+absl::StatusOr<std::unique_ptr<Dialect>> NewDialect(const ServerConfig& config) {
+  if (config.upstream_api == "messages") {
+    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(config.upstream);
+    if (!dialect.ok()) return dialect.status();
+    return std::unique_ptr<Dialect>(*std::move(dialect));
+  }
+  if (config.upstream_api == "vertex") {
+    if (config.vertex.project.empty() || config.vertex.region.empty()) {
+      return absl::InvalidArgumentError("--upstream_api=vertex needs --vertex_project and --vertex_region");
+    }
+    VertexDialectOptions options;
+    options.base_url = config.upstream.base_url;
+    options.project = config.vertex.project;
+    options.region = config.vertex.region;
+    if (config.vertex.access_token != nullptr) {
+      options.signer = std::make_shared<ApiKeySigner>(config.vertex.access_token, ApiKeyScheme::kBearer);
+    }
+    options.max_event_bytes = config.upstream.max_event_bytes;
+    return std::unique_ptr<Dialect>(std::make_unique<VertexDialect>(std::move(options)));
+  }
+  if (config.upstream_api == "bedrock") {
+    if (config.bedrock.region.empty()) {
+      return absl::InvalidArgumentError("--upstream_api=bedrock needs --aws_region");
+    }
+    BedrockDialectOptions options;
+    options.base_url = config.upstream.base_url;
+    if (config.bedrock.credentials != nullptr) {
+      options.signer = std::make_shared<SigV4RequestSigner>(
+          config.bedrock.credentials, SigV4Options{config.bedrock.region, "bedrock", true});
+    }
+    options.max_frame_bytes = config.upstream.max_event_bytes;
+    return std::unique_ptr<Dialect>(std::make_unique<BedrockDialect>(std::move(options)));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--upstream_api must be messages, vertex or bedrock, got \"", config.upstream_api, "\""));
+}
+
 }  // namespace
 
 ClaudeServer::ClaudeServer(ServerConfig config)
@@ -43,7 +84,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   if (absl::Status s = self->gate_->Load(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
   }
-  absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(self->config_.upstream);
+  absl::StatusOr<std::unique_ptr<Dialect>> dialect = NewDialect(self->config_);
   if (!dialect.ok()) return dialect.status();
   self->dialect_ = *std::move(dialect);
   self->loop_ = std::make_unique<CurlEventLoop>(self->config_.transport);

@@ -24,17 +24,39 @@
 #include "service/rpc/services.h"
 #include "service/security/caller_gate.h"
 #include "service/security/server_tls.h"
+#include "service/config/api_key_source.h"
+#include "service/upstream/aws_credentials.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/messages_dialect.h"
 #include "service/upstream/retry_policy.h"
 
 namespace claude {
 
+// --upstream_api=vertex: Claude on Google Cloud Vertex AI.
+struct VertexUpstreamConfig {
+  std::string project;
+  std::string region;
+  std::shared_ptr<ApiKeySource> access_token;  // a Google OAuth access token (a file a sidecar refreshes)
+};
+
+// --upstream_api=bedrock: Claude on Amazon Bedrock.
+struct BedrockUpstreamConfig {
+  std::string region;
+  std::shared_ptr<AwsCredentialsSource> credentials;  // null: requests go unsigned
+};
+
 struct ServerConfig {
   // gRPC address, HOST:PORT; port 0 picks a free one (see ClaudeServer::port()).
   std::string listen = "0.0.0.0:50051";
   // The upstream API: where it is, its version and credentials.
   MessagesDialectOptions upstream;
+  // The kind of API the upstream speaks (--upstream_api): "messages" (`upstream`), "vertex"
+  // (`vertex`) or "bedrock" (`bedrock`). For the latter two `upstream.base_url` is the endpoint
+  // (the region's public one unless --upstream names another) and `upstream.max_event_bytes`
+  // bounds a stream's events; the Messages API's key and version are not used.
+  std::string upstream_api = "messages";
+  VertexUpstreamConfig vertex;
+  BedrockUpstreamConfig bedrock;
   // How to reach it: connections, timeouts, TLS.
   CurlEventLoopOptions transport;
   int max_retries = 2;
@@ -101,7 +123,7 @@ class ClaudeServer {
   CallRegistry calls_;
   CallObservers observers_;
   std::unique_ptr<CallerGate> gate_;
-  std::unique_ptr<MessagesDialect> dialect_;
+  std::unique_ptr<Dialect> dialect_;
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;

@@ -11,6 +11,10 @@
 
 namespace claude {
 
+std::string BedrockEndpoint(absl::string_view region) {
+  return absl::StrCat("https://bedrock-runtime.", region, ".amazonaws.com");
+}
+
 SigV4RequestSigner::SigV4RequestSigner(std::shared_ptr<AwsCredentialsSource> credentials,
                                        SigV4Options options)
     : credentials_(std::move(credentials)), options_(std::move(options)) {}

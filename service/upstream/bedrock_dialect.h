@@ -30,6 +30,9 @@ namespace claude {
 
 inline constexpr char kBedrockAnthropicVersion[] = "bedrock-2023-05-31";
 
+// Bedrock's public runtime endpoint in `region`: "https://bedrock-runtime.{region}.amazonaws.com".
+std::string BedrockEndpoint(absl::string_view region);
+
 // Signs requests with SigV4 for `options` (region, service) with the source's credentials.
 class SigV4RequestSigner final : public RequestSigner {
  public:

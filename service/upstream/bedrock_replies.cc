@@ -121,6 +121,10 @@ std::string ErrorTypeForBedrockException(absl::string_view exception) {
       {"modelnotreadyexception", "overloaded_error"},
       {"validationexception", "invalid_request_error"},
       {"accessdeniedexception", "permission_error"},
+      {"invalidsignatureexception", "authentication_error"},
+      {"unrecognizedclientexception", "authentication_error"},
+      {"expiredtokenexception", "authentication_error"},
+      {"missingauthenticationtokenexception", "authentication_error"},
       {"resourcenotfoundexception", "not_found_error"},
       {"modeltimeoutexception", "timeout_error"},
   };

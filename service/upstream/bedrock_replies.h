@@ -10,6 +10,8 @@
 //   ServiceUnavailableException, ModelNotReadyException overloaded_error
 //   ValidationException                                 invalid_request_error
 //   AccessDeniedException                               permission_error
+//   InvalidSignatureException, UnrecognizedClientException, ExpiredTokenException,
+//   MissingAuthenticationTokenException                 authentication_error
 //   ResourceNotFoundException                           not_found_error
 //   ModelTimeoutException                               timeout_error
 //   InternalServerException, ModelStreamErrorException, ModelErrorException, anything else

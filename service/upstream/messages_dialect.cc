@@ -3,17 +3,32 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "service/codec/json_mapping.h"
 #include "service/sse/sse_parser.h"
 #include "service/upstream/api_key_signer.h"
 #include "service/upstream/messages_api_error.h"
-#include "service/upstream/percent_encoding.h"
 
 namespace claude {
 namespace {
+
+// `text` as one URL path segment or query value: everything but RFC 3986's unreserved
+// characters percent-encoded.
+std::string UrlEscape(absl::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppend(&out, absl::StrFormat("%%%02X", c));
+    }
+  }
+  return out;
+}
 
 class MessagesEventDecoder final : public EventDecoder {
  public:
@@ -97,15 +112,15 @@ absl::StatusOr<HttpRequest> MessagesDialect::CountTokens(const claude::v1::Count
 absl::StatusOr<HttpRequest> MessagesDialect::ListModels(const claude::v1::ListModelsRequest& request,
                                                         const HttpHeaders& forwarded) const {
   std::vector<std::string> query;
-  if (request.has_before_id()) query.push_back("before_id=" + PercentEncode(request.before_id()));
-  if (request.has_after_id()) query.push_back("after_id=" + PercentEncode(request.after_id()));
+  if (request.has_before_id()) query.push_back("before_id=" + UrlEscape(request.before_id()));
+  if (request.has_after_id()) query.push_back("after_id=" + UrlEscape(request.after_id()));
   if (request.has_limit()) query.push_back(absl::StrCat("limit=", request.limit()));
   return Request("GET", query.empty() ? "/v1/models" : "/v1/models?" + absl::StrJoin(query, "&"), forwarded);
 }
 
 absl::StatusOr<HttpRequest> MessagesDialect::GetModel(const claude::v1::GetModelRequest& request,
                                                       const HttpHeaders& forwarded) const {
-  return Request("GET", "/v1/models/" + PercentEncode(request.model_id()), forwarded);
+  return Request("GET", "/v1/models/" + UrlEscape(request.model_id()), forwarded);
 }
 
 std::unique_ptr<EventDecoder> MessagesDialect::NewEventDecoder() const {

@@ -42,6 +42,11 @@ std::string VersionMember() {
 
 }  // namespace
 
+std::string VertexEndpoint(absl::string_view region) {
+  if (region == "global") return "https://aiplatform.googleapis.com";
+  return absl::StrCat("https://", region, "-aiplatform.googleapis.com");
+}
+
 UpstreamError ReadVertexError(int http_status, absl::string_view body) {
   // Google's shape: {"error":{"code":429,"message":"...","status":"RESOURCE_EXHAUSTED"}},
   // sometimes as the only element of an array.

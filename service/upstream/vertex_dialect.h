@@ -31,6 +31,10 @@ namespace claude {
 
 inline constexpr char kVertexAnthropicVersion[] = "vertex-2023-10-16";
 
+// Vertex AI's public endpoint in `region`: "https://{region}-aiplatform.googleapis.com", or
+// "https://aiplatform.googleapis.com" for "global".
+std::string VertexEndpoint(absl::string_view region);
+
 struct VertexDialectOptions {
   std::string base_url;  // "https://us-east5-aiplatform.googleapis.com", or a fake's
   std::string project;

@@ -61,7 +61,7 @@ TEST(UpstreamsFileTest, ParsesEveryDialectAndAuthType) {
   const UpstreamConfig& bedrock = config->upstreams[0];
   EXPECT_EQ(bedrock.name, "bedrock-east");
   EXPECT_EQ(bedrock.dialect, "bedrock");
-  EXPECT_EQ(bedrock.base_url, "https://bedrock-runtime.us-east-1.amazonaws.com");
+  EXPECT_EQ(bedrock.base_url, "");  // the region's public endpoint
   EXPECT_EQ(bedrock.auth, UpstreamAuthType::kAwsSigV4);
   EXPECT_EQ(bedrock.aws.access_key_id_file, "/s/id");
   EXPECT_EQ(bedrock.aws.session_token_file, "/s/token");
@@ -73,7 +73,7 @@ TEST(UpstreamsFileTest, ParsesEveryDialectAndAuthType) {
   EXPECT_EQ(bedrock.line, 3);
 
   const UpstreamConfig& vertex = config->upstreams[1];
-  EXPECT_EQ(vertex.base_url, "https://us-east5-aiplatform.googleapis.com");
+  EXPECT_EQ(vertex.base_url, "");
   EXPECT_EQ(vertex.project, "my-project");
   EXPECT_EQ(vertex.auth, UpstreamAuthType::kGoogleToken);
   EXPECT_EQ(vertex.token_file, "/var/run/google/token");
@@ -98,11 +98,6 @@ TEST(UpstreamsFileTest, ParsesEveryDialectAndAuthType) {
   EXPECT_EQ(route.targets[2].weight, 1);
   EXPECT_EQ(config->routes[1].targets[0].rank, 1);
   EXPECT_EQ(config->routes[1].targets[1].rank, 2);
-}
-
-TEST(UpstreamsFileTest, AGlobalVertexRegionUsesTheGlobalEndpoint) {
-  EXPECT_EQ(DefaultBaseUrl("vertex", "global"), "https://aiplatform.googleapis.com");
-  EXPECT_EQ(DefaultBaseUrl("messages", "us"), "");
 }
 
 struct BadCase {

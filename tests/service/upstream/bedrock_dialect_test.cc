@@ -86,6 +86,10 @@ TEST(BedrockDialectTest, StreamGoesToInvokeWithResponseStreamWithoutStreamMember
   EXPECT_THAT(http->headers, Contains(Pair("accept", "application/vnd.amazon.eventstream")));
 }
 
+TEST(BedrockDialectTest, PublicEndpoint) {
+  EXPECT_EQ(BedrockEndpoint("eu-west-3"), "https://bedrock-runtime.eu-west-3.amazonaws.com");
+}
+
 TEST(BedrockDialectTest, SignerWithoutCredentialsIsUnavailable) {
   class NoCredentials final : public AwsCredentialsSource {
    public:

@@ -96,6 +96,11 @@ TEST(VertexDialectTest, CountTokensKeepsTheModelInTheBody) {
       *http->body));
 }
 
+TEST(VertexDialectTest, PublicEndpoints) {
+  EXPECT_EQ(VertexEndpoint("us-east5"), "https://us-east5-aiplatform.googleapis.com");
+  EXPECT_EQ(VertexEndpoint("global"), "https://aiplatform.googleapis.com");
+}
+
 TEST(VertexDialectTest, ModelRpcsAreUnimplemented) {
   const VertexDialect dialect = MakeDialect();
   EXPECT_EQ(dialect.ListModels({}, {}).status().code(), absl::StatusCode::kUnimplemented);
