@@ -270,7 +270,11 @@ void MessageAccumulator::ApplyMessageDelta(const claude::v1::MessageDeltaEvent& 
   }
   // Members the delta does not model, and explicit nulls (which clear what message_start said).
   for (const auto& [key, value] : delta.extra_fields().fields()) SetMember(key, value, &message_);
-  if (event.has_usage()) OverwriteUsage(event.usage(), message_.mutable_usage());
+  if (event.has_usage()) ApplyUsageDelta(event.usage(), message_.mutable_usage());
+}
+
+void ApplyUsageDelta(const claude::v1::MessageDeltaUsage& delta, claude::v1::Usage* usage) {
+  OverwriteUsage(delta, usage);
 }
 
 absl::StatusOr<claude::v1::Message> MessageAccumulator::Finish() && {

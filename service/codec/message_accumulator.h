@@ -18,6 +18,12 @@
 
 namespace claude {
 
+// Applies a message_delta's usage to the usage so far, as the API defines it: every value the
+// delta carries overwrites the earlier one (its counts are cumulative, never added); values it
+// lacks, or sends as null, keep theirs. MessageAccumulator and the server's per-RPC record
+// both follow a stream's usage with it.
+void ApplyUsageDelta(const claude::v1::MessageDeltaUsage& delta, claude::v1::Usage* usage);
+
 class MessageAccumulator {
  public:
   // Applies the next event. A stream that breaks the API's event grammar (an event before

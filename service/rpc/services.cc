@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/functional/function_ref.h"
@@ -72,19 +73,23 @@ void EndRecord(const CallEnvironment& env, CallRecord& record, const grpc::Statu
 // ----
 
 // A reactor that delegates to its call: `Base` is the gRPC reactor type, `Call` the
-// UpstreamCall behind it. gRPC deletes it only through OnDone, after which the call never
-// touches it again.
+// UpstreamCall behind it, which answers through the CallerSide. gRPC deletes it only through
+// OnDone, after which the call never touches it again.
 template <typename Base, typename Call>
-class CallReactor final : public Base {
+class CallReactor final : public Base, public CallerSide {
  public:
+  static constexpr bool kStreaming =
+      std::is_base_of_v<grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>, Base>;
+
   // Starts the call. The reactor keeps `admission` (its caller's concurrent slot) until it is
   // deleted.
   template <typename... Args>
   void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
              CallRecord record, CallAdmission admission, Args... args) {
+    context_ = context;
     admission_ = std::move(admission);
     if (env.record_bodies) record.request_body = request.body;
-    auto call = std::make_shared<Call>(env, std::move(request), Deadline(context), context, this, args...);
+    auto call = std::make_shared<Call>(env, std::move(request), Deadline(context), this, args...);
     if (env.calls != nullptr && !env.calls->Add(call)) {
       Refuse(env, record, grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
       return;
@@ -98,6 +103,21 @@ class CallReactor final : public Base {
     EndRecord(env, record, status);
     this->Finish(status);
   }
+
+  // CallerSide.
+  void SendEvent(const claude::v1::MessageStreamEvent& event, const HttpHeaders* initial_metadata) override {
+    if constexpr (kStreaming) {
+      if (initial_metadata != nullptr) {
+        for (const auto& [name, value] : *initial_metadata) context_->AddInitialMetadata(name, value);
+      }
+      this->StartWrite(&event);
+    }
+  }
+  void SendStatus(const grpc::Status& status, const HttpHeaders& trailing_metadata) override {
+    for (const auto& [name, value] : trailing_metadata) context_->AddTrailingMetadata(name, value);
+    this->Finish(status);
+  }
+
   // Overrides ServerWriteReactor::OnWriteDone; a unary reactor has none, and never instantiates it.
   void OnWriteDone(bool ok) { call_->WriteDone(ok); }
   void OnCancel() override {
@@ -112,6 +132,7 @@ class CallReactor final : public Base {
   }
 
  private:
+  grpc::CallbackServerContext* context_ = nullptr;
   std::shared_ptr<Call> call_;
   CallRegistry* registry_ = nullptr;
   CallAdmission admission_;

@@ -1,19 +1,25 @@
 #include "service/rpc/upstream_call.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "service/codec/json_mapping.h"
 #include "service/errors/error_table.h"
 
 namespace claude {
 
+CallUsage CallUsageOf(const claude::v1::Usage& usage) {
+  return CallUsage{usage.input_tokens(), usage.output_tokens(), usage.cache_read_input_tokens(),
+                   usage.cache_creation_input_tokens()};
+}
+
 // ---------------------------------------------------------------------------------------------
 // UpstreamCall: attempts, retries, error responses.
 
-UpstreamCall::UpstreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline)
-    : env_(env), request_(std::move(request)), deadline_(deadline) {}
+UpstreamCall::UpstreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline,
+                           CallerSide* caller)
+    : caller_(caller), env_(env), request_(std::move(request)), deadline_(deadline) {}
 
 void UpstreamCall::Begin(CallRecord record) {
   {
@@ -30,37 +36,21 @@ void UpstreamCall::StartAttempt(absl::Duration delay) {
   http_status_ = 0;
   headers_.clear();
   error_body_.clear();
-  HttpRequest attempt = request_;  // shares the body
-  const absl::Time now = absl::Now();
-  const absl::Duration remaining =
-      deadline_ == absl::InfiniteFuture() ? env_.options.default_timeout : deadline_ - now;
+  const absl::Duration remaining = deadline_ == absl::InfiniteFuture()
+                                       ? env_.options.default_timeout
+                                       : deadline_ - env_.clock->Now();
   if (remaining - delay <= absl::ZeroDuration()) {
     Conclude(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                           "deadline exceeded before the upstream request could be sent"));
     return;
   }
+  HttpRequest attempt = request_;  // shares the body
   attempt.timeout = remaining - delay;
   if (record_.upstream_started == CallRecord::Clock::time_point{}) {
     record_.upstream_started = CallRecord::Clock::now();
   }
   transfer_ = env_.transport->Start(std::move(attempt), shared_from_this(), delay);
   transfer_live_ = true;
-}
-
-grpc::Status UpstreamCall::DecodeEvents(
-    EventDecoder& decoder, std::optional<absl::string_view> chunk,
-    absl::FunctionRef<grpc::Status(claude::v1::MessageStreamEvent)> on_event) const {
-  grpc::Status ended;  // why the events stop here, when they do
-  auto emit = [&](claude::v1::MessageStreamEvent event) {
-    ended = event.has_error() ? StatusFromErrorEvent(event.error(), headers_) : on_event(std::move(event));
-    return ended.ok() ? absl::OkStatus() : absl::AbortedError("the stream ends here");
-  };
-  const absl::Status decoded = chunk ? decoder.Feed(*chunk, emit) : decoder.Finish(emit);
-  if (!ended.ok()) return ended;
-  if (decoded.ok()) return grpc::Status::OK;
-  // The body ended before the stream did.
-  if (!chunk && decoded.code() == absl::StatusCode::kUnavailable) return ToGrpcStatus(decoded);
-  return StatusFromInternal(decoded);
 }
 
 void UpstreamCall::CancelLocked() {
@@ -102,7 +92,8 @@ BodyAction UpstreamCall::OnBody(absl::string_view chunk) {
     if (http_status_ >= 200 && http_status_ < 300) {
       action = OnSuccessBody(chunk);
     } else {
-      const size_t room = env_.options.max_error_body_bytes - std::min(error_body_.size(), env_.options.max_error_body_bytes);
+      const size_t limit = env_.options.max_error_body_bytes;
+      const size_t room = limit - std::min(error_body_.size(), limit);
       error_body_.append(chunk.data(), std::min(room, chunk.size()));
     }
   }
@@ -120,8 +111,8 @@ void UpstreamCall::OnDone(const absl::Status& status) {
       if (http_status_ >= 200 && http_status_ < 300) {
         OnSuccessEnd(status);
       } else if (http_status_ != 0) {
-        RetryOrConclude(StatusFromUpstreamError(env_.dialect->ReadError(http_status_, error_body_, headers_), headers_),
-                        http_status_);
+        const UpstreamError error = env_.dialect->ReadError(http_status_, error_body_, headers_);
+        RetryOrConclude(StatusFromUpstreamError(error, headers_), http_status_);
       } else if (status.code() == absl::StatusCode::kCancelled ||
                  status.code() == absl::StatusCode::kDeadlineExceeded) {
         Conclude(StatusFromTransportError(status));
@@ -135,9 +126,10 @@ void UpstreamCall::OnDone(const absl::Status& status) {
 
 void UpstreamCall::RetryOrConclude(grpc::Status status, int http_status) {
   if (!cancelled_ && MayRetry()) {
+    const absl::Time now = env_.clock->Now();
     const absl::Duration remaining =
-        deadline_ == absl::InfiniteFuture() ? absl::InfiniteDuration() : deadline_ - absl::Now();
-    RetryDecision decision = env_.retry_policy->Decide(retries_, http_status, headers_, remaining);
+        deadline_ == absl::InfiniteFuture() ? absl::InfiniteDuration() : deadline_ - now;
+    RetryDecision decision = env_.retry_policy->Decide(retries_, http_status, headers_, remaining, now);
     if (decision.retry) {
       ++retries_;
       StartAttempt(decision.delay);
@@ -158,41 +150,38 @@ CallRecord UpstreamCall::TakeRecord(const grpc::Status& status) {
   return std::move(record_);
 }
 
-void UpstreamCall::NotifyEnd(const CallRecord& record) const {
-  if (env_.observers != nullptr) env_.observers->End(record);
-}
-
-void UpstreamCall::AddTrailers(const HttpHeaders& headers, const grpc::Status& status,
-                               grpc::CallbackServerContext* context) {
-  ForwardHeaders(headers, [context](const std::string& k, const std::string& v) {
-    context->AddTrailingMetadata(k, v);
-  });
+UpstreamCall::Ending UpstreamCall::TakeEnding(const grpc::Status& status) {
+  Ending ending{status, CallerMetadata(headers_), TakeRecord(status)};
   // The server has applied its own retry policy to the upstream already: a negative pushback
   // tells gRPC clients with a retry policy not to multiply the attempts.
   if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
-    context->AddTrailingMetadata("grpc-retry-pushback-ms", "-1");
+    ending.trailing_metadata.emplace_back("grpc-retry-pushback-ms", "-1");
   }
+  return ending;
 }
 
-void UpstreamCall::ForwardHeaders(
-    const HttpHeaders& headers, const std::function<void(const std::string&, const std::string&)>& add) {
+void UpstreamCall::FinishRpc(const Ending& ending) {
+  if (env_.observers != nullptr) env_.observers->End(ending.record);
+  caller_->SendStatus(ending.status, ending.trailing_metadata);
+}
+
+HttpHeaders UpstreamCall::CallerMetadata(const HttpHeaders& headers) {
+  HttpHeaders metadata;
   for (const auto& [name, value] : headers) {
     if (name == "request-id" || name == "retry-after" || name == "retry-after-ms" ||
         absl::StartsWith(name, "anthropic-ratelimit-")) {
-      add(name, value);
+      metadata.emplace_back(name, value);
     }
   }
+  return metadata;
 }
 
 // ---------------------------------------------------------------------------------------------
 // UnaryCall
 
 UnaryCall::UnaryCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline,
-                     grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                     google::protobuf::Message* response, bool accumulate_stream)
-    : UpstreamCall(env, std::move(request), deadline),
-      context_(context),
-      reactor_(reactor),
+                     CallerSide* caller, google::protobuf::Message* response, bool accumulate_stream)
+    : UpstreamCall(env, std::move(request), deadline, caller),
       response_(response),
       accumulate_stream_(accumulate_stream),
       max_response_bytes_(env.options.max_response_bytes) {}
@@ -201,7 +190,7 @@ void UnaryCall::ResetAttempt() {
   body_.clear();
   stream_error_ = grpc::Status::OK;
   if (accumulate_stream_) {
-    decoder_ = dialect().NewEventDecoder();
+    events_.emplace(NewEventReader());
     accumulator_.emplace();
   }
 }
@@ -216,9 +205,10 @@ BodyAction UnaryCall::OnSuccessBody(absl::string_view chunk) {
     body_.append(chunk.data(), chunk.size());
     return BodyAction::kContinue;
   }
-  stream_error_ = DecodeEvents(*decoder_, chunk, [&](claude::v1::MessageStreamEvent event) {
-    return FoldEvent(event);
-  });
+  stream_error_ = events_->Feed(chunk, response_headers(),
+                                [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                  return FoldEvent(event);
+                                });
   return stream_error_.ok() ? BodyAction::kContinue : BodyAction::kAbort;
 }
 
@@ -237,9 +227,10 @@ void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
     return;
   }
   if (accumulate_stream_) {
-    if (grpc::Status cut = DecodeEvents(*decoder_, std::nullopt, [&](claude::v1::MessageStreamEvent event) {
-          return FoldEvent(event);
-        });
+    if (grpc::Status cut = events_->Finish(response_headers(),
+                                           [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                             return FoldEvent(event);
+                                           });
         !cut.ok()) {
       Conclude(std::move(cut));
       return;
@@ -266,11 +257,7 @@ void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
 }
 
 void UnaryCall::RecordMessage(const claude::v1::Message& message) {
-  if (message.has_usage()) {
-    const claude::v1::Usage& u = message.usage();
-    record().usage = CallUsage{u.input_tokens(), u.output_tokens(), u.cache_read_input_tokens(),
-                               u.cache_creation_input_tokens()};
-  }
+  if (message.has_usage()) record().usage = CallUsageOf(message.usage());
   if (record_bodies()) {
     for (const claude::v1::ContentBlock& block : message.content()) {
       if (block.has_text()) record().response_text += block.text().text();
@@ -281,44 +268,30 @@ void UnaryCall::RecordMessage(const claude::v1::Message& message) {
 void UnaryCall::Conclude(grpc::Status status) {
   if (finished_ || detached_) return;
   finished_ = true;
-  pending_finish_ = std::move(status);
+  pending_end_ = TakeEnding(status);
 }
 
 void UnaryCall::Flush() {
-  std::optional<grpc::Status> finish;
-  HttpHeaders headers;
-  std::optional<CallRecord> record;
+  std::optional<Ending> end;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    finish.swap(pending_finish_);
-    if (finish) {
-      headers = response_headers();
-      record = TakeRecord(*finish);
-    }
+    end.swap(pending_end_);
   }
-  if (!finish) return;
-  NotifyEnd(*record);
-  AddTrailers(headers, *finish, context_);
-  reactor_->Finish(*finish);
+  if (end) FinishRpc(*end);
 }
 
 // ---------------------------------------------------------------------------------------------
 // StreamCall
 
 StreamCall::StreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline,
-                       grpc::CallbackServerContext* context,
-                       grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* reactor)
-    : UpstreamCall(env, std::move(request), deadline),
-      context_(context),
-      reactor_(reactor),
-      buffer_bytes_(env.options.stream_buffer_bytes) {}
+                       CallerSide* caller)
+    : UpstreamCall(env, std::move(request), deadline, caller), relay_(env.options.stream_buffer_bytes) {}
 
-void StreamCall::ResetAttempt() { decoder_ = dialect().NewEventDecoder(); }
+void StreamCall::ResetAttempt() { events_.emplace(NewEventReader()); }
 
-grpc::Status StreamCall::HandleEvent(claude::v1::MessageStreamEvent event) {
+grpc::Status StreamCall::Relay(claude::v1::MessageStreamEvent event) {
   RecordEvent(event);
-  queued_bytes_ += static_cast<int64_t>(event.ByteSizeLong());
-  queue_.push_back(std::move(event));
+  relay_.Push(std::move(event));
   produced_any_ = true;
   return grpc::Status::OK;
 }
@@ -326,34 +299,31 @@ grpc::Status StreamCall::HandleEvent(claude::v1::MessageStreamEvent event) {
 void StreamCall::RecordEvent(const claude::v1::MessageStreamEvent& event) {
   // message_start gives the initial usage; message_delta's counts are cumulative: overwrite.
   if (event.has_message_start() && event.message_start().message().has_usage()) {
-    const claude::v1::Usage& u = event.message_start().message().usage();
-    record().usage = CallUsage{u.input_tokens(), u.output_tokens(), u.cache_read_input_tokens(),
-                               u.cache_creation_input_tokens()};
+    usage_ = event.message_start().message().usage();
   } else if (event.has_message_delta() && event.message_delta().has_usage()) {
-    const claude::v1::MessageDeltaUsage& u = event.message_delta().usage();
-    CallUsage& usage = record().usage ? *record().usage : record().usage.emplace();
-    if (u.has_input_tokens()) usage.input_tokens = u.input_tokens();
-    if (u.has_output_tokens()) usage.output_tokens = u.output_tokens();
-    if (u.has_cache_read_input_tokens()) usage.cache_read_input_tokens = u.cache_read_input_tokens();
-    if (u.has_cache_creation_input_tokens()) usage.cache_creation_input_tokens = u.cache_creation_input_tokens();
-  } else if (record_bodies() && event.has_content_block_delta() &&
-             event.content_block_delta().delta().has_text_delta()) {
-    record().response_text += event.content_block_delta().delta().text_delta().text();
+    ApplyUsageDelta(event.message_delta().usage(), usage_ ? &*usage_ : &usage_.emplace());
+  } else {
+    if (record_bodies() && event.has_content_block_delta() &&
+        event.content_block_delta().delta().has_text_delta()) {
+      record().response_text += event.content_block_delta().delta().text_delta().text();
+    }
+    return;
   }
+  record().usage = CallUsageOf(*usage_);
 }
 
 BodyAction StreamCall::OnSuccessBody(absl::string_view chunk) {
   if (outcome_) return BodyAction::kAbort;
-  if (queued_bytes_ >= buffer_bytes_) {
-    // The caller reads slower than the upstream writes: hold this chunk in curl (it is delivered
-    // again on resume) and stop reading the socket, instead of growing the queue.
-    paused_ = true;
+  if (relay_.above_high_watermark()) {
+    // The caller reads slower than the upstream writes: hold this chunk in the transport (it is
+    // delivered again on resume) and stop reading the socket, instead of growing the queue.
+    relay_.Paused();
     return BodyAction::kPause;
   }
-  grpc::Status ended = DecodeEvents(*decoder_, chunk,
-                                    [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                                      return HandleEvent(std::move(event));
-                                    });
+  grpc::Status ended = events_->Feed(chunk, response_headers(),
+                                     [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                       return Relay(std::move(event));
+                                     });
   if (!ended.ok()) {
     // The events already queued still reach the caller; then the stream ends with the failure.
     outcome_ = std::move(ended);
@@ -373,16 +343,15 @@ void StreamCall::OnSuccessEnd(const absl::Status& transport) {
     return;
   }
   // A stream that ends without its end marker is never a success.
-  outcome_ = DecodeEvents(*decoder_, std::nullopt,
-                          [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                            return HandleEvent(std::move(event));
-                          });
+  outcome_ = events_->Finish(response_headers(),
+                             [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                               return Relay(std::move(event));
+                             });
 }
 
 void StreamCall::Conclude(grpc::Status status) {
   if (cancelled_) {
-    queue_.clear();  // nobody will read them
-    queued_bytes_ = 0;
+    relay_.Clear();  // nobody will read them
     outcome_ = std::move(status);
     return;
   }
@@ -392,7 +361,7 @@ void StreamCall::Conclude(grpc::Status status) {
 void StreamCall::WriteDone(bool ok) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    write_in_flight_ = false;
+    relay_.WriteDone();
     if (!ok && !cancelled_) {
       // The caller is gone: stop the upstream at once.
       CancelLocked();
@@ -405,36 +374,20 @@ void StreamCall::WriteDone(bool ok) {
 StreamCall::Action StreamCall::NextAction() {
   Action action;
   if (detached_ || finished_) return action;
-  if (paused_ && queued_bytes_ <= buffer_bytes_ / 2 && !cancelled_) {
-    paused_ = false;
-    action.resume = current_transfer();
-  }
-  if (write_in_flight_) return action;
-  if (!queue_.empty()) {
-    in_flight_ = std::move(queue_.front());
-    queue_.pop_front();
-    queued_bytes_ -= static_cast<int64_t>(in_flight_.ByteSizeLong());
-    write_in_flight_ = true;
-    action.write = true;
-    if (in_flight_.has_content_block_delta() && record().first_token == CallRecord::Clock::time_point{}) {
+  action.write = relay_.StartWrite();
+  if (action.write != nullptr) {
+    if (action.write->has_content_block_delta() && record().first_token == CallRecord::Clock::time_point{}) {
       record().first_token = CallRecord::Clock::now();
     }
     if (!wrote_any_) {
       wrote_any_ = true;
-      action.initial_metadata = response_headers();
+      action.initial_metadata = CallerMetadata(response_headers());
     }
-    if (paused_ && queued_bytes_ <= buffer_bytes_ / 2 && !cancelled_) {
-      paused_ = false;
-      action.resume = current_transfer();
-    }
-    return action;
-  }
-  if (outcome_) {
+  } else if (outcome_ && !relay_.write_in_flight() && relay_.empty()) {
     finished_ = true;
-    action.finish = *outcome_;
-    action.trailing_metadata = response_headers();
-    action.record = TakeRecord(*outcome_);
+    action.end = TakeEnding(*outcome_);
   }
+  if (relay_.TakeResume() && !cancelled_) action.resume = current_transfer();
   return action;
 }
 
@@ -444,18 +397,11 @@ void StreamCall::Flush() {
     std::lock_guard<std::mutex> lock(mu_);
     action = NextAction();
   }
-  if (action.resume) transport()->Resume(*action.resume);
-  if (action.write) {
-    if (action.initial_metadata) {
-      ForwardHeaders(*action.initial_metadata, [this](const std::string& k, const std::string& v) {
-        context_->AddInitialMetadata(k, v);
-      });
-    }
-    reactor_->StartWrite(&in_flight_);
-  } else if (action.finish) {
-    NotifyEnd(*action.record);
-    AddTrailers(action.trailing_metadata, *action.finish, context_);
-    reactor_->Finish(*action.finish);
+  if (action.resume) transport().Resume(*action.resume);
+  if (action.write != nullptr) {
+    caller_->SendEvent(*action.write, action.initial_metadata ? &*action.initial_metadata : nullptr);
+  } else if (action.end) {
+    FinishRpc(*action.end);
   }
 }
 

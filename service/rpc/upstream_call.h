@@ -1,14 +1,28 @@
-// One RPC's exchange with the upstream, from the first attempt to the gRPC status: the sink of
-// its transfers on the curl loop, the retry decisions, the error table, and the bridge to the
-// gRPC reactor that answers the caller. A call is shared by its reactor (gRPC threads) and its
-// current transfer (the loop thread); `mu_` guards what both touch, and gRPC is only ever
-// called outside it, by the one thread that won the right to (one write in flight; one Finish).
+// One RPC's exchange with the upstream, from the first attempt to the gRPC status. The call is
+// assembled from small parts with one job each:
+//
+//   UpstreamCall   the attempts on the Transport seam: start, retry (RetryPolicy, within the
+//                  deadline read from the injected Clock), cancel; error responses through the
+//                  dialect's ReadError and the error table
+//   EventReader    a streamed body through the dialect's EventDecoder (event_reader.h)
+//   StreamRelay    the bounded queue towards a slow caller, pause and resume (stream_relay.h)
+//   CallerSide     the gRPC reactor, or a test's mock (caller_side.h)
+//   the record     what the RPC did, for metrics and logs; usage by CallUsageOf alone
+//
+// Threads and locks, for all of them:
+//  - A call is shared by its reactor (gRPC threads: Begin, Cancel, WriteDone, Detach) and its
+//    current transfer (the transport's thread: OnHead, OnBody, OnDone). `mu_` guards every
+//    part's state; the parts themselves are not thread-safe.
+//  - Transport calls (Start, Cancel) may be made under `mu_`: a transport never calls a sink
+//    from inside them. Resume is made after `mu_` is released.
+//  - CallerSide is only ever called outside `mu_` (gRPC may run a reaction inline, which takes
+//    `mu_` again), by the one thread that decided under `mu_` to make that call: Flush() runs
+//    after every entry point. One write in flight; one SendStatus, with nothing in flight.
+//  - After Detach (the reactor's OnDone) the CallerSide is never touched again.
 #ifndef SERVICE_RPC_UPSTREAM_CALL_H_
 #define SERVICE_RPC_UPSTREAM_CALL_H_
 
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,12 +31,15 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
 #include "claude/v1/messages.pb.h"
 #include "service/codec/message_accumulator.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
+#include "service/rpc/caller_side.h"
+#include "service/rpc/clock.h"
+#include "service/rpc/event_reader.h"
+#include "service/rpc/stream_relay.h"
 #include "service/security/caller_gate.h"
 #include "service/upstream/dialect.h"
 #include "service/upstream/http_types.h"
@@ -47,6 +64,7 @@ struct CallEnvironment {
   Transport* transport = nullptr;
   const Dialect* dialect = nullptr;  // builds the upstream requests and reads their answers
   const RetryPolicy* retry_policy = nullptr;
+  const Clock* clock = SystemClock::Get();
   CallRegistry* calls = nullptr;  // may be null: calls are not tracked
   CallerGate* gate = nullptr;     // may be null: every call is admitted, anonymously
   CallOptions options;
@@ -56,13 +74,18 @@ struct CallEnvironment {
   bool record_bodies = false;
 };
 
+// The record's token counts from a claude.v1.Usage: the one place, for unary replies and
+// streams alike.
+CallUsage CallUsageOf(const claude::v1::Usage& usage);
+
 class UpstreamCall : public TransferSink, public std::enable_shared_from_this<UpstreamCall> {
  public:
-  UpstreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline);
+  // `caller` answers the RPC until Detach(). `deadline`: absl::InfiniteFuture() for none.
+  UpstreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline, CallerSide* caller);
   ~UpstreamCall() override = default;
 
-  // Starts the first attempt. Call once, after the reactor is attached; `record` (method,
-  // caller, model, start) is completed by the call and observed when it finishes.
+  // Starts the first attempt. Call once; `record` (method, caller, model, start) is completed by
+  // the call and observed when it finishes.
   void Begin(CallRecord record);
   // The caller went away (cancel, deadline) or the server is stopping: abort the transfer at
   // once and finish the RPC with `status` if it has not finished.
@@ -70,7 +93,7 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   // The reactor is done (OnDone): never touch it again, and stop any transfer still running.
   void Detach();
 
-  // TransferSink, on the loop thread.
+  // TransferSink, on the transport's thread.
   void OnHead(int http_status, const HttpHeaders& headers) final;
   BodyAction OnBody(absl::string_view chunk) final;
   void OnDone(const absl::Status& status) final;
@@ -83,55 +106,53 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   virtual bool MayRetry() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
   // Ends the RPC with `status` once nothing is in flight towards the caller.
   virtual void Conclude(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
-  // Forgets what a failed attempt left (parsers, partial bodies) before the next one.
+  // Forgets what a failed attempt left (decoders, partial bodies) before the next one.
   virtual void ResetAttempt() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
-  // Performs the gRPC operations decided under `mu_` (writes, Finish). Called by every entry
-  // point after releasing `mu_`: gRPC may run reactions inline, which take `mu_` again.
+  // Performs the CallerSide and Resume calls decided under `mu_`. Called by every entry point
+  // after releasing `mu_`.
   virtual void Flush() ABSL_LOCKS_EXCLUDED(mu_) = 0;
+
   // Marks the call cancelled and stops its transfer.
   void CancelLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Transport* transport() const { return env_.transport; }
-  const Dialect& dialect() const { return *env_.dialect; }
-  Transport::TransferId current_transfer() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return transfer_; }
-
   // Retries the call if the policy allows (`http_status` 0: no response), else concludes it.
   void RetryOrConclude(grpc::Status status, int http_status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Feeds `chunk` of a streamed 2xx body to `decoder` (nullopt: the body ended cleanly) and
-  // hands each event to `on_event`. Not OK: the status that ends the RPC (data that does not
-  // decode: INTERNAL; a body cut short: UNAVAILABLE; an `error` event: by the error table; or
-  // what `on_event` returned).
-  grpc::Status DecodeEvents(EventDecoder& decoder, std::optional<absl::string_view> chunk,
-                            absl::FunctionRef<grpc::Status(claude::v1::MessageStreamEvent)> on_event) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Response headers of the attempt whose answer the caller gets, for its metadata.
+  // A reader of the current attempt's streamed body.
+  EventReader NewEventReader() const { return EventReader(env_.dialect->NewEventDecoder()); }
+  const Dialect& dialect() const { return *env_.dialect; }
+  Transport& transport() const { return *env_.transport; }
+  Transport::TransferId current_transfer() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return transfer_; }
+  // Response headers of the attempt whose answer the caller gets.
   const HttpHeaders& response_headers() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return headers_; }
   // The call's record, filled as it goes (observability hooks only).
   CallRecord& record() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return record_; }
   bool record_bodies() const { return env_.record_bodies; }
   // Completes the record with the final `status` and hands it over (once, when finishing).
   CallRecord TakeRecord(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Tells the observers the RPC ended; outside `mu_`, before gRPC's Finish.
-  void NotifyEnd(const CallRecord& record) const ABSL_LOCKS_EXCLUDED(mu_);
-  // Copies the headers callers care about (request-id, retry-after, anthropic-ratelimit-*) into
-  // gRPC metadata with `add`.
-  static void ForwardHeaders(const HttpHeaders& headers,
-                             const std::function<void(const std::string&, const std::string&)>& add);
-  // Adds the trailing metadata of a finished call: forwarded headers, and for failures a retry
-  // pushback that keeps clients from retrying what the server already retried.
-  static void AddTrailers(const HttpHeaders& headers, const grpc::Status& status,
-                          grpc::CallbackServerContext* context);
+  // The end of the RPC, decided under `mu_`, performed by FinishRpc outside it.
+  struct Ending {
+    grpc::Status status;
+    HttpHeaders trailing_metadata;
+    CallRecord record;
+  };
+  Ending TakeEnding(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells the observers, then the caller (outside `mu_`).
+  void FinishRpc(const Ending& ending) ABSL_LOCKS_EXCLUDED(mu_);
+  // The upstream headers callers see as gRPC metadata (request-id, retry-after,
+  // anthropic-ratelimit-*).
+  static HttpHeaders CallerMetadata(const HttpHeaders& headers);
 
   // std::mutex, not absl::Mutex: Debian builds Abseil without ThreadSanitizer annotations, so
   // TSan builds could not see absl::Mutex synchronize.
   std::mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool detached_ ABSL_GUARDED_BY(mu_) = false;
+  CallerSide* const caller_;  // not after Detach
 
  private:
   void StartAttempt(absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Copied, not referenced: the loop thread reads them, and the copy made here (before the
-  // first transfer is handed over under the loop's mutex) is visibly ordered before those reads.
+  // Copied, not referenced: the transport's thread reads them, and the copy made here (before
+  // the first transfer is handed over) is visibly ordered before those reads.
   const CallEnvironment env_;
   HttpRequest request_;
   const absl::Time deadline_;
@@ -149,9 +170,8 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
 class UnaryCall final : public UpstreamCall {
  public:
   // `response` is the RPC's response message; `accumulate_stream`: the request asked the
-  // upstream for SSE, and the events fold into `response` (a claude.v1.Message).
-  UnaryCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline,
-            grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+  // upstream for a stream, and its events fold into `response` (a claude.v1.Message).
+  UnaryCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline, CallerSide* caller,
             google::protobuf::Message* response, bool accumulate_stream);
 
  private:
@@ -159,34 +179,29 @@ class UnaryCall final : public UpstreamCall {
   void OnSuccessEnd(const absl::Status& transport) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool MayRetry() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return true; }
   void Conclude(grpc::Status status) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ResetAttempt() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Flush() override ABSL_LOCKS_EXCLUDED(mu_);
   // Applies a streamed event to the accumulated Message.
   grpc::Status FoldEvent(const claude::v1::MessageStreamEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Usage (and text, when bodies are recorded) of the Message the caller gets.
   void RecordMessage(const claude::v1::Message& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  grpc::CallbackServerContext* const context_;
-  grpc::ServerUnaryReactor* const reactor_;
   google::protobuf::Message* const response_;
   const bool accumulate_stream_;
   const size_t max_response_bytes_;
   std::string body_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<EventDecoder> decoder_ ABSL_GUARDED_BY(mu_);
+  std::optional<EventReader> events_ ABSL_GUARDED_BY(mu_);
   std::optional<MessageAccumulator> accumulator_ ABSL_GUARDED_BY(mu_);
   grpc::Status stream_error_ ABSL_GUARDED_BY(mu_);
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<grpc::Status> pending_finish_ ABSL_GUARDED_BY(mu_);
-
-  void ResetAttempt() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Flush() override ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<Ending> pending_end_ ABSL_GUARDED_BY(mu_);
 };
 
-// A server-streaming RPC: each upstream SSE event is decoded and written to the caller, one
-// write in flight; a full backlog pauses the upstream transfer.
+// A server-streaming RPC: each upstream event is decoded and relayed to the caller, one write
+// in flight; a full relay pauses the upstream transfer.
 class StreamCall final : public UpstreamCall {
  public:
-  StreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline,
-             grpc::CallbackServerContext* context,
-             grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* reactor);
+  StreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline, CallerSide* caller);
 
   // The reactor's OnWriteDone.
   void WriteDone(bool ok);
@@ -196,34 +211,28 @@ class StreamCall final : public UpstreamCall {
   void OnSuccessEnd(const absl::Status& transport) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool MayRetry() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !produced_any_; }
   void Conclude(grpc::Status status) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  // What the thread that holds `mu_` must do with gRPC once it has released it.
-  struct Action {
-    bool write = false;
-    std::optional<HttpHeaders> initial_metadata;  // with the first write
-    std::optional<grpc::Status> finish;
-    HttpHeaders trailing_metadata;                 // with the finish
-    std::optional<Transport::TransferId> resume;
-    std::optional<CallRecord> record;              // with the finish
-  };
-  Action NextAction() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ResetAttempt() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Flush() override ABSL_LOCKS_EXCLUDED(mu_);
-  grpc::Status HandleEvent(claude::v1::MessageStreamEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // What the thread that holds `mu_` must do once it has released it.
+  struct Action {
+    const claude::v1::MessageStreamEvent* write = nullptr;
+    std::optional<HttpHeaders> initial_metadata;  // with the first write
+    std::optional<Ending> end;
+    std::optional<Transport::TransferId> resume;
+  };
+  Action NextAction() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues a decoded event for the caller.
+  grpc::Status Relay(claude::v1::MessageStreamEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Usage and text of a decoded event, for the record.
   void RecordEvent(const claude::v1::MessageStreamEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  grpc::CallbackServerContext* const context_;
-  grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* const reactor_;
-  const int64_t buffer_bytes_;
-  std::unique_ptr<EventDecoder> decoder_ ABSL_GUARDED_BY(mu_);
-  std::deque<claude::v1::MessageStreamEvent> queue_ ABSL_GUARDED_BY(mu_);
-  int64_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  claude::v1::MessageStreamEvent in_flight_;  // owned by the write in flight
-  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  StreamRelay relay_ ABSL_GUARDED_BY(mu_);
+  std::optional<EventReader> events_ ABSL_GUARDED_BY(mu_);
+  // The usage so far: message_start's, overwritten by message_delta's (ApplyUsageDelta).
+  std::optional<claude::v1::Usage> usage_ ABSL_GUARDED_BY(mu_);
   bool wrote_any_ ABSL_GUARDED_BY(mu_) = false;
   bool produced_any_ ABSL_GUARDED_BY(mu_) = false;
-  bool paused_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<grpc::Status> outcome_ ABSL_GUARDED_BY(mu_);
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
