@@ -497,6 +497,11 @@ class FakeAnthropic::Impl {
   // Echo mode.
   void Echo(evhttp_request* req, int n, const RecordedRequest& request);
   void EchoMessages(evhttp_request* req, int n, const std::string& body, bool count_tokens);
+  // How an echo reply is sent: one JSON Message, SSE, or Bedrock's event-stream frames.
+  enum class Framing { kJson, kSse, kEventStream };
+  // The echo of `request`'s last user text as `model`.
+  void SendEchoReply(evhttp_request* req, int n, const std::string& model,
+                     const v1::CreateMessageRequest& request, Framing framing);
   // Vertex AI: `target` is "MODEL:METHOD" after .../publishers/anthropic/models/.
   void EchoVertex(evhttp_request* req, int n, const RecordedRequest& request, absl::string_view target);
   // Bedrock: `target` is "MODEL/invoke[-with-response-stream]" after /model/.
@@ -865,13 +870,11 @@ void FakeAnthropic::Impl::EchoMessages(evhttp_request* req, int n, const std::st
              ErrorBody("invalid_request_error", status.message(), n), n);
     return;
   }
-  const int input_tokens = RequestWords(request);
   if (count_tokens) {
-    SendEcho(req, 200, "application/json", absl::StrCat(R"({"input_tokens":)", input_tokens, "}"),
-             n);
+    SendEcho(req, 200, "application/json",
+             absl::StrCat(R"({"input_tokens":)", RequestWords(request), "}"), n);
     return;
   }
-  const std::string text = "Echo: " + LastUserText(request);
   // "stream" is not modelled, so JsonToMessage keeps it in extra_fields. (has_extra_fields()
   // first: the map of the default Struct instance is not even read, which crashes under TSan
   // with Debian's uninstrumented libprotobuf.)
@@ -883,13 +886,26 @@ void FakeAnthropic::Impl::EchoMessages(evhttp_request* req, int n, const std::st
              it->second.kind_case() == google::protobuf::Value::kBoolValue &&
              it->second.bool_value();
   }
-  if (stream) {
-    SendEcho(req, 200, "text/event-stream", EchoSse(n, request.model(), text, input_tokens), n);
-    return;
+  SendEchoReply(req, n, request.model(), request, stream ? Framing::kSse : Framing::kJson);
+}
+
+void FakeAnthropic::Impl::SendEchoReply(evhttp_request* req, int n, const std::string& model,
+                                        const v1::CreateMessageRequest& request, Framing framing) {
+  const int input_tokens = RequestWords(request);
+  const std::string text = "Echo: " + LastUserText(request);
+  switch (framing) {
+    case Framing::kSse:
+      SendEcho(req, 200, "text/event-stream", EchoSse(n, model, text, input_tokens), n);
+      return;
+    case Framing::kEventStream:
+      SendEcho(req, 200, "application/vnd.amazon.eventstream",
+               EchoEventStream(n, model, text, input_tokens), n);
+      return;
+    case Framing::kJson:
+      break;
   }
   std::string json;
-  AppendMessageJson(n, request.model(), &text, input_tokens,
-                    static_cast<int>(WordPieces(text).size()), &json);
+  AppendMessageJson(n, model, &text, input_tokens, static_cast<int>(WordPieces(text).size()), &json);
   SendEcho(req, 200, "application/json", json, n);
 }
 
@@ -928,19 +944,12 @@ void FakeAnthropic::Impl::EchoVertex(evhttp_request* req, int n, const RecordedR
     SendEcho(req, 400, "application/json", GoogleErrorBody(400, "INVALID_ARGUMENT", problem), n);
     return;
   }
-  const int input_tokens = RequestWords(parsed);
   if (model == "count-tokens") {
-    SendEcho(req, 200, "application/json", absl::StrCat(R"({"input_tokens":)", input_tokens, "}"), n);
+    SendEcho(req, 200, "application/json",
+             absl::StrCat(R"({"input_tokens":)", RequestWords(parsed), "}"), n);
     return;
   }
-  const std::string text = "Echo: " + LastUserText(parsed);
-  if (method == "streamRawPredict") {
-    SendEcho(req, 200, "text/event-stream", EchoSse(n, model, text, input_tokens), n);
-    return;
-  }
-  std::string json;
-  AppendMessageJson(n, model, &text, input_tokens, static_cast<int>(WordPieces(text).size()), &json);
-  SendEcho(req, 200, "application/json", json, n);
+  SendEchoReply(req, n, model, parsed, method == "streamRawPredict" ? Framing::kSse : Framing::kJson);
 }
 
 void FakeAnthropic::Impl::EchoBedrock(evhttp_request* req, int n, const RecordedRequest& request,
@@ -985,16 +994,8 @@ void FakeAnthropic::Impl::EchoBedrock(evhttp_request* req, int n, const Recorded
     fail(400, "ValidationException", problem);
     return;
   }
-  const int input_tokens = RequestWords(parsed);
-  const std::string text = "Echo: " + LastUserText(parsed);
-  if (action == "invoke-with-response-stream") {
-    SendEcho(req, 200, "application/vnd.amazon.eventstream",
-             EchoEventStream(n, model, text, input_tokens), n);
-    return;
-  }
-  std::string json;
-  AppendMessageJson(n, model, &text, input_tokens, static_cast<int>(WordPieces(text).size()), &json);
-  SendEcho(req, 200, "application/json", json, n);
+  SendEchoReply(req, n, model, parsed,
+                action == "invoke-with-response-stream" ? Framing::kEventStream : Framing::kJson);
 }
 
 void FakeAnthropic::Impl::SendEcho(evhttp_request* req, int status, const char* content_type,

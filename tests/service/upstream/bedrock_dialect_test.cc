@@ -15,6 +15,7 @@
 #include "service/upstream/bedrock_replies.h"
 #include "tests/fake_upstream/aws_event_stream_encoder.h"
 #include "tests/testing/json_testing.h"
+#include "tests/testing/server_harness.h"
 
 namespace claude {
 namespace {
@@ -39,10 +40,8 @@ BedrockDialect MakeDialect(std::shared_ptr<RequestSigner> signer = nullptr) {
 }
 
 claude::v1::CreateMessageRequest Request(const std::string& model) {
-  claude::v1::CreateMessageRequest request;
-  const std::string json = R"({"model":")" + model +
-                           R"(","max_tokens":64,"messages":[{"role":"user","content":"Hi"}]})";
-  EXPECT_TRUE(JsonToMessage(json, &request).ok());
+  claude::v1::CreateMessageRequest request = testing::Hello(64);
+  request.set_model(model);
   return request;
 }
 
@@ -57,7 +56,7 @@ TEST(BedrockDialectTest, UnaryMessageGoesToInvokeWithTheBodyBedrockTakes) {
   ASSERT_TRUE(http.ok()) << http.status();
   EXPECT_EQ(http->url, absl::StrCat(kBase, "/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke"));
   EXPECT_TRUE(JsonEqual(
-      R"({"anthropic_version":"bedrock-2023-05-31","anthropic_beta":["b1","b2","b3"],"max_tokens":64,"messages":[{"role":"user","content":"Hi"}]})",
+      R"({"anthropic_version":"bedrock-2023-05-31","anthropic_beta":["b1","b2","b3"],"max_tokens":64,"messages":[{"role":"user","content":"Hello there, Claude"}]})",
       *http->body));
   EXPECT_THAT(http->headers, Contains(Pair("accept", "application/json")));
   EXPECT_THAT(http->headers, Contains(Pair("traceparent", "00-ab-cd-01")));

@@ -10,6 +10,7 @@
 #include "service/codec/json_mapping.h"
 #include "service/errors/error_table.h"
 #include "tests/testing/json_testing.h"
+#include "tests/testing/server_harness.h"
 
 namespace claude {
 namespace {
@@ -36,10 +37,8 @@ VertexDialect MakeDialect(std::shared_ptr<RequestSigner> signer = nullptr) {
 }
 
 claude::v1::CreateMessageRequest Request(const std::string& model) {
-  claude::v1::CreateMessageRequest request;
-  const std::string json = R"({"model":")" + model +
-                           R"(","max_tokens":64,"messages":[{"role":"user","content":"Hi"}]})";
-  EXPECT_TRUE(JsonToMessage(json, &request).ok());
+  claude::v1::CreateMessageRequest request = testing::Hello(64);
+  request.set_model(model);
   return request;
 }
 
@@ -56,7 +55,7 @@ TEST(VertexDialectTest, UnaryMessageGoesToRawPredictWithoutModelInTheBody) {
   EXPECT_EQ(http->method, "POST");
   EXPECT_EQ(http->url, std::string(kModelsUrl) + "claude-sonnet-4-5@20250929:rawPredict");
   EXPECT_TRUE(JsonEqual(
-      R"({"anthropic_version":"vertex-2023-10-16","max_tokens":64,"messages":[{"role":"user","content":"Hi"}]})",
+      R"({"anthropic_version":"vertex-2023-10-16","max_tokens":64,"messages":[{"role":"user","content":"Hello there, Claude"}]})",
       *http->body));
   EXPECT_THAT(http->headers, Contains(Pair("content-type", "application/json")));
   EXPECT_THAT(http->headers, Contains(Pair("anthropic-beta", "b1")));
@@ -70,7 +69,7 @@ TEST(VertexDialectTest, StreamGoesToStreamRawPredict) {
   // A model the map does not list is sent as is.
   EXPECT_EQ(http->url, std::string(kModelsUrl) + "claude-haiku-4-5:streamRawPredict");
   EXPECT_TRUE(JsonEqual(
-      R"({"anthropic_version":"vertex-2023-10-16","stream":true,"max_tokens":64,"messages":[{"role":"user","content":"Hi"}]})",
+      R"({"anthropic_version":"vertex-2023-10-16","stream":true,"max_tokens":64,"messages":[{"role":"user","content":"Hello there, Claude"}]})",
       *http->body));
   EXPECT_THAT(http->headers, Contains(Pair("accept", "text/event-stream")));
 }
@@ -85,14 +84,14 @@ TEST(VertexDialectTest, ModelIdsAreEscapedInThePath) {
 TEST(VertexDialectTest, CountTokensKeepsTheModelInTheBody) {
   const VertexDialect dialect = MakeDialect();
   claude::v1::CountTokensRequest request;
-  ASSERT_TRUE(JsonToMessage(R"({"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"Hi"}]})",
+  ASSERT_TRUE(JsonToMessage(R"({"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"Hello there, Claude"}]})",
                             &request)
                   .ok());
   absl::StatusOr<HttpRequest> http = dialect.CountTokens(request, {});
   ASSERT_TRUE(http.ok()) << http.status();
   EXPECT_EQ(http->url, std::string(kModelsUrl) + "count-tokens:rawPredict");
   EXPECT_TRUE(JsonEqual(
-      R"({"model":"claude-sonnet-4-5@20250929","anthropic_version":"vertex-2023-10-16","messages":[{"role":"user","content":"Hi"}]})",
+      R"({"model":"claude-sonnet-4-5@20250929","anthropic_version":"vertex-2023-10-16","messages":[{"role":"user","content":"Hello there, Claude"}]})",
       *http->body));
 }
 
