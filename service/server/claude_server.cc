@@ -84,9 +84,12 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   if (absl::Status s = self->gate_->Load(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
   }
-  absl::StatusOr<std::unique_ptr<Dialect>> dialect = NewDialect(self->config_);
-  if (!dialect.ok()) return dialect.status();
-  self->dialect_ = *std::move(dialect);
+  self->dialect_ = self->config_.dialect;
+  if (self->dialect_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<Dialect>> dialect = NewDialect(self->config_);
+    if (!dialect.ok()) return dialect.status();
+    self->dialect_ = *std::move(dialect);
+  }
   self->loop_ = std::make_unique<CurlEventLoop>(self->config_.transport);
   self->env_.transport = self->loop_.get();
   self->env_.dialect = self->dialect_.get();

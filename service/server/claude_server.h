@@ -57,6 +57,8 @@ struct ServerConfig {
   std::string upstream_api = "messages";
   VertexUpstreamConfig vertex;
   BedrockUpstreamConfig bedrock;
+  // Serves through this dialect instead of the one upstream_api names (tests).
+  std::shared_ptr<const Dialect> dialect;
   // How to reach it: connections, timeouts, TLS.
   CurlEventLoopOptions transport;
   int max_retries = 2;
@@ -123,7 +125,7 @@ class ClaudeServer {
   CallRegistry calls_;
   CallObservers observers_;
   std::unique_ptr<CallerGate> gate_;
-  std::unique_ptr<Dialect> dialect_;
+  std::shared_ptr<const Dialect> dialect_;
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;

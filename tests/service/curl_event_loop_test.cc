@@ -8,11 +8,13 @@
 #include <thread>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/fake_upstream/fake_anthropic.h"
+#include "tests/testing/mock_transport.h"
 
 namespace claude {
 namespace {
@@ -45,6 +47,15 @@ class RecordingSink : public TransferSink {
   bool Wait(absl::Duration timeout) {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_for(lock, absl::ToChronoSeconds(timeout), [this] { return dones_ > 0; });
+  }
+
+  absl::Status done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_;
+  }
+  int heads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return heads_;
   }
 
   // Empty when the transfer was seen as expected; else what went wrong.
@@ -113,6 +124,44 @@ TEST(CurlEventLoopTest, ConcurrentStartersGetEveryResponseOnTheLoopThread) {
   for (std::thread& t : starters) t.join();
   for (int s = 0; s < kStarters; ++s) EXPECT_EQ(failures[s], "") << "starter " << s;
   EXPECT_EQ((*fake)->request_count(), kStarters * kPerStarter);
+  EXPECT_EQ(loop.live_transfers(), 0);
+}
+
+// The request's signer runs just before sending, and its headers go out with the request.
+TEST(CurlEventLoopTest, SignerHeadersAreSent) {
+  auto fake = testing::FakeAnthropic::Start();
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  CurlEventLoop loop(CurlEventLoopOptions{});
+  auto signer = std::make_shared<testing::MockRequestSigner>();
+  HttpRequest request = EchoRequest((*fake)->base_url(), "signed");
+  EXPECT_CALL(*signer, Sign(::testing::Field(&HttpRequest::url, request.url), ::testing::_))
+      .WillOnce(::testing::Return(HttpHeaders{{"x-api-key", "sk-ant-signed"}}));
+  request.signer = signer;
+  auto sink = std::make_shared<RecordingSink>();
+  loop.Start(std::move(request), sink, absl::ZeroDuration());
+  ASSERT_TRUE(sink->Wait(absl::Seconds(30)));
+  EXPECT_EQ(sink->Check("Echo: signed", std::this_thread::get_id()), "");
+  ASSERT_EQ((*fake)->requests().size(), 1u);
+  const std::string* key = FindHeader((*fake)->requests()[0].headers, "x-api-key");
+  ASSERT_NE(key, nullptr);
+  EXPECT_EQ(*key, "sk-ant-signed");
+}
+
+// A signer that fails ends the transfer with its status, and nothing is sent.
+TEST(CurlEventLoopTest, FailingSignerEndsTheTransferUnsent) {
+  auto fake = testing::FakeAnthropic::Start();
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  CurlEventLoop loop(CurlEventLoopOptions{});
+  auto signer = std::make_shared<testing::MockRequestSigner>();
+  EXPECT_CALL(*signer, Sign).WillOnce(::testing::Return(absl::UnavailableError("no key readable")));
+  HttpRequest request = EchoRequest((*fake)->base_url(), "unsigned");
+  request.signer = signer;
+  auto sink = std::make_shared<RecordingSink>();
+  loop.Start(std::move(request), sink, absl::ZeroDuration());
+  ASSERT_TRUE(sink->Wait(absl::Seconds(30)));
+  EXPECT_EQ(sink->done(), absl::UnavailableError("no key readable"));
+  EXPECT_EQ(sink->heads(), 0);
+  EXPECT_EQ((*fake)->request_count(), 0);
   EXPECT_EQ(loop.live_transfers(), 0);
 }
 
