@@ -8,8 +8,10 @@ bool UpstreamHealth::TryAdmit(absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
   if (now < backoff_until_ || now < ejected_until_) return false;
   if (ejections_ == 0) return true;  // healthy
-  if (probing_) return false;        // half-open: one probe at a time
+  // Half-open: one probe at a time, unless the last one never reported.
+  if (probing_ && now - probe_started_ < policy_.base_ejection) return false;
   probing_ = true;
+  probe_started_ = now;
   return true;
 }
 

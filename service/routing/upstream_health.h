@@ -33,8 +33,10 @@ class UpstreamHealth {
 
   explicit UpstreamHealth(EjectionPolicy policy = {}) : policy_(policy) {}
 
-  // Whether a call may try the upstream at `now`. True when healthy and not under a retry-after;
-  // after an ejection ends, true for exactly one call (the probe) until it reports.
+  // Whether a call may try the upstream at `now`; ask only when about to try it. True when
+  // healthy and not under a retry-after; after an ejection ends, true for one call (the probe)
+  // until it reports, or until `base_ejection` has passed without a report (a probe whose call
+  // was cancelled), when another call may probe.
   bool TryAdmit(absl::Time now);
   // The attempt's outcome. A failure is one the call would retry elsewhere (connection error,
   // 408, 409, 429, 5xx, 529), not the caller's fault (400, 404...), which says nothing about the
@@ -55,6 +57,7 @@ class UpstreamHealth {
   int failures_ ABSL_GUARDED_BY(mu_) = 0;  // consecutive
   int ejections_ ABSL_GUARDED_BY(mu_) = 0;
   bool probing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time probe_started_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time ejected_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time backoff_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };

@@ -67,6 +67,15 @@ TEST(UpstreamHealthTest, LateFailuresOfCallsAdmittedBeforeTheEjectionDoNotExtend
   EXPECT_EQ(health.ejections(), 1);
 }
 
+TEST(UpstreamHealthTest, AProbeThatNeverReportsIsReplaced) {
+  UpstreamHealth health(Policy());
+  for (int i = 0; i < 3; ++i) health.OnFailure(kStart);
+  const absl::Time probe = kStart + absl::Seconds(10);
+  EXPECT_TRUE(health.TryAdmit(probe));  // its call is cancelled and never reports
+  EXPECT_FALSE(health.TryAdmit(probe + absl::Seconds(9)));
+  EXPECT_TRUE(health.TryAdmit(probe + absl::Seconds(10)));
+}
+
 TEST(UpstreamHealthTest, RetryAfterKeepsCallsAwayWithoutAnEjection) {
   UpstreamHealth health(Policy());
   health.BackOffUntil(kStart + absl::Seconds(4));
