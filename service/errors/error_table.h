@@ -72,6 +72,11 @@ grpc::Status StatusFromInternal(const absl::Status& status);
 grpc::Status StatusFromLocalPolicy(grpc::StatusCode code, std::string message, std::string reason,
                                    std::optional<absl::Duration> retry_delay = std::nullopt);
 
+// `status` (not OK) with `key` = `value` added to the metadata of its ErrorInfo (one is added,
+// with domain claude-grpc, when it carries none): e.g. the attempts of a call that failed over.
+grpc::Status WithErrorInfoMetadata(const grpc::Status& status, const std::string& key,
+                                   const std::string& value);
+
 // absl and gRPC share their code numbering: codes map 1:1, the message is kept, no details.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 

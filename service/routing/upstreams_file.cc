@@ -174,7 +174,7 @@ class Reader {
           !s.ok()) {
         return s;
       }
-      AwsCredentialFiles& aws = upstream->aws;
+      AwsCredentialPaths& aws = upstream->aws;
       const std::pair<const char*, std::string*> fields[] = {
           {"access_key_id_file", &aws.access_key_id_file},
           {"secret_access_key_file", &aws.secret_access_key_file},

@@ -59,7 +59,7 @@ enum class UpstreamAuthType {
 
 // Where AWS credentials come from. All empty: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
 // AWS_SESSION_TOKEN.
-struct AwsCredentialFiles {
+struct AwsCredentialPaths {
   std::string access_key_id_file;
   std::string secret_access_key_file;
   std::string session_token_file;  // optional
@@ -77,7 +77,7 @@ struct UpstreamConfig {
   UpstreamAuthType auth = UpstreamAuthType::kNone;
   std::vector<std::string> key_files;  // x-api-key, bearer
   std::string token_file;              // google_token
-  AwsCredentialFiles aws;              // aws_sigv4
+  AwsCredentialPaths aws;              // aws_sigv4
   // Zero: the server's flag applies.
   absl::Duration connect_timeout = absl::ZeroDuration();
   absl::Duration timeout = absl::ZeroDuration();

@@ -84,12 +84,13 @@ class CallReactor final : public Base, public CallerSide {
   // Starts the call. The reactor keeps `admission` (its caller's concurrent slot) until it is
   // deleted.
   template <typename... Args>
-  void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
-             CallRecord record, CallAdmission admission, Args... args) {
+  void Start(const CallEnvironment& env, std::vector<UpstreamTarget> targets,
+             grpc::CallbackServerContext* context, CallRecord record, CallAdmission admission,
+             Args... args) {
     context_ = context;
     admission_ = std::move(admission);
-    if (env.record_bodies) record.request_body = request.body;
-    auto call = std::make_shared<Call>(env, std::move(request), Deadline(context), this, args...);
+    if (env.record_bodies) record.request_body = targets.front().request.body;
+    auto call = std::make_shared<Call>(env, std::move(targets), Deadline(context), this, args...);
     if (env.calls != nullptr && !env.calls->Add(call)) {
       Refuse(env, record, grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
       return;
@@ -157,8 +158,8 @@ struct RpcSpec {
   std::string model;   // for the record; "" when the RPC names none
   // The request's own checks, after admission: INVALID_ARGUMENT naming the field.
   absl::FunctionRef<absl::Status()> validate;
-  // The upstream request, from the dialect; a refusal goes to the caller as is.
-  absl::FunctionRef<absl::StatusOr<HttpRequest>(const HttpHeaders& forwarded)> build;
+  // The upstream request, from an upstream's dialect; a refusal goes to the caller as is.
+  absl::FunctionRef<absl::StatusOr<HttpRequest>(const Dialect& dialect, const HttpHeaders& forwarded)> build;
 };
 
 // The one admission path of every RPC: record, admit, refuse, validate, build, reactor. Every
@@ -178,12 +179,23 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
     reactor->Refuse(env, record, ToGrpcStatus(s));
     return reactor;
   }
-  absl::StatusOr<HttpRequest> request = rpc.build(ForwardedHeaders(context));
-  if (!request.ok()) {
-    reactor->Refuse(env, record, ToGrpcStatus(request.status()));
+  // The upstreams to try: the model's route (NOT_FOUND when none matches), or the one upstream.
+  const HttpHeaders forwarded = ForwardedHeaders(context);
+  absl::StatusOr<std::vector<UpstreamTarget>> targets;
+  if (env.router != nullptr) {
+    targets = env.router->Plan(rpc.model, env.clock->Now(),
+                               [&](const Dialect& dialect) { return rpc.build(dialect, forwarded); });
+  } else if (absl::StatusOr<HttpRequest> request = rpc.build(*env.dialect, forwarded); request.ok()) {
+    targets.emplace();
+    targets->push_back(UpstreamTarget{"", env.dialect, nullptr, *std::move(request)});
+  } else {
+    targets = request.status();
+  }
+  if (!targets.ok()) {
+    reactor->Refuse(env, record, ToGrpcStatus(targets.status()));
     return reactor;
   }
-  reactor->Start(env, *std::move(request), context, std::move(record), std::move(admission), call_args...);
+  reactor->Start(env, *std::move(targets), context, std::move(record), std::move(admission), call_args...);
   return reactor;
 }
 
@@ -200,7 +212,9 @@ grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerCon
       *env_, context,
       {kCreateMessageMethod, request->model(),
        [&] { return ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); },
-       [&](const HttpHeaders& forwarded) { return env_->dialect->CreateMessage(*request, stream, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.CreateMessage(*request, stream, forwarded);
+       }},
       static_cast<google::protobuf::Message*>(response), stream);
 }
 
@@ -210,8 +224,8 @@ grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::Strea
       *env_, context,
       {kStreamMessageMethod, request->model(),
        [&] { return ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); },
-       [&](const HttpHeaders& forwarded) {
-         return env_->dialect->CreateMessage(*request, /*stream=*/true, forwarded);
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.CreateMessage(*request, /*stream=*/true, forwarded);
        }});
 }
 
@@ -221,7 +235,9 @@ grpc::ServerUnaryReactor* MessagesService::CountTokens(grpc::CallbackServerConte
   return Serve<UnaryReactor>(
       *env_, context,
       {kCountTokensMethod, request->model(), [&] { return ValidateCountTokensRequest(*request); },
-       [&](const HttpHeaders& forwarded) { return env_->dialect->CountTokens(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.CountTokens(*request, forwarded);
+       }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -233,7 +249,9 @@ grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext*
   return Serve<UnaryReactor>(
       *env_, context,
       {kListModelsMethod, "", [&] { return ValidateListModelsRequest(*request); },
-       [&](const HttpHeaders& forwarded) { return env_->dialect->ListModels(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.ListModels(*request, forwarded);
+       }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -243,7 +261,9 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
   return Serve<UnaryReactor>(
       *env_, context,
       {kGetModelMethod, request->model_id(), [&] { return ValidateGetModelRequest(*request); },
-       [&](const HttpHeaders& forwarded) { return env_->dialect->GetModel(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.GetModel(*request, forwarded);
+       }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
