@@ -31,6 +31,10 @@ ABSL_FLAG(std::string, upstream_api, "messages",
           "The upstream's API: messages (Anthropic's Messages API or a compatible gateway), vertex "
           "(Claude on Google Cloud Vertex AI) or bedrock (Claude on Amazon Bedrock). For vertex and "
           "bedrock, --upstream overrides the region's public endpoint.");
+ABSL_FLAG(std::string, upstreams_file, "",
+          "YAML file naming several upstreams (any --upstream_api kind, their credentials) and the "
+          "routes of models to them, with failover; replaces --upstream and --upstream_api. Read "
+          "at start: a file that does not parse stops the server, naming the line.");
 ABSL_FLAG(std::string, vertex_project, "", "With --upstream_api=vertex: the Google Cloud project.");
 ABSL_FLAG(std::string, vertex_region, "",
           "With --upstream_api=vertex: the region (us-east5, europe-west1, global, ...).");
@@ -121,6 +125,7 @@ int main(int argc, char** argv) {
   config.listen = absl::GetFlag(FLAGS_listen);
   claude::MessagesDialectOptions& upstream = config.upstream;
   config.upstream_api = absl::GetFlag(FLAGS_upstream_api);
+  config.upstreams_file = absl::GetFlag(FLAGS_upstreams_file);
   upstream.base_url = absl::GetFlag(FLAGS_upstream);
   bool has_credentials = false;
   if (config.upstream_api == "vertex") {
@@ -205,13 +210,15 @@ int main(int argc, char** argv) {
   const bool tls = config.tls.enabled(), mtls = !config.tls.client_ca_file.empty();
   const bool authenticating = !config.callers.callers_file.empty();
   const std::string config_api = config.upstream_api;
+  const std::string upstreams_file = config.upstreams_file;
   auto server = claude::ClaudeServer::Start(std::move(config));
   if (!server.ok()) {
     std::cerr << "claude-grpc-server: " << server.status().message() << "\n";
     return 1;
   }
   std::cout << "claude-grpc-server listening on port " << (*server)->port() << ", upstream "
-            << base_url << " (" << config_api << ")" << (has_key ? "" : " (no API key)")
+            << (upstreams_file.empty() ? base_url + " (" + config_api + ")" : "s of " + upstreams_file)
+            << (has_key || !upstreams_file.empty() ? "" : " (no API key)")
             << (mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext")
             << (authenticating ? ", caller tokens required" : "");
   if ((*server)->metrics_port() != 0) std::cout << ", metrics on port " << (*server)->metrics_port();

@@ -12,6 +12,8 @@
 #include "service/observability/rpc_metrics.h"
 #include "service/observability/scrape_gauges.h"
 #include "service/observability/stderr_line_writer.h"
+#include "service/routing/upstreams_file.h"
+#include "service/server/upstreams.h"
 #include "service/upstream/api_key_signer.h"
 #include "service/upstream/bedrock_dialect.h"
 #include "service/upstream/vertex_dialect.h"
@@ -84,6 +86,20 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   if (absl::Status s = self->gate_->Load(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
   }
+  if (!self->config_.upstreams_file.empty()) {
+    absl::StatusOr<UpstreamsConfig> upstreams = LoadUpstreamsFile(self->config_.upstreams_file);
+    if (!upstreams.ok()) return upstreams.status();
+    UpstreamDefaults defaults;
+    defaults.anthropic_version = self->config_.upstream.anthropic_version;
+    defaults.max_event_bytes = self->config_.upstream.max_event_bytes;
+    defaults.ejection = self->config_.ejection;
+    absl::StatusOr<std::unique_ptr<Router>> router = BuildRouter(*upstreams, defaults);
+    if (!router.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(self->config_.upstreams_file, ": ", router.status().message()));
+    }
+    self->router_ = *std::move(router);
+  }
   self->dialect_ = self->config_.dialect;
   if (self->dialect_ == nullptr) {
     absl::StatusOr<std::unique_ptr<Dialect>> dialect = NewDialect(self->config_);
@@ -93,6 +109,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   self->loop_ = std::make_unique<CurlEventLoop>(self->config_.transport);
   self->env_.transport = self->loop_.get();
   self->env_.dialect = self->dialect_.get();
+  self->env_.router = self->router_.get();
   self->env_.retry_policy = &self->retry_policy_;
   self->env_.calls = &self->calls_;
   self->env_.gate = self->gate_.get();

@@ -26,6 +26,7 @@
 #include "service/security/server_tls.h"
 #include "service/config/api_key_source.h"
 #include "service/upstream/aws_credentials.h"
+#include "service/routing/router.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/messages_dialect.h"
 #include "service/upstream/retry_policy.h"
@@ -59,6 +60,11 @@ struct ServerConfig {
   BedrockUpstreamConfig bedrock;
   // Serves through this dialect instead of the one upstream_api names (tests).
   std::shared_ptr<const Dialect> dialect;
+  // --upstreams_file: named upstreams and the routes of models to them; replaces the single
+  // upstream above. Read once at start (a file that does not parse stops the server).
+  std::string upstreams_file;
+  // Outlier ejection of the file's upstreams.
+  EjectionPolicy ejection;
   // How to reach it: connections, timeouts, TLS.
   CurlEventLoopOptions transport;
   int max_retries = 2;
@@ -126,6 +132,7 @@ class ClaudeServer {
   CallObservers observers_;
   std::unique_ptr<CallerGate> gate_;
   std::shared_ptr<const Dialect> dialect_;
+  std::unique_ptr<Router> router_;  // with an upstreams file
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;

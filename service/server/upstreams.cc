@@ -1,0 +1,109 @@
+#include "service/server/upstreams.h"
+
+#include <cstdlib>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "service/config/api_key_source.h"
+#include "service/upstream/api_key_signer.h"
+#include "service/upstream/aws_credentials.h"
+#include "service/upstream/bedrock_dialect.h"
+#include "service/upstream/messages_dialect.h"
+#include "service/upstream/vertex_dialect.h"
+
+namespace claude {
+namespace {
+
+absl::Status Unsupported(const UpstreamConfig& upstream, absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("upstream \"", upstream.name, "\" (line ", upstream.line, "): ", what));
+}
+
+absl::StatusOr<std::shared_ptr<AwsCredentialsSource>> AwsCredentialsOf(const UpstreamConfig& upstream) {
+  const AwsCredentialPaths& aws = upstream.aws;
+  std::shared_ptr<AwsCredentialsSource> source;
+  if (!aws.access_key_id_file.empty()) {
+    source = std::make_shared<AwsCredentialFiles>(aws.access_key_id_file, aws.secret_access_key_file,
+                                                  aws.session_token_file);
+  } else if (!aws.credentials_file.empty()) {
+    const char* profile = std::getenv("AWS_PROFILE");
+    source = std::make_shared<AwsSharedCredentialsFile>(
+        aws.credentials_file, profile != nullptr && *profile != '\0' ? profile : "default");
+  } else {
+    absl::StatusOr<AwsCredentials> environment = AwsCredentialsFromEnvironment();
+    if (!environment.ok()) return Unsupported(upstream, environment.status().message());
+    source = std::make_shared<StaticAwsCredentials>(*std::move(environment));
+  }
+  // Checked now, so a missing file stops the server at start rather than failing every call.
+  if (absl::StatusOr<AwsCredentials> now = source->Credentials(); !now.ok()) {
+    return Unsupported(upstream, now.status().message());
+  }
+  return source;
+}
+
+absl::StatusOr<std::shared_ptr<const Dialect>> DialectOf(const UpstreamConfig& upstream,
+                                                         const UpstreamDefaults& defaults) {
+  if (upstream.dialect == "messages") {
+    if (!upstream.models.empty()) return Unsupported(upstream, "models: not applied to messages upstreams yet");
+    MessagesDialectOptions options;
+    options.base_url = upstream.base_url;
+    options.auth_scheme = upstream.auth == UpstreamAuthType::kBearer ? "bearer" : "x-api-key";
+    options.anthropic_version = defaults.anthropic_version;
+    options.max_event_bytes = defaults.max_event_bytes;
+    if (!upstream.key_files.empty()) {
+      if (upstream.key_files.size() > 1) return Unsupported(upstream, "key pools are not served yet: one key file");
+      options.api_key = std::make_shared<FileApiKeySource>(upstream.key_files.front());
+    }
+    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(std::move(options));
+    if (!dialect.ok()) return dialect.status();
+    return std::shared_ptr<const Dialect>(*std::move(dialect));
+  }
+  if (upstream.dialect == "vertex") {
+    VertexDialectOptions options;
+    options.base_url = upstream.base_url.empty() ? VertexEndpoint(upstream.region) : upstream.base_url;
+    options.project = upstream.project;
+    options.region = upstream.region;
+    options.models = upstream.models;
+    options.max_event_bytes = defaults.max_event_bytes;
+    if (upstream.auth == UpstreamAuthType::kGoogleToken) {
+      options.signer = std::make_shared<ApiKeySigner>(
+          std::make_shared<FileApiKeySource>(upstream.token_file), ApiKeyScheme::kBearer);
+    }
+    return std::shared_ptr<const Dialect>(std::make_shared<VertexDialect>(std::move(options)));
+  }
+  if (upstream.dialect == "bedrock") {
+    BedrockDialectOptions options;
+    options.base_url = upstream.base_url.empty() ? BedrockEndpoint(upstream.region) : upstream.base_url;
+    options.models = upstream.models;
+    options.max_frame_bytes = defaults.max_event_bytes;
+    if (upstream.auth == UpstreamAuthType::kAwsSigV4) {
+      absl::StatusOr<std::shared_ptr<AwsCredentialsSource>> credentials = AwsCredentialsOf(upstream);
+      if (!credentials.ok()) return credentials.status();
+      options.signer = std::make_shared<SigV4RequestSigner>(
+          *std::move(credentials), SigV4Options{upstream.region, "bedrock", true});
+    }
+    return std::shared_ptr<const Dialect>(std::make_shared<BedrockDialect>(std::move(options)));
+  }
+  return Unsupported(upstream, absl::StrCat("dialect ", upstream.dialect, " is not served yet"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Router>> BuildRouter(const UpstreamsConfig& config,
+                                                    const UpstreamDefaults& defaults) {
+  std::vector<RoutedUpstream> upstreams;
+  for (const UpstreamConfig& upstream : config.upstreams) {
+    if (upstream.connect_timeout != absl::ZeroDuration() || upstream.max_connections != 0) {
+      return Unsupported(upstream, "connect_timeout and max_connections are not applied per upstream "
+                                   "yet (--connect_timeout, --max_connections_per_host apply to all)");
+    }
+    absl::StatusOr<std::shared_ptr<const Dialect>> dialect = DialectOf(upstream, defaults);
+    if (!dialect.ok()) return dialect.status();
+    upstreams.push_back(RoutedUpstream{upstream.name, *std::move(dialect), upstream.timeout});
+  }
+  return std::make_unique<Router>(std::move(upstreams), config.routes, defaults.ejection,
+                                  defaults.uniform);
+}
+
+}  // namespace claude
