@@ -10,9 +10,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "service/errors/error_table.h"
+#include "tests/testing/captured_lines.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -49,6 +51,8 @@ ROUTES
 )",
           {{"PRIMARY", config.upstream.base_url}, {"SECONDARY", secondary_->base_url()}, {"ROUTES", routes}});
       config.upstreams_file = path_;
+      config.log_rpcs = true;
+      config.log_sink = log_;
       config.ejection.consecutive_failures = 2;
       config.ejection.base_ejection = absl::Minutes(1);
     };
@@ -66,6 +70,19 @@ ROUTES
   FakeAnthropic& primary() { return harness_->upstream(); }
   FakeAnthropic& secondary() { return *secondary_; }
 
+  // The RPC log lines naming `needle`, waiting a little for the log's thread.
+  std::vector<std::string> LogLinesWith(const std::string& needle) {
+    std::vector<std::string> found;
+    for (int i = 0; i < 200 && found.empty(); ++i) {
+      for (const std::string& line : log_->lines()) {
+        if (line.find(needle) != std::string::npos) found.push_back(line);
+      }
+      if (found.empty()) absl::SleepFor(absl::Milliseconds(10));
+    }
+    return found;
+  }
+
+  std::shared_ptr<CapturedLines> log_ = std::make_shared<CapturedLines>();
   std::unique_ptr<FakeAnthropic> secondary_;
   std::unique_ptr<ServerHarness> harness_;
   std::string path_;
@@ -108,6 +125,8 @@ TEST_F(FailoverTest, ARetryableFailureGoesToTheNextUpstreamAtOnce) {
   ASSERT_EQ(secondary().request_count(), 1);
   // The Messages upstream got the caller's model name (no map of its own).
   EXPECT_THAT(secondary().requests()[0].body, HasSubstr(R"("model":"claude-sonnet-4-5")"));
+  // The RPC's log line names both upstreams.
+  EXPECT_EQ(LogLinesWith(R"("upstreams":["primary","secondary"])").size(), 1u);
 }
 
 TEST_F(FailoverTest, AnUpstreamUnderRetryAfterIsSkippedUntilThen) {
