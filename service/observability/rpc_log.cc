@@ -54,10 +54,7 @@ std::string FormatRpcLogLine(const CallRecord& record) {
     AppendMember("upstreams", names, &out);
   }
   if (record.usage) {
-    AppendMember("input_tokens", absl::StrCat(record.usage->input_tokens), &out);
-    AppendMember("output_tokens", absl::StrCat(record.usage->output_tokens), &out);
-    AppendMember("cache_read_input_tokens", absl::StrCat(record.usage->cache_read_input_tokens), &out);
-    AppendMember("cache_creation_input_tokens", absl::StrCat(record.usage->cache_creation_input_tokens), &out);
+    for (const auto& [type, n] : record.usage->tokens) AppendMember(type + "_tokens", absl::StrCat(n), &out);
   }
   if (record.request_body != nullptr) {
     AppendStringMember("request_body", *record.request_body, &out);

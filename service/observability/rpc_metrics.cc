@@ -100,16 +100,13 @@ void RpcMetrics::OnCallEnd(const CallRecord& record) {
         .Observe(Seconds(std::max(latency - *upstream, absl::ZeroDuration())));
   }
   if (record.usage) {
-    const auto add = [&](const char* type, int64_t n) {
+    const auto add = [&](const std::string& type, int64_t n) {
       if (n > 0) {
         tokens_.Add({{"model", model}, {"caller", caller}, {"token_type", type}})
             .Increment(static_cast<double>(n));
       }
     };
-    add("input", record.usage->input_tokens);
-    add("output", record.usage->output_tokens);
-    add("cache_read_input", record.usage->cache_read_input_tokens);
-    add("cache_creation_input", record.usage->cache_creation_input_tokens);
+    for (const auto& [type, n] : record.usage->tokens) add(type, n);
   }
   for (int status : record.attempt_statuses) {
     upstream_responses_.Add({{"http_status", status == 0 ? "none" : absl::StrCat(status)}}).Increment();

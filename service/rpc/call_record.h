@@ -11,11 +11,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace claude {
@@ -23,10 +25,18 @@ namespace claude {
 // Token usage as the upstream reported it (message_start, then message_delta overwrites with
 // cumulative counts; or the unary response's usage).
 struct CallUsage {
-  int64_t input_tokens = 0;
-  int64_t output_tokens = 0;
-  int64_t cache_read_input_tokens = 0;
-  int64_t cache_creation_input_tokens = 0;
+  // Count by token type: every integer `<type>_tokens` field of claude.v1.Usage, in field order,
+  // absent ones as 0 ("input", "output", "cache_creation_input", "cache_read_input"), read by
+  // reflection (CallUsageOf), so a token type the proto gains reaches metrics and logs as is.
+  std::vector<std::pair<std::string, int64_t>> tokens;
+
+  // The count of `type`; 0 when the usage has no such type.
+  int64_t count(absl::string_view type) const {
+    for (const auto& [name, n] : tokens) {
+      if (name == type) return n;
+    }
+    return 0;
+  }
 };
 
 // CallRecord::method of each RPC.

@@ -5,13 +5,26 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "service/errors/error_table.h"
 
 namespace claude {
 
 CallUsage CallUsageOf(const claude::v1::Usage& usage) {
-  return CallUsage{usage.input_tokens(), usage.output_tokens(), usage.cache_read_input_tokens(),
-                   usage.cache_creation_input_tokens()};
+  using google::protobuf::FieldDescriptor;
+  CallUsage out;
+  const google::protobuf::Descriptor* descriptor = usage.GetDescriptor();
+  const google::protobuf::Reflection* reflection = usage.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    absl::string_view type = field->name();
+    if (field->is_repeated() || field->cpp_type() != FieldDescriptor::CPPTYPE_INT64 ||
+        !absl::ConsumeSuffix(&type, "_tokens")) {
+      continue;
+    }
+    out.tokens.emplace_back(std::string(type), reflection->GetInt64(usage, field));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,11 +144,12 @@ void UpstreamCall::OnDone(const absl::Status& status) {
       } else if (http_status_ != 0) {
         const UpstreamError error = dialect().ReadError(http_status_, error_body_, headers_);
         RetryOrConclude(StatusFromUpstreamError(error, headers_), http_status_);
-      } else if (status.code() == absl::StatusCode::kCancelled ||
-                 status.code() == absl::StatusCode::kDeadlineExceeded) {
-        Conclude(StatusFromTransportError(status));
+      } else if (status.code() == absl::StatusCode::kUnavailable) {
+        RetryOrConclude(StatusFromTransportError(status), 0);  // a connection error
       } else {
-        RetryOrConclude(StatusFromTransportError(status), 0);
+        // Cancelled, timed out, or a request the transport could not set up (signing, an
+        // option): another attempt would fare no better.
+        Conclude(StatusFromTransportError(status));
       }
     }
   }

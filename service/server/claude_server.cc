@@ -27,7 +27,7 @@ class CallerTokenAccounting final : public CallObserver {
   explicit CallerTokenAccounting(CallerGate* gate) : gate_(gate) {}
   void OnCallEnd(const CallRecord& record) override {
     if (!record.usage.has_value()) return;
-    gate_->RecordTokens(record.caller, record.usage->input_tokens + record.usage->output_tokens);
+    gate_->RecordTokens(record.caller, record.usage->count("input") + record.usage->count("output"));
   }
 
  private:

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -21,12 +22,26 @@
 namespace claude {
 namespace {
 
-CURLM* Multi(void* multi) { return static_cast<CURLM*>(multi); }
-
 // curl_global_init is not thread-safe; every loop calls this first.
-void InitCurlOnce() {
-  static const bool done = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
-  (void)done;
+absl::Status InitCurlOnce() {
+  static const CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (code == CURLE_OK) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("curl_global_init: ", curl_easy_strerror(code)));
+}
+
+// A header line curl sends as is: a name of token characters, a value without CR, LF or NUL
+// (which would end the line early and let the rest pose as another header). INTERNAL: headers
+// come from the server's dialect and credentials (a key file holding a line break), never from
+// the caller as is. The value is never echoed: it may be a credential.
+absl::Status CheckHeader(const std::string& name, const std::string& value) {
+  const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+  });
+  if (!name_ok) return absl::InternalError("an upstream request header has an invalid name");
+  if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+    return absl::InternalError(absl::StrCat("upstream request header ", name, ": value holds CR, LF or NUL"));
+  }
+  return absl::OkStatus();
 }
 
 // Idle easy handles kept for reuse; beyond this many they are freed (each holds a receive
@@ -51,8 +66,9 @@ struct CurlEventLoop::Transfer {
   HttpRequest request;
   std::shared_ptr<TransferSink> sink;
   absl::Time start_at;
-  CURL* easy = nullptr;
-  curl_slist* header_list = nullptr;
+  CurlEasy easy;
+  CurlHeaderList header_list;  // lives as long as curl may send it
+  bool in_multi = false;       // added to the multi handle
   CurlEventLoop* loop = nullptr;
   int http_status = 0;
   HttpHeaders response_headers;
@@ -61,17 +77,12 @@ struct CurlEventLoop::Transfer {
   bool aborted_by_sink = false;
   char error[CURL_ERROR_SIZE] = {0};
 
-  ~Transfer() {
-    if (header_list != nullptr) curl_slist_free_all(header_list);
-    if (easy != nullptr) curl_easy_cleanup(easy);
-  }
-
   void DeliverHead() {
     if (head_delivered) return;
     head_delivered = true;
     if (http_status == 0) {
       long code = 0;
-      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+      curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &code);
       http_status = static_cast<int>(code);
     }
     sink->OnHead(http_status, response_headers);
@@ -79,7 +90,7 @@ struct CurlEventLoop::Transfer {
 };
 
 CurlEventLoop::CurlEventLoop(CurlEventLoopOptions options) : options_(std::move(options)) {
-  InitCurlOnce();
+  setup_ = InitCurlOnce();
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   epoll_event wake{};
@@ -90,20 +101,24 @@ CurlEventLoop::CurlEventLoop(CurlEventLoopOptions options) : options_(std::move(
     std::perror("claude-grpc: cannot set up the upstream event loop");
     std::abort();
   }
-  CURLM* multi = curl_multi_init();
-  multi_ = multi;
-  if (options_.max_connections_per_host > 0) {
-    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_connections_per_host);
+  multi_.reset(curl_multi_init());
+  if (multi_ == nullptr) {
+    std::fputs("claude-grpc: curl_multi_init failed\n", stderr);
+    std::abort();
   }
-  if (options_.max_total_connections > 0) {
-    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_total_connections);
-  }
-  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, kMaxIdleConnections);
-  curl_multi_setopt(multi, CURLMOPT_PIPELINING, options_.http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
-  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &CurlEventLoop::OnSocket);
-  curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &CurlEventLoop::OnTimer);
-  curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+  CURLM* multi = multi_.get();
+  auto set = [&](CURLMoption option, auto value) {
+    if (setup_.ok()) setup_ = SetMultiOption(multi, option, value);
+  };
+  if (options_.max_connections_per_host > 0) set(CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_connections_per_host);
+  if (options_.max_total_connections > 0) set(CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_total_connections);
+  set(CURLMOPT_MAXCONNECTS, kMaxIdleConnections);
+  set(CURLMOPT_PIPELINING, options_.http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+  // Without these two the loop could not drive curl at all.
+  set(CURLMOPT_SOCKETFUNCTION, &CurlEventLoop::OnSocket);
+  set(CURLMOPT_SOCKETDATA, static_cast<void*>(this));
+  set(CURLMOPT_TIMERFUNCTION, &CurlEventLoop::OnTimer);
+  set(CURLMOPT_TIMERDATA, static_cast<void*>(this));
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -114,8 +129,8 @@ CurlEventLoop::~CurlEventLoop() {
   }
   Wake();
   thread_.join();
-  for (void* easy : idle_handles_) curl_easy_cleanup(static_cast<CURL*>(easy));
-  curl_multi_cleanup(Multi(multi_));
+  idle_handles_.clear();  // before the multi handle, whose connection cache they may share
+  multi_.reset();
   close(wake_fd_);
   close(epoll_fd_);
 }
@@ -207,9 +222,9 @@ void CurlEventLoop::Run() {
 
 void CurlEventLoop::Drive(int fd, int curl_events) {
   int running = 0;
-  curl_multi_socket_action(Multi(multi_), fd, curl_events, &running);
+  curl_multi_socket_action(multi_.get(), fd, curl_events, &running);
   int pending = 0;
-  while (CURLMsg* msg = curl_multi_info_read(Multi(multi_), &pending)) {
+  while (CURLMsg* msg = curl_multi_info_read(multi_.get(), &pending)) {
     if (msg->msg != CURLMSG_DONE) continue;
     Transfer* t = nullptr;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
@@ -286,82 +301,91 @@ void CurlEventLoop::Execute(Command command) {
       t->paused = false;
       paused_.fetch_sub(1, std::memory_order_relaxed);
       // May call OnBodyBytes right here with the bytes held since the pause.
-      curl_easy_pause(t->easy, CURLPAUSE_CONT);
+      curl_easy_pause(t->easy.get(), CURLPAUSE_CONT);
       return;
     }
   }
 }
 
 void CurlEventLoop::StartNow(Transfer* t) {
+  if (absl::Status sent = SendNow(t); !sent.ok()) Finish(t, sent);
+}
+
+absl::Status CurlEventLoop::SendNow(Transfer* t) {
+  if (!setup_.ok()) return setup_;
   const HttpRequest& r = t->request;
   // Signed here, on the loop thread and only now: credentials never travel through the request
   // objects that the rest of the server logs or inspects, and a signature is made at send time.
   HttpHeaders credentials;
   if (r.signer != nullptr) {
     absl::StatusOr<HttpHeaders> signed_headers = r.signer->Sign(r, absl::Now());
-    if (!signed_headers.ok()) {
-      Finish(t, signed_headers.status());
-      return;
-    }
+    if (!signed_headers.ok()) return signed_headers.status();
     credentials = *std::move(signed_headers);
   }
-  CURL* easy;
+  CurlHeaderList& headers = t->header_list;
+  if (absl::Status s = AppendHeader(headers, "Expect:"); !s.ok()) return s;  // no 100-continue round trip
+  if (r.body != nullptr && FindHeader(r.headers, "content-type") == nullptr) {
+    if (absl::Status s = AppendHeader(headers, "content-type: application/json"); !s.ok()) return s;
+  }
+  for (const HttpHeaders* list : {&r.headers, static_cast<const HttpHeaders*>(&credentials)}) {
+    for (const auto& [name, value] : *list) {
+      if (absl::Status s = CheckHeader(name, value); !s.ok()) return s;
+      if (absl::Status s = AppendHeader(headers, name + ": " + value); !s.ok()) return s;
+    }
+  }
+
   if (!idle_handles_.empty()) {
-    easy = static_cast<CURL*>(idle_handles_.back());
+    t->easy = std::move(idle_handles_.back());
     idle_handles_.pop_back();
   } else {
-    easy = curl_easy_init();
+    t->easy.reset(curl_easy_init());
+    if (t->easy == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
   }
-  t->easy = easy;
-  curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
-  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
-  curl_easy_setopt(easy, CURLOPT_URL, r.url.c_str());
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout));
-  if (r.timeout != absl::InfiniteDuration()) {
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, std::max(1L, Millis(r.timeout)));
-  }
+  CURL* easy = t->easy.get();
+  absl::Status s;
+  auto set = [&](CURLoption option, auto value) {
+    if (s.ok()) s = SetOption(easy, option, value);
+  };
+  set(CURLOPT_PRIVATE, static_cast<void*>(t));
+  set(CURLOPT_ERRORBUFFER, t->error);
+  set(CURLOPT_URL, r.url.c_str());
+  set(CURLOPT_NOSIGNAL, 1L);
+  set(CURLOPT_TCP_KEEPALIVE, 1L);
+  set(CURLOPT_TCP_NODELAY, 1L);
+  set(CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout));
+  if (r.timeout != absl::InfiniteDuration()) set(CURLOPT_TIMEOUT_MS, std::max(1L, Millis(r.timeout)));
   if (options_.stall_timeout > absl::ZeroDuration()) {
-    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, std::max(1L, Millis(options_.stall_timeout) / 1000));
+    set(CURLOPT_LOW_SPEED_LIMIT, 1L);
+    set(CURLOPT_LOW_SPEED_TIME, std::max(1L, Millis(options_.stall_timeout) / 1000));
   }
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  set(CURLOPT_USERAGENT, options_.user_agent.c_str());
   // TLS to the upstream is always verified (peer and host name; curl's defaults, stated here so
   // nobody turns them off by accident).
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
-  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,
-                   options_.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
+  set(CURLOPT_SSL_VERIFYPEER, 1L);
+  set(CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!options_.ca_file.empty()) set(CURLOPT_CAINFO, options_.ca_file.c_str());
+  set(CURLOPT_HTTP_VERSION, static_cast<long>(options_.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1));
   if (r.method == "GET") {
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    set(CURLOPT_HTTPGET, 1L);
   } else {
-    curl_easy_setopt(easy, CURLOPT_POST, 1L);
+    set(CURLOPT_POST, 1L);
     static const std::string kEmpty;
     const std::string& body = r.body != nullptr ? *r.body : kEmpty;
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    if (r.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    set(CURLOPT_POSTFIELDS, body.data());
+    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    if (r.method != "POST") set(CURLOPT_CUSTOMREQUEST, r.method.c_str());
   }
-
-  curl_slist* headers = nullptr;
-  auto add = [&headers](const std::string& line) { headers = curl_slist_append(headers, line.c_str()); };
-  add("Expect:");  // no 100-continue round trip for large bodies
-  if (r.body != nullptr && FindHeader(r.headers, "content-type") == nullptr) {
-    add("content-type: application/json");
+  set(CURLOPT_HTTPHEADER, headers.get());
+  set(CURLOPT_HEADERFUNCTION, &CurlEventLoop::OnHeaderLine);
+  set(CURLOPT_HEADERDATA, static_cast<void*>(t));
+  set(CURLOPT_WRITEFUNCTION, &CurlEventLoop::OnBodyBytes);
+  set(CURLOPT_WRITEDATA, static_cast<void*>(t));
+  if (!s.ok()) return s;
+  if (const CURLMcode added = curl_multi_add_handle(multi_.get(), easy); added != CURLM_OK) {
+    return absl::InternalError(absl::StrCat("curl_multi_add_handle: ", curl_multi_strerror(added)));
   }
-  for (const auto& [name, value] : r.headers) add(name + ": " + value);
-  for (const auto& [name, value] : credentials) add(name + ": " + value);
-  t->header_list = headers;
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlEventLoop::OnHeaderLine);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlEventLoop::OnBodyBytes);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
-  curl_multi_add_handle(Multi(multi_), easy);
+  t->in_multi = true;
+  return absl::OkStatus();
 }
 
 void CurlEventLoop::Finish(Transfer* t, const absl::Status& status) {
@@ -369,15 +393,12 @@ void CurlEventLoop::Finish(Transfer* t, const absl::Status& status) {
   if (it == transfers_.end()) return;
   std::unique_ptr<Transfer> owned = std::move(it->second);
   transfers_.erase(it);
-  if (t->easy != nullptr) {
-    // Removing an unfinished transfer closes its connection: the upstream stops generating.
-    curl_multi_remove_handle(Multi(multi_), t->easy);
-    // A handle whose transfer completed is reset and kept; one that failed is not reused.
-    if (status.ok() && idle_handles_.size() < kMaxIdleHandles) {
-      curl_easy_reset(t->easy);
-      idle_handles_.push_back(t->easy);
-      t->easy = nullptr;
-    }
+  // Removing an unfinished transfer closes its connection: the upstream stops generating.
+  if (t->in_multi) curl_multi_remove_handle(multi_.get(), t->easy.get());
+  // A handle whose transfer completed is reset and kept; one that failed is not reused.
+  if (t->easy != nullptr && status.ok() && idle_handles_.size() < kMaxIdleHandles) {
+    curl_easy_reset(t->easy.get());
+    idle_handles_.push_back(std::move(t->easy));
   }
   if (t->paused) paused_.fetch_sub(1, std::memory_order_relaxed);
   live_.fetch_sub(1, std::memory_order_relaxed);

@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "service/upstream/curl_handles.h"
 #include "service/upstream/http_types.h"
 #include "service/upstream/transport.h"
 
@@ -73,7 +74,10 @@ class CurlEventLoop final : public Transport {
   // Makes the loop's epoll_wait return (a write to wake_fd_).
   void Wake();
   void Execute(Command command);
+  // Sends a transfer whose delay is over; a transfer that cannot be set up ends at once.
   void StartNow(Transfer* t);
+  // Signs `t`'s request and hands it to curl; not OK: nothing was sent.
+  absl::Status SendNow(Transfer* t);
   // Lets curl act on `fd` (ready for `curl_events`), or on its due timers (CURL_SOCKET_TIMEOUT),
   // then finishes the transfers that completed.
   void Drive(int fd, int curl_events);
@@ -89,7 +93,10 @@ class CurlEventLoop final : public Transport {
   static int OnTimer(void* multi, long timeout_ms, void* self);
 
   const CurlEventLoopOptions options_;
-  void* multi_ = nullptr;  // CURLM*, only touched on the loop thread
+  CurlMulti multi_;  // only touched on the loop thread
+  // Not OK when the multi handle could not be configured as the options ask: every transfer
+  // then fails with it, instead of running with settings nobody chose.
+  absl::Status setup_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: written by Post when the loop is (about to be) asleep
   std::atomic<TransferId> next_id_{1};
@@ -110,7 +117,7 @@ class CurlEventLoop final : public Transport {
   absl::flat_hash_map<TransferId, std::unique_ptr<Transfer>> transfers_;
   // Easy handles of transfers that completed, reset and kept for the next ones: a new handle
   // costs an allocation of its receive buffer and several kilobytes of state to initialize.
-  std::vector<void*> idle_handles_;  // CURL*
+  std::vector<CurlEasy> idle_handles_;
   std::multimap<absl::Time, TransferId> delayed_;  // transfers waiting out a retry delay
   absl::Time curl_timer_ = absl::InfiniteFuture();  // when curl's timer is due
 

@@ -34,8 +34,9 @@ class TransferSink {
   virtual void OnHead(int http_status, const HttpHeaders& headers) = 0;
   virtual BodyAction OnBody(absl::string_view chunk) = 0;
   // OK when the response was received whole (whatever its HTTP status); otherwise UNAVAILABLE
-  // (connection failed or broke), DEADLINE_EXCEEDED (the request's timeout), CANCELLED, or
-  // ABORTED (the sink asked).
+  // (connection failed or broke), DEADLINE_EXCEEDED (the request's timeout), CANCELLED,
+  // ABORTED (the sink asked), the signer's status, or INTERNAL / RESOURCE_EXHAUSTED (the
+  // request could not be set up; nothing was sent).
   virtual void OnDone(const absl::Status& status) = 0;
 };
 

@@ -165,5 +165,43 @@ TEST(CurlEventLoopTest, FailingSignerEndsTheTransferUnsent) {
   EXPECT_EQ(loop.live_transfers(), 0);
 }
 
+// A header line that could split in two (a key file holding a line break) is never sent.
+TEST(CurlEventLoopTest, HeaderValueWithLineBreakEndsTheTransferUnsent) {
+  auto fake = testing::FakeAnthropic::Start();
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  CurlEventLoop loop(CurlEventLoopOptions{});
+  auto signer = std::make_shared<testing::MockRequestSigner>();
+  EXPECT_CALL(*signer, Sign).WillOnce(::testing::Return(HttpHeaders{{"x-api-key", "sk-ant-a\r\nx-evil: 1"}}));
+  HttpRequest request = EchoRequest((*fake)->base_url(), "split");
+  request.signer = signer;
+  auto sink = std::make_shared<RecordingSink>();
+  loop.Start(std::move(request), sink, absl::ZeroDuration());
+  ASSERT_TRUE(sink->Wait(absl::Seconds(30)));
+  EXPECT_EQ(sink->done().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(sink->done().message().find("sk-ant"), absl::string_view::npos) << "the value is never echoed";
+  EXPECT_EQ((*fake)->request_count(), 0);
+}
+
+// An option curl refuses fails the transfer through OnDone; it is not ignored. curl refuses
+// strings longer than 8 MB in any option.
+TEST(CurlEventLoopTest, RefusedOptionEndsTheTransferUnsent) {
+  auto fake = testing::FakeAnthropic::Start();
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  CurlEventLoop loop(CurlEventLoopOptions{});
+  HttpRequest request = EchoRequest((*fake)->base_url(), "long");
+  request.url += "?q=" + std::string(9'000'000, 'a');
+  auto sink = std::make_shared<RecordingSink>();
+  loop.Start(std::move(request), sink, absl::ZeroDuration());
+  ASSERT_TRUE(sink->Wait(absl::Seconds(30)));
+  EXPECT_EQ(sink->done().code(), absl::StatusCode::kInternal) << sink->done();
+  EXPECT_EQ(sink->heads(), 0);
+  EXPECT_EQ((*fake)->request_count(), 0);
+  // The loop goes on: the next transfer is served.
+  auto next = std::make_shared<RecordingSink>();
+  loop.Start(EchoRequest((*fake)->base_url(), "after"), next, absl::ZeroDuration());
+  ASSERT_TRUE(next->Wait(absl::Seconds(30)));
+  EXPECT_EQ(next->Check("Echo: after", std::this_thread::get_id()), "");
+}
+
 }  // namespace
 }  // namespace claude

@@ -156,8 +156,8 @@ TEST_F(UpstreamCallTest, RetriesAnOverloadedUpstreamThenSucceeds) {
   EXPECT_EQ(record.retries, 1);
   EXPECT_EQ(record.request_id, "req_2");
   ASSERT_TRUE(record.usage.has_value());
-  EXPECT_EQ(record.usage->input_tokens, 3);
-  EXPECT_EQ(record.usage->output_tokens, 1);
+  EXPECT_EQ(record.usage->count("input"), 3);
+  EXPECT_EQ(record.usage->count("output"), 1);
 }
 
 TEST_F(UpstreamCallTest, RetryAfterHeaderIsTheDelayOfTheNextAttempt) {
@@ -305,9 +305,9 @@ TEST_F(UpstreamCallTest, FullRelayPausesTheTransferAndDrainedRelayResumesIt) {
   const CallRecord& record = observer_->records[0];
   ASSERT_TRUE(record.usage.has_value());
   // message_start's usage, message_delta's output count overwriting (not adding to) it.
-  EXPECT_EQ(record.usage->input_tokens, 5);
-  EXPECT_EQ(record.usage->output_tokens, 7);
-  EXPECT_EQ(record.usage->cache_read_input_tokens, 2);
+  EXPECT_EQ(record.usage->count("input"), 5);
+  EXPECT_EQ(record.usage->count("output"), 7);
+  EXPECT_EQ(record.usage->count("cache_read_input"), 2);
 }
 
 TEST_F(UpstreamCallTest, DeadlineAlreadyPassedStartsNoAttempt) {
@@ -345,6 +345,25 @@ TEST_F(UpstreamCallTest, FailedSignatureIsAnUnavailableUpstreamNotTheCallersAuth
     ASSERT_LT(i, transfers_.size());
     transfers_[i].sink->OnDone(absl::UnavailableError("no upstream credentials readable"));
   }
+}
+
+TEST_F(UpstreamCallTest, RequestTheTransportCouldNotSetUpIsNotRetried) {
+  auto call = Unary();
+  call->Begin(NewRecord());
+  EXPECT_CALL(caller_, SendStatus(HasCode(grpc::StatusCode::INTERNAL), _)).Times(1);
+  transfers_[0].sink->OnDone(absl::InternalError("upstream request header x-api-key: value holds CR, LF or NUL"));
+  EXPECT_EQ(transfers_.size(), 1u);
+}
+
+TEST(CallUsageTest, EveryTokenCountOfUsageByType) {
+  v1::Usage usage;
+  usage.set_input_tokens(1);
+  usage.set_output_tokens(2);
+  usage.set_cache_creation_input_tokens(3);
+  usage.mutable_cache_creation()->set_ephemeral_1h_input_tokens(9);  // a breakdown, not a type
+  using Tokens = std::vector<std::pair<std::string, int64_t>>;
+  EXPECT_EQ(CallUsageOf(usage).tokens,
+            (Tokens{{"input", 1}, {"output", 2}, {"cache_creation_input", 3}, {"cache_read_input", 0}}));
 }
 
 }  // namespace
