@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <prometheus/collectable.h>
@@ -17,6 +18,9 @@ class ScrapeGauges final : public prometheus::Collectable {
   // Adds a gauge without labels; `read` is called on the scraping thread, so it must be
   // thread-safe and cheap. Add every gauge before the first scrape.
   void Add(std::string name, std::string help, std::function<double()> read);
+  // The same with labels; gauges sharing a name are one family (give them the same help).
+  void Add(std::string name, std::string help, std::vector<std::pair<std::string, std::string>> labels,
+           std::function<double()> read);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
@@ -24,6 +28,7 @@ class ScrapeGauges final : public prometheus::Collectable {
   struct Gauge {
     std::string name;
     std::string help;
+    std::vector<std::pair<std::string, std::string>> labels;
     std::function<double()> read;
   };
   std::vector<Gauge> gauges_;

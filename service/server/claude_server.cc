@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "service/observability/rpc_log.h"
 #include "service/observability/rpc_metrics.h"
 #include "service/observability/scrape_gauges.h"
@@ -149,6 +150,20 @@ absl::Status ClaudeServer::StartObservability() {
     gauges->Add("claude_grpc_upstream_paused_transfers",
                 "Upstream transfers paused because their caller reads slower than the upstream writes.",
                 [loop] { return static_cast<double>(loop->paused_transfers()); });
+    for (size_t i = 0; router_ != nullptr && i < router_->size(); ++i) {
+      UpstreamHealth* health = &router_->health(i);
+      gauges->Add("claude_grpc_upstream_state",
+                  "Each upstream of the upstreams file: 0 healthy, 1 ejected or backing off "
+                  "(retry-after), 2 ejection over, a call probing it.",
+                  {{"upstream", router_->name(i)}}, [health] {
+                    switch (health->state(absl::Now())) {
+                      case UpstreamHealth::State::kHealthy: return 0.0;
+                      case UpstreamHealth::State::kEjected: return 1.0;
+                      case UpstreamHealth::State::kProbing: return 2.0;
+                    }
+                    return 0.0;
+                  });
+    }
     absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
         MetricsEndpoint::Start(config_.metrics_listen, {registry, gauges});
     if (!endpoint.ok()) return endpoint.status();

@@ -15,6 +15,7 @@
 #include "google/rpc/status.pb.h"
 #include "service/errors/error_table.h"
 #include "tests/testing/captured_lines.h"
+#include "tests/testing/metrics_scrape.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -25,14 +26,14 @@ using ::testing::HasSubstr;
 // The harness's own fake is "primary" (Bedrock); `secondary` speaks the Messages API.
 class FailoverTest : public ::testing::Test {
  protected:
-  void StartServer(const std::string& routes, int max_retries = 2) {
+  void StartServer(const std::string& routes, int max_retries = 2, bool metrics = false) {
     auto secondary = FakeAnthropic::Start();
     ASSERT_TRUE(secondary.ok());
     secondary_ = *std::move(secondary);
     path_ = absl::StrCat(::testing::TempDir(), "/failover_test_", ::testing::UnitTest::GetInstance()->current_test_info()->name(), ".yaml");
     HarnessOptions options;
     options.max_retries = max_retries;
-    options.configure = [this, routes](ServerConfig& config) {
+    options.configure = [this, routes, metrics](ServerConfig& config) {
       std::ofstream(path_, std::ios::trunc) << absl::StrReplaceAll(
           R"(upstreams:
   - name: primary
@@ -52,6 +53,8 @@ ROUTES
           {{"PRIMARY", config.upstream.base_url}, {"SECONDARY", secondary_->base_url()}, {"ROUTES", routes}});
       config.upstreams_file = path_;
       config.log_rpcs = true;
+      // Off unless asked: the metrics endpoint takes seconds to stop.
+      if (metrics) config.metrics_listen = "127.0.0.1:0";
       config.log_sink = log_;
       config.ejection.consecutive_failures = 2;
       config.ejection.base_ejection = absl::Minutes(1);
@@ -162,7 +165,7 @@ TEST_F(FailoverTest, TheFinalErrorIsTheLastAttemptsAndListsTheAttempts) {
 }
 
 TEST_F(FailoverTest, AnUpstreamFailingRepeatedlyIsEjected) {
-  StartServer(kPrimaryThenSecondary, /*max_retries=*/1);
+  StartServer(kPrimaryThenSecondary, /*max_retries=*/1, /*metrics=*/true);
   for (int i = 0; i < 2; ++i) {
     primary().Enqueue(JsonReply(500, R"({"message":"boom"})", {{"x-amzn-errortype", "InternalServerException"}}));
   }
@@ -171,6 +174,12 @@ TEST_F(FailoverTest, AnUpstreamFailingRepeatedlyIsEjected) {
   // Two failures in a row ejected primary for a minute: the last two calls never tried it.
   EXPECT_EQ(primary().request_count(), 2);
   EXPECT_EQ(secondary().request_count(), 4);
+  const std::vector<Sample> metrics = Parse(Scrape(harness_->server().metrics_port()));
+  EXPECT_EQ(Sum(metrics, "claude_grpc_upstream_state", {{"upstream", "primary"}}), 1);
+  EXPECT_EQ(Sum(metrics, "claude_grpc_upstream_state", {{"upstream", "secondary"}}), 0);
+  EXPECT_EQ(Sum(metrics, "claude_grpc_upstream_attempts_total", {{"upstream", "primary"}, {"http_status", "500"}}), 2);
+  EXPECT_EQ(Sum(metrics, "claude_grpc_upstream_attempts_total", {{"upstream", "secondary"}, {"http_status", "200"}}), 4);
+  EXPECT_EQ(Sum(metrics, "claude_grpc_upstream_failovers_total", {{"upstream", "primary"}}), 2);
 }
 
 TEST_F(FailoverTest, StreamsFailOverBeforeTheFirstEvent) {

@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "tests/testing/json_testing.h"
+#include "tests/testing/metrics_scrape.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -25,76 +26,6 @@ using v1::MessageStreamEvent;
 constexpr char kStream[] = "claude.v1.Messages/StreamMessage";
 constexpr char kCreate[] = "claude.v1.Messages/CreateMessage";
 constexpr char kModel[] = "claude-sonnet-4-5";  // Hello()'s
-
-size_t AppendBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-// GET http://127.0.0.1:<port>/metrics with libcurl; the body, or "" on failure.
-std::string Scrape(int port) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  const std::string url = absl::StrCat("http://127.0.0.1:", port, "/metrics");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  EXPECT_EQ(status, 200);
-  return body;
-}
-
-// One sample line of the Prometheus text format: name{k="v",...} value.
-struct Sample {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-};
-
-std::vector<Sample> Parse(const std::string& text) {
-  std::vector<Sample> samples;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    if (absl::StartsWith(line, "#")) continue;
-    Sample sample;
-    const size_t space = line.rfind(' ');
-    if (space == absl::string_view::npos) continue;
-    EXPECT_TRUE(absl::SimpleAtod(line.substr(space + 1), &sample.value)) << line;
-    absl::string_view series = line.substr(0, space);
-    const size_t brace = series.find('{');
-    sample.name = std::string(series.substr(0, brace));
-    if (brace != absl::string_view::npos) {
-      absl::string_view labels = series.substr(brace + 1);
-      labels = absl::StripSuffix(labels, "}");
-      // Our label values hold no commas or quotes.
-      for (absl::string_view pair : absl::StrSplit(labels, ',', absl::SkipEmpty())) {
-        std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
-        sample.labels[kv.first] = std::string(absl::StripSuffix(absl::StripPrefix(kv.second, "\""), "\""));
-      }
-    }
-    samples.push_back(std::move(sample));
-  }
-  return samples;
-}
-
-// The sum of the samples named `name` whose labels include `labels` (0 when none match).
-double Sum(const std::vector<Sample>& samples, const std::string& name,
-           const std::map<std::string, std::string>& labels = {}) {
-  double sum = 0;
-  for (const Sample& s : samples) {
-    if (s.name != name) continue;
-    bool match = true;
-    for (const auto& [k, v] : labels) {
-      auto it = s.labels.find(k);
-      if (it == s.labels.end() || it->second != v) match = false;
-    }
-    if (match) sum += s.value;
-  }
-  return sum;
-}
 
 HarnessOptions WithMetrics() {
   HarnessOptions options;
