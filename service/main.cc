@@ -33,8 +33,9 @@ ABSL_FLAG(std::string, upstream_api, "messages",
           "bedrock, --upstream overrides the region's public endpoint.");
 ABSL_FLAG(std::string, upstreams_file, "",
           "YAML file naming several upstreams (any --upstream_api kind, their credentials) and the "
-          "routes of models to them, with failover; replaces --upstream and --upstream_api. Read "
-          "at start: a file that does not parse stops the server, naming the line.");
+          "routes of models to them, with failover; replaces --upstream and --upstream_api. A file "
+          "that does not parse stops the server at start, naming the line; it is re-read when it "
+          "changes (a broken change is refused and the running one stays).");
 ABSL_FLAG(std::string, vertex_project, "", "With --upstream_api=vertex: the Google Cloud project.");
 ABSL_FLAG(std::string, vertex_region, "",
           "With --upstream_api=vertex: the region (us-east5, europe-west1, global, ...).");

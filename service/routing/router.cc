@@ -39,7 +39,7 @@ absl::StatusOr<std::vector<UpstreamTarget>> Router::Plan(
       continue;
     }
     if (upstream.config.timeout > absl::ZeroDuration()) request->timeout = upstream.config.timeout;
-    targets.push_back(UpstreamTarget{upstream.config.name, upstream.config.dialect.get(),
+    targets.push_back(UpstreamTarget{upstream.config.name, nullptr, upstream.config.dialect.get(),
                                      upstream.health.get(), *std::move(request)});
   }
   if (targets.empty()) return first_refusal;

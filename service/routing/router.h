@@ -23,8 +23,12 @@ namespace claude {
 
 // One upstream a call may try: its name (for logs and error details), its dialect, its health
 // (shared by every call), and the request built for it.
+class Router;
+
 struct UpstreamTarget {
   std::string upstream;
+  // Keeps `dialect` and `health` alive while the call runs, across a reload of the file.
+  std::shared_ptr<const Router> router;
   const Dialect* dialect = nullptr;
   UpstreamHealth* health = nullptr;  // null: not tracked
   HttpRequest request;
@@ -66,6 +70,14 @@ class Router {
   std::vector<Upstream> upstreams_;
   RouteTable routes_;
   std::function<double()> uniform_;
+};
+
+// Where calls get the Router to plan with: the upstreams file's, replaced when the file changes.
+class RouterSource {
+ public:
+  virtual ~RouterSource() = default;
+  // Thread-safe and cheap (the file is looked at, at most once a second).
+  virtual std::shared_ptr<const Router> Current(absl::Time now) = 0;
 };
 
 }  // namespace claude

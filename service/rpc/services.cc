@@ -182,12 +182,17 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
   // The upstreams to try: the model's route (NOT_FOUND when none matches), or the one upstream.
   const HttpHeaders forwarded = ForwardedHeaders(context);
   absl::StatusOr<std::vector<UpstreamTarget>> targets;
-  if (env.router != nullptr) {
-    targets = env.router->Plan(rpc.model, env.clock->Now(),
-                               [&](const Dialect& dialect) { return rpc.build(dialect, forwarded); });
+  if (env.routers != nullptr) {
+    const absl::Time now = env.clock->Now();
+    std::shared_ptr<const Router> router = env.routers->Current(now);
+    targets = router->Plan(rpc.model, now,
+                           [&](const Dialect& dialect) { return rpc.build(dialect, forwarded); });
+    if (targets.ok()) {
+      for (UpstreamTarget& target : *targets) target.router = router;
+    }
   } else if (absl::StatusOr<HttpRequest> request = rpc.build(*env.dialect, forwarded); request.ok()) {
     targets.emplace();
-    targets->push_back(UpstreamTarget{"", env.dialect, nullptr, *std::move(request)});
+    targets->push_back(UpstreamTarget{"", nullptr, env.dialect, nullptr, *std::move(request)});
   } else {
     targets = request.status();
   }

@@ -65,7 +65,7 @@ struct CallEnvironment {
   Transport* transport = nullptr;
   const Dialect* dialect = nullptr;  // builds the upstream requests and reads their answers
   // The upstreams file's upstreams and routes; null: every call goes to `dialect`'s upstream.
-  const Router* router = nullptr;
+  RouterSource* routers = nullptr;
   const RetryPolicy* retry_policy = nullptr;
   const Clock* clock = SystemClock::Get();
   CallRegistry* calls = nullptr;  // may be null: calls are not tracked

@@ -88,18 +88,14 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
     return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
   }
   if (!self->config_.upstreams_file.empty()) {
-    absl::StatusOr<UpstreamsConfig> upstreams = LoadUpstreamsFile(self->config_.upstreams_file);
-    if (!upstreams.ok()) return upstreams.status();
     UpstreamDefaults defaults;
     defaults.anthropic_version = self->config_.upstream.anthropic_version;
     defaults.max_event_bytes = self->config_.upstream.max_event_bytes;
     defaults.ejection = self->config_.ejection;
-    absl::StatusOr<std::unique_ptr<Router>> router = BuildRouter(*upstreams, defaults);
-    if (!router.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(self->config_.upstreams_file, ": ", router.status().message()));
-    }
-    self->router_ = *std::move(router);
+    absl::StatusOr<std::unique_ptr<UpstreamsFileRouters>> routers =
+        UpstreamsFileRouters::Load(self->config_.upstreams_file, std::move(defaults));
+    if (!routers.ok()) return routers.status();
+    self->routers_ = *std::move(routers);
   }
   self->dialect_ = self->config_.dialect;
   if (self->dialect_ == nullptr) {
@@ -110,7 +106,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   self->loop_ = std::make_unique<CurlEventLoop>(self->config_.transport);
   self->env_.transport = self->loop_.get();
   self->env_.dialect = self->dialect_.get();
-  self->env_.router = self->router_.get();
+  self->env_.routers = self->routers_.get();
   self->env_.retry_policy = &self->retry_policy_;
   self->env_.calls = &self->calls_;
   self->env_.gate = self->gate_.get();
@@ -150,19 +146,31 @@ absl::Status ClaudeServer::StartObservability() {
     gauges->Add("claude_grpc_upstream_paused_transfers",
                 "Upstream transfers paused because their caller reads slower than the upstream writes.",
                 [loop] { return static_cast<double>(loop->paused_transfers()); });
-    for (size_t i = 0; router_ != nullptr && i < router_->size(); ++i) {
-      UpstreamHealth* health = &router_->health(i);
-      gauges->Add("claude_grpc_upstream_state",
-                  "Each upstream of the upstreams file: 0 healthy, 1 ejected or backing off "
-                  "(retry-after), 2 ejection over, a call probing it.",
-                  {{"upstream", router_->name(i)}}, [health] {
-                    switch (health->state(absl::Now())) {
-                      case UpstreamHealth::State::kHealthy: return 0.0;
-                      case UpstreamHealth::State::kEjected: return 1.0;
-                      case UpstreamHealth::State::kProbing: return 2.0;
-                    }
-                    return 0.0;
-                  });
+    if (routers_ != nullptr) {
+      // The upstreams of the file at start (a reload that adds some gets no gauge for them).
+      UpstreamsFileRouters* routers = routers_.get();
+      const std::shared_ptr<const Router> first = routers->Current(absl::Now());
+      for (size_t i = 0; i < first->size(); ++i) {
+        gauges->Add("claude_grpc_upstream_state",
+                    "Each upstream of the upstreams file: 0 healthy, 1 ejected or backing off "
+                    "(retry-after), 2 ejection over, a call probing it.",
+                    {{"upstream", first->name(i)}}, [routers, name = first->name(i)] {
+                      const absl::Time now = absl::Now();
+                      const std::shared_ptr<const Router> router = routers->Current(now);
+                      for (size_t j = 0; j < router->size(); ++j) {
+                        if (router->name(j) != name) continue;
+                        switch (router->health(j).state(now)) {
+                          case UpstreamHealth::State::kHealthy: return 0.0;
+                          case UpstreamHealth::State::kEjected: return 1.0;
+                          case UpstreamHealth::State::kProbing: return 2.0;
+                        }
+                      }
+                      return 0.0;
+                    });
+      }
+      gauges->Add("claude_grpc_upstreams_file_reload_failures",
+                  "Changes of the upstreams file refused since start (the running one stays).",
+                  [routers] { return static_cast<double>(routers->reload_failures()); });
     }
     absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
         MetricsEndpoint::Start(config_.metrics_listen, {registry, gauges});

@@ -27,6 +27,7 @@
 #include "service/config/api_key_source.h"
 #include "service/upstream/aws_credentials.h"
 #include "service/routing/router.h"
+#include "service/server/upstreams.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/messages_dialect.h"
 #include "service/upstream/retry_policy.h"
@@ -61,7 +62,8 @@ struct ServerConfig {
   // Serves through this dialect instead of the one upstream_api names (tests).
   std::shared_ptr<const Dialect> dialect;
   // --upstreams_file: named upstreams and the routes of models to them; replaces the single
-  // upstream above. Read once at start (a file that does not parse stops the server).
+  // upstream above. Read at start (a file that does not parse stops the server) and again
+  // whenever it changes (a change that does not parse is refused; the running one stays).
   std::string upstreams_file;
   // Outlier ejection of the file's upstreams.
   EjectionPolicy ejection;
@@ -132,7 +134,7 @@ class ClaudeServer {
   CallObservers observers_;
   std::unique_ptr<CallerGate> gate_;
   std::shared_ptr<const Dialect> dialect_;
-  std::unique_ptr<Router> router_;  // with an upstreams file
+  std::unique_ptr<UpstreamsFileRouters> routers_;  // with an upstreams file
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;

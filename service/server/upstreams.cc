@@ -1,6 +1,9 @@
 #include "service/server/upstreams.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
+#include <iostream>
 #include <utility>
 #include <vector>
 
@@ -104,6 +107,57 @@ absl::StatusOr<std::unique_ptr<Router>> BuildRouter(const UpstreamsConfig& confi
   }
   return std::make_unique<Router>(std::move(upstreams), config.routes, defaults.ejection,
                                   defaults.uniform);
+}
+
+absl::StatusOr<std::unique_ptr<UpstreamsFileRouters>> UpstreamsFileRouters::Load(
+    std::string path, UpstreamDefaults defaults) {
+  std::unique_ptr<UpstreamsFileRouters> self(new UpstreamsFileRouters(std::move(path), std::move(defaults)));
+  const std::optional<FileIdentity> identity = self->Identity();
+  absl::StatusOr<std::shared_ptr<const Router>> router = self->Read();
+  if (!router.ok()) return router.status();
+  std::lock_guard<std::mutex> lock(self->mu_);
+  self->router_ = *std::move(router);
+  if (identity.has_value()) self->identity_ = *identity;
+  return self;
+}
+
+std::optional<UpstreamsFileRouters::FileIdentity> UpstreamsFileRouters::Identity() const {
+  struct stat st;
+  if (stat(path_.c_str(), &st) != 0) return std::nullopt;
+  return FileIdentity{static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                      static_cast<int64_t>(st.st_size), static_cast<uint64_t>(st.st_ino)};
+}
+
+absl::StatusOr<std::shared_ptr<const Router>> UpstreamsFileRouters::Read() const {
+  absl::StatusOr<UpstreamsConfig> config = LoadUpstreamsFile(path_);
+  if (!config.ok()) return config.status();
+  absl::StatusOr<std::unique_ptr<Router>> router = BuildRouter(*config, defaults_);
+  if (!router.ok()) return absl::InvalidArgumentError(absl::StrCat(path_, ": ", router.status().message()));
+  return std::shared_ptr<const Router>(*std::move(router));
+}
+
+std::shared_ptr<const Router> UpstreamsFileRouters::Current(absl::Time now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (now - checked_at_ < absl::Seconds(1)) return router_;
+  checked_at_ = now;
+  const std::optional<FileIdentity> identity = Identity();
+  if (!identity.has_value() || *identity == identity_) return router_;  // gone for now: keep it
+  identity_ = *identity;
+  absl::StatusOr<std::shared_ptr<const Router>> router = Read();
+  if (!router.ok()) {
+    ++reload_failures_;
+    std::cerr << "claude-grpc-server: keeping the running upstreams: " << router.status().message()
+              << std::endl;
+    return router_;
+  }
+  router_ = *std::move(router);
+  std::cerr << "claude-grpc-server: reloaded " << path_ << std::endl;
+  return router_;
+}
+
+int64_t UpstreamsFileRouters::reload_failures() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reload_failures_;
 }
 
 }  // namespace claude

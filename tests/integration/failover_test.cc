@@ -2,6 +2,7 @@
 // upstreams (one speaking Bedrock's API, one the Messages API), failing over between them.
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -194,6 +195,37 @@ TEST_F(FailoverTest, StreamsFailOverBeforeTheFirstEvent) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_GT(events, 3);
   EXPECT_EQ(secondary().request_count(), 1);
+}
+
+TEST_F(FailoverTest, AChangedFileIsServedAndABrokenOneRefused) {
+  StartServer(kPrimaryThenSecondary, 2, /*metrics=*/true);
+  claude::v1::Message reply;
+  ASSERT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
+  EXPECT_EQ(primary().request_count(), 1);
+  // The same upstreams, the route now to secondary alone (another size: seen as changed).
+  std::string text;
+  {
+    std::ifstream in(path_);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(path_, std::ios::trunc)
+      << absl::StrReplaceAll(text, {{"upstreams: [primary, secondary]", "upstreams: [secondary]"}});
+  // Looked at no more than once a second: calls go on until one reaches secondary.
+  const absl::Time until = absl::Now() + Scaled(absl::Seconds(10));
+  while (secondary().request_count() == 0 && absl::Now() < until) {
+    ASSERT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(secondary().request_count(), 1);
+  const int primary_calls = primary().request_count();
+  // A change that does not parse: the running routes stay.
+  std::ofstream(path_, std::ios::trunc) << "upstreams: [\n";
+  absl::SleepFor(absl::Milliseconds(1100));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
+  EXPECT_EQ(primary().request_count(), primary_calls);
+  EXPECT_EQ(secondary().request_count(), 4);
+  const std::vector<Sample> metrics = Parse(Scrape(harness_->server().metrics_port()));
+  EXPECT_EQ(Sum(metrics, "claude_grpc_upstreams_file_reload_failures"), 1);
 }
 
 TEST(UpstreamsFileAtStartTest, AFileThatDoesNotParseStopsTheServerNamingTheLine) {
