@@ -20,7 +20,10 @@ Router::Router(std::vector<RoutedUpstream> upstreams, std::vector<RouteConfig> r
     : routes_(std::move(routes)), uniform_(uniform ? std::move(uniform) : RandomUniform) {
   upstreams_.reserve(upstreams.size());
   for (RoutedUpstream& upstream : upstreams) {
-    upstreams_.push_back(Upstream{std::move(upstream), std::make_unique<UpstreamHealth>(ejection)});
+    std::unique_ptr<KeyPool> keys;
+    if (!upstream.key_signers.empty()) keys = std::make_unique<KeyPool>(upstream.key_signers.size());
+    upstreams_.push_back(
+        Upstream{std::move(upstream), std::make_unique<UpstreamHealth>(ejection), std::move(keys)});
   }
 }
 
@@ -40,7 +43,8 @@ absl::StatusOr<std::vector<UpstreamTarget>> Router::Plan(
     }
     if (upstream.config.timeout > absl::ZeroDuration()) request->timeout = upstream.config.timeout;
     targets.push_back(UpstreamTarget{upstream.config.name, nullptr, upstream.config.dialect.get(),
-                                     upstream.health.get(), *std::move(request)});
+                                     upstream.health.get(), *std::move(request), upstream.keys.get(),
+                                     upstream.keys ? &upstream.config.key_signers : nullptr});
   }
   if (targets.empty()) return first_refusal;
   // The first upstream that admits the call goes first (TryAdmit claims a probe, so it is asked

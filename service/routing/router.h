@@ -14,10 +14,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "service/routing/key_pool.h"
 #include "service/routing/route_table.h"
 #include "service/routing/upstream_health.h"
 #include "service/upstream/dialect.h"
 #include "service/upstream/http_types.h"
+#include "service/upstream/transport.h"
 
 namespace claude {
 
@@ -32,6 +34,10 @@ struct UpstreamTarget {
   const Dialect* dialect = nullptr;
   UpstreamHealth* health = nullptr;  // null: not tracked
   HttpRequest request;
+  // An upstream with a key pool: the call picks a key per attempt and signs with its signer
+  // (`request` has none); null: `request.signer` as built.
+  KeyPool* keys = nullptr;
+  const std::vector<std::shared_ptr<RequestSigner>>* key_signers = nullptr;
 };
 
 struct RoutedUpstream {
@@ -39,6 +45,9 @@ struct RoutedUpstream {
   std::shared_ptr<const Dialect> dialect;
   // Time one request to it may take; zero: only the call's deadline bounds it.
   absl::Duration timeout = absl::ZeroDuration();
+  // Its keys, used in turn (service/routing/key_pool.h), one signer each; empty: the dialect
+  // signs.
+  std::vector<std::shared_ptr<RequestSigner>> key_signers;
 };
 
 class Router {
@@ -65,6 +74,7 @@ class Router {
   struct Upstream {
     RoutedUpstream config;
     std::unique_ptr<UpstreamHealth> health;
+    std::unique_ptr<KeyPool> keys;  // with key_signers
   };
 
   std::vector<Upstream> upstreams_;

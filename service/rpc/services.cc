@@ -192,7 +192,7 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
     }
   } else if (absl::StatusOr<HttpRequest> request = rpc.build(*env.dialect, forwarded); request.ok()) {
     targets.emplace();
-    targets->push_back(UpstreamTarget{"", nullptr, env.dialect, nullptr, *std::move(request)});
+    targets->push_back(UpstreamTarget{"", nullptr, env.dialect, nullptr, *std::move(request), nullptr, nullptr});
   } else {
     targets = request.status();
   }

@@ -72,8 +72,26 @@ void UpstreamCall::StartAttempt(absl::Duration delay) {
                           "deadline exceeded before the upstream request could be sent"));
     return;
   }
+  const absl::Time now = env_.clock->Now();
+  // An upstream whose keys are all parked (refused, rate limited) is left for the next one.
+  for (size_t tried = 0; targets_[target_].keys != nullptr; ++tried) {
+    if (const std::optional<size_t> key = targets_[target_].keys->Next(now)) {
+      key_ = *key;
+      break;
+    }
+    const std::optional<size_t> next = NextTarget(now);
+    if (!next.has_value() || tried == targets_.size()) {
+      Conclude(WithAttempts(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          absl::StrCat("every key of upstream \"", targets_[target_].upstream, "\" is parked until ",
+                       absl::FormatTime(targets_[target_].keys->FirstFreeAt(now))))));
+      return;
+    }
+    target_ = *next;
+  }
   const UpstreamTarget& target = targets_[target_];
   HttpRequest attempt = target.request;  // shares the body
+  if (target.keys != nullptr) attempt.signer = (*target.key_signers)[key_];
   attempt.timeout = std::min(attempt.timeout, remaining - delay);  // an upstream's own timeout
   record_.attempt_upstreams.push_back(target.upstream);
   if (record_.upstream_started == CallRecord::Clock::time_point{}) {
@@ -161,18 +179,20 @@ void UpstreamCall::RetryOrConclude(grpc::Status status, int http_status) {
   ReportAttempt(http_status, now);
   if (!cancelled_ && MayRetry()) {
     const std::optional<size_t> next = NextTarget(now);
+    // Else the same upstream with its next key, when one is free.
+    const KeyPool* keys = targets_[target_].keys;
+    const bool next_key = !next.has_value() && keys != nullptr && keys->FirstFreeAt(now) == absl::InfinitePast();
     const absl::Duration remaining =
         deadline_ == absl::InfiniteFuture() ? absl::InfiniteDuration() : deadline_ - now;
-    // Another upstream is tried at once, so the wait this one asked for cannot veto it; the
-    // deadline still bounds the attempt (StartAttempt).
+    // Another upstream or key is tried at once, so the wait this one asked for cannot veto it;
+    // the deadline still bounds the attempt (StartAttempt).
+    const bool at_once = next.has_value() || next_key;
     RetryDecision decision = env_.retry_policy->Decide(
-        retries_, http_status, headers_, next.has_value() ? absl::InfiniteDuration() : remaining, now);
+        retries_, http_status, headers_, at_once ? absl::InfiniteDuration() : remaining, now);
     if (decision.retry) {
       ++retries_;
-      if (next.has_value()) {
-        target_ = *next;
-        decision.delay = absl::ZeroDuration();
-      }
+      if (next.has_value()) target_ = *next;
+      if (at_once) decision.delay = absl::ZeroDuration();
       StartAttempt(decision.delay);
       return;
     }
@@ -181,6 +201,9 @@ void UpstreamCall::RetryOrConclude(grpc::Status status, int http_status) {
 }
 
 void UpstreamCall::ReportAttempt(int http_status, absl::Time now) {
+  if (KeyPool* keys = targets_[target_].keys; keys != nullptr) {
+    keys->Report(key_, http_status, ServerRetryDelay(headers_, now), now);
+  }
   UpstreamHealth* health = targets_[target_].health;
   if (health == nullptr) return;
   if (http_status == 0 || http_status == 408 || http_status >= 500) {

@@ -175,6 +175,7 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   const CallEnvironment env_;
   const std::vector<UpstreamTarget> targets_;
   size_t target_ ABSL_GUARDED_BY(mu_) = 0;  // the current attempt's
+  size_t key_ ABSL_GUARDED_BY(mu_) = 0;     // its key, when its upstream has a key pool
   const absl::Time deadline_;
   int retries_ ABSL_GUARDED_BY(mu_) = 0;
   Transport::TransferId transfer_ ABSL_GUARDED_BY(mu_) = 0;

@@ -54,10 +54,7 @@ absl::StatusOr<std::shared_ptr<const Dialect>> DialectOf(const UpstreamConfig& u
     options.auth_scheme = upstream.auth == UpstreamAuthType::kBearer ? "bearer" : "x-api-key";
     options.anthropic_version = defaults.anthropic_version;
     options.max_event_bytes = defaults.max_event_bytes;
-    if (!upstream.key_files.empty()) {
-      if (upstream.key_files.size() > 1) return Unsupported(upstream, "key pools are not served yet: one key file");
-      options.api_key = std::make_shared<FileApiKeySource>(upstream.key_files.front());
-    }
+    // No key here: the router's key pool signs each attempt with one of key_files.
     absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(std::move(options));
     if (!dialect.ok()) return dialect.status();
     return std::shared_ptr<const Dialect>(*std::move(dialect));
@@ -103,7 +100,14 @@ absl::StatusOr<std::unique_ptr<Router>> BuildRouter(const UpstreamsConfig& confi
     }
     absl::StatusOr<std::shared_ptr<const Dialect>> dialect = DialectOf(upstream, defaults);
     if (!dialect.ok()) return dialect.status();
-    upstreams.push_back(RoutedUpstream{upstream.name, *std::move(dialect), upstream.timeout});
+    std::vector<std::shared_ptr<RequestSigner>> key_signers;
+    const ApiKeyScheme scheme =
+        upstream.auth == UpstreamAuthType::kBearer ? ApiKeyScheme::kBearer : ApiKeyScheme::kXApiKey;
+    for (const std::string& file : upstream.key_files) {
+      key_signers.push_back(std::make_shared<ApiKeySigner>(std::make_shared<FileApiKeySource>(file), scheme));
+    }
+    upstreams.push_back(
+        RoutedUpstream{upstream.name, *std::move(dialect), upstream.timeout, std::move(key_signers)});
   }
   return std::make_unique<Router>(std::move(upstreams), config.routes, defaults.ejection,
                                   defaults.uniform);

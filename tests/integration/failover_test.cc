@@ -27,14 +27,15 @@ using ::testing::HasSubstr;
 // The harness's own fake is "primary" (Bedrock); `secondary` speaks the Messages API.
 class FailoverTest : public ::testing::Test {
  protected:
-  void StartServer(const std::string& routes, int max_retries = 2, bool metrics = false) {
+  void StartServer(const std::string& routes, int max_retries = 2, bool metrics = false,
+                   const std::string& secondary_auth = "{type: none}") {
     auto secondary = FakeAnthropic::Start();
     ASSERT_TRUE(secondary.ok());
     secondary_ = *std::move(secondary);
     path_ = absl::StrCat(::testing::TempDir(), "/failover_test_", ::testing::UnitTest::GetInstance()->current_test_info()->name(), ".yaml");
     HarnessOptions options;
     options.max_retries = max_retries;
-    options.configure = [this, routes, metrics](ServerConfig& config) {
+    options.configure = [this, routes, metrics, secondary_auth](ServerConfig& config) {
       std::ofstream(path_, std::ios::trunc) << absl::StrReplaceAll(
           R"(upstreams:
   - name: primary
@@ -47,11 +48,11 @@ class FailoverTest : public ::testing::Test {
   - name: secondary
     dialect: messages
     base_url: SECONDARY
-    auth: {type: none}
+    auth: SECONDARY_AUTH
 routes:
 ROUTES
 )",
-          {{"PRIMARY", config.upstream.base_url}, {"SECONDARY", secondary_->base_url()}, {"ROUTES", routes}});
+          {{"PRIMARY", config.upstream.base_url}, {"SECONDARY", secondary_->base_url()}, {"ROUTES", routes}, {"SECONDARY_AUTH", secondary_auth}});
       config.upstreams_file = path_;
       config.log_rpcs = true;
       // Off unless asked: the metrics endpoint takes seconds to stop.
@@ -226,6 +227,60 @@ TEST_F(FailoverTest, AChangedFileIsServedAndABrokenOneRefused) {
   EXPECT_EQ(secondary().request_count(), 4);
   const std::vector<Sample> metrics = Parse(Scrape(harness_->server().metrics_port()));
   EXPECT_EQ(Sum(metrics, "claude_grpc_upstreams_file_reload_failures"), 1);
+}
+
+TEST_F(FailoverTest, KeysOfAPoolAreUsedInTurnAndParkedWhenRefused) {
+  const std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "/failover_key_a") << "sk-ant-key-a\n";
+  std::ofstream(dir + "/failover_key_b") << "sk-ant-key-b\n";
+  StartServer(R"(  - model: "*"
+    upstreams: [secondary])",
+              /*max_retries=*/2, /*metrics=*/false,
+              absl::StrCat("{type: x-api-key, key_files: [", dir, "/failover_key_a, ", dir, "/failover_key_b]}"));
+  const auto key_of = [&](int request) {
+    return *FindHeader(secondary().requests().at(request).headers, "x-api-key");
+  };
+  claude::v1::Message reply;
+  // Key a is refused: the caller gets the 401; key a is parked.
+  secondary().Enqueue(JsonReply(401, R"({"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}})"));
+  EXPECT_FALSE(Create("claude-sonnet-4-5", &reply).ok());
+  EXPECT_EQ(key_of(0), "sk-ant-key-a");
+  ASSERT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
+  ASSERT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
+  EXPECT_EQ(key_of(1), "sk-ant-key-b");
+  EXPECT_EQ(key_of(2), "sk-ant-key-b");  // a stays parked
+  // Key b hits its rate limit (a still parked): no key is free for 30 s, so the caller gets the
+  // 429 itself, at once, and later calls are refused without reaching the upstream.
+  secondary().Enqueue(JsonReply(429, R"({"type":"error","error":{"type":"rate_limit_error","message":"slow"}})",
+                                {{"retry-after", "30"}}));
+  const auto started = std::chrono::steady_clock::now();
+  const grpc::Status limited = Create("claude-sonnet-4-5", &reply);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_EQ(limited.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  const grpc::Status parked = Create("claude-sonnet-4-5", &reply);
+  EXPECT_EQ(parked.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(parked.error_message(), HasSubstr("every key of upstream \"secondary\" is parked"));
+  EXPECT_EQ(secondary().request_count(), 4);
+}
+
+TEST_F(FailoverTest, ARateLimitedKeyIsRetriedWithTheNextKeyAtOnce) {
+  const std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "/failover_key_c") << "sk-ant-key-c";
+  std::ofstream(dir + "/failover_key_d") << "sk-ant-key-d";
+  StartServer(R"(  - model: "*"
+    upstreams: [secondary])",
+              /*max_retries=*/2, /*metrics=*/false,
+              absl::StrCat("{type: bearer, key_files: [", dir, "/failover_key_c, ", dir, "/failover_key_d]}"));
+  secondary().Enqueue(JsonReply(429, R"({"type":"error","error":{"type":"rate_limit_error","message":"slow"}})",
+                                {{"retry-after", "30"}}));
+  claude::v1::Message reply;
+  const auto started = std::chrono::steady_clock::now();
+  const grpc::Status status = Create("claude-sonnet-4-5", &reply);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  ASSERT_EQ(secondary().request_count(), 2);
+  EXPECT_EQ(*FindHeader(secondary().requests()[0].headers, "authorization"), "Bearer sk-ant-key-c");
+  EXPECT_EQ(*FindHeader(secondary().requests()[1].headers, "authorization"), "Bearer sk-ant-key-d");
 }
 
 TEST(UpstreamsFileAtStartTest, AFileThatDoesNotParseStopsTheServerNamingTheLine) {

@@ -33,9 +33,9 @@ struct Fixture {
     EjectionPolicy ejection;
     ejection.consecutive_failures = 1;
     router = std::make_unique<Router>(
-        std::vector<RoutedUpstream>{{"a", a, absl::ZeroDuration()},
-                                    {"b", b, absl::Seconds(30)},
-                                    {"c", c, absl::ZeroDuration()}},
+        std::vector<RoutedUpstream>{{"a", a, absl::ZeroDuration(), {}},
+                                    {"b", b, absl::Seconds(30), {}},
+                                    {"c", c, absl::ZeroDuration(), {}}},
         std::vector<RouteConfig>{weighted, fallback}, ejection, [this] { return draw; });
   }
 
@@ -85,7 +85,7 @@ TEST(RouterTest, AModelNoRouteMatchesIsNotFound) {
 TEST(RouterTest, UpstreamsThatRefuseTheRpcAreLeftOut) {
   Fixture f;
   EXPECT_THAT(f.Names("claude-sonnet-4-5", f.a.get()), ElementsAre("b", "c"));
-  Router single({{"a", f.a, absl::ZeroDuration()}}, {RouteConfig{"*", {{0, 1, 1}}, 0}});
+  Router single({{"a", f.a, absl::ZeroDuration(), {}}}, {RouteConfig{"*", {{0, 1, 1}}, 0}});
   absl::StatusOr<std::vector<UpstreamTarget>> plan = single.Plan(
       "m", kNow, [](const Dialect&) -> absl::StatusOr<HttpRequest> { return absl::UnimplementedError("no"); });
   EXPECT_EQ(plan.status(), absl::UnimplementedError("no"));
