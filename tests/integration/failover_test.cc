@@ -64,6 +64,17 @@ ROUTES
     harness_ = std::make_unique<ServerHarness>(options);
   }
 
+  // Secondary alone, for every model, with a pool of two keys (files holding `a` and `b`) sent
+  // as `scheme` (x-api-key or bearer).
+  void StartWithKeys(const std::string& scheme, const std::string& a, const std::string& b) {
+    const std::string dir = ::testing::TempDir();
+    std::ofstream(dir + "/failover_" + a) << a << "\n";
+    std::ofstream(dir + "/failover_" + b) << b << "\n";
+    StartServer("  - model: \"*\"\n    upstreams: [secondary]", /*max_retries=*/2, /*metrics=*/false,
+                absl::StrCat("{type: ", scheme, ", key_files: [", dir, "/failover_", a, ", ", dir,
+                             "/failover_", b, "]}"));
+  }
+
   grpc::Status Create(const std::string& model, claude::v1::Message* reply) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
@@ -230,13 +241,7 @@ TEST_F(FailoverTest, AChangedFileIsServedAndABrokenOneRefused) {
 }
 
 TEST_F(FailoverTest, KeysOfAPoolAreUsedInTurnAndParkedWhenRefused) {
-  const std::string dir = ::testing::TempDir();
-  std::ofstream(dir + "/failover_key_a") << "sk-ant-key-a\n";
-  std::ofstream(dir + "/failover_key_b") << "sk-ant-key-b\n";
-  StartServer(R"(  - model: "*"
-    upstreams: [secondary])",
-              /*max_retries=*/2, /*metrics=*/false,
-              absl::StrCat("{type: x-api-key, key_files: [", dir, "/failover_key_a, ", dir, "/failover_key_b]}"));
+  StartWithKeys("x-api-key", "sk-ant-key-a", "sk-ant-key-b");
   const auto key_of = [&](int request) {
     return *FindHeader(secondary().requests().at(request).headers, "x-api-key");
   };
@@ -264,13 +269,7 @@ TEST_F(FailoverTest, KeysOfAPoolAreUsedInTurnAndParkedWhenRefused) {
 }
 
 TEST_F(FailoverTest, ARateLimitedKeyIsRetriedWithTheNextKeyAtOnce) {
-  const std::string dir = ::testing::TempDir();
-  std::ofstream(dir + "/failover_key_c") << "sk-ant-key-c";
-  std::ofstream(dir + "/failover_key_d") << "sk-ant-key-d";
-  StartServer(R"(  - model: "*"
-    upstreams: [secondary])",
-              /*max_retries=*/2, /*metrics=*/false,
-              absl::StrCat("{type: bearer, key_files: [", dir, "/failover_key_c, ", dir, "/failover_key_d]}"));
+  StartWithKeys("bearer", "sk-ant-key-c", "sk-ant-key-d");
   secondary().Enqueue(JsonReply(429, R"({"type":"error","error":{"type":"rate_limit_error","message":"slow"}})",
                                 {{"retry-after", "30"}}));
   claude::v1::Message reply;
