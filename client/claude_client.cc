@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/impl/client_unary_call.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 #include "service/codec/message_accumulator.h"
 
 namespace claude {
@@ -51,6 +53,16 @@ absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string&
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// Parses a reply of the server. Not OK: INTERNAL naming the type; protobuf refuses, among
+// others, messages nested more than 100 levels deep and strings that are not UTF-8.
+absl::Status ParseReply(grpc::ByteBuffer* bytes, google::protobuf::Message* message, absl::string_view what) {
+  grpc::ProtoBufferReader reader(bytes);
+  if (reader.status().ok() && message->ParseFromZeroCopyStream(&reader)) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, " from the server (", bytes->Length(),
+                                          " bytes) does not parse as ", message->GetTypeName(),
+                                          " (nested too deeply, invalid UTF-8, or another proto version)"));
 }
 
 void AddMetadata(grpc::ClientContext* context,
@@ -112,11 +124,40 @@ std::optional<ErrorDetails> ErrorDetailsOf(const absl::Status& status) {
 Client::Client(const std::string& target, ClientOptions options)
     : Client(MakeChannel(target, options), options) {}
 
+// The generated stubs would parse replies themselves; these name the same RPCs for raw calls.
+struct Client::Methods {
+  explicit Methods(const std::shared_ptr<grpc::Channel>& channel)
+      : create_message("/claude.v1.Messages/CreateMessage", grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        stream_message("/claude.v1.Messages/StreamMessage", grpc::internal::RpcMethod::SERVER_STREAMING, channel),
+        count_tokens("/claude.v1.Messages/CountTokens", grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        list_models("/claude.v1.Models/ListModels", grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        get_model("/claude.v1.Models/GetModel", grpc::internal::RpcMethod::NORMAL_RPC, channel) {}
+
+  const grpc::internal::RpcMethod create_message;
+  const grpc::internal::RpcMethod stream_message;
+  const grpc::internal::RpcMethod count_tokens;
+  const grpc::internal::RpcMethod list_models;
+  const grpc::internal::RpcMethod get_model;
+};
+
 Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
-    : options_(std::move(options)),
-      channel_(std::move(channel)),
-      messages_(v1::Messages::NewStub(channel_)),
-      models_(v1::Models::NewStub(channel_)) {}
+    : options_(std::move(options)), channel_(std::move(channel)), methods_(std::make_unique<Methods>(channel_)) {}
+
+Client::~Client() = default;
+
+template <typename Response>
+absl::StatusOr<Response> Client::Unary(const grpc::internal::RpcMethod& method,
+                                       const google::protobuf::Message& request, const CallOptions& options) {
+  grpc::ClientContext context;
+  Prepare(&context, options);
+  grpc::ByteBuffer reply;
+  const grpc::Status status = grpc::internal::BlockingUnaryCall<google::protobuf::Message, grpc::ByteBuffer>(
+      channel_.get(), method, &context, request, &reply);
+  if (!status.ok()) return FromGrpcStatus(status);
+  Response response;
+  if (absl::Status parsed = ParseReply(&reply, &response, "the reply"); !parsed.ok()) return parsed;
+  return response;
+}
 
 void Client::Prepare(grpc::ClientContext* context, const CallOptions& options) const {
   const absl::Duration deadline = options.deadline.value_or(options_.default_deadline);
@@ -133,13 +174,7 @@ void Client::Prepare(grpc::ClientContext* context, const CallOptions& options) c
 
 absl::StatusOr<v1::Message> Client::CreateMessage(const v1::CreateMessageRequest& request,
                                                   const CallOptions& options) {
-  grpc::ClientContext context;
-  Prepare(&context, options);
-  v1::Message message;
-  if (grpc::Status status = messages_->CreateMessage(&context, request, &message); !status.ok()) {
-    return FromGrpcStatus(status);
-  }
-  return message;
+  return Unary<v1::Message>(methods_->create_message, request, options);
 }
 
 absl::StatusOr<v1::Message> Client::StreamMessage(
@@ -200,55 +235,53 @@ std::unique_ptr<Client::EventStream> Client::OpenStream(const v1::CreateMessageR
   std::unique_ptr<EventStream> stream(new EventStream());
   stream->context_ = std::make_unique<grpc::ClientContext>();
   Prepare(stream->context_.get(), options);
-  stream->reader_ = messages_->StreamMessage(stream->context_.get(), request);
+  stream->reader_.reset(grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+      channel_.get(), methods_->stream_message, stream->context_.get(), request));
   return stream;
 }
 
 Client::EventStream::~EventStream() {
   if (finished_ || reader_ == nullptr) return;
   context_->TryCancel();
-  v1::MessageStreamEvent discard;
+  grpc::ByteBuffer discard;
   while (reader_->Read(&discard)) {
   }
   (void)reader_->Finish();
 }
 
 bool Client::EventStream::Next(v1::MessageStreamEvent* event) {
-  if (finished_) return false;
-  return reader_->Read(event);
+  if (finished_ || !unparsable_.ok()) return false;
+  grpc::ByteBuffer bytes;
+  if (!reader_->Read(&bytes)) return false;
+  ++events_read_;
+  unparsable_ = ParseReply(&bytes, event, absl::StrCat("stream event ", events_read_));
+  if (unparsable_.ok()) return true;
+  // Nothing after an event that is missing makes a sound stream: stop the server's work.
+  context_->TryCancel();
+  return false;
 }
 
 absl::Status Client::EventStream::Finish() {
   if (finished_) return absl::FailedPreconditionError("EventStream::Finish called twice");
   finished_ = true;
-  v1::MessageStreamEvent discard;
+  grpc::ByteBuffer discard;
   while (reader_->Read(&discard)) {
   }
-  return FromGrpcStatus(reader_->Finish());
+  const grpc::Status status = reader_->Finish();
+  if (!unparsable_.ok()) return unparsable_;
+  return FromGrpcStatus(status);
 }
 
 void Client::EventStream::Cancel() { context_->TryCancel(); }
 
 absl::StatusOr<v1::CountTokensResponse> Client::CountTokens(const v1::CountTokensRequest& request,
                                                             const CallOptions& options) {
-  grpc::ClientContext context;
-  Prepare(&context, options);
-  v1::CountTokensResponse response;
-  if (grpc::Status status = messages_->CountTokens(&context, request, &response); !status.ok()) {
-    return FromGrpcStatus(status);
-  }
-  return response;
+  return Unary<v1::CountTokensResponse>(methods_->count_tokens, request, options);
 }
 
 absl::StatusOr<v1::ListModelsResponse> Client::ListModels(const v1::ListModelsRequest& request,
                                                           const CallOptions& options) {
-  grpc::ClientContext context;
-  Prepare(&context, options);
-  v1::ListModelsResponse response;
-  if (grpc::Status status = models_->ListModels(&context, request, &response); !status.ok()) {
-    return FromGrpcStatus(status);
-  }
-  return response;
+  return Unary<v1::ListModelsResponse>(methods_->list_models, request, options);
 }
 
 absl::StatusOr<std::string> Client::CheckHealth(const std::string& service,
@@ -267,15 +300,9 @@ absl::StatusOr<std::string> Client::CheckHealth(const std::string& service,
 
 absl::StatusOr<v1::ModelInfo> Client::GetModel(const std::string& model_id,
                                                const CallOptions& options) {
-  grpc::ClientContext context;
-  Prepare(&context, options);
   v1::GetModelRequest request;
   request.set_model_id(model_id);
-  v1::ModelInfo response;
-  if (grpc::Status status = models_->GetModel(&context, request, &response); !status.ok()) {
-    return FromGrpcStatus(status);
-  }
-  return response;
+  return Unary<v1::ModelInfo>(methods_->get_model, request, options);
 }
 
 }  // namespace claude

@@ -58,6 +58,7 @@ class RpcMetrics final : public CallObserver {
   // With an upstreams file (names come from it, so they are bounded).
   prometheus::Family<prometheus::Counter>& upstream_attempts_;
   prometheus::Family<prometheus::Counter>& failovers_;
+  prometheus::Counter& dropped_response_headers_;
   prometheus::Gauge& live_streams_;
 };
 

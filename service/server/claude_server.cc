@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "service/observability/protobuf_log.h"
 #include "service/observability/rpc_log.h"
 #include "service/observability/rpc_metrics.h"
 #include "service/observability/scrape_gauges.h"
@@ -18,6 +19,7 @@
 #include "service/upstream/api_key_signer.h"
 #include "service/upstream/bedrock_dialect.h"
 #include "service/upstream/vertex_dialect.h"
+#include "service/rpc/unparsable_request_interceptor.h"
 
 namespace claude {
 namespace {
@@ -42,35 +44,23 @@ absl::StatusOr<std::unique_ptr<Dialect>> NewDialect(const ServerConfig& config) 
     if (!dialect.ok()) return dialect.status();
     return std::unique_ptr<Dialect>(*std::move(dialect));
   }
+  if (config.upstream_api == "chat_completions") {
+    ChatCompletionsOptions options;
+    options.base_url = config.upstream.base_url;
+    options.auth_scheme = config.upstream.auth_scheme;
+    options.api_key = config.upstream.api_key;
+    options.max_event_bytes = config.upstream.max_event_bytes;
+    options.thinking = config.chat_thinking;
+    absl::StatusOr<std::unique_ptr<ChatCompletionsDialect>> dialect =
+        ChatCompletionsDialect::Create(std::move(options));
+    if (!dialect.ok()) return dialect.status();
+    return std::unique_ptr<Dialect>(*std::move(dialect));
+  }
   if (config.upstream_api == "vertex") {
     if (config.vertex.project.empty() || config.vertex.region.empty()) {
-      return absl::InvalidArgumentError("--upstream_api=vertex needs --vertex_project and --vertex_region");
-    }
-    VertexDialectOptions options;
-    options.base_url = config.upstream.base_url;
-    options.project = config.vertex.project;
-    options.region = config.vertex.region;
-    if (config.vertex.access_token != nullptr) {
-      options.signer = std::make_shared<ApiKeySigner>(config.vertex.access_token, ApiKeyScheme::kBearer);
-    }
-    options.max_event_bytes = config.upstream.max_event_bytes;
-    return std::unique_ptr<Dialect>(std::make_unique<VertexDialect>(std::move(options)));
-  }
-  if (config.upstream_api == "bedrock") {
-    if (config.bedrock.region.empty()) {
-      return absl::InvalidArgumentError("--upstream_api=bedrock needs --aws_region");
-    }
-    BedrockDialectOptions options;
-    options.base_url = config.upstream.base_url;
-    if (config.bedrock.credentials != nullptr) {
-      options.signer = std::make_shared<SigV4RequestSigner>(
-          config.bedrock.credentials, SigV4Options{config.bedrock.region, "bedrock", true});
-    }
-    options.max_frame_bytes = config.upstream.max_event_bytes;
-    return std::unique_ptr<Dialect>(std::make_unique<BedrockDialect>(std::move(options)));
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--upstream_api must be messages, vertex or bedrock, got \"", config.upstream_api, "\""));
+      return absl::InvalidArgumentError(
+      absl::StrCat("--upstream_api must be messages, chat_completions, vertex or bedrock, got \"",
+                   config.upstream_api, "\""));
 }
 
 }  // namespace
@@ -123,6 +113,10 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   grpc::ServerBuilder builder;
   builder.AddListeningPort(self->config_.listen, *credentials, &self->port_);
   builder.SetMaxReceiveMessageSize(self->config_.max_request_bytes);
+  // Requests that do not parse never reach a handler; this answers and records them.
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>(&self->observers_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(self->messages_.get());
   builder.RegisterService(self->models_.get());
   self->server_ = builder.BuildAndStart();
@@ -135,6 +129,8 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
 }
 
 absl::Status ClaudeServer::StartObservability() {
+  log_sink_ = config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>();
+  protobuf_log_ = std::make_unique<ProtobufLogRoute>(log_sink_);
   if (!config_.metrics_listen.empty()) {
     auto registry = std::make_shared<prometheus::Registry>();
     observers_.Add(std::make_shared<RpcMetrics>(registry));
@@ -146,6 +142,9 @@ absl::Status ClaudeServer::StartObservability() {
     gauges->Add("claude_grpc_upstream_paused_transfers",
                 "Upstream transfers paused because their caller reads slower than the upstream writes.",
                 [loop] { return static_cast<double>(loop->paused_transfers()); });
+    gauges->Add("claude_grpc_drain_deadline_timestamp_seconds",
+                "While draining, when the drain timeout cuts the calls still running (Unix time); 0 otherwise.",
+                [this] { return drain_deadline_unix_seconds_.load(); });
     if (routers_ != nullptr) {
       // The upstreams of the file at start (a reload that adds some gets no gauge for them).
       UpstreamsFileRouters* routers = routers_.get();
@@ -181,8 +180,7 @@ absl::Status ClaudeServer::StartObservability() {
     observers_.Add(std::make_shared<CallerTokenAccounting>(gate_.get()));
   }
   if (config_.log_rpcs) {
-    observers_.Add(std::make_shared<RpcLogger>(
-        config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>()));
+    observers_.Add(std::make_shared<RpcLogger>(log_sink_));
   }
   for (const auto& observer : config_.observers) observers_.Add(observer);
   return absl::OkStatus();
@@ -202,6 +200,7 @@ void ClaudeServer::BeginDrain(absl::Duration grace) {
   std::lock_guard<std::mutex> lock(drain_mu_);
   if (drain_thread_.joinable()) return;
   calls_.Close();
+  drain_deadline_unix_seconds_ = absl::ToDoubleSeconds(absl::Now() + grace - absl::UnixEpoch());
   // NOT_SERVING for every service, for good: probes and watchers see the drain at once.
   server_->GetHealthCheckService()->Shutdown();
   // Shutdown closes the listener and sends GOAWAY on open connections, so clients move to

@@ -4,6 +4,7 @@
 #ifndef SERVICE_SERVER_CLAUDE_SERVER_H_
 #define SERVICE_SERVER_CLAUDE_SERVER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "absl/time/time.h"
 #include "service/observability/line_sink.h"
 #include "service/observability/metrics_endpoint.h"
+#include "service/observability/protobuf_log.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
 #include "service/rpc/services.h"
@@ -28,6 +30,7 @@
 #include "service/upstream/aws_credentials.h"
 #include "service/routing/router.h"
 #include "service/server/upstreams.h"
+#include "service/upstream/chat_completions_dialect.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/messages_dialect.h"
 #include "service/upstream/retry_policy.h"
@@ -52,14 +55,18 @@ struct ServerConfig {
   std::string listen = "0.0.0.0:50051";
   // The upstream API: where it is, its version and credentials.
   MessagesDialectOptions upstream;
-  // The kind of API the upstream speaks (--upstream_api): "messages" (`upstream`), "vertex"
-  // (`vertex`) or "bedrock" (`bedrock`). For the latter two `upstream.base_url` is the endpoint
-  // (the region's public one unless --upstream names another) and `upstream.max_event_bytes`
-  // bounds a stream's events; the Messages API's key and version are not used.
+  // The kind of API the upstream speaks (--upstream_api): "messages" (`upstream`),
+  // "chat_completions" (OpenAI's Chat Completions; `upstream` gives its base URL, key, auth
+  // scheme and event limit), "vertex" (`vertex`) or "bedrock" (`bedrock`). For the latter two
+  // `upstream.base_url` is the endpoint (the region's public one unless --upstream names another)
+  // and `upstream.max_event_bytes` bounds a stream's events; the Messages API's key and version
+  // are not used.
   std::string upstream_api = "messages";
+  // chat_completions: how a request's extended thinking is asked for (--chat_thinking).
+  ChatThinking chat_thinking = ChatThinking::kModelSuffix;
   VertexUpstreamConfig vertex;
   BedrockUpstreamConfig bedrock;
-  // Serves through this dialect instead of the one upstream_api names (tests).
+  // Serves through this dialect instead of the one upstream_api builds (tests).
   std::shared_ptr<const Dialect> dialect;
   // --upstreams_file: named upstreams and the routes of models to them; replaces the single
   // upstream above. Read at start (a file that does not parse stops the server) and again
@@ -84,6 +91,7 @@ struct ServerConfig {
   bool log_rpcs = true;
   // Log lines carry the request body and the reply's text.
   bool log_bodies = false;
+  // Where the JSON log goes: the RPC lines and protobuf's own messages; default stderr.
   std::shared_ptr<LineSink> log_sink;
   // More observers of every RPC's record (after metrics and the log).
   std::vector<std::shared_ptr<CallObserver>> observers;
@@ -97,7 +105,7 @@ struct ServerConfig {
 class ClaudeServer {
  public:
   // Starts serving; fails when the address cannot be bound, a TLS or callers file is missing
-  // or malformed, or the upstream options are invalid (an unknown auth scheme).
+  // or malformed, or the upstream options are invalid (an unknown API or auth scheme).
   static absl::StatusOr<std::unique_ptr<ClaudeServer>> Start(ServerConfig config);
   // Stops at once: calls still running are cancelled, their upstream transfers aborted.
   ~ClaudeServer();
@@ -139,6 +147,8 @@ class ClaudeServer {
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;
   std::unique_ptr<ModelsService> models_;
+  std::shared_ptr<LineSink> log_sink_;  // config_.log_sink, else a StderrLineWriter
+  std::unique_ptr<ProtobufLogRoute> protobuf_log_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   // Destroyed first: no scrape reads the loop or the observers once they start going away.
@@ -149,6 +159,9 @@ class ClaudeServer {
   std::thread drain_thread_;     // cancels the calls that outlive the grace, then waits for both
   bool drained_ = false;
   std::condition_variable drained_cv_;
+  // When the drain's grace ends (Unix seconds; 0 while not draining), for /metrics: a scrape
+  // during a drain tells whether streams are still open close to it (the drain-timeout alert).
+  std::atomic<double> drain_deadline_unix_seconds_{0};
 };
 
 }  // namespace claude

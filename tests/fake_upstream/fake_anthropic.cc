@@ -34,11 +34,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "claude/v1/messages.pb.h"
 #include "service/codec/json_mapping.h"
 #include "service/upstream/percent_encoding.h"
 #include "service/upstream/sigv4_signer.h"
 #include "tests/fake_upstream/aws_event_stream_encoder.h"
+#include "tests/fake_upstream/echo_words.h"
+#include "tests/fake_upstream/fake_chat_completions.h"
 
 namespace claude {
 namespace testing {
@@ -51,40 +54,6 @@ constexpr char kModelJson[] =
 
 // A delay longer than this is clamped, so libevent's deadline arithmetic cannot overflow.
 constexpr absl::Duration kMaxDelay = absl::Hours(24 * 365);
-
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-int CountWords(absl::string_view text) {
-  int words = 0;
-  bool in_word = false;
-  for (char c : text) {
-    if (IsSpace(c)) {
-      in_word = false;
-    } else if (!in_word) {
-      in_word = true;
-      ++words;
-    }
-  }
-  return words;
-}
-
-// Cuts `text` into words, each with the whitespace that follows it (leading whitespace goes
-// with the first word). The pieces concatenate to `text`.
-std::vector<absl::string_view> WordPieces(absl::string_view text) {
-  std::vector<absl::string_view> pieces;
-  size_t start = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && IsSpace(text[i])) ++i;   // leading whitespace (first piece only)
-    while (i < text.size() && !IsSpace(text[i])) ++i;  // the word
-    while (i < text.size() && IsSpace(text[i])) ++i;   // the whitespace after it
-    pieces.push_back(text.substr(start, i - start));
-    start = i;
-  }
-  return pieces;
-}
 
 int TextWords(const v1::MessageParam& message) {
   if (message.has_content_blocks()) {
@@ -417,6 +386,10 @@ class FakeAnthropic::Impl {
     std::lock_guard<std::mutex> lock(mu_);
     default_reply_ = std::move(reply);
   }
+  void set_chat_completions_models(bool chat) {
+    std::lock_guard<std::mutex> lock(mu_);
+    chat_completions_models_ = chat;
+  }
   void set_record_requests(bool record) {
     std::lock_guard<std::mutex> lock(mu_);
     record_ = record;
@@ -529,6 +502,7 @@ class FakeAnthropic::Impl {
   std::optional<FakeReply> default_reply_;
   FakeCloudCredentials cloud_;
   bool record_ = true;
+  bool chat_completions_models_ = false;  // GET /v1/models in OpenAI's shape
   std::vector<RecordedRequest> requests_;
   int request_count_ = 0;
   int disconnects_ = 0;
@@ -834,7 +808,20 @@ void FakeAnthropic::Impl::Echo(evhttp_request* req, int n, const RecordedRequest
   route = route.substr(0, route.find('?'));
   const std::string& method = request.method;
   constexpr absl::string_view kVertexModels = "/publishers/anthropic/models/";
-  if (method == "POST" && absl::StartsWith(route, "/v1/projects/") &&
+  bool chat_models = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    chat_models = chat_completions_models_;
+  }
+  if (method == "POST" && route == "/v1/chat/completions") {
+    const EchoAnswer answer = ChatCompletionsEcho(request.body, n);
+    SendEcho(req, answer.status, answer.content_type.c_str(), answer.body, n);
+  } else if (method == "GET" && chat_models && absl::StartsWith(route, "/v1/models")) {
+    absl::string_view id = route.substr(std::strlen("/v1/models"));
+    if (!id.empty() && id[0] != '/') id = "?";  // neither the list nor a model: not found
+    const EchoAnswer answer = ChatModelsEcho(absl::StripPrefix(id, "/"));
+    SendEcho(req, answer.status, answer.content_type.c_str(), answer.body, n);
+  } else if (method == "POST" && absl::StartsWith(route, "/v1/projects/") &&
       absl::StrContains(route, kVertexModels)) {
     EchoVertex(req, n, request, route.substr(route.find(kVertexModels) + kVertexModels.size()));
   } else if (method == "POST" && absl::StartsWith(route, "/model/")) {
@@ -1041,6 +1028,10 @@ void FakeAnthropic::SetCloudCredentials(FakeCloudCredentials credentials) {
 }
 
 void FakeAnthropic::set_record_requests(bool record) { impl_->set_record_requests(record); }
+
+void FakeAnthropic::set_chat_completions_models(bool chat) {
+  impl_->set_chat_completions_models(chat);
+}
 
 std::vector<RecordedRequest> FakeAnthropic::requests() const { return impl_->requests(); }
 

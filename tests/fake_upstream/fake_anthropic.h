@@ -9,6 +9,9 @@
 //                                   SSE in the API's event grammar, one text delta per word;
 //   POST /v1/messages/count_tokens  {"input_tokens": <words in the request's text>};
 //   GET  /v1/models, /v1/models/ID  one model, "claude-fake-1";
+//   POST /v1/chat/completions       the chat_completions dialect (fake_chat_completions.h); with
+//                                   set_chat_completions_models(true), GET /v1/models[/ID]
+//                                   answer in OpenAI's shape instead;
 //   POST /v1/projects/P/locations/R/publishers/anthropic/models/M:rawPredict, :streamRawPredict,
 //        .../models/count-tokens:rawPredict
 //                                   Vertex AI: the same echo for model M; the body must carry
@@ -138,6 +141,9 @@ class FakeAnthropic {
 
   // What the Vertex AI and Bedrock endpoints require from now on.
   void SetCloudCredentials(FakeCloudCredentials credentials);
+  // Whether GET /v1/models and /v1/models/ID answer in OpenAI's shape (a chat_completions
+  // upstream's) instead of the Messages API's (default false).
+  void set_chat_completions_models(bool chat);
 
   // Whether requests are kept for requests() (default true). A long-running load test turns
   // this off so the fake's memory stays flat; request_count() still counts.

@@ -1,5 +1,7 @@
-// fake-anthropic: serves the Messages API (and Vertex AI's and Bedrock's forms of it) on a
-// loopback port for the quickstart and the load generator. Echo mode by default; --replay serves one SSE transcript to every request, and
+// fake-anthropic: serves the Messages API (and OpenAI's Chat Completions API, for the
+// chat_completions dialect, and Vertex AI's and Bedrock's forms of the Messages API) on a
+// loopback port for the quickstart and the load generator.
+// Echo mode by default; --replay serves one SSE transcript to every request, and
 // --generate_deltas a lazily generated text stream of any length (the bench's memory and
 // slow-reader suites).
 //
@@ -47,6 +49,9 @@ ABSL_FLAG(std::string, aws_access_key_id, "",
           "this key (default: not checked)");
 ABSL_FLAG(std::string, aws_secret_access_key, "", "The secret of --aws_access_key_id");
 ABSL_FLAG(std::string, aws_region, "us-east-1", "The region Bedrock signatures must name");
+ABSL_FLAG(std::string, upstream_api, "messages",
+          "The API whose model list GET /v1/models answers with: messages or chat_completions "
+          "(both POST APIs are always served)");
 
 namespace {
 
@@ -90,6 +95,11 @@ int main(int argc, char** argv) {
                          "must be >= 0, --delta_bytes >= 1\n");
     return 2;
   }
+  const std::string upstream_api = absl::GetFlag(FLAGS_upstream_api);
+  if (upstream_api != "messages" && upstream_api != "chat_completions") {
+    std::fprintf(stderr, "fake-anthropic: --upstream_api must be messages or chat_completions\n");
+    return 2;
+  }
   if (generate_deltas > 0 && !absl::GetFlag(FLAGS_replay).empty()) {
     std::fprintf(stderr, "fake-anthropic: --replay and --generate_deltas exclude each other\n");
     return 2;
@@ -125,6 +135,7 @@ int main(int argc, char** argv) {
   cloud.aws_secret_access_key = absl::GetFlag(FLAGS_aws_secret_access_key);
   cloud.aws_region = absl::GetFlag(FLAGS_aws_region);
   (*fake)->SetCloudCredentials(std::move(cloud));
+  (*fake)->set_chat_completions_models(upstream_api == "chat_completions");
   // Nobody reads the recorded requests of the binary; keep its memory flat under load.
   (*fake)->set_record_requests(false);
   if (!replay.empty()) {

@@ -16,7 +16,7 @@
 #include "google/rpc/status.pb.h"
 #include "service/errors/error_table.h"
 #include "tests/testing/captured_lines.h"
-#include "tests/testing/metrics_scrape.h"
+#include "tests/testing/prometheus_text.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -187,12 +187,12 @@ TEST_F(FailoverTest, AnUpstreamFailingRepeatedlyIsEjected) {
   // Two failures in a row ejected primary for a minute: the last two calls never tried it.
   EXPECT_EQ(primary().request_count(), 2);
   EXPECT_EQ(secondary().request_count(), 4);
-  const std::vector<Sample> metrics = Parse(Scrape(harness_->server().metrics_port()));
-  EXPECT_EQ(Sum(metrics, "claude_grpc_upstream_state", {{"upstream", "primary"}}), 1);
-  EXPECT_EQ(Sum(metrics, "claude_grpc_upstream_state", {{"upstream", "secondary"}}), 0);
-  EXPECT_EQ(Sum(metrics, "claude_grpc_upstream_attempts_total", {{"upstream", "primary"}, {"http_status", "500"}}), 2);
-  EXPECT_EQ(Sum(metrics, "claude_grpc_upstream_attempts_total", {{"upstream", "secondary"}, {"http_status", "200"}}), 4);
-  EXPECT_EQ(Sum(metrics, "claude_grpc_upstream_failovers_total", {{"upstream", "primary"}}), 2);
+  const std::vector<MetricSample> metrics = ParseMetrics(ScrapeMetrics(harness_->server().metrics_port()));
+  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_state", {{"upstream", "primary"}}), 1);
+  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_state", {{"upstream", "secondary"}}), 0);
+  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_attempts_total", {{"upstream", "primary"}, {"http_status", "500"}}), 2);
+  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_attempts_total", {{"upstream", "secondary"}, {"http_status", "200"}}), 4);
+  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_failovers_total", {{"upstream", "primary"}}), 2);
 }
 
 TEST_F(FailoverTest, StreamsFailOverBeforeTheFirstEvent) {
@@ -236,8 +236,8 @@ TEST_F(FailoverTest, AChangedFileIsServedAndABrokenOneRefused) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
   EXPECT_EQ(primary().request_count(), primary_calls);
   EXPECT_EQ(secondary().request_count(), 4);
-  const std::vector<Sample> metrics = Parse(Scrape(harness_->server().metrics_port()));
-  EXPECT_EQ(Sum(metrics, "claude_grpc_upstreams_file_reload_failures"), 1);
+  const std::vector<MetricSample> metrics = ParseMetrics(ScrapeMetrics(harness_->server().metrics_port()));
+  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstreams_file_reload_failures"), 1);
 }
 
 TEST_F(FailoverTest, KeysOfAPoolAreUsedInTurnAndParkedWhenRefused) {

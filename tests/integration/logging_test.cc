@@ -13,6 +13,7 @@
 
 #include "service/observability/rpc_log.h"
 #include "service/observability/stderr_line_writer.h"
+#include "tests/testing/captured_lines.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/captured_lines.h"
 #include "tests/testing/server_harness.h"

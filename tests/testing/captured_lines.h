@@ -1,9 +1,10 @@
-// A LineSink that keeps every line, for tests that read the server's RPC log.
+// A LineSink that keeps every line, for tests that read what the server logged.
 #ifndef TESTS_TESTING_CAPTURED_LINES_H_
 #define TESTS_TESTING_CAPTURED_LINES_H_
 
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "service/observability/line_sink.h"

@@ -1,6 +1,9 @@
-#include "tests/testing/metrics_scrape.h"
+#include "tests/testing/prometheus_text.h"
 
 #include <curl/curl.h>
+
+#include <utility>
+
 #include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
@@ -10,7 +13,6 @@
 #include "absl/strings/strip.h"
 
 namespace claude::testing {
-
 namespace {
 
 size_t AppendBody(char* data, size_t size, size_t n, void* out) {
@@ -20,7 +22,7 @@ size_t AppendBody(char* data, size_t size, size_t n, void* out) {
 
 }  // namespace
 
-std::string Scrape(int port) {
+std::string ScrapeMetrics(int port) {
   std::string body;
   CURL* curl = curl_easy_init();
   const std::string url = absl::StrCat("http://127.0.0.1:", port, "/metrics");
@@ -33,14 +35,14 @@ std::string Scrape(int port) {
   if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(curl);
   EXPECT_EQ(status, 200);
-  return body;
+  return status == 200 ? body : "";
 }
 
-std::vector<Sample> Parse(const std::string& text) {
-  std::vector<Sample> samples;
+std::vector<MetricSample> ParseMetrics(const std::string& text) {
+  std::vector<MetricSample> samples;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     if (absl::StartsWith(line, "#")) continue;
-    Sample sample;
+    MetricSample sample;
     const size_t space = line.rfind(' ');
     if (space == absl::string_view::npos) continue;
     EXPECT_TRUE(absl::SimpleAtod(line.substr(space + 1), &sample.value)) << line;
@@ -50,7 +52,6 @@ std::vector<Sample> Parse(const std::string& text) {
     if (brace != absl::string_view::npos) {
       absl::string_view labels = series.substr(brace + 1);
       labels = absl::StripSuffix(labels, "}");
-      // Our label values hold no commas or quotes.
       for (absl::string_view pair : absl::StrSplit(labels, ',', absl::SkipEmpty())) {
         std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
         sample.labels[kv.first] = std::string(absl::StripSuffix(absl::StripPrefix(kv.second, "\""), "\""));
@@ -61,10 +62,10 @@ std::vector<Sample> Parse(const std::string& text) {
   return samples;
 }
 
-double Sum(const std::vector<Sample>& samples, const std::string& name,
-           const std::map<std::string, std::string>& labels) {
+double SumSamples(const std::vector<MetricSample>& samples, const std::string& name,
+                  const std::map<std::string, std::string>& labels) {
   double sum = 0;
-  for (const Sample& s : samples) {
+  for (const MetricSample& s : samples) {
     if (s.name != name) continue;
     bool match = true;
     for (const auto& [k, v] : labels) {
