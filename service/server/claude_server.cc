@@ -58,7 +58,32 @@ absl::StatusOr<std::unique_ptr<Dialect>> NewDialect(const ServerConfig& config) 
   }
   if (config.upstream_api == "vertex") {
     if (config.vertex.project.empty() || config.vertex.region.empty()) {
-      return absl::InvalidArgumentError(
+      return absl::InvalidArgumentError("--upstream_api=vertex needs --vertex_project and --vertex_region");
+    }
+    VertexDialectOptions options;
+    options.base_url = config.upstream.base_url;
+    options.project = config.vertex.project;
+    options.region = config.vertex.region;
+    if (config.vertex.access_token != nullptr) {
+      options.signer = std::make_shared<ApiKeySigner>(config.vertex.access_token, ApiKeyScheme::kBearer);
+    }
+    options.max_event_bytes = config.upstream.max_event_bytes;
+    return std::unique_ptr<Dialect>(std::make_unique<VertexDialect>(std::move(options)));
+  }
+  if (config.upstream_api == "bedrock") {
+    if (config.bedrock.region.empty()) {
+      return absl::InvalidArgumentError("--upstream_api=bedrock needs --aws_region");
+    }
+    BedrockDialectOptions options;
+    options.base_url = config.upstream.base_url;
+    if (config.bedrock.credentials != nullptr) {
+      options.signer = std::make_shared<SigV4RequestSigner>(
+          config.bedrock.credentials, SigV4Options{config.bedrock.region, "bedrock", true});
+    }
+    options.max_frame_bytes = config.upstream.max_event_bytes;
+    return std::unique_ptr<Dialect>(std::make_unique<BedrockDialect>(std::move(options)));
+  }
+  return absl::InvalidArgumentError(
       absl::StrCat("--upstream_api must be messages, chat_completions, vertex or bedrock, got \"",
                    config.upstream_api, "\""));
 }
