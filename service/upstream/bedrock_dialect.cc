@@ -7,7 +7,7 @@
 #include "service/upstream/bedrock_replies.h"
 #include "service/upstream/cloud_request_body.h"
 #include "service/upstream/messages_dialect.h"
-#include "service/upstream/percent_encoding.h"
+#include "service/upstream/url_escape.h"
 
 namespace claude {
 
@@ -74,7 +74,7 @@ absl::StatusOr<HttpRequest> BedrockDialect::CreateMessage(const claude::v1::Crea
   http.method = "POST";
   // Every character but the unreserved ones is escaped: model ids hold ':' and inference
   // profile ARNs '/'.
-  http.url = absl::StrCat(base_url_, "/model/", PercentEncode(model),
+  http.url = absl::StrCat(base_url_, "/model/", UrlEscape(model),
                           stream ? "/invoke-with-response-stream" : "/invoke");
   http.headers.emplace_back("content-type", "application/json");
   http.headers.emplace_back("accept", stream ? "application/vnd.amazon.eventstream" : "application/json");

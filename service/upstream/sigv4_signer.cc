@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "service/upstream/percent_encoding.h"
+#include "service/upstream/url_escape.h"
 
 namespace claude {
 namespace {
@@ -67,7 +67,7 @@ std::string CanonicalQuery(absl::string_view query) {
     const size_t eq = part.find('=');
     const absl::string_view name = part.substr(0, eq);
     const absl::string_view value = eq == absl::string_view::npos ? "" : part.substr(eq + 1);
-    params.emplace_back(PercentEncode(PercentDecode(name)), PercentEncode(PercentDecode(value)));
+    params.emplace_back(UrlEscape(UrlUnescape(name)), UrlEscape(UrlUnescape(value)));
   }
   std::sort(params.begin(), params.end());
   return absl::StrJoin(params, "&", [](std::string* out, const auto& p) {
@@ -164,7 +164,7 @@ absl::StatusOr<SigV4Signature> SignSigV4(const SigV4Request& request,
   const std::string signed_names = absl::StrJoin(names, ";");
 
   result.canonical_request =
-      absl::StrCat(request.method, "\n", PercentEncode(url->path, /*keep=*/"/"), "\n",
+      absl::StrCat(request.method, "\n", UrlEscape(url->path, /*keep=*/"/"), "\n",
                    CanonicalQuery(url->query), "\n", canonical_headers, "\n", signed_names, "\n",
                    payload_hash);
   result.string_to_sign = absl::StrCat(kAlgorithm, "\n", amz_date, "\n", scope, "\n",

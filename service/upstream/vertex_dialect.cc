@@ -8,7 +8,7 @@
 #include "service/upstream/cloud_request_body.h"
 #include "service/upstream/messages_api_error.h"
 #include "service/upstream/messages_dialect.h"
-#include "service/upstream/percent_encoding.h"
+#include "service/upstream/url_escape.h"
 
 namespace claude {
 namespace {
@@ -83,8 +83,8 @@ UpstreamError ReadVertexError(int http_status, absl::string_view body) {
 }
 
 VertexDialect::VertexDialect(VertexDialectOptions options)
-    : models_url_(absl::StrCat(options.base_url, "/v1/projects/", PercentEncode(options.project),
-                               "/locations/", PercentEncode(options.region),
+    : models_url_(absl::StrCat(options.base_url, "/v1/projects/", UrlEscape(options.project),
+                               "/locations/", UrlEscape(options.region),
                                "/publishers/anthropic/models")),
       model_map_(options.models.begin(), options.models.end()),
       signer_(std::move(options.signer)),
@@ -107,7 +107,7 @@ HttpRequest VertexDialect::Post(absl::string_view model, absl::string_view metho
   http.method = "POST";
   // '@' separates a Vertex model's version ("claude-sonnet-4-5@20250929") and is legal in a
   // path; ':' is not kept, since it starts the method.
-  http.url = absl::StrCat(models_url_, "/", PercentEncode(model, "@"), ":", method);
+  http.url = absl::StrCat(models_url_, "/", UrlEscape(model, "@"), ":", method);
   http.headers.emplace_back("content-type", "application/json");
   http.headers.insert(http.headers.end(), forwarded.begin(), forwarded.end());
   http.body = std::make_shared<const std::string>(std::move(body));

@@ -37,7 +37,7 @@
 #include "absl/strings/strip.h"
 #include "claude/v1/messages.pb.h"
 #include "service/codec/json_mapping.h"
-#include "service/upstream/percent_encoding.h"
+#include "service/upstream/url_escape.h"
 #include "service/upstream/sigv4_signer.h"
 #include "tests/fake_upstream/aws_event_stream_encoder.h"
 #include "tests/fake_upstream/echo_words.h"
@@ -914,7 +914,7 @@ void FakeAnthropic::Impl::EchoVertex(evhttp_request* req, int n, const RecordedR
     }
   }
   const size_t colon = target.rfind(':');
-  const std::string model = PercentDecode(target.substr(0, colon));
+  const std::string model = UrlUnescape(target.substr(0, colon));
   const absl::string_view method = colon == absl::string_view::npos ? "" : target.substr(colon + 1);
   v1::CreateMessageRequest parsed;
   std::string problem;
@@ -960,7 +960,7 @@ void FakeAnthropic::Impl::EchoBedrock(evhttp_request* req, int n, const Recorded
     }
   }
   const size_t slash = target.find('/');
-  const std::string model = PercentDecode(target.substr(0, slash));
+  const std::string model = UrlUnescape(target.substr(0, slash));
   const absl::string_view action = slash == absl::string_view::npos ? "" : target.substr(slash + 1);
   if (action != "invoke" && action != "invoke-with-response-stream") {
     fail(404, "UnknownOperationException", absl::StrCat("no operation ", action));
