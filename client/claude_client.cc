@@ -131,13 +131,15 @@ struct Client::Methods {
         stream_message("/claude.v1.Messages/StreamMessage", grpc::internal::RpcMethod::SERVER_STREAMING, channel),
         count_tokens("/claude.v1.Messages/CountTokens", grpc::internal::RpcMethod::NORMAL_RPC, channel),
         list_models("/claude.v1.Models/ListModels", grpc::internal::RpcMethod::NORMAL_RPC, channel),
-        get_model("/claude.v1.Models/GetModel", grpc::internal::RpcMethod::NORMAL_RPC, channel) {}
+        get_model("/claude.v1.Models/GetModel", grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        get_caller_usage("/claude.v1.Admin/GetCallerUsage", grpc::internal::RpcMethod::NORMAL_RPC, channel) {}
 
   const grpc::internal::RpcMethod create_message;
   const grpc::internal::RpcMethod stream_message;
   const grpc::internal::RpcMethod count_tokens;
   const grpc::internal::RpcMethod list_models;
   const grpc::internal::RpcMethod get_model;
+  const grpc::internal::RpcMethod get_caller_usage;
 };
 
 Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
@@ -296,6 +298,12 @@ absl::StatusOr<std::string> Client::CheckHealth(const std::string& service,
     return FromGrpcStatus(status);
   }
   return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+}
+
+absl::StatusOr<v1::CallerUsage> Client::GetCallerUsage(const std::string& caller, const CallOptions& options) {
+  v1::GetCallerUsageRequest request;
+  request.set_caller(caller);
+  return Unary<v1::CallerUsage>(methods_->get_caller_usage, request, options);
 }
 
 absl::StatusOr<v1::ModelInfo> Client::GetModel(const std::string& model_id,

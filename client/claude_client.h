@@ -36,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "claude/v1/admin.grpc.pb.h"
 #include "claude/v1/messages.grpc.pb.h"
 #include "claude/v1/models.grpc.pb.h"
 #include "service/errors/error_table.h"
@@ -174,6 +175,10 @@ class Client {
                                                     const CallOptions& options = {});
   absl::StatusOr<v1::ModelInfo> GetModel(const std::string& model_id,
                                          const CallOptions& options = {});
+
+  // Admin/GetCallerUsage: `caller`'s counts and limits ("" = the caller this client's token
+  // names; another caller's need an admin token).
+  absl::StatusOr<v1::CallerUsage> GetCallerUsage(const std::string& caller = "", const CallOptions& options = {});
 
   // grpc.health.v1.Health/Check of `service` ("" = the whole server): SERVING, NOT_SERVING...
   absl::StatusOr<std::string> CheckHealth(const std::string& service = "",

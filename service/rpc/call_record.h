@@ -45,6 +45,7 @@ inline constexpr char kStreamMessageMethod[] = "claude.v1.Messages/StreamMessage
 inline constexpr char kCountTokensMethod[] = "claude.v1.Messages/CountTokens";
 inline constexpr char kListModelsMethod[] = "claude.v1.Models/ListModels";
 inline constexpr char kGetModelMethod[] = "claude.v1.Models/GetModel";
+inline constexpr char kGetCallerUsageMethod[] = "claude.v1.Admin/GetCallerUsage";
 
 struct CallRecord {
   using Clock = std::chrono::steady_clock;

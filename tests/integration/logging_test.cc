@@ -15,7 +15,6 @@
 #include "service/observability/stderr_line_writer.h"
 #include "tests/testing/captured_lines.h"
 #include "tests/testing/json_testing.h"
-#include "tests/testing/captured_lines.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
