@@ -17,6 +17,9 @@
 #include "service/observability/server_log.h"
 #include "service/server/claude_server.h"
 #include "service/upstream/api_key_signer.h"
+#include "service/upstream/aws_credentials.h"
+#include "service/upstream/bedrock_dialect.h"
+#include "service/upstream/vertex_dialect.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address to serve on (HOST:PORT; port 0 picks a free one).");
 ABSL_FLAG(std::string, health_listen, "",
@@ -32,8 +35,26 @@ ABSL_FLAG(std::string, upstream_auth, "",
           "How the key is sent: x-api-key (the API) or bearer (Authorization: Bearer, gateways). "
           "Default: x-api-key for --upstream_api=messages, bearer for chat_completions.");
 ABSL_FLAG(std::string, upstream_api, "messages",
-          "The upstream's API: messages (Anthropic's Messages API) or chat_completions (an "
-          "OpenAI-compatible Chat Completions API, e.g. a gateway in front of Claude).");
+          "The upstream's API: messages (Anthropic's Messages API or a compatible gateway), "
+          "chat_completions (an OpenAI-compatible Chat Completions API, e.g. a gateway in front of "
+          "Claude), vertex (Claude on Google Cloud Vertex AI) or bedrock (Claude on Amazon "
+          "Bedrock). For vertex and bedrock, --upstream overrides the region's public endpoint.");
+ABSL_FLAG(std::string, upstreams_file, "",
+          "YAML file naming several upstreams (any --upstream_api kind, their credentials) and the "
+          "routes of models to them, with failover; replaces --upstream and --upstream_api. A file "
+          "that does not parse stops the server at start, naming the line; it is re-read when it "
+          "changes (a broken change is refused and the running one stays).");
+ABSL_FLAG(std::string, vertex_project, "", "With --upstream_api=vertex: the Google Cloud project.");
+ABSL_FLAG(std::string, vertex_region, "",
+          "With --upstream_api=vertex: the region (us-east5, europe-west1, global, ...).");
+ABSL_FLAG(std::string, google_token_file, "",
+          "With --upstream_api=vertex: file holding a Google OAuth access token (what a "
+          "token-refreshing sidecar or workload identity writes), re-read when it changes.");
+ABSL_FLAG(std::string, aws_region, "", "With --upstream_api=bedrock: the AWS region (us-east-1, ...).");
+ABSL_FLAG(std::string, aws_credentials_file, "",
+          "With --upstream_api=bedrock: an AWS shared credentials file ($AWS_PROFILE's section, "
+          "else [default]), re-read when it changes. Default: AWS_ACCESS_KEY_ID, "
+          "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.");
 ABSL_FLAG(std::string, chat_thinking, "model_suffix",
           "With --upstream_api=chat_completions, how extended thinking is asked for: model_suffix "
           "(the model name gains -thinking), reasoning_effort, or off (refused).");
@@ -155,14 +176,47 @@ int main(int argc, char** argv) {
   config.listen = absl::GetFlag(FLAGS_listen);
   config.health_listen = absl::GetFlag(FLAGS_health_listen);
   claude::MessagesDialectOptions& upstream = config.upstream;
+  config.upstream_api = absl::GetFlag(FLAGS_upstream_api);
+  config.upstreams_file = absl::GetFlag(FLAGS_upstreams_file);
   upstream.base_url = absl::GetFlag(FLAGS_upstream);
+  bool has_credentials = false;
+  if (config.upstream_api == "vertex") {
+    config.vertex.project = absl::GetFlag(FLAGS_vertex_project);
+    config.vertex.region = absl::GetFlag(FLAGS_vertex_region);
+    if (upstream.base_url.empty()) upstream.base_url = claude::VertexEndpoint(config.vertex.region);
+    const std::string token_file = absl::GetFlag(FLAGS_google_token_file);
+    if (token_file.empty()) return Fail(2, "--upstream_api=vertex needs --google_token_file");
+    auto token = std::make_shared<claude::FileApiKeySource>(token_file);
+    if (token->Key().empty()) {
+      return Fail(1, absl::StrCat("--google_token_file: ", token_file, " is missing or empty"));
+    }
+    config.vertex.access_token = std::move(token);
+    has_credentials = true;
+  } else if (config.upstream_api == "bedrock") {
+    config.bedrock.region = absl::GetFlag(FLAGS_aws_region);
+    if (upstream.base_url.empty()) upstream.base_url = claude::BedrockEndpoint(config.bedrock.region);
+    if (const std::string file = absl::GetFlag(FLAGS_aws_credentials_file); !file.empty()) {
+      const std::string profile = Env("AWS_PROFILE").empty() ? "default" : Env("AWS_PROFILE");
+      auto credentials = std::make_shared<claude::AwsSharedCredentialsFile>(file, profile);
+      if (absl::StatusOr<claude::AwsCredentials> c = credentials->Credentials(); !c.ok()) {
+        return Fail(1, absl::StrCat("--aws_credentials_file: ", c.status().message()));
+      }
+      config.bedrock.credentials = std::move(credentials);
+    } else {
+      absl::StatusOr<claude::AwsCredentials> c = claude::AwsCredentialsFromEnvironment();
+      if (!c.ok()) {
+        return Fail(1, absl::StrCat("--upstream_api=bedrock: ", c.status().message(),
+                                    " (or give --aws_credentials_file)"));
+      }
+      config.bedrock.credentials = std::make_shared<claude::StaticAwsCredentials>(*std::move(c));
+    }
+    has_credentials = true;
+  } else if (config.upstream_api != "messages" && config.upstream_api != "chat_completions") {
+    return Fail(2, "--upstream_api must be messages, chat_completions, vertex or bedrock");
+  }
   if (upstream.base_url.empty()) upstream.base_url = Env("ANTHROPIC_BASE_URL");
   if (upstream.base_url.empty()) upstream.base_url = "https://api.anthropic.com";
   if (absl::Status s = claude::CheckUpstreamUrl(upstream.base_url); !s.ok()) return Fail(2, s.message());
-  config.upstream_api = absl::GetFlag(FLAGS_upstream_api);
-  if (config.upstream_api != "messages" && config.upstream_api != "chat_completions") {
-    return Fail(2, "--upstream_api must be messages or chat_completions");
-  }
   absl::StatusOr<claude::ChatThinking> chat_thinking =
       claude::ParseChatThinking(absl::GetFlag(FLAGS_chat_thinking));
   if (!chat_thinking.ok()) return Fail(2, chat_thinking.status().message());
@@ -223,9 +277,11 @@ int main(int argc, char** argv) {
   }
 
   const std::string base_url = upstream.base_url;
-  const bool has_key = upstream.api_key != nullptr;
+  const bool has_key = has_credentials || upstream.api_key != nullptr;
   const bool tls = config.tls.enabled(), mtls = !config.tls.client_ca_file.empty();
   const bool authenticating = !config.callers.callers_file.empty();
+  const std::string config_api = config.upstream_api;
+  const std::string upstreams_file = config.upstreams_file;
   const bool shared_quota = !config.quota.redis_url.empty();
   auto server = claude::ClaudeServer::Start(std::move(config));
   if (!server.ok()) return Fail(1, server.status().message());
@@ -234,8 +290,10 @@ int main(int argc, char** argv) {
   // Scripts wait for "listening on port N," (the quickstart, the bench).
   claude::LogEvent(
       claude::Severity::kInfo,
-      absl::StrCat(kProgram, " listening on port ", port, ", upstream ", base_url, " (", absl::GetFlag(FLAGS_upstream_api),
-                   has_key ? "" : ", no API key", ")",
+      absl::StrCat(kProgram, " listening on port ", port, ", upstream",
+                   upstreams_file.empty() ? absl::StrCat(" ", base_url, " (", config_api)
+                                          : absl::StrCat("s of ", upstreams_file, " ("),
+                   has_key || !upstreams_file.empty() ? "" : ", no API key", ")",
                    mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext",
                    authenticating ? ", caller tokens required" : "",
                    shared_quota ? ", limits shared in Redis" : "",

@@ -487,6 +487,34 @@ grpc::Status StatusFromLocalPolicy(grpc::StatusCode code, std::string message, s
   return MakeStatus(code, std::move(message), details);
 }
 
+grpc::Status WithErrorInfoMetadata(const grpc::Status& status, const std::string& key,
+                                   const std::string& value) {
+  if (status.ok()) return status;
+  google::rpc::Status rpc;
+  if (status.error_details().empty() || !rpc.ParseFromString(status.error_details())) {
+    rpc.Clear();
+    rpc.set_code(static_cast<int32_t>(status.error_code()));
+    rpc.set_message(status.error_message());
+  }
+  bool found = false;
+  for (google::protobuf::Any& any : *rpc.mutable_details()) {
+    google::rpc::ErrorInfo info;
+    if (!any.UnpackTo(&info)) continue;
+    (*info.mutable_metadata())[key] = value;
+    any.PackFrom(info);
+    found = true;
+    break;
+  }
+  if (!found) {
+    google::rpc::ErrorInfo info;
+    info.set_reason("upstream_failed");
+    info.set_domain(kLocalErrorDomain);
+    (*info.mutable_metadata())[key] = value;
+    rpc.add_details()->PackFrom(info);
+  }
+  return grpc::Status(status.error_code(), status.error_message(), rpc.SerializeAsString());
+}
+
 grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason, absl::Duration retry_delay,
                                     std::string subject) {
   Details details;

@@ -88,6 +88,10 @@ grpc::Status StatusFromInternal(const absl::Status& status);
 grpc::Status StatusFromLocalPolicy(grpc::StatusCode code, std::string message, std::string reason,
                                    std::optional<absl::Duration> retry_delay = std::nullopt);
 
+// `status` (not OK) with `key` = `value` added to the metadata of its ErrorInfo (one is added,
+// with domain claude-grpc, when it carries none): e.g. the attempts of a call that failed over.
+grpc::Status WithErrorInfoMetadata(const grpc::Status& status, const std::string& key,
+                                   const std::string& value);
 // A call refused by a caller's quota or budget: RESOURCE_EXHAUSTED with ErrorInfo{reason,
 // "claude-grpc"}, RetryInfo (when the window that refused it resets) and a QuotaFailure whose
 // violation names `subject` ("caller:<name>") and repeats the message.

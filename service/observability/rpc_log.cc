@@ -69,6 +69,15 @@ std::string FormatRpcLogLine(const CallRecord& record) {
   const std::optional<absl::Duration> upstream = record.upstream_time();
   AppendMember("upstream_ms", upstream ? Millis(*upstream) : "null", &out);
   AppendMember("retries", absl::StrCat(record.retries), &out);
+  if (!record.attempt_upstreams.empty() && !record.attempt_upstreams.front().empty()) {
+    std::string names = "[";
+    for (const std::string& name : record.attempt_upstreams) {
+      if (names.size() > 1) names += ',';
+      AppendJsonString(name, &names);
+    }
+    names += ']';
+    AppendMember("upstreams", names, &out);
+  }
   if (record.usage) {
     for (const auto& [type, n] : record.usage->tokens) AppendMember(type + "_tokens", absl::StrCat(n), &out);
   }

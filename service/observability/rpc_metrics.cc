@@ -81,6 +81,16 @@ RpcMetrics::RpcMetrics(std::shared_ptr<prometheus::Registry> registry, size_t ma
                    .Name("claude_grpc_upstream_retries_total")
                    .Help("Upstream requests retried, by method.")
                    .Register(*registry_)),
+      upstream_attempts_(prometheus::BuildCounter()
+                             .Name("claude_grpc_upstream_attempts_total")
+                             .Help("Attempts on each upstream of the upstreams file, by HTTP "
+                                   "status (\"none\": no response).")
+                             .Register(*registry_)),
+      failovers_(prometheus::BuildCounter()
+                     .Name("claude_grpc_upstream_failovers_total")
+                     .Help("Calls that left an upstream of the upstreams file for another after "
+                           "a failed attempt, by the upstream left.")
+                     .Register(*registry_)),
       dropped_response_headers_(prometheus::BuildCounter()
                                     .Name("claude_grpc_upstream_headers_dropped_total")
                                     .Help("Upstream response headers not forwarded to callers as "
@@ -139,6 +149,13 @@ void RpcMetrics::OnCallEnd(const CallRecord& record) {
   }
   if (record.retries > 0) {
     retries_.Add({{"method", record.method}}).Increment(record.retries);
+  }
+  const auto& upstreams = record.attempt_upstreams;
+  for (size_t i = 0; i < upstreams.size() && !upstreams[i].empty(); ++i) {
+    const int status = i < record.attempt_statuses.size() ? record.attempt_statuses[i] : 0;
+    upstream_attempts_.Add({{"upstream", upstreams[i]}, {"http_status", status == 0 ? "none" : absl::StrCat(status)}})
+        .Increment();
+    if (i > 0 && upstreams[i] != upstreams[i - 1]) failovers_.Add({{"upstream", upstreams[i - 1]}}).Increment();
   }
 }
 

@@ -43,6 +43,9 @@ class RpcMetrics final : public CallObserver {
   prometheus::Family<prometheus::Counter>& tokens_;
   prometheus::Family<prometheus::Counter>& upstream_responses_;
   prometheus::Family<prometheus::Counter>& retries_;
+  // With an upstreams file (names come from it, so they are bounded).
+  prometheus::Family<prometheus::Counter>& upstream_attempts_;
+  prometheus::Family<prometheus::Counter>& failovers_;
   prometheus::Counter& dropped_response_headers_;
   prometheus::Gauge& live_streams_;
 };

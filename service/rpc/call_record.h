@@ -78,6 +78,9 @@ struct CallRecord {
   std::string message;  // the status message the caller got (non-OK only)
   // HTTP status of each upstream attempt, in order; 0: the attempt got no response.
   absl::InlinedVector<int, 3> attempt_statuses;
+  // The upstream (upstreams file name) of each attempt started, in order; empty names when the
+  // server has one unnamed upstream.
+  absl::InlinedVector<std::string, 3> attempt_upstreams;
   std::string request_id;  // the upstream's request-id header of the last attempt
   // Headers of the last attempt's response that the caller would have got as metadata but that
   // were left out: a value gRPC would refuse (not printable ASCII) or over the size bounds.

@@ -109,15 +109,16 @@ class CallReactor final : public Base, public CallerSide {
   // Starts the call. The reactor keeps `admission` (its caller's concurrent slot) until it is
   // deleted.
   template <typename... Args>
-  void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
-             CallRecord record, CallAdmission admission, Args... args) {
+  void Start(const CallEnvironment& env, std::vector<UpstreamTarget> targets,
+             grpc::CallbackServerContext* context, CallRecord record, CallAdmission admission,
+             Args... args) {
     // Held across Begin: OnCancel and OnDone, which may come from other threads once the
     // store's answer started the call, wait for the call to be in place.
     std::lock_guard<std::mutex> lock(start_mu_);
     context_ = context;
     admission_ = std::move(admission);
-    if (env.record_bodies) record.request_body = request.body;
-    auto call = std::make_shared<Call>(env, std::move(request), Deadline(context), this, args...);
+    if (env.record_bodies) record.request_body = targets.front().request.body;
+    auto call = std::make_shared<Call>(env, std::move(targets), Deadline(context), this, args...);
     if (env.calls != nullptr && !env.calls->Add(call)) {
       Refuse(env, record, grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
       return;
@@ -130,20 +131,21 @@ class CallReactor final : public Base, public CallerSide {
   // Asks the gate's shared store to decide `admission`, then starts the call (or refuses it)
   // from the store's answer. The handler returns at once: no gRPC thread waits for Redis.
   template <typename... Args>
-  void StartWhenAdmitted(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
+  void StartWhenAdmitted(const CallEnvironment& env, std::vector<UpstreamTarget> targets,
+                         grpc::CallbackServerContext* context,
                          CallRecord record, CallAdmission admission, Args... args) {
     auto waiting = std::make_shared<Waiting>();
     waiting->env = &env;
     waiting->record = std::move(record);
     waiting_ = waiting;
-    env.gate->Decide(std::move(admission), [this, waiting, request = std::move(request), context,
+    env.gate->Decide(std::move(admission), [this, waiting, targets = std::move(targets), context,
                                             args...](CallAdmission decided) mutable {
       if (!waiting->Claim()) return;  // the RPC ended (cancelled) while the store decided
       if (!decided.ok()) {
         Refuse(*waiting->env, waiting->record, decided.status());
         return;
       }
-      Start(*waiting->env, std::move(request), context, std::move(waiting->record), std::move(decided), args...);
+      Start(*waiting->env, std::move(targets), context, std::move(waiting->record), std::move(decided), args...);
     });
   }
   // Ends the RPC with `status` before any upstream call.
@@ -235,8 +237,8 @@ struct RpcSpec {
   std::string model;   // for the record; "" when the RPC names none
   // The request's own checks, after admission: INVALID_ARGUMENT naming the field.
   absl::FunctionRef<absl::Status()> validate;
-  // The upstream request, from the dialect; a refusal goes to the caller as is.
-  absl::FunctionRef<absl::StatusOr<HttpRequest>(const HttpHeaders& forwarded)> build;
+  // The upstream request, from an upstream's dialect; a refusal goes to the caller as is.
+  absl::FunctionRef<absl::StatusOr<HttpRequest>(const Dialect& dialect, const HttpHeaders& forwarded)> build;
 };
 
 // The one admission path of every RPC: record, admit, refuse, validate, build, reactor. Every
@@ -259,17 +261,33 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
     reactor->Refuse(env, record, StatusFromValidation(s));
     return reactor;
   }
-  absl::StatusOr<HttpRequest> request = rpc.build(ForwardedHeaders(context, trace));
-  if (!request.ok()) {
-    reactor->Refuse(env, record, ToGrpcStatus(request.status()));
+  // The upstreams to try: the model's route (NOT_FOUND when none matches), or the one upstream.
+  const HttpHeaders forwarded = ForwardedHeaders(context, trace);
+  absl::StatusOr<std::vector<UpstreamTarget>> targets;
+  if (env.routers != nullptr) {
+    const absl::Time now = env.clock->Now();
+    std::shared_ptr<const Router> router = env.routers->Current(now);
+    targets = router->Plan(rpc.model, now,
+                           [&](const Dialect& dialect) { return rpc.build(dialect, forwarded); });
+    if (targets.ok()) {
+      for (UpstreamTarget& target : *targets) target.router = router;
+    }
+  } else if (absl::StatusOr<HttpRequest> request = rpc.build(*env.dialect, forwarded); request.ok()) {
+    targets.emplace();
+    targets->push_back(UpstreamTarget{"", nullptr, env.dialect, nullptr, *std::move(request), nullptr, nullptr});
+  } else {
+    targets = request.status();
+  }
+  if (!targets.ok()) {
+    reactor->Refuse(env, record, ToGrpcStatus(targets.status()));
     return reactor;
   }
   if (admission.pending()) {
-    reactor->StartWhenAdmitted(env, *std::move(request), context, std::move(record), std::move(admission),
+    reactor->StartWhenAdmitted(env, *std::move(targets), context, std::move(record), std::move(admission),
                                call_args...);
     return reactor;
   }
-  reactor->Start(env, *std::move(request), context, std::move(record), std::move(admission), call_args...);
+  reactor->Start(env, *std::move(targets), context, std::move(record), std::move(admission), call_args...);
   return reactor;
 }
 
@@ -286,7 +304,9 @@ grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerCon
       *env_, context,
       {kCreateMessageMethod, request->model(),
        [&] { return ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); },
-       [&](const HttpHeaders& forwarded) { return env_->dialect->CreateMessage(*request, stream, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.CreateMessage(*request, stream, forwarded);
+       }},
       static_cast<google::protobuf::Message*>(response), stream);
 }
 
@@ -296,8 +316,8 @@ grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::Strea
       *env_, context,
       {kStreamMessageMethod, request->model(),
        [&] { return ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); },
-       [&](const HttpHeaders& forwarded) {
-         return env_->dialect->CreateMessage(*request, /*stream=*/true, forwarded);
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.CreateMessage(*request, /*stream=*/true, forwarded);
        }});
 }
 
@@ -307,7 +327,9 @@ grpc::ServerUnaryReactor* MessagesService::CountTokens(grpc::CallbackServerConte
   return Serve<UnaryReactor>(
       *env_, context,
       {kCountTokensMethod, request->model(), [&] { return ValidateCountTokensRequest(*request); },
-       [&](const HttpHeaders& forwarded) { return env_->dialect->CountTokens(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.CountTokens(*request, forwarded);
+       }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -319,7 +341,9 @@ grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext*
   return Serve<UnaryReactor>(
       *env_, context,
       {kListModelsMethod, "", [&] { return ValidateListModelsRequest(*request); },
-       [&](const HttpHeaders& forwarded) { return env_->dialect->ListModels(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.ListModels(*request, forwarded);
+       }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -329,7 +353,9 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
   return Serve<UnaryReactor>(
       *env_, context,
       {kGetModelMethod, request->model_id(), [&] { return ValidateGetModelRequest(*request); },
-       [&](const HttpHeaders& forwarded) { return env_->dialect->GetModel(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.GetModel(*request, forwarded);
+       }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 

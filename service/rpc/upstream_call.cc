@@ -45,9 +45,24 @@ CallUsage CallUsageOf(const claude::v1::Usage& usage) {
 // ---------------------------------------------------------------------------------------------
 // UpstreamCall: attempts, retries, error responses.
 
+namespace {
+
+std::vector<UpstreamTarget> SingleTarget(const CallEnvironment& env, HttpRequest request) {
+  std::vector<UpstreamTarget> targets(1);
+  targets[0].dialect = env.dialect;
+  targets[0].request = std::move(request);
+  return targets;
+}
+
+}  // namespace
+
+UpstreamCall::UpstreamCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets,
+                           absl::Time deadline, CallerSide* caller)
+    : caller_(caller), env_(env), targets_(std::move(targets)), deadline_(deadline) {}
+
 UpstreamCall::UpstreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline,
                            CallerSide* caller)
-    : caller_(caller), env_(env), request_(std::move(request)), deadline_(deadline) {}
+    : UpstreamCall(env, SingleTarget(env, std::move(request)), deadline, caller) {}
 
 void UpstreamCall::Begin(CallRecord record) {
   {
@@ -72,8 +87,28 @@ void UpstreamCall::StartAttempt(absl::Duration delay) {
                           "deadline exceeded before the upstream request could be sent"));
     return;
   }
-  HttpRequest attempt = request_;  // shares the body
-  attempt.timeout = remaining - delay;
+  const absl::Time now = env_.clock->Now();
+  // An upstream whose keys are all parked (refused, rate limited) is left for the next one.
+  for (size_t tried = 0; targets_[target_].keys != nullptr; ++tried) {
+    if (const std::optional<size_t> key = targets_[target_].keys->Next(now)) {
+      key_ = *key;
+      break;
+    }
+    const std::optional<size_t> next = NextTarget(now);
+    if (!next.has_value() || tried == targets_.size()) {
+      Conclude(WithAttempts(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          absl::StrCat("every key of upstream \"", targets_[target_].upstream, "\" is parked until ",
+                       absl::FormatTime(targets_[target_].keys->FirstFreeAt(now))))));
+      return;
+    }
+    target_ = *next;
+  }
+  const UpstreamTarget& target = targets_[target_];
+  HttpRequest attempt = target.request;  // shares the body
+  if (target.keys != nullptr) attempt.signer = (*target.key_signers)[key_];
+  attempt.timeout = std::min(attempt.timeout, remaining - delay);  // an upstream's own timeout
+  record_.attempt_upstreams.push_back(target.upstream);
   if (record_.upstream_started == CallRecord::Clock::time_point{}) {
     record_.upstream_started = CallRecord::Clock::now();
   }
@@ -117,6 +152,7 @@ void UpstreamCall::OnHead(int http_status, const HttpHeaders& headers) {
       id != nullptr && IsValidMetadataValue(*id) && id->size() <= kMaxForwardedValueBytes) {
     record_.request_id = *id;
   }
+  if (http_status >= 200 && http_status < 300) ReportAttempt(http_status, env_.clock->Now());
 }
 
 BodyAction UpstreamCall::OnBody(absl::string_view chunk) {
@@ -146,7 +182,7 @@ void UpstreamCall::OnDone(const absl::Status& status) {
       if (http_status_ >= 200 && http_status_ < 300) {
         OnSuccessEnd(status);
       } else if (http_status_ != 0) {
-        const UpstreamError error = env_.dialect->ReadError(http_status_, error_body_, headers_);
+        const UpstreamError error = dialect().ReadError(http_status_, error_body_, headers_);
         RetryOrConclude(StatusFromUpstreamError(error, headers_), http_status_);
       } else if (status.code() == absl::StatusCode::kUnavailable) {
         RetryOrConclude(StatusFromTransportError(status), 0);  // a connection error
@@ -161,18 +197,70 @@ void UpstreamCall::OnDone(const absl::Status& status) {
 }
 
 void UpstreamCall::RetryOrConclude(grpc::Status status, int http_status) {
+  const absl::Time now = env_.clock->Now();
+  ReportAttempt(http_status, now);
   if (!cancelled_ && MayRetry()) {
-    const absl::Time now = env_.clock->Now();
+    const std::optional<size_t> next = NextTarget(now);
+    // Else the same upstream with its next key, when one is free.
+    const KeyPool* keys = targets_[target_].keys;
+    const bool next_key = !next.has_value() && keys != nullptr && keys->FirstFreeAt(now) == absl::InfinitePast();
     const absl::Duration remaining =
         deadline_ == absl::InfiniteFuture() ? absl::InfiniteDuration() : deadline_ - now;
-    RetryDecision decision = env_.retry_policy->Decide(retries_, http_status, headers_, remaining, now);
+    // Another upstream or key is tried at once, so the wait this one asked for cannot veto it;
+    // the deadline still bounds the attempt (StartAttempt).
+    const bool at_once = next.has_value() || next_key;
+    RetryDecision decision = env_.retry_policy->Decide(
+        retries_, http_status, headers_, at_once ? absl::InfiniteDuration() : remaining, now);
     if (decision.retry) {
       ++retries_;
+      if (next.has_value()) target_ = *next;
+      if (at_once) decision.delay = absl::ZeroDuration();
       StartAttempt(decision.delay);
       return;
     }
   }
   Conclude(std::move(status));
+}
+
+void UpstreamCall::ReportAttempt(int http_status, absl::Time now) {
+  if (KeyPool* keys = targets_[target_].keys; keys != nullptr) {
+    keys->Report(key_, http_status, ServerRetryDelay(headers_, now), now);
+  }
+  UpstreamHealth* health = targets_[target_].health;
+  if (health == nullptr) return;
+  if (http_status == 0 || http_status == 408 || http_status >= 500) {
+    health->OnFailure(now);
+  } else {
+    health->OnSuccess();  // it answered: up, whatever it thought of the request
+  }
+  if (http_status == 429 || http_status == 503 || http_status == 529) {
+    if (const std::optional<absl::Duration> wait = ServerRetryDelay(headers_, now)) {
+      health->BackOffUntil(now + *wait);
+    }
+  }
+}
+
+std::optional<size_t> UpstreamCall::NextTarget(absl::Time now) {
+  if (targets_.size() < 2) return std::nullopt;
+  for (size_t i = 1; i < targets_.size(); ++i) {
+    const size_t candidate = (target_ + i) % targets_.size();
+    UpstreamHealth* health = targets_[candidate].health;
+    if (health == nullptr || health->TryAdmit(now)) return candidate;
+  }
+  return std::nullopt;  // all the others are ejected or backing off: this one, after its backoff
+}
+
+grpc::Status UpstreamCall::WithAttempts(grpc::Status status) const {
+  if (status.ok() || record_.attempt_upstreams.empty() || record_.attempt_upstreams.front().empty()) {
+    return status;
+  }
+  std::string attempts;
+  for (size_t i = 0; i < record_.attempt_upstreams.size(); ++i) {
+    if (i > 0) attempts += ',';
+    const int http_status = i < record_.attempt_statuses.size() ? record_.attempt_statuses[i] : 0;
+    absl::StrAppend(&attempts, record_.attempt_upstreams[i], ":", http_status);
+  }
+  return WithErrorInfoMetadata(status, "attempts", attempts);
 }
 
 CallRecord UpstreamCall::TakeRecord(const grpc::Status& status) {
@@ -187,7 +275,7 @@ CallRecord UpstreamCall::TakeRecord(const grpc::Status& status) {
 }
 
 UpstreamCall::Ending UpstreamCall::TakeEnding(const grpc::Status& status) {
-  Ending ending{status, caller_metadata(), TakeRecord(status)};
+  Ending ending{WithAttempts(status), caller_metadata(), TakeRecord(status)};
   // The server has applied its own retry policy to the upstream already: a negative pushback
   // tells gRPC clients with a retry policy not to multiply the attempts.
   if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
@@ -206,7 +294,13 @@ void UpstreamCall::FinishRpc(const Ending& ending) {
 
 UnaryCall::UnaryCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline,
                      CallerSide* caller, google::protobuf::Message* response, bool accumulate_stream)
-    : UpstreamCall(env, std::move(request), deadline, caller),
+    : UnaryCall(env, SingleTarget(env, std::move(request)), deadline, caller, response,
+                accumulate_stream) {}
+
+UnaryCall::UnaryCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets,
+                     absl::Time deadline, CallerSide* caller, google::protobuf::Message* response,
+                     bool accumulate_stream)
+    : UpstreamCall(env, std::move(targets), deadline, caller),
       response_(response),
       accumulate_stream_(accumulate_stream),
       max_response_bytes_(env.options.max_response_bytes) {}
@@ -317,7 +411,11 @@ void UnaryCall::Flush() {
 
 StreamCall::StreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline,
                        CallerSide* caller)
-    : UpstreamCall(env, std::move(request), deadline, caller), relay_(env.options.stream_buffer_bytes) {}
+    : StreamCall(env, SingleTarget(env, std::move(request)), deadline, caller) {}
+
+StreamCall::StreamCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets,
+                       absl::Time deadline, CallerSide* caller)
+    : UpstreamCall(env, std::move(targets), deadline, caller), relay_(env.options.stream_buffer_bytes) {}
 
 void StreamCall::ResetAttempt() { events_.emplace(NewEventReader()); }
 

@@ -41,6 +41,7 @@
 #include "service/rpc/event_reader.h"
 #include "service/rpc/forwarded_headers.h"
 #include "service/rpc/stream_relay.h"
+#include "service/routing/router.h"
 #include "service/security/caller_gate.h"
 #include "service/upstream/dialect.h"
 #include "service/upstream/http_types.h"
@@ -65,6 +66,8 @@ struct CallOptions {
 struct CallEnvironment {
   Transport* transport = nullptr;
   const Dialect* dialect = nullptr;  // builds the upstream requests and reads their answers
+  // The upstreams file's upstreams and routes; null: every call goes to `dialect`'s upstream.
+  RouterSource* routers = nullptr;
   const RetryPolicy* retry_policy = nullptr;
   const Clock* clock = SystemClock::Get();
   CallRegistry* calls = nullptr;  // may be null: calls are not tracked
@@ -83,6 +86,11 @@ CallUsage CallUsageOf(const claude::v1::Usage& usage);
 class UpstreamCall : public TransferSink, public std::enable_shared_from_this<UpstreamCall> {
  public:
   // `caller` answers the RPC until Detach(). `deadline`: absl::InfiniteFuture() for none.
+  // `targets` (at least one): the upstreams to try, first the first; a retryable failure moves
+  // to the next one that admits a call (UpstreamHealth) at once, without the backoff.
+  UpstreamCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets, absl::Time deadline,
+               CallerSide* caller);
+  // One target: `request` to env.dialect's upstream.
   UpstreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline, CallerSide* caller);
   ~UpstreamCall() override = default;
 
@@ -119,8 +127,11 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   // Retries the call if the policy allows (`http_status` 0: no response), else concludes it.
   void RetryOrConclude(grpc::Status status, int http_status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A reader of the current attempt's streamed body.
-  EventReader NewEventReader() const { return EventReader(env_.dialect->NewEventDecoder()); }
-  const Dialect& dialect() const { return *env_.dialect; }
+  EventReader NewEventReader() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return EventReader(dialect().NewEventDecoder());
+  }
+  // The dialect of the current attempt's upstream.
+  const Dialect& dialect() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return *targets_[target_].dialect; }
   Transport& transport() const { return *env_.transport; }
   Transport::TransferId current_transfer() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return transfer_; }
   // Response headers of the attempt whose answer the caller gets.
@@ -153,11 +164,21 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
 
  private:
   void StartAttempt(absl::Duration delay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells the current upstream's health how its attempt went (`http_status` 0: no response).
+  void ReportAttempt(int http_status, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The target to fail over to at `now`: the next one after the current that admits a call;
+  // nullopt when there is no other.
+  std::optional<size_t> NextTarget(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `status` with the attempts (upstream and HTTP status each) in its ErrorInfo, when the call
+  // had upstreams to choose from.
+  grpc::Status WithAttempts(grpc::Status status) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Copied, not referenced: the transport's thread reads them, and the copy made here (before
   // the first transfer is handed over) is visibly ordered before those reads.
   const CallEnvironment env_;
-  HttpRequest request_;
+  const std::vector<UpstreamTarget> targets_;
+  size_t target_ ABSL_GUARDED_BY(mu_) = 0;  // the current attempt's
+  size_t key_ ABSL_GUARDED_BY(mu_) = 0;     // its key, when its upstream has a key pool
   const absl::Time deadline_;
   int retries_ ABSL_GUARDED_BY(mu_) = 0;
   Transport::TransferId transfer_ ABSL_GUARDED_BY(mu_) = 0;
@@ -175,6 +196,8 @@ class UnaryCall final : public UpstreamCall {
  public:
   // `response` is the RPC's response message; `accumulate_stream`: the request asked the
   // upstream for a stream, and its events fold into `response` (a claude.v1.Message).
+  UnaryCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets, absl::Time deadline,
+            CallerSide* caller, google::protobuf::Message* response, bool accumulate_stream);
   UnaryCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline, CallerSide* caller,
             google::protobuf::Message* response, bool accumulate_stream);
 
@@ -207,6 +230,8 @@ class UnaryCall final : public UpstreamCall {
 // in flight; a full relay pauses the upstream transfer.
 class StreamCall final : public UpstreamCall {
  public:
+  StreamCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets, absl::Time deadline,
+             CallerSide* caller);
   StreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline, CallerSide* caller);
 
   // The reactor's OnWriteDone.

@@ -34,12 +34,29 @@
 #include "service/server/health_service.h"
 #include "service/server/readiness.h"
 #include "service/server/reflection_service.h"
+#include "service/config/api_key_source.h"
+#include "service/upstream/aws_credentials.h"
+#include "service/routing/router.h"
+#include "service/server/upstreams.h"
 #include "service/upstream/chat_completions_dialect.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/messages_dialect.h"
 #include "service/upstream/retry_policy.h"
 
 namespace claude {
+
+// --upstream_api=vertex: Claude on Google Cloud Vertex AI.
+struct VertexUpstreamConfig {
+  std::string project;
+  std::string region;
+  std::shared_ptr<ApiKeySource> access_token;  // a Google OAuth access token (a file a sidecar refreshes)
+};
+
+// --upstream_api=bedrock: Claude on Amazon Bedrock.
+struct BedrockUpstreamConfig {
+  std::string region;
+  std::shared_ptr<AwsCredentialsSource> credentials;  // null: requests go unsigned
+};
 
 // Limits and budgets shared by the replicas, and the prices that turn tokens into dollars.
 struct QuotaConfig {
@@ -67,14 +84,25 @@ struct ServerConfig {
   absl::Duration readiness_check_interval = absl::Seconds(1);
   // The upstream API: where it is, its version and credentials.
   MessagesDialectOptions upstream;
-  // The kind of API the upstream speaks (--upstream_api): "messages" or "chat_completions"
-  // (OpenAI's Chat Completions; `upstream` gives its base URL, key, auth scheme and event limit).
+  // The kind of API the upstream speaks (--upstream_api): "messages" (`upstream`),
+  // "chat_completions" (OpenAI's Chat Completions; `upstream` gives its base URL, key, auth
+  // scheme and event limit), "vertex" (`vertex`) or "bedrock" (`bedrock`). For the latter two
+  // `upstream.base_url` is the endpoint (the region's public one unless --upstream names another)
+  // and `upstream.max_event_bytes` bounds a stream's events; the Messages API's key and version
+  // are not used.
   std::string upstream_api = "messages";
   // chat_completions: how a request's extended thinking is asked for (--chat_thinking).
   ChatThinking chat_thinking = ChatThinking::kModelSuffix;
-  // Serves through this dialect instead of the one upstream_api builds from `upstream` (tests,
-  // and other kinds of upstream).
+  VertexUpstreamConfig vertex;
+  BedrockUpstreamConfig bedrock;
+  // Serves through this dialect instead of the one upstream_api builds (tests).
   std::shared_ptr<const Dialect> dialect;
+  // --upstreams_file: named upstreams and the routes of models to them; replaces the single
+  // upstream above. Read at start (a file that does not parse stops the server) and again
+  // whenever it changes (a change that does not parse is refused; the running one stays).
+  std::string upstreams_file;
+  // Outlier ejection of the file's upstreams.
+  EjectionPolicy ejection;
   // How to reach it: connections, timeouts, TLS.
   CurlEventLoopOptions transport;
   int max_retries = 2;
@@ -163,6 +191,7 @@ class ClaudeServer {
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<RedisQuota> redis_quota_;
   std::shared_ptr<const Dialect> dialect_;
+  std::unique_ptr<UpstreamsFileRouters> routers_;  // with an upstreams file
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;

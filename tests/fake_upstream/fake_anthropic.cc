@@ -29,11 +29,17 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/civil_time.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "claude/v1/messages.pb.h"
 #include "service/codec/json_mapping.h"
+#include "service/upstream/url_escape.h"
+#include "service/upstream/sigv4_signer.h"
+#include "tests/fake_upstream/aws_event_stream_encoder.h"
 #include "tests/fake_upstream/echo_words.h"
 #include "tests/fake_upstream/fake_chat_completions.h"
 
@@ -115,32 +121,135 @@ void AppendSseEvent(absl::string_view type, absl::string_view data, std::string*
   absl::StrAppend(out, "event: ", type, "\ndata: ", data, "\n\n");
 }
 
-std::string EchoSse(int n, const std::string& model, const std::string& text, int input_tokens) {
+// The echo stream's events, in order: (event type, JSON data).
+std::vector<std::pair<absl::string_view, std::string>> EchoEvents(int n, const std::string& model,
+                                                                   const std::string& text,
+                                                                   int input_tokens) {
   std::vector<absl::string_view> pieces = WordPieces(text);
-  std::string out;
-  out.reserve(600 + text.size() + pieces.size() * 120);
+  std::vector<std::pair<absl::string_view, std::string>> events;
+  events.reserve(pieces.size() + 5);
   std::string data = R"({"type":"message_start","message":)";
   AppendMessageJson(n, model, nullptr, input_tokens, 1, &data);
   data += "}";
-  AppendSseEvent("message_start", data, &out);
-  AppendSseEvent("content_block_start",
-                 R"({"type":"content_block_start","index":0,)"
-                 R"("content_block":{"type":"text","text":""}})",
-                 &out);
+  events.emplace_back("message_start", std::move(data));
+  events.emplace_back("content_block_start",
+                      R"({"type":"content_block_start","index":0,)"
+                      R"("content_block":{"type":"text","text":""}})");
   for (absl::string_view piece : pieces) {
     data.assign(R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":)");
     AppendJsonString(piece, &data);
     data += "}}";
-    AppendSseEvent("content_block_delta", data, &out);
+    events.emplace_back("content_block_delta", std::move(data));
   }
-  AppendSseEvent("content_block_stop", R"({"type":"content_block_stop","index":0})", &out);
-  AppendSseEvent("message_delta",
-                 absl::StrCat(R"({"type":"message_delta","delta":{"stop_reason":"end_turn",)",
-                              R"("stop_sequence":null},"usage":{"output_tokens":)",
-                              pieces.size(), "}}"),
-                 &out);
-  AppendSseEvent("message_stop", R"({"type":"message_stop"})", &out);
+  events.emplace_back("content_block_stop", R"({"type":"content_block_stop","index":0})");
+  events.emplace_back("message_delta",
+                      absl::StrCat(R"({"type":"message_delta","delta":{"stop_reason":"end_turn",)",
+                                   R"("stop_sequence":null},"usage":{"output_tokens":)",
+                                   pieces.size(), "}}"));
+  events.emplace_back("message_stop", R"({"type":"message_stop"})");
+  return events;
+}
+
+std::string EchoSse(int n, const std::string& model, const std::string& text, int input_tokens) {
+  std::string out;
+  out.reserve(600 + text.size() * 30);
+  for (const auto& [type, data] : EchoEvents(n, model, text, input_tokens)) {
+    AppendSseEvent(type, data, &out);
+  }
   return out;
+}
+
+// The same events as Bedrock's InvokeModelWithResponseStream frames them.
+std::string EchoEventStream(int n, const std::string& model, const std::string& text,
+                            int input_tokens) {
+  std::string out;
+  for (const auto& [type, data] : EchoEvents(n, model, text, input_tokens)) {
+    out += BedrockChunkFrame(data);
+  }
+  return out;
+}
+
+// Google's error shape, as Vertex AI answers.
+std::string GoogleErrorBody(int code, absl::string_view status, absl::string_view message) {
+  std::string out = absl::StrCat(R"({"error":{"code":)", code, R"(,"message":)");
+  AppendJsonString(message, &out);
+  out += R"(,"status":)";
+  AppendJsonString(status, &out);
+  out += "}}";
+  return out;
+}
+
+// Bedrock's error body; the exception's name goes in x-amzn-errortype.
+std::string AwsErrorBody(absl::string_view message) {
+  std::string out = R"({"message":)";
+  AppendJsonString(message, &out);
+  out += "}";
+  return out;
+}
+
+// A string member of the request's extra_fields (anthropic_version), "" when absent.
+std::string ExtraString(const v1::CreateMessageRequest& request, const std::string& name) {
+  if (!request.has_extra_fields()) return "";
+  const auto& fields = request.extra_fields().fields();
+  const auto it = fields.find(name);
+  return it != fields.end() && it->second.has_string_value() ? it->second.string_value() : "";
+}
+
+bool HasExtra(const v1::CreateMessageRequest& request, const std::string& name) {
+  return request.has_extra_fields() && request.extra_fields().fields().contains(name);
+}
+
+// Why the request's SigV4 signature does not hold for `credentials`; "" when it does.
+std::string SigV4Problem(const RecordedRequest& request, const FakeCloudCredentials& credentials) {
+  const std::string* authorization = FindHeader(request.headers, "authorization");
+  const std::string* date = FindHeader(request.headers, "x-amz-date");
+  const std::string* host = FindHeader(request.headers, "host");
+  if (authorization == nullptr || date == nullptr || host == nullptr) {
+    return "missing authorization, x-amz-date or host";
+  }
+  // AWS4-HMAC-SHA256 Credential=ID/DATE/REGION/SERVICE/aws4_request, SignedHeaders=a;b, Signature=..
+  absl::string_view signed_names;
+  for (absl::string_view part : absl::StrSplit(*authorization, absl::ByAnyChar(" ,"), absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&part, "SignedHeaders=")) signed_names = part;
+  }
+  const std::string scope_prefix = absl::StrCat(" Credential=", credentials.aws_access_key_id, "/",
+                                                date->substr(0, 8), "/", credentials.aws_region,
+                                                "/bedrock/aws4_request,");
+  if (!absl::StrContains(*authorization, scope_prefix)) return "wrong key id or credential scope";
+  // YYYYMMDDTHHMMSSZ (absl::ParseTime's %Y would read every digit).
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (date->size() != 16 || (*date)[8] != 'T' || (*date)[15] != 'Z' ||
+      !absl::SimpleAtoi(date->substr(0, 4), &year) || !absl::SimpleAtoi(date->substr(4, 2), &month) ||
+      !absl::SimpleAtoi(date->substr(6, 2), &day) || !absl::SimpleAtoi(date->substr(9, 2), &hour) ||
+      !absl::SimpleAtoi(date->substr(11, 2), &minute) || !absl::SimpleAtoi(date->substr(13, 2), &second)) {
+    return "bad x-amz-date";
+  }
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, second),
+                                         absl::UTCTimeZone());
+  HttpHeaders signed_headers;
+  AwsCredentials secret{credentials.aws_access_key_id, credentials.aws_secret_access_key, ""};
+  for (absl::string_view name : absl::StrSplit(signed_names, ';')) {
+    const std::string* value = FindHeader(request.headers, name);
+    if (value == nullptr) return absl::StrCat("signed header ", name, " not sent");
+    if (name == "host" || name == "x-amz-date") continue;  // SignSigV4 adds them
+    if (name == "x-amz-security-token") {
+      secret.session_token = *value;
+      continue;
+    }
+    signed_headers.emplace_back(std::string(name), *value);
+  }
+  const std::string* body_digest = FindHeader(request.headers, "x-amz-content-sha256");
+  if (body_digest != nullptr && *body_digest != HexSha256(request.body)) {
+    return "x-amz-content-sha256 does not match the body";
+  }
+  const std::string url = absl::StrCat("http://", *host, request.path);
+  SigV4Request sign{request.method, url, &signed_headers, request.body};
+  absl::StatusOr<SigV4Signature> expected =
+      SignSigV4(sign, secret, SigV4Options{credentials.aws_region, "bedrock", false}, now);
+  if (!expected.ok()) return std::string(expected.status().message());
+  const std::string* want = FindHeader(expected->headers, "authorization");
+  if (want == nullptr || *want != *authorization) return "signature mismatch";
+  return "";
 }
 
 const char* MethodName(evhttp_cmd_type type) {
@@ -265,6 +374,10 @@ class FakeAnthropic::Impl {
   int port() const { return port_; }
   const std::string& host() const { return host_; }
 
+  void SetCloudCredentials(FakeCloudCredentials credentials) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cloud_ = std::move(credentials);
+  }
   void Enqueue(FakeReply reply) {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(std::move(reply));
@@ -357,8 +470,17 @@ class FakeAnthropic::Impl {
   // Echo mode.
   void Echo(evhttp_request* req, int n, const RecordedRequest& request);
   void EchoMessages(evhttp_request* req, int n, const std::string& body, bool count_tokens);
+  // How an echo reply is sent: one JSON Message, SSE, or Bedrock's event-stream frames.
+  enum class Framing { kJson, kSse, kEventStream };
+  // The echo of `request`'s last user text as `model`.
+  void SendEchoReply(evhttp_request* req, int n, const std::string& model,
+                     const v1::CreateMessageRequest& request, Framing framing);
+  // Vertex AI: `target` is "MODEL:METHOD" after .../publishers/anthropic/models/.
+  void EchoVertex(evhttp_request* req, int n, const RecordedRequest& request, absl::string_view target);
+  // Bedrock: `target` is "MODEL/invoke[-with-response-stream]" after /model/.
+  void EchoBedrock(evhttp_request* req, int n, const RecordedRequest& request, absl::string_view target);
   void SendEcho(evhttp_request* req, int status, const char* content_type,
-                const std::string& body, int n);
+                const std::string& body, int n, const HttpHeaders& extra = {});
 
   std::string host_;
   int port_ = 0;
@@ -378,6 +500,7 @@ class FakeAnthropic::Impl {
   // Guarded by mu_.
   std::deque<FakeReply> queue_;
   std::optional<FakeReply> default_reply_;
+  FakeCloudCredentials cloud_;
   bool record_ = true;
   bool chat_completions_models_ = false;  // GET /v1/models in OpenAI's shape
   std::vector<RecordedRequest> requests_;
@@ -684,6 +807,7 @@ void FakeAnthropic::Impl::Echo(evhttp_request* req, int n, const RecordedRequest
   absl::string_view route = request.path;
   route = route.substr(0, route.find('?'));
   const std::string& method = request.method;
+  constexpr absl::string_view kVertexModels = "/publishers/anthropic/models/";
   bool chat_models = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -697,6 +821,11 @@ void FakeAnthropic::Impl::Echo(evhttp_request* req, int n, const RecordedRequest
     if (!id.empty() && id[0] != '/') id = "?";  // neither the list nor a model: not found
     const EchoAnswer answer = ChatModelsEcho(absl::StripPrefix(id, "/"));
     SendEcho(req, answer.status, answer.content_type.c_str(), answer.body, n);
+  } else if (method == "POST" && absl::StartsWith(route, "/v1/projects/") &&
+      absl::StrContains(route, kVertexModels)) {
+    EchoVertex(req, n, request, route.substr(route.find(kVertexModels) + kVertexModels.size()));
+  } else if (method == "POST" && absl::StartsWith(route, "/model/")) {
+    EchoBedrock(req, n, request, route.substr(std::strlen("/model/")));
   } else if (method == "POST" && route == "/v1/messages") {
     EchoMessages(req, n, request.body, /*count_tokens=*/false);
   } else if (method == "POST" && route == "/v1/messages/count_tokens") {
@@ -728,13 +857,11 @@ void FakeAnthropic::Impl::EchoMessages(evhttp_request* req, int n, const std::st
              ErrorBody("invalid_request_error", status.message(), n), n);
     return;
   }
-  const int input_tokens = RequestWords(request);
   if (count_tokens) {
-    SendEcho(req, 200, "application/json", absl::StrCat(R"({"input_tokens":)", input_tokens, "}"),
-             n);
+    SendEcho(req, 200, "application/json",
+             absl::StrCat(R"({"input_tokens":)", RequestWords(request), "}"), n);
     return;
   }
-  const std::string text = "Echo: " + LastUserText(request);
   // "stream" is not modelled, so JsonToMessage keeps it in extra_fields. (has_extra_fields()
   // first: the map of the default Struct instance is not even read, which crashes under TSan
   // with Debian's uninstrumented libprotobuf.)
@@ -746,20 +873,123 @@ void FakeAnthropic::Impl::EchoMessages(evhttp_request* req, int n, const std::st
              it->second.kind_case() == google::protobuf::Value::kBoolValue &&
              it->second.bool_value();
   }
-  if (stream) {
-    SendEcho(req, 200, "text/event-stream", EchoSse(n, request.model(), text, input_tokens), n);
-    return;
+  SendEchoReply(req, n, request.model(), request, stream ? Framing::kSse : Framing::kJson);
+}
+
+void FakeAnthropic::Impl::SendEchoReply(evhttp_request* req, int n, const std::string& model,
+                                        const v1::CreateMessageRequest& request, Framing framing) {
+  const int input_tokens = RequestWords(request);
+  const std::string text = "Echo: " + LastUserText(request);
+  switch (framing) {
+    case Framing::kSse:
+      SendEcho(req, 200, "text/event-stream", EchoSse(n, model, text, input_tokens), n);
+      return;
+    case Framing::kEventStream:
+      SendEcho(req, 200, "application/vnd.amazon.eventstream",
+               EchoEventStream(n, model, text, input_tokens), n);
+      return;
+    case Framing::kJson:
+      break;
   }
   std::string json;
-  AppendMessageJson(n, request.model(), &text, input_tokens,
-                    static_cast<int>(WordPieces(text).size()), &json);
+  AppendMessageJson(n, model, &text, input_tokens, static_cast<int>(WordPieces(text).size()), &json);
   SendEcho(req, 200, "application/json", json, n);
 }
 
+void FakeAnthropic::Impl::EchoVertex(evhttp_request* req, int n, const RecordedRequest& request,
+                                     absl::string_view target) {
+  FakeCloudCredentials cloud;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cloud = cloud_;
+  }
+  if (!cloud.google_token.empty()) {
+    const std::string* authorization = FindHeader(request.headers, "authorization");
+    if (authorization == nullptr || *authorization != "Bearer " + cloud.google_token) {
+      SendEcho(req, 401, "application/json",
+               GoogleErrorBody(401, "UNAUTHENTICATED",
+                               "Request had invalid authentication credentials."),
+               n);
+      return;
+    }
+  }
+  const size_t colon = target.rfind(':');
+  const std::string model = UrlUnescape(target.substr(0, colon));
+  const absl::string_view method = colon == absl::string_view::npos ? "" : target.substr(colon + 1);
+  v1::CreateMessageRequest parsed;
+  std::string problem;
+  if (absl::Status s = JsonToMessage(request.body, &parsed); !s.ok()) {
+    problem = std::string(s.message());
+  } else if (ExtraString(parsed, "anthropic_version") != "vertex-2023-10-16") {
+    problem = "anthropic_version must be vertex-2023-10-16";
+  } else if (model != "count-tokens" && !parsed.model().empty()) {
+    problem = "model belongs in the URL";
+  } else if (method != "rawPredict" && method != "streamRawPredict") {
+    problem = absl::StrCat("unknown method ", method);
+  }
+  if (!problem.empty()) {
+    SendEcho(req, 400, "application/json", GoogleErrorBody(400, "INVALID_ARGUMENT", problem), n);
+    return;
+  }
+  if (model == "count-tokens") {
+    SendEcho(req, 200, "application/json",
+             absl::StrCat(R"({"input_tokens":)", RequestWords(parsed), "}"), n);
+    return;
+  }
+  SendEchoReply(req, n, model, parsed, method == "streamRawPredict" ? Framing::kSse : Framing::kJson);
+}
+
+void FakeAnthropic::Impl::EchoBedrock(evhttp_request* req, int n, const RecordedRequest& request,
+                                      absl::string_view target) {
+  FakeCloudCredentials cloud;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cloud = cloud_;
+  }
+  const auto fail = [&](int status, const char* exception, absl::string_view message) {
+    SendEcho(req, status, "application/json", AwsErrorBody(message), n,
+             {{"x-amzn-errortype", absl::StrCat(exception, ":http://internal.amazon.com/coral/")},
+              {"x-amzn-requestid", absl::StrCat("aws-fake-", n)}});
+  };
+  if (!cloud.aws_secret_access_key.empty()) {
+    if (const std::string problem = SigV4Problem(request, cloud); !problem.empty()) {
+      fail(403, "InvalidSignatureException",
+           absl::StrCat("The request signature we calculated does not match the signature you "
+                        "provided: ", problem));
+      return;
+    }
+  }
+  const size_t slash = target.find('/');
+  const std::string model = UrlUnescape(target.substr(0, slash));
+  const absl::string_view action = slash == absl::string_view::npos ? "" : target.substr(slash + 1);
+  if (action != "invoke" && action != "invoke-with-response-stream") {
+    fail(404, "UnknownOperationException", absl::StrCat("no operation ", action));
+    return;
+  }
+  v1::CreateMessageRequest parsed;
+  std::string problem;
+  if (absl::Status s = JsonToMessage(request.body, &parsed); !s.ok()) {
+    problem = std::string(s.message());
+  } else if (ExtraString(parsed, "anthropic_version") != "bedrock-2023-05-31") {
+    problem = "anthropic_version must be bedrock-2023-05-31";
+  } else if (!parsed.model().empty()) {
+    problem = "extraneous key [model] is not permitted";
+  } else if (HasExtra(parsed, "stream")) {
+    problem = "extraneous key [stream] is not permitted";
+  }
+  if (!problem.empty()) {
+    fail(400, "ValidationException", problem);
+    return;
+  }
+  SendEchoReply(req, n, model, parsed,
+                action == "invoke-with-response-stream" ? Framing::kEventStream : Framing::kJson);
+}
+
 void FakeAnthropic::Impl::SendEcho(evhttp_request* req, int status, const char* content_type,
-                                   const std::string& body, int n) {
+                                   const std::string& body, int n, const HttpHeaders& extra) {
   evkeyvalq* out = evhttp_request_get_output_headers(req);
   evhttp_add_header(out, "content-type", content_type);
+  for (const auto& [name, value] : extra) evhttp_add_header(out, name.c_str(), value.c_str());
   evhttp_add_header(out, "request-id", absl::StrCat("req_fake_", n).c_str());
   evhttp_add_header(out, "anthropic-ratelimit-requests-remaining", "999");
   evbuffer_add(evhttp_request_get_output_buffer(req), body.data(), body.size());
@@ -792,6 +1022,10 @@ void FakeAnthropic::Enqueue(FakeReply reply) { impl_->Enqueue(std::move(reply));
 void FakeAnthropic::SetDefaultReply(FakeReply reply) { impl_->SetDefaultReply(std::move(reply)); }
 
 void FakeAnthropic::ClearDefaultReply() { impl_->SetDefaultReply(std::nullopt); }
+
+void FakeAnthropic::SetCloudCredentials(FakeCloudCredentials credentials) {
+  impl_->SetCloudCredentials(std::move(credentials));
+}
 
 void FakeAnthropic::set_record_requests(bool record) { impl_->set_record_requests(record); }
 

@@ -12,6 +12,19 @@
 //   POST /v1/chat/completions       the chat_completions dialect (fake_chat_completions.h); with
 //                                   set_chat_completions_models(true), GET /v1/models[/ID]
 //                                   answer in OpenAI's shape instead;
+//   POST /v1/projects/P/locations/R/publishers/anthropic/models/M:rawPredict, :streamRawPredict,
+//        .../models/count-tokens:rawPredict
+//                                   Vertex AI: the same echo for model M; the body must carry
+//                                   "anthropic_version":"vertex-2023-10-16" and no "model" (400
+//                                   in Google's error shape otherwise); with a Google token set
+//                                   (SetCloudCredentials), `authorization: Bearer <it>` (401);
+//   POST /model/M/invoke, /model/M/invoke-with-response-stream
+//                                   Amazon Bedrock: the same echo for model M, streams as AWS
+//                                   event-stream frames with real CRCs; the body must carry
+//                                   "anthropic_version":"bedrock-2023-05-31" and neither "model"
+//                                   nor "stream" (400 ValidationException); with AWS credentials
+//                                   set, the SigV4 signature is verified against the secret and
+//                                   x-amz-content-sha256 against the body (403 otherwise);
 //   anything else                   404 with an API-shaped error body.
 // Echo replies carry `request-id: req_fake_N` and `anthropic-ratelimit-requests-remaining: 999`,
 // where N is the request's 1-based arrival number (also used in message ids, msg_fake_N).
@@ -94,6 +107,14 @@ FakeReply HungReply();
 FakeReply GeneratedSseReply(int64_t deltas, size_t delta_bytes,
                             absl::Duration between = absl::ZeroDuration());
 
+// Credentials the Vertex AI and Bedrock endpoints of echo mode check; empty: not checked.
+struct FakeCloudCredentials {
+  std::string google_token;
+  std::string aws_access_key_id;
+  std::string aws_secret_access_key;
+  std::string aws_region = "us-east-1";
+};
+
 class FakeAnthropic {
  public:
   // Listens on host:port (port 0 = pick a free one) and serves on its own thread.
@@ -118,6 +139,8 @@ class FakeAnthropic {
   // Back to echo mode for requests that find the queue empty.
   void ClearDefaultReply();
 
+  // What the Vertex AI and Bedrock endpoints require from now on.
+  void SetCloudCredentials(FakeCloudCredentials credentials);
   // Whether GET /v1/models and /v1/models/ID answer in OpenAI's shape (a chat_completions
   // upstream's) instead of the Messages API's (default false).
   void set_chat_completions_models(bool chat);

@@ -1,5 +1,6 @@
 // fake-anthropic: serves the Messages API (and OpenAI's Chat Completions API, for the
-// chat_completions dialect) on a loopback port for the quickstart and the load generator.
+// chat_completions dialect, and Vertex AI's and Bedrock's forms of the Messages API) on a
+// loopback port for the quickstart and the load generator.
 // Echo mode by default; --replay serves one SSE transcript to every request, and
 // --generate_deltas a lazily generated text stream of any length (the bench's memory and
 // slow-reader suites).
@@ -41,6 +42,13 @@ ABSL_FLAG(int, chunk_delay_ms, 0,
 ABSL_FLAG(int64_t, generate_deltas, 0,
           "Serve every request a generated text stream of this many deltas instead of echo mode");
 ABSL_FLAG(int, delta_bytes, 64, "With --generate_deltas: bytes of text per delta");
+ABSL_FLAG(std::string, google_token, "",
+          "The Vertex AI endpoints require `authorization: Bearer <this>` (default: not checked)");
+ABSL_FLAG(std::string, aws_access_key_id, "",
+          "With --aws_secret_access_key: the Bedrock endpoints verify SigV4 signatures made with "
+          "this key (default: not checked)");
+ABSL_FLAG(std::string, aws_secret_access_key, "", "The secret of --aws_access_key_id");
+ABSL_FLAG(std::string, aws_region, "us-east-1", "The region Bedrock signatures must name");
 ABSL_FLAG(std::string, upstream_api, "messages",
           "The API whose model list GET /v1/models answers with: messages or chat_completions "
           "(both POST APIs are always served)");
@@ -121,6 +129,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fake-anthropic: %s\n", fake.status().ToString().c_str());
     return 1;
   }
+  claude::testing::FakeCloudCredentials cloud;
+  cloud.google_token = absl::GetFlag(FLAGS_google_token);
+  cloud.aws_access_key_id = absl::GetFlag(FLAGS_aws_access_key_id);
+  cloud.aws_secret_access_key = absl::GetFlag(FLAGS_aws_secret_access_key);
+  cloud.aws_region = absl::GetFlag(FLAGS_aws_region);
+  (*fake)->SetCloudCredentials(std::move(cloud));
   (*fake)->set_chat_completions_models(upstream_api == "chat_completions");
   // Nobody reads the recorded requests of the binary; keep its memory flat under load.
   (*fake)->set_record_requests(false);
