@@ -179,7 +179,9 @@ TEST(BedrockEndToEndTest, AWrongSecretIsRefusedByTheFake) {
   grpc::ClientContext context;
   claude::v1::Message reply;
   const grpc::Status status = h.messages().CreateMessage(&context, Hello(), &reply);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // The upstream refused the server's own credentials: never the caller's PERMISSION_DENIED.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ParseErrorDetails(status)->reason, "UPSTREAM_AUTH_FAILED");
   EXPECT_THAT(status.error_message(), HasSubstr("InvalidSignatureException"));
   EXPECT_THAT(status.error_message(), HasSubstr("signature mismatch"));
 }

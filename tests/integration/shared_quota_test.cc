@@ -282,15 +282,24 @@ TEST(SharedQuotaTest, GetCallerUsageShowsCountsAndOnlyAdminsReadOthers) {
   files.WritePrices("* 3 15 3.75 0.30\n");
   Replica a = StartReplica(redis, files, true, StableWindows());
   Replica b = StartReplica(redis, files, true, StableWindows());
+  // A call's charge lands just after its status: wait for each before going on. Both calls are
+  // the same, so the second charges what the first did.
+  const auto tokens_at_least = [&](int64_t want) {
+    absl::StatusOr<v1::CallerUsage> usage;
+    const absl::Time until = absl::Now() + Scaled(absl::Seconds(2));
+    do {
+      usage = a.client->GetCallerUsage("", Bounded());
+    } while (usage.ok() && usage->tokens_this_month() < want && absl::Now() < until);
+    return usage;
+  };
   ASSERT_TRUE(a.client->CreateMessage(Hello(), Bounded()).ok());
+  absl::StatusOr<v1::CallerUsage> first = tokens_at_least(1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const int64_t per_call = first->tokens_this_month();
   ASSERT_TRUE(b.client->CreateMessage(Hello(), Bounded()).ok());
-
-  absl::StatusOr<v1::CallerUsage> own;
-  const absl::Time until = absl::Now() + Scaled(absl::Seconds(2));
-  do {  // the second call's charge lands just after its status
-    own = a.client->GetCallerUsage("", Bounded());
-  } while (own.ok() && own->tokens_this_month() == 0 && absl::Now() < until);
+  absl::StatusOr<v1::CallerUsage> own = tokens_at_least(2 * per_call);
   ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->tokens_this_month(), 2 * per_call) << "both replicas' calls, charged once each";
   EXPECT_EQ(own->caller(), "alice");
   EXPECT_TRUE(own->shared());
   EXPECT_EQ(own->requests_this_minute(), 2) << "both replicas' calls";
