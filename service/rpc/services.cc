@@ -14,6 +14,8 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "service/errors/error_table.h"
+#include "service/rpc/batch_results_call.h"
+#include "service/validation/batch_validator.h"
 #include "service/validation/request_validator.h"
 
 namespace claude {
@@ -113,6 +115,14 @@ class CallReactor final : public Base, public CallerSide {
       this->StartWrite(&event);
     }
   }
+  void SendResult(const claude::v1::MessageBatchResult& result, const HttpHeaders* initial_metadata) override {
+    if constexpr (std::is_base_of_v<grpc::ServerWriteReactor<claude::v1::MessageBatchResult>, Base>) {
+      if (initial_metadata != nullptr) {
+        for (const auto& [name, value] : *initial_metadata) context_->AddInitialMetadata(name, value);
+      }
+      this->StartWrite(&result);
+    }
+  }
   void SendStatus(const grpc::Status& status, const HttpHeaders& trailing_metadata) override {
     for (const auto& [name, value] : trailing_metadata) context_->AddTrailingMetadata(name, value);
     this->Finish(status);
@@ -141,6 +151,8 @@ class CallReactor final : public Base, public CallerSide {
 using UnaryReactor = CallReactor<grpc::ServerUnaryReactor, UnaryCall>;
 using StreamReactor =
     CallReactor<grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>, StreamCall>;
+using BatchResultsReactor =
+    CallReactor<grpc::ServerWriteReactor<claude::v1::MessageBatchResult>, BatchResultsCall>;
 
 // Security's admission step: who calls (bearer token) and whether within its limits. The
 // caller's name goes into the record for metrics and logs.
@@ -245,6 +257,81 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
       {kGetModelMethod, request->model_id(), [&] { return ValidateGetModelRequest(*request); },
        [&](const HttpHeaders& forwarded) { return env_->dialect->GetModel(*request, forwarded); }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+MessageBatchesService::MessageBatchesService(const CallEnvironment* env) : env_(env) {}
+
+grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
+    grpc::CallbackServerContext* context, const claude::v1::CreateMessageBatchRequest* request,
+    claude::v1::MessageBatch* response) {
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kCreateMessageBatchMethod, "",
+       [&] { return ValidateCreateMessageBatchRequest(*request, ValidationOptionsOf(context)); },
+       [&](const HttpHeaders& forwarded) -> absl::StatusOr<HttpRequest> {
+         absl::StatusOr<HttpRequest> http = env_->dialect->CreateMessageBatch(*request, forwarded);
+         // The API's size limit is on the encoded body, known only once it is built.
+         if (http.ok() && http->body != nullptr) {
+           if (absl::Status s = ValidateMessageBatchBodySize(http->body->size()); !s.ok()) return s;
+         }
+         return http;
+       }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+grpc::ServerUnaryReactor* MessageBatchesService::GetMessageBatch(grpc::CallbackServerContext* context,
+                                                                 const claude::v1::GetMessageBatchRequest* request,
+                                                                 claude::v1::MessageBatch* response) {
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kGetMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
+       [&](const HttpHeaders& forwarded) { return env_->dialect->GetMessageBatch(*request, forwarded); }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+grpc::ServerUnaryReactor* MessageBatchesService::ListMessageBatches(
+    grpc::CallbackServerContext* context, const claude::v1::ListMessageBatchesRequest* request,
+    claude::v1::ListMessageBatchesResponse* response) {
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kListMessageBatchesMethod, "", [&] { return ValidateListMessageBatchesRequest(*request); },
+       [&](const HttpHeaders& forwarded) { return env_->dialect->ListMessageBatches(*request, forwarded); }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+grpc::ServerUnaryReactor* MessageBatchesService::CancelMessageBatch(
+    grpc::CallbackServerContext* context, const claude::v1::CancelMessageBatchRequest* request,
+    claude::v1::MessageBatch* response) {
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kCancelMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
+       [&](const HttpHeaders& forwarded) { return env_->dialect->CancelMessageBatch(*request, forwarded); }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+grpc::ServerUnaryReactor* MessageBatchesService::DeleteMessageBatch(
+    grpc::CallbackServerContext* context, const claude::v1::DeleteMessageBatchRequest* request,
+    claude::v1::DeleteMessageBatchResponse* response) {
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kDeleteMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
+       [&](const HttpHeaders& forwarded) { return env_->dialect->DeleteMessageBatch(*request, forwarded); }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService::StreamMessageBatchResults(
+    grpc::CallbackServerContext* context, const claude::v1::StreamMessageBatchResultsRequest* request) {
+  std::optional<std::string> after_custom_id;
+  if (request->has_after_custom_id()) after_custom_id = request->after_custom_id();
+  // The batch first (is it ended? where are its results?); the results' request comes from
+  // its results_url, inside the call.
+  claude::v1::GetMessageBatchRequest get;
+  get.set_message_batch_id(request->message_batch_id());
+  return Serve<BatchResultsReactor>(
+      *env_, context,
+      {kStreamMessageBatchResultsMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
+       [&](const HttpHeaders& forwarded) { return env_->dialect->GetMessageBatch(get, forwarded); }},
+      ForwardedHeaders(context), after_custom_id);
 }
 
 }  // namespace claude

@@ -66,6 +66,12 @@ void UpstreamCall::StartAttempt(absl::Duration delay) {
   transfer_live_ = true;
 }
 
+void UpstreamCall::StartNextRequest(HttpRequest next) {
+  request_ = std::move(next);
+  retries_ = 0;
+  StartAttempt(absl::ZeroDuration());
+}
+
 void UpstreamCall::CancelLocked() {
   if (cancelled_) return;
   cancelled_ = true;

@@ -112,6 +112,9 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   // after releasing `mu_`.
   virtual void Flush() ABSL_LOCKS_EXCLUDED(mu_) = 0;
 
+  // Moves the call on to its next upstream request (a call made of several exchanges, such as a
+  // batch's results: first the batch, then its results_url), with a fresh retry budget.
+  void StartNextRequest(HttpRequest next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks the call cancelled and stops its transfer.
   void CancelLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Retries the call if the policy allows (`http_status` 0: no response), else concludes it.

@@ -61,6 +61,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   self->env_.record_bodies = self->config_.log_rpcs && self->config_.log_bodies;
   self->messages_ = std::make_unique<MessagesService>(&self->env_, self->config_.unary_stream_threshold);
   self->models_ = std::make_unique<ModelsService>(&self->env_);
+  self->batches_ = std::make_unique<MessageBatchesService>(&self->env_);
 
   // Both are process-wide switches that take effect for servers built afterwards.
   grpc::EnableDefaultHealthCheckService(true);
@@ -70,6 +71,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   builder.SetMaxReceiveMessageSize(self->config_.max_request_bytes);
   builder.RegisterService(self->messages_.get());
   builder.RegisterService(self->models_.get());
+  builder.RegisterService(self->batches_.get());
   self->server_ = builder.BuildAndStart();
   if (self->server_ == nullptr || self->port_ == 0) {
     return absl::UnavailableError("cannot listen on " + self->config_.listen);

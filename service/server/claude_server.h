@@ -109,6 +109,7 @@ class ClaudeServer {
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;
   std::unique_ptr<ModelsService> models_;
+  std::unique_ptr<MessageBatchesService> batches_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   // Destroyed first: no scrape reads the loop or the observers once they start going away.
