@@ -19,7 +19,9 @@ namespace {
 constexpr char kRetryMethodNames[] =
     R"([{"service":"claude.v1.Messages","method":"CreateMessage"},)"
     R"({"service":"claude.v1.Messages","method":"CountTokens"},)"
-    R"({"service":"claude.v1.Models"}])";
+    R"({"service":"claude.v1.Models"},)"
+    R"({"service":"claude.v1.MessageBatches","method":"GetMessageBatch"},)"
+    R"({"service":"claude.v1.MessageBatches","method":"ListMessageBatches"}])";
 
 constexpr char kRetryPolicy[] =
     R"({"maxAttempts":3,"initialBackoff":"0.2s","maxBackoff":"2s","backoffMultiplier":2,)"
@@ -116,7 +118,8 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
     : options_(std::move(options)),
       channel_(std::move(channel)),
       messages_(v1::Messages::NewStub(channel_)),
-      models_(v1::Models::NewStub(channel_)) {}
+      models_(v1::Models::NewStub(channel_)),
+      batches_(v1::MessageBatches::NewStub(channel_)) {}
 
 void Client::Prepare(grpc::ClientContext* context, const CallOptions& options) const {
   const absl::Duration deadline = options.deadline.value_or(options_.default_deadline);

@@ -1,4 +1,5 @@
-// claude::Client: the C++ client of claude-grpc (claude.v1.Messages and claude.v1.Models).
+// claude::Client: the C++ client of claude-grpc (claude.v1.Messages, claude.v1.Models and
+// claude.v1.MessageBatches).
 //
 //   claude::Client client("localhost:50051");
 //   claude::v1::CreateMessageRequest request = ...;
@@ -30,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "claude/v1/message_batches.grpc.pb.h"
 #include "claude/v1/messages.grpc.pb.h"
 #include "claude/v1/models.grpc.pb.h"
 #include "service/errors/error_table.h"
@@ -163,6 +165,25 @@ class Client {
   absl::StatusOr<v1::ModelInfo> GetModel(const std::string& model_id,
                                          const CallOptions& options = {});
 
+  // MessageBatches (claude_client_batches.cc). Only CreateMessageBatch is never retried by
+  // gRPC (it is not idempotent).
+  absl::StatusOr<v1::MessageBatch> CreateMessageBatch(const v1::CreateMessageBatchRequest& request,
+                                                      const CallOptions& options = {});
+  absl::StatusOr<v1::MessageBatch> GetMessageBatch(const std::string& message_batch_id,
+                                                   const CallOptions& options = {});
+  absl::StatusOr<v1::ListMessageBatchesResponse> ListMessageBatches(const v1::ListMessageBatchesRequest& request = {},
+                                                                    const CallOptions& options = {});
+  absl::StatusOr<v1::MessageBatch> CancelMessageBatch(const std::string& message_batch_id,
+                                                      const CallOptions& options = {});
+  absl::Status DeleteMessageBatch(const std::string& message_batch_id, const CallOptions& options = {});
+  // MessageBatches/StreamMessageBatchResults: `on_result` sees each result as it arrives (on
+  // the calling thread). After a broken stream, call again with `after_custom_id` set to the
+  // last custom_id seen to get the rest. Returns the stream's status.
+  absl::Status StreamMessageBatchResults(const std::string& message_batch_id,
+                                         const std::optional<std::string>& after_custom_id,
+                                         const std::function<void(const v1::MessageBatchResult&)>& on_result,
+                                         const CallOptions& options = {});
+
   // grpc.health.v1.Health/Check of `service` ("" = the whole server): SERVING, NOT_SERVING...
   absl::StatusOr<std::string> CheckHealth(const std::string& service = "",
                                           const CallOptions& options = {});
@@ -176,6 +197,7 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Messages::Stub> messages_;
   std::unique_ptr<v1::Models::Stub> models_;
+  std::unique_ptr<v1::MessageBatches::Stub> batches_;
 };
 
 // The channel's service config for `options` (JSON; empty when there is nothing to configure).
