@@ -1,5 +1,6 @@
 #include "service/rpc/services.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -157,8 +158,8 @@ using BatchResultsReactor =
 // Security's admission step: who calls (bearer token) and whether within its limits. The
 // caller's name goes into the record for metrics and logs.
 CallAdmission Admit(const CallEnvironment& env, const grpc::CallbackServerContext* context,
-                    CallRecord& record) {
-  CallAdmission admission = env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context);
+                    CallRecord& record, int64_t requests) {
+  CallAdmission admission = env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context, requests);
   record.caller = admission.caller();
   return admission;
 }
@@ -171,6 +172,9 @@ struct RpcSpec {
   absl::FunctionRef<absl::Status()> validate;
   // The upstream request, from the dialect; a refusal goes to the caller as is.
   absl::FunctionRef<absl::StatusOr<HttpRequest>(const HttpHeaders& forwarded)> build;
+  // What the RPC counts as towards the caller's requests per minute: 1, or a message batch's
+  // request count.
+  int64_t requests = 1;
 };
 
 // The one admission path of every RPC: record, admit, refuse, validate, build, reactor. Every
@@ -181,7 +185,7 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
                CallArgs... call_args) {
   CallRecord record = StartRecord(env, rpc.method, rpc.model);
   auto* reactor = new Reactor();
-  CallAdmission admission = Admit(env, context, record);
+  CallAdmission admission = Admit(env, context, record, rpc.requests);
   if (!admission.ok()) {
     reactor->Refuse(env, record, admission.status());
     return reactor;
@@ -275,7 +279,10 @@ grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
            if (absl::Status s = ValidateMessageBatchBodySize(http->body->size()); !s.ok()) return s;
          }
          return http;
-       }},
+       },
+       // Each request of the batch counts towards requests per minute (the create itself is
+       // one call in flight).
+       std::max<int64_t>(request->requests_size(), 1)},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 

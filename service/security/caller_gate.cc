@@ -39,7 +39,7 @@ CallerGate::CallerGate(CallerPolicy policy) : policy_(std::move(policy)) {
 
 absl::Status CallerGate::Load() { return callers_ == nullptr ? absl::OkStatus() : callers_->Load(); }
 
-CallAdmission CallerGate::Admit(const grpc::ServerContextBase& context) {
+CallAdmission CallerGate::Admit(const grpc::ServerContextBase& context, int64_t requests) {
   CallAdmission admission;
   const absl::Time now = absl::Now();
   CallerLimits limits = policy_.limits;
@@ -69,7 +69,7 @@ CallAdmission CallerGate::Admit(const grpc::ServerContextBase& context) {
     limits = entry->LimitsOver(policy_.limits);
   }
   if (limits.unlimited()) return admission;
-  if (std::optional<LimitRefusal> refusal = limiter_.Acquire(admission.caller_, limits, now)) {
+  if (std::optional<LimitRefusal> refusal = limiter_.Acquire(admission.caller_, limits, now, requests)) {
     const std::string who =
         admission.caller_.empty() ? "the anonymous caller" : absl::StrCat("caller \"", admission.caller_, "\"");
     admission.status_ = StatusFromLocalPolicy(

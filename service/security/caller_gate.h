@@ -64,7 +64,9 @@ class CallerGate {
   // Authenticates the call from its "authorization: Bearer <token>" metadata and applies the
   // caller's limits: UNAUTHENTICATED (the token is never echoed) or RESOURCE_EXHAUSTED with a
   // RetryInfo when refused.
-  CallAdmission Admit(const grpc::ServerContextBase& context);
+  // `requests`: how many requests the call counts as towards requests_per_minute (a message
+  // batch's requests; 1 for any other call).
+  CallAdmission Admit(const grpc::ServerContextBase& context, int64_t requests = 1);
   // Counts tokens a call of `caller` spent (input + output), for tokens_per_minute: called when
   // a call ends and its usage is known.
   void RecordTokens(const std::string& caller, int64_t tokens);

@@ -8,7 +8,10 @@ namespace claude {
 
 void CallerLimiter::Expire(State& state, absl::Time now) {
   const absl::Time horizon = now - kWindow;
-  while (!state.requests.empty() && state.requests.front() <= horizon) state.requests.pop_front();
+  while (!state.requests.empty() && state.requests.front().first <= horizon) {
+    state.request_sum -= state.requests.front().second;
+    state.requests.pop_front();
+  }
   // A token bucket stamped with the start of its second leaves when its whole second has.
   while (!state.tokens.empty() && state.tokens.front().first + absl::Seconds(1) <= horizon) {
     state.token_sum -= state.tokens.front().second;
@@ -17,7 +20,8 @@ void CallerLimiter::Expire(State& state, absl::Time now) {
 }
 
 std::optional<LimitRefusal> CallerLimiter::Acquire(const std::string& caller,
-                                                   const CallerLimits& limits, absl::Time now) {
+                                                   const CallerLimits& limits, absl::Time now,
+                                                   int64_t requests) {
   std::lock_guard<std::mutex> lock(mu_);
   State& state = callers_[caller];
   Expire(state, now);
@@ -26,10 +30,15 @@ std::optional<LimitRefusal> CallerLimiter::Acquire(const std::string& caller,
                                      " concurrent streams"),
                         "caller_concurrent_streams", kConcurrencyRetryAfter};
   }
-  if (limits.requests_per_minute > 0 &&
-      static_cast<int64_t>(state.requests.size()) >= limits.requests_per_minute) {
-    // The request whose expiry brings the count below the limit.
-    const absl::Time frees = state.requests[state.requests.size() - limits.requests_per_minute] + kWindow;
+  if (limits.requests_per_minute > 0 && state.request_sum >= limits.requests_per_minute) {
+    // The admission whose expiry brings the count below the limit.
+    int64_t sum = state.request_sum;
+    absl::Time frees = now;
+    for (const auto& [admitted, count] : state.requests) {
+      sum -= count;
+      frees = admitted + kWindow;
+      if (sum < limits.requests_per_minute) break;
+    }
     return LimitRefusal{absl::StrCat("at its limit of ", limits.requests_per_minute,
                                      " requests per minute"),
                         "caller_requests_per_minute", std::max(frees - now, absl::ZeroDuration())};
@@ -47,7 +56,10 @@ std::optional<LimitRefusal> CallerLimiter::Acquire(const std::string& caller,
                         "caller_tokens_per_minute", std::max(wait, absl::ZeroDuration())};
   }
   ++state.active;
-  if (limits.requests_per_minute > 0) state.requests.push_back(now);
+  if (limits.requests_per_minute > 0) {
+    state.requests.emplace_back(now, std::max<int64_t>(requests, 1));
+    state.request_sum += state.requests.back().second;
+  }
   return std::nullopt;
 }
 

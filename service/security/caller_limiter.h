@@ -21,7 +21,8 @@ namespace claude {
 struct CallerLimits {
   // RPCs in flight at once (each gRPC call is one HTTP/2 stream: unary calls count too).
   int64_t concurrent_streams = 0;
-  // RPCs started in the last minute.
+  // RPCs started in the last minute; an RPC that carries several requests (a message batch)
+  // counts as each of them. A call is admitted while the caller is below the limit.
   int64_t requests_per_minute = 0;
   // Tokens (input + output, as RecordTokens reports them) of calls that ended in the last
   // minute. A call is admitted while the caller is below the limit; its own tokens are only
@@ -50,9 +51,10 @@ class CallerLimiter {
   static constexpr absl::Duration kConcurrencyRetryAfter = absl::Seconds(1);
 
   // Admits a call of `caller` under `limits` at `now`, or says why not. An admitted call holds
-  // one of its caller's concurrent slots until Release(caller).
+  // one of its caller's concurrent slots until Release(caller), and counts as `requests`
+  // towards requests_per_minute.
   std::optional<LimitRefusal> Acquire(const std::string& caller, const CallerLimits& limits,
-                                      absl::Time now);
+                                      absl::Time now, int64_t requests = 1);
   void Release(const std::string& caller);
   // Counts `tokens` spent by `caller` at `now` (a call's usage, when it ends).
   void RecordTokens(const std::string& caller, int64_t tokens, absl::Time now);
@@ -63,7 +65,9 @@ class CallerLimiter {
  private:
   struct State {
     int64_t active = 0;
-    std::deque<absl::Time> requests;  // admission times within the window, oldest first
+    // Admissions within the window, oldest first: when, and how many requests each counted.
+    std::deque<std::pair<absl::Time, int64_t>> requests;
+    int64_t request_sum = 0;
     // Tokens per whole second within the window, oldest first; a second's tokens leave the
     // window together, at the end of that second (never early).
     std::deque<std::pair<absl::Time, int64_t>> tokens;

@@ -55,6 +55,24 @@ TEST(CallerLimiterTest, RequestsPerMinuteSlideAndSayWhenTheyFree) {
   EXPECT_EQ(refused->retry_after, absl::Seconds(9));  // the +10 s one leaves at +70 s
 }
 
+// A message batch's requests count, each, towards requests per minute.
+TEST(CallerLimiterTest, ACallCountingAsManyRequestsFillsTheWindowAtOnce) {
+  CallerLimiter limiter;
+  CallerLimits limits;
+  limits.requests_per_minute = 10;
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart));
+  limiter.Release("a");
+  // Admitted while below the limit, whatever it counts as.
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart + absl::Seconds(5), 50));
+  limiter.Release("a");
+  std::optional<LimitRefusal> refused = limiter.Acquire("a", limits, kStart + absl::Seconds(6));
+  ASSERT_TRUE(refused.has_value());
+  // The count falls below the limit only when the batch's 50 leave, at +65 s.
+  EXPECT_EQ(refused->retry_after, absl::Seconds(59));
+  EXPECT_TRUE(limiter.Acquire("a", limits, kStart + absl::Seconds(64)).has_value());
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart + absl::Seconds(65)));
+}
+
 TEST(CallerLimiterTest, TokensPerMinuteCountEndedCalls) {
   CallerLimiter limiter;
   CallerLimits limits;
