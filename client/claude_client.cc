@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/impl/client_unary_call.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 #include "service/codec/message_accumulator.h"
 
 namespace claude {
@@ -53,6 +55,16 @@ absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string&
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// Parses a reply of the server. Not OK: INTERNAL naming the type; protobuf refuses, among
+// others, messages nested more than 100 levels deep and strings that are not UTF-8.
+absl::Status ParseReply(grpc::ByteBuffer* bytes, google::protobuf::Message* message, absl::string_view what) {
+  grpc::ProtoBufferReader reader(bytes);
+  if (reader.status().ok() && message->ParseFromZeroCopyStream(&reader)) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, " from the server (", bytes->Length(),
+                                          " bytes) does not parse as ", message->GetTypeName(),
+                                          " (nested too deeply, invalid UTF-8, or another proto version)"));
 }
 
 void AddMetadata(grpc::ClientContext* context,
@@ -114,12 +126,57 @@ std::optional<ErrorDetails> ErrorDetailsOf(const absl::Status& status) {
 Client::Client(const std::string& target, ClientOptions options)
     : Client(MakeChannel(target, options), options) {}
 
+// The generated stubs would parse replies themselves; these name the same RPCs for raw calls.
+struct Client::Methods {
+  explicit Methods(const std::shared_ptr<grpc::Channel>& channel)
+      : create_message("/claude.v1.Messages/CreateMessage", grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        stream_message("/claude.v1.Messages/StreamMessage", grpc::internal::RpcMethod::SERVER_STREAMING, channel),
+        count_tokens("/claude.v1.Messages/CountTokens", grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        list_models("/claude.v1.Models/ListModels", grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        get_model("/claude.v1.Models/GetModel", grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        create_message_batch("/claude.v1.MessageBatches/CreateMessageBatch", grpc::internal::RpcMethod::NORMAL_RPC,
+                             channel),
+        get_message_batch("/claude.v1.MessageBatches/GetMessageBatch", grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        list_message_batches("/claude.v1.MessageBatches/ListMessageBatches", grpc::internal::RpcMethod::NORMAL_RPC,
+                             channel),
+        cancel_message_batch("/claude.v1.MessageBatches/CancelMessageBatch", grpc::internal::RpcMethod::NORMAL_RPC,
+                             channel),
+        delete_message_batch("/claude.v1.MessageBatches/DeleteMessageBatch", grpc::internal::RpcMethod::NORMAL_RPC,
+                             channel),
+        stream_message_batch_results("/claude.v1.MessageBatches/StreamMessageBatchResults",
+                                     grpc::internal::RpcMethod::SERVER_STREAMING, channel) {}
+
+  const grpc::internal::RpcMethod create_message;
+  const grpc::internal::RpcMethod stream_message;
+  const grpc::internal::RpcMethod count_tokens;
+  const grpc::internal::RpcMethod list_models;
+  const grpc::internal::RpcMethod get_model;
+  const grpc::internal::RpcMethod create_message_batch;
+  const grpc::internal::RpcMethod get_message_batch;
+  const grpc::internal::RpcMethod list_message_batches;
+  const grpc::internal::RpcMethod cancel_message_batch;
+  const grpc::internal::RpcMethod delete_message_batch;
+  const grpc::internal::RpcMethod stream_message_batch_results;
+};
+
 Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
-    : options_(std::move(options)),
-      channel_(std::move(channel)),
-      messages_(v1::Messages::NewStub(channel_)),
-      models_(v1::Models::NewStub(channel_)),
-      batches_(v1::MessageBatches::NewStub(channel_)) {}
+    : options_(std::move(options)), channel_(std::move(channel)), methods_(std::make_unique<Methods>(channel_)) {}
+
+Client::~Client() = default;
+
+template <typename Response>
+absl::StatusOr<Response> Client::Unary(const grpc::internal::RpcMethod& method,
+                                       const google::protobuf::Message& request, const CallOptions& options) {
+  grpc::ClientContext context;
+  Prepare(&context, options);
+  grpc::ByteBuffer reply;
+  const grpc::Status status = grpc::internal::BlockingUnaryCall<google::protobuf::Message, grpc::ByteBuffer>(
+      channel_.get(), method, &context, request, &reply);
+  if (!status.ok()) return FromGrpcStatus(status);
+  Response response;
+  if (absl::Status parsed = ParseReply(&reply, &response, "the reply"); !parsed.ok()) return parsed;
+  return response;
+}
 
 void Client::Prepare(grpc::ClientContext* context, const CallOptions& options) const {
   const absl::Duration deadline = options.deadline.value_or(options_.default_deadline);
@@ -136,13 +193,7 @@ void Client::Prepare(grpc::ClientContext* context, const CallOptions& options) c
 
 absl::StatusOr<v1::Message> Client::CreateMessage(const v1::CreateMessageRequest& request,
                                                   const CallOptions& options) {
-  grpc::ClientContext context;
-  Prepare(&context, options);
-  v1::Message message;
-  if (grpc::Status status = messages_->CreateMessage(&context, request, &message); !status.ok()) {
-    return FromGrpcStatus(status);
-  }
-  return message;
+  return Unary<v1::Message>(methods_->create_message, request, options);
 }
 
 absl::StatusOr<v1::Message> Client::StreamMessage(
@@ -203,55 +254,53 @@ std::unique_ptr<Client::EventStream> Client::OpenStream(const v1::CreateMessageR
   std::unique_ptr<EventStream> stream(new EventStream());
   stream->context_ = std::make_unique<grpc::ClientContext>();
   Prepare(stream->context_.get(), options);
-  stream->reader_ = messages_->StreamMessage(stream->context_.get(), request);
+  stream->reader_.reset(grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+      channel_.get(), methods_->stream_message, stream->context_.get(), request));
   return stream;
 }
 
 Client::EventStream::~EventStream() {
   if (finished_ || reader_ == nullptr) return;
   context_->TryCancel();
-  v1::MessageStreamEvent discard;
+  grpc::ByteBuffer discard;
   while (reader_->Read(&discard)) {
   }
   (void)reader_->Finish();
 }
 
 bool Client::EventStream::Next(v1::MessageStreamEvent* event) {
-  if (finished_) return false;
-  return reader_->Read(event);
+  if (finished_ || !unparsable_.ok()) return false;
+  grpc::ByteBuffer bytes;
+  if (!reader_->Read(&bytes)) return false;
+  ++events_read_;
+  unparsable_ = ParseReply(&bytes, event, absl::StrCat("stream event ", events_read_));
+  if (unparsable_.ok()) return true;
+  // Nothing after an event that is missing makes a sound stream: stop the server's work.
+  context_->TryCancel();
+  return false;
 }
 
 absl::Status Client::EventStream::Finish() {
   if (finished_) return absl::FailedPreconditionError("EventStream::Finish called twice");
   finished_ = true;
-  v1::MessageStreamEvent discard;
+  grpc::ByteBuffer discard;
   while (reader_->Read(&discard)) {
   }
-  return FromGrpcStatus(reader_->Finish());
+  const grpc::Status status = reader_->Finish();
+  if (!unparsable_.ok()) return unparsable_;
+  return FromGrpcStatus(status);
 }
 
 void Client::EventStream::Cancel() { context_->TryCancel(); }
 
 absl::StatusOr<v1::CountTokensResponse> Client::CountTokens(const v1::CountTokensRequest& request,
                                                             const CallOptions& options) {
-  grpc::ClientContext context;
-  Prepare(&context, options);
-  v1::CountTokensResponse response;
-  if (grpc::Status status = messages_->CountTokens(&context, request, &response); !status.ok()) {
-    return FromGrpcStatus(status);
-  }
-  return response;
+  return Unary<v1::CountTokensResponse>(methods_->count_tokens, request, options);
 }
 
 absl::StatusOr<v1::ListModelsResponse> Client::ListModels(const v1::ListModelsRequest& request,
                                                           const CallOptions& options) {
-  grpc::ClientContext context;
-  Prepare(&context, options);
-  v1::ListModelsResponse response;
-  if (grpc::Status status = models_->ListModels(&context, request, &response); !status.ok()) {
-    return FromGrpcStatus(status);
-  }
-  return response;
+  return Unary<v1::ListModelsResponse>(methods_->list_models, request, options);
 }
 
 absl::StatusOr<std::string> Client::CheckHealth(const std::string& service,
@@ -270,15 +319,82 @@ absl::StatusOr<std::string> Client::CheckHealth(const std::string& service,
 
 absl::StatusOr<v1::ModelInfo> Client::GetModel(const std::string& model_id,
                                                const CallOptions& options) {
-  grpc::ClientContext context;
-  Prepare(&context, options);
   v1::GetModelRequest request;
   request.set_model_id(model_id);
-  v1::ModelInfo response;
-  if (grpc::Status status = models_->GetModel(&context, request, &response); !status.ok()) {
-    return FromGrpcStatus(status);
+  return Unary<v1::ModelInfo>(methods_->get_model, request, options);
+}
+
+// ---- MessageBatches
+
+namespace {
+
+template <typename Request>
+Request ByBatchId(const std::string& message_batch_id) {
+  Request request;
+  request.set_message_batch_id(message_batch_id);
+  return request;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::MessageBatch> Client::CreateMessageBatch(const v1::CreateMessageBatchRequest& request,
+                                                            const CallOptions& options) {
+  return Unary<v1::MessageBatch>(methods_->create_message_batch, request, options);
+}
+
+absl::StatusOr<v1::MessageBatch> Client::GetMessageBatch(const std::string& message_batch_id,
+                                                         const CallOptions& options) {
+  return Unary<v1::MessageBatch>(methods_->get_message_batch,
+                                 ByBatchId<v1::GetMessageBatchRequest>(message_batch_id), options);
+}
+
+absl::StatusOr<v1::ListMessageBatchesResponse> Client::ListMessageBatches(const v1::ListMessageBatchesRequest& request,
+                                                                          const CallOptions& options) {
+  return Unary<v1::ListMessageBatchesResponse>(methods_->list_message_batches, request, options);
+}
+
+absl::StatusOr<v1::MessageBatch> Client::CancelMessageBatch(const std::string& message_batch_id,
+                                                            const CallOptions& options) {
+  return Unary<v1::MessageBatch>(methods_->cancel_message_batch,
+                                 ByBatchId<v1::CancelMessageBatchRequest>(message_batch_id), options);
+}
+
+absl::Status Client::DeleteMessageBatch(const std::string& message_batch_id, const CallOptions& options) {
+  return Unary<v1::DeleteMessageBatchResponse>(methods_->delete_message_batch,
+                                               ByBatchId<v1::DeleteMessageBatchRequest>(message_batch_id), options)
+      .status();
+}
+
+absl::Status Client::StreamMessageBatchResults(const std::string& message_batch_id,
+                                               const std::optional<std::string>& after_custom_id,
+                                               const std::function<void(const v1::MessageBatchResult&)>& on_result,
+                                               const CallOptions& options) {
+  grpc::ClientContext context;
+  Prepare(&context, options);
+  v1::StreamMessageBatchResultsRequest request;
+  request.set_message_batch_id(message_batch_id);
+  if (after_custom_id) request.set_after_custom_id(*after_custom_id);
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+          channel_.get(), methods_->stream_message_batch_results, &context, request));
+  grpc::ByteBuffer bytes;
+  absl::Status unparsable;
+  int64_t results = 0;
+  while (reader->Read(&bytes)) {
+    v1::MessageBatchResult result;
+    unparsable = ParseReply(&bytes, &result, absl::StrCat("batch result ", ++results));
+    if (!unparsable.ok()) {
+      // What follows a result that cannot be read is no use to a caller resuming by custom_id.
+      context.TryCancel();
+      break;
+    }
+    if (on_result) on_result(result);
   }
-  return response;
+  while (reader->Read(&bytes)) {
+  }
+  const grpc::Status status = reader->Finish();
+  if (!unparsable.ok()) return unparsable;
+  return FromGrpcStatus(status);
 }
 
 }  // namespace claude

@@ -14,10 +14,16 @@
 // Streams are accumulated with the server's own MessageAccumulator, so a streamed reply yields
 // exactly the Message the unary call returns.
 //
+// Replies are parsed by the client itself (from the raw bytes), so one that does not parse (a
+// server of another version, nesting beyond protobuf's 100-level limit) fails the call with
+// INTERNAL "... does not parse as claude.v1.X", never as gRPC's misleading UNIMPLEMENTED "No
+// message returned for unary request", and never as a stream that seems to end cleanly.
+//
 // A Client is thread-safe: one Client (one channel) serves any number of concurrent calls.
 #ifndef CLIENT_CLAUDE_CLIENT_H_
 #define CLIENT_CLAUDE_CLIENT_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -99,6 +105,7 @@ class Client {
   explicit Client(const std::string& target, ClientOptions options = {});
   // Uses an existing channel (ClientOptions' channel settings are then not applied).
   Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options);
+  ~Client();
 
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -136,7 +143,8 @@ class Client {
     EventStream(const EventStream&) = delete;
     EventStream& operator=(const EventStream&) = delete;
 
-    // The next event; false at the end of the stream (then call Finish()).
+    // The next event; false at the end of the stream (then call Finish()). An event that does
+    // not parse ends the stream: the call is cancelled and Finish() reports INTERNAL.
     bool Next(v1::MessageStreamEvent* event);
     // Reads what is left, discarding it, and returns the stream's status. Once only.
     absl::Status Finish();
@@ -149,7 +157,11 @@ class Client {
     EventStream() = default;
 
     std::unique_ptr<grpc::ClientContext> context_;
-    std::unique_ptr<grpc::ClientReader<v1::MessageStreamEvent>> reader_;
+    // Raw bytes, parsed by Next(): gRPC's own parsing would end the stream on a message that
+    // does not parse as if it had ended, and Finish() would then return the server's OK.
+    std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader_;
+    int64_t events_read_ = 0;
+    absl::Status unparsable_;  // the event that did not parse, once one did not
     bool finished_ = false;
   };
   std::unique_ptr<EventStream> OpenStream(const v1::CreateMessageRequest& request,
@@ -165,7 +177,7 @@ class Client {
   absl::StatusOr<v1::ModelInfo> GetModel(const std::string& model_id,
                                          const CallOptions& options = {});
 
-  // MessageBatches (claude_client_batches.cc). Only CreateMessageBatch is never retried by
+  // MessageBatches. Only CreateMessageBatch is never retried by
   // gRPC (it is not idempotent).
   absl::StatusOr<v1::MessageBatch> CreateMessageBatch(const v1::CreateMessageBatchRequest& request,
                                                       const CallOptions& options = {});
@@ -192,12 +204,17 @@ class Client {
 
  private:
   void Prepare(grpc::ClientContext* context, const CallOptions& options) const;
+  // A unary call of `method` ("/claude.v1.Messages/CreateMessage") whose reply the client
+  // parses itself.
+  template <typename Response>
+  absl::StatusOr<Response> Unary(const grpc::internal::RpcMethod& method,
+                                 const google::protobuf::Message& request, const CallOptions& options);
+
+  struct Methods;  // the RPCs, registered once with the channel
 
   ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Messages::Stub> messages_;
-  std::unique_ptr<v1::Models::Stub> models_;
-  std::unique_ptr<v1::MessageBatches::Stub> batches_;
+  std::unique_ptr<const Methods> methods_;
 };
 
 // The channel's service config for `options` (JSON; empty when there is nothing to configure).

@@ -18,18 +18,31 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address to serve on (HOST:PORT; port 0 picks a free one).");
 ABSL_FLAG(std::string, upstream, "",
-          "Base URL of the Messages API. Default: $ANTHROPIC_BASE_URL, else https://api.anthropic.com.");
+          "Base URL of the upstream API. Default: $ANTHROPIC_BASE_URL, else https://api.anthropic.com.");
 ABSL_FLAG(std::string, api_key_file, "",
           "File holding the API key, re-read when it changes (a mounted secret). Default: the key "
           "comes from $ANTHROPIC_API_KEY.");
-ABSL_FLAG(std::string, upstream_auth, "x-api-key",
-          "How the key is sent: x-api-key (the API) or bearer (Authorization: Bearer, gateways).");
+ABSL_FLAG(std::string, upstream_auth, "",
+          "How the key is sent: x-api-key (the API) or bearer (Authorization: Bearer, gateways). "
+          "Default: x-api-key for --upstream_api=messages, bearer for chat_completions.");
+ABSL_FLAG(std::string, upstream_api, "messages",
+          "The upstream's API: messages (Anthropic's Messages API) or chat_completions (an "
+          "OpenAI-compatible Chat Completions API, e.g. a gateway in front of Claude).");
+ABSL_FLAG(std::string, chat_thinking, "model_suffix",
+          "With --upstream_api=chat_completions, how extended thinking is asked for: model_suffix "
+          "(the model name gains -thinking), reasoning_effort, or off (refused).");
 ABSL_FLAG(std::string, anthropic_version, "2023-06-01", "The anthropic-version header sent upstream.");
-ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10), "Time to connect to the upstream.");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10),
+          "Time to connect to the upstream, TLS handshake included; past it: UNAVAILABLE, retried.");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Minutes(15),
           "Time an upstream request may take when the caller sets no gRPC deadline.");
 ABSL_FLAG(absl::Duration, stall_timeout, absl::Minutes(5),
-          "Fail an upstream response that sends nothing for this long (0 = never).");
+          "Fail an upstream transfer that receives no byte for this long (UNAVAILABLE; retried while "
+          "nothing reached the caller); a transfer paused for a slow caller never stalls (0 = never).");
+ABSL_FLAG(absl::Duration, upstream_idle_timeout, absl::Seconds(60),
+          "Close kept-alive upstream connections idle for longer than this (whole seconds).");
+ABSL_FLAG(int, max_idle_connections, 256,
+          "Most idle upstream connections kept open for reuse; the oldest beyond it are closed.");
 ABSL_FLAG(int, max_retries, 2, "Retries of a failed upstream request (before any event reached the caller).");
 ABSL_FLAG(int, max_connections_per_host, 0, "Most upstream connections per host (0 = unlimited).");
 ABSL_FLAG(int, max_total_connections, 0, "Most upstream connections in all (0 = unlimited).");
@@ -39,6 +52,9 @@ ABSL_FLAG(int64_t, stream_buffer_bytes, 256 * 1024,
 ABSL_FLAG(int64_t, unary_stream_threshold, 16384,
           "CreateMessage streams from the upstream (and accumulates) when max_tokens exceeds this.");
 ABSL_FLAG(int, max_request_bytes, 64 << 20, "Largest gRPC request accepted.");
+ABSL_FLAG(int64_t, max_response_bytes, int64_t{64} << 20,
+          "Largest upstream reply a unary call takes in (JSON, or the SSE it accumulates); "
+          "larger: RESOURCE_EXHAUSTED. StreamMessage is not limited.");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain of the gRPC port; with --tls_key, serves TLS (files re-read when "
           "rotated).");
@@ -105,7 +121,22 @@ int main(int argc, char** argv) {
   upstream.base_url = absl::GetFlag(FLAGS_upstream);
   if (upstream.base_url.empty()) upstream.base_url = Env("ANTHROPIC_BASE_URL");
   if (upstream.base_url.empty()) upstream.base_url = "https://api.anthropic.com";
+  config.upstream_api = absl::GetFlag(FLAGS_upstream_api);
+  if (config.upstream_api != "messages" && config.upstream_api != "chat_completions") {
+    std::cerr << "--upstream_api must be messages or chat_completions\n";
+    return 2;
+  }
+  absl::StatusOr<claude::ChatThinking> chat_thinking =
+      claude::ParseChatThinking(absl::GetFlag(FLAGS_chat_thinking));
+  if (!chat_thinking.ok()) {
+    std::cerr << chat_thinking.status().message() << "\n";
+    return 2;
+  }
+  config.chat_thinking = *chat_thinking;
   upstream.auth_scheme = absl::GetFlag(FLAGS_upstream_auth);
+  if (upstream.auth_scheme.empty()) {
+    upstream.auth_scheme = config.upstream_api == "chat_completions" ? "bearer" : "x-api-key";
+  }
   if (!claude::ParseApiKeyScheme(upstream.auth_scheme).ok()) {
     std::cerr << "--upstream_auth must be x-api-key or bearer\n";
     return 2;
@@ -119,6 +150,12 @@ int main(int argc, char** argv) {
   claude::CurlEventLoopOptions& transport = config.transport;
   transport.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   transport.stall_timeout = absl::GetFlag(FLAGS_stall_timeout);
+  transport.idle_connection_timeout = absl::GetFlag(FLAGS_upstream_idle_timeout);
+  transport.max_idle_connections = absl::GetFlag(FLAGS_max_idle_connections);
+  if (transport.idle_connection_timeout < absl::Seconds(1) || transport.max_idle_connections < 1) {
+    std::cerr << "--upstream_idle_timeout must be at least 1s and --max_idle_connections at least 1\n";
+    return 2;
+  }
   transport.max_connections_per_host = absl::GetFlag(FLAGS_max_connections_per_host);
   transport.max_total_connections = absl::GetFlag(FLAGS_max_total_connections);
   transport.http2 = absl::GetFlag(FLAGS_http2);
@@ -126,6 +163,11 @@ int main(int argc, char** argv) {
   config.max_retries = absl::GetFlag(FLAGS_max_retries);
   config.call.stream_buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_bytes);
   config.call.default_timeout = absl::GetFlag(FLAGS_default_timeout);
+  if (absl::GetFlag(FLAGS_max_response_bytes) < 1) {
+    std::cerr << "--max_response_bytes must be at least 1\n";
+    return 2;
+  }
+  config.call.max_response_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_response_bytes));
   config.unary_stream_threshold = absl::GetFlag(FLAGS_unary_stream_threshold);
   config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
@@ -149,7 +191,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "claude-grpc-server listening on port " << (*server)->port() << ", upstream "
-            << base_url << (has_key ? "" : " (no API key)")
+            << base_url << " (" << absl::GetFlag(FLAGS_upstream_api) << (has_key ? "" : ", no API key")
+            << ")"
             << (mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext")
             << (authenticating ? ", caller tokens required" : "");
   if ((*server)->metrics_port() != 0) std::cout << ", metrics on port " << (*server)->metrics_port();

@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -54,10 +55,12 @@
 #include "client/bench/child_process.h"
 #include "client/bench/histogram.h"
 #include "client/bench/memory_suites.h"
+#include "client/bench/soak_suite.h"
 #include "service/codec/json_mapping.h"
 
 ABSL_FLAG(std::string, suite, "all",
-          "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader or all.");
+          "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader, soak, or all "
+          "(every one but soak).");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of tables.");
 // Durations are string flags parsed with absl::ParseDuration ("2s", "500ms"): absl::Duration
 // flags are sequence-locked, whose fences GCC warns about under -fsanitize=thread.
@@ -80,8 +83,18 @@ ABSL_FLAG(std::vector<std::string>, memory_streams,
 ABSL_FLAG(std::string, memory_drip, "2s", "Time between two events of a memory-suite stream.");
 ABSL_FLAG(int64_t, slow_reader_mb, 50, "MiB of text in the slow-reader suite's stream.");
 ABSL_FLAG(double, slow_reader_mb_per_s, 10, "The slow reader's pace, MB/s.");
+ABSL_FLAG(int, soak_streams, 2000, "Soak suite: streams kept open at once.");
+ABSL_FLAG(std::string, soak_duration, "60s", "Soak suite: time under load after its warm-up.");
+ABSL_FLAG(std::string, soak_warmup, "10s", "Soak suite: warm-up under the same load before RSS is taken.");
+ABSL_FLAG(double, soak_rss_bound_mb, 32,
+          "Soak suite: the most the server's RSS may grow after the warm-up (MB) for the soak to pass.");
 ABSL_FLAG(std::vector<std::string>, server_flags, {},
           "Extra claude-grpc-server flags, comma-separated (e.g. --stream_buffer_bytes=65536).");
+ABSL_FLAG(std::string, upstream_api, "messages",
+          "The dialect claude-grpc-server speaks to fake-anthropic in the unary, stream, latency "
+          "and open_loop suites: messages, chat_completions, or both (a second server speaks "
+          "chat_completions; its front-end runs interleaved beside the messages one in the unary "
+          "and stream suites and is reported as a ratio to it).");
 ABSL_FLAG(std::string, server_binary, CLAUDE_BENCH_SERVER_BINARY, "The claude-grpc-server binary.");
 ABSL_FLAG(std::string, fake_binary, CLAUDE_BENCH_FAKE_BINARY, "The fake-anthropic binary.");
 
@@ -172,6 +185,17 @@ std::string LastUserText(const v1::CreateMessageRequest& request) {
     return m.content_text();
   }
   return "";
+}
+
+// The Chat Completions body of the bench's requests (one user turn of text), for direct HTTP.
+std::string ChatCompletionsBody(const v1::CreateMessageRequest& request) {
+  std::string body = R"({"model":)";
+  AppendJsonString(request.model(), &body);
+  absl::StrAppend(&body, R"(,"max_tokens":)", request.max_tokens(),
+                  R"(,"messages":[{"role":"user","content":)");
+  AppendJsonString(LastUserText(request), &body);
+  body += "}]}";
+  return body;
 }
 
 // ---- The raw scenario: an in-process echo service ------------------------------------------
@@ -677,6 +701,8 @@ RunResult RunHttpOpenLoop(const std::string& url, const std::string& body, doubl
 constexpr const char* kRaw = "raw";
 constexpr const char* kHttp = "direct_http";
 constexpr const char* kFrontend = "frontend";
+// With --upstream_api=both: the front-end whose server speaks chat_completions upstream.
+constexpr const char* kFrontendChat = "frontend_chat_completions";
 
 struct Summary {
   double median = 0;
@@ -746,8 +772,27 @@ Metrics StreamMetrics(const RunResult& r) {
 struct Targets {
   std::vector<std::unique_ptr<v1::Messages::Stub>> raw;
   std::vector<std::unique_ptr<v1::Messages::Stub>> frontend;
+  std::vector<std::unique_ptr<v1::Messages::Stub>> frontend_chat;  // --upstream_api=both
   std::string http_url;
+  // The direct-HTTP body for a request: the Messages API's, or the Chat Completions API's.
+  std::function<std::string(const v1::CreateMessageRequest&)> http_body;
+
+  const std::vector<std::unique_ptr<v1::Messages::Stub>>& For(absl::string_view scenario) const {
+    if (scenario == kRaw) return raw;
+    return scenario == kFrontendChat ? frontend_chat : frontend;
+  }
 };
+
+// The scenarios of one round: as given, except that the two front-ends (--upstream_api=both)
+// swap places every other round, so neither always runs right after the other's load.
+std::vector<std::string> RoundOrder(std::vector<std::string> scenarios, int round) {
+  auto messages = std::find(scenarios.begin(), scenarios.end(), kFrontend);
+  auto chat = std::find(scenarios.begin(), scenarios.end(), kFrontendChat);
+  if (round % 2 == 1 && messages != scenarios.end() && chat != scenarios.end()) {
+    std::iter_swap(messages, chat);
+  }
+  return scenarios;
+}
 
 class Bench {
  public:
@@ -760,15 +805,15 @@ class Bench {
              const std::vector<int>& levels, int rounds) {
     const v1::CreateMessageRequest request =
         MakeRequest("Hello! Please answer in one short sentence: what is a load generator for?");
-    const std::string body = CreateMessageBody(request, false);
+    const std::string body = targets_->http_body(request);
     for (int round = 0; round < rounds; ++round) {
       for (int level : levels) {
-        for (const std::string& scenario : scenarios) {
+        for (const std::string& scenario : RoundOrder(scenarios, round)) {
           RunResult r;
           if (scenario == kHttp) {
             r = RunHttp(targets_->http_url, body, level);
           } else {
-            GrpcLoad load(scenario == kRaw ? targets_->raw : targets_->frontend, request, false, level);
+            GrpcLoad load(targets_->For(scenario), request, false, level);
             r = load.Run();
           }
           Note(r);
@@ -782,7 +827,7 @@ class Bench {
   void OpenLoop(double rate, int rounds) {
     const v1::CreateMessageRequest request =
         MakeRequest("Hello! Please answer in one short sentence: what is a load generator for?");
-    const std::string body = CreateMessageBody(request, false);
+    const std::string body = targets_->http_body(request);
     const int level = static_cast<int>(rate);
     for (int round = 0; round < rounds; ++round) {
       for (const char* scenario : {kRaw, kHttp, kFrontend}) {
@@ -800,12 +845,12 @@ class Bench {
     }
   }
 
-  void Stream(int streams, int events, int rounds) {
+  void Stream(const std::vector<std::string>& scenarios, int streams, int events, int rounds) {
     // fake-anthropic echoes "Echo: " plus the prompt, one delta per word.
     const v1::CreateMessageRequest request = MakeRequest(Words(std::max(events - 1, 1)));
     for (int round = 0; round < rounds; ++round) {
-      for (const char* scenario : {kRaw, kFrontend}) {
-        GrpcLoad load(scenario == kRaw ? targets_->raw : targets_->frontend, request, true, streams);
+      for (const std::string& scenario : RoundOrder(scenarios, round)) {
+        GrpcLoad load(targets_->For(scenario), request, true, streams);
         RunResult r = load.Run();
         Note(r);
         results_->Add("stream", scenario, streams, StreamMetrics(r));
@@ -900,7 +945,7 @@ void PrintStreamTable(const Results& results, int streams) {
   std::printf("\nstream (%d streams in flight): median (min..max); times in microseconds\n", streams);
   std::printf("%-10s %-30s %-24s %-24s %-24s %-24s\n", "scenario", "events/s", "first-event p50",
               "first-event p99", "gap p50", "gap p99");
-  for (const char* scenario : {kRaw, kFrontend}) {
+  for (const char* scenario : {kRaw, kFrontend, kFrontendChat}) {
     if (!results.Has("stream", scenario, streams)) continue;
     std::printf("%-10s %-30s %-24s %-24s %-24s %-24s\n", scenario,
                 Spread(results.Get("stream", scenario, streams, "events_per_s"), "%.0f").c_str(),
@@ -951,6 +996,60 @@ std::string SlowReaderJson(const SlowReaderResult& s, const SlowReaderOptions& o
                       absl::CHexEscape(s.status), "\"}");
 }
 
+void PrintSoak(const SoakResult& s, const SoakOptions& o) {
+  std::printf("\nsoak: %d streams at once for %s (+%s warm-up), cancelled at random times: %lld "
+              "started, %lld completed, %lld cancelled, %lld failed\n"
+              "claude-grpc-server RSS: idle %lld kB, after warm-up %lld kB, after %lld kB; fds: idle %lld, "
+              "after %lld; gauges after: live transfers %.0f, paused %.0f, live streams %.0f\nsoak %s%s\n",
+              o.streams, absl::FormatDuration(o.duration).c_str(), absl::FormatDuration(o.warmup).c_str(),
+              static_cast<long long>(s.streams_started), static_cast<long long>(s.completed),
+              static_cast<long long>(s.cancelled), static_cast<long long>(s.failed),
+              static_cast<long long>(s.rss_idle_kb), static_cast<long long>(s.rss_after_warmup_kb),
+              static_cast<long long>(s.rss_after_kb), static_cast<long long>(s.fds_idle),
+              static_cast<long long>(s.fds_after), s.live_transfers, s.paused_transfers, s.live_streams,
+              s.passed ? "passed" : "FAILED: ", s.verdict.c_str());
+}
+
+std::string SoakJson(const SoakResult& s, const SoakOptions& o) {
+  return absl::StrCat(
+      R"({"passed":)", s.passed ? "true" : "false", R"(,"streams":)", o.streams, R"(,"duration_s":)",
+      Num(absl::ToDoubleSeconds(o.duration)), R"(,"started":)", s.streams_started, R"(,"completed":)",
+      s.completed, R"(,"cancelled":)", s.cancelled, R"(,"failed":)", s.failed, R"(,"rss_idle_kb":)",
+      s.rss_idle_kb, R"(,"rss_after_warmup_kb":)", s.rss_after_warmup_kb, R"(,"rss_after_kb":)",
+      s.rss_after_kb, R"(,"rss_bound_mb":)", Num(o.rss_bound_mb), R"(,"fds_idle":)", s.fds_idle,
+      R"(,"fds_after":)", s.fds_after, R"(,"idle_pool":)", o.max_idle_connections,
+      R"(,"live_transfers":)", Num(s.live_transfers), R"(,"paused_transfers":)", Num(s.paused_transfers),
+      R"(,"live_streams":)", Num(s.live_streams), R"(,"verdict":")", absl::CHexEscape(s.verdict), "\"}");
+}
+
+// --suite=soak: its own fresh processes, nothing else (not part of "all": it is a check that
+// nothing leaks, run for a minute or more, not a performance figure).
+int RunSoak(const SuiteBinaries& binaries) {
+  SoakOptions options;
+  options.streams = absl::GetFlag(FLAGS_soak_streams);
+  options.rss_bound_mb = absl::GetFlag(FLAGS_soak_rss_bound_mb);
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_soak_duration), &options.duration) ||
+      !absl::ParseDuration(absl::GetFlag(FLAGS_soak_warmup), &options.warmup) || options.streams < 1 ||
+      options.duration <= absl::ZeroDuration() || options.warmup < absl::ZeroDuration()) {
+    std::fprintf(stderr, "claude-grpc-bench: --soak_streams must be positive, --soak_duration and "
+                         "--soak_warmup durations like 60s\n");
+    return 2;
+  }
+  absl::StatusOr<SoakResult> s =
+      RunSoakSuite(binaries, MakeRequest("Hello! Tell me a long story."), options);
+  if (!s.ok()) {
+    std::fprintf(stderr, "claude-grpc-bench: soak: %s\n", s.status().ToString().c_str());
+    return 1;
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    std::printf("{\"soak\":%s}\n", SoakJson(*s, options).c_str());
+  } else {
+    PrintSoak(*s, options);
+  }
+  std::fflush(stdout);
+  return s->passed ? 0 : 1;
+}
+
 std::vector<int> ParseLevels(const std::vector<std::string>& values, const char* flag, bool* ok) {
   std::vector<int> levels;
   for (const std::string& s : values) {
@@ -969,7 +1068,8 @@ std::vector<int> ParseLevels(const std::vector<std::string>& values, const char*
 int Run() {
   const std::string suite = absl::GetFlag(FLAGS_suite);
   const bool all = suite == "all";
-  const std::vector<std::string> kSuites = {"unary", "stream", "latency", "open_loop", "memory", "slow_reader"};
+  const std::vector<std::string> kSuites = {"unary", "stream", "latency", "open_loop", "memory", "slow_reader",
+                                            "soak"};
   if (!all && std::find(kSuites.begin(), kSuites.end(), suite) == kSuites.end()) {
     std::fprintf(stderr, "claude-grpc-bench: --suite must be all or one of %s\n",
                  absl::StrJoin(kSuites, ", ").c_str());
@@ -1004,6 +1104,13 @@ int Run() {
                          "--slow_reader_mb and --slow_reader_mb_per_s must be positive\n");
     return 2;
   }
+  const std::string upstream_api = absl::GetFlag(FLAGS_upstream_api);
+  if (upstream_api != "messages" && upstream_api != "chat_completions" && upstream_api != "both") {
+    std::fprintf(stderr, "claude-grpc-bench: --upstream_api must be messages, chat_completions or both\n");
+    return 2;
+  }
+  const bool chat_only = upstream_api == "chat_completions";
+  const bool both = upstream_api == "both";
   SuiteBinaries binaries;
   binaries.server = absl::GetFlag(FLAGS_server_binary);
   binaries.fake = absl::GetFlag(FLAGS_fake_binary);
@@ -1012,6 +1119,7 @@ int Run() {
     std::fprintf(stderr, "claude-grpc-bench: --fake_binary is required (built without tests)\n");
     return 2;
   }
+  if (suite == "soak") return RunSoak(binaries);
 
   // Children first, before any gRPC or curl thread exists (later children are started with
   // only async-signal-safe calls between fork and exec).
@@ -1022,11 +1130,22 @@ int Run() {
     std::fprintf(stderr, "claude-grpc-bench: fake-anthropic: %s\n", fake_url.status().ToString().c_str());
     return 1;
   }
+  std::vector<std::string> chat_flags = binaries.server_flags;
+  chat_flags.push_back("--upstream_api=chat_completions");
   Child server;
-  absl::StatusOr<int> server_port = StartServer(&server, binaries.server, *fake_url, binaries.server_flags);
+  absl::StatusOr<int> server_port = StartServer(&server, binaries.server, *fake_url,
+                                                chat_only ? chat_flags : binaries.server_flags);
   if (!server_port.ok()) {
     std::fprintf(stderr, "claude-grpc-bench: claude-grpc-server: %s\n",
                  server_port.status().ToString().c_str());
+    return 1;
+  }
+  Child chat_server;  // --upstream_api=both: the second front-end
+  absl::StatusOr<int> chat_port = 0;
+  if (both) chat_port = StartServer(&chat_server, binaries.server, *fake_url, chat_flags);
+  if (!chat_port.ok()) {
+    std::fprintf(stderr, "claude-grpc-bench: claude-grpc-server (chat_completions): %s\n",
+                 chat_port.status().ToString().c_str());
     return 1;
   }
 
@@ -1045,13 +1164,26 @@ int Run() {
   Targets targets;
   targets.raw = Stubs(absl::StrCat("127.0.0.1:", raw_port), channels);
   targets.frontend = Stubs(absl::StrCat("127.0.0.1:", *server_port), channels);
-  targets.http_url = *fake_url + "/v1/messages";
+  if (both) targets.frontend_chat = Stubs(absl::StrCat("127.0.0.1:", *chat_port), channels);
+  if (chat_only) {
+    targets.http_url = *fake_url + "/v1/chat/completions";
+    targets.http_body = ChatCompletionsBody;
+  } else {
+    targets.http_url = *fake_url + "/v1/messages";
+    targets.http_body = [](const v1::CreateMessageRequest& r) { return CreateMessageBody(r, false); };
+  }
 
   Results results;
   Bench bench(&targets, &results);
   const std::vector<std::string> unary_scenarios = {kRaw, kHttp, kFrontend};
-  if (runs("unary")) bench.Unary("unary", unary_scenarios, levels, rounds);
-  if (runs("stream")) bench.Stream(streams, stream_events, rounds);
+  std::vector<std::string> compared_unary = unary_scenarios;
+  std::vector<std::string> compared_stream = {kRaw, kFrontend};
+  if (both) {
+    compared_unary.push_back(kFrontendChat);
+    compared_stream.push_back(kFrontendChat);
+  }
+  if (runs("unary")) bench.Unary("unary", compared_unary, levels, rounds);
+  if (runs("stream")) bench.Stream(compared_stream, streams, stream_events, rounds);
   if (runs("latency")) bench.Unary("latency", unary_scenarios, {1}, rounds);
   if (runs("open_loop")) bench.OpenLoop(rate, rounds);
 
@@ -1059,7 +1191,9 @@ int Run() {
   raw_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   targets.raw.clear();
   targets.frontend.clear();
+  targets.frontend_chat.clear();
   server.Stop();
+  if (both) chat_server.Stop();
   fake.Stop();
 
   const v1::CreateMessageRequest memory_request = MakeRequest("Hello! Tell me a long story.");
@@ -1100,6 +1234,10 @@ int Run() {
     const double raw = results.Get("unary", kRaw, ratio_level, "qps").median;
     const double fe = results.Get("unary", kFrontend, ratio_level, "qps").median;
     unary_extra = {{"ratio_vs_raw", raw > 0 ? fe / raw : 0}, {"ratio_in_flight", ratio_level}};
+    if (both) {
+      const double chat = results.Get("unary", kFrontendChat, ratio_level, "qps").median;
+      unary_extra.emplace_back("chat_completions_vs_messages", fe > 0 ? chat / fe : 0);
+    }
   }
   std::vector<std::pair<std::string, double>> stream_extra;
   if (runs("stream")) {
@@ -1108,6 +1246,10 @@ int Run() {
     stream_extra = {{"ratio_vs_raw", raw > 0 ? fe / raw : 0},
                     {"streams", streams},
                     {"events_per_stream", stream_events + 5}};
+    if (both) {
+      const double chat = results.Get("stream", kFrontendChat, streams, "events_per_s").median;
+      stream_extra.emplace_back("chat_completions_vs_messages", fe > 0 ? chat / fe : 0);
+    }
   }
   std::vector<std::pair<std::string, double>> latency_extra;
   if (runs("latency")) {
@@ -1164,11 +1306,19 @@ int Run() {
       PrintUnaryTable(results, "unary", "unary (CreateMessage)");
       std::printf("front-end QPS / raw gRPC QPS at %d in flight: %.3f\n", ratio_level,
                   unary_extra.front().second);
+      if (both) {
+        std::printf("chat_completions front-end QPS / messages front-end QPS at %d in flight: %.3f\n",
+                    ratio_level, unary_extra.back().second);
+      }
     }
     if (runs("stream")) {
       PrintStreamTable(results, streams);
       std::printf("front-end events/s / raw gRPC events/s: %.3f (%d events per stream)\n",
                   stream_extra.front().second, stream_events + 5);
+      if (both) {
+        std::printf("chat_completions front-end events/s / messages front-end events/s: %.3f\n",
+                    stream_extra.back().second);
+      }
     }
     if (runs("latency")) {
       PrintUnaryTable(results, "latency", "latency (1 in flight)");
@@ -1207,9 +1357,10 @@ int main(int argc, char** argv) {
       "Load generator for claude-grpc: raw gRPC (in-process echo service) vs direct HTTP to "
       "fake-anthropic vs the front-end (claude-grpc-server -> fake-anthropic), and the server's "
       "memory with many open streams and with a slow reader.\n"
-      "Usage: claude-grpc-bench [--suite=all|unary|stream|latency|open_loop|memory|slow_reader] "
+      "Usage: claude-grpc-bench [--suite=all|unary|stream|latency|open_loop|memory|slow_reader|soak] "
       "[--json] [--duration=2s] [--warmup=0.5s] [--rounds=3] [--concurrency=1,16,64,256] "
-      "[--rate=2000] [--memory_streams=1000,5000,10000]");
+      "[--rate=2000] [--memory_streams=1000,5000,10000] "
+      "[--upstream_api=messages|chat_completions|both]");
   claude::ShowFlagsOfFile("bench/bench_main.cc");
   absl::ParseCommandLine(argc, argv);
   signal(SIGPIPE, SIG_IGN);

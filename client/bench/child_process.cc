@@ -150,11 +150,20 @@ absl::StatusOr<std::string> StartFake(Child* fake, const std::string& binary,
 }
 
 absl::StatusOr<int> StartServer(Child* server, const std::string& binary, const std::string& upstream,
-                                const std::vector<std::string>& flags) {
+                                const std::vector<std::string>& flags, int* metrics_port) {
   std::vector<std::string> argv = {binary, "--listen=127.0.0.1:0", "--upstream=" + upstream};
   argv.insert(argv.end(), flags.begin(), flags.end());
   absl::StatusOr<std::string> line = server->Start(argv, "listening on port ");
   if (!line.ok()) return line.status();
+  if (metrics_port != nullptr) {
+    *metrics_port = 0;
+    const absl::string_view kMetrics = "metrics on port ";
+    if (const size_t at = absl::string_view(*line).find(kMetrics); at != absl::string_view::npos) {
+      absl::string_view digits = absl::string_view(*line).substr(at + kMetrics.size());
+      digits = digits.substr(0, digits.find_first_not_of("0123456789"));
+      if (!absl::SimpleAtoi(digits, metrics_port)) *metrics_port = 0;
+    }
+  }
   absl::string_view rest = *line;
   rest.remove_prefix(rest.find("listening on port ") + 18);
   rest = rest.substr(0, rest.find(','));

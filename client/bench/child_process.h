@@ -48,8 +48,9 @@ int64_t RaiseFileLimit();
 absl::StatusOr<std::string> StartFake(Child* fake, const std::string& binary,
                                       const std::vector<std::string>& flags);
 // Starts claude-grpc-server against `upstream` on a free loopback port; returns the port.
+// `metrics_port`, when given, gets the /metrics port the server printed (0 if none).
 absl::StatusOr<int> StartServer(Child* server, const std::string& binary, const std::string& upstream,
-                                const std::vector<std::string>& flags);
+                                const std::vector<std::string>& flags, int* metrics_port = nullptr);
 
 }  // namespace bench
 }  // namespace claude

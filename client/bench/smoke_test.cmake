@@ -27,3 +27,17 @@ foreach(pattern
   endif()
 endforeach()
 message(STATUS "claude-grpc-bench smoke run OK:\n${output}")
+
+# The soak suite, briefly: it fails (exit 1) when anything is left behind.
+execute_process(
+  COMMAND "${BENCH}" --suite=soak --json --soak_streams=50 --soak_duration=3s --soak_warmup=1s
+  RESULT_VARIABLE result
+  OUTPUT_VARIABLE output
+  ERROR_VARIABLE errors)
+if(NOT result EQUAL 0)
+  message(FATAL_ERROR "claude-grpc-bench --suite=soak exited with ${result}\nstdout:\n${output}\nstderr:\n${errors}")
+endif()
+if(NOT output MATCHES "\"soak\":{\"passed\":true,\"streams\":50,")
+  message(FATAL_ERROR "soak output does not match:\n${output}\nstderr:\n${errors}")
+endif()
+message(STATUS "claude-grpc-bench soak smoke run OK:\n${output}")

@@ -2,7 +2,7 @@
 // Validates Kubernetes objects offline against the Kubernetes API schemas. Used by
 // .ci/validate-manifests on `kubectl kustomize` output.
 //
-//   node deploy/validate/validate.js FILE.yaml...      ("-" reads standard input)
+//   node deploy/validate/validate.js [--recommended-labels] FILE.yaml...   ("-": standard input)
 //
 // Each object (YAML documents, `kind: List` items included) is checked twice, with both views
 // of the Kubernetes OpenAPI schema that the kubernetes-models package generates:
@@ -12,7 +12,10 @@
 //      a literal of its kind's interface, so an unknown or misspelled field anywhere (excess
 //      property), a value of the wrong type and a missing required field all fail, as they do
 //      for the API server's strict field validation.
-// An apiVersion/kind the schemas do not know fails too. Prints one line per object and one per
+// Custom resources of the Prometheus Operator (ServiceMonitor, PrometheusRule) are checked the
+// same way against @kubernetes-models/prometheus-operator. An apiVersion/kind the schemas do not
+// know fails too. With --recommended-labels, every object must also carry Kubernetes'
+// recommended app.kubernetes.io/ labels. Prints one line per object and one per
 // error; exits 0 when every object is valid, 1 otherwise, 2 on usage errors.
 "use strict";
 
@@ -47,6 +50,11 @@ function describe({ file, object }) {
   return `${file}: ${object && object.kind}/${name}`;
 }
 
+// API groups of custom resources -> the npm package with their models.
+const CRD_MODEL_PACKAGES = {
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",  // ServiceMonitor, PrometheusRule
+};
+
 // "apps/v1" + "Deployment" -> the model module and its TypeScript interface.
 function modelOf(object) {
   if (typeof object !== "object" || object === null || Array.isArray(object)) {
@@ -57,7 +65,9 @@ function modelOf(object) {
       !/^([a-z0-9.-]+\/)?v[0-9a-z]+$/.test(apiVersion)) {
     return { error: "apiVersion and kind must be strings naming a Kubernetes API type" };
   }
-  const modulePath = `kubernetes-models/${apiVersion}/${kind}`;
+  // Custom resources have their own model packages (same generator, from the CRDs' schemas).
+  const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
+  const modulePath = `${CRD_MODEL_PACKAGES[group] || "kubernetes-models"}/${apiVersion}/${kind}`;
   let model;
   try {
     model = require(modulePath)[kind];
@@ -70,9 +80,17 @@ function modelOf(object) {
   return { model, modulePath, typeName: `I${kind}` };
 }
 
+// Kubernetes' recommended labels, which every rendered object must carry (--recommended-labels).
+const RECOMMENDED_LABELS = [
+  "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+  "app.kubernetes.io/component", "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by",
+];
+
 function main(argv) {
+  const requireLabels = argv[0] === "--recommended-labels";
+  if (requireLabels) argv = argv.slice(1);
   if (argv.length === 0) {
-    console.error("usage: validate.js FILE.yaml... (- for standard input)");
+    console.error("usage: validate.js [--recommended-labels] FILE.yaml... (- for standard input)");
     return 2;
   }
   const errors = [];  // [label, message]
@@ -86,6 +104,11 @@ function main(argv) {
       if (found.error) {
         errors.push([label, found.error]);
         continue;
+      }
+      if (requireLabels) {
+        const labels = (entry.object.metadata && entry.object.metadata.labels) || {};
+        const missing = RECOMMENDED_LABELS.filter((l) => typeof labels[l] !== "string" || labels[l] === "");
+        if (missing.length > 0) errors.push([label, `labels: missing ${missing.join(", ")}`]);
       }
       try {
         new found.model(entry.object).validate();

@@ -24,6 +24,7 @@
 #include "claude/v1/messages.pb.h"
 #include "claude/v1/models.pb.h"
 #include "claude/v1/message_batches.pb.h"
+#include "service/codec/lone_surrogates.h"
 
 namespace claude {
 namespace {
@@ -313,12 +314,28 @@ const char* JsonTypeName(element_type t) {
 // simdjson speaks std::string_view; Debian's Abseil has a string_view of its own.
 absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
+// The value of the last member named `key`, as everywhere else in this mapping: of duplicated
+// keys, the last wins (simdjson's lookup would give the first).
+bool LastMember(simdjson::dom::object object, std::string_view key, element* value) {
+  bool found = false;
+  for (auto [member_key, member_value] : object) {
+    if (member_key == key) {
+      *value = member_value;
+      found = true;
+    }
+  }
+  return found;
+}
+
 bool IsNumber(element_type t) {
   return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE;
 }
 
 class Decoder {
  public:
+  // `max_nesting`: how many levels of messages may be nested below the decoded one.
+  explicit Decoder(int max_nesting) : max_nesting_(max_nesting) {}
+
   absl::Status Object(element json, Message* msg) {
     const Shape* shape_ptr = ShapeTable::Get().Find(msg->GetDescriptor());
     if (shape_ptr != nullptr) return ObjectWithShape(json, msg, *shape_ptr, false);
@@ -347,6 +364,26 @@ class Decoder {
    private:
     std::vector<PathPart>* path_;
   };
+
+  // Counts `levels` of protobuf message nesting while in scope (see kMaxProtoNesting): every
+  // sub-message, and for JSON kept in a Struct, each map entry and Value as well.
+  class NestingScope {
+   public:
+    NestingScope(int* nesting, int levels) : nesting_(nesting), levels_(levels) { *nesting_ += levels_; }
+    ~NestingScope() { *nesting_ -= levels_; }
+
+   private:
+    int* nesting_;
+    int levels_;
+  };
+
+  // Enters `levels` deeper; not OK when that is deeper than protobuf's parsers accept, so a
+  // reply is refused here, naming the path, instead of becoming bytes no caller can parse.
+  bool TooDeep() const { return nesting_ > max_nesting_; }
+  absl::Status TooDeepError() const {
+    return Error(absl::StrCat("nested too deeply: protobuf parsers accept at most ", kMaxProtoNesting,
+                              " levels of nested messages"));
+  }
 
   std::string PathString() const {
     std::string s;
@@ -411,7 +448,7 @@ class Decoder {
     simdjson::dom::object obj = json.get_object().value_unsafe();
     const FieldDescriptor* member = nullptr;
     element type_json;
-    if (obj["type"].get(type_json) == simdjson::SUCCESS) {
+    if (LastMember(obj, "type", &type_json)) {
       if (type_json.type() != element_type::STRING) {
         PathScope scope(&path_, "type");
         return TypeError("string", type_json);
@@ -421,6 +458,8 @@ class Decoder {
       member = shape.default_member;
     }
     const Reflection* r = msg->GetReflection();
+    NestingScope nested(&nesting_, 1);  // the union's member
+    if (TooDeep()) return TooDeepError();
     if (member == nullptr) {
       auto* unknown = google::protobuf::DynamicCastToGenerated<google::protobuf::Struct>(
           r->MutableMessage(msg, shape.unknown));
@@ -448,8 +487,10 @@ class Decoder {
         if (key == "type" && shape.type_field == nullptr) {
           if (in_union) continue;  // the union read it
           if (!shape.implied_type.empty()) {
-            if (value.type() == element_type::STRING &&
-                Sv(value.get_string().value_unsafe()) == shape.implied_type) {
+            element last = value;  // a duplicated "type": the last one counts
+            LastMember(object, "type", &last);
+            if (last.type() == element_type::STRING &&
+                Sv(last.get_string().value_unsafe()) == shape.implied_type) {
               continue;
             }
             return Error(absl::StrCat("expected \"", shape.implied_type, "\""));
@@ -498,6 +539,8 @@ class Decoder {
     if (shape.extra == nullptr) {
       return Error(absl::StrCat("not a member of ", msg->GetDescriptor()->name()));
     }
+    NestingScope nested(&nesting_, 3);  // extra_fields, its map entry, the Value
+    if (TooDeep()) return TooDeepError();
     auto* extra = google::protobuf::DynamicCastToGenerated<google::protobuf::Struct>(
         msg->GetReflection()->MutableMessage(msg, shape.extra));
     if (extra == nullptr) return Error("unsupported Struct implementation");
@@ -575,6 +618,8 @@ class Decoder {
     const Reflection* r = msg->GetReflection();
     switch (f->cpp_type()) {
       case FieldDescriptor::CPPTYPE_MESSAGE: {
+        NestingScope nested(&nesting_, 1);
+        if (TooDeep()) return TooDeepError();
         Message* sub = add ? r->AddMessage(msg, f) : r->MutableMessage(msg, f);
         return MessageValue(v, sub);
       }
@@ -687,6 +732,8 @@ class Decoder {
   }
 
   absl::Status ToStruct(element json, google::protobuf::Struct* out) {
+    NestingScope nested(&nesting_, 2);  // each member's map entry and Value
+    if (TooDeep()) return TooDeepError();
     auto* fields = out->mutable_fields();
     const simdjson::dom::object object = json.get_object().value_unsafe();
     for (auto [std_key, value] : object) {
@@ -698,6 +745,8 @@ class Decoder {
   }
 
   absl::Status ToList(element json, google::protobuf::ListValue* out) {
+    NestingScope nested(&nesting_, 1);  // each element's Value
+    if (TooDeep()) return TooDeepError();
     size_t i = 0;
     const simdjson::dom::array array = json.get_array().value_unsafe();
     for (element item : array) {
@@ -724,15 +773,23 @@ class Decoder {
       case element_type::STRING:
         out->set_string_value(std::string(json.get_string().value_unsafe()));
         return absl::OkStatus();
-      case element_type::ARRAY:
+      case element_type::ARRAY: {
+        NestingScope nested(&nesting_, 1);  // the ListValue
+        if (TooDeep()) return TooDeepError();
         return ToList(json, out->mutable_list_value());
-      case element_type::OBJECT:
+      }
+      case element_type::OBJECT: {
+        NestingScope nested(&nesting_, 1);  // the Struct
+        if (TooDeep()) return TooDeepError();
         return ToStruct(json, out->mutable_struct_value());
+      }
     }
     return Error("unsupported JSON value");
   }
 
   std::vector<PathPart> path_;
+  const int max_nesting_;
+  int nesting_ = 0;
 };
 
 // simdjson rejects integer literals beyond 64 bits, which are valid JSON (a model may write
@@ -1112,10 +1169,13 @@ class Encoder {
   std::string* out_;
 };
 
-}  // namespace
-
-absl::Status JsonToMessage(absl::string_view json, google::protobuf::Message* message) {
+// Parses and decodes `json`. Text that simdjson refuses only for big integers or lone
+// surrogates is repaired (WidenBigIntegers, RepairLoneSurrogates with `watch`) and parsed again.
+absl::Status Decode(absl::string_view json, google::protobuf::Message* message, int nesting_above,
+                    const SurrogateWatch* watch, std::vector<EdgeSurrogates>* edges) {
   message->Clear();
+  // Also keeps a null data() away from simdjson, which would memcpy from it.
+  if (json.empty()) return absl::InvalidArgumentError("invalid JSON: empty document");
   thread_local simdjson::dom::parser reusable_parser;
   std::unique_ptr<simdjson::dom::parser> large_parser;
   simdjson::dom::parser* parser = &reusable_parser;
@@ -1124,16 +1184,43 @@ absl::Status JsonToMessage(absl::string_view json, google::protobuf::Message* me
     parser = large_parser.get();
   }
   element root;
-  auto error = parser->parse(json.data(), json.size()).get(root);
+  absl::string_view text = json;
+  auto error = parser->parse(text.data(), text.size()).get(root);
   std::string widened;
-  if (error == simdjson::NUMBER_ERROR && WidenBigIntegers(json, &widened)) {
-    error = parser->parse(widened.data(), widened.size()).get(root);
+  std::string repaired;
+  // Each repair at most once; a document may need both.
+  while (error) {
+    if (error == simdjson::NUMBER_ERROR && widened.empty() && WidenBigIntegers(text, &widened)) {
+      text = widened;
+    } else if (error == simdjson::STRING_ERROR && repaired.empty() &&
+               RepairLoneSurrogates(text, &repaired, watch, edges)) {
+      text = repaired;
+    } else {
+      break;
+    }
+    error = parser->parse(text.data(), text.size()).get(root);
   }
   if (error) {
+    if (edges != nullptr) edges->clear();
     return absl::InvalidArgumentError(
         absl::StrCat("invalid JSON: ", simdjson::error_message(error)));
   }
-  return Decoder().Object(root, message);
+  return Decoder(kMaxProtoNesting - nesting_above).Object(root, message);
+}
+
+}  // namespace
+
+absl::Status JsonToMessage(absl::string_view json, google::protobuf::Message* message,
+                           int nesting_above) {
+  return Decode(json, message, nesting_above, nullptr, nullptr);
+}
+
+absl::Status JsonToStreamEvent(absl::string_view json, claude::v1::MessageStreamEvent* event,
+                               std::vector<EdgeSurrogates>* delta_edges) {
+  static const SurrogateWatch* const kDeltaStrings =
+      new SurrogateWatch{"delta", {"text", "thinking", "partial_json"}};
+  delta_edges->clear();
+  return Decode(json, event, 0, kDeltaStrings, delta_edges);
 }
 
 void MessageToJson(const google::protobuf::Message& message, std::string* out,

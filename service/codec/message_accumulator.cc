@@ -31,9 +31,15 @@ const char* BlockTypeName(const ContentBlock& block) {
   return f == nullptr ? "empty" : f->name().c_str();
 }
 
+// Levels of messages above a tool's input in the accumulated Message: Message.content's
+// ContentBlock, the tool block, then the input Struct itself.
+constexpr int kToolInputNestingAbove = 3;
+
 // Sets the member `key` of `to` from a JSON value that arrived in some message's extra_fields:
 // into the typed field when `to` models the key (decoded by the same JSON mapping), otherwise
-// into to's extra_fields. A null clears the typed field and is remembered.
+// into to's extra_fields. A null clears the typed field and is remembered. A value that does
+// not fit the typed field leaves `to` as it was: extra_fields never shadows a modelled field,
+// whose JSON would then no longer decode.
 void SetMember(const std::string& key, const google::protobuf::Value& value, Message* to) {
   const auto* r = to->GetReflection();
   const FieldDescriptor* extra_field = to->GetDescriptor()->FindFieldByName("extra_fields");
@@ -54,7 +60,10 @@ void SetMember(const std::string& key, const google::protobuf::Value& value, Mes
       return;
     }
   }
-  if (field != nullptr && field != extra_field) r->ClearField(to, field);
+  if (field != nullptr && field != extra_field) {
+    if (!value.has_null_value()) return;
+    r->ClearField(to, field);
+  }
   if (extra != nullptr) (*extra->mutable_fields())[key] = value;
 }
 
@@ -236,7 +245,7 @@ absl::Status MessageAccumulator::StopBlock(int64_t index) {
     input->Clear();  // only empty fragments came: the input is {}
     return absl::OkStatus();
   }
-  if (absl::Status s = JsonToMessage(json, input); !s.ok()) {
+  if (absl::Status s = JsonToMessage(json, input, kToolInputNestingAbove); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("content_block_stop: index ", index,
                                                    ": the tool input assembled from input_json_delta "
                                                    "is not a JSON object: ",
@@ -260,16 +269,29 @@ void MessageAccumulator::ApplyMessageDelta(const claude::v1::MessageDeltaEvent& 
   } else {
     message_.clear_stop_sequence();
   }
+  // stop_details too: the SDKs copy it from the delta, so a delta without it leaves none.
   if (delta.has_stop_details()) {
     *message_.mutable_stop_details() = delta.stop_details();
-    extra->erase("stop_details");
+  } else {
+    message_.clear_stop_details();
   }
+  extra->erase("stop_details");
   if (delta.has_container()) {
     *message_.mutable_container() = delta.container();
     extra->erase("container");
   }
   // Members the delta does not model, and explicit nulls (which clear what message_start said).
-  for (const auto& [key, value] : delta.extra_fields().fields()) SetMember(key, value, &message_);
+  // A member that names a Message field the delta does not model (role, content, id, model...)
+  // is not the delta's to change: message_start and the content block events set those, and a
+  // replaced content list would no longer match the blocks being accumulated. The event itself
+  // still carries it to the caller.
+  for (const auto& [key, value] : delta.extra_fields().fields()) {
+    if (claude::v1::MessageDelta::descriptor()->FindFieldByName(key) == nullptr &&
+        claude::v1::Message::descriptor()->FindFieldByName(key) != nullptr) {
+      continue;
+    }
+    SetMember(key, value, &message_);
+  }
   if (event.has_usage()) ApplyUsageDelta(event.usage(), message_.mutable_usage());
 }
 

@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
+
+#include <google/protobuf/struct.pb.h>
 
 
 #include "absl/strings/ascii.h"
@@ -13,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "service/codec/json_mapping.h"
 #include "service/upstream/messages_api_error.h"
 #include "service/upstream/retry_policy.h"
 
@@ -108,7 +112,96 @@ struct Details {
   int http_status = 0;  // 0: not an HTTP exchange
   std::string request_id;
   std::optional<absl::Duration> retry_delay;
+  // From the upstream's error.details (see AddUpstreamDetails).
+  std::string error_code;
+  std::vector<std::pair<std::string, std::string>> details_metadata;
+  std::optional<google::protobuf::Struct> upstream_details;
 };
+
+// Whether `key` can be an ErrorInfo metadata key after "details_": google.rpc asks for
+// [a-z][a-zA-Z0-9-_]+, at most 64 characters.
+bool IsMetadataKeyTail(absl::string_view key) {
+  return !key.empty() && key.size() <= 56 &&
+         std::all_of(key.begin(), key.end(), [](char c) { return absl::ascii_isalnum(c) || c == '_' || c == '-'; });
+}
+
+// `value` with every key and string sanitized and redacted like any echoed upstream text.
+google::protobuf::Value Echoed(const google::protobuf::Value& value);
+
+google::protobuf::Struct Echoed(const google::protobuf::Struct& fields) {
+  google::protobuf::Struct out;
+  for (const auto& [key, value] : fields.fields()) {
+    (*out.mutable_fields())[Echo(key, kMaxTokenBytes)] = Echoed(value);
+  }
+  return out;
+}
+
+google::protobuf::Value Echoed(const google::protobuf::Value& value) {
+  google::protobuf::Value out;
+  switch (value.kind_case()) {
+    case google::protobuf::Value::kStringValue:
+      out.set_string_value(Echo(value.string_value(), kMaxUpstreamTextBytes));
+      break;
+    case google::protobuf::Value::kStructValue:
+      *out.mutable_struct_value() = Echoed(value.struct_value());
+      break;
+    case google::protobuf::Value::kListValue:
+      for (const google::protobuf::Value& item : value.list_value().values()) {
+        *out.mutable_list_value()->add_values() = Echoed(item);
+      }
+      break;
+    default:
+      out = value;
+      break;
+  }
+  return out;
+}
+
+// An error's `details` object (JSON text; e.g. {"error_code":"available_tools_limit_exceeded",
+// "limit":128}), so callers can act on it: its error_code (else `code`, the error's second
+// classifier) in ErrorInfo.metadata["error_code"] and the message; each string, number or
+// boolean member as ErrorInfo.metadata["details_<key>"] (the first 8 keys, sorted); the whole
+// object, up to 2 KiB of JSON, as a google.protobuf.Struct detail. Sanitized and redacted.
+void AddUpstreamDetails(absl::string_view details_json, absl::string_view code, Details* details) {
+  // Everything goes into the trailers, and gRPC clients accept 8 KiB of metadata by default.
+  constexpr size_t kMaxDetailsBytes = 2048;
+  constexpr size_t kMaxDetailsMetadata = 8;
+  // The detail is unpacked as a message of its own, so nesting counts from it.
+  google::protobuf::Struct parsed;
+  if (!details_json.empty() && details_json.size() <= 64 * 1024 && JsonToMessage(details_json, &parsed).ok()) {
+    const google::protobuf::Struct echoed = Echoed(parsed);
+    if (auto it = echoed.fields().find("error_code");
+        it != echoed.fields().end() && it->second.has_string_value()) {
+      details->error_code = it->second.string_value();
+    }
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : echoed.fields()) keys.push_back(key);
+    std::sort(keys.begin(), keys.end());  // the same details give the same metadata
+    for (const std::string& key : keys) {
+      if (details->details_metadata.size() == kMaxDetailsMetadata) break;
+      const google::protobuf::Value& value = echoed.fields().at(key);
+      if (key == "error_code" || !IsMetadataKeyTail(key)) continue;
+      std::string text;
+      if (value.has_string_value()) {
+        text = value.string_value();
+      } else if (value.has_number_value()) {
+        text = MessageToJsonString(value);
+      } else if (value.has_bool_value()) {
+        text = value.bool_value() ? "true" : "false";
+      } else {
+        continue;
+      }
+      details->details_metadata.emplace_back(absl::StrCat("details_", key), Echo(text, kMaxTokenBytes));
+    }
+    if (MessageToJsonString(echoed).size() <= kMaxDetailsBytes) details->upstream_details = echoed;
+  }
+  if (details->error_code.empty()) details->error_code = Echo(code, kMaxTokenBytes);
+}
+
+// ` (error_code <code>)`, or "" when there is none.
+std::string ErrorCodeSuffix(const std::string& error_code) {
+  return error_code.empty() ? "" : absl::StrCat(" (error_code ", error_code, ")");
+}
 
 // ` (request-id <id>)`, or "" when the id is unknown.
 std::string RequestIdSuffix(const std::string& request_id) {
@@ -129,6 +222,8 @@ grpc::Status MakeStatus(grpc::StatusCode code, std::string message, const Detail
   if (!details.request_id.empty()) {
     (*info.mutable_metadata())["request_id"] = details.request_id;
   }
+  if (!details.error_code.empty()) (*info.mutable_metadata())["error_code"] = details.error_code;
+  for (const auto& [key, value] : details.details_metadata) (*info.mutable_metadata())[key] = value;
   rpc.add_details()->PackFrom(info);
 
   if (details.retry_delay) {
@@ -141,6 +236,7 @@ grpc::Status MakeStatus(grpc::StatusCode code, std::string message, const Detail
     request.set_request_id(details.request_id);
     rpc.add_details()->PackFrom(request);
   }
+  if (details.upstream_details) rpc.add_details()->PackFrom(*details.upstream_details);
   return grpc::Status(code, std::move(message), rpc.SerializeAsString());
 }
 
@@ -247,11 +343,14 @@ grpc::Status StatusFromUpstreamError(const UpstreamError& error, const HttpHeade
   details.request_id = Echo(error.request_id, kMaxTokenBytes);
   if (details.request_id.empty()) details.request_id = HeaderRequestId(headers);
   details.reason = label.empty() ? absl::StrCat("http_", error.http_status) : label;
+  // `code` already is the label when the error has no type.
+  AddUpstreamDetails(error.details_json, error.type.empty() ? "" : error.code, &details);
 
   std::string message = absl::StrCat("upstream HTTP ", error.http_status);
   if (!label.empty() || !text.empty()) {
     if (!label.empty()) absl::StrAppend(&message, " ", label);
     if (!text.empty()) absl::StrAppend(&message, ": ", text);
+    absl::StrAppend(&message, ErrorCodeSuffix(details.error_code));
   } else {
     const std::string snippet = Echo(error.body, kMaxBodySnippetBytes);
     absl::StrAppend(&message, ": ", snippet.empty() ? "(empty body)" : snippet);
@@ -275,10 +374,15 @@ grpc::Status StatusFromErrorEvent(const claude::v1::ErrorEvent& event,
   const std::string type = Echo(event.error().type(), kMaxTokenBytes);
   const std::string text = Echo(event.error().message(), kMaxUpstreamTextBytes);
   details.reason = type.empty() ? "stream_error" : type;
+  if (auto it = event.error().extra_fields().fields().find("details");
+      it != event.error().extra_fields().fields().end()) {
+    AddUpstreamDetails(MessageToJsonString(it->second), "", &details);
+  }
 
   std::string message = "upstream stream error";
   if (!type.empty()) absl::StrAppend(&message, " ", type);
   if (!text.empty()) absl::StrAppend(&message, ": ", text);
+  absl::StrAppend(&message, ErrorCodeSuffix(details.error_code));
   absl::StrAppend(&message, RequestIdSuffix(details.request_id));
   return MakeStatus(CodeForErrorType(event.error().type()), std::move(message), details);
 }
@@ -363,6 +467,11 @@ std::optional<ErrorDetails> ParseErrorDetails(const grpc::Status& status) {
       if (auto it = info.metadata().find("request_id"); it != info.metadata().end()) {
         info_request_id = it->second;
       }
+      if (auto it = info.metadata().find("error_code"); it != info.metadata().end()) out.error_code = it->second;
+      out.metadata.insert(info.metadata().begin(), info.metadata().end());
+    } else if (google::protobuf::Struct upstream_details; any.UnpackTo(&upstream_details)) {
+      found = true;
+      out.upstream_details = std::move(upstream_details);
     } else if (google::rpc::RetryInfo retry; any.UnpackTo(&retry)) {
       found = true;
       out.retry_delay = absl::Seconds(retry.retry_delay().seconds()) +

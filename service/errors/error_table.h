@@ -15,17 +15,27 @@
 //                          domain   = "anthropic.com" (kUpstreamErrorDomain); failures that
 //                                     claude-grpc itself observes (transport, malformed data)
 //                                     use "claude-grpc" (kLocalErrorDomain)
-//                          metadata = {"http_status": "429", "request_id": "req_..." when known}
+//                          metadata = {"http_status": "429", "request_id": "req_..." when known,
+//                                      "error_code": error.details.error_code when given,
+//                                      "details_<key>": each string, number or boolean member
+//                                      of error.details (the first 8 keys, sorted)}
 //   google.rpc.RetryInfo   retry_delay, when `retry-after-ms` / `retry-after` gives one
 //   google.rpc.RequestInfo request_id, when known
+//   google.protobuf.Struct the upstream's whole error.details object, when it has one (up to
+//                          2 KiB of JSON), for callers that act on it
+//
+// An error_code also ends the message: "... Too many tools (error_code available_tools_limit_exceeded)".
 //
 // Text echoed from the upstream is sanitized (control characters replaced, valid UTF-8, length
 // bounded) and anything that looks like an API key ("sk-ant-...") is replaced by "[REDACTED]".
 #ifndef SERVICE_ERRORS_ERROR_TABLE_H_
 #define SERVICE_ERRORS_ERROR_TABLE_H_
 
+#include <map>
 #include <optional>
 #include <string>
+
+#include <google/protobuf/struct.pb.h>
 
 #include <grpcpp/support/status.h>
 
@@ -98,6 +108,11 @@ struct ErrorDetails {
   std::string request_id;  // RequestInfo.request_id, else ErrorInfo.metadata["request_id"]
   std::optional<absl::Duration> retry_delay;  // RetryInfo.retry_delay
   int http_status = 0;  // ErrorInfo.metadata["http_status"]; 0 when absent
+  std::string error_code;  // ErrorInfo.metadata["error_code"]: the upstream's error.details.error_code
+  // ErrorInfo.metadata, all of it (details_<key> entries included).
+  std::map<std::string, std::string> metadata;
+  // The upstream's error.details object, when it came with one (a google.protobuf.Struct detail).
+  std::optional<google::protobuf::Struct> upstream_details;
 };
 
 // The details of `status`, or nullopt when it carries no google.rpc.Status with an ErrorInfo,

@@ -72,6 +72,13 @@ RpcMetrics::RpcMetrics(std::shared_ptr<prometheus::Registry> registry, size_t ma
                    .Name("claude_grpc_upstream_retries_total")
                    .Help("Upstream requests retried, by method.")
                    .Register(*registry_)),
+      dropped_response_headers_(prometheus::BuildCounter()
+                                    .Name("claude_grpc_upstream_headers_dropped_total")
+                                    .Help("Upstream response headers not forwarded to callers as "
+                                          "metadata: values gRPC refuses (not printable ASCII) "
+                                          "or past the size bounds.")
+                                    .Register(*registry_)
+                                    .Add({})),
       live_streams_(prometheus::BuildGauge()
                         .Name("claude_grpc_live_streams")
                         .Help("StreamMessage RPCs in flight.")
@@ -110,6 +117,9 @@ void RpcMetrics::OnCallEnd(const CallRecord& record) {
   }
   for (int status : record.attempt_statuses) {
     upstream_responses_.Add({{"http_status", status == 0 ? "none" : absl::StrCat(status)}}).Increment();
+  }
+  if (record.dropped_response_headers > 0) {
+    dropped_response_headers_.Increment(record.dropped_response_headers);
   }
   if (record.retries > 0) {
     retries_.Add({{"method", record.method}}).Increment(record.retries);

@@ -55,6 +55,7 @@ class RpcMetrics final : public CallObserver {
   prometheus::Family<prometheus::Counter>& tokens_;
   prometheus::Family<prometheus::Counter>& upstream_responses_;
   prometheus::Family<prometheus::Counter>& retries_;
+  prometheus::Counter& dropped_response_headers_;
   prometheus::Gauge& live_streams_;
 };
 

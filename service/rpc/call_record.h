@@ -78,6 +78,9 @@ struct CallRecord {
   // HTTP status of each upstream attempt, in order; 0: the attempt got no response.
   absl::InlinedVector<int, 3> attempt_statuses;
   std::string request_id;  // the upstream's request-id header of the last attempt
+  // Headers of the last attempt's response that the caller would have got as metadata but that
+  // were left out: a value gRPC would refuse (not printable ASCII) or over the size bounds.
+  int dropped_response_headers = 0;
   int retries = 0;
   std::optional<CallUsage> usage;  // unset when the upstream reported none
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "service/errors/error_table.h"
@@ -99,8 +98,15 @@ void UpstreamCall::OnHead(int http_status, const HttpHeaders& headers) {
   std::lock_guard<std::mutex> lock(mu_);
   http_status_ = http_status;
   headers_ = headers;
+  forwarded_ = SelectForwardedHeaders(headers);
+  // The attempt whose answer the caller gets decides: earlier attempts' headers never reach it.
+  record_.dropped_response_headers = forwarded_.dropped;
   record_.attempt_statuses.push_back(http_status);
-  if (const std::string* id = FindHeader(headers, "request-id")) record_.request_id = *id;
+  // Logged, so held to the same rule as metadata: printable ASCII, bounded.
+  if (const std::string* id = FindHeader(headers, "request-id");
+      id != nullptr && IsValidMetadataValue(*id) && id->size() <= kMaxForwardedValueBytes) {
+    record_.request_id = *id;
+  }
 }
 
 BodyAction UpstreamCall::OnBody(absl::string_view chunk) {
@@ -171,7 +177,7 @@ CallRecord UpstreamCall::TakeRecord(const grpc::Status& status) {
 }
 
 UpstreamCall::Ending UpstreamCall::TakeEnding(const grpc::Status& status) {
-  Ending ending{status, CallerMetadata(headers_), TakeRecord(status)};
+  Ending ending{status, caller_metadata(), TakeRecord(status)};
   // The server has applied its own retry policy to the upstream already: a negative pushback
   // tells gRPC clients with a retry policy not to multiply the attempts.
   if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
@@ -183,17 +189,6 @@ UpstreamCall::Ending UpstreamCall::TakeEnding(const grpc::Status& status) {
 void UpstreamCall::FinishRpc(const Ending& ending) {
   if (env_.observers != nullptr) env_.observers->End(ending.record);
   caller_->SendStatus(ending.status, ending.trailing_metadata);
-}
-
-HttpHeaders UpstreamCall::CallerMetadata(const HttpHeaders& headers) {
-  HttpHeaders metadata;
-  for (const auto& [name, value] : headers) {
-    if (name == "request-id" || name == "retry-after" || name == "retry-after-ms" ||
-        absl::StartsWith(name, "anthropic-ratelimit-")) {
-      metadata.emplace_back(name, value);
-    }
-  }
-  return metadata;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,6 +203,7 @@ UnaryCall::UnaryCall(const CallEnvironment& env, HttpRequest request, absl::Time
 
 void UnaryCall::ResetAttempt() {
   body_.clear();
+  received_bytes_ = 0;
   stream_error_ = grpc::Status::OK;
   if (accumulate_stream_) {
     events_.emplace(NewEventReader());
@@ -216,12 +212,17 @@ void UnaryCall::ResetAttempt() {
 }
 
 BodyAction UnaryCall::OnSuccessBody(absl::string_view chunk) {
+  // The whole reply is held until it is complete, so its size is capped whether it comes as one
+  // JSON body or as a stream folded into a Message.
+  received_bytes_ += chunk.size();
+  if (received_bytes_ > max_response_bytes_) {
+    stream_error_ = grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("upstream reply exceeds --max_response_bytes (", max_response_bytes_,
+                     " bytes), the most a unary call holds; StreamMessage has no such limit"));
+    return BodyAction::kAbort;
+  }
   if (!accumulate_stream_) {
-    if (body_.size() + chunk.size() > max_response_bytes_) {
-      stream_error_ = grpc::Status(grpc::StatusCode::INTERNAL,
-                                   absl::StrCat("upstream response exceeds ", max_response_bytes_, " bytes"));
-      return BodyAction::kAbort;
-    }
     body_.append(chunk.data(), chunk.size());
     return BodyAction::kContinue;
   }
@@ -401,7 +402,7 @@ StreamCall::Action StreamCall::NextAction() {
     }
     if (!wrote_any_) {
       wrote_any_ = true;
-      action.initial_metadata = CallerMetadata(response_headers());
+      action.initial_metadata = caller_metadata();
     }
   } else if (outcome_ && !relay_.write_in_flight() && relay_.empty()) {
     finished_ = true;

@@ -39,6 +39,7 @@
 #include "service/rpc/caller_side.h"
 #include "service/rpc/clock.h"
 #include "service/rpc/event_reader.h"
+#include "service/rpc/forwarded_headers.h"
 #include "service/rpc/stream_relay.h"
 #include "service/security/caller_gate.h"
 #include "service/upstream/dialect.h"
@@ -52,7 +53,8 @@ struct CallOptions {
   // Bytes of encoded events a stream may hold for a slow caller before the upstream transfer is
   // paused; it resumes when the backlog falls to half of this.
   int64_t stream_buffer_bytes = 256 * 1024;
-  // Largest response body (unary calls) and error body kept.
+  // Largest reply body a unary call takes in, JSON or SSE that it accumulates (past it:
+  // RESOURCE_EXHAUSTED), and largest error body kept.
   size_t max_response_bytes = 64 << 20;
   size_t max_error_body_bytes = 64 << 10;
   // Time an upstream request may take when the caller set no deadline.
@@ -140,9 +142,10 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   Ending TakeEnding(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Tells the observers, then the caller (outside `mu_`).
   void FinishRpc(const Ending& ending) ABSL_LOCKS_EXCLUDED(mu_);
-  // The upstream headers callers see as gRPC metadata (request-id, retry-after,
-  // anthropic-ratelimit-*).
-  static HttpHeaders CallerMetadata(const HttpHeaders& headers);
+  // The upstream headers the caller gets as gRPC metadata (request-id, retry-after,
+  // anthropic-ratelimit-*) of the attempt whose answer it gets: only valid values, bounded
+  // (service/rpc/forwarded_headers.h).
+  const HttpHeaders& caller_metadata() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return forwarded_.entries; }
 
   // std::mutex, not absl::Mutex: Debian builds Abseil without ThreadSanitizer annotations, so
   // TSan builds could not see absl::Mutex synchronize.
@@ -164,6 +167,7 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   bool transfer_live_ ABSL_GUARDED_BY(mu_) = false;
   int http_status_ ABSL_GUARDED_BY(mu_) = 0;
   HttpHeaders headers_ ABSL_GUARDED_BY(mu_);
+  ForwardedHeaders forwarded_ ABSL_GUARDED_BY(mu_);
   std::string error_body_ ABSL_GUARDED_BY(mu_);
   CallRecord record_ ABSL_GUARDED_BY(mu_);
 };
@@ -193,6 +197,8 @@ class UnaryCall final : public UpstreamCall {
   const bool accumulate_stream_;
   const size_t max_response_bytes_;
   std::string body_ ABSL_GUARDED_BY(mu_);
+  // Bytes of this attempt's 2xx body, held against max_response_bytes_ in both modes.
+  size_t received_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<EventReader> events_ ABSL_GUARDED_BY(mu_);
   std::optional<MessageAccumulator> accumulator_ ABSL_GUARDED_BY(mu_);
   grpc::Status stream_error_ ABSL_GUARDED_BY(mu_);

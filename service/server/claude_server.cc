@@ -8,10 +8,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "service/observability/protobuf_log.h"
 #include "service/observability/rpc_log.h"
 #include "service/observability/rpc_metrics.h"
 #include "service/observability/scrape_gauges.h"
 #include "service/observability/stderr_line_writer.h"
+#include "service/rpc/unparsable_request_interceptor.h"
 
 namespace claude {
 namespace {
@@ -29,6 +31,29 @@ class CallerTokenAccounting final : public CallObserver {
   CallerGate* const gate_;
 };
 
+// The dialect of config.upstream_api.
+absl::StatusOr<std::unique_ptr<Dialect>> NewDialect(const ServerConfig& config) {
+  if (config.upstream_api == "messages") {
+    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(config.upstream);
+    if (!dialect.ok()) return dialect.status();
+    return std::unique_ptr<Dialect>(*std::move(dialect));
+  }
+  if (config.upstream_api == "chat_completions") {
+    ChatCompletionsOptions options;
+    options.base_url = config.upstream.base_url;
+    options.auth_scheme = config.upstream.auth_scheme;
+    options.api_key = config.upstream.api_key;
+    options.max_event_bytes = config.upstream.max_event_bytes;
+    options.thinking = config.chat_thinking;
+    absl::StatusOr<std::unique_ptr<ChatCompletionsDialect>> dialect =
+        ChatCompletionsDialect::Create(std::move(options));
+    if (!dialect.ok()) return dialect.status();
+    return std::unique_ptr<Dialect>(*std::move(dialect));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--upstream_api must be messages or chat_completions, got \"", config.upstream_api, "\""));
+}
+
 }  // namespace
 
 ClaudeServer::ClaudeServer(ServerConfig config)
@@ -45,7 +70,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   }
   self->dialect_ = self->config_.dialect;
   if (self->dialect_ == nullptr) {
-    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(self->config_.upstream);
+    absl::StatusOr<std::unique_ptr<Dialect>> dialect = NewDialect(self->config_);
     if (!dialect.ok()) return dialect.status();
     self->dialect_ = *std::move(dialect);
   }
@@ -69,6 +94,10 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   grpc::ServerBuilder builder;
   builder.AddListeningPort(self->config_.listen, *credentials, &self->port_);
   builder.SetMaxReceiveMessageSize(self->config_.max_request_bytes);
+  // Requests that do not parse never reach a handler; this answers and records them.
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>(&self->observers_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(self->messages_.get());
   builder.RegisterService(self->models_.get());
   builder.RegisterService(self->batches_.get());
@@ -82,6 +111,8 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
 }
 
 absl::Status ClaudeServer::StartObservability() {
+  log_sink_ = config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>();
+  protobuf_log_ = std::make_unique<ProtobufLogRoute>(log_sink_);
   if (!config_.metrics_listen.empty()) {
     auto registry = std::make_shared<prometheus::Registry>();
     observers_.Add(std::make_shared<RpcMetrics>(registry));
@@ -93,6 +124,9 @@ absl::Status ClaudeServer::StartObservability() {
     gauges->Add("claude_grpc_upstream_paused_transfers",
                 "Upstream transfers paused because their caller reads slower than the upstream writes.",
                 [loop] { return static_cast<double>(loop->paused_transfers()); });
+    gauges->Add("claude_grpc_drain_deadline_timestamp_seconds",
+                "While draining, when the drain timeout cuts the calls still running (Unix time); 0 otherwise.",
+                [this] { return drain_deadline_unix_seconds_.load(); });
     absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
         MetricsEndpoint::Start(config_.metrics_listen, {registry, gauges});
     if (!endpoint.ok()) return endpoint.status();
@@ -102,8 +136,7 @@ absl::Status ClaudeServer::StartObservability() {
     observers_.Add(std::make_shared<CallerTokenAccounting>(gate_.get()));
   }
   if (config_.log_rpcs) {
-    observers_.Add(std::make_shared<RpcLogger>(
-        config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>()));
+    observers_.Add(std::make_shared<RpcLogger>(log_sink_));
   }
   for (const auto& observer : config_.observers) observers_.Add(observer);
   return absl::OkStatus();
@@ -123,6 +156,7 @@ void ClaudeServer::BeginDrain(absl::Duration grace) {
   std::lock_guard<std::mutex> lock(drain_mu_);
   if (drain_thread_.joinable()) return;
   calls_.Close();
+  drain_deadline_unix_seconds_ = absl::ToDoubleSeconds(absl::Now() + grace - absl::UnixEpoch());
   // NOT_SERVING for every service, for good: probes and watchers see the drain at once.
   server_->GetHealthCheckService()->Shutdown();
   // Shutdown closes the listener and sends GOAWAY on open connections, so clients move to

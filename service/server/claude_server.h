@@ -4,6 +4,7 @@
 #ifndef SERVICE_SERVER_CLAUDE_SERVER_H_
 #define SERVICE_SERVER_CLAUDE_SERVER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,11 +20,13 @@
 #include "absl/time/time.h"
 #include "service/observability/line_sink.h"
 #include "service/observability/metrics_endpoint.h"
+#include "service/observability/protobuf_log.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
 #include "service/rpc/services.h"
 #include "service/security/caller_gate.h"
 #include "service/security/server_tls.h"
+#include "service/upstream/chat_completions_dialect.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/messages_dialect.h"
 #include "service/upstream/retry_policy.h"
@@ -35,8 +38,13 @@ struct ServerConfig {
   std::string listen = "0.0.0.0:50051";
   // The upstream API: where it is, its version and credentials.
   MessagesDialectOptions upstream;
-  // Serves through this dialect instead of the Messages API's built from `upstream` (tests, and
-  // other kinds of upstream).
+  // The kind of API the upstream speaks (--upstream_api): "messages" or "chat_completions"
+  // (OpenAI's Chat Completions; `upstream` gives its base URL, key, auth scheme and event limit).
+  std::string upstream_api = "messages";
+  // chat_completions: how a request's extended thinking is asked for (--chat_thinking).
+  ChatThinking chat_thinking = ChatThinking::kModelSuffix;
+  // Serves through this dialect instead of the one upstream_api builds from `upstream` (tests,
+  // and other kinds of upstream).
   std::shared_ptr<const Dialect> dialect;
   // How to reach it: connections, timeouts, TLS.
   CurlEventLoopOptions transport;
@@ -55,6 +63,7 @@ struct ServerConfig {
   bool log_rpcs = true;
   // Log lines carry the request body and the reply's text.
   bool log_bodies = false;
+  // Where the JSON log goes: the RPC lines and protobuf's own messages; default stderr.
   std::shared_ptr<LineSink> log_sink;
   // More observers of every RPC's record (after metrics and the log).
   std::vector<std::shared_ptr<CallObserver>> observers;
@@ -68,7 +77,7 @@ struct ServerConfig {
 class ClaudeServer {
  public:
   // Starts serving; fails when the address cannot be bound, a TLS or callers file is missing
-  // or malformed, or the upstream options are invalid (an unknown auth scheme).
+  // or malformed, or the upstream options are invalid (an unknown API or auth scheme).
   static absl::StatusOr<std::unique_ptr<ClaudeServer>> Start(ServerConfig config);
   // Stops at once: calls still running are cancelled, their upstream transfers aborted.
   ~ClaudeServer();
@@ -110,6 +119,8 @@ class ClaudeServer {
   std::unique_ptr<MessagesService> messages_;
   std::unique_ptr<ModelsService> models_;
   std::unique_ptr<MessageBatchesService> batches_;
+  std::shared_ptr<LineSink> log_sink_;  // config_.log_sink, else a StderrLineWriter
+  std::unique_ptr<ProtobufLogRoute> protobuf_log_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   // Destroyed first: no scrape reads the loop or the observers once they start going away.
@@ -120,6 +131,9 @@ class ClaudeServer {
   std::thread drain_thread_;     // cancels the calls that outlive the grace, then waits for both
   bool drained_ = false;
   std::condition_variable drained_cv_;
+  // When the drain's grace ends (Unix seconds; 0 while not draining), for /metrics: a scrape
+  // during a drain tells whether streams are still open close to it (the drain-timeout alert).
+  std::atomic<double> drain_deadline_unix_seconds_{0};
 };
 
 }  // namespace claude

@@ -48,15 +48,29 @@ absl::Status CheckHeader(const std::string& name, const std::string& value) {
 // buffer, and a burst of transfers should not pin its peak memory).
 constexpr size_t kMaxIdleHandles = 16;
 
-// Idle connections kept open for reuse. curl's default scales with the handles added at each
-// moment, which under a steady load of concurrent calls closes connections only to reopen them.
-constexpr long kMaxIdleConnections = 1024;
+// Response headers kept per transfer (the rest are ignored): what the calls read of them is a
+// handful of fields, and an upstream must not make the server hold megabytes of headers.
+constexpr size_t kMaxResponseHeaderFields = 256;
+constexpr size_t kMaxResponseHeaderBytes = 64 << 10;
+
+// An address no sweep ever reaches: RefuseSocket refuses to open a socket for it.
+constexpr char kSweepUrl[] = "http://127.0.0.1:9/";
 
 // Events taken from epoll per wake.
 constexpr int kMaxEvents = 256;
 
 long Millis(absl::Duration d) {
   return static_cast<long>(std::min<int64_t>(absl::ToInt64Milliseconds(d), 1L << 30));
+}
+
+// CURLOPT_MAXAGE_CONN counts whole seconds, and closes a connection idle for more than it.
+long IdleSeconds(absl::Duration d) {
+  return std::max(1L, static_cast<long>(std::min<int64_t>(absl::ToInt64Seconds(d), 1L << 30)));
+}
+
+// The sweep's CURLOPT_OPENSOCKETFUNCTION: its connection is never made.
+curl_socket_t RefuseSocket(void* /*clientp*/, curlsocktype /*purpose*/, curl_sockaddr* /*address*/) {
+  return CURL_SOCKET_BAD;
 }
 
 }  // namespace
@@ -73,8 +87,21 @@ struct CurlEventLoop::Transfer {
   int http_status = 0;
   HttpHeaders response_headers;
   bool head_delivered = false;
+  // The final response's header block ended (its blank line): a response cut before that is a
+  // connection failure, not a response.
+  bool headers_complete = false;
+  size_t header_bytes = 0;
   bool paused = false;
   bool aborted_by_sink = false;
+  // When the request was handed to curl, and when the last byte of the response arrived (or the
+  // transfer resumed from a pause): the stall timer's clock.
+  absl::Time handed_at;
+  absl::Time last_byte_at;
+  bool stall_check_armed = false;
+  std::multimap<absl::Time, TransferId>::iterator stall_check;  // valid while armed
+  // Times curl was about to send the request (OnRequestReady); a re-send was refused.
+  int sends = 0;
+  bool resend_refused = false;
   char error[CURL_ERROR_SIZE] = {0};
 
   void DeliverHead() {
@@ -112,7 +139,10 @@ CurlEventLoop::CurlEventLoop(CurlEventLoopOptions options) : options_(std::move(
   };
   if (options_.max_connections_per_host > 0) set(CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_connections_per_host);
   if (options_.max_total_connections > 0) set(CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_total_connections);
-  set(CURLMOPT_MAXCONNECTS, kMaxIdleConnections);
+  // Idle connections kept for reuse. curl's default follows the number of handles added at each
+  // moment, which under a steady load of concurrent calls closes connections only to reopen
+  // them; an explicit cap keeps the pool steady and bounded.
+  if (options_.max_idle_connections > 0) set(CURLMOPT_MAXCONNECTS, options_.max_idle_connections);
   set(CURLMOPT_PIPELINING, options_.http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
   // Without these two the loop could not drive curl at all.
   set(CURLMOPT_SOCKETFUNCTION, &CurlEventLoop::OnSocket);
@@ -129,6 +159,8 @@ CurlEventLoop::~CurlEventLoop() {
   }
   Wake();
   thread_.join();
+  if (sweeper_ != nullptr) curl_multi_remove_handle(multi_.get(), sweeper_.get());
+  sweeper_.reset();
   idle_handles_.clear();  // before the multi handle, whose connection cache they may share
   multi_.reset();
   close(wake_fd_);
@@ -188,6 +220,8 @@ void CurlEventLoop::Run() {
       delayed_.erase(delayed_.begin());
       if (it != transfers_.end() && it->second->easy == nullptr) StartNow(it->second.get());
     }
+    CheckStalls(now);
+    SweepIdleConnections(now);
     // New transfers and resumed ones set curl's timer to now.
     if (curl_timer_ <= absl::Now()) {
       curl_timer_ = absl::InfiniteFuture();
@@ -226,29 +260,112 @@ void CurlEventLoop::Drive(int fd, int curl_events) {
   int pending = 0;
   while (CURLMsg* msg = curl_multi_info_read(multi_.get(), &pending)) {
     if (msg->msg != CURLMSG_DONE) continue;
+    if (sweeper_ != nullptr && msg->easy_handle == sweeper_.get()) {
+      // Its work (curl pruning the pool) is done; its own connect was refused on purpose.
+      curl_multi_remove_handle(multi_.get(), sweeper_.get());
+      sweeper_.reset();
+      continue;
+    }
     Transfer* t = nullptr;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
     const CURLcode code = msg->data.result;
     absl::Status status;
-    if (code == CURLE_OK) {
+    if (code == CURLE_OK && t->headers_complete) {
       t->DeliverHead();
-    } else if (t->aborted_by_sink) {
-      status = absl::AbortedError("transfer aborted by its reader");
-    } else if (code == CURLE_OPERATION_TIMEDOUT) {
-      status = absl::DeadlineExceededError(
-          absl::StrCat("upstream request timed out: ", t->error[0] ? t->error : curl_easy_strerror(code)));
+    } else if (code == CURLE_OK) {
+      // curl ends a response cut inside its header block without an error; the caller gets no
+      // response from it, so it is a connection failure like any other (and retryable).
+      status = absl::UnavailableError(
+          "upstream connection closed before the response headers were complete");
     } else {
-      status = absl::UnavailableError(absl::StrCat(
-          t->head_delivered ? "upstream connection broke mid-response: " : "upstream connection failed: ",
-          t->error[0] ? t->error : curl_easy_strerror(code)));
+      status = FailureStatus(*t, code);
     }
     Finish(t, status);
   }
 }
 
+absl::Status CurlEventLoop::FailureStatus(const Transfer& t, int code) const {
+  const char* detail = t.error[0] ? t.error : curl_easy_strerror(static_cast<CURLcode>(code));
+  if (t.aborted_by_sink) return absl::AbortedError("transfer aborted by its reader");
+  if (t.resend_refused) {
+    return absl::UnavailableError(
+        "upstream closed a reused connection before answering (not re-sent by the transport; "
+        "the call's retry policy decides)");
+  }
+  if (code == CURLE_OPERATION_TIMEDOUT) {
+    // curl has two timeouts: the request's (its caller's deadline) and the connect timeout
+    // (TCP and TLS handshake). Only the first is the caller's; the second is a connection
+    // failure. The request's timeout is known to have passed when this much time went by.
+    const absl::Duration elapsed = absl::Now() - t.handed_at;
+    if (t.request.timeout != absl::InfiniteDuration() &&
+        elapsed >= t.request.timeout - absl::Milliseconds(5)) {
+      return absl::DeadlineExceededError(absl::StrCat("upstream request timed out: ", detail));
+    }
+    return absl::UnavailableError(absl::StrCat("upstream connection failed: connect or TLS handshake took over ",
+                                               absl::FormatDuration(options_.connect_timeout), ": ", detail));
+  }
+  return absl::UnavailableError(absl::StrCat(
+      t.head_delivered ? "upstream connection broke mid-response: " : "upstream connection failed: ", detail));
+}
+
+void CurlEventLoop::ArmStallCheck(Transfer* t, absl::Time at) {
+  if (t->stall_check_armed) return;
+  t->stall_check_armed = true;
+  t->stall_check = stall_checks_.emplace(at, t->id);
+}
+
+void CurlEventLoop::CheckStalls(absl::Time now) {
+  // Bytes only move last_byte_at forward (no map update per chunk); a check that comes due
+  // early re-arms itself at the transfer's real deadline.
+  while (!stall_checks_.empty() && stall_checks_.begin()->first <= now) {
+    const TransferId id = stall_checks_.begin()->second;
+    stall_checks_.erase(stall_checks_.begin());
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) continue;
+    Transfer* t = it->second.get();
+    t->stall_check_armed = false;
+    if (t->paused) continue;  // a slow reader is not a stall; re-armed when it resumes
+    const absl::Time due = t->last_byte_at + options_.stall_timeout;
+    if (due > now) {
+      ArmStallCheck(t, due);
+      continue;
+    }
+    Finish(t, absl::UnavailableError(absl::StrCat("upstream stalled: no bytes for ",
+                                                  absl::FormatDuration(options_.stall_timeout),
+                                                  " (--stall_timeout)")));
+  }
+}
+
+// curl closes pooled connections that are idle too long (CURLOPT_MAXAGE_CONN) or dead only when
+// a new transfer looks for a connection, so after a burst with no traffic behind it they would
+// stay open for good. About once a second, while a connection may be idle in the pool, the loop
+// adds a sweep: a handle whose only effect is that lookup (its own connection is refused before
+// any socket exists).
+void CurlEventLoop::SweepIdleConnections(absl::Time now) {
+  if (!setup_.ok() || sweeper_ != nullptr || now < next_idle_sweep_ ||
+      now > last_parked_ + options_.idle_connection_timeout + absl::Seconds(3)) {
+    return;
+  }
+  next_idle_sweep_ = now + absl::Seconds(1);
+  CurlEasy sweeper(curl_easy_init());
+  if (sweeper == nullptr) return;
+  absl::Status s;
+  auto set = [&](CURLoption option, auto value) {
+    if (s.ok()) s = SetOption(sweeper.get(), option, value);
+  };
+  set(CURLOPT_URL, kSweepUrl);
+  set(CURLOPT_NOSIGNAL, 1L);
+  set(CURLOPT_MAXAGE_CONN, IdleSeconds(options_.idle_connection_timeout));
+  set(CURLOPT_OPENSOCKETFUNCTION, &RefuseSocket);
+  // A sweep that cannot be set up is skipped; the next one comes a second later.
+  if (!s.ok() || curl_multi_add_handle(multi_.get(), sweeper.get()) != CURLM_OK) return;
+  sweeper_ = std::move(sweeper);
+}
+
 int CurlEventLoop::WaitMillis() const {
   absl::Time until = std::min(curl_timer_, absl::Now() + absl::Seconds(1));
   if (!delayed_.empty()) until = std::min(until, delayed_.begin()->first);
+  if (!stall_checks_.empty()) until = std::min(until, stall_checks_.begin()->first);
   // Rounded up: waking a little early would only spin until the timer is due.
   const absl::Duration wait = absl::Ceil(until - absl::Now(), absl::Milliseconds(1));
   return static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wait)));
@@ -300,6 +417,10 @@ void CurlEventLoop::Execute(Command command) {
       Transfer* t = it->second.get();
       t->paused = false;
       paused_.fetch_sub(1, std::memory_order_relaxed);
+      if (options_.stall_timeout > absl::ZeroDuration()) {
+        t->last_byte_at = absl::Now();
+        ArmStallCheck(t, t->last_byte_at + options_.stall_timeout);
+      }
       // May call OnBodyBytes right here with the bytes held since the pause.
       curl_easy_pause(t->easy.get(), CURLPAUSE_CONT);
       return;
@@ -354,10 +475,9 @@ absl::Status CurlEventLoop::SendNow(Transfer* t) {
   set(CURLOPT_TCP_NODELAY, 1L);
   set(CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout));
   if (r.timeout != absl::InfiniteDuration()) set(CURLOPT_TIMEOUT_MS, std::max(1L, Millis(r.timeout)));
-  if (options_.stall_timeout > absl::ZeroDuration()) {
-    set(CURLOPT_LOW_SPEED_LIMIT, 1L);
-    set(CURLOPT_LOW_SPEED_TIME, std::max(1L, Millis(options_.stall_timeout) / 1000));
-  }
+  set(CURLOPT_MAXAGE_CONN, IdleSeconds(options_.idle_connection_timeout));
+  set(CURLOPT_PREREQFUNCTION, &CurlEventLoop::OnRequestReady);
+  set(CURLOPT_PREREQDATA, static_cast<void*>(t));
   set(CURLOPT_USERAGENT, options_.user_agent.c_str());
   // TLS to the upstream is always verified (peer and host name; curl's defaults, stated here so
   // nobody turns them off by accident).
@@ -385,6 +505,9 @@ absl::Status CurlEventLoop::SendNow(Transfer* t) {
     return absl::InternalError(absl::StrCat("curl_multi_add_handle: ", curl_multi_strerror(added)));
   }
   t->in_multi = true;
+  t->handed_at = absl::Now();
+  t->last_byte_at = t->handed_at;
+  if (options_.stall_timeout > absl::ZeroDuration()) ArmStallCheck(t, t->handed_at + options_.stall_timeout);
   return absl::OkStatus();
 }
 
@@ -393,6 +516,9 @@ void CurlEventLoop::Finish(Transfer* t, const absl::Status& status) {
   if (it == transfers_.end()) return;
   std::unique_ptr<Transfer> owned = std::move(it->second);
   transfers_.erase(it);
+  if (t->stall_check_armed) stall_checks_.erase(t->stall_check);
+  // A completed transfer leaves its connection in the pool.
+  if (t->in_multi && status.ok()) last_parked_ = absl::Now();
   // Removing an unfinished transfer closes its connection: the upstream stops generating.
   if (t->in_multi) curl_multi_remove_handle(multi_.get(), t->easy.get());
   // A handle whose transfer completed is reset and kept; one that failed is not reused.
@@ -408,6 +534,7 @@ void CurlEventLoop::Finish(Transfer* t, const absl::Status& status) {
 size_t CurlEventLoop::OnHeaderLine(char* data, size_t size, size_t count, void* self) {
   auto* t = static_cast<Transfer*>(self);
   const size_t n = size * count;
+  t->last_byte_at = absl::Now();
   absl::string_view line(data, n);
   line = absl::StripTrailingAsciiWhitespace(line);
   if (absl::StartsWith(line, "HTTP/")) {
@@ -420,8 +547,15 @@ size_t CurlEventLoop::OnHeaderLine(char* data, size_t size, size_t count, void* 
     return n;
   }
   if (line.empty()) {
-    if (t->http_status >= 200) t->DeliverHead();
+    if (t->http_status >= 200) {
+      t->headers_complete = true;
+      t->DeliverHead();
+    }
     return n;
+  }
+  t->header_bytes += n;
+  if (t->response_headers.size() >= kMaxResponseHeaderFields || t->header_bytes > kMaxResponseHeaderBytes) {
+    return n;  // kept out (see kMaxResponseHeaderBytes); the transfer goes on
   }
   const size_t colon = line.find(':');
   if (colon != absl::string_view::npos) {
@@ -435,6 +569,7 @@ size_t CurlEventLoop::OnHeaderLine(char* data, size_t size, size_t count, void* 
 size_t CurlEventLoop::OnBodyBytes(char* data, size_t size, size_t count, void* self) {
   auto* t = static_cast<Transfer*>(self);
   const size_t n = size * count;
+  t->last_byte_at = absl::Now();
   t->DeliverHead();
   switch (t->sink->OnBody(absl::string_view(data, n))) {
     case BodyAction::kContinue:
@@ -448,6 +583,16 @@ size_t CurlEventLoop::OnBodyBytes(char* data, size_t size, size_t count, void* s
       return 0;
   }
   return 0;
+}
+
+int CurlEventLoop::OnRequestReady(void* self, char* /*conn_primary_ip*/, char* /*conn_local_ip*/,
+                                  int /*conn_primary_port*/, int /*conn_local_port*/) {
+  auto* t = static_cast<Transfer*>(self);
+  if (++t->sends == 1) return CURL_PREREQFUNC_OK;
+  // curl retries a request itself when a reused connection died before any answer; the upstream
+  // may have received the first one. Refused, so attempts, logs and metrics count every request.
+  t->resend_refused = true;
+  return CURL_PREREQFUNC_ABORT;
 }
 
 }  // namespace claude

@@ -29,9 +29,17 @@ namespace claude {
 
 // Transport settings only: what to send, and to which API, is each request's (its dialect's).
 struct CurlEventLoopOptions {
+  // TCP connect and TLS handshake together; past it the transfer fails UNAVAILABLE (a
+  // connection failure, retryable), unlike the request's own timeout (DEADLINE_EXCEEDED).
   absl::Duration connect_timeout = absl::Seconds(10);
-  // A transfer whose body stalls below 1 byte/s for this long is failed (0 = never).
+  // A transfer that receives no byte for this long (counted from when its request is handed to
+  // curl, and from each byte after; never while it is paused for a slow reader) fails
+  // UNAVAILABLE, "upstream stalled" (0 = never). Timed by the loop, per transfer.
   absl::Duration stall_timeout = absl::ZeroDuration();
+  // Kept-alive connections idle longer than this are closed (checked about once a second), and
+  // at most `max_idle_connections` are kept: a burst must not leave hundreds of sockets open.
+  absl::Duration idle_connection_timeout = absl::Seconds(60);
+  long max_idle_connections = 256;
   long max_connections_per_host = 0;  // 0 = unlimited
   long max_total_connections = 0;     // 0 = unlimited
   bool http2 = false;                 // HTTP/2 (multiplexed) to https:// upstreams
@@ -82,8 +90,17 @@ class CurlEventLoop final : public Transport {
   // then finishes the transfers that completed.
   void Drive(int fd, int curl_events);
   void Finish(Transfer* t, const absl::Status& status);
-  // How long epoll may wait: until curl's timer, a retry delay, or at most a second.
+  // How long epoll may wait: until curl's timer, a retry delay, a stall check, or at most a
+  // second.
   int WaitMillis() const;
+  // Fails the transfers whose stall check is due and that received nothing since
+  // stall_timeout; re-arms the others at their own last byte + stall_timeout.
+  void CheckStalls(absl::Time now);
+  void ArmStallCheck(Transfer* t, absl::Time at);
+  // Makes curl close the pooled connections idle past idle_connection_timeout (see .cc).
+  void SweepIdleConnections(absl::Time now);
+  // The status a transfer that curl ended with `code` finishes with.
+  absl::Status FailureStatus(const Transfer& t, int code) const;
 
   static size_t OnHeaderLine(char* data, size_t size, size_t count, void* self);
   static size_t OnBodyBytes(char* data, size_t size, size_t count, void* self);
@@ -91,6 +108,11 @@ class CurlEventLoop final : public Transport {
   // and when to call curl_multi_socket_action(CURL_SOCKET_TIMEOUT).
   static int OnSocket(void* easy, int fd, int what, void* self, void* socket_data);
   static int OnTimer(void* multi, long timeout_ms, void* self);
+  // CURLOPT_PREREQFUNCTION: called each time curl is about to send the request; a second time
+  // means curl is re-sending it on its own (a reused connection died first), which the loop
+  // refuses so that every request the upstream sees is an attempt the call counted.
+  static int OnRequestReady(void* self, char* conn_primary_ip, char* conn_local_ip,
+                            int conn_primary_port, int conn_local_port);
 
   const CurlEventLoopOptions options_;
   CurlMulti multi_;  // only touched on the loop thread
@@ -120,6 +142,15 @@ class CurlEventLoop final : public Transport {
   std::vector<CurlEasy> idle_handles_;
   std::multimap<absl::Time, TransferId> delayed_;  // transfers waiting out a retry delay
   absl::Time curl_timer_ = absl::InfiniteFuture();  // when curl's timer is due
+  // When each transfer's stall is checked next: at most one entry per transfer, removed when
+  // the transfer finishes.
+  using StallChecks = std::multimap<absl::Time, TransferId>;
+  StallChecks stall_checks_;
+  absl::Time next_idle_sweep_ = absl::InfinitePast();
+  // When a transfer last completed, leaving its connection in the pool: sweeps run until every
+  // connection parked then has been idle past the timeout.
+  absl::Time last_parked_ = absl::InfinitePast();
+  CurlEasy sweeper_;  // the handle of a sweep in progress, else null
 
   std::thread thread_;
 };

@@ -11,26 +11,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "service/codec/json_mapping.h"
+#include "service/codec/split_character_joiner.h"
 #include "service/sse/sse_parser.h"
 #include "service/upstream/api_key_signer.h"
 #include "service/upstream/messages_api_error.h"
+#include "service/upstream/url_escape.h"
 
 namespace claude {
 namespace {
-
-// `text` as one URL path segment or query value: everything but RFC 3986's unreserved
-// characters percent-encoded.
-std::string UrlEscape(absl::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      absl::StrAppend(&out, absl::StrFormat("%%%02X", c));
-    }
-  }
-  return out;
-}
 
 // `collection` with the API's pagination query (before_id, after_id, limit) of `request`.
 template <typename PageRequest>
@@ -58,14 +46,13 @@ class MessagesEventDecoder final : public EventDecoder {
   absl::Status Feed(absl::string_view chunk, Emit emit) override {
     absl::Status emitted;  // what `emit` said, returned as is
     absl::Status parsed = parser_.Feed(std::string_view(chunk.data(), chunk.size()), [&](const SseEvent& sse) {
-      claude::v1::MessageStreamEvent event;
-      if (absl::Status s = JsonToMessage(absl::string_view(sse.data.data(), sse.data.size()), &event);
-          !s.ok()) {
-        return s;
-      }
-      if (event.has_message_stop()) saw_message_stop_ = true;
-      emitted = emit(std::move(event));
-      return emitted;
+      // The joiner may emit a U+FFFD delta before the event (half a character left over).
+      return joiner_.Decode(absl::string_view(sse.data.data(), sse.data.size()),
+                            [&](claude::v1::MessageStreamEvent event) {
+                              if (event.has_message_stop()) saw_message_stop_ = true;
+                              emitted = emit(std::move(event));
+                              return emitted;
+                            });
     });
     if (!emitted.ok()) return emitted;
     // An event that is no JSON event, or one larger than max_event_bytes.
@@ -81,6 +68,7 @@ class MessagesEventDecoder final : public EventDecoder {
 
  private:
   SseParser parser_;
+  SplitCharacterJoiner joiner_;  // characters split across two deltas
   bool saw_message_stop_ = false;
 };
 

@@ -1,5 +1,6 @@
 // claude-grpc-cli, the real binary, against a real server in the test process (ServerHarness)
 // whose upstream is the fake Anthropic.
+#include <algorithm>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,8 +26,10 @@
 #include "client/cli/cli_support.h"
 #include "service/codec/json_mapping.h"
 #include "service/sse/sse_parser.h"
+#include "service/upstream/chat_completions_dialect.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/unparsable_reply_server.h"
 #include "tests/testing/test_pki.h"
 
 extern char** environ;
@@ -209,6 +212,53 @@ TEST_P(CliFixtureTest, DefaultAndStreamPrintTheText) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CliFixtureTest, ::testing::Values("text_basic", "thinking", "tool_use"));
 
+// The same CLI against a server whose upstream speaks the chat_completions dialect: --json,
+// --stream and --events work unchanged, and print what a Messages upstream would have given.
+TEST(CliTest, JsonStreamAndEventsWorkUnchangedOverTheChatCompletionsDialect) {
+  HarnessOptions options;
+  options.upstream_api = "chat_completions";
+  ServerHarness h(options);
+  const std::string body = ReadFixture("chat_completions/thinking_tools.sse");
+  ChatCompletionsDialect dialect;
+  v1::Message expected;
+  ASSERT_TRUE(
+      dialect.DecodeReply(ReadFixture("chat_completions/thinking_tools.response.json"), &expected).ok());
+  for (bool stream : {false, true}) {
+    SCOPED_TRACE(stream ? "--stream --json" : "--json");
+    h.upstream().Enqueue(SseReply(body, 7));
+    std::vector<std::string> args = {TargetFlag(h), "--json", "--max_tokens=64000", "hi"};
+    if (stream) args.push_back("--stream");
+    CliResult r = RunCli(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(Lines(r.out).size(), 1u) << r.out;
+    EXPECT_TRUE(JsonEqual(MessageToJsonString(expected), Lines(r.out)[0]));
+  }
+
+  // --events: one line per event, exactly the events the dialect decodes from the transcript.
+  std::vector<std::string> decoded;
+  std::unique_ptr<EventDecoder> decoder = dialect.NewEventDecoder();
+  auto collect = [&](v1::MessageStreamEvent event) {
+    decoded.push_back(MessageToJsonString(event));
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(decoder->Feed(body, collect).ok());
+  ASSERT_TRUE(decoder->Finish(collect).ok());
+  h.upstream().Enqueue(SseReply(body, 3));
+  CliResult events = RunCli({TargetFlag(h), "--events", "hi"});
+  ASSERT_EQ(events.exit_code, 0) << events.err;
+  EXPECT_EQ(Lines(events.out), decoded);
+
+  // --stream: text on stdout, thinking on stderr; and the echo of the fake's chat API.
+  h.upstream().Enqueue(SseReply(body, 5));
+  CliResult streamed = RunCli({TargetFlag(h), "--stream", "hi"});
+  ASSERT_EQ(streamed.exit_code, 0) << streamed.err;
+  EXPECT_EQ(streamed.out, "Checking both.\n");
+  EXPECT_EQ(streamed.err, "Two cities, two calls.\n");
+  CliResult echo = RunCli({TargetFlag(h), "--stream", "Hello there, Claude"});
+  ASSERT_EQ(echo.exit_code, 0) << echo.err;
+  EXPECT_EQ(echo.out, "Echo: Hello there, Claude\n");
+}
+
 TEST(CliTest, StreamPrintsTheEchoText) {
   ServerHarness h;
   CliResult r = RunCli({TargetFlag(h), "--stream", "Hello there, Claude"});
@@ -378,6 +428,25 @@ TEST(CliTest, UnreachableTargetIsUnavailable) {
   EXPECT_EQ(r.exit_code, 1);
   ExpectOneErrorLine(r);
   EXPECT_THAT(r.err, StartsWith("claude-grpc-cli: UNAVAILABLE: "));
+}
+
+// Issue 12, bug 3: a reply that does not parse (nested beyond protobuf's limit) made --events
+// print 3 of 8 events and exit 0. Every mode now exits 1 with INTERNAL (streaming modes keep
+// what they printed before).
+TEST(CliTest, RepliesThatDoNotParseExitOneWithInternal) {
+  UnparsableReplyServer server;
+  for (const char* mode : {"", "--stream", "--events", "--json"}) {
+    SCOPED_TRACE(mode);
+    std::vector<std::string> args = {"--target=" + server.target(), "hi"};
+    if (*mode != '\0') args.push_back(mode);
+    CliResult r = RunCli(args);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+    EXPECT_THAT(r.err, StartsWith("claude-grpc-cli: INTERNAL: "));
+    EXPECT_THAT(r.err, HasSubstr("does not parse as claude.v1."));
+  }
+  CliResult events = RunCli({"--target=" + server.target(), "--events", "hi"});
+  EXPECT_EQ(std::count(events.out.begin(), events.out.end(), '\n'), UnparsableReplyServer::kEventsBeforeUnparsable);
 }
 
 TEST(CliTest, UpstreamRateLimitIsResourceExhausted) {

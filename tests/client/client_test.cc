@@ -19,6 +19,7 @@
 #include "service/sse/sse_parser.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/unparsable_reply_server.h"
 
 namespace claude::testing {
 namespace {
@@ -50,6 +51,34 @@ FakeReply Drip() {
   };
   drip.delay_between_chunks = absl::Milliseconds(5);
   return drip;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12, bug 3: replies that do not parse (here: nested beyond protobuf's 100 levels). The
+// stream stopped after 3 of 8 events and Finish() returned the server's OK; CreateMessage got
+// UNIMPLEMENTED "No message returned for unary request".
+
+TEST(ClientTest, RepliesThatDoNotParseFailWithInternal) {
+  UnparsableReplyServer server;
+  Client client(server.target());
+  absl::StatusOr<v1::Message> reply = client.CreateMessage(Hello());
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kInternal) << reply.status();
+  EXPECT_THAT(std::string(reply.status().message()), HasSubstr("does not parse as claude.v1.Message"));
+
+  std::unique_ptr<Client::EventStream> stream = client.OpenStream(Hello());
+  int events = 0;
+  MessageStreamEvent event;
+  while (stream->Next(&event)) ++events;
+  EXPECT_EQ(events, UnparsableReplyServer::kEventsBeforeUnparsable);
+  EXPECT_FALSE(stream->Next(&event));  // stays ended
+  absl::Status status = stream->Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("stream event 4 from the server"));
+
+  int seen = 0;
+  absl::StatusOr<v1::Message> streamed = client.StreamMessage(Hello(), [&](const MessageStreamEvent&) { ++seen; });
+  EXPECT_EQ(streamed.status().code(), absl::StatusCode::kInternal) << streamed.status();
+  EXPECT_EQ(seen, UnparsableReplyServer::kEventsBeforeUnparsable);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ container's command, arguments and environment, probes it as the manifest's read
 the middle of it and checks that:
   - the stream still completes OK with every event of the upstream's reply;
   - the health check reports NOT_SERVING (or the port refuses the connection);
+  - /metrics (still served) gives the drain's deadline: SIGTERM + --drain_timeout;
   - a new call is refused with UNAVAILABLE;
   - the process exits 0 within the --drain_timeout the manifest passes;
 and that the manifest gives the drain room: terminationGracePeriodSeconds above the preStop
@@ -109,10 +110,13 @@ def health_messages():
     return request_class, response_class
 
 
-def health_check(grpc, target, service, timeout):
-    """Returns "SERVING", "NOT_SERVING", ... or the gRPC code name of a failed call."""
+def health_check(grpc, target, service, timeout, credentials=None, options=()):
+    """Returns "SERVING", "NOT_SERVING", ... or the gRPC code name of a failed call. Plaintext,
+    or TLS with `credentials` (grpc.ssl_channel_credentials)."""
     request_class, response_class = health_messages()
-    with grpc.insecure_channel(target) as channel:
+    channel = (grpc.insecure_channel(target) if credentials is None
+               else grpc.secure_channel(target, credentials, options=list(options)))
+    with channel:
         check_rpc = channel.unary_unary("/grpc.health.v1.Health/Check",
                                         request_serializer=request_class.SerializeToString,
                                         response_deserializer=response_class.FromString)
@@ -126,13 +130,14 @@ def health_check(grpc, target, service, timeout):
 
 # ---- The rendered manifest ---------------------------------------------------------------------
 
-def render(source_dir):
+def render(source_dir, overlay=OVERLAY):
+    """The overlay's objects as `kubectl kustomize` renders them; None without kubectl."""
     kubectl = shutil.which("kubectl")
     if kubectl is None or subprocess.run([kubectl, "kustomize", "--help"], capture_output=True).returncode != 0:
         return None
-    rendered = subprocess.run([kubectl, "kustomize", os.path.join(source_dir, OVERLAY)],
+    rendered = subprocess.run([kubectl, "kustomize", os.path.join(source_dir, overlay)],
                               capture_output=True, text=True)
-    check(rendered.returncode == 0, f"kubectl kustomize {OVERLAY} failed: {rendered.stderr}")
+    check(rendered.returncode == 0, f"kubectl kustomize {overlay} failed: {rendered.stderr}")
     import yaml
     return [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
 
@@ -169,18 +174,21 @@ def expand(value, env):
 
 
 class Container:
-    """The server container of the rendered Deployment, mapped onto this machine."""
+    """The server container of the rendered Deployment, mapped onto this machine. Secrets the
+    overlay does not render (created out of band, as deploy/README.md says) come in
+    `provided_secrets`, as Secret objects."""
 
-    def __init__(self, objects, source_dir, server_binary, upstream_url, tmp):
+    def __init__(self, objects, source_dir, server_binary, upstream_url, tmp, provided_secrets=()):
         deployments = [o for o in objects if o.get("kind") == "Deployment"]
-        check(len(deployments) == 1, f"{OVERLAY} renders {len(deployments)} Deployments, not 1")
+        check(len(deployments) == 1, f"the overlay renders {len(deployments)} Deployments, not 1")
         self.deployment = deployments[0]
         pod = self.deployment["spec"]["template"]["spec"]
         check(len(pod["containers"]) == 1, "the Deployment has more than one container")
         self.pod = pod
         container = pod["containers"][0]
         self.container = container
-        secrets = {o["metadata"]["name"]: o for o in objects if o.get("kind") == "Secret"}
+        secrets = {o["metadata"]["name"]: o for o in list(objects) + list(provided_secrets)
+                   if o.get("kind") == "Secret"}
 
         # The user the container runs as: the pod's securityContext, overridden by the container's.
         pod_security = pod.get("securityContext", {})
@@ -299,6 +307,16 @@ def fixture_events(source_dir):
         return [line.split(":", 1)[1].strip() for line in f if line.startswith("event:")]
 
 
+def drain_deadline_metric(port):
+    """claude_grpc_drain_deadline_timestamp_seconds from the server's /metrics."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5 * SCALE) as response:
+        text = response.read().decode()
+    m = re.search(r"^claude_grpc_drain_deadline_timestamp_seconds (\S+)$", text, re.M)
+    check(m is not None, "/metrics has no claude_grpc_drain_deadline_timestamp_seconds")
+    return float(m.group(1))
+
+
 def wait_for_line(process, log_path, pattern, seconds):
     deadline = time.monotonic() + seconds * SCALE
     while time.monotonic() < deadline:
@@ -343,8 +361,11 @@ def run(args, tmp):
         drain_timeout = parse_duration(drain_flag)
         pre_stop = container.container.get("lifecycle", {}).get("preStop", {})
         pre_stop_seconds = 0
-        if pre_stop.get("exec", {}).get("command", [""])[0] == "sleep":
+        if "sleep" in pre_stop:  # the native sleep action (Kubernetes 1.30+)
+            pre_stop_seconds = float(pre_stop["sleep"]["seconds"])
+        elif pre_stop.get("exec", {}).get("command", [""])[0] == "sleep":  # components/prestop-exec
             pre_stop_seconds = float(pre_stop["exec"]["command"][1])
+        check(pre_stop_seconds > 0, f"the container has no preStop sleep: {pre_stop}")
         grace = container.pod.get("terminationGracePeriodSeconds", 30)
         check(grace > pre_stop_seconds + drain_timeout,
               f"terminationGracePeriodSeconds {grace} <= preStop {pre_stop_seconds} s + drain {drain_timeout} s")
@@ -417,6 +438,11 @@ def run(args, tmp):
         streamer.start()
         check(first_event.wait(20 * SCALE), "no stream event within 20 s")
         check("code" not in outcome, f"the stream ended before SIGTERM: {outcome}")
+        metrics_port = next((container.ports[p["containerPort"]] for p in container.container.get("ports", [])
+                             if p.get("name") == "metrics"), None)
+        check(metrics_port is not None, "the container has no port named metrics")
+        check(drain_deadline_metric(metrics_port) == 0, "the drain deadline metric is set before SIGTERM")
+        sigterm_wall = time.time()
         server.send_signal(signal.SIGTERM)
         sigterm_at = time.monotonic()
         log(f"SIGTERM after {len(events)} of {len(expected)} events")
@@ -430,6 +456,14 @@ def run(args, tmp):
             time.sleep(0.05)
         check(status in ("NOT_SERVING", "UNAVAILABLE"), f"health after SIGTERM is {status}")
         log(f"health after SIGTERM: {status} (stream {'still running' if 'code' not in outcome else 'done'})")
+
+        # /metrics, still served while draining, says when the drain timeout will cut the calls
+        # still running (the ClaudeGrpcDrainTimeout alert reads it).
+        deadline_metric = drain_deadline_metric(metrics_port)
+        check(abs(deadline_metric - (sigterm_wall + drain_timeout)) < 2 * SCALE,
+              f"claude_grpc_drain_deadline_timestamp_seconds is {deadline_metric}, "
+              f"expected about {sigterm_wall + drain_timeout:.0f} (SIGTERM + --drain_timeout)")
+        log(f"drain deadline on /metrics: SIGTERM + {deadline_metric - sigterm_wall:.2f} s")
 
         # A new call is refused.
         deadline = time.monotonic() + 3 * SCALE

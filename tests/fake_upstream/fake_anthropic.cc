@@ -32,8 +32,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "claude/v1/messages.pb.h"
 #include "service/codec/json_mapping.h"
+#include "tests/fake_upstream/echo_words.h"
+#include "tests/fake_upstream/fake_chat_completions.h"
 
 namespace claude {
 namespace testing {
@@ -46,40 +49,6 @@ constexpr char kModelJson[] =
 
 // A delay longer than this is clamped, so libevent's deadline arithmetic cannot overflow.
 constexpr absl::Duration kMaxDelay = absl::Hours(24 * 365);
-
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-int CountWords(absl::string_view text) {
-  int words = 0;
-  bool in_word = false;
-  for (char c : text) {
-    if (IsSpace(c)) {
-      in_word = false;
-    } else if (!in_word) {
-      in_word = true;
-      ++words;
-    }
-  }
-  return words;
-}
-
-// Cuts `text` into words, each with the whitespace that follows it (leading whitespace goes
-// with the first word). The pieces concatenate to `text`.
-std::vector<absl::string_view> WordPieces(absl::string_view text) {
-  std::vector<absl::string_view> pieces;
-  size_t start = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && IsSpace(text[i])) ++i;   // leading whitespace (first piece only)
-    while (i < text.size() && !IsSpace(text[i])) ++i;  // the word
-    while (i < text.size() && IsSpace(text[i])) ++i;   // the whitespace after it
-    pieces.push_back(text.substr(start, i - start));
-    start = i;
-  }
-  return pieces;
-}
 
 int TextWords(const v1::MessageParam& message) {
   if (message.has_content_blocks()) {
@@ -314,6 +283,10 @@ class FakeAnthropic::Impl {
     std::lock_guard<std::mutex> lock(mu_);
     default_reply_ = std::move(reply);
   }
+  void set_chat_completions_models(bool chat) {
+    std::lock_guard<std::mutex> lock(mu_);
+    chat_completions_models_ = chat;
+  }
   void set_record_requests(bool record) {
     std::lock_guard<std::mutex> lock(mu_);
     record_ = record;
@@ -422,6 +395,7 @@ class FakeAnthropic::Impl {
   std::deque<FakeReply> queue_;
   std::optional<FakeReply> default_reply_;
   bool record_ = true;
+  bool chat_completions_models_ = false;  // GET /v1/models in OpenAI's shape
   std::vector<RecordedRequest> requests_;
   int request_count_ = 0;
   int disconnects_ = 0;
@@ -731,7 +705,20 @@ void FakeAnthropic::Impl::Echo(evhttp_request* req, int n, const RecordedRequest
   absl::string_view route = request.path;
   route = route.substr(0, route.find('?'));
   const std::string& method = request.method;
-  if (method == "POST" && route == "/v1/messages") {
+  bool chat_models = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    chat_models = chat_completions_models_;
+  }
+  if (method == "POST" && route == "/v1/chat/completions") {
+    const EchoAnswer answer = ChatCompletionsEcho(request.body, n);
+    SendEcho(req, answer.status, answer.content_type.c_str(), answer.body, n);
+  } else if (method == "GET" && chat_models && absl::StartsWith(route, "/v1/models")) {
+    absl::string_view id = route.substr(std::strlen("/v1/models"));
+    if (!id.empty() && id[0] != '/') id = "?";  // neither the list nor a model: not found
+    const EchoAnswer answer = ChatModelsEcho(absl::StripPrefix(id, "/"));
+    SendEcho(req, answer.status, answer.content_type.c_str(), answer.body, n);
+  } else if (method == "POST" && route == "/v1/messages") {
     EchoMessages(req, n, request.body, /*count_tokens=*/false);
   } else if (method == "POST" && route == "/v1/messages/count_tokens") {
     EchoMessages(req, n, request.body, /*count_tokens=*/true);
@@ -823,6 +810,10 @@ void FakeAnthropic::SetDefaultReply(FakeReply reply) { impl_->SetDefaultReply(st
 void FakeAnthropic::ClearDefaultReply() { impl_->SetDefaultReply(std::nullopt); }
 
 void FakeAnthropic::set_record_requests(bool record) { impl_->set_record_requests(record); }
+
+void FakeAnthropic::set_chat_completions_models(bool chat) {
+  impl_->set_chat_completions_models(chat);
+}
 
 std::vector<RecordedRequest> FakeAnthropic::requests() const { return impl_->requests(); }
 

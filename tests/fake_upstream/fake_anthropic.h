@@ -9,6 +9,9 @@
 //                                   SSE in the API's event grammar, one text delta per word;
 //   POST /v1/messages/count_tokens  {"input_tokens": <words in the request's text>};
 //   GET  /v1/models, /v1/models/ID  one model, "claude-fake-1";
+//   POST /v1/chat/completions       the chat_completions dialect (fake_chat_completions.h); with
+//                                   set_chat_completions_models(true), GET /v1/models[/ID]
+//                                   answer in OpenAI's shape instead;
 //   anything else                   404 with an API-shaped error body.
 // Echo replies carry `request-id: req_fake_N` and `anthropic-ratelimit-requests-remaining: 999`,
 // where N is the request's 1-based arrival number (also used in message ids, msg_fake_N).
@@ -127,6 +130,10 @@ class FakeAnthropic {
   void SetDefaultReply(FakeReply reply);
   // Back to echo mode for requests that find the queue empty.
   void ClearDefaultReply();
+
+  // Whether GET /v1/models and /v1/models/ID answer in OpenAI's shape (a chat_completions
+  // upstream's) instead of the Messages API's (default false).
+  void set_chat_completions_models(bool chat);
 
   // Whether requests are kept for requests() (default true). A long-running load test turns
   // this off so the fake's memory stays flat; request_count() still counts.

@@ -361,6 +361,51 @@ TEST_F(FakeAnthropicTest, CountTokensCountsWords) {
   EXPECT_TRUE(claude::testing::JsonEqual(R"({"input_tokens":9})", r.body));
 }
 
+// The chat_completions echo: the unary reply and the stream in OpenAI's shapes, the stream ending
+// with the usage chunk and [DONE]; errors in the gateway's shape and OpenAI's; the model list.
+TEST_F(FakeAnthropicTest, ChatCompletionsEcho) {
+  Response r = Fetch(*fake_, Post("/v1/chat/completions",
+                                  R"({"model":"m","messages":[{"role":"system","content":"Be brief"},
+                                      {"role":"user","content":"two words"}]})"));
+  ASSERT_EQ(r.code, CURLE_OK);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(claude::testing::JsonEqual(R"({"id":"chatcmpl-fake-1","object":"chat.completion",
+      "created":1768619365,"model":"m","choices":[{"index":0,"message":{"role":"assistant",
+      "content":"Echo: two words"},"finish_reason":"stop"}],"usage":{"prompt_tokens":4,
+      "completion_tokens":3,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":0},
+      "claude_cache_creation_5_m_tokens":0,"claude_cache_creation_1_h_tokens":0}})",
+                                         r.body));
+
+  r = Fetch(*fake_, Post("/v1/chat/completions",
+                         R"({"model":"m-thinking","stream":true,"stream_options":{"include_usage":true},
+                             "messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],
+                             "tools":[{"type":"function","function":{"name":"f"}},
+                                      {"type":"function","function":{"name":"g"}}]})"));
+  EXPECT_EQ(HeaderOr(r.headers, "content-type"), "text/event-stream");
+  const std::vector<std::string> data = claude::testing::SseDataOf(r.body);
+  ASSERT_GE(data.size(), 3u);
+  EXPECT_EQ(data.back(), "[DONE]");
+  EXPECT_THAT(data[data.size() - 2], HasSubstr(R"("choices":[],"usage":{"prompt_tokens":1,)"));
+  EXPECT_THAT(r.body, HasSubstr(R"("reasoning_content":"Thinking )"));
+  EXPECT_THAT(r.body, HasSubstr(R"({"index":1,"id":"call_fake_2_1","type":"function","function":{"name":"g")"));
+  EXPECT_THAT(r.body, HasSubstr(R"("finish_reason":"tool_calls")"));
+
+  r = Fetch(*fake_, Post("/v1/chat/completions", R"({"model":"fake-error-gateway-429","messages":[]})"));
+  EXPECT_EQ(r.status, 429);
+  EXPECT_TRUE(claude::testing::JsonEqual(R"({"success":false,"error":{"code":"fake_error_429",
+      "message":"the fake gateway was asked to fail"},"trace_id":"trace_fake_3"})", r.body));
+  r = Fetch(*fake_, Post("/v1/chat/completions", "{not json"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr(R"("type":"invalid_request_error","param":null,"code":null)"));
+
+  fake_->set_chat_completions_models(true);
+  r = Fetch(*fake_, Get("/v1/models"));
+  EXPECT_TRUE(claude::testing::JsonEqual(R"({"object":"list","data":[{"id":"claude-fake-1",
+      "object":"model","created":1735689600,"owned_by":"anthropic"}]})", r.body));
+  r = Fetch(*fake_, Get("/v1/models/claude-nope"));
+  EXPECT_EQ(r.status, 404);
+}
+
 TEST_F(FakeAnthropicTest, ModelsListGetAndNotFound) {
   Response r = Fetch(*fake_, Get("/v1/models?limit=20"));
   ASSERT_EQ(r.code, CURLE_OK);

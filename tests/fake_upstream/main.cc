@@ -1,5 +1,6 @@
-// fake-anthropic: serves the Messages API on a loopback port for the quickstart and the load
-// generator. Echo mode by default; --replay serves one SSE transcript to every request, and
+// fake-anthropic: serves the Messages API (and OpenAI's Chat Completions API, for the
+// chat_completions dialect) on a loopback port for the quickstart and the load generator.
+// Echo mode by default; --replay serves one SSE transcript to every request, and
 // --generate_deltas a lazily generated text stream of any length (the bench's memory and
 // slow-reader suites).
 //
@@ -53,6 +54,9 @@ ABSL_FLAG(int64_t, synthetic_batch_results, 0,
           "Create an ended message batch of this many generated results at start, and print "
           "\"synthetic batch ID\" (the bench's batch_results suite)");
 ABSL_FLAG(int, synthetic_result_bytes, 1024, "With --synthetic_batch_results: bytes of text per result");
+ABSL_FLAG(std::string, upstream_api, "messages",
+          "The API whose model list GET /v1/models answers with: messages or chat_completions "
+          "(both POST APIs are always served)");
 
 namespace {
 
@@ -96,6 +100,11 @@ int main(int argc, char** argv) {
                          "must be >= 0, --delta_bytes >= 1\n");
     return 2;
   }
+  const std::string upstream_api = absl::GetFlag(FLAGS_upstream_api);
+  if (upstream_api != "messages" && upstream_api != "chat_completions") {
+    std::fprintf(stderr, "fake-anthropic: --upstream_api must be messages or chat_completions\n");
+    return 2;
+  }
   if (generate_deltas > 0 && !absl::GetFlag(FLAGS_replay).empty()) {
     std::fprintf(stderr, "fake-anthropic: --replay and --generate_deltas exclude each other\n");
     return 2;
@@ -125,6 +134,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fake-anthropic: %s\n", fake.status().ToString().c_str());
     return 1;
   }
+  (*fake)->set_chat_completions_models(upstream_api == "chat_completions");
   // Nobody reads the recorded requests of the binary; keep its memory flat under load.
   (*fake)->set_record_requests(false);
   if (!replay.empty()) {

@@ -13,7 +13,9 @@
 
 #include "service/observability/rpc_log.h"
 #include "service/observability/stderr_line_writer.h"
+#include "tests/testing/captured_lines.h"
 #include "tests/testing/json_testing.h"
+#include "tests/testing/captured_lines.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -26,22 +28,6 @@ using v1::MessageStreamEvent;
 constexpr char kApiKey[] = "sk-ant-test-key-never-logged";
 constexpr char kCallerToken[] = "caller-token-never-logged";
 constexpr char kPrompt[] = "Hello there, Claude";  // Hello()'s text
-
-class CapturedLines final : public LineSink {
- public:
-  void Write(std::string line) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    lines_.push_back(std::move(line));
-  }
-  std::vector<std::string> lines() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return lines_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-};
 
 HarnessOptions Logging(std::shared_ptr<CapturedLines> sink, bool bodies) {
   HarnessOptions options;

@@ -1,7 +1,5 @@
 // /metrics, scraped over real HTTP after known traffic through the real server: counts and token
 // sums must match the traffic exactly.
-#include <curl/curl.h>
-
 #include <map>
 #include <string>
 #include <utility>
@@ -9,12 +7,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "tests/testing/json_testing.h"
+#include "tests/testing/prometheus_text.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -25,76 +21,6 @@ using v1::MessageStreamEvent;
 constexpr char kStream[] = "claude.v1.Messages/StreamMessage";
 constexpr char kCreate[] = "claude.v1.Messages/CreateMessage";
 constexpr char kModel[] = "claude-sonnet-4-5";  // Hello()'s
-
-size_t AppendBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-// GET http://127.0.0.1:<port>/metrics with libcurl; the body, or "" on failure.
-std::string Scrape(int port) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  const std::string url = absl::StrCat("http://127.0.0.1:", port, "/metrics");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  EXPECT_EQ(status, 200);
-  return body;
-}
-
-// One sample line of the Prometheus text format: name{k="v",...} value.
-struct Sample {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-};
-
-std::vector<Sample> Parse(const std::string& text) {
-  std::vector<Sample> samples;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    if (absl::StartsWith(line, "#")) continue;
-    Sample sample;
-    const size_t space = line.rfind(' ');
-    if (space == absl::string_view::npos) continue;
-    EXPECT_TRUE(absl::SimpleAtod(line.substr(space + 1), &sample.value)) << line;
-    absl::string_view series = line.substr(0, space);
-    const size_t brace = series.find('{');
-    sample.name = std::string(series.substr(0, brace));
-    if (brace != absl::string_view::npos) {
-      absl::string_view labels = series.substr(brace + 1);
-      labels = absl::StripSuffix(labels, "}");
-      // Our label values hold no commas or quotes.
-      for (absl::string_view pair : absl::StrSplit(labels, ',', absl::SkipEmpty())) {
-        std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
-        sample.labels[kv.first] = std::string(absl::StripSuffix(absl::StripPrefix(kv.second, "\""), "\""));
-      }
-    }
-    samples.push_back(std::move(sample));
-  }
-  return samples;
-}
-
-// The sum of the samples named `name` whose labels include `labels` (0 when none match).
-double Sum(const std::vector<Sample>& samples, const std::string& name,
-           const std::map<std::string, std::string>& labels = {}) {
-  double sum = 0;
-  for (const Sample& s : samples) {
-    if (s.name != name) continue;
-    bool match = true;
-    for (const auto& [k, v] : labels) {
-      auto it = s.labels.find(k);
-      if (it == s.labels.end() || it->second != v) match = false;
-    }
-    if (match) sum += s.value;
-  }
-  return sum;
-}
 
 HarnessOptions WithMetrics() {
   HarnessOptions options;
@@ -181,45 +107,45 @@ TEST(MetricsTest, ExactCountsAndTokensAfterKnownTraffic) {
   // Every transfer has left the loop, so the scrape-time gauges read 0.
   ASSERT_TRUE(h.WaitForIdleLoop(Scaled(absl::Seconds(10))));
 
-  const std::vector<Sample> m = Parse(Scrape(h.server().metrics_port()));
+  const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
 
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total"), 7);
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total",
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total"), 7);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total",
                 {{"method", kStream}, {"model", kModel}, {"caller", ""}, {"grpc_code", "OK"}}),
             3);
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "OK"}}), 2);
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "RESOURCE_EXHAUSTED"}}), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "INVALID_ARGUMENT"}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "OK"}}), 2);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "RESOURCE_EXHAUSTED"}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "INVALID_ARGUMENT"}}), 1);
 
   const std::map<std::string, std::string> ours = {{"model", kModel}, {"caller", ""}};
   auto tokens = [&](const char* type) {
     auto labels = ours;
     labels["token_type"] = type;
-    return Sum(m, "claude_grpc_tokens_total", labels);
+    return SumSamples(m, "claude_grpc_tokens_total", labels);
   };
   EXPECT_EQ(tokens("input"), 12 + 472 + 30 + 12 + 3);
   EXPECT_EQ(tokens("output"), 15 + 89 + 40 + 15 + 4);
   EXPECT_EQ(tokens("cache_read_input"), 7 + 100);
   EXPECT_EQ(tokens("cache_creation_input"), 5 + 50);
 
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_responses_total", {{"http_status", "200"}}), 5);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_responses_total", {{"http_status", "529"}}), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_responses_total", {{"http_status", "429"}}), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_responses_total"), 7);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_retries_total", {{"method", kCreate}}), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_retries_total"), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_responses_total", {{"http_status", "200"}}), 5);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_responses_total", {{"http_status", "529"}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_responses_total", {{"http_status", "429"}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_responses_total"), 7);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_retries_total", {{"method", kCreate}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_retries_total"), 1);
 
   // Latency for every RPC; time to first token for the three streams; server-added latency for
   // the six that reached the upstream.
-  EXPECT_EQ(Sum(m, "gen_ai_server_request_duration_seconds_count"), 7);
-  EXPECT_EQ(Sum(m, "gen_ai_server_request_duration_seconds_count", {{"method", kStream}, {"grpc_code", "OK"}}), 3);
-  EXPECT_EQ(Sum(m, "gen_ai_server_time_to_first_token_seconds_count", {{"model", kModel}}), 3);
-  EXPECT_EQ(Sum(m, "claude_grpc_server_added_latency_seconds_count"), 6);
-  EXPECT_EQ(Sum(m, "claude_grpc_server_added_latency_seconds_count", {{"method", kStream}}), 3);
+  EXPECT_EQ(SumSamples(m, "gen_ai_server_request_duration_seconds_count"), 7);
+  EXPECT_EQ(SumSamples(m, "gen_ai_server_request_duration_seconds_count", {{"method", kStream}, {"grpc_code", "OK"}}), 3);
+  EXPECT_EQ(SumSamples(m, "gen_ai_server_time_to_first_token_seconds_count", {{"model", kModel}}), 3);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_server_added_latency_seconds_count"), 6);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_server_added_latency_seconds_count", {{"method", kStream}}), 3);
 
-  EXPECT_EQ(Sum(m, "claude_grpc_live_streams"), 0);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_live_transfers"), 0);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_paused_transfers"), 0);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_live_streams"), 0);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_live_transfers"), 0);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_paused_transfers"), 0);
 }
 
 TEST(MetricsTest, GaugesShowAStreamInFlight) {
@@ -229,10 +155,10 @@ TEST(MetricsTest, GaugesShowAStreamInFlight) {
   auto reader = h.messages().StreamMessage(&context, Hello());
   ASSERT_TRUE(h.upstream().WaitForRequests(1, Scaled(absl::Seconds(5))));
 
-  const std::vector<Sample> m = Parse(Scrape(h.server().metrics_port()));
-  EXPECT_EQ(Sum(m, "claude_grpc_live_streams"), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_upstream_live_transfers"), 1);
-  EXPECT_EQ(Sum(m, "claude_grpc_rpcs_total"), 0);
+  const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
+  EXPECT_EQ(SumSamples(m, "claude_grpc_live_streams"), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_live_transfers"), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total"), 0);
 
   context.TryCancel();
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
@@ -242,10 +168,29 @@ TEST(MetricsTest, GaugesShowAStreamInFlight) {
   while (h.server().live_calls() > 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
   ASSERT_EQ(h.server().live_calls(), 0);
   ASSERT_TRUE(h.WaitForIdleLoop(Scaled(absl::Seconds(5))));
-  const std::vector<Sample> after = Parse(Scrape(h.server().metrics_port()));
-  EXPECT_EQ(Sum(after, "claude_grpc_live_streams"), 0);
-  EXPECT_EQ(Sum(after, "claude_grpc_upstream_live_transfers"), 0);
-  EXPECT_EQ(Sum(after, "claude_grpc_rpcs_total", {{"method", kStream}, {"grpc_code", "CANCELLED"}}), 1);
+  const std::vector<MetricSample> after = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
+  EXPECT_EQ(SumSamples(after, "claude_grpc_live_streams"), 0);
+  EXPECT_EQ(SumSamples(after, "claude_grpc_upstream_live_transfers"), 0);
+  EXPECT_EQ(SumSamples(after, "claude_grpc_rpcs_total", {{"method", kStream}, {"grpc_code", "CANCELLED"}}), 1);
+}
+
+TEST(MetricsTest, UpstreamHeadersLeftOutOfTheMetadataAreCounted) {
+  ServerHarness h(WithMetrics());
+  // UTF-8 in request-id, and a rate-limit value over the 256-byte bound: neither is forwarded.
+  h.upstream().Enqueue(JsonReply(200, ReadFixture("text_basic.message.json"),
+                                 {{"request-id", "req_caf\xC3\xA9"},
+                                  {"anthropic-ratelimit-tokens-reset", std::string(300, 'x')},
+                                  {"anthropic-ratelimit-requests-remaining", "7"}}));
+  grpc::ClientContext context;
+  v1::Message message;
+  ASSERT_TRUE(h.messages().CreateMessage(&context, Hello(), &message).ok());
+  const auto& trailers = context.GetServerTrailingMetadata();
+  EXPECT_EQ(trailers.count("request-id"), 0u);
+  EXPECT_EQ(trailers.count("anthropic-ratelimit-tokens-reset"), 0u);
+  EXPECT_EQ(trailers.count("anthropic-ratelimit-requests-remaining"), 1u);
+  EXPECT_EQ(SumSamples(ParseMetrics(ScrapeMetrics(h.server().metrics_port())),
+                       "claude_grpc_upstream_headers_dropped_total"),
+            2);
 }
 
 TEST(MetricsTest, OffWithoutAnAddress) {

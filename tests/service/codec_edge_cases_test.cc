@@ -232,6 +232,141 @@ TEST(CodecRegressionTest, ExplicitNullStopDetailsInMessageDeltaIsKept) {
   EXPECT_THAT(json, HasSubstr(R"("container":null)")) << json;
 }
 
+// Issue 12, bug 3: JSON nested 33 levels inside a Struct became protobuf deeper than the
+// 100 levels every protobuf parser accepts; the server sent it, the callers could not parse it.
+// The codec refuses it, naming the path; what it accepts always parses again.
+TEST(CodecRegressionTest, StructNestingBeyondProtobufsParseLimitIsRefusedNamingThePath) {
+  auto nested_input = [](int levels) {
+    std::string json = R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"n","input":)";
+    for (int i = 0; i < levels; ++i) json += R"({"a":)";
+    json += "1";
+    json += std::string(levels, '}');
+    return json + "}}";
+  };
+  int deepest_accepted = 0;
+  for (int levels = 1; levels <= 40; ++levels) {
+    v1::MessageStreamEvent event;
+    absl::Status status = JsonToMessage(nested_input(levels), &event);
+    if (!status.ok()) {
+      EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(std::string(status.message()),
+                  ::testing::StartsWith("content_block.input.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a"));
+      EXPECT_THAT(std::string(status.message()), HasSubstr("nested too deeply"));
+      continue;
+    }
+    deepest_accepted = levels;
+    v1::MessageStreamEvent parsed;  // what a caller does with the bytes
+    EXPECT_TRUE(parsed.ParseFromString(event.SerializeAsString())) << levels << " levels";
+  }
+  EXPECT_GE(deepest_accepted, 31);
+  EXPECT_LT(deepest_accepted, 33);  // before the fix: all 40 accepted, 32 of them unparsable
+
+  // A tool input assembled from fragments sits three levels down in the Message.
+  MessageAccumulator accumulator;
+  for (const std::string& json : {std::string(kStart), std::string(kToolStart)}) {
+    v1::MessageStreamEvent event;
+    ASSERT_TRUE(JsonToMessage(json, &event).ok());
+    ASSERT_TRUE(accumulator.Apply(event).ok());
+  }
+  std::string fragment;
+  for (int i = 0; i < 33; ++i) fragment += R"({"a":)";
+  fragment += "1" + std::string(33, '}');
+  v1::MessageStreamEvent delta;
+  delta.mutable_content_block_delta()->mutable_delta()->mutable_input_json_delta()->set_partial_json(fragment);
+  ASSERT_TRUE(accumulator.Apply(delta).ok());
+  v1::MessageStreamEvent stop;
+  stop.mutable_content_block_stop()->set_index(0);
+  absl::Status status = accumulator.Apply(stop);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("nested too deeply"));
+}
+
+// Issue 12, bug 11: the SDKs set stop_details from the message_delta, so a delta without it
+// leaves none; the accumulator kept message_start's.
+TEST(CodecRegressionTest, StopDetailsIsClearedWhenMessageDeltaOmitsIt) {
+  const std::string start =
+      R"({"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],)"
+      R"("model":"c","stop_reason":null,"stop_sequence":null,"stop_details":{"type":"refusal"},"usage":{"input_tokens":5,"output_tokens":1}}})";
+  absl::StatusOr<v1::Message> message = Accumulate({
+      start, R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":2}})",
+      kStop});
+  ASSERT_TRUE(message.ok()) << message.status();
+  EXPECT_FALSE(message->has_stop_details());
+  EXPECT_THAT(MessageToJsonString(*message), Not(HasSubstr("stop_details")));
+
+  message = Accumulate({start,
+                        R"({"type":"message_delta","delta":{"stop_reason":"refusal","stop_details":{"type":"refusal","category":"cyber"}},"usage":{"output_tokens":2}})",
+                        kStop});
+  ASSERT_TRUE(message.ok()) << message.status();
+  EXPECT_EQ(message->stop_details().fields().at("category").string_value(), "cyber");
+}
+
+// Issue 12, bug 13: message_delta members that name Message fields the delta does not model
+// (role, content) landed in the Message's extra_fields, shadowing the modelled field, and the
+// Message's JSON no longer decoded ("role":"robot" is no Role; "content":"hi" no block list).
+TEST(CodecRegressionTest, MessageDeltaMembersNeverShadowModelledMessageFields) {
+  const std::string text_block =
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":"Hi"}})";
+  absl::StatusOr<v1::Message> message = Accumulate({
+      kStart, text_block, R"({"type":"content_block_stop","index":0})",
+      R"({"type":"message_delta","delta":{"stop_reason":"end_turn","role":"robot","content":"hi","sparkle":1},"usage":{"output_tokens":2}})",
+      kStop});
+  ASSERT_TRUE(message.ok()) << message.status();
+  EXPECT_EQ(message->role(), v1::ROLE_ASSISTANT);
+  ASSERT_EQ(message->content_size(), 1);
+  EXPECT_EQ(message->content(0).text().text(), "Hi");
+  EXPECT_FALSE(message->extra_fields().fields().contains("role"));
+  EXPECT_FALSE(message->extra_fields().fields().contains("content"));
+  EXPECT_EQ(message->extra_fields().fields().at("sparkle").number_value(), 1);  // unmodelled: kept
+  v1::Message back;
+  const std::string json = MessageToJsonString(*message);
+  ASSERT_TRUE(JsonToMessage(json, &back).ok()) << json;
+  EXPECT_EQ(MessageToJsonString(back), json);
+
+  // A valid block list in a delta does not replace the blocks being accumulated either.
+  message = Accumulate({kStart, text_block,
+                        R"({"type":"message_delta","delta":{"stop_reason":"end_turn","content":[]},"usage":{"output_tokens":2}})",
+                        R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" there"}})",
+                        kStop});
+  ASSERT_TRUE(message.ok()) << message.status();
+  ASSERT_EQ(message->content_size(), 1);
+  EXPECT_EQ(message->content(0).text().text(), "Hi there");
+}
+
+// Issue 12, bug 13: of duplicated keys the last wins, "type" too. The union member used to be
+// chosen by the first "type" while the Struct kept the last, so decode -> encode -> decode was
+// no fixed point.
+TEST(CodecRegressionTest, DuplicatedTypeKeyTakesTheLastAndEncodingIsAFixedPoint) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"type":"text","type":"hologram","x":1})", R"({"type":"hologram","x":1})"},
+      {R"({"type":"hologram","type":"text","text":"a"})", R"({"type":"text","text":"a"})"},
+      {R"({"type":"text","text":"a","type":"thinking","thinking":"b","signature":"s"})",
+       R"({"type":"thinking","text":"a","thinking":"b","signature":"s"})"},
+  };
+  for (const auto& [json, expected] : cases) {
+    v1::ContentBlock block;
+    const std::string once = Reencode(std::string(json), &block);
+    EXPECT_TRUE(JsonEqual(expected, once)) << json;
+    v1::ContentBlock again;
+    EXPECT_EQ(Reencode(once, &again), once) << json;
+  }
+  // A block standing on its own (a system prompt's text block) checks the last "type" only.
+  v1::TextBlock text;
+  EXPECT_TRUE(JsonToMessage(R"({"type":"image","type":"text","text":"a"})", &text).ok());
+  EXPECT_FALSE(JsonToMessage(R"({"type":"text","type":"image","text":"a"})", &text).ok());
+}
+
+// Found by accumulator_fuzzer: an SSE event "data:" with an empty value has empty data whose
+// pointer may be null, and simdjson copied from it (undefined behaviour under UBSan).
+TEST(CodecRegressionTest, EmptyDocumentIsInvalidJsonWithoutReachingTheParser) {
+  v1::MessageStreamEvent event;
+  absl::Status status = JsonToMessage(absl::string_view(), &event);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("invalid JSON"));
+  std::vector<EdgeSurrogates> edges;
+  EXPECT_EQ(JsonToStreamEvent(absl::string_view(), &event, &edges).code(), absl::StatusCode::kInvalidArgument);
+}
+
 // =============================================================================================
 // Coverage: correct today, not covered elsewhere.
 // =============================================================================================
@@ -243,13 +378,29 @@ TEST(CodecEdgeCaseTest, SurrogatePairEscapeDecodesToUtf8) {
   EXPECT_EQ(MessageToJsonString(block), "{\"type\":\"text\",\"text\":\"a\xF0\x9F\x98\x80" "b\"}");
 }
 
-TEST(CodecEdgeCaseTest, LoneSurrogatesAreRejectedNotTurnedIntoInvalidUtf8) {
+// Issue 12, bug 10: a lone surrogate (half a character, e.g. one delta's end of a pair a stream
+// split) used to fail the whole document with "invalid JSON: Problem while parsing a string";
+// it becomes U+FFFD, never invalid UTF-8. Deltas join the halves (split_character_joiner_test).
+TEST(CodecEdgeCaseTest, LoneSurrogatesBecomeTheReplacementCharacterNotInvalidUtf8) {
   v1::ContentBlock block;
-  for (const char* json : {R"({"type":"text","text":"a\ud800b"})", R"({"type":"text","text":"a\udc00b"})",
-                           R"({"type":"text","text":"\ud83d"})"}) {
-    absl::Status status = JsonToMessage(json, &block);
-    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << json;
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"type":"text","text":"a\ud800b"})", "a\xEF\xBF\xBD" "b"},
+      {R"({"type":"text","text":"a\udc00b"})", "a\xEF\xBF\xBD" "b"},
+      {R"({"type":"text","text":"\ud83d"})", "\xEF\xBF\xBD"},
+      {R"({"type":"text","text":"\uD83D\ud83d\ude00\ude00"})", "\xEF\xBF\xBD\xF0\x9F\x98\x80\xEF\xBF\xBD"},
+      {R"({"type":"text","text":"\\ud83d"})", "\\ud83d"},  // an escaped backslash: no escape
+  };
+  for (const auto& [json, text] : cases) {
+    ASSERT_TRUE(JsonToMessage(json, &block).ok()) << json;
+    EXPECT_EQ(block.text().text(), text) << json;
+    v1::ContentBlock back;  // and the result is a fixed point
+    ASSERT_TRUE(JsonToMessage(MessageToJsonString(block), &back).ok());
+    EXPECT_EQ(back.text().text(), text);
   }
+  // In keys and in Struct values too; a big integer in the same document is still widened.
+  ASSERT_TRUE(JsonToMessage(R"({"type":"tool_use","id":"t","name":"n","input":{"k\udc00":"\ud800","n":123456789012345678901}})",
+                            &block).ok());
+  EXPECT_EQ(block.tool_use().input().fields().at("k\xEF\xBF\xBD").string_value(), "\xEF\xBF\xBD");
 }
 
 TEST(CodecEdgeCaseTest, NulBytesSurviveBothWays) {
@@ -279,10 +430,14 @@ TEST(CodecEdgeCaseTest, LongStringRoundTrips) {
 TEST(CodecEdgeCaseTest, DeepNestingIsBoundedNotACrash) {
   const std::string prefix = R"({"type":"tool_use","id":"t","name":"n","input":{"a":)";
   v1::ContentBlock block;
-  const std::string ok = prefix + std::string(1000, '[') + std::string(1000, ']') + "}}";
+  const std::string ok = prefix + std::string(40, '[') + std::string(40, ']') + "}}";
   EXPECT_TRUE(JsonEqual(ok, Reencode(ok, &block)));
+  const std::string too_deep = prefix + std::string(1000, '[') + std::string(1000, ']') + "}}";
+  absl::Status status = JsonToMessage(too_deep, &block);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("nested too deeply"));
   const std::string deep = prefix + std::string(200000, '[') + std::string(200000, ']') + "}}";
-  absl::Status status = JsonToMessage(deep, &block);
+  status = JsonToMessage(deep, &block);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()), HasSubstr("invalid JSON"));
 }

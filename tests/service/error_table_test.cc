@@ -652,6 +652,86 @@ TEST(ToGrpcStatusTest, OneToOne) {
             grpc::StatusCode::UNAUTHENTICATED);
 }
 
+// Issue 12, bug 12: an error body's error.details (and its error_code) reached neither the
+// message nor the status details, so callers could not act on it.
+TEST(UpstreamDetailsTest, ErrorDetailsReachTheMessageErrorInfoAndAStructDetail) {
+  const std::string body =
+      R"({"type":"error","error":{"type":"invalid_request_error","message":"Too many tools",)"
+      R"("details":{"error_code":"available_tools_limit_exceeded","limit":128,"hard":true,"tools":["a"]}},)"
+      R"("request_id":"req_1"})";
+  const grpc::Status status = StatusFromHttpError(400, body, {});
+  ExpectConsistent(status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "upstream HTTP 400 invalid_request_error: Too many tools (error_code available_tools_limit_exceeded) "
+            "(request-id req_1)");
+  std::optional<ErrorDetails> details = ParseErrorDetails(status);
+  ASSERT_TRUE(details.has_value());
+  EXPECT_EQ(details->error_code, "available_tools_limit_exceeded");
+  EXPECT_EQ(details->metadata["error_code"], "available_tools_limit_exceeded");
+  EXPECT_EQ(details->metadata["details_limit"], "128");
+  EXPECT_EQ(details->metadata["details_hard"], "true");
+  EXPECT_FALSE(details->metadata.count("details_tools"));  // not a scalar: in the Struct only
+  ASSERT_TRUE(details->upstream_details.has_value());
+  EXPECT_TRUE(testing::JsonEqual(R"({"error_code":"available_tools_limit_exceeded","limit":128,"hard":true,"tools":["a"]})",
+                                 MessageToJsonString(*details->upstream_details)));
+
+  // The same in an error event after HTTP 200.
+  v1::ErrorEvent event;
+  ASSERT_TRUE(JsonToMessage(R"({"type":"error","error":{"type":"overloaded_error","message":"Busy",)"
+                            R"("details":{"error_code":"capacity","retry":2}}})",
+                            &event).ok());
+  const grpc::Status streamed = StatusFromErrorEvent(event, {});
+  EXPECT_THAT(streamed.error_message(), HasSubstr("Busy (error_code capacity)"));
+  details = ParseErrorDetails(streamed);
+  ASSERT_TRUE(details.has_value());
+  EXPECT_EQ(details->error_code, "capacity");
+  EXPECT_EQ(details->metadata["details_retry"], "2");
+}
+
+TEST(UpstreamDetailsTest, DetailsAreSanitizedRedactedAndBounded) {
+  const std::string key_like = "sk-ant-api03-abcdefABCDEF0123456789";
+  const std::string body = absl::StrCat(
+      R"({"type":"error","error":{"type":"invalid_request_error","message":"m","details":{"error_code":"a\nb",)",
+      R"("secret":")", key_like, R"(","nested":{"k":")", key_like, R"("},"big":")", std::string(5000, 'x'), R"("}}})");
+  const grpc::Status status = StatusFromHttpError(400, body, {});
+  EXPECT_THAT(status.error_message(), Not(HasSubstr("sk-ant-")));
+  EXPECT_THAT(status.error_details(), Not(HasSubstr("sk-ant-")));
+  std::optional<ErrorDetails> details = ParseErrorDetails(status);
+  ASSERT_TRUE(details.has_value());
+  EXPECT_EQ(details->error_code, "a b");
+  EXPECT_EQ(details->metadata["details_secret"], "[REDACTED]");
+  EXPECT_EQ(details->metadata["details_big"], std::string(128, 'x') + "...");
+  ASSERT_TRUE(details->upstream_details.has_value());
+  EXPECT_EQ(details->upstream_details->fields().at("big").string_value().size(), 1024u + 3);  // "..." ends it
+  EXPECT_LT(status.error_details().size(), 4096u);
+
+  // Over 2 KiB of JSON once bounded: in the metadata, not as a Struct.
+  std::string many;
+  for (int i = 0; i < 5; ++i) absl::StrAppend(&many, i == 0 ? "" : ",", "\"k", i, "\":\"", std::string(900, 'y'), "\"");
+  const grpc::Status big = StatusFromHttpError(
+      400, absl::StrCat(R"({"type":"error","error":{"type":"invalid_request_error","message":"m","details":{)", many, "}}}"), {});
+  ASSERT_TRUE(ParseErrorDetails(big).has_value());
+  EXPECT_EQ(ParseErrorDetails(big)->metadata.count("details_k4"), 1u);
+  EXPECT_FALSE(ParseErrorDetails(big)->upstream_details.has_value());
+
+  // Details that are no object, or nested past protobuf's limit, add nothing and break nothing.
+  std::string deep;
+  for (int i = 0; i < 60; ++i) deep += R"({"a":)";
+  deep += "1" + std::string(60, '}');
+  // (Nested past the limit, the body as a whole is not read: its snippet is the message.)
+  for (const std::string& odd : {std::string("[1,2]"), std::string("\"text\""), deep}) {
+    const grpc::Status s = StatusFromHttpError(
+        400, absl::StrCat(R"({"type":"error","error":{"type":"invalid_request_error","message":"m","details":)", odd, "}}"), {});
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    if (odd != deep) {
+      EXPECT_EQ(s.error_message(), "upstream HTTP 400 invalid_request_error: m") << odd;
+    }
+    ASSERT_TRUE(ParseErrorDetails(s).has_value());
+    EXPECT_FALSE(ParseErrorDetails(s)->upstream_details.has_value()) << odd;
+  }
+}
+
 TEST(ParseErrorDetailsTest, NoneOrGarbage) {
   EXPECT_FALSE(ParseErrorDetails(grpc::Status::OK).has_value());
   EXPECT_FALSE(ParseErrorDetails(grpc::Status(grpc::StatusCode::INTERNAL, "x")).has_value());

@@ -1,6 +1,7 @@
 #include "tests/testing/json_testing.h"
 
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include <google/protobuf/reflection.h>
@@ -125,6 +126,26 @@ std::string DocumentedTranscript(const std::string& name) {
     body = absl::StrReplaceAll(body, {{R"("partial_json":" "})", R"("partial_json":", "})"}});
   }
   return body;
+}
+
+std::vector<std::vector<std::string>> Chunkings(const std::string& body, int random_cuts) {
+  const auto cut_every = [&](size_t piece) {
+    std::vector<std::string> pieces;
+    for (size_t at = 0; at < body.size(); at += piece) pieces.push_back(body.substr(at, piece));
+    return pieces;
+  };
+  std::vector<std::vector<std::string>> ways = {{body}, cut_every(1), cut_every(7), cut_every(64)};
+  for (int seed = 1; seed <= random_cuts; ++seed) {
+    std::mt19937 rng(static_cast<unsigned>(seed));
+    std::vector<std::string> pieces;
+    for (size_t at = 0; at < body.size();) {
+      const size_t n = 1 + rng() % 40;  // raw mt19937 output: the same splits everywhere
+      pieces.push_back(body.substr(at, n));
+      at += n;
+    }
+    ways.push_back(std::move(pieces));
+  }
+  return ways;
 }
 
 std::vector<std::string> SseDataOf(const std::string& body) {

@@ -21,6 +21,11 @@ std::string ReadFixture(const std::string& name);
 // copy lacks (see tests/fixtures/README.md); the others as they are.
 std::string DocumentedTranscript(const std::string& name);
 
+// Ways to cut `body` for replay: whole, one byte at a time, in 7- and 64-byte pieces, and in
+// `random_cuts` random splits (pieces of 1..40 bytes; seeded, so runs repeat). The pieces of
+// each way concatenate to `body`.
+std::vector<std::vector<std::string>> Chunkings(const std::string& body, int random_cuts = 50);
+
 // The data payloads of an SSE body, in order.
 std::vector<std::string> SseDataOf(const std::string& body);
 

@@ -14,11 +14,15 @@ ServerHarness::ServerHarness(HarnessOptions options) {
   auto upstream = FakeAnthropic::Start();
   EXPECT_TRUE(upstream.ok()) << upstream.status();
   upstream_ = std::move(*upstream);
+  upstream_->set_chat_completions_models(options.upstream_api == "chat_completions");
 
   ServerConfig config;
   config.listen = "127.0.0.1:0";
   config.upstream.base_url = upstream_->base_url();
-  config.upstream.auth_scheme = options.auth_scheme;
+  config.upstream_api = options.upstream_api;
+  config.upstream.auth_scheme = !options.auth_scheme.empty()              ? options.auth_scheme
+                                : options.upstream_api == "chat_completions" ? "bearer"
+                                                                             : "x-api-key";
   config.upstream.api_key = options.api_key_source != nullptr
                                 ? options.api_key_source
                                 : std::make_shared<StaticApiKeySource>(options.api_key);

@@ -23,7 +23,10 @@ struct HarnessOptions {
   double jitter = 0.0;
   std::string api_key = "sk-ant-test-key";
   std::shared_ptr<ApiKeySource> api_key_source;  // overrides api_key when set
-  std::string auth_scheme = "x-api-key";
+  // Empty: the dialect's default (x-api-key for messages, bearer for chat_completions).
+  std::string auth_scheme;
+  // The dialect the server speaks to the fake upstream (ServerConfig::upstream_api).
+  std::string upstream_api = "messages";
   int64_t unary_stream_threshold = 16384;
   // Last word on the server's configuration, after the fields above are applied.
   std::function<void(ServerConfig&)> configure;

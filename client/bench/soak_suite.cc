@@ -1,0 +1,281 @@
+#include "client/bench/soak_suite.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "claude/v1/messages.grpc.pb.h"
+#include "client/bench/child_process.h"
+
+namespace claude {
+namespace bench {
+namespace {
+
+using Stub = v1::Messages::Stub;
+
+size_t AppendTo(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// The value of the unlabelled sample `name` in the server's /metrics, or -1.
+double Gauge(int metrics_port, const std::string& name) {
+  std::string body;
+  CURL* curl = curl_easy_init();
+  const std::string url = absl::StrCat("http://127.0.0.1:", metrics_port, "/metrics");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendTo);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  const CURLcode code = curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  if (code != CURLE_OK) return -1;
+  for (absl::string_view line : absl::StrSplit(body, '\n')) {
+    if (!absl::StartsWith(line, name + " ")) continue;
+    double value = 0;
+    if (absl::SimpleAtod(line.substr(name.size() + 1), &value)) return value;
+  }
+  return -1;
+}
+
+int64_t OpenFds(pid_t pid) {
+  int64_t n = 0;
+  if (DIR* dir = opendir(absl::StrCat("/proc/", pid, "/fd").c_str())) {
+    while (const dirent* entry = readdir(dir)) {
+      if (entry->d_name[0] != '.') ++n;
+    }
+    closedir(dir);
+  }
+  return n;
+}
+
+// Keeps `target` streams open, each cancelled at its own random time, until told to stop.
+// Reactors are deleted only by the driving thread, after their OnDone.
+class SoakDriver {
+ public:
+  SoakDriver(std::vector<std::unique_ptr<Stub>>* stubs, const v1::CreateMessageRequest& request,
+             absl::Duration max_cancel_delay)
+      : stubs_(stubs), request_(request), max_cancel_delay_(max_cancel_delay) {}
+
+  // Runs until `until`: reaps finished streams, opens new ones up to `target`, cancels those
+  // whose time has come.
+  void Drive(int target, absl::Time until) {
+    while (absl::Now() < until) {
+      Step(target);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+
+  // Cancels every stream still open and waits until all have ended.
+  void CancelAllAndWait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (auto& [id, s] : live_) s->context.TryCancel();
+    done_cv_.wait(lock, [&] { return finished_.size() == live_.size(); });
+    live_.clear();
+    finished_.clear();
+  }
+
+  int64_t started() const { return next_id_; }
+  int64_t completed() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return completed_;
+  }
+  int64_t cancelled() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cancelled_;
+  }
+  int64_t failed() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return failed_;
+  }
+  std::string first_failure() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return first_failure_;
+  }
+
+ private:
+  class SoakStream : public grpc::ClientReadReactor<v1::MessageStreamEvent> {
+   public:
+    SoakStream(SoakDriver* driver, int64_t id) : driver_(driver), id_(id) {}
+    void OnReadDone(bool ok) override {
+      if (ok) StartRead(&event);
+    }
+    void OnDone(const grpc::Status& status) override { driver_->Done(id_, status); }
+
+    grpc::ClientContext context;
+    v1::MessageStreamEvent event;
+
+   private:
+    SoakDriver* const driver_;
+    const int64_t id_;
+  };
+
+  void Step(int target) {
+    std::vector<SoakStream*> to_start;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int64_t id : finished_) live_.erase(id);
+      finished_.clear();
+      const absl::Time now = absl::Now();
+      while (!cancels_.empty() && cancels_.begin()->first <= now) {
+        auto it = live_.find(cancels_.begin()->second);
+        if (it != live_.end()) it->second->context.TryCancel();
+        cancels_.erase(cancels_.begin());
+      }
+      std::uniform_real_distribution<double> fraction(0.0, 1.0);
+      while (static_cast<int>(live_.size()) < target) {
+        const int64_t id = next_id_++;
+        auto stream = std::make_unique<SoakStream>(this, id);
+        to_start.push_back(stream.get());
+        live_.emplace(id, std::move(stream));
+        // Half of the streams are cancelled at a random moment of their expected life (before
+        // the upstream answers, or mid-stream); the others run to their end.
+        if (fraction(random_) < 0.5) cancels_.emplace(now + max_cancel_delay_ * fraction(random_), id);
+      }
+    }
+    // Started outside the lock: OnDone may run inline and takes it.
+    for (SoakStream* s : to_start) {
+      (*stubs_)[static_cast<size_t>(next_stub_++) % stubs_->size()]->async()->StreamMessage(&s->context, &request_, s);
+      s->StartRead(&s->event);
+      s->StartCall();
+    }
+  }
+
+  void Done(int64_t id, const grpc::Status& status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_.push_back(id);
+    if (status.ok()) {
+      ++completed_;
+    } else if (status.error_code() == grpc::StatusCode::CANCELLED) {
+      ++cancelled_;
+    } else {
+      ++failed_;
+      if (first_failure_.empty()) first_failure_ = absl::StrCat(status.error_code(), ": ", status.error_message());
+    }
+    done_cv_.notify_all();
+  }
+
+  std::vector<std::unique_ptr<Stub>>* const stubs_;
+  const v1::CreateMessageRequest& request_;
+  const absl::Duration max_cancel_delay_;
+  std::mt19937_64 random_{20261129};
+  int64_t next_stub_ = 0;
+  std::atomic<int64_t> next_id_{0};
+
+  mutable std::mutex mu_;
+  std::condition_variable done_cv_;
+  std::map<int64_t, std::unique_ptr<SoakStream>> live_;
+  std::vector<int64_t> finished_;  // OnDone ran; still in live_ until reaped
+  std::multimap<absl::Time, int64_t> cancels_;
+  int64_t completed_ = 0, cancelled_ = 0, failed_ = 0;
+  std::string first_failure_;
+};
+
+}  // namespace
+
+absl::StatusOr<SoakResult> RunSoakSuite(const SuiteBinaries& binaries,
+                                        const v1::CreateMessageRequest& request,
+                                        const SoakOptions& options) {
+  RaiseFileLimit();
+  Child fake;
+  absl::StatusOr<std::string> url =
+      StartFake(&fake, binaries.fake,
+                {absl::StrCat("--generate_deltas=", options.deltas), "--delta_bytes=32",
+                 absl::StrCat("--chunk_delay_ms=", absl::ToInt64Milliseconds(options.drip))});
+  if (!url.ok()) return url.status();
+  std::vector<std::string> server_flags = binaries.server_flags;
+  server_flags.push_back("--metrics_listen=127.0.0.1:0");
+  server_flags.push_back("--log_rpcs=false");
+  server_flags.push_back(absl::StrCat("--max_idle_connections=", options.max_idle_connections));
+  Child server;
+  int metrics_port = 0;
+  absl::StatusOr<int> port = StartServer(&server, binaries.server, *url, server_flags, &metrics_port);
+  if (!port.ok()) return port.status();
+  if (metrics_port == 0) return absl::InternalError("the server printed no metrics port");
+
+  std::vector<std::unique_ptr<Stub>> stubs;
+  for (int i = 0; i < options.channels; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per channel
+    auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", *port),
+                                             grpc::InsecureChannelCredentials(), args);
+    channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    stubs.push_back(v1::Messages::NewStub(channel));
+  }
+  SoakResult result;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  result.rss_idle_kb = server.StatusKb("VmRSS");
+  result.fds_idle = OpenFds(server.pid());
+
+  SoakDriver driver(&stubs, request, options.drip * options.deltas);
+  // The warm-up ends like the run: every stream ended, then a moment for the server to finish
+  // them. Both RSS figures are of the idle server, so the difference is what the run left.
+  driver.Drive(options.streams, absl::Now() + options.warmup);
+  driver.CancelAllAndWait();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  result.rss_after_warmup_kb = server.StatusKb("VmRSS");
+  driver.Drive(options.streams, absl::Now() + options.duration);
+  driver.CancelAllAndWait();
+  // Calls end an instant after their callers have the status (the server's OnDone).
+  const absl::Time settle_until = absl::Now() + absl::Seconds(10);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    result.live_transfers = Gauge(metrics_port, "claude_grpc_upstream_live_transfers");
+    result.paused_transfers = Gauge(metrics_port, "claude_grpc_upstream_paused_transfers");
+    result.live_streams = Gauge(metrics_port, "claude_grpc_live_streams");
+  } while ((result.live_transfers != 0 || result.paused_transfers != 0 || result.live_streams != 0) &&
+           absl::Now() < settle_until);
+  result.rss_after_kb = server.StatusKb("VmRSS");
+  result.fds_after = OpenFds(server.pid());
+  result.streams_started = driver.started();
+  result.completed = driver.completed();
+  result.cancelled = driver.cancelled();
+  result.failed = driver.failed();
+  result.first_failure = driver.first_failure();
+
+  std::vector<std::string> problems;
+  if (result.live_transfers != 0 || result.paused_transfers != 0 || result.live_streams != 0) {
+    problems.push_back(absl::StrCat("gauges not 0: live_transfers ", result.live_transfers, ", paused ",
+                                    result.paused_transfers, ", live_streams ", result.live_streams));
+  }
+  const double growth_mb = static_cast<double>(result.rss_after_kb - result.rss_after_warmup_kb) / 1024.0;
+  if (growth_mb > options.rss_bound_mb) {
+    problems.push_back(absl::StrCat("RSS grew ", growth_mb, " MB after the warm-up (bound ",
+                                    options.rss_bound_mb, " MB)"));
+  }
+  if (result.fds_after > result.fds_idle + options.max_idle_connections) {
+    problems.push_back(absl::StrCat(result.fds_after, " fds open, idle baseline ", result.fds_idle,
+                                    " + pool ", options.max_idle_connections));
+  }
+  if (result.failed > 0) {
+    problems.push_back(absl::StrCat(result.failed, " stream(s) failed, first: ", result.first_failure));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  result.rss_after_kb = server.StatusKb("VmRSS");
+  if (result.completed == 0 || result.cancelled == 0) {
+    problems.push_back("the mix needs both completed and cancelled streams");
+  }
+  result.passed = problems.empty();
+  for (const std::string& p : problems) absl::StrAppend(&result.verdict, result.verdict.empty() ? "" : "; ", p);
+  return result;
+}
+
+}  // namespace bench
+}  // namespace claude
