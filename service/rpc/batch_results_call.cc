@@ -182,7 +182,7 @@ BatchResultsCall::Action BatchResultsCall::NextAction() {
   if (action.write != nullptr) {
     if (!wrote_any_) {
       wrote_any_ = true;
-      action.initial_metadata = CallerMetadata(response_headers());
+      action.initial_metadata = caller_metadata();
     }
   } else if (outcome_ && !relay_.write_in_flight() && relay_.empty()) {
     finished_ = true;

@@ -30,7 +30,7 @@ absl::Time Deadline(const grpc::CallbackServerContext* context) {
 
 // Request headers that come from the caller's metadata: anthropic-beta, joined as the API
 // expects when several are given.
-HttpHeaders ForwardedHeaders(const grpc::CallbackServerContext* context) {
+HttpHeaders RequestHeadersFromMetadata(const grpc::CallbackServerContext* context) {
   HttpHeaders headers;
   std::vector<std::string> betas;
   for (const auto& [key, value] : context->client_metadata()) {
@@ -194,7 +194,7 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
     reactor->Refuse(env, record, ToGrpcStatus(s));
     return reactor;
   }
-  absl::StatusOr<HttpRequest> request = rpc.build(ForwardedHeaders(context));
+  absl::StatusOr<HttpRequest> request = rpc.build(RequestHeadersFromMetadata(context));
   if (!request.ok()) {
     reactor->Refuse(env, record, ToGrpcStatus(request.status()));
     return reactor;
@@ -338,7 +338,7 @@ grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService:
       *env_, context,
       {kStreamMessageBatchResultsMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
        [&](const HttpHeaders& forwarded) { return env_->dialect->GetMessageBatch(get, forwarded); }},
-      ForwardedHeaders(context), after_custom_id);
+      RequestHeadersFromMetadata(context), after_custom_id);
 }
 
 }  // namespace claude
