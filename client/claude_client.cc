@@ -144,7 +144,8 @@ struct Client::Methods {
         delete_message_batch("/claude.v1.MessageBatches/DeleteMessageBatch", grpc::internal::RpcMethod::NORMAL_RPC,
                              channel),
         stream_message_batch_results("/claude.v1.MessageBatches/StreamMessageBatchResults",
-                                     grpc::internal::RpcMethod::SERVER_STREAMING, channel) {}
+                                     grpc::internal::RpcMethod::SERVER_STREAMING, channel),
+        get_caller_usage("/claude.v1.Admin/GetCallerUsage", grpc::internal::RpcMethod::NORMAL_RPC, channel) {}
 
   const grpc::internal::RpcMethod create_message;
   const grpc::internal::RpcMethod stream_message;
@@ -157,6 +158,7 @@ struct Client::Methods {
   const grpc::internal::RpcMethod cancel_message_batch;
   const grpc::internal::RpcMethod delete_message_batch;
   const grpc::internal::RpcMethod stream_message_batch_results;
+  const grpc::internal::RpcMethod get_caller_usage;
 };
 
 Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
@@ -315,6 +317,12 @@ absl::StatusOr<std::string> Client::CheckHealth(const std::string& service,
     return FromGrpcStatus(status);
   }
   return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+}
+
+absl::StatusOr<v1::CallerUsage> Client::GetCallerUsage(const std::string& caller, const CallOptions& options) {
+  v1::GetCallerUsageRequest request;
+  request.set_caller(caller);
+  return Unary<v1::CallerUsage>(methods_->get_caller_usage, request, options);
 }
 
 absl::StatusOr<v1::ModelInfo> Client::GetModel(const std::string& model_id,

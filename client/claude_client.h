@@ -38,6 +38,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "claude/v1/message_batches.grpc.pb.h"
+#include "claude/v1/admin.grpc.pb.h"
 #include "claude/v1/messages.grpc.pb.h"
 #include "claude/v1/models.grpc.pb.h"
 #include "service/errors/error_table.h"
@@ -195,6 +196,9 @@ class Client {
                                          const std::optional<std::string>& after_custom_id,
                                          const std::function<void(const v1::MessageBatchResult&)>& on_result,
                                          const CallOptions& options = {});
+  // Admin/GetCallerUsage: `caller`'s counts and limits ("" = the caller this client's token
+  // names; another caller's need an admin token).
+  absl::StatusOr<v1::CallerUsage> GetCallerUsage(const std::string& caller = "", const CallOptions& options = {});
 
   // grpc.health.v1.Health/Check of `service` ("" = the whole server): SERVING, NOT_SERVING...
   absl::StatusOr<std::string> CheckHealth(const std::string& service = "",

@@ -83,6 +83,22 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25),
 ABSL_FLAG(std::string, metrics_listen, "",
           "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free one and prints "
           "it). Default: no metrics.");
+ABSL_FLAG(std::string, redis_url, "",
+          "redis://[:password@]host[:port][/db]: count requests and tokens per minute and the "
+          "budgets in Redis, shared by every replica (calls in flight stay per replica). Default: "
+          "in memory, per replica.");
+ABSL_FLAG(std::string, redis_password_file, "",
+          "File holding the Redis password (a mounted secret; a trailing newline is ignored).");
+ABSL_FLAG(std::string, redis_failure, "open",
+          "When Redis cannot answer: \"open\" admits on this replica's own counts (logged and "
+          "counted in claude_grpc_quota_fail_open_admissions_total); \"closed\" refuses with "
+          "UNAVAILABLE. The connection is retried with backoff either way.");
+ABSL_FLAG(absl::Duration, redis_timeout, absl::Milliseconds(500),
+          "A Redis reply later than this drops the connection (its calls fail over as above).");
+ABSL_FLAG(std::string, prices_file, "",
+          "Price table for the USD budgets: \"<model> <input> <output> <cache_write> "
+          "<cache_read>\" in US dollars per million tokens, \"*\" for other models; re-read on "
+          "change.");
 ABSL_FLAG(bool, log_rpcs, true, "Write one JSON line per RPC to stderr.");
 ABSL_FLAG(bool, log_bodies, false,
           "The RPC log lines also carry the request body and the reply's text (prompts and "
@@ -180,11 +196,22 @@ int main(int argc, char** argv) {
   config.callers.limits.concurrent_streams = absl::GetFlag(FLAGS_caller_concurrent_streams);
   config.callers.limits.requests_per_minute = absl::GetFlag(FLAGS_caller_requests_per_minute);
   config.callers.limits.tokens_per_minute = absl::GetFlag(FLAGS_caller_tokens_per_minute);
+  config.quota.redis_url = absl::GetFlag(FLAGS_redis_url);
+  config.quota.redis_password_file = absl::GetFlag(FLAGS_redis_password_file);
+  config.quota.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  config.quota.prices_file = absl::GetFlag(FLAGS_prices_file);
+  if (const std::string failure = absl::GetFlag(FLAGS_redis_failure); failure == "open" || failure == "closed") {
+    config.quota.redis_fail_open = failure == "open";
+  } else {
+    std::cerr << "claude-grpc-server: --redis_failure must be \"open\" or \"closed\"\n";
+    return 1;
+  }
 
   const std::string base_url = upstream.base_url;
   const bool has_key = upstream.api_key != nullptr;
   const bool tls = config.tls.enabled(), mtls = !config.tls.client_ca_file.empty();
   const bool authenticating = !config.callers.callers_file.empty();
+  const bool shared_quota = !config.quota.redis_url.empty();
   auto server = claude::ClaudeServer::Start(std::move(config));
   if (!server.ok()) {
     std::cerr << "claude-grpc-server: " << server.status().message() << "\n";
@@ -194,7 +221,8 @@ int main(int argc, char** argv) {
             << base_url << " (" << absl::GetFlag(FLAGS_upstream_api) << (has_key ? "" : ", no API key")
             << ")"
             << (mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext")
-            << (authenticating ? ", caller tokens required" : "");
+            << (authenticating ? ", caller tokens required" : "")
+            << (shared_quota ? ", limits shared in Redis" : "");
   if ((*server)->metrics_port() != 0) std::cout << ", metrics on port " << (*server)->metrics_port();
   std::cout << std::endl;
 

@@ -60,8 +60,8 @@
 #include "service/codec/json_mapping.h"
 
 ABSL_FLAG(std::string, suite, "all",
-          "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader, soak, "
-          "batch_results, or all (every one but soak and batch_results).");
+          "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader, soak, quota, "
+          "batch_results, or all (every one but soak, quota and batch_results).");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of tables.");
 // Durations are string flags parsed with absl::ParseDuration ("2s", "500ms"): absl::Duration
 // flags are sequence-locked, whose fences GCC warns about under -fsanitize=thread.
@@ -102,6 +102,8 @@ ABSL_FLAG(std::string, upstream_api, "messages",
           "and stream suites and is reported as a ratio to it).");
 ABSL_FLAG(std::string, server_binary, CLAUDE_BENCH_SERVER_BINARY, "The claude-grpc-server binary.");
 ABSL_FLAG(std::string, fake_binary, CLAUDE_BENCH_FAKE_BINARY, "The fake-anthropic binary.");
+ABSL_FLAG(std::string, redis_server_binary, "/usr/bin/redis-server",
+          "The redis-server binary the quota suite starts (Debian: redis-server).");
 
 namespace claude {
 namespace bench {
@@ -708,6 +710,8 @@ constexpr const char* kHttp = "direct_http";
 constexpr const char* kFrontend = "frontend";
 // With --upstream_api=both: the front-end whose server speaks chat_completions upstream.
 constexpr const char* kFrontendChat = "frontend_chat_completions";
+constexpr const char* kLocalQuota = "frontend_local_quota";
+constexpr const char* kRedisQuota = "frontend_redis_quota";
 
 struct Summary {
   double median = 0;
@@ -779,11 +783,16 @@ struct Targets {
   std::vector<std::unique_ptr<v1::Messages::Stub>> frontend;
   std::vector<std::unique_ptr<v1::Messages::Stub>> frontend_chat;  // --upstream_api=both
   std::string http_url;
+  // The quota suite's two servers: a per-caller limit counted in memory, and in Redis.
+  std::vector<std::unique_ptr<v1::Messages::Stub>> local_quota;
+  std::vector<std::unique_ptr<v1::Messages::Stub>> redis_quota;
   // The direct-HTTP body for a request: the Messages API's, or the Chat Completions API's.
   std::function<std::string(const v1::CreateMessageRequest&)> http_body;
 
   const std::vector<std::unique_ptr<v1::Messages::Stub>>& For(absl::string_view scenario) const {
     if (scenario == kRaw) return raw;
+    if (scenario == kLocalQuota) return local_quota;
+    if (scenario == kRedisQuota) return redis_quota;
     return scenario == kFrontendChat ? frontend_chat : frontend;
   }
 };
@@ -1114,14 +1123,15 @@ std::vector<int> ParseLevels(const std::vector<std::string>& values, const char*
 int Run() {
   const std::string suite = absl::GetFlag(FLAGS_suite);
   const bool all = suite == "all";
+  // quota is not part of "all": it needs redis-server, and the perf table does not show it.
   const std::vector<std::string> kSuites = {"unary", "stream", "latency", "open_loop", "memory", "slow_reader",
-                                            "soak", "batch_results"};
+                                            "soak",  "quota", "batch_results"};
   if (!all && std::find(kSuites.begin(), kSuites.end(), suite) == kSuites.end()) {
     std::fprintf(stderr, "claude-grpc-bench: --suite must be all or one of %s\n",
                  absl::StrJoin(kSuites, ", ").c_str());
     return 2;
   }
-  auto runs = [&](const char* name) { return all || suite == name; };
+  auto runs = [&](const char* name) { return (all && std::string(name) != "quota") || suite == name; };
   bool ok = true;
   const std::vector<int> levels = ParseLevels(absl::GetFlag(FLAGS_concurrency), "--concurrency", &ok);
   const std::vector<int> memory_levels =
@@ -1196,6 +1206,33 @@ int Run() {
     return 1;
   }
 
+  // The quota suite: redis-server, and two more servers with the same per-caller limit (high
+  // enough never to refuse), counted in memory and in Redis.
+  Child redis, local_quota_server, redis_quota_server;
+  std::optional<int> local_quota_port, redis_quota_port;
+  if (runs("quota")) {
+    const int redis_port = FreeLoopbackPort();
+    absl::StatusOr<std::string> ready =
+        redis.Start({absl::GetFlag(FLAGS_redis_server_binary), "--port", absl::StrCat(redis_port), "--bind",
+                     "127.0.0.1", "--save", "", "--appendonly", "no"},
+                    "Ready to accept connections");
+    if (!ready.ok()) {
+      std::fprintf(stderr, "claude-grpc-bench: redis-server: %s\n", ready.status().ToString().c_str());
+      return 1;
+    }
+    std::vector<std::string> flags = binaries.server_flags;
+    flags.push_back("--caller_requests_per_minute=1000000000");
+    absl::StatusOr<int> port = StartServer(&local_quota_server, binaries.server, *fake_url, flags);
+    if (port.ok()) local_quota_port = *port;
+    flags.push_back(absl::StrCat("--redis_url=redis://127.0.0.1:", redis_port, "/0"));
+    port = port.ok() ? StartServer(&redis_quota_server, binaries.server, *fake_url, flags) : port;
+    if (!port.ok()) {
+      std::fprintf(stderr, "claude-grpc-bench: claude-grpc-server (quota): %s\n", port.status().ToString().c_str());
+      return 1;
+    }
+    redis_quota_port = *port;
+  }
+
   curl_global_init(CURL_GLOBAL_DEFAULT);
   EchoService echo;
   grpc::ServerBuilder builder;
@@ -1219,6 +1256,8 @@ int Run() {
     targets.http_url = *fake_url + "/v1/messages";
     targets.http_body = [](const v1::CreateMessageRequest& r) { return CreateMessageBody(r, false); };
   }
+  if (local_quota_port) targets.local_quota = Stubs(absl::StrCat("127.0.0.1:", *local_quota_port), channels);
+  if (redis_quota_port) targets.redis_quota = Stubs(absl::StrCat("127.0.0.1:", *redis_quota_port), channels);
 
   Results results;
   Bench bench(&targets, &results);
@@ -1233,12 +1272,18 @@ int Run() {
   if (runs("stream")) bench.Stream(compared_stream, streams, stream_events, rounds);
   if (runs("latency")) bench.Unary("latency", unary_scenarios, {1}, rounds);
   if (runs("open_loop")) bench.OpenLoop(rate, rounds);
+  if (runs("quota")) bench.Unary("quota", {kLocalQuota, kRedisQuota}, {1}, rounds);
 
   // The memory suites use fresh processes of their own; these are done.
   raw_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   targets.raw.clear();
   targets.frontend.clear();
   targets.frontend_chat.clear();
+  targets.local_quota.clear();
+  targets.redis_quota.clear();
+  redis_quota_server.Stop();
+  local_quota_server.Stop();
+  redis.Stop();
   server.Stop();
   if (both) chat_server.Stop();
   fake.Stop();
@@ -1308,6 +1353,16 @@ int Run() {
       latency_extra.emplace_back(absl::StrCat("overhead_", p, "_us"), overhead);
     }
   }
+  // What counting a limit in Redis adds to a call, against counting it in memory, same run.
+  std::vector<std::pair<std::string, double>> quota_extra;
+  if (runs("quota")) {
+    for (const char* p : {"p50", "p99"}) {
+      const std::string metric = absl::StrCat(p, "_us");
+      quota_extra.emplace_back(absl::StrCat("redis_added_", p, "_us"),
+                               results.Get("quota", kRedisQuota, 1, metric).median -
+                                   results.Get("quota", kLocalQuota, 1, metric).median);
+    }
+  }
   const int rate_level = static_cast<int>(rate);
   std::vector<std::pair<std::string, double>> open_loop_extra;
   if (runs("open_loop")) {
@@ -1336,6 +1391,7 @@ int Run() {
     if (runs("open_loop")) {
       parts.push_back("\"open_loop\":" + SuiteJson(results, "open_loop", open_loop_extra));
     }
+    if (runs("quota")) parts.push_back("\"quota\":" + SuiteJson(results, "quota", quota_extra));
     if (memory) parts.push_back("\"memory\":" + MemoryJson(*memory));
     if (slow_reader) parts.push_back("\"slow_reader\":" + SlowReaderJson(*slow_reader, slow));
     parts.push_back(absl::StrCat(R"("errors":)", bench.errors()));
@@ -1377,6 +1433,11 @@ int Run() {
       std::printf("front-end overhead at %.0f calls/s: p50 %.0f us, p99 %.0f us\n", rate,
                   open_loop_extra[1].second, open_loop_extra[2].second);
     }
+    if (runs("quota")) {
+      PrintUnaryTable(results, "quota", "per-caller limit counted in memory / in Redis (1 in flight)");
+      std::printf("added by the Redis-checked admission: p50 %.0f us, p99 %.0f us\n", quota_extra[0].second,
+                  quota_extra[1].second);
+    }
     if (memory) PrintMemory(*memory);
     if (slow_reader) PrintSlowReader(*slow_reader, slow);
   }
@@ -1404,7 +1465,7 @@ int main(int argc, char** argv) {
       "Load generator for claude-grpc: raw gRPC (in-process echo service) vs direct HTTP to "
       "fake-anthropic vs the front-end (claude-grpc-server -> fake-anthropic), and the server's "
       "memory with many open streams and with a slow reader.\n"
-      "Usage: claude-grpc-bench [--suite=all|unary|stream|latency|open_loop|memory|slow_reader|soak|batch_results] "
+      "Usage: claude-grpc-bench [--suite=all|unary|stream|latency|open_loop|memory|slow_reader|soak|quota|batch_results] "
       "[--json] [--duration=2s] [--warmup=0.5s] [--rounds=3] [--concurrency=1,16,64,256] "
       "[--rate=2000] [--memory_streams=1000,5000,10000] "
       "[--upstream_api=messages|chat_completions|both]");

@@ -67,6 +67,9 @@ class PeakRssSampler {
 // allowed: the hard limit, raised first when the process may (root). Returns the soft limit.
 int64_t RaiseFileLimit();
 
+// A loopback TCP port free at this moment (for children that cannot pick their own, redis-server).
+int FreeLoopbackPort();
+
 // Starts fake-anthropic with `flags` on a free loopback port; returns its base URL.
 absl::StatusOr<std::string> StartFake(Child* fake, const std::string& binary,
                                       const std::vector<std::string>& flags);

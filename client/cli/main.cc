@@ -30,6 +30,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -49,6 +50,9 @@ ABSL_FLAG(std::optional<double>, temperature, std::nullopt, "Randomness, 0.0 to 
 ABSL_FLAG(bool, stream, false,
           "Print the reply as it arrives; thinking goes to stderr. With --json, only the final "
           "message is printed.");
+ABSL_FLAG(std::string, caller, "",
+          "usage: the caller whose usage to show (default: the one CLAUDE_GRPC_TOKEN names; another "
+          "caller's needs an admin token).");
 ABSL_FLAG(bool, json, false, "Print the final message as the API's JSON instead of its text.");
 ABSL_FLAG(bool, events, false, "Print every stream event as the API's JSON, one per line (streams).");
 ABSL_FLAG(std::vector<std::string>, image, {},
@@ -360,6 +364,23 @@ int RunModels(Client& client) {
   return 0;
 }
 
+// One line per count, with its limit ("unlimited" for 0).
+std::string FormatCallerUsage(const claude::v1::CallerUsage& u) {
+  const auto limit = [](auto value) { return value > 0 ? absl::StrCat(value) : std::string("unlimited"); };
+  const auto dollars = [](double value) { return absl::StrFormat("$%.6f", value); };
+  const auto dollar_limit = [&](double value) { return value > 0 ? dollars(value) : std::string("unlimited"); };
+  return absl::StrCat(
+      "caller               ", u.caller().empty() ? "(anonymous)" : u.caller(), "\n",
+      "counted              ", u.shared() ? "in Redis, by every replica" : "by this replica only", "\n",
+      "requests this minute ", u.requests_this_minute(), " of ", limit(u.requests_per_minute_limit()), "\n",
+      "tokens this minute   ", u.tokens_this_minute(), " of ", limit(u.tokens_per_minute_limit()), "\n",
+      "tokens today         ", u.tokens_today(), " of ", limit(u.tokens_per_day_limit()), "\n",
+      "tokens this month    ", u.tokens_this_month(), " of ", limit(u.tokens_per_month_limit()), "\n",
+      "USD today            ", dollars(u.usd_today()), " of ", dollar_limit(u.usd_per_day_limit()), "\n",
+      "USD this month       ", dollars(u.usd_this_month()), " of ", dollar_limit(u.usd_per_month_limit()), "\n",
+      "concurrent streams   limit ", limit(u.concurrent_streams_limit()), "\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -374,6 +395,7 @@ int main(int argc, char** argv) {
       "  ", kProgram, " batches results ID [--after=C] the results as JSONL\n"
       "  ", kProgram, " batches wait ID                poll until ended (progress on stderr)\n"
       "  ", kProgram, " health [SERVICE]               the server's health; exit 0 when SERVING\n"
+      "  ", kProgram, " usage [--caller NAME]          a caller's counts against its limits and budgets\n"
       "  ", kProgram, " hash-token                     a token (stdin) as the server's callers file lists it\n\n"
       "Environment: CLAUDE_GRPC_TOKEN, sent as \"authorization: Bearer <token>\".\n"
       "Exit status: 0 success, 1 the call failed (stderr: \"", kProgram,
@@ -384,7 +406,8 @@ int main(int argc, char** argv) {
   std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(kept.size()), kept.data());
   std::vector<std::string> args(positional.begin() + 1, positional.end());
 
-  enum class Command { kMessages, kCountTokens, kModels, kHealth, kHashToken, kBatches } command = Command::kMessages;
+  enum class Command { kMessages, kCountTokens, kModels, kHealth, kHashToken, kUsage, kBatches } command =
+      Command::kMessages;
   std::string health_service;
   if (!args.empty() && args[0] == "count-tokens") {
     command = Command::kCountTokens;
@@ -404,6 +427,10 @@ int main(int argc, char** argv) {
     if (token.empty()) UsageError("hash-token: no token on stdin");
     Print(claude::FormatTokenDigest(claude::DigestToken(token)) + "\n");
     return 0;
+  } else if (!args.empty() && args[0] == "usage") {
+    command = Command::kUsage;
+    if (args.size() > 1) UsageError("usage takes no arguments; name a caller with --caller");
+    args.clear();
   } else if (!args.empty() && args[0] == "health") {
     command = Command::kHealth;
     if (args.size() > 2) UsageError("health takes at most one SERVICE");
@@ -462,6 +489,16 @@ int main(int argc, char** argv) {
       flags.poll_interval = absl::GetFlag(FLAGS_poll_interval);
       Client client(absl::GetFlag(FLAGS_target), options);
       exit_code = claude::cli::RunBatches(client, args, flags, stdout, stderr);
+      break;
+    }
+    case Command::kUsage: {
+      Client client(absl::GetFlag(FLAGS_target), options);
+      absl::StatusOr<claude::v1::CallerUsage> usage = client.GetCallerUsage(absl::GetFlag(FLAGS_caller));
+      if (!usage.ok()) {
+        exit_code = CallFailed(usage.status());
+        break;
+      }
+      Print(FormatCallerUsage(*usage));
       break;
     }
     case Command::kHealth: {

@@ -112,6 +112,8 @@ struct Details {
   int http_status = 0;  // 0: not an HTTP exchange
   std::string request_id;
   std::optional<absl::Duration> retry_delay;
+  // A QuotaFailure violation (subject, description), for refusals by a quota or budget.
+  std::optional<std::pair<std::string, std::string>> quota_violation;
   // From the upstream's error.details (see AddUpstreamDetails).
   std::string error_code;
   std::vector<std::pair<std::string, std::string>> details_metadata;
@@ -230,6 +232,13 @@ grpc::Status MakeStatus(grpc::StatusCode code, std::string message, const Detail
     google::rpc::RetryInfo retry;
     SetDuration(*details.retry_delay, retry.mutable_retry_delay());
     rpc.add_details()->PackFrom(retry);
+  }
+  if (details.quota_violation) {
+    google::rpc::QuotaFailure quota;
+    google::rpc::QuotaFailure::Violation* violation = quota.add_violations();
+    violation->set_subject(details.quota_violation->first);
+    violation->set_description(details.quota_violation->second);
+    rpc.add_details()->PackFrom(quota);
   }
   if (!details.request_id.empty()) {
     google::rpc::RequestInfo request;
@@ -440,6 +449,16 @@ grpc::Status StatusFromLocalPolicy(grpc::StatusCode code, std::string message, s
   return MakeStatus(code, std::move(message), details);
 }
 
+grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason, absl::Duration retry_delay,
+                                    std::string subject) {
+  Details details;
+  details.domain = kLocalErrorDomain;
+  details.reason = std::move(reason);
+  details.retry_delay = retry_delay;
+  details.quota_violation.emplace(std::move(subject), message);
+  return MakeStatus(grpc::StatusCode::RESOURCE_EXHAUSTED, std::move(message), details);
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const int code = static_cast<int>(status.code());
@@ -476,6 +495,9 @@ std::optional<ErrorDetails> ParseErrorDetails(const grpc::Status& status) {
       found = true;
       out.retry_delay = absl::Seconds(retry.retry_delay().seconds()) +
                         absl::Nanoseconds(retry.retry_delay().nanos());
+    } else if (google::rpc::QuotaFailure quota; any.UnpackTo(&quota)) {
+      found = true;
+      if (quota.violations_size() > 0) out.quota_subject = quota.violations(0).subject();
     } else if (google::rpc::RequestInfo request; any.UnpackTo(&request)) {
       found = true;
       out.request_id = request.request_id();

@@ -82,6 +82,12 @@ grpc::Status StatusFromInternal(const absl::Status& status);
 grpc::Status StatusFromLocalPolicy(grpc::StatusCode code, std::string message, std::string reason,
                                    std::optional<absl::Duration> retry_delay = std::nullopt);
 
+// A call refused by a caller's quota or budget: RESOURCE_EXHAUSTED with ErrorInfo{reason,
+// "claude-grpc"}, RetryInfo (when the window that refused it resets) and a QuotaFailure whose
+// violation names `subject` ("caller:<name>") and repeats the message.
+grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason, absl::Duration retry_delay,
+                                    std::string subject);
+
 // absl and gRPC share their code numbering: codes map 1:1, the message is kept, no details.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
@@ -108,6 +114,7 @@ struct ErrorDetails {
   std::string request_id;  // RequestInfo.request_id, else ErrorInfo.metadata["request_id"]
   std::optional<absl::Duration> retry_delay;  // RetryInfo.retry_delay
   int http_status = 0;  // ErrorInfo.metadata["http_status"]; 0 when absent
+  std::string quota_subject;  // QuotaFailure's first violation's subject; "" when absent
   std::string error_code;  // ErrorInfo.metadata["error_code"]: the upstream's error.details.error_code
   // ErrorInfo.metadata, all of it (details_<key> entries included).
   std::map<std::string, std::string> metadata;

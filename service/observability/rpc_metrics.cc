@@ -28,14 +28,6 @@ double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
 }  // namespace
 
-std::string RpcMetrics::BoundedLabel::Get(absl::string_view value) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (seen_.contains(value)) return std::string(value);
-  if (seen_.size() >= max_) return "other";
-  seen_.emplace(value);
-  return std::string(value);
-}
-
 RpcMetrics::RpcMetrics(std::shared_ptr<prometheus::Registry> registry, size_t max_label_values)
     : registry_(std::move(registry)),
       models_(max_label_values),

@@ -5,7 +5,6 @@
 #define SERVICE_OBSERVABILITY_RPC_METRICS_H_
 
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include <prometheus/counter.h>
@@ -14,9 +13,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
-#include "absl/strings/string_view.h"
+#include "service/observability/bounded_label.h"
 #include "service/rpc/call_record.h"
 
 namespace claude {
@@ -32,19 +29,6 @@ class RpcMetrics final : public CallObserver {
   void OnCallEnd(const CallRecord& record) override;
 
  private:
-  // A bounded set of label values: a value seen before, or a new one while there is room, is
-  // itself; any other is "other".
-  class BoundedLabel {
-   public:
-    explicit BoundedLabel(size_t max) : max_(max) {}
-    std::string Get(absl::string_view value);
-
-   private:
-    const size_t max_;
-    std::mutex mu_;
-    absl::flat_hash_set<std::string> seen_ ABSL_GUARDED_BY(mu_);
-  };
-
   const std::shared_ptr<prometheus::Registry> registry_;
   BoundedLabel models_;
   BoundedLabel callers_;

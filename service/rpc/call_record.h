@@ -51,6 +51,7 @@ inline constexpr char kListMessageBatchesMethod[] = "claude.v1.MessageBatches/Li
 inline constexpr char kCancelMessageBatchMethod[] = "claude.v1.MessageBatches/CancelMessageBatch";
 inline constexpr char kDeleteMessageBatchMethod[] = "claude.v1.MessageBatches/DeleteMessageBatch";
 inline constexpr char kStreamMessageBatchResultsMethod[] = "claude.v1.MessageBatches/StreamMessageBatchResults";
+inline constexpr char kGetCallerUsageMethod[] = "claude.v1.Admin/GetCallerUsage";
 
 struct CallRecord {
   using Clock = std::chrono::steady_clock;

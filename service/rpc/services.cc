@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -77,7 +79,10 @@ void EndRecord(const CallEnvironment& env, CallRecord& record, const grpc::Statu
 
 // A reactor that delegates to its call: `Base` is the gRPC reactor type, `Call` the
 // UpstreamCall behind it, which answers through the CallerSide. gRPC deletes it only through
-// OnDone, after which the call never touches it again.
+// OnDone, after which the call never touches it again. The call starts in the handler, or, when
+// a shared quota store (Redis) has to decide first, on the store's thread when its answer
+// arrives (StartWhenAdmitted); a cancel meanwhile ends the RPC at once and the late answer is
+// dropped.
 template <typename Base, typename Call>
 class CallReactor final : public Base, public CallerSide {
  public:
@@ -89,6 +94,9 @@ class CallReactor final : public Base, public CallerSide {
   template <typename... Args>
   void Start(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
              CallRecord record, CallAdmission admission, Args... args) {
+    // Held across Begin: OnCancel and OnDone, which may come from other threads once the
+    // store's answer started the call, wait for the call to be in place.
+    std::lock_guard<std::mutex> lock(start_mu_);
     context_ = context;
     admission_ = std::move(admission);
     if (env.record_bodies) record.request_body = request.body;
@@ -100,6 +108,26 @@ class CallReactor final : public Base, public CallerSide {
     registry_ = env.calls;
     call_ = std::move(call);
     call_->Begin(std::move(record));
+    if (cancelled_) call_->Cancel();
+  }
+  // Asks the gate's shared store to decide `admission`, then starts the call (or refuses it)
+  // from the store's answer. The handler returns at once: no gRPC thread waits for Redis.
+  template <typename... Args>
+  void StartWhenAdmitted(const CallEnvironment& env, HttpRequest request, grpc::CallbackServerContext* context,
+                         CallRecord record, CallAdmission admission, Args... args) {
+    auto waiting = std::make_shared<Waiting>();
+    waiting->env = &env;
+    waiting->record = std::move(record);
+    waiting_ = waiting;
+    env.gate->Decide(std::move(admission), [this, waiting, request = std::move(request), context,
+                                            args...](CallAdmission decided) mutable {
+      if (!waiting->Claim()) return;  // the RPC ended (cancelled) while the store decided
+      if (!decided.ok()) {
+        Refuse(*waiting->env, waiting->record, decided.status());
+        return;
+      }
+      Start(*waiting->env, std::move(request), context, std::move(waiting->record), std::move(decided), args...);
+    });
   }
   // Ends the RPC with `status` before any upstream call.
   void Refuse(const CallEnvironment& env, CallRecord& record, const grpc::Status& status) {
@@ -132,21 +160,51 @@ class CallReactor final : public Base, public CallerSide {
   // Overrides ServerWriteReactor::OnWriteDone; a unary reactor has none, and never instantiates it.
   void OnWriteDone(bool ok) { call_->WriteDone(ok); }
   void OnCancel() override {
-    if (call_) call_->Cancel();
+    if (waiting_ != nullptr && waiting_->Claim()) {
+      Refuse(*waiting_->env, waiting_->record, grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
+      return;
+    }
+    std::shared_ptr<Call> call;
+    {
+      std::lock_guard<std::mutex> lock(start_mu_);
+      cancelled_ = true;
+      call = call_;
+    }
+    if (call) call->Cancel();
   }
   void OnDone() override {
-    if (call_) {
-      call_->Detach();
-      if (registry_ != nullptr) registry_->Remove(call_.get());
+    {
+      std::lock_guard<std::mutex> lock(start_mu_);
+      if (call_) {
+        call_->Detach();
+        if (registry_ != nullptr) registry_->Remove(call_.get());
+      }
     }
     delete this;
   }
 
  private:
+  // A decision in progress: whoever claims it first (the store's answer or a cancel) ends or
+  // starts the RPC; the other does nothing. Shared with the pending answer, which may arrive
+  // after the reactor is gone.
+  struct Waiting {
+    std::mutex mu;
+    bool claimed = false;
+    const CallEnvironment* env = nullptr;
+    CallRecord record;  // owned by the claimer
+    bool Claim() {
+      std::lock_guard<std::mutex> lock(mu);
+      return !std::exchange(claimed, true);
+    }
+  };
+
+  std::mutex start_mu_;
   grpc::CallbackServerContext* context_ = nullptr;
   std::shared_ptr<Call> call_;
+  bool cancelled_ = false;  // OnCancel came before the call was in place
   CallRegistry* registry_ = nullptr;
   CallAdmission admission_;
+  std::shared_ptr<Waiting> waiting_;  // set in the handler, before any reaction
 };
 
 using UnaryReactor = CallReactor<grpc::ServerUnaryReactor, UnaryCall>;
@@ -158,8 +216,8 @@ using BatchResultsReactor =
 // Security's admission step: who calls (bearer token) and whether within its limits. The
 // caller's name goes into the record for metrics and logs.
 CallAdmission Admit(const CallEnvironment& env, const grpc::CallbackServerContext* context,
-                    CallRecord& record, int64_t requests) {
-  CallAdmission admission = env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context, requests);
+                    CallRecord& record) {
+  CallAdmission admission = env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context);
   record.caller = admission.caller();
   return admission;
 }
@@ -172,20 +230,19 @@ struct RpcSpec {
   absl::FunctionRef<absl::Status()> validate;
   // The upstream request, from the dialect; a refusal goes to the caller as is.
   absl::FunctionRef<absl::StatusOr<HttpRequest>(const HttpHeaders& forwarded)> build;
-  // What the RPC counts as towards the caller's requests per minute: 1, or a message batch's
-  // request count.
-  int64_t requests = 1;
 };
 
 // The one admission path of every RPC: record, admit, refuse, validate, build, reactor. Every
 // handler goes through here, so none can skip the caller gate or the record. `call_args` are
-// the Call's own constructor arguments after the reactor.
+// the Call's own constructor arguments after the reactor. With limits shared in Redis, the
+// gate's local step (token, calls in flight) comes first, then validation, and the shared
+// decision last, so malformed requests never count against a caller's quota.
 template <typename Reactor, typename... CallArgs>
 Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context, const RpcSpec& rpc,
                CallArgs... call_args) {
   CallRecord record = StartRecord(env, rpc.method, rpc.model);
   auto* reactor = new Reactor();
-  CallAdmission admission = Admit(env, context, record, rpc.requests);
+  CallAdmission admission = Admit(env, context, record);
   if (!admission.ok()) {
     reactor->Refuse(env, record, admission.status());
     return reactor;
@@ -197,6 +254,11 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
   absl::StatusOr<HttpRequest> request = rpc.build(RequestHeadersFromMetadata(context));
   if (!request.ok()) {
     reactor->Refuse(env, record, ToGrpcStatus(request.status()));
+    return reactor;
+  }
+  if (admission.pending()) {
+    reactor->StartWhenAdmitted(env, *std::move(request), context, std::move(record), std::move(admission),
+                               call_args...);
     return reactor;
   }
   reactor->Start(env, *std::move(request), context, std::move(record), std::move(admission), call_args...);
@@ -279,10 +341,7 @@ grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
            if (absl::Status s = ValidateMessageBatchBodySize(http->body->size()); !s.ok()) return s;
          }
          return http;
-       },
-       // Each request of the batch counts towards requests per minute (the create itself is
-       // one call in flight).
-       std::max<int64_t>(request->requests_size(), 1)},
+       }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -339,6 +398,73 @@ grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService:
       {kStreamMessageBatchResultsMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
        [&](const HttpHeaders& forwarded) { return env_->dialect->GetMessageBatch(get, forwarded); }},
       RequestHeadersFromMetadata(context), after_custom_id);
+
+AdminService::AdminService(const CallEnvironment* env) : env_(env) {}
+
+grpc::ServerUnaryReactor* AdminService::GetCallerUsage(grpc::CallbackServerContext* context,
+                                                       const claude::v1::GetCallerUsageRequest* request,
+                                                       claude::v1::CallerUsage* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // The record lives until the answer: it is shared with the callback that finishes the RPC.
+  auto record = std::make_shared<CallRecord>(StartRecord(*env_, kGetCallerUsageMethod, ""));
+  const CallEnvironment* env = env_;
+  const auto finish = [env, record, reactor](const grpc::Status& status) {
+    EndRecord(*env, *record, status);
+    reactor->Finish(status);
+  };
+  if (env_->gate == nullptr) {
+    finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "this server keeps no per-caller usage"));
+    return reactor;
+  }
+  absl::StatusOr<AuthenticatedCaller> who = env_->gate->Authenticate(*context, absl::Now());
+  if (!who.ok()) {
+    finish(CallerGate::AuthenticationStatus(who.status()));
+    return reactor;
+  }
+  record->caller = who->name;
+  const std::string& asked = request->caller().empty() ? who->name : request->caller();
+  if (asked.size() > 128) {
+    finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "caller: at most 128 characters"));
+    return reactor;
+  }
+  if (asked != who->name && !who->admin) {
+    finish(StatusFromLocalPolicy(grpc::StatusCode::PERMISSION_DENIED,
+                                 "caller: only callers marked admin in the callers file may read another "
+                                 "caller's usage",
+                                 "caller_not_admin"));
+    return reactor;
+  }
+  std::optional<AuthenticatedCaller> target = env_->gate->Find(asked);
+  if (!target) {
+    // The name is not echoed: it may be anything the caller sent.
+    finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "caller: no such caller in the callers file"));
+    return reactor;
+  }
+  response->set_caller(target->name);
+  response->set_shared(env_->gate->shared());
+  const CallerLimits& limits = target->limits;
+  response->set_concurrent_streams_limit(limits.concurrent_streams);
+  response->set_requests_per_minute_limit(limits.requests_per_minute);
+  response->set_tokens_per_minute_limit(limits.tokens_per_minute);
+  response->set_tokens_per_day_limit(limits.tokens_per_day);
+  response->set_tokens_per_month_limit(limits.tokens_per_month);
+  response->set_usd_per_day_limit(static_cast<double>(limits.usd_micros_per_day) / 1e6);
+  response->set_usd_per_month_limit(static_cast<double>(limits.usd_micros_per_month) / 1e6);
+  env_->gate->ReadUsage(target->name, [finish, response](absl::StatusOr<CallerUsageCounts> counts) {
+    if (!counts.ok()) {
+      finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat("the usage store cannot be read: ", counts.status().message())));
+      return;
+    }
+    response->set_requests_this_minute(counts->requests_this_minute);
+    response->set_tokens_this_minute(counts->tokens_this_minute);
+    response->set_tokens_today(counts->tokens_today);
+    response->set_tokens_this_month(counts->tokens_this_month);
+    response->set_usd_today(static_cast<double>(counts->usd_micros_today) / 1e6);
+    response->set_usd_this_month(static_cast<double>(counts->usd_micros_this_month) / 1e6);
+    finish(grpc::Status::OK);
+  });
+  return reactor;
 }
 
 }  // namespace claude

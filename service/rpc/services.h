@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "claude/v1/message_batches.grpc.pb.h"
+#include "claude/v1/admin.grpc.pb.h"
 #include "claude/v1/messages.grpc.pb.h"
 #include "claude/v1/models.grpc.pb.h"
 #include "service/rpc/upstream_call.h"
@@ -71,6 +72,15 @@ class MessageBatchesService final : public claude::v1::MessageBatches::CallbackS
                                                claude::v1::DeleteMessageBatchResponse* response) override;
   grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* StreamMessageBatchResults(
       grpc::CallbackServerContext* context, const claude::v1::StreamMessageBatchResultsRequest* request) override;
+// claude.v1.Admin: a caller's usage and limits. It reaches no upstream; its answer comes from
+// the gate (Redis, or this replica's counts) without blocking the gRPC thread.
+class AdminService final : public claude::v1::Admin::CallbackService {
+ public:
+  explicit AdminService(const CallEnvironment* env);
+
+  grpc::ServerUnaryReactor* GetCallerUsage(grpc::CallbackServerContext* context,
+                                           const claude::v1::GetCallerUsageRequest* request,
+                                           claude::v1::CallerUsage* response) override;
 
  private:
   const CallEnvironment* env_;

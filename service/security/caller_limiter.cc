@@ -3,15 +3,45 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace claude {
 
-void CallerLimiter::Expire(State& state, absl::Time now) {
-  const absl::Time horizon = now - kWindow;
-  while (!state.requests.empty() && state.requests.front().first <= horizon) {
-    state.request_sum -= state.requests.front().second;
-    state.requests.pop_front();
+LimitRefusal RefusalFor(LimitKind kind, int64_t limit, absl::Duration retry_after) {
+  retry_after = std::max(retry_after, absl::ZeroDuration());
+  const auto dollars = [limit] { return absl::StrFormat("$%.2f", static_cast<double>(limit) / 1e6); };
+  switch (kind) {
+    case LimitKind::kRequestsPerMinute:
+      return {absl::StrCat("at its limit of ", limit, " requests per minute"), "caller_requests_per_minute",
+              retry_after};
+    case LimitKind::kTokensPerMinute:
+      return {absl::StrCat("at its limit of ", limit, " tokens per minute"), "caller_tokens_per_minute",
+              retry_after};
+    case LimitKind::kTokensPerDay:
+      return {absl::StrCat("over its budget of ", limit, " tokens per day (UTC)"), "caller_tokens_per_day",
+              retry_after};
+    case LimitKind::kTokensPerMonth:
+      return {absl::StrCat("over its budget of ", limit, " tokens per month (UTC)"), "caller_tokens_per_month",
+              retry_after};
+    case LimitKind::kUsdPerDay:
+      return {absl::StrCat("over its budget of ", dollars(), " per day (UTC)"), "caller_usd_per_day", retry_after};
+    case LimitKind::kUsdPerMonth:
+      break;
   }
+  return {absl::StrCat("over its budget of ", dollars(), " per month (UTC)"), "caller_usd_per_month", retry_after};
+}
+
+void CallerLimiter::Expire(State& state, absl::Time now) const {
+  if (const int64_t day = windows_.DayAt(now).id; day != state.day) {
+    state.day = day;
+    state.day_tokens = state.day_micros = 0;
+  }
+  if (const int64_t month = windows_.MonthAt(now).id; month != state.month) {
+    state.month = month;
+    state.month_tokens = state.month_micros = 0;
+  }
+  const absl::Time horizon = now - kWindow;
+  while (!state.requests.empty() && state.requests.front() <= horizon) state.requests.pop_front();
   // A token bucket stamped with the start of its second leaves when its whole second has.
   while (!state.tokens.empty() && state.tokens.front().first + absl::Seconds(1) <= horizon) {
     state.token_sum -= state.tokens.front().second;
@@ -20,8 +50,7 @@ void CallerLimiter::Expire(State& state, absl::Time now) {
 }
 
 std::optional<LimitRefusal> CallerLimiter::Acquire(const std::string& caller,
-                                                   const CallerLimits& limits, absl::Time now,
-                                                   int64_t requests) {
+                                                   const CallerLimits& limits, absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
   State& state = callers_[caller];
   Expire(state, now);
@@ -30,18 +59,29 @@ std::optional<LimitRefusal> CallerLimiter::Acquire(const std::string& caller,
                                      " concurrent streams"),
                         "caller_concurrent_streams", kConcurrencyRetryAfter};
   }
-  if (limits.requests_per_minute > 0 && state.request_sum >= limits.requests_per_minute) {
-    // The admission whose expiry brings the count below the limit.
-    int64_t sum = state.request_sum;
-    absl::Time frees = now;
-    for (const auto& [admitted, count] : state.requests) {
-      sum -= count;
-      frees = admitted + kWindow;
-      if (sum < limits.requests_per_minute) break;
-    }
-    return LimitRefusal{absl::StrCat("at its limit of ", limits.requests_per_minute,
-                                     " requests per minute"),
-                        "caller_requests_per_minute", std::max(frees - now, absl::ZeroDuration())};
+  if (std::optional<LimitRefusal> refusal = CheckWindows(state, limits, now)) return refusal;
+  ++state.active;
+  if (limits.requests_per_minute > 0) state.requests.push_back(now);
+  return std::nullopt;
+}
+
+std::optional<LimitRefusal> CallerLimiter::AdmitWindows(const std::string& caller,
+                                                        const CallerLimits& limits, absl::Time now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  State& state = callers_[caller];
+  Expire(state, now);
+  if (std::optional<LimitRefusal> refusal = CheckWindows(state, limits, now)) return refusal;
+  if (limits.requests_per_minute > 0) state.requests.push_back(now);
+  return std::nullopt;
+}
+
+std::optional<LimitRefusal> CallerLimiter::CheckWindows(State& state, const CallerLimits& limits,
+                                                        absl::Time now) const {
+  if (limits.requests_per_minute > 0 &&
+      static_cast<int64_t>(state.requests.size()) >= limits.requests_per_minute) {
+    // The request whose expiry brings the count below the limit.
+    const absl::Time frees = state.requests[state.requests.size() - limits.requests_per_minute] + kWindow;
+    return RefusalFor(LimitKind::kRequestsPerMinute, limits.requests_per_minute, frees - now);
   }
   if (limits.tokens_per_minute > 0 && state.token_sum >= limits.tokens_per_minute) {
     int64_t sum = state.token_sum;
@@ -51,14 +91,22 @@ std::optional<LimitRefusal> CallerLimiter::Acquire(const std::string& caller,
       wait = second + absl::Seconds(1) + kWindow - now;
       if (sum < limits.tokens_per_minute) break;
     }
-    return LimitRefusal{absl::StrCat("at its limit of ", limits.tokens_per_minute,
-                                     " tokens per minute"),
-                        "caller_tokens_per_minute", std::max(wait, absl::ZeroDuration())};
+    return RefusalFor(LimitKind::kTokensPerMinute, limits.tokens_per_minute, wait);
   }
-  ++state.active;
-  if (limits.requests_per_minute > 0) {
-    state.requests.emplace_back(now, std::max<int64_t>(requests, 1));
-    state.request_sum += state.requests.back().second;
+  const absl::Duration to_day_end = windows_.DayAt(now).end - now;
+  const absl::Duration to_month_end = windows_.MonthAt(now).end - now;
+  const struct {
+    LimitKind kind;
+    int64_t limit, used;
+    absl::Duration resets_in;
+  } budgets[] = {
+      {LimitKind::kTokensPerDay, limits.tokens_per_day, state.day_tokens, to_day_end},
+      {LimitKind::kTokensPerMonth, limits.tokens_per_month, state.month_tokens, to_month_end},
+      {LimitKind::kUsdPerDay, limits.usd_micros_per_day, state.day_micros, to_day_end},
+      {LimitKind::kUsdPerMonth, limits.usd_micros_per_month, state.month_micros, to_month_end},
+  };
+  for (const auto& budget : budgets) {
+    if (budget.limit > 0 && budget.used >= budget.limit) return RefusalFor(budget.kind, budget.limit, budget.resets_in);
   }
   return std::nullopt;
 }
@@ -70,14 +118,23 @@ void CallerLimiter::Release(const std::string& caller) {
   State& state = it->second;
   if (state.active > 0) --state.active;
   // Forget idle callers, so the map holds only callers with something to remember.
-  if (state.active == 0 && state.requests.empty() && state.tokens.empty()) callers_.erase(it);
+  if (state.active == 0 && state.requests.empty() && state.tokens.empty() && state.day_tokens == 0 &&
+      state.month_tokens == 0 && state.day_micros == 0 && state.month_micros == 0) {
+    callers_.erase(it);
+  }
 }
 
-void CallerLimiter::RecordTokens(const std::string& caller, int64_t tokens, absl::Time now) {
-  if (tokens <= 0) return;
+void CallerLimiter::RecordTokens(const std::string& caller, int64_t tokens, absl::Time now,
+                                 int64_t usd_micros) {
+  if (tokens <= 0 && usd_micros <= 0) return;
   std::lock_guard<std::mutex> lock(mu_);
   State& state = callers_[caller];
   Expire(state, now);
+  state.day_micros += std::max<int64_t>(usd_micros, 0);
+  state.month_micros += std::max<int64_t>(usd_micros, 0);
+  if (tokens <= 0) return;
+  state.day_tokens += tokens;
+  state.month_tokens += tokens;
   const absl::Time second = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
   if (!state.tokens.empty() && state.tokens.back().first == second) {
     state.tokens.back().second += tokens;
@@ -85,6 +142,22 @@ void CallerLimiter::RecordTokens(const std::string& caller, int64_t tokens, absl
     state.tokens.emplace_back(second, tokens);
   }
   state.token_sum += tokens;
+}
+
+CallerUsageCounts CallerLimiter::Usage(const std::string& caller, absl::Time now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  CallerUsageCounts counts;
+  auto it = callers_.find(caller);
+  if (it == callers_.end()) return counts;
+  State& state = it->second;
+  Expire(state, now);
+  counts.requests_this_minute = static_cast<int64_t>(state.requests.size());
+  counts.tokens_this_minute = state.token_sum;
+  counts.tokens_today = state.day_tokens;
+  counts.tokens_this_month = state.month_tokens;
+  counts.usd_micros_today = state.day_micros;
+  counts.usd_micros_this_month = state.month_micros;
+  return counts;
 }
 
 int64_t CallerLimiter::active(const std::string& caller) const {

@@ -7,7 +7,9 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "service/config/watched_file.h"
 #include "service/observability/protobuf_log.h"
 #include "service/observability/rpc_log.h"
 #include "service/observability/rpc_metrics.h"
@@ -18,17 +20,31 @@
 namespace claude {
 namespace {
 
-// Feeds each call's token usage to its caller's tokens-per-minute budget once the call ends.
-class CallerTokenAccounting final : public CallObserver {
+// Charges each call's usage to its caller once the call ends (cancelled streams too: their
+// usage is message_start's, overwritten by the last message_delta's cumulative counts): tokens
+// for tokens_per_minute and the token budgets, and their price for the USD budgets.
+class CallerUsageAccounting final : public CallObserver {
  public:
-  explicit CallerTokenAccounting(CallerGate* gate) : gate_(gate) {}
+  CallerUsageAccounting(CallerGate* gate, PricesFile* prices, std::shared_ptr<QuotaMetrics> metrics)
+      : gate_(gate), prices_(prices), metrics_(std::move(metrics)) {}
   void OnCallEnd(const CallRecord& record) override {
     if (!record.usage.has_value()) return;
-    gate_->RecordTokens(record.caller, record.usage->count("input") + record.usage->count("output"));
+    const CallUsage& usage = *record.usage;
+    int64_t micros = 0;
+    if (prices_ != nullptr) {
+      micros = prices_->CostMicros(record.model,
+                                   TokenCounts{usage.count("input"), usage.count("output"),
+                                               usage.count("cache_creation_input"), usage.count("cache_read_input")},
+                                   absl::Now());
+    }
+    gate_->RecordUsage(record.caller, usage.count("input") + usage.count("output"), micros);
+    if (metrics_ != nullptr) metrics_->OnSpend(record.caller, record.model, micros);
   }
 
  private:
   CallerGate* const gate_;
+  PricesFile* const prices_;
+  const std::shared_ptr<QuotaMetrics> metrics_;
 };
 
 // The dialect of config.upstream_api.
@@ -68,6 +84,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   if (absl::Status s = self->gate_->Load(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--callers_file: ", s.message()));
   }
+  if (absl::Status s = self->StartQuota(); !s.ok()) return s;
   self->dialect_ = self->config_.dialect;
   if (self->dialect_ == nullptr) {
     absl::StatusOr<std::unique_ptr<Dialect>> dialect = NewDialect(self->config_);
@@ -87,6 +104,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   self->messages_ = std::make_unique<MessagesService>(&self->env_, self->config_.unary_stream_threshold);
   self->models_ = std::make_unique<ModelsService>(&self->env_);
   self->batches_ = std::make_unique<MessageBatchesService>(&self->env_);
+  self->admin_ = std::make_unique<AdminService>(&self->env_);
 
   // Both are process-wide switches that take effect for servers built afterwards.
   grpc::EnableDefaultHealthCheckService(true);
@@ -101,6 +119,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   builder.RegisterService(self->messages_.get());
   builder.RegisterService(self->models_.get());
   builder.RegisterService(self->batches_.get());
+  builder.RegisterService(self->admin_.get());
   self->server_ = builder.BuildAndStart();
   if (self->server_ == nullptr || self->port_ == 0) {
     return absl::UnavailableError("cannot listen on " + self->config_.listen);
@@ -110,11 +129,47 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   return self;
 }
 
+absl::Status ClaudeServer::StartQuota() {
+  const QuotaConfig& quota = config_.quota;
+  if (!config_.metrics_listen.empty()) {
+    metrics_registry_ = std::make_shared<prometheus::Registry>();
+    quota_metrics_ = std::make_shared<QuotaMetrics>(metrics_registry_);
+  }
+  if (!quota.prices_file.empty()) {
+    prices_ = std::make_unique<PricesFile>(quota.prices_file, quota.prices_check_interval);
+    if (absl::Status s = prices_->Load(); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--prices_file: ", s.message()));
+    }
+  }
+  if (quota.redis_url.empty()) return absl::OkStatus();
+  absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(quota.redis_url);
+  if (!endpoint.ok()) return absl::InvalidArgumentError(absl::StrCat("--redis_url: ", endpoint.status().message()));
+  if (!quota.redis_password_file.empty()) {
+    WatchedFile file(quota.redis_password_file);
+    absl::StatusOr<std::optional<std::string>> password = file.ReadIfChanged();
+    if (!password.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--redis_password_file: ", password.status().message()));
+    }
+    // A mounted secret may end with a newline that is not part of the password.
+    endpoint->password = std::string(absl::StripTrailingAsciiWhitespace(password->value_or("")));
+  }
+  RedisClientOptions options;
+  options.endpoint = *std::move(endpoint);
+  options.command_timeout = quota.redis_timeout;
+  redis_ = std::make_unique<RedisClient>(std::move(options), quota_metrics_);
+  RedisQuotaOptions store;
+  store.windows = config_.callers.windows;
+  store.fail_open = quota.redis_fail_open;
+  redis_quota_ = std::make_unique<RedisQuota>(redis_.get(), &gate_->limiter(), store, quota_metrics_);
+  gate_->UseSharedLimits(redis_quota_.get());
+  return absl::OkStatus();
+}
+
 absl::Status ClaudeServer::StartObservability() {
   log_sink_ = config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>();
   protobuf_log_ = std::make_unique<ProtobufLogRoute>(log_sink_);
   if (!config_.metrics_listen.empty()) {
-    auto registry = std::make_shared<prometheus::Registry>();
+    auto registry = metrics_registry_;
     observers_.Add(std::make_shared<RpcMetrics>(registry));
     auto gauges = std::make_shared<ScrapeGauges>();
     CurlEventLoop* loop = loop_.get();
@@ -132,9 +187,8 @@ absl::Status ClaudeServer::StartObservability() {
     if (!endpoint.ok()) return endpoint.status();
     metrics_ = std::move(*endpoint);
   }
-  if (config_.callers.limits.tokens_per_minute > 0 || gate_->authenticating()) {
-    observers_.Add(std::make_shared<CallerTokenAccounting>(gate_.get()));
-  }
+  // Always: budgets, tokens per minute and GetCallerUsage all read what it charges.
+  observers_.Add(std::make_shared<CallerUsageAccounting>(gate_.get(), prices_.get(), quota_metrics_));
   if (config_.log_rpcs) {
     observers_.Add(std::make_shared<RpcLogger>(log_sink_));
   }
@@ -150,6 +204,9 @@ ClaudeServer::~ClaudeServer() {
   metrics_.reset();
   server_.reset();
   loop_.reset();
+  // The Redis thread may still answer an admission that was refused (ended) meanwhile; the
+  // client stops before the store and the gate it calls into go.
+  redis_.reset();
 }
 
 void ClaudeServer::BeginDrain(absl::Duration grace) {

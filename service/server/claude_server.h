@@ -20,6 +20,10 @@
 #include "absl/time/time.h"
 #include "service/observability/line_sink.h"
 #include "service/observability/metrics_endpoint.h"
+#include "service/observability/quota_metrics.h"
+#include "service/quota/prices_file.h"
+#include "service/quota/redis_client.h"
+#include "service/quota/redis_quota.h"
 #include "service/observability/protobuf_log.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
@@ -32,6 +36,21 @@
 #include "service/upstream/retry_policy.h"
 
 namespace claude {
+
+// Limits and budgets shared by the replicas, and the prices that turn tokens into dollars.
+struct QuotaConfig {
+  // redis://[:password@]host[:port][/db]; empty: every replica counts in memory on its own.
+  std::string redis_url;
+  // A file holding the Redis password (a mounted secret); overrides the URL's.
+  std::string redis_password_file;
+  // When Redis cannot answer: admit on the replica's own counts (true) or refuse UNAVAILABLE.
+  bool redis_fail_open = true;
+  // A Redis command without a reply for this long drops the connection (then retried).
+  absl::Duration redis_timeout = absl::Milliseconds(500);
+  // The price table (service/quota/prices_file.h); empty: calls cost $0 against USD budgets.
+  std::string prices_file;
+  absl::Duration prices_check_interval = absl::Seconds(1);
+};
 
 struct ServerConfig {
   // gRPC address, HOST:PORT; port 0 picks a free one (see ClaudeServer::port()).
@@ -72,6 +91,7 @@ struct ServerConfig {
   // Caller authentication (a callers file of token digests) and per-caller limits; default
   // neither.
   CallerPolicy callers;
+  QuotaConfig quota;
 };
 
 class ClaudeServer {
@@ -90,7 +110,7 @@ class ClaudeServer {
   CurlEventLoop& loop() { return *loop_; }
   // RPCs that reached an upstream call and have not finished.
   int64_t live_calls() const { return calls_.size(); }
-  // Authentication and per-caller limits; RecordTokens() feeds tokens_per_minute.
+  // Authentication, per-caller limits and budgets; RecordUsage() charges a call's usage.
   CallerGate& gate() { return *gate_; }
 
   // Starts a graceful drain and returns at once: health turns NOT_SERVING, new calls are
@@ -106,6 +126,8 @@ class ClaudeServer {
   explicit ClaudeServer(ServerConfig config);
   // The metrics endpoint and the RPC log, as the config asks; fails when /metrics cannot listen.
   absl::Status StartObservability();
+  // The prices file and, with --redis_url, the Redis client and the shared quota store.
+  absl::Status StartQuota();
 
   const ServerConfig config_;
   // Created before the loop's thread starts, so they are ordered before its reads.
@@ -113,12 +135,19 @@ class ClaudeServer {
   CallRegistry calls_;
   CallObservers observers_;
   std::unique_ptr<CallerGate> gate_;
+  // The quota store's parts; after the gate (the store reads its limiter), before the services.
+  std::shared_ptr<prometheus::Registry> metrics_registry_;  // null when metrics are off
+  std::shared_ptr<QuotaMetrics> quota_metrics_;
+  std::unique_ptr<PricesFile> prices_;
+  std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<RedisQuota> redis_quota_;
   std::shared_ptr<const Dialect> dialect_;
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;
   std::unique_ptr<ModelsService> models_;
   std::unique_ptr<MessageBatchesService> batches_;
+  std::unique_ptr<AdminService> admin_;
   std::shared_ptr<LineSink> log_sink_;  // config_.log_sink, else a StderrLineWriter
   std::unique_ptr<ProtobufLogRoute> protobuf_log_;
   std::unique_ptr<grpc::Server> server_;

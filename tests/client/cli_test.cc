@@ -38,6 +38,7 @@ namespace claude::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 struct CliResult {
@@ -374,6 +375,29 @@ TEST(CliTest, Models) {
   ASSERT_EQ(models.data_size(), 1);
   EXPECT_EQ(models.data(0).id(), "claude-fake-1");
   EXPECT_TRUE(JsonEqual(MessageToJsonString(models), r.out));
+}
+
+TEST(CliTest, UsageShowsCountsAgainstLimits) {
+  HarnessOptions options;
+  options.configure = [](ServerConfig& config) { config.callers.limits.requests_per_minute = 10; };
+  ServerHarness h(options);
+  ASSERT_EQ(RunCli({TargetFlag(h), "hi"}).exit_code, 0);
+  CliResult r;
+  const absl::Time until = absl::Now() + absl::Seconds(5);
+  do {  // the call's tokens are charged an instant after its status
+    r = RunCli({TargetFlag(h), "usage"});
+  } while (r.out.find("tokens this minute   0 ") != std::string::npos && absl::Now() < until);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("caller               (anonymous)\n"));
+  EXPECT_THAT(r.out, HasSubstr("counted              by this replica only\n"));
+  EXPECT_THAT(r.out, HasSubstr("requests this minute 1 of 10\n"));
+  EXPECT_THAT(r.out, HasSubstr("tokens today "));
+  EXPECT_THAT(r.out, HasSubstr("USD today            $0.000000 of unlimited\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("tokens this minute   0 ")));
+  r = RunCli({TargetFlag(h), "usage", "--caller=bob"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+  EXPECT_EQ(RunCli({TargetFlag(h), "usage", "extra"}).exit_code, 2);
 }
 
 // ---------------------------------------------------------------------------------------------

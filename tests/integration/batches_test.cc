@@ -479,18 +479,6 @@ TEST(BatchesTest, ASlowReaderPausesTheDownloadAndMemoryStaysBounded) {
 #endif
 }
 
-// A created batch's requests count towards the caller's requests per minute.
-TEST(BatchesTest, ABatchsRequestsCountTowardsRequestsPerMinute) {
-  HarnessOptions options = BatchesHarness::NoRetries();
-  options.configure = [](ServerConfig& config) { config.callers.limits.requests_per_minute = 3; };
-  BatchesHarness b(options);
-  MessageBatch batch;
-  ASSERT_TRUE(Create(b, Batch({{"a", "x"}, {"b", "y"}, {"c", "z"}, {"d", "w"}}), &batch).ok());
-  const grpc::Status refused = Get(b, batch.id(), &batch);
-  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(refused.error_message(), HasSubstr("3 requests per minute"));
-}
-
 // A dialect without batches (here the mock, which keeps Dialect's defaults) refuses them all.
 TEST(BatchesTest, ADialectWithoutBatchesAnswersUnimplemented) {
   auto dialect = std::make_shared<::testing::NiceMock<MockDialect>>();

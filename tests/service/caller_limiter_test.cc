@@ -55,24 +55,6 @@ TEST(CallerLimiterTest, RequestsPerMinuteSlideAndSayWhenTheyFree) {
   EXPECT_EQ(refused->retry_after, absl::Seconds(9));  // the +10 s one leaves at +70 s
 }
 
-// A message batch's requests count, each, towards requests per minute.
-TEST(CallerLimiterTest, ACallCountingAsManyRequestsFillsTheWindowAtOnce) {
-  CallerLimiter limiter;
-  CallerLimits limits;
-  limits.requests_per_minute = 10;
-  EXPECT_FALSE(limiter.Acquire("a", limits, kStart));
-  limiter.Release("a");
-  // Admitted while below the limit, whatever it counts as.
-  EXPECT_FALSE(limiter.Acquire("a", limits, kStart + absl::Seconds(5), 50));
-  limiter.Release("a");
-  std::optional<LimitRefusal> refused = limiter.Acquire("a", limits, kStart + absl::Seconds(6));
-  ASSERT_TRUE(refused.has_value());
-  // The count falls below the limit only when the batch's 50 leave, at +65 s.
-  EXPECT_EQ(refused->retry_after, absl::Seconds(59));
-  EXPECT_TRUE(limiter.Acquire("a", limits, kStart + absl::Seconds(64)).has_value());
-  EXPECT_FALSE(limiter.Acquire("a", limits, kStart + absl::Seconds(65)));
-}
-
 TEST(CallerLimiterTest, TokensPerMinuteCountEndedCalls) {
   CallerLimiter limiter;
   CallerLimits limits;
@@ -104,6 +86,42 @@ TEST(CallerLimiterTest, IdleCallersAreForgotten) {
   limiter.Release("a");  // an extra release does not go negative
   EXPECT_FALSE(limiter.Acquire("a", limits, kStart));
   EXPECT_TRUE(limiter.Acquire("a", limits, kStart).has_value());
+}
+
+TEST(CallerLimiterTest, BudgetsCountFixedDaysAndMonths) {
+  QuotaWindows windows;
+  windows.day = absl::Hours(24);
+  CallerLimiter limiter(windows);
+  CallerLimits limits;
+  limits.tokens_per_day = 1000;
+  limits.usd_micros_per_month = 2'000'000;  // $2
+  // kStart is 2027-01-15 08:00:00 UTC: the day ends in 16 h, the month on February 1st.
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart));
+  limiter.Release("a");
+  limiter.RecordTokens("a", 1200, kStart, 500'000);
+  std::optional<LimitRefusal> refused = limiter.Acquire("a", limits, kStart + absl::Hours(1));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->reason, "caller_tokens_per_day");
+  EXPECT_EQ(refused->retry_after, absl::Hours(15));
+  EXPECT_THAT(refused->message, HasSubstr("1000 tokens per day"));
+  EXPECT_FALSE(limiter.Acquire("a", limits, kStart + absl::Hours(16)).has_value()) << "a new day";
+  limiter.Release("a");
+  limiter.RecordTokens("a", 10, kStart + absl::Hours(17), 1'600'000);  // $2.10 this month
+  refused = limiter.Acquire("a", limits, kStart + absl::Hours(18));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->reason, "caller_usd_per_month");
+  EXPECT_EQ(refused->retry_after, absl::FromCivil(absl::CivilDay(2027, 2, 1), absl::UTCTimeZone()) -
+                                      (kStart + absl::Hours(18)));
+  EXPECT_THAT(refused->message, HasSubstr("$2.00 per month"));
+  CallerUsageCounts usage = limiter.Usage("a", kStart + absl::Hours(18));
+  EXPECT_EQ(usage.tokens_today, 10);
+  EXPECT_EQ(usage.tokens_this_month, 1210);
+  EXPECT_EQ(usage.usd_micros_this_month, 2'100'000);
+  // AdmitWindows takes no concurrent slot.
+  CallerLimits concurrency;
+  concurrency.concurrent_streams = 1;
+  EXPECT_FALSE(limiter.AdmitWindows("b", concurrency, kStart).has_value());
+  EXPECT_EQ(limiter.active("b"), 0);
 }
 
 }  // namespace

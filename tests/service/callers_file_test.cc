@@ -62,6 +62,29 @@ TEST(ParseCallersTest, ReadsNamesSettingsAndComments) {
   EXPECT_EQ(FindCaller(*entries, ""), nullptr);
 }
 
+TEST(ParseCallersTest, ReadsBudgetsAndTheAdminMark) {
+  const std::string text = std::string(kAbcDigest) +
+                           " finance tokens_per_day=50000 tokens_per_month=1000000 usd_per_day=12.5 "
+                           "usd_per_month=300 admin\n";
+  absl::StatusOr<std::vector<CallerEntry>> entries = ParseCallers(text);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  const CallerEntry& e = (*entries)[0];
+  EXPECT_TRUE(e.admin);
+  CallerLimits limits = e.LimitsOver({});
+  EXPECT_EQ(limits.tokens_per_day, 50000);
+  EXPECT_EQ(limits.tokens_per_month, 1000000);
+  EXPECT_EQ(limits.usd_micros_per_day, 12'500'000);
+  EXPECT_EQ(limits.usd_micros_per_month, 300'000'000);
+  EXPECT_TRUE(limits.has_windowed_limits());
+
+  for (const char* bad : {" x usd_per_day=-1", " x usd_per_day=nan", " x usd_per_day=1e12", " x usd_per_month=",
+                          " x tokens_per_day=1.5", " x administrator"}) {
+    absl::StatusOr<std::vector<CallerEntry>> refused = ParseCallers(std::string(kAbcDigest) + bad);
+    EXPECT_FALSE(refused.ok()) << bad;
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr("line 1"));
+  }
+}
+
 TEST(ParseCallersTest, AnEmptyFileHasNoCallers) {
   absl::StatusOr<std::vector<CallerEntry>> entries = ParseCallers("# nobody yet\n");
   ASSERT_TRUE(entries.ok());

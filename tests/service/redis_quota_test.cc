@@ -1,0 +1,304 @@
+// The Redis client and the shared quota store against a real redis-server on loopback: two
+// stores on two connections stand for two replicas.
+#include "service/quota/redis_quota.h"
+
+#include <atomic>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/time/clock.h"
+#include "service/quota/redis_client.h"
+#include "tests/testing/redis_server.h"
+
+namespace claude {
+namespace {
+
+using ::claude::testing::RedisServer;
+
+absl::StatusOr<RedisValue> RunCommand(RedisClient& client, std::vector<std::string> args) {
+  std::promise<absl::StatusOr<RedisValue>> reply;
+  client.Command(std::move(args), [&reply](absl::StatusOr<RedisValue> r) { reply.set_value(std::move(r)); });
+  return reply.get_future().get();
+}
+
+SharedDecision Admit(SharedLimits& store, const std::string& caller, const CallerLimits& limits) {
+  std::promise<SharedDecision> decision;
+  store.Admit(caller, limits, absl::Now(), [&decision](SharedDecision d) { decision.set_value(std::move(d)); });
+  return decision.get_future().get();
+}
+
+// Waits until the client has a connection (it connects in the background).
+bool WaitConnected(RedisClient& client, absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time until = absl::Now() + timeout;
+  while (absl::Now() < until) {
+    if (absl::StatusOr<RedisValue> pong = RunCommand(client, {"PING"}); pong.ok()) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
+RedisClientOptions OptionsFor(const RedisServer& redis) {
+  RedisClientOptions options;
+  options.endpoint.host = "127.0.0.1";
+  options.endpoint.port = redis.port();
+  options.min_backoff = absl::Milliseconds(20);
+  options.max_backoff = absl::Milliseconds(200);
+  return options;
+}
+
+class FailOpenCounter final : public QuotaFailOpenObserver {
+ public:
+  void OnFailOpen() override { ++count; }
+  std::atomic<int> count{0};
+};
+
+// Windows long enough that no test crosses one by accident.
+QuotaWindows StableWindows() {
+  QuotaWindows windows;
+  windows.minute = absl::Hours(1);
+  return windows;
+}
+
+TEST(RedisUrlTest, ParsesHostPortDatabaseAndPassword) {
+  absl::StatusOr<RedisEndpoint> e = ParseRedisUrl("redis://:s3cret@claude-grpc-redis:6380/2");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->host, "claude-grpc-redis");
+  EXPECT_EQ(e->port, 6380);
+  EXPECT_EQ(e->db, 2);
+  EXPECT_EQ(e->password, "s3cret");
+  e = ParseRedisUrl("redis://localhost");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->port, 6379);
+  EXPECT_EQ(e->db, 0);
+  EXPECT_THAT(ParseRedisUrl("rediss://h:6379").status().message(), ::testing::HasSubstr("TLS"));
+  EXPECT_FALSE(ParseRedisUrl("http://h").ok());
+  EXPECT_FALSE(ParseRedisUrl("redis://h:99999").ok());
+  EXPECT_FALSE(ParseRedisUrl("redis://h/x").ok());
+  EXPECT_FALSE(ParseRedisUrl("redis://bad\nhost").ok());
+}
+
+TEST(RedisClientTest, PipelinesCommandsFromManyThreads) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClient client(OptionsFor(redis));
+  ASSERT_TRUE(WaitConnected(client));
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      std::vector<std::future<void>> replies;
+      for (int i = 0; i < 250; ++i) {
+        auto done = std::make_shared<std::promise<void>>();
+        replies.push_back(done->get_future());
+        client.Command({"INCR", "counter"}, [&ok, done](absl::StatusOr<RedisValue> r) {
+          if (r.ok() && r->type == RedisValue::Type::kInteger) ++ok;
+          done->set_value();
+        });
+      }
+      for (auto& r : replies) r.get();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1000);
+  absl::StatusOr<RedisValue> value = RunCommand(client, {"GET", "counter"});
+  ASSERT_TRUE(value.ok());
+  EXPECT_EQ(value->string, "1000");
+}
+
+TEST(RedisClientTest, FailsFastWithoutRedisAndReconnectsWhenItIsBack) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClient client(OptionsFor(redis));
+  ASSERT_TRUE(WaitConnected(client));
+  redis.Kill();
+  // The first command after the kill may still be written to the dead socket; within a few
+  // tries every command fails at once, UNAVAILABLE.
+  absl::Time started = absl::Now();
+  absl::StatusOr<RedisValue> reply;
+  for (int i = 0; i < 20; ++i) {
+    started = absl::Now();
+    reply = RunCommand(client, {"PING"});
+    if (!reply.ok() && !client.connected()) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_LT(absl::Now() - started, absl::Milliseconds(200));
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  EXPECT_TRUE(WaitConnected(client)) << "the client reconnects with backoff";
+}
+
+TEST(RedisQuotaTest, TwoReplicasShareOneRequestLimit) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClient client_a(OptionsFor(redis)), client_b(OptionsFor(redis));
+  ASSERT_TRUE(WaitConnected(client_a) && WaitConnected(client_b));
+  CallerLimiter local_a, local_b;
+  RedisQuotaOptions options;
+  options.windows = StableWindows();
+  RedisQuota a(&client_a, &local_a, options), b(&client_b, &local_b, options);
+  CallerLimits limits;
+  limits.requests_per_minute = 5;
+  for (int i = 0; i < 5; ++i) {
+    SharedDecision d = Admit(i % 2 == 0 ? a : b, "billing", limits);
+    EXPECT_FALSE(d.refusal.has_value()) << "call " << i;
+    EXPECT_TRUE(d.unavailable.ok());
+  }
+  for (SharedLimits* store : {static_cast<SharedLimits*>(&a), static_cast<SharedLimits*>(&b)}) {
+    SharedDecision d = Admit(*store, "billing", limits);
+    ASSERT_TRUE(d.refusal.has_value());
+    EXPECT_EQ(d.refusal->reason, "caller_requests_per_minute");
+    EXPECT_GT(d.refusal->retry_after, absl::ZeroDuration());
+    EXPECT_LE(d.refusal->retry_after, absl::Hours(1));
+  }
+  EXPECT_FALSE(Admit(a, "search", limits).refusal.has_value()) << "another caller has its own count";
+  // The minute's key expires after its window.
+  absl::StatusOr<RedisValue> ttl =
+      RunCommand(client_a, {"PTTL", a.Key("billing", "rpm", options.windows.MinuteAt(absl::Now()).id)});
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_GT(ttl->integer, 0);
+  EXPECT_LE(ttl->integer, absl::ToInt64Milliseconds(absl::Hours(1) + absl::Minutes(1)));
+}
+
+TEST(RedisQuotaTest, NeverAdmitsMoreThanTheLimitUnderConcurrency) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClient client_a(OptionsFor(redis)), client_b(OptionsFor(redis));
+  ASSERT_TRUE(WaitConnected(client_a) && WaitConnected(client_b));
+  CallerLimiter local;
+  RedisQuotaOptions options;
+  options.windows = StableWindows();
+  RedisQuota a(&client_a, &local, options), b(&client_b, &local, options);
+  CallerLimits limits;
+  limits.requests_per_minute = 100;
+  std::atomic<int> admitted{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      RedisQuota& store = t % 2 == 0 ? a : b;
+      std::vector<std::future<void>> answers;
+      for (int i = 0; i < 40; ++i) {
+        auto done = std::make_shared<std::promise<void>>();
+        answers.push_back(done->get_future());
+        store.Admit("crowd", limits, absl::Now(), [&, done](SharedDecision d) {
+          if (!d.unavailable.ok()) {
+            ADD_FAILURE() << d.unavailable;
+          } else if (d.refusal) {
+            ++refused;
+          } else {
+            ++admitted;
+          }
+          done->set_value();
+        });
+      }
+      for (auto& f : answers) f.get();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(admitted.load(), 100);
+  EXPECT_EQ(refused.load(), 220);
+}
+
+TEST(RedisQuotaTest, BudgetsRefuseUntilTheirWindowResets) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClient client(OptionsFor(redis));
+  ASSERT_TRUE(WaitConnected(client));
+  CallerLimiter local;
+  RedisQuotaOptions options;
+  options.windows.minute = absl::Hours(1);
+  options.windows.day = absl::Seconds(2);  // a shortened "day"
+  options.windows.month = absl::Hours(1);
+  RedisQuota store(&client, &local, options);
+  CallerLimits limits;
+  limits.tokens_per_day = 100;
+  limits.usd_micros_per_month = 1'000'000;  // $1
+
+  // Start right after a "day" begins, so the test does not straddle one by accident.
+  absl::SleepFor(options.windows.DayAt(absl::Now()).end - absl::Now() + absl::Milliseconds(20));
+  ASSERT_FALSE(Admit(store, "a", limits).refusal.has_value());
+  store.Charge("a", 150, 0, absl::Now());
+  SharedDecision d = Admit(store, "a", limits);  // the charge went first: one connection, in order
+  ASSERT_TRUE(d.refusal.has_value());
+  EXPECT_EQ(d.refusal->reason, "caller_tokens_per_day");
+  EXPECT_LE(d.refusal->retry_after, absl::Seconds(2));
+  EXPECT_THAT(d.refusal->message, ::testing::HasSubstr("100 tokens per day"));
+
+  std::promise<absl::StatusOr<CallerUsageCounts>> read;
+  store.Read("a", absl::Now(), [&read](absl::StatusOr<CallerUsageCounts> c) { read.set_value(std::move(c)); });
+  absl::StatusOr<CallerUsageCounts> counts = read.get_future().get();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->tokens_today, 150);
+  EXPECT_EQ(counts->tokens_this_month, 150);
+  EXPECT_EQ(counts->requests_this_minute, 1);
+
+  // The next "day": tokens reset; then the month's dollar budget refuses.
+  absl::SleepFor(d.refusal->retry_after + absl::Milliseconds(20));
+  EXPECT_FALSE(Admit(store, "a", limits).refusal.has_value());
+  store.Charge("a", 1, 1'200'000, absl::Now());
+  d = Admit(store, "a", limits);
+  ASSERT_TRUE(d.refusal.has_value());
+  EXPECT_EQ(d.refusal->reason, "caller_usd_per_month");
+  EXPECT_THAT(d.refusal->message, ::testing::HasSubstr("$1.00 per month"));
+}
+
+TEST(RedisQuotaTest, FailOpenCountsLocallyAndFailClosedRefusesThenRedisIsBack) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClient client(OptionsFor(redis));
+  ASSERT_TRUE(WaitConnected(client));
+  CallerLimiter local;
+  auto fail_open = std::make_shared<FailOpenCounter>();
+  RedisQuotaOptions open_options;
+  open_options.windows = StableWindows();
+  RedisQuota open(&client, &local, open_options, fail_open);
+  RedisQuotaOptions closed_options = open_options;
+  closed_options.fail_open = false;
+  RedisQuota closed(&client, &local, closed_options);
+  CallerLimits limits;
+  limits.requests_per_minute = 3;
+
+  ASSERT_FALSE(Admit(open, "a", limits).refusal.has_value());  // counted in Redis: 1 of 3
+  redis.Kill();
+  for (int i = 0; i < 20 && client.connected(); ++i) {
+    (void)RunCommand(client, {"PING"});
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_FALSE(client.connected());
+  // Open: the replica's own count decides (it has seen none of the Redis-counted calls).
+  for (int i = 0; i < 3; ++i) {
+    SharedDecision d = Admit(open, "a", limits);
+    EXPECT_TRUE(d.unavailable.ok());
+    EXPECT_FALSE(d.refusal.has_value()) << i;
+  }
+  SharedDecision d = Admit(open, "a", limits);
+  ASSERT_TRUE(d.refusal.has_value());
+  EXPECT_EQ(d.refusal->reason, "caller_requests_per_minute");
+  EXPECT_EQ(fail_open->count.load(), 4);
+  // Closed: refused, UNAVAILABLE.
+  d = Admit(closed, "b", limits);
+  EXPECT_EQ(d.unavailable.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(d.unavailable.message(), ::testing::HasSubstr("Redis"));
+
+  // Back (empty: no persistence): Redis counts again.
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  ASSERT_TRUE(WaitConnected(client));
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(Admit(closed, "b", limits).refusal.has_value()) << i;
+  d = Admit(closed, "b", limits);
+  ASSERT_TRUE(d.refusal.has_value());
+  EXPECT_TRUE(d.unavailable.ok());
+  EXPECT_EQ(fail_open->count.load(), 4);
+}
+
+}  // namespace
+}  // namespace claude
