@@ -72,6 +72,11 @@ class MessageBatchesService final : public claude::v1::MessageBatches::CallbackS
                                                claude::v1::DeleteMessageBatchResponse* response) override;
   grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* StreamMessageBatchResults(
       grpc::CallbackServerContext* context, const claude::v1::StreamMessageBatchResultsRequest* request) override;
+
+ private:
+  const CallEnvironment* env_;
+};
+
 // claude.v1.Admin: a caller's usage and limits. It reaches no upstream; its answer comes from
 // the gate (Redis, or this replica's counts) without blocking the gRPC thread.
 class AdminService final : public claude::v1::Admin::CallbackService {
