@@ -398,6 +398,7 @@ grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService:
       {kStreamMessageBatchResultsMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
        [&](const HttpHeaders& forwarded) { return env_->dialect->GetMessageBatch(get, forwarded); }},
       RequestHeadersFromMetadata(context), after_custom_id);
+}
 
 AdminService::AdminService(const CallEnvironment* env) : env_(env) {}
 
