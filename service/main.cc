@@ -2,7 +2,6 @@
 #include <csignal>
 #include <ctime>
 #include <cstdlib>
-#include <iostream>
 #include <memory>
 #include <string>
 
@@ -10,15 +9,22 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "service/config/help_flags.h"
 #include "service/config/api_key_source.h"
+#include "service/config/build_info.h"
+#include "service/config/help_flags.h"
+#include "service/observability/server_log.h"
 #include "service/server/claude_server.h"
 #include "service/upstream/api_key_signer.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address to serve on (HOST:PORT; port 0 picks a free one).");
+ABSL_FLAG(std::string, health_listen, "",
+          "A second, plaintext address serving only grpc.health.v1.Health, for Kubernetes' gRPC "
+          "probes when the gRPC port serves TLS (HOST:PORT; port 0 picks a free one). Default: none.");
 ABSL_FLAG(std::string, upstream, "",
-          "Base URL of the upstream API. Default: $ANTHROPIC_BASE_URL, else https://api.anthropic.com.");
+          "Base URL (http:// or https://) of the upstream API. Default: $ANTHROPIC_BASE_URL, else "
+          "https://api.anthropic.com.");
 ABSL_FLAG(std::string, api_key_file, "",
           "File holding the API key, re-read when it changes (a mounted secret). Default: the key "
           "comes from $ANTHROPIC_API_KEY.");
@@ -99,6 +105,9 @@ ABSL_FLAG(std::string, prices_file, "",
           "Price table for the USD budgets: \"<model> <input> <output> <cache_write> "
           "<cache_read>\" in US dollars per million tokens, \"*\" for other models; re-read on "
           "change.");
+ABSL_FLAG(std::string, otlp_endpoint, "",
+          "OpenTelemetry collector (OTLP/HTTP, JSON) that receives one span per RPC, e.g. "
+          "http://otel-collector:4318 (/v1/traces is added). Default: no export.");
 ABSL_FLAG(bool, log_rpcs, true, "Write one JSON line per RPC to stderr.");
 ABSL_FLAG(bool, log_bodies, false,
           "The RPC log lines also carry the request body and the reply's text (prompts and "
@@ -106,9 +115,18 @@ ABSL_FLAG(bool, log_bodies, false,
 
 namespace {
 
+constexpr char kProgram[] = "claude-grpc-server";
+
 std::string Env(const char* name) {
   const char* value = std::getenv(name);
   return value == nullptr ? "" : value;
+}
+
+// A configuration the server cannot start with: one ERROR line, then `exit_code`.
+int Fail(int exit_code, absl::string_view message) {
+  claude::LogEvent(claude::Severity::kError, message, {{"event", "start_failed"}});
+  claude::FlushServerLog();
+  return exit_code;
 }
 
 }  // namespace
@@ -118,8 +136,10 @@ int main(int argc, char** argv) {
       "The gRPC front-end for Claude: serves claude.v1.Messages and claude.v1.Models and calls "
       "the Anthropic Messages API (or a compatible gateway).\n"
       "Environment: ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL.");
+  claude::HandleHelpAndVersion(argc, argv, kProgram, "service/main.cc");
   claude::ShowFlagsOfFile("service/main.cc");
   absl::ParseCommandLine(argc, argv);
+  claude::RouteGrpcLogsToServerLog();
   // Debian's Abseil is built with absl::Mutex deadlock detection on, which gRPC's locks then pay
   // for on every acquisition (a lock-order graph update); profiles showed it per call.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -133,29 +153,26 @@ int main(int argc, char** argv) {
 
   claude::ServerConfig config;
   config.listen = absl::GetFlag(FLAGS_listen);
+  config.health_listen = absl::GetFlag(FLAGS_health_listen);
   claude::MessagesDialectOptions& upstream = config.upstream;
   upstream.base_url = absl::GetFlag(FLAGS_upstream);
   if (upstream.base_url.empty()) upstream.base_url = Env("ANTHROPIC_BASE_URL");
   if (upstream.base_url.empty()) upstream.base_url = "https://api.anthropic.com";
+  if (absl::Status s = claude::CheckUpstreamUrl(upstream.base_url); !s.ok()) return Fail(2, s.message());
   config.upstream_api = absl::GetFlag(FLAGS_upstream_api);
   if (config.upstream_api != "messages" && config.upstream_api != "chat_completions") {
-    std::cerr << "--upstream_api must be messages or chat_completions\n";
-    return 2;
+    return Fail(2, "--upstream_api must be messages or chat_completions");
   }
   absl::StatusOr<claude::ChatThinking> chat_thinking =
       claude::ParseChatThinking(absl::GetFlag(FLAGS_chat_thinking));
-  if (!chat_thinking.ok()) {
-    std::cerr << chat_thinking.status().message() << "\n";
-    return 2;
-  }
+  if (!chat_thinking.ok()) return Fail(2, chat_thinking.status().message());
   config.chat_thinking = *chat_thinking;
   upstream.auth_scheme = absl::GetFlag(FLAGS_upstream_auth);
   if (upstream.auth_scheme.empty()) {
     upstream.auth_scheme = config.upstream_api == "chat_completions" ? "bearer" : "x-api-key";
   }
   if (!claude::ParseApiKeyScheme(upstream.auth_scheme).ok()) {
-    std::cerr << "--upstream_auth must be x-api-key or bearer\n";
-    return 2;
+    return Fail(2, "--upstream_auth must be x-api-key or bearer");
   }
   upstream.anthropic_version = absl::GetFlag(FLAGS_anthropic_version);
   if (const std::string file = absl::GetFlag(FLAGS_api_key_file); !file.empty()) {
@@ -169,8 +186,7 @@ int main(int argc, char** argv) {
   transport.idle_connection_timeout = absl::GetFlag(FLAGS_upstream_idle_timeout);
   transport.max_idle_connections = absl::GetFlag(FLAGS_max_idle_connections);
   if (transport.idle_connection_timeout < absl::Seconds(1) || transport.max_idle_connections < 1) {
-    std::cerr << "--upstream_idle_timeout must be at least 1s and --max_idle_connections at least 1\n";
-    return 2;
+    return Fail(2, "--upstream_idle_timeout must be at least 1s and --max_idle_connections at least 1");
   }
   transport.max_connections_per_host = absl::GetFlag(FLAGS_max_connections_per_host);
   transport.max_total_connections = absl::GetFlag(FLAGS_max_total_connections);
@@ -180,13 +196,13 @@ int main(int argc, char** argv) {
   config.call.stream_buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_bytes);
   config.call.default_timeout = absl::GetFlag(FLAGS_default_timeout);
   if (absl::GetFlag(FLAGS_max_response_bytes) < 1) {
-    std::cerr << "--max_response_bytes must be at least 1\n";
-    return 2;
+    return Fail(2, "--max_response_bytes must be at least 1");
   }
   config.call.max_response_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_response_bytes));
   config.unary_stream_threshold = absl::GetFlag(FLAGS_unary_stream_threshold);
   config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  config.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);
   config.log_rpcs = absl::GetFlag(FLAGS_log_rpcs);
   config.log_bodies = absl::GetFlag(FLAGS_log_bodies);
   config.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
@@ -203,8 +219,7 @@ int main(int argc, char** argv) {
   if (const std::string failure = absl::GetFlag(FLAGS_redis_failure); failure == "open" || failure == "closed") {
     config.quota.redis_fail_open = failure == "open";
   } else {
-    std::cerr << "claude-grpc-server: --redis_failure must be \"open\" or \"closed\"\n";
-    return 1;
+    return Fail(2, "--redis_failure must be \"open\" or \"closed\"");
   }
 
   const std::string base_url = upstream.base_url;
@@ -213,33 +228,40 @@ int main(int argc, char** argv) {
   const bool authenticating = !config.callers.callers_file.empty();
   const bool shared_quota = !config.quota.redis_url.empty();
   auto server = claude::ClaudeServer::Start(std::move(config));
-  if (!server.ok()) {
-    std::cerr << "claude-grpc-server: " << server.status().message() << "\n";
-    return 1;
-  }
-  std::cout << "claude-grpc-server listening on port " << (*server)->port() << ", upstream "
-            << base_url << " (" << absl::GetFlag(FLAGS_upstream_api) << (has_key ? "" : ", no API key")
-            << ")"
-            << (mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext")
-            << (authenticating ? ", caller tokens required" : "")
-            << (shared_quota ? ", limits shared in Redis" : "");
-  if ((*server)->metrics_port() != 0) std::cout << ", metrics on port " << (*server)->metrics_port();
-  std::cout << std::endl;
+  if (!server.ok()) return Fail(1, server.status().message());
+  const int port = (*server)->port(), metrics_port = (*server)->metrics_port();
+  const int health_port = (*server)->health_port();
+  // Scripts wait for "listening on port N," (the quickstart, the bench).
+  claude::LogEvent(
+      claude::Severity::kInfo,
+      absl::StrCat(kProgram, " listening on port ", port, ", upstream ", base_url, " (", absl::GetFlag(FLAGS_upstream_api),
+                   has_key ? "" : ", no API key", ")",
+                   mtls ? ", mutual TLS" : tls ? ", TLS" : ", plaintext",
+                   authenticating ? ", caller tokens required" : "",
+                   shared_quota ? ", limits shared in Redis" : "",
+                   metrics_port != 0 ? absl::StrCat(", metrics on port ", metrics_port) : "",
+                   health_port != 0 ? absl::StrCat(", health on port ", health_port) : ""),
+      {{"event", "started"}, {"port", port}, {"metrics_port", metrics_port}, {"health_port", health_port},
+       {"upstream", base_url}, {"upstream_api", absl::GetFlag(FLAGS_upstream_api)}, {"version", claude::BuildVersion()}, {"revision", claude::BuildRevision()}});
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   const absl::Duration grace = absl::GetFlag(FLAGS_drain_timeout);
-  std::cout << "claude-grpc-server: signal " << signal_number << ", draining for up to "
-            << absl::FormatDuration(grace) << std::endl;
+  claude::LogEvent(claude::Severity::kInfo,
+                   absl::StrCat("signal ", signal_number, ", draining for up to ", absl::FormatDuration(grace)),
+                   {{"event", "drain_started"}, {"signal", signal_number}});
   (*server)->BeginDrain(grace);
   // Until the drain ends, a second signal cancels whatever still runs.
   const timespec poll = {0, 100 * 1000 * 1000};
   while (!(*server)->WaitDrained(absl::ZeroDuration())) {
     if (sigtimedwait(&signals, nullptr, &poll) > 0) {
-      std::cout << "claude-grpc-server: second signal, cancelling calls in flight" << std::endl;
+      claude::LogEvent(claude::Severity::kWarning, "second signal, cancelling calls in flight",
+                       {{"event", "drain_cancelled"}});
       (*server)->CancelAll();
     }
   }
-  std::cout << "claude-grpc-server: drained" << std::endl;
+  claude::LogEvent(claude::Severity::kInfo, "drained", {{"event", "drained"}});
+  server->reset();
+  claude::FlushServerLog();
   return 0;
 }

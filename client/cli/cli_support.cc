@@ -7,12 +7,15 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <optional>
 
 #include <simdjson.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/claude_client.h"
 #include "service/codec/json_mapping.h"
+#include "service/errors/error_table.h"
 
 namespace claude::cli {
 namespace {
@@ -136,6 +139,66 @@ bool IsValidUtf8(absl::string_view text) {
     i += extra + 1;
   }
   return true;
+}
+
+int ExitCodeFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return kExitOk;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+      return kExitRetryLater;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kUnimplemented:
+      return kExitFixRequest;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+      return kExitAuth;
+    default:
+      return kExitFailed;
+  }
+}
+
+std::string ErrorJson(const absl::Status& status) {
+  std::string out = "{\"error\":{\"code\":";
+  AppendJsonString(absl::StatusCodeToString(status.code()), &out);
+  out += ",\"message\":";
+  AppendJsonString(status.message(), &out);
+  absl::StrAppend(&out, ",\"exit_code\":", ExitCodeFor(status.code()));
+  if (std::optional<ErrorDetails> details = ErrorDetailsOf(status)) {
+    out += ",\"details\":{\"reason\":";
+    AppendJsonString(details->reason, &out);
+    out += ",\"domain\":";
+    AppendJsonString(details->domain, &out);
+    if (!details->request_id.empty()) {
+      out += ",\"request_id\":";
+      AppendJsonString(details->request_id, &out);
+    }
+    if (details->http_status != 0) absl::StrAppend(&out, ",\"http_status\":", details->http_status);
+    if (details->retry_delay) {
+      absl::StrAppend(&out, ",\"retry_delay_seconds\":", absl::ToDoubleSeconds(*details->retry_delay));
+    }
+    if (!details->field_violations.empty()) {
+      out += ",\"field_violations\":[";
+      for (size_t i = 0; i < details->field_violations.size(); ++i) {
+        out += i == 0 ? "{\"field\":" : ",{\"field\":";
+        AppendJsonString(details->field_violations[i].first, &out);
+        out += ",\"description\":";
+        AppendJsonString(details->field_violations[i].second, &out);
+        out += "}";
+      }
+      out += "]";
+    }
+    out += "}";
+  }
+  out += "}}";
+  return out;
 }
 
 std::string OneLine(absl::string_view text) {

@@ -37,6 +37,23 @@ bool IsValidUtf8(absl::string_view text);
 // `text` on one line: line breaks and other control characters become spaces.
 std::string OneLine(absl::string_view text);
 
+// Exit statuses a script can act on.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;      // anything else (INTERNAL, UNKNOWN, CANCELLED...)
+inline constexpr int kExitUsage = 2;       // the command line is wrong
+inline constexpr int kExitRetryLater = 3;  // UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ABORTED
+inline constexpr int kExitFixRequest = 4;  // INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION,
+                                           // OUT_OF_RANGE, ALREADY_EXISTS, UNIMPLEMENTED
+inline constexpr int kExitAuth = 5;        // UNAUTHENTICATED, PERMISSION_DENIED
+
+// The exit status for a call that ended with `code` (kExitOk for OK).
+int ExitCodeFor(absl::StatusCode code);
+
+// A failed call as one JSON object (--json): {"error":{"code":"UNAVAILABLE","message":..,
+// "exit_code":3,"details":{"reason","domain","request_id","http_status","retry_delay_seconds",
+// "field_violations":[{"field","description"}]}}}; "details" holds what the server sent.
+std::string ErrorJson(const absl::Status& status);
+
 }  // namespace claude::cli
 
 #endif  // CLIENT_CLI_CLI_SUPPORT_H_

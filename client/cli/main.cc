@@ -8,8 +8,9 @@
 //   claude-grpc-cli batches create --file=requests.jsonl       # and get|list|cancel|delete|results|wait
 //   printf %s "$TOKEN" | claude-grpc-cli hash-token     # a callers-file digest
 //
-// Exit status: 0 on success; 1 when the call fails, with one line on stderr
-// ("claude-grpc-cli: RESOURCE_EXHAUSTED: upstream HTTP 429 ..."); 2 for usage errors.
+// Exit status (see --help): 0 success; 2 usage; 3 retry later; 4 fix the request; 5 auth; 1 any
+// other failure. A failure prints one line on stderr ("claude-grpc-cli: RESOURCE_EXHAUSTED:
+// upstream HTTP 429 ..."), and with --json also a JSON error object on stdout.
 #include <unistd.h>
 
 #include <cerrno>
@@ -86,14 +87,20 @@ constexpr char kProgram[] = "claude-grpc-cli";
 // Usage errors: one line, exit 2.
 [[noreturn]] void UsageError(const std::string& message) {
   std::fprintf(stderr, "%s: %s (see --help)\n", kProgram, claude::cli::OneLine(message).c_str());
-  std::exit(2);
+  std::exit(claude::cli::kExitUsage);
 }
 
-// A failed call: one line naming the gRPC code, exit 1.
+// A failed call: one line naming the gRPC code on stderr (and with --json, the error as a JSON
+// object on stdout); the exit status says what to do about it.
 int CallFailed(const absl::Status& status) {
   std::fprintf(stderr, "%s: %s: %s\n", kProgram, absl::StatusCodeToString(status.code()).c_str(),
                claude::cli::OneLine(status.message()).c_str());
-  return 1;
+  if (absl::GetFlag(FLAGS_json)) {
+    const std::string json = claude::cli::ErrorJson(status) + "\n";
+    std::fwrite(json.data(), 1, json.size(), stdout);
+  }
+  const int code = claude::cli::ExitCodeFor(status.code());
+  return code == claude::cli::kExitOk ? claude::cli::kExitFailed : code;
 }
 
 void Print(absl::string_view text, FILE* out = stdout) {
@@ -397,9 +404,18 @@ int main(int argc, char** argv) {
       "  ", kProgram, " health [SERVICE]               the server's health; exit 0 when SERVING\n"
       "  ", kProgram, " usage [--caller NAME]          a caller's counts against its limits and budgets\n"
       "  ", kProgram, " hash-token                     a token (stdin) as the server's callers file lists it\n\n"
-      "Environment: CLAUDE_GRPC_TOKEN, sent as \"authorization: Bearer <token>\".\n"
-      "Exit status: 0 success, 1 the call failed (stderr: \"", kProgram,
-      ": <GRPC_CODE>: <message>\"), 2 usage error."));
+      "Environment: CLAUDE_GRPC_TOKEN, sent as \"authorization: Bearer <token>\".\n\n"
+      "Exit status:\n"
+      "  0  success\n"
+      "  1  any other failure (INTERNAL, UNKNOWN, CANCELLED, DATA_LOSS); health: NOT_SERVING\n"
+      "  2  usage error (the command line)\n"
+      "  3  retry later: UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ABORTED\n"
+      "  4  fix the request: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, OUT_OF_RANGE,\n"
+      "     ALREADY_EXISTS, UNIMPLEMENTED\n"
+      "  5  auth: UNAUTHENTICATED, PERMISSION_DENIED (the caller's token or certificate)\n"
+      "A failure prints \"", kProgram, ": <GRPC_CODE>: <message>\" on stderr; with --json also\n"
+      "{\"error\":{\"code\",\"message\",\"exit_code\",\"details\"}} on stdout."));
+  claude::HandleHelpAndVersion(argc, argv, kProgram, "cli/main.cc");
   claude::ShowFlagsOfFile("cli/main.cc");
   std::vector<std::string> images;
   std::vector<char*> kept = PreParse(argc, argv, &images);

@@ -10,6 +10,7 @@
 namespace claude {
 
 std::string FileApiKeySource::Key() {
+  std::lock_guard<std::mutex> lock(mu_);
   struct stat st;
   if (stat(path_.c_str(), &st) != 0) return key_;  // keep the last key while a secret is swapped
   if (st.st_mtim.tv_sec == mtime_.tv_sec && st.st_mtim.tv_nsec == mtime_.tv_nsec &&
@@ -24,6 +25,12 @@ std::string FileApiKeySource::Key() {
   size_ = static_cast<long long>(st.st_size);
   key_ = std::string(absl::StripAsciiWhitespace(text.str()));
   return key_;
+}
+
+bool FileApiKeySource::Present() {
+  struct stat st;
+  if (stat(path_.c_str(), &st) != 0) return false;
+  return !Key().empty();
 }
 
 }  // namespace claude

@@ -1,12 +1,12 @@
 // A configuration file kept parsed and fresh: read at start, then stat()ed at most once per
 // interval and parsed again when it changed (WatchedFile). A file that disappears or stops
-// parsing leaves the last good value in force; the problem is reported on stderr once, not on
-// every check. The callers file and the prices file are both one.
+// parsing leaves the last good value in force; the problem is logged (one JSON line of the server
+// log) once, not on every check, and so is each successful read. The callers file and the prices
+// file are both one.
 #ifndef SERVICE_CONFIG_RELOADING_FILE_H_
 #define SERVICE_CONFIG_RELOADING_FILE_H_
 
 #include <functional>
-#include <iostream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "service/config/watched_file.h"
+#include "service/observability/server_log.h"
 
 namespace claude {
 
@@ -51,7 +52,8 @@ class ReloadingFile {
       next_check_ = now + check_interval_;
       if (absl::Status s = Refresh(); !s.ok()) {
         if (std::string error(s.message()); error != last_error_) {
-          std::cerr << "claude-grpc-server: " << flag_ << " " << error << "; " << kept_ << std::endl;
+          LogEvent(Severity::kError, absl::StrCat(flag_, " ", error, "; ", kept_),
+                   {{"event", "config_reload_failed"}, {"file", file_.path()}});
           last_error_ = std::move(error);
         }
       } else {
@@ -71,7 +73,10 @@ class ReloadingFile {
       file_.Forget();  // read it again next time: the next version may parse
       return absl::InvalidArgumentError(absl::StrCat(file_.path(), ": ", value.status().message()));
     }
+    const bool reload = value_ != nullptr;
     value_ = std::make_shared<const T>(*std::move(value));
+    LogEvent(Severity::kInfo, absl::StrCat(flag_, reload ? " changed: the new version is in force" : " read"),
+             {{"event", reload ? "config_reloaded" : "config_loaded"}, {"file", file_.path()}});
     return absl::OkStatus();
   }
 

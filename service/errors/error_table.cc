@@ -19,6 +19,7 @@
 #include "service/codec/json_mapping.h"
 #include "service/upstream/messages_api_error.h"
 #include "service/upstream/retry_policy.h"
+#include "service/validation/request_validator.h"
 
 namespace claude {
 namespace {
@@ -108,17 +109,30 @@ void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
 // What a failure status carries besides its code and message.
 struct Details {
   std::string reason;
+  std::optional<google::rpc::BadRequest> bad_request;
   const char* domain = kUpstreamErrorDomain;
   int http_status = 0;  // 0: not an HTTP exchange
   std::string request_id;
   std::optional<absl::Duration> retry_delay;
   // A QuotaFailure violation (subject, description), for refusals by a quota or budget.
   std::optional<std::pair<std::string, std::string>> quota_violation;
+  std::string upstream_error_type;  // kept in the metadata when `reason` is ours
   // From the upstream's error.details (see AddUpstreamDetails).
   std::string error_code;
   std::vector<std::pair<std::string, std::string>> details_metadata;
   std::optional<google::protobuf::Struct> upstream_details;
 };
+
+// The upstream refused the server's own credentials (its API key): not the caller's fault, and
+// never reported as UNAUTHENTICATED or PERMISSION_DENIED, which callers read as "your token is
+// bad". `label` is the upstream's error type or code, kept beside our reason.
+void BlameTheServersCredentials(const std::string& label, Details* details) {
+  details->upstream_error_type = label;
+  details->reason = kUpstreamAuthFailedReason;
+  details->domain = kLocalErrorDomain;
+}
+
+constexpr char kAuthFailureNote[] = " (the server's upstream credentials were refused; not the caller's)";
 
 // Whether `key` can be an ErrorInfo metadata key after "details_": google.rpc asks for
 // [a-z][a-zA-Z0-9-_]+, at most 64 characters.
@@ -224,6 +238,9 @@ grpc::Status MakeStatus(grpc::StatusCode code, std::string message, const Detail
   if (!details.request_id.empty()) {
     (*info.mutable_metadata())["request_id"] = details.request_id;
   }
+  if (!details.upstream_error_type.empty()) {
+    (*info.mutable_metadata())["upstream_error_type"] = details.upstream_error_type;
+  }
   if (!details.error_code.empty()) (*info.mutable_metadata())["error_code"] = details.error_code;
   for (const auto& [key, value] : details.details_metadata) (*info.mutable_metadata())[key] = value;
   rpc.add_details()->PackFrom(info);
@@ -240,6 +257,7 @@ grpc::Status MakeStatus(grpc::StatusCode code, std::string message, const Detail
     violation->set_description(details.quota_violation->second);
     rpc.add_details()->PackFrom(quota);
   }
+  if (details.bad_request.has_value()) rpc.add_details()->PackFrom(*details.bad_request);
   if (!details.request_id.empty()) {
     google::rpc::RequestInfo request;
     request.set_request_id(details.request_id);
@@ -272,9 +290,11 @@ std::string RedactSecrets(absl::string_view text) {
 // project's HTTP-to-gRPC mapping; the ranges are this project's choices.
 //
 //   400 Bad Request            INVALID_ARGUMENT     (invalid_request_error)
-//   401 Unauthorized           UNAUTHENTICATED      (authentication_error)
+//   401 Unauthorized           UNAVAILABLE          (authentication_error: the server's key was
+//                                                    refused; reason UPSTREAM_AUTH_FAILED)
 //   402 Payment Required       FAILED_PRECONDITION  (billing_error: fix billing, then retry)
-//   403 Forbidden              PERMISSION_DENIED    (permission_error)
+//   403 Forbidden              UNAVAILABLE          (permission_error: the server's key may not;
+//                                                    reason UPSTREAM_AUTH_FAILED)
 //   404 Not Found              NOT_FOUND            (not_found_error)
 //   405 Method Not Allowed     UNIMPLEMENTED        (choice: the upstream lacks the endpoint)
 //   408 Request Timeout        DEADLINE_EXCEEDED
@@ -298,9 +318,9 @@ std::string RedactSecrets(absl::string_view text) {
 grpc::StatusCode CodeForHttpStatus(int http_status) {
   switch (http_status) {
     case 400: return grpc::StatusCode::INVALID_ARGUMENT;
-    case 401: return grpc::StatusCode::UNAUTHENTICATED;
+    case 401: return grpc::StatusCode::UNAVAILABLE;
     case 402: return grpc::StatusCode::FAILED_PRECONDITION;
-    case 403: return grpc::StatusCode::PERMISSION_DENIED;
+    case 403: return grpc::StatusCode::UNAVAILABLE;
     case 404: return grpc::StatusCode::NOT_FOUND;
     case 405: return grpc::StatusCode::UNIMPLEMENTED;
     case 408: return grpc::StatusCode::DEADLINE_EXCEEDED;
@@ -326,9 +346,9 @@ grpc::StatusCode CodeForHttpStatus(int http_status) {
 grpc::StatusCode CodeForErrorType(absl::string_view type) {
   static constexpr std::pair<absl::string_view, grpc::StatusCode> kTable[] = {
       {"invalid_request_error", grpc::StatusCode::INVALID_ARGUMENT},
-      {"authentication_error", grpc::StatusCode::UNAUTHENTICATED},
+      {"authentication_error", grpc::StatusCode::UNAVAILABLE},
       {"billing_error", grpc::StatusCode::FAILED_PRECONDITION},
-      {"permission_error", grpc::StatusCode::PERMISSION_DENIED},
+      {"permission_error", grpc::StatusCode::UNAVAILABLE},
       {"not_found_error", grpc::StatusCode::NOT_FOUND},
       {"request_too_large", grpc::StatusCode::INVALID_ARGUMENT},
       {"rate_limit_error", grpc::StatusCode::RESOURCE_EXHAUSTED},
@@ -352,6 +372,8 @@ grpc::Status StatusFromUpstreamError(const UpstreamError& error, const HttpHeade
   details.request_id = Echo(error.request_id, kMaxTokenBytes);
   if (details.request_id.empty()) details.request_id = HeaderRequestId(headers);
   details.reason = label.empty() ? absl::StrCat("http_", error.http_status) : label;
+  const bool auth_failure = error.http_status == 401 || error.http_status == 403;
+  if (auth_failure) BlameTheServersCredentials(label, &details);
   // `code` already is the label when the error has no type.
   AddUpstreamDetails(error.details_json, error.type.empty() ? "" : error.code, &details);
 
@@ -364,6 +386,7 @@ grpc::Status StatusFromUpstreamError(const UpstreamError& error, const HttpHeade
     const std::string snippet = Echo(error.body, kMaxBodySnippetBytes);
     absl::StrAppend(&message, ": ", snippet.empty() ? "(empty body)" : snippet);
   }
+  if (auth_failure) absl::StrAppend(&message, kAuthFailureNote);
   absl::StrAppend(&message, RequestIdSuffix(details.request_id));
   return MakeStatus(CodeForHttpStatus(error.http_status), std::move(message), details);
 }
@@ -383,6 +406,8 @@ grpc::Status StatusFromErrorEvent(const claude::v1::ErrorEvent& event,
   const std::string type = Echo(event.error().type(), kMaxTokenBytes);
   const std::string text = Echo(event.error().message(), kMaxUpstreamTextBytes);
   details.reason = type.empty() ? "stream_error" : type;
+  const bool auth_failure = type == "authentication_error" || type == "permission_error";
+  if (auth_failure) BlameTheServersCredentials(type, &details);
   if (auto it = event.error().extra_fields().fields().find("details");
       it != event.error().extra_fields().fields().end()) {
     AddUpstreamDetails(MessageToJsonString(it->second), "", &details);
@@ -391,6 +416,7 @@ grpc::Status StatusFromErrorEvent(const claude::v1::ErrorEvent& event,
   std::string message = "upstream stream error";
   if (!type.empty()) absl::StrAppend(&message, " ", type);
   if (!text.empty()) absl::StrAppend(&message, ": ", text);
+  if (auth_failure) absl::StrAppend(&message, kAuthFailureNote);
   absl::StrAppend(&message, ErrorCodeSuffix(details.error_code));
   absl::StrAppend(&message, RequestIdSuffix(details.request_id));
   return MakeStatus(CodeForErrorType(event.error().type()), std::move(message), details);
@@ -438,6 +464,18 @@ grpc::Status StatusFromInternal(const absl::Status& status) {
   const std::string cause = Echo(status.message(), kMaxUpstreamTextBytes);
   if (!cause.empty()) absl::StrAppend(&message, ": ", cause);
   return MakeStatus(grpc::StatusCode::INTERNAL, std::move(message), details);
+}
+
+grpc::Status StatusFromValidation(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kInvalidArgument) return ToGrpcStatus(status);
+  Details details;
+  details.domain = kLocalErrorDomain;
+  details.reason = "invalid_request";
+  if (absl::optional<absl::Cord> payload = status.GetPayload(kFieldViolationsPayload)) {
+    google::rpc::BadRequest violations;
+    if (violations.ParseFromString(std::string(*payload))) details.bad_request = std::move(violations);
+  }
+  return MakeStatus(grpc::StatusCode::INVALID_ARGUMENT, std::string(status.message()), details);
 }
 
 grpc::Status StatusFromLocalPolicy(grpc::StatusCode code, std::string message, std::string reason,
@@ -501,6 +539,11 @@ std::optional<ErrorDetails> ParseErrorDetails(const grpc::Status& status) {
     } else if (google::rpc::RequestInfo request; any.UnpackTo(&request)) {
       found = true;
       out.request_id = request.request_id();
+    } else if (google::rpc::BadRequest bad_request; any.UnpackTo(&bad_request)) {
+      found = true;
+      for (const auto& violation : bad_request.field_violations()) {
+        out.field_violations.emplace_back(violation.field(), violation.description());
+      }
     }
   }
   if (out.request_id.empty()) out.request_id = std::move(info_request_id);

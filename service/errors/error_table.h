@@ -34,6 +34,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <google/protobuf/struct.pb.h>
 
@@ -50,6 +52,10 @@ namespace claude {
 
 inline constexpr char kUpstreamErrorDomain[] = "anthropic.com";
 inline constexpr char kLocalErrorDomain[] = "claude-grpc";
+// ErrorInfo.reason when the upstream refused the server's own credentials (HTTP 401 or 403, an
+// authentication_error or permission_error): the code is UNAVAILABLE, the domain
+// kLocalErrorDomain, and metadata "upstream_error_type" keeps the upstream's type.
+inline constexpr char kUpstreamAuthFailedReason[] = "UPSTREAM_AUTH_FAILED";
 
 // An HTTP error response (status >= 400) of the upstream, as its dialect read it. The HTTP
 // status decides the code (CodeForHttpStatus); the error's type (else its code) goes into
@@ -87,17 +93,22 @@ grpc::Status StatusFromLocalPolicy(grpc::StatusCode code, std::string message, s
 // violation names `subject` ("caller:<name>") and repeats the message.
 grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason, absl::Duration retry_delay,
                                     std::string subject);
+// A request that failed validation (service/validation/): INVALID_ARGUMENT with the message as
+// given, ErrorInfo{reason "invalid_request", domain "claude-grpc"} and the google.rpc.BadRequest
+// of its kFieldViolationsPayload (one field violation per problem). Other statuses: ToGrpcStatus.
+grpc::Status StatusFromValidation(const absl::Status& status);
 
 // absl and gRPC share their code numbering: codes map 1:1, the message is kept, no details.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // The gRPC code for an API error type:
 //   invalid_request_error  INVALID_ARGUMENT      rate_limit_error  RESOURCE_EXHAUSTED
-//   authentication_error   UNAUTHENTICATED       api_error         INTERNAL
+//   authentication_error   UNAVAILABLE (*)       api_error         INTERNAL
 //   billing_error          FAILED_PRECONDITION   timeout_error     DEADLINE_EXCEEDED
-//   permission_error       PERMISSION_DENIED     overloaded_error  UNAVAILABLE
+//   permission_error       UNAVAILABLE (*)       overloaded_error  UNAVAILABLE
 //   not_found_error        NOT_FOUND             anything else     UNKNOWN
 //   request_too_large      INVALID_ARGUMENT
+// (*) the server's own credentials failed, never the caller's (kUpstreamAuthFailedReason).
 grpc::StatusCode CodeForErrorType(absl::string_view type);
 
 // The gRPC code for an upstream HTTP status (the table is in error_table.cc).
@@ -115,6 +126,8 @@ struct ErrorDetails {
   std::optional<absl::Duration> retry_delay;  // RetryInfo.retry_delay
   int http_status = 0;  // ErrorInfo.metadata["http_status"]; 0 when absent
   std::string quota_subject;  // QuotaFailure's first violation's subject; "" when absent
+  // BadRequest.field_violations: (JSON path, what is wrong), one per problem.
+  std::vector<std::pair<std::string, std::string>> field_violations;
   std::string error_code;  // ErrorInfo.metadata["error_code"]: the upstream's error.details.error_code
   // ErrorInfo.metadata, all of it (details_<key> entries included).
   std::map<std::string, std::string> metadata;

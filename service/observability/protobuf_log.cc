@@ -64,7 +64,10 @@ ProtobufLogRoute::~ProtobufLogRoute() {
 std::string TakeProtobufLogOfThisThread() { return std::exchange(last_message_of_thread, std::string()); }
 
 std::string FormatProtobufLogLine(absl::Time time, google::protobuf::LogLevel level, absl::string_view message) {
-  std::string line = "{\"time\":";
+  // `severity` as every server line has it (FATAL is ERROR there); `level` kept as protobuf names it.
+  std::string line = "{\"severity\":";
+  AppendJsonString(level == google::protobuf::LOGLEVEL_FATAL ? "ERROR" : LevelName(level), &line);
+  line += ",\"time\":";
   AppendJsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone()), &line);
   line += ",\"log\":\"protobuf\",\"level\":";
   AppendJsonString(LevelName(level), &line);

@@ -4,7 +4,7 @@
 // The server's stderr is one JSON object per line, so a ProtobufLogRoute sends those messages
 // to the server's log sink as JSON lines instead:
 //
-//   {"time":"2026-11-29T12:00:00.000Z","log":"protobuf","level":"ERROR","message":"String field ..."}
+//   {"severity":"ERROR","time":"2026-11-29T12:00:00.000Z","log":"protobuf","level":"ERROR","message":"String field ..."}
 //
 // and remembers, per thread, the last message, so the code that saw a parse fail on that
 // thread can say why (TakeProtobufLogOfThisThread).

@@ -26,7 +26,24 @@ std::string CodeName(grpc::StatusCode code) {
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
+// The OpenTelemetry GenAI attributes (dots become underscores in Prometheus) beside the labels
+// kept for compatibility.
+prometheus::Labels WithGenAi(prometheus::Labels labels, absl::string_view method, const std::string& model) {
+  labels.emplace("gen_ai_operation_name", GenAiOperationName(method));
+  labels.emplace("gen_ai_request_model", model);
+  labels.emplace("gen_ai_provider_name", "anthropic");
+  return labels;
+}
+
 }  // namespace
+
+const char* GenAiOperationName(absl::string_view method) {
+  if (method == kCreateMessageMethod || method == kStreamMessageMethod) return "chat";
+  if (method == kCountTokensMethod) return "count_tokens";
+  if (method == kListModelsMethod) return "list_models";
+  if (method == kGetModelMethod) return "get_model";
+  return "other";
+}
 
 RpcMetrics::RpcMetrics(std::shared_ptr<prometheus::Registry> registry, size_t max_label_values)
     : registry_(std::move(registry)),
@@ -86,13 +103,20 @@ void RpcMetrics::OnCallEnd(const CallRecord& record) {
   const std::string model = models_.Get(record.model);
   const std::string caller = callers_.Get(record.caller);
   const std::string code = CodeName(record.code);
-  rpcs_.Add({{"method", record.method}, {"model", model}, {"caller", caller}, {"grpc_code", code}})
+  // error.type: empty (so absent) for a success, else the status code's name.
+  const std::string error_type = record.code == grpc::StatusCode::OK ? "" : code;
+  rpcs_.Add(WithGenAi({{"method", record.method}, {"model", model}, {"caller", caller}, {"grpc_code", code},
+                       {"error_type", error_type}},
+                      record.method, model))
       .Increment();
   const absl::Duration latency = record.latency();
-  duration_.Add({{"method", record.method}, {"model", model}, {"grpc_code", code}}, kDurationBuckets)
+  duration_.Add(WithGenAi({{"method", record.method}, {"model", model}, {"grpc_code", code}, {"error_type", error_type}},
+                          record.method, model),
+                kDurationBuckets)
       .Observe(Seconds(latency));
   if (std::optional<absl::Duration> ttft = record.time_to_first_token()) {
-    time_to_first_token_.Add({{"model", model}}, kTimeToFirstTokenBuckets).Observe(Seconds(*ttft));
+    time_to_first_token_.Add(WithGenAi({{"model", model}}, record.method, model), kTimeToFirstTokenBuckets)
+        .Observe(Seconds(*ttft));
   }
   if (std::optional<absl::Duration> upstream = record.upstream_time()) {
     server_added_.Add({{"method", record.method}}, kServerAddedBuckets)
@@ -101,7 +125,7 @@ void RpcMetrics::OnCallEnd(const CallRecord& record) {
   if (record.usage) {
     const auto add = [&](const std::string& type, int64_t n) {
       if (n > 0) {
-        tokens_.Add({{"model", model}, {"caller", caller}, {"token_type", type}})
+        tokens_.Add(WithGenAi({{"model", model}, {"caller", caller}, {"token_type", type}}, record.method, model))
             .Increment(static_cast<double>(n));
       }
     };

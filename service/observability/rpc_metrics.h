@@ -18,6 +18,10 @@
 
 namespace claude {
 
+// gen_ai.operation.name of an RPC: "chat" for the Messages API's generation (the convention's
+// value), our own names for the others ("count_tokens", "list_models", "get_model").
+const char* GenAiOperationName(absl::string_view method);
+
 class RpcMetrics final : public CallObserver {
  public:
   // Registers the metric families in `registry` (kept alive: it owns them). Model and caller

@@ -6,6 +6,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "service/observability/server_log.h"
 
 namespace claude {
 namespace {
@@ -65,7 +67,10 @@ void StderrLineWriter::Run() {
     for (const std::string& line : lines_) absl::StrAppend(&text, line, "\n");
     lines_.clear();
     if (dropped_ > 0) {
-      absl::StrAppend(&text, "{\"log_lines_dropped\":", dropped_, "}\n");
+      absl::StrAppend(&text,
+                      FormatLogLine(Severity::kWarning, absl::Now(), "log lines dropped: the backlog was full",
+                                    {{"log_lines_dropped", dropped_}}),
+                      "\n");
       dropped_ = 0;
     }
     lock.unlock();

@@ -1,7 +1,6 @@
 #include "service/quota/prices_file.h"
 
 #include <cmath>
-#include <iostream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -9,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "service/config/config_text.h"
+#include "service/observability/server_log.h"
 
 namespace claude {
 
@@ -69,9 +69,11 @@ int64_t PricesFile::CostMicros(absl::string_view model, const TokenCounts& token
     std::lock_guard<std::mutex> lock(mu_);
     if (unpriced_reported_.size() < 100 && unpriced_reported_.emplace(std::string(model), true).second) {
       // Model names come from callers: only a well-formed one is echoed.
-      std::cerr << "claude-grpc-server: --prices_file has no price for model \""
-                << (IsValidConfigName(model) ? model : "(malformed name)")
-                << "\" and no \"*\" line: its calls cost $0 against budgets" << std::endl;
+      LogEvent(Severity::kWarning,
+               absl::StrCat("--prices_file has no price for model \"",
+                            IsValidConfigName(model) ? model : "(malformed name)",
+                            "\" and no \"*\" line: its calls cost $0 against budgets"),
+               {{"event", "model_unpriced"}});
     }
     return 0;
   }

@@ -1,4 +1,5 @@
 #include "service/quota/redis_client.h"
+#include "service/observability/server_log.h"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -169,8 +170,8 @@ void RedisClient::Connect() {
   AddWrite(this);
   const auto check = [this](absl::StatusOr<RedisValue> reply) {
     if (!reply.ok() && reply.status().code() == absl::StatusCode::kInternal) {
-      std::cerr << "claude-grpc-server: Redis refused the connection's setup: " << reply.status().message()
-                << std::endl;
+      LogEvent(Severity::kError, absl::StrCat("Redis refused the connection's setup: ", reply.status().message()),
+               {{"event", "redis_setup_refused"}});
       if (observer_) observer_->OnError("connect");
     }
   };
@@ -190,7 +191,8 @@ void RedisClient::Dropped(const char* what) {
   backoff_ = std::min(backoff_ * 2, options_.max_backoff);
   if (observer_) observer_->OnError(what);
   if (was_ready) {
-    std::cerr << "claude-grpc-server: lost the Redis connection (" << what << "); retrying" << std::endl;
+    LogEvent(Severity::kWarning, absl::StrCat("lost the Redis connection (", what, "); retrying"),
+             {{"event", "redis_disconnected"}});
   }
 }
 

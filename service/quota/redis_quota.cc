@@ -1,6 +1,6 @@
 #include "service/quota/redis_quota.h"
+#include "service/observability/server_log.h"
 
-#include <iostream>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -108,7 +108,7 @@ void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, ab
         SharedDecision decision;
         if (reply.ok() && reply->type == RedisValue::Type::kArray && reply->elements.size() == 2) {
           if (failing_.exchange(false)) {
-            std::cerr << "claude-grpc-server: Redis answers again: limits are shared again" << std::endl;
+            LogEvent(Severity::kInfo, "Redis answers again: limits are shared again", {{"event", "redis_recovered"}});
           }
           const int64_t which = Count(reply->elements[0]);
           if (which >= 1 && which <= 6) {
@@ -120,9 +120,11 @@ void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, ab
         const absl::Status failure =
             reply.ok() ? absl::InternalError("Redis answered the admission script unexpectedly") : reply.status();
         if (!failing_.exchange(true)) {
-          std::cerr << "claude-grpc-server: Redis cannot decide admissions (" << failure.message() << "): "
-                    << (options_.fail_open ? "admitting on this replica's own counts" : "refusing calls")
-                    << " until it answers again" << std::endl;
+          LogEvent(Severity::kError,
+                   absl::StrCat("Redis cannot decide admissions (", failure.message(), "): ",
+                                options_.fail_open ? "admitting on this replica's own counts" : "refusing calls",
+                                " until it answers again"),
+                   {{"event", "redis_unavailable"}});
         }
         if (options_.fail_open) {
           if (observer_) observer_->OnFailOpen();

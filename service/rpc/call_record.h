@@ -62,6 +62,12 @@ struct CallRecord {
   std::string caller;
   // The model the request names ("" for calls without one, such as ListModels).
   std::string model;
+  // The caller's address as gRPC names it ("ipv4:10.0.0.7:51234").
+  std::string peer;
+  // The RPC's W3C trace (the caller's, or one started here) and its own span.
+  std::string trace_id;
+  std::string span_id;
+  std::string parent_span_id;  // the caller's span; "" when the trace started here
   // Wall-clock start, for the log's timestamp; durations use the steady clock below.
   absl::Time start_time;
   Clock::time_point started{};
@@ -84,6 +90,9 @@ struct CallRecord {
   int dropped_response_headers = 0;
   int retries = 0;
   std::optional<CallUsage> usage;  // unset when the upstream reported none
+  // The reply's message id and stop reason as the API names them ("end_turn"); "" when none came.
+  std::string message_id;
+  std::string stop_reason;
 
   // Only when bodies are recorded (--log_bodies): the JSON body sent upstream, and the text of
   // the reply's text blocks.

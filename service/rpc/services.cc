@@ -19,6 +19,7 @@
 #include "service/errors/error_table.h"
 #include "service/rpc/batch_results_call.h"
 #include "service/validation/batch_validator.h"
+#include "service/observability/trace_context.h"
 #include "service/validation/request_validator.h"
 
 namespace claude {
@@ -30,15 +31,29 @@ absl::Time Deadline(const grpc::CallbackServerContext* context) {
   return absl::FromChrono(deadline);
 }
 
+// The value of the caller's metadata `key` ("" when absent; the first when repeated).
+absl::string_view Metadata(const grpc::CallbackServerContext* context, absl::string_view key) {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
+  return it == metadata.end() ? absl::string_view() : absl::string_view(it->second.data(), it->second.size());
+}
+
+TraceContext TraceOf(const grpc::CallbackServerContext* context) {
+  return TraceContextFromCaller(Metadata(context, "traceparent"), Metadata(context, "tracestate"),
+                                Metadata(context, "grpc-trace-bin"));
+}
+
 // Request headers that come from the caller's metadata: anthropic-beta, joined as the API
-// expects when several are given.
-HttpHeaders RequestHeadersFromMetadata(const grpc::CallbackServerContext* context) {
+// expects when several are given; and the trace, continued by this RPC's span.
+HttpHeaders RequestHeadersFromMetadata(const grpc::CallbackServerContext* context, const TraceContext& trace) {
   HttpHeaders headers;
   std::vector<std::string> betas;
   for (const auto& [key, value] : context->client_metadata()) {
     if (key == "anthropic-beta") betas.emplace_back(value.data(), value.size());
   }
   if (!betas.empty()) headers.emplace_back("anthropic-beta", absl::StrJoin(betas, ","));
+  headers.emplace_back("traceparent", trace.Traceparent());
+  if (!trace.tracestate.empty()) headers.emplace_back("tracestate", trace.tracestate);
   return headers;
 }
 
@@ -59,10 +74,15 @@ ValidationOptions ValidationOptionsOf(const grpc::CallbackServerContext* context
 // ---- Observability: every RPC starts a record here and ends it exactly once, in the
 // UpstreamCall that answers it or where the handler refuses it (EndRecord).
 
-CallRecord StartRecord(const CallEnvironment& env, const char* method, std::string model) {
+CallRecord StartRecord(const CallEnvironment& env, const grpc::CallbackServerContext* context,
+                       const TraceContext& trace, const char* method, std::string model) {
   CallRecord record;
   record.method = method;
   record.model = std::move(model);
+  record.peer = context->peer();
+  record.trace_id = trace.trace_id;
+  record.span_id = trace.span_id;
+  record.parent_span_id = trace.parent_span_id;
   record.start_time = absl::Now();
   record.started = CallRecord::Clock::now();
   if (env.observers != nullptr) env.observers->Start(record);
@@ -240,7 +260,8 @@ struct RpcSpec {
 template <typename Reactor, typename... CallArgs>
 Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context, const RpcSpec& rpc,
                CallArgs... call_args) {
-  CallRecord record = StartRecord(env, rpc.method, rpc.model);
+  const TraceContext trace = TraceOf(context);
+  CallRecord record = StartRecord(env, context, trace, rpc.method, rpc.model);
   auto* reactor = new Reactor();
   CallAdmission admission = Admit(env, context, record);
   if (!admission.ok()) {
@@ -248,10 +269,10 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
     return reactor;
   }
   if (absl::Status s = rpc.validate(); !s.ok()) {
-    reactor->Refuse(env, record, ToGrpcStatus(s));
+    reactor->Refuse(env, record, StatusFromValidation(s));
     return reactor;
   }
-  absl::StatusOr<HttpRequest> request = rpc.build(RequestHeadersFromMetadata(context));
+  absl::StatusOr<HttpRequest> request = rpc.build(RequestHeadersFromMetadata(context, trace));
   if (!request.ok()) {
     reactor->Refuse(env, record, ToGrpcStatus(request.status()));
     return reactor;
@@ -397,7 +418,8 @@ grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService:
       *env_, context,
       {kStreamMessageBatchResultsMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
        [&](const HttpHeaders& forwarded) { return env_->dialect->GetMessageBatch(get, forwarded); }},
-      RequestHeadersFromMetadata(context), after_custom_id);
+      // The results' GET carries the caller's headers too; the trace goes on in a span of its own.
+      RequestHeadersFromMetadata(context, TraceOf(context)), after_custom_id);
 }
 
 AdminService::AdminService(const CallEnvironment* env) : env_(env) {}
@@ -407,7 +429,7 @@ grpc::ServerUnaryReactor* AdminService::GetCallerUsage(grpc::CallbackServerConte
                                                        claude::v1::CallerUsage* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // The record lives until the answer: it is shared with the callback that finishes the RPC.
-  auto record = std::make_shared<CallRecord>(StartRecord(*env_, kGetCallerUsageMethod, ""));
+  auto record = std::make_shared<CallRecord>(StartRecord(*env_, context, TraceOf(context), kGetCallerUsageMethod, ""));
   const CallEnvironment* env = env_;
   const auto finish = [env, record, reactor](const grpc::Status& status) {
     EndRecord(*env, *record, status);

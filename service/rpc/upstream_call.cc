@@ -3,11 +3,27 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "service/errors/error_table.h"
 
 namespace claude {
+
+// The reply's message id and stop reason (the API's string: "end_turn"), as far as given, into
+// the record; bounded, as both come from the upstream.
+void RecordReply(absl::string_view message_id, claude::v1::StopReason stop_reason, absl::string_view raw,
+                 CallRecord* record) {
+  constexpr size_t kMaxBytes = 128;
+  if (!message_id.empty()) record->message_id = std::string(message_id.substr(0, kMaxBytes));
+  if (!raw.empty()) {
+    record->stop_reason = std::string(raw.substr(0, kMaxBytes));
+  } else if (stop_reason != claude::v1::STOP_REASON_UNSPECIFIED) {
+    absl::string_view name = claude::v1::StopReason_Name(stop_reason);
+    absl::ConsumePrefix(&name, "STOP_REASON_");
+    record->stop_reason = absl::AsciiStrToLower(name);
+  }
+}
 
 CallUsage CallUsageOf(const claude::v1::Usage& usage) {
   using google::protobuf::FieldDescriptor;
@@ -279,6 +295,7 @@ void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
 
 void UnaryCall::RecordMessage(const claude::v1::Message& message) {
   if (message.has_usage()) record().usage = CallUsageOf(message.usage());
+  RecordReply(message.id(), message.stop_reason(), message.stop_reason_raw(), &record());
   if (record_bodies()) {
     for (const claude::v1::ContentBlock& block : message.content()) {
       if (block.has_text()) record().response_text += block.text().text();
@@ -319,6 +336,12 @@ grpc::Status StreamCall::Relay(claude::v1::MessageStreamEvent event) {
 
 void StreamCall::RecordEvent(const claude::v1::MessageStreamEvent& event) {
   // message_start gives the initial usage; message_delta's counts are cumulative: overwrite.
+  if (event.has_message_start()) {
+    RecordReply(event.message_start().message().id(), claude::v1::STOP_REASON_UNSPECIFIED, "", &record());
+  } else if (event.has_message_delta()) {
+    RecordReply("", event.message_delta().delta().stop_reason(), event.message_delta().delta().stop_reason_raw(),
+                &record());
+  }
   if (event.has_message_start() && event.message_start().message().has_usage()) {
     usage_ = event.message_start().message().usage();
   } else if (event.has_message_delta() && event.message_delta().has_usage()) {

@@ -1,20 +1,32 @@
 #include "service/server/claude_server.h"
 
+#include <curl/curl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <utility>
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpc/grpc.h>
 #include <grpcpp/health_check_service_interface.h>
+
+#include "claude/v1/messages.grpc.pb.h"
+#include "claude/v1/models.grpc.pb.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "service/config/watched_file.h"
 #include "service/observability/protobuf_log.h"
 #include "service/observability/rpc_log.h"
 #include "service/observability/rpc_metrics.h"
 #include "service/observability/scrape_gauges.h"
-#include "service/observability/stderr_line_writer.h"
+#include "service/observability/server_log.h"
 #include "service/rpc/unparsable_request_interceptor.h"
 
 namespace claude {
@@ -47,6 +59,40 @@ class CallerUsageAccounting final : public CallObserver {
   const std::shared_ptr<QuotaMetrics> metrics_;
 };
 
+// Why `address` (HOST:PORT, [V6]:PORT) cannot be bound, as the system says, for a clear start
+// error: gRPC only reports that the port could not be added.
+std::string BindProblem(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return "not HOST:PORT";
+  std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (const int error = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found); error != 0) {
+    return gai_strerror(error);
+  }
+  std::string problem = "gRPC refused the address";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      problem = errno == EADDRINUSE ? "the port is in use (another server listens on it)" : std::strerror(errno);
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return problem;
+}
+
+// A server builder that binds its port exclusively: gRPC sets SO_REUSEPORT by default, so a
+// second server on a port in use would start and take part of its traffic.
+void BindExclusively(grpc::ServerBuilder& builder) { builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0); }
+
 // The dialect of config.upstream_api.
 absl::StatusOr<std::unique_ptr<Dialect>> NewDialect(const ServerConfig& config) {
   if (config.upstream_api == "messages") {
@@ -72,10 +118,37 @@ absl::StatusOr<std::unique_ptr<Dialect>> NewDialect(const ServerConfig& config) 
 
 }  // namespace
 
+absl::Status CheckUpstreamUrl(const std::string& url, absl::string_view flag) {
+  CURLU* parsed = curl_url();
+  std::string scheme, host;
+  if (curl_url_set(parsed, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    char* part = nullptr;
+    if (curl_url_get(parsed, CURLUPART_SCHEME, &part, 0) == CURLUE_OK) scheme = absl::AsciiStrToLower(part);
+    curl_free(part);
+    part = nullptr;
+    if (curl_url_get(parsed, CURLUPART_HOST, &part, 0) == CURLUE_OK) host = part;
+    curl_free(part);
+  }
+  curl_url_cleanup(parsed);
+  const bool control_characters =
+      std::any_of(url.begin(), url.end(), [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
+  if ((scheme != "http" && scheme != "https") || host.empty() || control_characters) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " must be an http:// or https:// URL with a host, got \"", absl::CHexEscape(url), "\""));
+  }
+  return absl::OkStatus();
+}
+
 ClaudeServer::ClaudeServer(ServerConfig config)
     : config_(std::move(config)), retry_policy_(config_.max_retries, config_.jitter) {}
 
 absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig config) {
+  if (!config.upstream.base_url.empty()) {
+    if (absl::Status s = CheckUpstreamUrl(config.upstream.base_url); !s.ok()) return s;
+  }
+  if (!config.otlp_endpoint.empty()) {
+    if (absl::Status s = CheckUpstreamUrl(config.otlp_endpoint, "--otlp_endpoint"); !s.ok()) return s;
+  }
   std::unique_ptr<ClaudeServer> self(new ClaudeServer(std::move(config)));
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials(self->config_.tls);
@@ -98,6 +171,12 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   self->env_.calls = &self->calls_;
   self->env_.gate = self->gate_.get();
   self->env_.options = self->config_.call;
+  self->health_status_ = std::make_unique<HealthStatus>(std::vector<std::string>{
+      claude::v1::Messages::service_full_name(), claude::v1::Models::service_full_name(),
+      claude::v1::Admin::service_full_name()});
+  // SERVING from the first check that finds an upstream and a key.
+  self->readiness_ = std::make_unique<Readiness>(self->config_.upstream.base_url, self->config_.upstream.api_key,
+                                                 self->health_status_.get(), self->config_.readiness_check_interval);
   if (absl::Status s = self->StartObservability(); !s.ok()) return s;
   self->env_.observers = &self->observers_;
   self->env_.record_bodies = self->config_.log_rpcs && self->config_.log_bodies;
@@ -106,10 +185,18 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   self->batches_ = std::make_unique<MessageBatchesService>(&self->env_);
   self->admin_ = std::make_unique<AdminService>(&self->env_);
 
-  // Both are process-wide switches that take effect for servers built afterwards.
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // Health and reflection are ours (service/server/), from generated stubs, so reflection can
+  // describe every service; gRPC's built-in health service (a process-wide switch) stays off.
+  grpc::EnableDefaultHealthCheckService(false);
+  self->health_ = std::make_unique<HealthService>(self->health_status_.get());
+  const std::vector<std::string> services = {
+      claude::v1::Messages::service_full_name(), claude::v1::Models::service_full_name(),
+      claude::v1::Admin::service_full_name(), grpc::health::v1::Health::service_full_name(), grpc::reflection::v1::ServerReflection::service_full_name(),
+      grpc::reflection::v1alpha::ServerReflection::service_full_name()};
+  self->reflection_v1_ = std::make_unique<ReflectionServiceV1>(services);
+  self->reflection_v1alpha_ = std::make_unique<ReflectionServiceV1Alpha>(services);
   grpc::ServerBuilder builder;
+  BindExclusively(builder);
   builder.AddListeningPort(self->config_.listen, *credentials, &self->port_);
   builder.SetMaxReceiveMessageSize(self->config_.max_request_bytes);
   // Requests that do not parse never reach a handler; this answers and records them.
@@ -120,12 +207,27 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   builder.RegisterService(self->models_.get());
   builder.RegisterService(self->batches_.get());
   builder.RegisterService(self->admin_.get());
+  builder.RegisterService(self->health_.get());
+  builder.RegisterService(self->reflection_v1_.get());
+  builder.RegisterService(self->reflection_v1alpha_.get());
   self->server_ = builder.BuildAndStart();
   if (self->server_ == nullptr || self->port_ == 0) {
-    return absl::UnavailableError("cannot listen on " + self->config_.listen);
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", self->config_.listen, ": ", BindProblem(self->config_.listen)));
   }
-  // The upstream configuration is loaded (the loop runs with its options): ready to serve.
-  self->server_->GetHealthCheckService()->SetServingStatus(true);
+  if (!self->config_.health_listen.empty()) {
+    self->plaintext_health_ = std::make_unique<HealthService>(self->health_status_.get());
+    grpc::ServerBuilder health_builder;
+    BindExclusively(health_builder);
+    health_builder.AddListeningPort(self->config_.health_listen, grpc::InsecureServerCredentials(),
+                                    &self->health_port_);
+    health_builder.RegisterService(self->plaintext_health_.get());
+    self->health_server_ = health_builder.BuildAndStart();
+    if (self->health_server_ == nullptr || self->health_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("--health_listen: cannot listen on ", self->config_.health_listen,
+                                                 ": ", BindProblem(self->config_.health_listen)));
+    }
+  }
   return self;
 }
 
@@ -166,8 +268,15 @@ absl::Status ClaudeServer::StartQuota() {
 }
 
 absl::Status ClaudeServer::StartObservability() {
-  log_sink_ = config_.log_sink != nullptr ? config_.log_sink : std::make_shared<StderrLineWriter>();
+  // The per-RPC lines share the stderr writer of the server log's problems, so lines never
+  // interleave.
+  log_sink_ = config_.log_sink != nullptr ? config_.log_sink : ProblemLogSink();
   protobuf_log_ = std::make_unique<ProtobufLogRoute>(log_sink_);
+  if (!config_.otlp_endpoint.empty()) {
+    OtlpExporterOptions options;
+    options.endpoint = config_.otlp_endpoint;
+    otlp_ = std::make_shared<OtlpExporter>(loop_.get(), options);
+  }
   if (!config_.metrics_listen.empty()) {
     auto registry = metrics_registry_;
     observers_.Add(std::make_shared<RpcMetrics>(registry));
@@ -179,6 +288,26 @@ absl::Status ClaudeServer::StartObservability() {
     gauges->Add("claude_grpc_upstream_paused_transfers",
                 "Upstream transfers paused because their caller reads slower than the upstream writes.",
                 [loop] { return static_cast<double>(loop->paused_transfers()); });
+    AddProcessMetrics(*gauges);
+    HealthStatus* health = health_status_.get();
+    gauges->Add("claude_grpc_ready", "1 while health answers SERVING, else 0 (see claude_grpc_not_ready_reasons).",
+                [health] { return health->serving() ? 1.0 : 0.0; });
+    if (OtlpExporter* otlp = otlp_.get()) {
+      gauges->AddCounter("claude_grpc_otlp_spans_exported_total", "Spans the OTLP collector accepted.",
+                         [otlp] { return static_cast<double>(otlp->exported_spans()); });
+      gauges->AddCounter("claude_grpc_otlp_spans_dropped_total",
+                         "Spans dropped because the export queue was full (collector slow or down).",
+                         [otlp] { return static_cast<double>(otlp->dropped_spans()); });
+      gauges->AddCounter("claude_grpc_otlp_export_failures_total", "OTLP exports that failed (batches).",
+                         [otlp] { return static_cast<double>(otlp->failed_exports()); });
+    }
+    Readiness* readiness = readiness_.get();
+    gauges->AddLabeled("claude_grpc_not_ready_reasons",
+                       "1 for each reason the server cannot work now: no_api_key, no_upstream.", [readiness] {
+                         std::vector<ScrapeGauges::Sample> samples;
+                         for (const std::string& reason : readiness->reasons()) samples.push_back({{{"reason", reason}}, 1});
+                         return samples;
+                       });
     gauges->Add("claude_grpc_drain_deadline_timestamp_seconds",
                 "While draining, when the drain timeout cuts the calls still running (Unix time); 0 otherwise.",
                 [this] { return drain_deadline_unix_seconds_.load(); });
@@ -189,6 +318,7 @@ absl::Status ClaudeServer::StartObservability() {
   }
   // Always: budgets, tokens per minute and GetCallerUsage all read what it charges.
   observers_.Add(std::make_shared<CallerUsageAccounting>(gate_.get(), prices_.get(), quota_metrics_));
+  if (otlp_ != nullptr) observers_.Add(otlp_);
   if (config_.log_rpcs) {
     observers_.Add(std::make_shared<RpcLogger>(log_sink_));
   }
@@ -197,11 +327,16 @@ absl::Status ClaudeServer::StartObservability() {
 }
 
 ClaudeServer::~ClaudeServer() {
+  // First: no scrape reads what goes away below.
+  metrics_.reset();
+  readiness_.reset();
   if (server_ != nullptr) {
     BeginDrain(absl::ZeroDuration());
     drain_thread_.join();
   }
-  metrics_.reset();
+  if (health_server_ != nullptr) health_server_->Shutdown(std::chrono::system_clock::now());
+  if (otlp_ != nullptr) otlp_->Shutdown();
+  health_server_.reset();
   server_.reset();
   loop_.reset();
   // The Redis thread may still answer an admission that was refused (ended) meanwhile; the
@@ -214,11 +349,12 @@ void ClaudeServer::BeginDrain(absl::Duration grace) {
   if (drain_thread_.joinable()) return;
   calls_.Close();
   drain_deadline_unix_seconds_ = absl::ToDoubleSeconds(absl::Now() + grace - absl::UnixEpoch());
-  // NOT_SERVING for every service, for good: probes and watchers see the drain at once.
-  server_->GetHealthCheckService()->Shutdown();
+  // NOT_SERVING for every service, for good, on both ports (the --health_listen one keeps
+  // answering until the process ends): probes see the drain at once, and Watch streams end.
+  health_status_->Shutdown();
   // Shutdown closes the listener and sends GOAWAY on open connections, so clients move to
   // other replicas; it returns once every call has finished. Its own deadline is a backstop
-  // for calls outside the registry (health watches): ours are ended first, below.
+  // for calls outside the registry (reflection streams): ours are ended first, below.
   const auto backstop = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace) +
                         std::chrono::seconds(1);
   shutdown_thread_ = std::thread([this, backstop] { server_->Shutdown(backstop); });

@@ -24,12 +24,16 @@
 #include "service/quota/prices_file.h"
 #include "service/quota/redis_client.h"
 #include "service/quota/redis_quota.h"
+#include "service/observability/otlp_exporter.h"
 #include "service/observability/protobuf_log.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
 #include "service/rpc/services.h"
 #include "service/security/caller_gate.h"
 #include "service/security/server_tls.h"
+#include "service/server/health_service.h"
+#include "service/server/readiness.h"
+#include "service/server/reflection_service.h"
 #include "service/upstream/chat_completions_dialect.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/messages_dialect.h"
@@ -53,8 +57,14 @@ struct QuotaConfig {
 };
 
 struct ServerConfig {
-  // gRPC address, HOST:PORT; port 0 picks a free one (see ClaudeServer::port()).
+  // gRPC address, HOST:PORT; port 0 picks a free one (see ClaudeServer::port()). Bound
+  // exclusively: a port another process listens on fails the start.
   std::string listen = "0.0.0.0:50051";
+  // A second, always plaintext address serving only grpc.health.v1.Health (Kubernetes' gRPC
+  // probes cannot speak TLS); empty: none. Port 0 picks a free one (health_port()).
+  std::string health_listen;
+  // How often readiness (an upstream, a readable API key) is checked again.
+  absl::Duration readiness_check_interval = absl::Seconds(1);
   // The upstream API: where it is, its version and credentials.
   MessagesDialectOptions upstream;
   // The kind of API the upstream speaks (--upstream_api): "messages" or "chat_completions"
@@ -76,6 +86,8 @@ struct ServerConfig {
   // Largest gRPC request message accepted.
   int max_request_bytes = 64 << 20;
 
+  // OTLP/HTTP JSON collector for one span per RPC ("http://collector:4318"); empty: no export.
+  std::string otlp_endpoint;
   // Prometheus /metrics on HOST:PORT (port 0 picks a free one, see metrics_port()); empty: off.
   std::string metrics_listen;
   // One JSON line per RPC (to `log_sink`, else stderr).
@@ -94,10 +106,15 @@ struct ServerConfig {
   QuotaConfig quota;
 };
 
+// OK for an http:// or https:// URL with a host; INVALID_ARGUMENT naming `flag` otherwise.
+absl::Status CheckUpstreamUrl(const std::string& url, absl::string_view flag = "--upstream");
+
 class ClaudeServer {
  public:
-  // Starts serving; fails when the address cannot be bound, a TLS or callers file is missing
-  // or malformed, or the upstream options are invalid (an unknown API or auth scheme).
+  // Starts serving; fails when an address cannot be bound (another process holds the port, among
+  // others), a TLS or callers file is missing or malformed, or the upstream options are invalid
+  // (not an http(s) URL, an unknown API or auth scheme). Health answers SERVING once an upstream
+  // is configured and the API key readable.
   static absl::StatusOr<std::unique_ptr<ClaudeServer>> Start(ServerConfig config);
   // Stops at once: calls still running are cancelled, their upstream transfers aborted.
   ~ClaudeServer();
@@ -105,6 +122,10 @@ class ClaudeServer {
   ClaudeServer& operator=(const ClaudeServer&) = delete;
 
   int port() const { return port_; }
+  // The --health_listen port; 0 when there is none.
+  int health_port() const { return health_port_; }
+  // Why the server is not ready now (kNoApiKeyReason...); empty when it is.
+  std::vector<std::string> not_ready_reasons() const { return readiness_->reasons(); }
   // The /metrics port; 0 when metrics are off.
   int metrics_port() const { return metrics_ == nullptr ? 0 : metrics_->port(); }
   CurlEventLoop& loop() { return *loop_; }
@@ -148,10 +169,19 @@ class ClaudeServer {
   std::unique_ptr<ModelsService> models_;
   std::unique_ptr<MessageBatchesService> batches_;
   std::unique_ptr<AdminService> admin_;
-  std::shared_ptr<LineSink> log_sink_;  // config_.log_sink, else a StderrLineWriter
+  std::unique_ptr<HealthStatus> health_status_;
+  std::unique_ptr<HealthService> health_;
+  std::unique_ptr<HealthService> plaintext_health_;  // the --health_listen server's
+  std::unique_ptr<ReflectionServiceV1> reflection_v1_;
+  std::unique_ptr<ReflectionServiceV1Alpha> reflection_v1alpha_;
+  std::shared_ptr<LineSink> log_sink_;  // config_.log_sink, else the server log's stderr writer
   std::unique_ptr<ProtobufLogRoute> protobuf_log_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;
+  int health_port_ = 0;
+  std::unique_ptr<Readiness> readiness_;
+  std::shared_ptr<OtlpExporter> otlp_;  // also among observers_; shut down before the loop goes
   // Destroyed first: no scrape reads the loop or the observers once they start going away.
   std::unique_ptr<MetricsEndpoint> metrics_;
 

@@ -7,12 +7,14 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "claude/v1/content.pb.h"
 #include "claude/v1/messages.pb.h"
 #include "claude/v1/tools.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
+#include "google/rpc/error_details.pb.h"
 
 namespace claude {
 namespace {
@@ -397,69 +399,97 @@ absl::Status ValidateThinking(const v1::ThinkingConfig& thinking,
   return absl::OkStatus();
 }
 
+// Every problem of a request, at most one per top-level member (within a member, the first):
+// the status's message lists them all ("model: required; max_tokens: must be at least 1"), and
+// its kFieldViolationsPayload payload holds a google.rpc.BadRequest with one field violation
+// each.
+class Problems {
+ public:
+  void Add(const absl::Status& status) {
+    if (status.ok()) return;
+    // Messages are "<JSON path>: <problem>" (Invalid()); paths hold no ": ".
+    const absl::string_view message = status.message();
+    const size_t colon = message.find(": ");
+    google::rpc::BadRequest::FieldViolation* violation = violations_.add_field_violations();
+    violation->set_field(std::string(message.substr(0, colon)));
+    violation->set_description(std::string(colon == absl::string_view::npos ? "" : message.substr(colon + 2)));
+    absl::StrAppend(&message_, message_.empty() ? "" : "; ", message);
+  }
+
+  absl::Status Result() const {
+    if (message_.empty()) return absl::OkStatus();
+    absl::Status status = absl::InvalidArgumentError(message_);
+    status.SetPayload(kFieldViolationsPayload, absl::Cord(violations_.SerializeAsString()));
+    return status;
+  }
+
+ private:
+  std::string message_;
+  google::rpc::BadRequest violations_;
+};
+
+// The sampling members: each its own problem.
+void ValidateSampling(const v1::CreateMessageRequest& request, Problems* problems) {
+  if (!request.has_max_tokens()) {
+    problems->Add(Invalid(Path("max_tokens"), "required"));
+  } else if (request.max_tokens() < 1) {
+    problems->Add(Invalid(Path("max_tokens"), "must be at least 1"));
+  }
+  if (request.has_temperature() && !IsInUnitInterval(request.temperature())) {
+    problems->Add(Invalid(Path("temperature"), "must be between 0 and 1"));
+  }
+  if (request.has_top_p() && !IsInUnitInterval(request.top_p())) {
+    problems->Add(Invalid(Path("top_p"), "must be between 0 and 1"));
+  }
+  if (request.has_top_k() && request.top_k() < 0) problems->Add(Invalid(Path("top_k"), "must be at least 0"));
+}
+
 }  // namespace
 
 // Members are checked in field order. The system prompt needs no check: a string, or text
 // blocks, which the type already enforces.
 absl::Status ValidateCreateMessageRequest(const v1::CreateMessageRequest& request,
                                           const ValidationOptions& options) {
-  if (request.model().empty()) return Invalid(Path("model"), "required");
-  if (absl::Status status = ValidateMessages(request.messages()); !status.ok()) return status;
-  if (!request.has_max_tokens()) return Invalid(Path("max_tokens"), "required");
-  if (request.max_tokens() < 1) return Invalid(Path("max_tokens"), "must be at least 1");
-  if (request.has_temperature() && !IsInUnitInterval(request.temperature())) {
-    return Invalid(Path("temperature"), "must be between 0 and 1");
-  }
-  if (request.has_top_p() && !IsInUnitInterval(request.top_p())) {
-    return Invalid(Path("top_p"), "must be between 0 and 1");
-  }
-  if (request.has_top_k() && request.top_k() < 0) {
-    return Invalid(Path("top_k"), "must be at least 0");
-  }
-  if (absl::Status status = ValidateTools(request.tools()); !status.ok()) return status;
-  if (request.has_tool_choice()) {
-    if (absl::Status status = ValidateToolChoice(request.tool_choice()); !status.ok()) {
-      return status;
-    }
-  }
+  Problems problems;
+  if (request.model().empty()) problems.Add(Invalid(Path("model"), "required"));
+  problems.Add(ValidateMessages(request.messages()));
+  ValidateSampling(request, &problems);
+  problems.Add(ValidateTools(request.tools()));
+  if (request.has_tool_choice()) problems.Add(ValidateToolChoice(request.tool_choice()));
   if (request.has_thinking()) {
-    if (absl::Status status = ValidateThinking(
-            request.thinking(), options.interleaved_thinking ? std::nullopt
-                                                             : std::optional<int64_t>(request.max_tokens()));
-        !status.ok()) {
-      return status;
-    }
+    problems.Add(ValidateThinking(request.thinking(), options.interleaved_thinking || !request.has_max_tokens()
+                                                          ? std::nullopt
+                                                          : std::optional<int64_t>(request.max_tokens())));
   }
   // The RPC decides streaming; a "stream" smuggled in through extra_fields would contradict it.
   if (request.extra_fields().fields().contains("stream")) {
-    return Invalid(Path("stream"),
-                   "set by the RPC (StreamMessage streams, CreateMessage does not); remove it "
-                   "from extra_fields");
+    problems.Add(Invalid(Path("stream"),
+                         "set by the RPC (StreamMessage streams, CreateMessage does not); remove it "
+                         "from extra_fields"));
   }
-  return absl::OkStatus();
+  return problems.Result();
 }
 
 absl::Status ValidateCountTokensRequest(const v1::CountTokensRequest& request) {
-  if (request.model().empty()) return Invalid(Path("model"), "required");
-  if (absl::Status status = ValidateMessages(request.messages()); !status.ok()) return status;
-  if (absl::Status status = ValidateTools(request.tools()); !status.ok()) return status;
-  if (request.has_tool_choice()) {
-    if (absl::Status status = ValidateToolChoice(request.tool_choice()); !status.ok()) {
-      return status;
-    }
-  }
-  if (request.has_thinking()) return ValidateThinking(request.thinking(), std::nullopt);
-  return absl::OkStatus();
+  Problems problems;
+  if (request.model().empty()) problems.Add(Invalid(Path("model"), "required"));
+  problems.Add(ValidateMessages(request.messages()));
+  problems.Add(ValidateTools(request.tools()));
+  if (request.has_tool_choice()) problems.Add(ValidateToolChoice(request.tool_choice()));
+  if (request.has_thinking()) problems.Add(ValidateThinking(request.thinking(), std::nullopt));
+  return problems.Result();
 }
 
 absl::Status ValidateListModelsRequest(const v1::ListModelsRequest& request) {
-  if (request.has_limit() && request.limit() < 1) return Invalid(Path("limit"), "must be at least 1");
-  return absl::OkStatus();
+  Problems problems;
+  if (request.has_limit() && request.limit() < 1) problems.Add(Invalid(Path("limit"), "must be at least 1"));
+  return problems.Result();
 }
 
 absl::Status ValidateGetModelRequest(const v1::GetModelRequest& request) {
-  if (request.model_id().empty()) return Invalid(Path("model_id"), "required");
-  return absl::OkStatus();
+  Problems problems;
+  if (request.model_id().empty()) problems.Add(Invalid(Path("model_id"), "required"));
+  return problems.Result();
 }
 
 }  // namespace claude

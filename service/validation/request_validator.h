@@ -12,8 +12,11 @@
 //   "messages[1].content[0].source.media_type: must be one of image/jpeg, image/png, ..."
 //   "tools[3].name: must match ^[a-zA-Z0-9_-]{1,128}$"
 //   "thinking.budget_tokens: must be at least 1024"
-// Only the first problem is reported, in request order (the order of the proto's fields, which
-// is the order of the JSON members).
+// Every top-level member with a problem is reported (within one member, its first problem), in
+// request order (the order of the proto's fields, which is the order of the JSON members),
+// joined by "; "; the status's kFieldViolationsPayload payload holds a serialized
+// google.rpc.BadRequest with one field violation per problem (field: the JSON path), which the
+// error table sends as a detail (StatusFromValidation).
 
 #ifndef SERVICE_VALIDATION_REQUEST_VALIDATOR_H_
 #define SERVICE_VALIDATION_REQUEST_VALIDATOR_H_
@@ -23,6 +26,9 @@
 #include "claude/v1/models.pb.h"
 
 namespace claude {
+
+// The absl::Status payload of a validation failure: a serialized google.rpc.BadRequest.
+inline constexpr char kFieldViolationsPayload[] = "type.googleapis.com/google.rpc.BadRequest";
 
 // What the request's headers change about the rules.
 struct ValidationOptions {

@@ -17,6 +17,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -29,10 +31,10 @@
 #include "service/upstream/chat_completions_dialect.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/subprocess.h"
 #include "tests/testing/unparsable_reply_server.h"
 #include "tests/testing/test_pki.h"
 
-extern char** environ;
 
 namespace claude::testing {
 namespace {
@@ -41,18 +43,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-struct CliResult {
-  int exit_code = -1;  // -1: did not exit normally
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using CliResult = ProcessResult;
 
 std::string WriteTemp(const std::string& name, const std::string& contents) {
   const std::string path = ::testing::TempDir() + "/cli_test_" + name;
@@ -62,44 +53,7 @@ std::string WriteTemp(const std::string& name, const std::string& contents) {
 
 // Runs the binary with `args`, `stdin_text` on its stdin; stdout and stderr are captured.
 CliResult RunCli(const std::vector<std::string>& args, const std::string& stdin_text = "") {
-  static int run = 0;
-  ++run;
-  const std::string in_path = WriteTemp(absl::StrCat(getpid(), "_", run, ".in"), stdin_text);
-  const std::string out_path = ::testing::TempDir() + absl::StrCat("/cli_test_", getpid(), "_", run, ".out");
-  const std::string err_path = ::testing::TempDir() + absl::StrCat("/cli_test_", getpid(), "_", run, ".err");
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(CLAUDE_GRPC_CLI_BINARY));
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, in_path.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = -1;
-  CliResult result;
-  const int spawned = posix_spawn(&pid, CLAUDE_GRPC_CLI_BINARY, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  EXPECT_EQ(spawned, 0) << "cannot run " << CLAUDE_GRPC_CLI_BINARY;
-  if (spawned != 0) return result;
-  int status = 0;
-  const absl::Time until = absl::Now() + Scaled(absl::Seconds(20));
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (absl::Now() > until) {
-      ADD_FAILURE() << "claude-grpc-cli did not finish; killed";
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = Slurp(out_path);
-  result.err = Slurp(err_path);
-  unlink(in_path.c_str());
-  unlink(out_path.c_str());
-  unlink(err_path.c_str());
-  return result;
+  return RunProcess(CLAUDE_GRPC_CLI_BINARY, args, stdin_text);
 }
 
 std::string TargetFlag(const ServerHarness& h) { return absl::StrCat("--target=127.0.0.1:", h.port()); }
@@ -449,7 +403,7 @@ TEST(CliTest, UsageErrorsExitTwoWithOneLine) {
 
 TEST(CliTest, UnreachableTargetIsUnavailable) {
   CliResult r = RunCli({absl::StrCat("--target=127.0.0.1:", ClosedPort()), "hi"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);  // retry later
   ExpectOneErrorLine(r);
   EXPECT_THAT(r.err, StartsWith("claude-grpc-cli: UNAVAILABLE: "));
 }
@@ -483,18 +437,22 @@ TEST(CliTest, UpstreamRateLimitIsResourceExhausted) {
     std::vector<std::string> args = {TargetFlag(h), "hi"};
     if (*mode != '\0') args.push_back(mode);
     CliResult r = RunCli(args);
-    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.exit_code, 3);  // retry later
+    if (std::string(mode) == "--json") {  // the error object on stdout as well
+      EXPECT_THAT(r.out, StartsWith(R"({"error":{"code":"RESOURCE_EXHAUSTED",)"));
+      r.out.clear();
+    }
     ExpectOneErrorLine(r);
     EXPECT_THAT(r.err, StartsWith("claude-grpc-cli: RESOURCE_EXHAUSTED: upstream HTTP 429 rate_limit_error: "));
     EXPECT_THAT(r.err, HasSubstr("Number of request tokens has exceeded your per-minute rate limit"));
   }
 }
 
-TEST(CliTest, AFailureMidStreamKeepsWhatWasPrintedAndExitsOne) {
+TEST(CliTest, AFailureMidStreamKeepsWhatWasPrintedAndSaysRetryLater) {
   ServerHarness h;
   h.upstream().Enqueue(SseReply(ReadFixture("error_after_200.sse")));
   CliResult r = RunCli({TargetFlag(h), "--events", "hi"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(Lines(r.out).size(), 3u) << "the events before the failure" << r.out;
   EXPECT_EQ(Lines(r.err).size(), 1u);
   EXPECT_THAT(r.err, StartsWith("claude-grpc-cli: UNAVAILABLE: "));
@@ -505,7 +463,7 @@ TEST(CliTest, DeadlineFlag) {
   h.upstream().Enqueue(HungReply());
   const absl::Time start = absl::Now();
   CliResult r = RunCli({TargetFlag(h), "--deadline=300ms", "hi"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   ExpectOneErrorLine(r);
   EXPECT_THAT(r.err, StartsWith("claude-grpc-cli: DEADLINE_EXCEEDED: "));
   EXPECT_LT(absl::Now() - start, Scaled(absl::Seconds(5)));
@@ -554,12 +512,102 @@ TEST(CliTest, TlsFlagsReachAMutualTlsServer) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 
   r = RunCli({TargetFlag(h), "health"});  // plaintext
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, StartsWith("claude-grpc-cli: UNAVAILABLE: "));
   r = RunCli({TargetFlag(h), "--tls_ca=" + pki.Path("missing.pem"), "health"});
   EXPECT_EQ(r.exit_code, 2);
   ExpectOneErrorLine(r);
   EXPECT_THAT(r.err, HasSubstr("missing.pem"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exit statuses and --json errors.
+
+TEST(CliTest, HelpExitsZeroWithTheExitStatusesAndNoBuildPaths) {
+  for (const char* flag : {"-h", "--help"}) {
+    CliResult r = RunCli({flag});
+    EXPECT_EQ(r.exit_code, 0) << flag;
+    EXPECT_THAT(r.out, HasSubstr("Exit status:"));
+    EXPECT_THAT(r.out, HasSubstr("3  retry later"));
+    EXPECT_THAT(r.out, HasSubstr("--target"));
+    EXPECT_THAT(r.out, ::testing::Not(HasSubstr(".cc")));
+    EXPECT_EQ(r.err, "");
+  }
+  CliResult version = RunCli({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_THAT(version.out, StartsWith("claude-grpc-cli "));
+}
+
+// With --json, a failure is also a JSON object on stdout: code, message, exit status, details.
+google::protobuf::Struct ErrorObject(const CliResult& r) {
+  google::protobuf::Struct parsed;
+  EXPECT_EQ(Lines(r.out).size(), 1u) << r.out;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &parsed).ok()) << r.out;
+  EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+  return parsed.fields().at("error").struct_value();
+}
+
+TEST(CliTest, ExitStatusesTellRetryFromFixFromAuthAndJsonSaysWhy) {
+  {  // retry later: the upstream's rate limit, with its retry delay
+    ServerHarness h;
+    h.upstream().Enqueue(JsonReply(429, ReadFixture("error_429_anthropic.json"),
+                                   {{"x-should-retry", "false"}, {"retry-after", "7"}}));
+    CliResult r = RunCli({TargetFlag(h), "--json", "hi"});
+    EXPECT_EQ(r.exit_code, 3);
+    const google::protobuf::Struct error = ErrorObject(r);
+    EXPECT_EQ(error.fields().at("code").string_value(), "RESOURCE_EXHAUSTED");
+    EXPECT_EQ(error.fields().at("exit_code").number_value(), 3);
+    const google::protobuf::Struct& details = error.fields().at("details").struct_value();
+    EXPECT_EQ(details.fields().at("reason").string_value(), "rate_limit_error");
+    EXPECT_EQ(details.fields().at("http_status").number_value(), 429);
+    EXPECT_EQ(details.fields().at("retry_delay_seconds").number_value(), 7);
+  }
+  {  // fix the request: every problem, as field violations
+    ServerHarness h;
+    CliResult r = RunCli({TargetFlag(h), "--json", "--model=", "--max_tokens=1", "--temperature=0.5", "hi"});
+    EXPECT_EQ(r.exit_code, 2) << "an empty --model is the command line's problem";
+    r = RunCli({TargetFlag(h), "--json", "--beta=x", "--thinking_budget=5", "hi"});
+    EXPECT_EQ(r.exit_code, 4) << r.err;
+    const google::protobuf::Struct error = ErrorObject(r);
+    EXPECT_EQ(error.fields().at("code").string_value(), "INVALID_ARGUMENT");
+    const auto& violations =
+        error.fields().at("details").struct_value().fields().at("field_violations").list_value().values();
+    ASSERT_EQ(violations.size(), 1);
+    EXPECT_EQ(violations[0].struct_value().fields().at("field").string_value(), "thinking.budget_tokens");
+  }
+  {  // auth: the server wants a caller token and got none
+    const std::string callers = WriteTemp("callers_exit", "sha256:" + std::string(64, 'a') + " someone\n");
+    HarnessOptions options;
+    options.configure = [callers](ServerConfig& config) { config.callers.callers_file = callers; };
+    ServerHarness h(options);
+    CliResult r = RunCli({TargetFlag(h), "--json", "hi"});
+    EXPECT_EQ(r.exit_code, 5);
+    EXPECT_EQ(ErrorObject(r).fields().at("code").string_value(), "UNAUTHENTICATED");
+  }
+  // Without --json: nothing on stdout.
+  CliResult r = RunCli({absl::StrCat("--target=127.0.0.1:", ClosedPort()), "hi"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(CliTest, ExitCodeForEveryStatusCode) {
+  using cli::ExitCodeFor;
+  EXPECT_EQ(ExitCodeFor(absl::StatusCode::kOk), 0);
+  for (absl::StatusCode code : {absl::StatusCode::kUnavailable, absl::StatusCode::kResourceExhausted,
+                                absl::StatusCode::kDeadlineExceeded, absl::StatusCode::kAborted}) {
+    EXPECT_EQ(ExitCodeFor(code), cli::kExitRetryLater) << code;
+  }
+  for (absl::StatusCode code : {absl::StatusCode::kInvalidArgument, absl::StatusCode::kNotFound,
+                                absl::StatusCode::kFailedPrecondition, absl::StatusCode::kOutOfRange,
+                                absl::StatusCode::kAlreadyExists, absl::StatusCode::kUnimplemented}) {
+    EXPECT_EQ(ExitCodeFor(code), cli::kExitFixRequest) << code;
+  }
+  EXPECT_EQ(ExitCodeFor(absl::StatusCode::kUnauthenticated), cli::kExitAuth);
+  EXPECT_EQ(ExitCodeFor(absl::StatusCode::kPermissionDenied), cli::kExitAuth);
+  for (absl::StatusCode code : {absl::StatusCode::kInternal, absl::StatusCode::kUnknown,
+                                absl::StatusCode::kCancelled, absl::StatusCode::kDataLoss}) {
+    EXPECT_EQ(ExitCodeFor(code), cli::kExitFailed) << code;
+  }
 }
 
 }  // namespace

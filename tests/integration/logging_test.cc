@@ -2,8 +2,11 @@
 // expected fields, and no secret or prompt text unless bodies are asked for.
 #include <unistd.h>
 
+#include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -11,11 +14,13 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/strings/escaping.h"
+#include "service/observability/otlp_exporter.h"
 #include "service/observability/rpc_log.h"
+#include "service/observability/trace_context.h"
 #include "service/observability/stderr_line_writer.h"
 #include "tests/testing/captured_lines.h"
 #include "tests/testing/json_testing.h"
-#include "tests/testing/captured_lines.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -125,8 +130,9 @@ TEST(LoggingTest, OneJsonLinePerRpcWithoutSecretsOrPrompts) {
     EXPECT_THAT(line, Not(HasSubstr("Hi! My name is Claude")));  // the reply's text
     EXPECT_THAT(line, Not(HasSubstr("request_body")));
     parsed.push_back(ParseLine(line));
-    for (const char* field : {"time", "method", "caller", "model", "grpc_code", "upstream_status",
-                              "request_id", "latency_ms", "ttft_ms", "upstream_ms", "retries"}) {
+    for (const char* field : {"severity", "time", "method", "caller", "peer", "trace_id", "span_id", "model",
+                              "grpc_code", "upstream_status", "request_id", "latency_ms", "ttft_ms", "upstream_ms",
+                              "retries"}) {
       EXPECT_TRUE(parsed.back().fields().contains(field)) << field << " missing: " << line;
     }
   }
@@ -144,6 +150,12 @@ TEST(LoggingTest, OneJsonLinePerRpcWithoutSecretsOrPrompts) {
   EXPECT_EQ(Field(stream, "cache_creation_input_tokens").number_value(), 0);
   EXPECT_TRUE(Field(stream, "ttft_ms").has_number_value());
   EXPECT_GE(Field(stream, "latency_ms").number_value(), Field(stream, "ttft_ms").number_value());
+  EXPECT_EQ(Field(stream, "severity").string_value(), "INFO");
+  EXPECT_EQ(Field(stream, "message_id").string_value(), "msg_01XFDUDYJgAACzvnptvVoYEL");
+  EXPECT_EQ(Field(stream, "stop_reason").string_value(), "end_turn");
+  EXPECT_THAT(Field(stream, "peer").string_value(), HasSubstr("127.0.0.1:"));
+  EXPECT_THAT(Field(stream, "trace_id").string_value(), ::testing::MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_THAT(Field(stream, "span_id").string_value(), ::testing::MatchesRegex("[0-9a-f]{16}"));
 
   const google::protobuf::Struct& unary = parsed[1];
   EXPECT_EQ(Field(unary, "method").string_value(), "claude.v1.Messages/CreateMessage");
@@ -151,6 +163,10 @@ TEST(LoggingTest, OneJsonLinePerRpcWithoutSecretsOrPrompts) {
   EXPECT_EQ(Field(unary, "input_tokens").number_value(), 12);
   EXPECT_EQ(Field(unary, "output_tokens").number_value(), 15);
   EXPECT_TRUE(Field(unary, "ttft_ms").has_null_value());
+  EXPECT_EQ(Field(unary, "stop_reason").string_value(), "end_turn");
+  EXPECT_FALSE(Field(unary, "message_id").string_value().empty());
+  // Calls without a caller's trace start their own: each a trace of its own.
+  EXPECT_NE(Field(unary, "trace_id").string_value(), Field(stream, "trace_id").string_value());
 
   // count_tokens' input_tokens is a count, not usage.
   const google::protobuf::Struct& count = parsed[2];
@@ -163,6 +179,7 @@ TEST(LoggingTest, OneJsonLinePerRpcWithoutSecretsOrPrompts) {
   EXPECT_EQ(Field(limited, "upstream_status").number_value(), 429);
   EXPECT_EQ(Field(limited, "request_id").string_value(), "req_limited");
   EXPECT_THAT(Field(limited, "grpc_message").string_value(), HasSubstr("rate limit"));
+  EXPECT_EQ(Field(limited, "severity").string_value(), "WARNING");
 
   const google::protobuf::Struct& refused = parsed[4];
   EXPECT_EQ(Field(refused, "method").string_value(), "claude.v1.Messages/StreamMessage");
@@ -188,6 +205,168 @@ TEST(LoggingTest, LogBodiesAddsThePromptAndTheReply) {
   const google::protobuf::Struct unary = ParseLine(lines[1]);
   EXPECT_THAT(Field(unary, "request_body").string_value(), HasSubstr(kPrompt));
   EXPECT_EQ(Field(unary, "response_text").string_value(), "Hi! My name is Claude. How can I help you today?");
+}
+
+// W3C trace context: the caller's trace continues through the RPC's own span to the upstream
+// request's traceparent, and the log line names both.
+TEST(LoggingTest, TheCallersTraceReachesTheUpstreamAndTheLog) {
+  auto sink = std::make_shared<CapturedLines>();
+  ServerHarness h(Logging(sink, /*bodies=*/false));
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string caller_span = "00f067aa0ba902b7";
+  auto call = [&h](const std::vector<std::pair<std::string, std::string>>& metadata) {
+    grpc::ClientContext context;
+    for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+    v1::Message message;
+    EXPECT_TRUE(h.messages().CreateMessage(&context, Hello(), &message).ok());
+    const std::vector<RecordedRequest> requests = h.upstream().requests();
+    const std::string* traceparent = FindHeader(requests.back().headers, "traceparent");
+    const std::string* tracestate = FindHeader(requests.back().headers, "tracestate");
+    return std::make_pair(traceparent == nullptr ? "" : *traceparent, tracestate == nullptr ? "" : *tracestate);
+  };
+
+  // W3C metadata: same trace, our span as the upstream's parent, tracestate passed on.
+  auto [sent, state] = call({{"traceparent", "00-" + trace_id + "-" + caller_span + "-01"},
+                             {"tracestate", "vendor=abc,other=xyz"}});
+  google::protobuf::Struct line = ParseLine(sink->lines().back());
+  const std::string span = Field(line, "span_id").string_value();
+  EXPECT_EQ(Field(line, "trace_id").string_value(), trace_id);
+  EXPECT_NE(span, caller_span);
+  EXPECT_EQ(sent, "00-" + trace_id + "-" + span + "-01");
+  EXPECT_EQ(state, "vendor=abc,other=xyz");
+
+  // Malformed: a new trace, nothing of the bad value echoed, no tracestate passed on.
+  std::tie(sent, state) = call({{"traceparent", "00-" + std::string(32, '0') + "-" + caller_span + "-01"},
+                                {"tracestate", "vendor=abc"}});
+  line = ParseLine(sink->lines().back());
+  EXPECT_THAT(Field(line, "trace_id").string_value(), ::testing::MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_NE(Field(line, "trace_id").string_value(), std::string(32, '0'));
+  EXPECT_EQ(sent, "00-" + Field(line, "trace_id").string_value() + "-" + Field(line, "span_id").string_value() + "-01");
+  EXPECT_EQ(state, "");
+}
+
+// --otlp_endpoint: one span per RPC, posted as OTLP/HTTP JSON to a loopback collector (a second
+// fake, which records what it receives), in the caller's trace.
+TEST(LoggingTest, OneSpanPerRpcGoesToTheOtlpCollector) {
+  auto collector = FakeAnthropic::Start();
+  ASSERT_TRUE(collector.ok()) << collector.status();
+  (*collector)->SetDefaultReply(JsonReply(200, "{}"));
+  int64_t input_tokens = -1;
+  {
+    HarnessOptions options;
+    options.configure = [&collector](ServerConfig& config) { config.otlp_endpoint = (*collector)->base_url(); };
+    ServerHarness h(options);
+    grpc::ClientContext context;
+    context.AddMetadata("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    v1::Message message;
+    ASSERT_TRUE(h.messages().CreateMessage(&context, Hello(), &message).ok());
+    input_tokens = message.usage().input_tokens();
+    grpc::ClientContext refused_context;
+    v1::CreateMessageRequest invalid = Hello();
+    invalid.clear_model();
+    EXPECT_EQ(h.messages().CreateMessage(&refused_context, invalid, &message).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }  // the server's shutdown sends what is queued
+  ASSERT_TRUE((*collector)->WaitForRequests(1, Scaled(absl::Seconds(10))));
+  const RecordedRequest sent = (*collector)->requests().front();
+  EXPECT_EQ(sent.method, "POST");
+  EXPECT_EQ(sent.path, "/v1/traces");
+  EXPECT_THAT(FindHeader(sent.headers, "content-type"), ::testing::Pointee(std::string("application/json")));
+  EXPECT_EQ(FindHeader(sent.headers, "x-api-key"), nullptr);
+  const google::protobuf::Struct payload = ParseLine(sent.body);
+  const auto& resource_spans = Field(payload, "resourceSpans").list_value().values();
+  ASSERT_EQ(resource_spans.size(), 1);
+  const auto& scope_spans = Field(resource_spans[0].struct_value(), "scopeSpans").list_value().values();
+  ASSERT_EQ(scope_spans.size(), 1);
+  const auto& spans = Field(scope_spans[0].struct_value(), "spans").list_value().values();
+  ASSERT_EQ(spans.size(), 2);
+  const google::protobuf::Struct& ok = spans[0].struct_value();
+  EXPECT_EQ(Field(ok, "traceId").string_value(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(Field(ok, "parentSpanId").string_value(), "00f067aa0ba902b7");
+  EXPECT_THAT(Field(ok, "spanId").string_value(), ::testing::MatchesRegex("[0-9a-f]{16}"));
+  EXPECT_EQ(Field(ok, "name").string_value(), "claude.v1.Messages/CreateMessage");
+  EXPECT_EQ(Field(ok, "kind").number_value(), 2);
+  EXPECT_EQ(Field(Field(ok, "status").struct_value(), "code").number_value(), 1);
+  std::map<std::string, std::string> attributes;
+  for (const auto& a : Field(ok, "attributes").list_value().values()) {
+    const google::protobuf::Struct& value = Field(a.struct_value(), "value").struct_value();
+    const auto& fields = value.fields();
+    attributes[Field(a.struct_value(), "key").string_value()] =
+        fields.contains("stringValue") ? fields.at("stringValue").string_value() : fields.at("intValue").string_value();
+  }
+  EXPECT_EQ(attributes["rpc.system"], "grpc");
+  EXPECT_EQ(attributes["rpc.method"], "CreateMessage");
+  EXPECT_EQ(attributes["gen_ai.operation.name"], "chat");
+  EXPECT_EQ(attributes["gen_ai.request.model"], "claude-sonnet-4-5");
+  EXPECT_EQ(attributes["gen_ai.usage.input_tokens"], std::to_string(input_tokens));
+  const google::protobuf::Struct& refused = spans[1].struct_value();
+  EXPECT_EQ(Field(Field(refused, "status").struct_value(), "code").number_value(), 2);
+  EXPECT_THAT(Field(Field(refused, "status").struct_value(), "message").string_value(), HasSubstr("model: required"));
+  EXPECT_FALSE(refused.fields().contains("parentSpanId"));  // a trace of its own
+}
+
+TEST(LoggingTest, OtlpSpansPastTheQueueBoundAreDroppedAndCounted) {
+  class NoTransport final : public Transport {
+   public:
+    TransferId Start(HttpRequest, std::shared_ptr<TransferSink>, absl::Duration) override { return ++started; }
+    void Cancel(TransferId) override {}
+    void Resume(TransferId) override {}
+    int started = 0;
+  } transport;  // never answers: the first batch stays in flight
+  OtlpExporterOptions options;
+  options.endpoint = "http://127.0.0.1:1";
+  options.max_queued_spans = 3;
+  options.max_batch_spans = 2;
+  options.flush_interval = absl::Hours(1);
+  OtlpExporter exporter(&transport, options);
+  CallRecord record;
+  record.method = kCreateMessageMethod;
+  for (int i = 0; i < 2; ++i) exporter.OnCallEnd(record);  // a full batch: sent
+  const absl::Time until = absl::Now() + Scaled(absl::Seconds(5));
+  while (transport.started == 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(transport.started, 1);
+  for (int i = 0; i < 5; ++i) exporter.OnCallEnd(record);  // 3 fit, 2 do not
+  EXPECT_EQ(exporter.dropped_spans(), 2);
+  exporter.Shutdown();
+  EXPECT_EQ(transport.started, 1);  // still in flight: nothing more is sent
+}
+
+// OpenCensus' binary grpc-trace-bin (gRPC's C++ client does not let a test send it, so this is
+// the function the server calls).
+TEST(TraceContextTest, ReadsGrpcTraceBinWhenThereIsNoTraceparent) {
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  std::string bin("\x00\x00", 2);
+  bin += absl::HexStringToBytes(trace_id);
+  bin += '\x01';
+  bin += absl::HexStringToBytes("00f067aa0ba902b7");
+  bin += std::string("\x02\x01", 2);
+  TraceContext context = TraceContextFromCaller("", "", bin);
+  EXPECT_EQ(context.trace_id, trace_id);
+  EXPECT_EQ(context.parent_span_id, "00f067aa0ba902b7");
+  EXPECT_EQ(context.flags, "01");
+  EXPECT_THAT(context.span_id, ::testing::MatchesRegex("[0-9a-f]{16}"));
+  // Truncated: a new trace.
+  context = TraceContextFromCaller("", "", bin.substr(0, 20));
+  EXPECT_NE(context.trace_id, trace_id);
+  EXPECT_TRUE(context.parent_span_id.empty());
+}
+
+TEST(TraceContextTest, ParsesOnlyValidTraceparents) {
+  const std::string good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  ASSERT_TRUE(ParseTraceparent(good).has_value());
+  EXPECT_EQ(ParseTraceparent(good)->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(ParseTraceparent(good)->parent_span_id, "00f067aa0ba902b7");
+  // A later version may append fields.
+  EXPECT_TRUE(ParseTraceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").has_value());
+  const std::vector<std::string> bad_values = {
+      "", good + "-extra", good.substr(0, 54), "ff" + good.substr(2),
+      "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+      "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+      "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01"};
+  for (const std::string& bad : bad_values) {
+    EXPECT_FALSE(ParseTraceparent(bad).has_value()) << bad;
+  }
 }
 
 // Whatever callers put in the fields they control stays one line of valid JSON.

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "service/config/build_info.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/server_harness.h"
@@ -116,6 +117,19 @@ TEST(MetricsTest, ExactCountsAndTokensAfterKnownTraffic) {
   EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "OK"}}), 2);
   EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "RESOURCE_EXHAUSTED"}}), 1);
   EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", {{"method", kCreate}, {"grpc_code", "INVALID_ARGUMENT"}}), 1);
+  // The same counts under the OpenTelemetry GenAI attribute names.
+  const std::map<std::string, std::string> gen_ai = {
+      {"gen_ai_operation_name", "chat"}, {"gen_ai_request_model", kModel}, {"gen_ai_provider_name", "anthropic"}};
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", gen_ai), 7);
+  auto with_error = [&](const char* error_type) {
+    auto labels = gen_ai;
+    labels["error_type"] = error_type;
+    return labels;
+  };
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", with_error("RESOURCE_EXHAUSTED")), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total", with_error("INVALID_ARGUMENT")), 1);
+  EXPECT_EQ(SumSamples(m, "gen_ai_server_request_duration_seconds_count", with_error("RESOURCE_EXHAUSTED")), 1);
+  EXPECT_EQ(SumSamples(m, "gen_ai_server_time_to_first_token_seconds_count", gen_ai), 3);
 
   const std::map<std::string, std::string> ours = {{"model", kModel}, {"caller", ""}};
   auto tokens = [&](const char* type) {
@@ -193,6 +207,48 @@ TEST(MetricsTest, UpstreamHeadersLeftOutOfTheMetadataAreCounted) {
             2);
 }
 
+TEST(MetricsTest, ProcessMetricsAndBuildInfo) {
+  ServerHarness h(WithMetrics());
+  const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
+  EXPECT_GT(SumSamples(m, "process_cpu_seconds_total"), 0);
+  EXPECT_GT(SumSamples(m, "process_resident_memory_bytes"), 1 << 20);
+  EXPECT_GT(SumSamples(m, "process_virtual_memory_bytes"), SumSamples(m, "process_resident_memory_bytes"));
+  EXPECT_GT(SumSamples(m, "process_open_fds"), 3);
+  EXPECT_GE(SumSamples(m, "process_max_fds"), SumSamples(m, "process_open_fds"));
+  const double now = static_cast<double>(absl::ToUnixSeconds(absl::Now()));
+  EXPECT_LE(SumSamples(m, "process_start_time_seconds"), now + 1);
+  EXPECT_GT(SumSamples(m, "process_start_time_seconds"), now - 3600);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_build_info", {{"version", BuildVersion()}, {"revision", BuildRevision()}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_ready"), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_not_ready_reasons"), 0);
+}
+
+TEST(MetricsTest, NotReadyReasons) {
+  HarnessOptions options = WithMetrics();
+  options.api_key = "";
+  ServerHarness h(options);
+  const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
+  EXPECT_EQ(SumSamples(m, "claude_grpc_ready"), 0);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_not_ready_reasons", {{"reason", "no_api_key"}}), 1);
+  EXPECT_EQ(SumSamples(m, "claude_grpc_not_ready_reasons"), 1);
+}
+
+// "[::]" listens on IPv6 and, mapped, IPv4 (prometheus-cpp's civetweb could do neither).
+TEST(MetricsTest, ListensOnIpv6AndIpv4FromTheUnspecifiedV6Address) {
+  HarnessOptions options;
+  options.configure = [](ServerConfig& config) { config.metrics_listen = "[::]:0"; };
+  ServerHarness h(options);
+  ASSERT_NE(h.server().metrics_port(), 0);
+  EXPECT_GT(ParseMetrics(ScrapeMetrics(h.server().metrics_port(), "[::1]")).size(), 10u);
+  EXPECT_GT(ParseMetrics(ScrapeMetrics(h.server().metrics_port(), "127.0.0.1")).size(), 10u);
+}
+
+TEST(MetricsTest, OnlyGetMetricsIsServed) {
+  ServerHarness h(WithMetrics());
+  ScrapeMetrics(h.server().metrics_port(), "127.0.0.1", "/", 404);
+  ScrapeMetrics(h.server().metrics_port(), "127.0.0.1", "/metrics?x=1", 200);
+}
+
 TEST(MetricsTest, OffWithoutAnAddress) {
   ServerHarness h;
   EXPECT_EQ(h.server().metrics_port(), 0);
@@ -204,7 +260,9 @@ TEST(MetricsTest, AnAddressInUseFailsTheStart) {
   config.listen = "127.0.0.1:0";
   config.log_rpcs = false;
   config.metrics_listen = absl::StrCat("127.0.0.1:", h.server().metrics_port());
-  EXPECT_FALSE(ClaudeServer::Start(std::move(config)).ok());
+  absl::StatusOr<std::unique_ptr<ClaudeServer>> second = ClaudeServer::Start(std::move(config));
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(second.status().message(), ::testing::HasSubstr("the port is in use"));
 }
 
 }  // namespace

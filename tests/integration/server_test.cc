@@ -225,7 +225,7 @@ INSTANTIATE_TEST_SUITE_P(
     Rows, ErrorTableThroughServerTest,
     ::testing::Values(
         ErrorRow{"error_400_anthropic.json", 400, grpc::StatusCode::INVALID_ARGUMENT, "invalid_request_error", "max_tokens: Field required"},
-        ErrorRow{"error_401_gateway.json", 401, grpc::StatusCode::UNAUTHENTICATED, "invalid_token", "Unauthorized"},
+        ErrorRow{"error_401_gateway.json", 401, grpc::StatusCode::UNAVAILABLE, "UPSTREAM_AUTH_FAILED", "Unauthorized"},
         ErrorRow{"error_429_anthropic.json", 429, grpc::StatusCode::RESOURCE_EXHAUSTED, "rate_limit_error", "per-minute rate limit"},
         ErrorRow{"error_500_gateway.json", 500, grpc::StatusCode::INTERNAL, "api_error", "fetch failed"},
         ErrorRow{"error_529_anthropic.json", 529, grpc::StatusCode::UNAVAILABLE, "overloaded_error", "Overloaded"},
@@ -239,8 +239,10 @@ TEST(ServerTest, EmptyErrorBodyStillGivesAClearStatus) {
   grpc::ClientContext context;
   v1::Message message;
   grpc::Status status = h.messages().CreateMessage(&context, Hello(), &message);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // The upstream refused the server's key: not the caller's PERMISSION_DENIED.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("403"));
+  EXPECT_EQ(ParseErrorDetails(status)->reason, kUpstreamAuthFailedReason);
 }
 
 // A server of its own, without retries, in front of `base_url` instead of the fake upstream.
@@ -288,6 +290,33 @@ TEST(ServerTest, InvalidRequestNamesTheFieldAndNeverReachesTheUpstream) {
   EXPECT_EQ(h.upstream().request_count(), 0);
 }
 
+// Every problem is named, in the message and as one google.rpc.BadRequest field violation each.
+TEST(ServerTest, ValidationFailuresCarryOneFieldViolationPerProblem) {
+  ServerHarness h;
+  CreateMessageRequest request = Hello();
+  request.clear_model();
+  request.set_max_tokens(0);
+  request.set_temperature(2);
+  request.mutable_messages(0)->set_role(v1::ROLE_UNSPECIFIED);
+  grpc::ClientContext context;
+  v1::Message message;
+  grpc::Status status = h.messages().CreateMessage(&context, request, &message);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "model: required; messages[0].role: must be user or assistant; max_tokens: must be at least 1; "
+            "temperature: must be between 0 and 1");
+  std::optional<ErrorDetails> details = ParseErrorDetails(status);
+  ASSERT_TRUE(details.has_value());
+  EXPECT_EQ(details->reason, "invalid_request");
+  using Violation = std::pair<std::string, std::string>;
+  EXPECT_THAT(details->field_violations,
+              ::testing::ElementsAre(Violation{"model", "required"},
+                                     Violation{"messages[0].role", "must be user or assistant"},
+                                     Violation{"max_tokens", "must be at least 1"},
+                                     Violation{"temperature", "must be between 0 and 1"}));
+  EXPECT_EQ(h.upstream().request_count(), 0);
+}
+
 TEST(ServerTest, TheApiKeyNeverAppearsInErrors) {
   HarnessOptions options;
   options.max_retries = 0;
@@ -297,7 +326,8 @@ TEST(ServerTest, TheApiKeyNeverAppearsInErrors) {
   grpc::ClientContext context;
   v1::Message message;
   grpc::Status status = h.messages().CreateMessage(&context, Hello(), &message);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ParseErrorDetails(status)->reason, kUpstreamAuthFailedReason);
   EXPECT_THAT(status.error_message(), ::testing::Not(HasSubstr("secretsecret")));
   EXPECT_THAT(status.error_details(), ::testing::Not(HasSubstr("secretsecret")));
 }

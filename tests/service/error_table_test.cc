@@ -85,9 +85,9 @@ TEST_P(HttpStatusTableTest, MapsToCode) {
 INSTANTIATE_TEST_SUITE_P(
     Rows, HttpStatusTableTest,
     ::testing::Values(HttpRow{400, grpc::StatusCode::INVALID_ARGUMENT},
-                      HttpRow{401, grpc::StatusCode::UNAUTHENTICATED},
+                      HttpRow{401, grpc::StatusCode::UNAVAILABLE},
                       HttpRow{402, grpc::StatusCode::FAILED_PRECONDITION},
-                      HttpRow{403, grpc::StatusCode::PERMISSION_DENIED},
+                      HttpRow{403, grpc::StatusCode::UNAVAILABLE},
                       HttpRow{404, grpc::StatusCode::NOT_FOUND},
                       HttpRow{405, grpc::StatusCode::UNIMPLEMENTED},
                       HttpRow{408, grpc::StatusCode::DEADLINE_EXCEEDED},
@@ -143,9 +143,9 @@ TEST_P(ErrorTypeTableTest, MapsToCode) {
 INSTANTIATE_TEST_SUITE_P(
     Rows, ErrorTypeTableTest,
     ::testing::Values(TypeRow{"invalid_request_error", grpc::StatusCode::INVALID_ARGUMENT},
-                      TypeRow{"authentication_error", grpc::StatusCode::UNAUTHENTICATED},
+                      TypeRow{"authentication_error", grpc::StatusCode::UNAVAILABLE},
                       TypeRow{"billing_error", grpc::StatusCode::FAILED_PRECONDITION},
-                      TypeRow{"permission_error", grpc::StatusCode::PERMISSION_DENIED},
+                      TypeRow{"permission_error", grpc::StatusCode::UNAVAILABLE},
                       TypeRow{"not_found_error", grpc::StatusCode::NOT_FOUND},
                       TypeRow{"request_too_large", grpc::StatusCode::INVALID_ARGUMENT},
                       TypeRow{"rate_limit_error", grpc::StatusCode::RESOURCE_EXHAUSTED},
@@ -178,7 +178,7 @@ struct FixtureRow {
 const FixtureRow kFixtures[] = {
     {"error_400_anthropic.json", 400, grpc::StatusCode::INVALID_ARGUMENT, "invalid_request_error",
      "max_tokens: Field required", "req_011CSHoEeqs5C35K2UUqR7G0"},
-    {"error_401_gateway.json", 401, grpc::StatusCode::UNAUTHENTICATED, "invalid_token",
+    {"error_401_gateway.json", 401, grpc::StatusCode::UNAVAILABLE, "invalid_token",
      "Unauthorized, invalid or missing authorization token.",
      "7d1e0c3a-9a51-4b7e-8f7a-3f0a5b1c2d4e"},
     {"error_429_anthropic.json", 429, grpc::StatusCode::RESOURCE_EXHAUSTED, "rate_limit_error",
@@ -197,16 +197,19 @@ TEST_P(FixtureTest, MapsToCodeMessageAndDetails) {
   const HttpHeaders headers = {{"request-id", "req_from_header"}};
   const grpc::Status status =
       StatusFromHttpError(row.http_status, claude::testing::ReadFixture(row.file), headers);
+  // A 401 is the server's key refused: our reason and domain, the upstream's type in metadata.
+  const bool auth = row.http_status == 401;
   EXPECT_EQ(status.error_code(), row.code);
   EXPECT_EQ(status.error_message(),
-            absl::StrCat("upstream HTTP ", row.http_status, " ", row.reason, ": ",
-                         row.upstream_message, " (request-id ", row.request_id, ")"));
+            absl::StrCat("upstream HTTP ", row.http_status, " ", row.reason, ": ", row.upstream_message,
+                         auth ? " (the server's upstream credentials were refused; not the caller's)" : "",
+                         " (request-id ", row.request_id, ")"));
   ExpectConsistent(status);
 
   const std::optional<ErrorDetails> details = ParseErrorDetails(status);
   ASSERT_TRUE(details.has_value());
-  EXPECT_EQ(details->reason, row.reason);
-  EXPECT_EQ(details->domain, "anthropic.com");
+  EXPECT_EQ(details->reason, auth ? kUpstreamAuthFailedReason : row.reason);
+  EXPECT_EQ(details->domain, auth ? "claude-grpc" : "anthropic.com");
   EXPECT_EQ(details->request_id, row.request_id);  // the body's id wins over the header's
   EXPECT_EQ(details->http_status, row.http_status);
   EXPECT_FALSE(details->retry_delay.has_value());
@@ -276,7 +279,8 @@ TEST(FixtureTest, ErrorEventAfter200) {
 // Body shapes.
 
 TEST(HttpErrorTest, GatewayBodiesMapByStatusLikeApiBodies) {
-  for (int http_status : {400, 401, 402, 403, 404, 408, 409, 413, 429, 500, 502, 503, 504, 529}) {
+  // (401 and 403 keep the upstream's type in metadata: UpstreamAuthFailuresBlameTheServersCredentials.)
+  for (int http_status : {400, 402, 404, 408, 409, 413, 429, 500, 502, 503, 504, 529}) {
     SCOPED_TRACE(http_status);
     const grpc::Status api = StatusFromHttpError(http_status, ApiBody("api_error", "boom"), {});
     const grpc::Status gateway =
@@ -298,10 +302,42 @@ TEST(HttpErrorTest, TheStatusNotTheTypeDecidesTheCode) {
 
 TEST(HttpErrorTest, NumericGatewayCode) {
   const grpc::Status status = StatusFromHttpError(
-      401, R"({"success":false,"error":{"code":40101,"message":"bad token"}})", {});
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(status.error_message(), "upstream HTTP 401 40101: bad token");
-  EXPECT_EQ(ParseErrorDetails(status)->reason, "40101");
+      422, R"({"success":false,"error":{"code":42201,"message":"bad field"}})", {});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "upstream HTTP 422 42201: bad field");
+  EXPECT_EQ(ParseErrorDetails(status)->reason, "42201");
+}
+
+// The upstream refusing the server's own key is never the caller's authentication failure.
+TEST(HttpErrorTest, UpstreamAuthFailuresBlameTheServersCredentials) {
+  {
+    const grpc::Status status =
+        StatusFromHttpError(401, claude::testing::ReadFixture("error_401_gateway.json"), {});
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_THAT(status.error_message(), HasSubstr("invalid_token: Unauthorized"));
+    EXPECT_EQ(ParseErrorDetails(status)->reason, kUpstreamAuthFailedReason);
+    EXPECT_EQ(ParseErrorDetails(status)->request_id, "7d1e0c3a-9a51-4b7e-8f7a-3f0a5b1c2d4e");
+  }
+  for (int http_status : {401, 403}) {
+    const grpc::Status status = StatusFromHttpError(
+        http_status, R"({"success":false,"error":{"code":40101,"message":"bad token"}})", {});
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << http_status;
+    EXPECT_EQ(status.error_message(),
+              absl::StrCat("upstream HTTP ", http_status,
+                           " 40101: bad token (the server's upstream credentials were refused; not the caller's)"));
+    const std::optional<ErrorDetails> details = ParseErrorDetails(status);
+    ASSERT_TRUE(details.has_value());
+    EXPECT_EQ(details->reason, kUpstreamAuthFailedReason);
+    EXPECT_EQ(details->domain, kLocalErrorDomain);
+    EXPECT_EQ(details->http_status, http_status);
+    EXPECT_THAT(status.error_details(), HasSubstr("upstream_error_type"));
+  }
+  claude::v1::ErrorEvent event;
+  event.mutable_error()->set_type("permission_error");
+  event.mutable_error()->set_message("this key may not use the model");
+  const grpc::Status in_stream = StatusFromErrorEvent(event, {});
+  EXPECT_EQ(in_stream.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ParseErrorDetails(in_stream)->reason, kUpstreamAuthFailedReason);
 }
 
 TEST(HttpErrorTest, ErrorWithMessageOnly) {
@@ -394,8 +430,8 @@ TEST(GarbageBodyTest, TruncatedJson) {
 }
 
 TEST(GarbageBodyTest, JsonOfAnotherShape) {
-  EXPECT_EQ(StatusFromHttpError(403, R"({"message":"Forbidden"})", {}).error_message(),
-            R"(upstream HTTP 403: {"message":"Forbidden"})");
+  EXPECT_EQ(StatusFromHttpError(404, R"({"message":"Gone"})", {}).error_message(),
+            R"(upstream HTTP 404: {"message":"Gone"})");
   EXPECT_EQ(StatusFromHttpError(500, R"({"type":"not_an_error","x":1})", {}).error_message(),
             R"(upstream HTTP 500: {"type":"not_an_error","x":1})");
   EXPECT_EQ(StatusFromHttpError(500, R"({"error":"just a string"})", {}).error_message(),
@@ -555,8 +591,8 @@ TEST(RedactionTest, InApiMessage) {
   const grpc::Status status = StatusFromHttpError(
       401, ApiBody("authentication_error", absl::StrCat("invalid x-api-key: ", kKey)), {});
   EXPECT_EQ(status.error_message(),
-            "upstream HTTP 401 authentication_error: invalid x-api-key: [REDACTED] (request-id "
-            "req_1)");
+            "upstream HTTP 401 authentication_error: invalid x-api-key: [REDACTED] (the server's upstream "
+            "credentials were refused; not the caller's) (request-id req_1)");
   ExpectNoKey(status);
 }
 

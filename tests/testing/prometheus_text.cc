@@ -22,10 +22,10 @@ size_t AppendBody(char* data, size_t size, size_t n, void* out) {
 
 }  // namespace
 
-std::string ScrapeMetrics(int port) {
+std::string ScrapeMetrics(int port, const std::string& host, const std::string& path, long expected_status) {
   std::string body;
   CURL* curl = curl_easy_init();
-  const std::string url = absl::StrCat("http://127.0.0.1:", port, "/metrics");
+  const std::string url = absl::StrCat("http://", host, ":", port, path);
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
@@ -34,8 +34,8 @@ std::string ScrapeMetrics(int port) {
   long status = 0;
   if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(curl);
-  EXPECT_EQ(status, 200);
-  return status == 200 ? body : "";
+  EXPECT_EQ(status, expected_status) << url;
+  return status == expected_status ? body : "";
 }
 
 std::vector<MetricSample> ParseMetrics(const std::string& text) {

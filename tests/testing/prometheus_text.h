@@ -10,9 +10,10 @@
 
 namespace claude::testing {
 
-// GET http://127.0.0.1:<port>/metrics with libcurl; the body, or "" on failure (which also
-// fails the current test).
-std::string ScrapeMetrics(int port);
+// GET http://<host>:<port><path> with libcurl; the body, or "" when the answer's status is not
+// `expected_status` (which also fails the current test).
+std::string ScrapeMetrics(int port, const std::string& host = "127.0.0.1", const std::string& path = "/metrics",
+                          long expected_status = 200);
 
 // One sample line of the Prometheus text format: name{k="v",...} value.
 struct MetricSample {

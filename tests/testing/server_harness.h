@@ -5,13 +5,17 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
 #include "claude/v1/messages.grpc.pb.h"
 #include "claude/v1/models.grpc.pb.h"
+#include "service/observability/line_sink.h"
 #include "service/server/claude_server.h"
+#include "tests/testing/captured_lines.h"
 #include "tests/fake_upstream/fake_anthropic.h"
 
 namespace claude::testing {
