@@ -349,7 +349,7 @@ TEST(CliTest, UsageShowsCountsAgainstLimits) {
   EXPECT_THAT(r.out, HasSubstr("USD today            $0.000000 of unlimited\n"));
   EXPECT_THAT(r.out, Not(HasSubstr("tokens this minute   0 ")));
   r = RunCli({TargetFlag(h), "usage", "--caller=bob"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 4);  // NOT_FOUND: fix the request
   EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
   EXPECT_EQ(RunCli({TargetFlag(h), "usage", "extra"}).exit_code, 2);
 }

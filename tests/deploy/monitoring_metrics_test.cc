@@ -41,14 +41,6 @@ const std::map<std::string, std::string> kExternalMetrics = {
     {"kube_deployment_status_replicas_unavailable", "kube-state-metrics"},
 };
 
-// Metrics the platform-server branch (issue 15) adds to the server, not merged yet: while one
-// is absent from the scrape it is reported as pending, not failed; once exported it is checked
-// like any other.
-const std::set<std::string> kPendingMetrics = {
-    "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
-    "process_max_fds", "claude_grpc_build_info", "claude_grpc_ready",
-};
-
 // Labels Prometheus itself attaches to every scraped series (target labels of a ServiceMonitor
 // or of the usual kubernetes-pods job), so the server never exports them.
 const std::set<std::string> kTargetLabels = {"namespace", "pod",     "job",     "instance",
@@ -136,10 +128,6 @@ TEST(MonitoringMetricsTest, DashboardAlertsAndAutoscalingUseOnlyExportedMetrics)
       continue;
     }
     auto it = exported.find(name);
-    if (it == exported.end() && kPendingMetrics.count(name)) {
-      std::cout << "PENDING: the monitoring uses " << name << ", not exported yet\n";
-      continue;
-    }
     if (it == exported.end()) {
       ADD_FAILURE() << "the monitoring uses " << name << ", which the server does not export";
       continue;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The rendered prod Deployment serves TLS on its gRPC port and its probes still work.
 
-Renders `deploy/overlays/prod` with `kubectl kustomize`, creates the two Secrets deploy/README.md
+Renders `deploy/overlays/prod` with `kubectl kustomize`, creates the Secrets deploy/README.md
 says to create out of band (the API key, and a `kubernetes.io/tls` Secret with a certificate
 made here by openssl), starts the built claude-grpc-server with exactly the container's
 command, arguments and environment (mapped onto this machine as tests/deploy/drain_test.py
@@ -70,20 +70,16 @@ def run(args, tmp):
         log("SKIPPED: kubectl (with kustomize) is not installed, so the Deployment cannot be rendered")
         return SKIP
 
-    # PENDING: --health_listen comes from the platform-server branch (issue 15); until it is
-    # merged, this server cannot run the prod overlay's arguments.
-    help_text = subprocess.run([args.server, "--help"], capture_output=True, text=True).stdout
-    if "health_listen" not in help_text:
-        log("SKIPPED (pending): this claude-grpc-server has no --health_listen yet")
-        return SKIP
-
     sys.path.insert(0, args.python_gen)
     import grpc
     from claude.v1 import messages_pb2, messages_pb2_grpc
 
     cert, key = make_certificate(tmp)
     provided = [secret("claude-grpc-api-key", {"api-key": b"sk-ant-prod-probes-test"}),
-                secret("claude-grpc-tls", {"tls.crt": cert, "tls.key": key}, "kubernetes.io/tls")]
+                secret("claude-grpc-tls", {"tls.crt": cert, "tls.key": key}, "kubernetes.io/tls"),
+                # The Redis component's password (prod uses it); Redis itself is not reachable
+                # here, and the overlay's --redis_failure default (open) admits calls meanwhile.
+                secret("claude-grpc-redis", {"password": b"prod-probes-test"})]
 
     fake_log = os.path.join(tmp, "fake.log")
     fake = subprocess.Popen([args.fake, "--listen=127.0.0.1:0"], stdout=open(fake_log, "w"),

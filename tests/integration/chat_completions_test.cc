@@ -217,12 +217,15 @@ TEST(ChatServerTest, EchoedErrorsInBothShapes) {
   request.set_model("fake-error-gateway-401");
   v1::Message message;
   grpc::Status status = Unary(h, request, &message);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  // The upstream refused the server's own key: never the caller's UNAUTHENTICATED.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ParseErrorDetails(status)->reason, "UPSTREAM_AUTH_FAILED");
   EXPECT_EQ(ParseErrorDetails(status)->request_id, "trace_fake_1");
   request.set_model("fake-error-openai-403");
   status = Unary(h, request, &message);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(ParseErrorDetails(status)->reason, "fake_error");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ParseErrorDetails(status)->reason, "UPSTREAM_AUTH_FAILED");
+  EXPECT_EQ(ParseErrorDetails(status)->metadata["upstream_error_type"], "fake_error");
 }
 
 TEST(ChatServerTest, AStreamCutBeforeDoneEndsUnavailable) {

@@ -127,9 +127,8 @@ bool Retryable(int status) { return status == 408 || status == 409 || status == 
 StatusCode CodeOf(int status) {
   switch (status) {
     case 400: case 413: case 422: return StatusCode::INVALID_ARGUMENT;
-    case 401: return StatusCode::UNAUTHENTICATED;
+    case 401: case 403: return StatusCode::UNAVAILABLE;  // the server's own key refused
     case 402: return StatusCode::FAILED_PRECONDITION;
-    case 403: return StatusCode::PERMISSION_DENIED;
     case 404: return StatusCode::NOT_FOUND;
     case 405: case 501: return StatusCode::UNIMPLEMENTED;
     case 408: case 504: return StatusCode::DEADLINE_EXCEEDED;

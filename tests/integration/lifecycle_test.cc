@@ -293,7 +293,7 @@ TEST_P(ReflectionTest, ListsDescribesAndCallsFromReflectedDescriptorsOnly) {
   std::vector<std::string> services;
   for (const auto& service : listed.list_services_response().service()) services.push_back(service.name());
   EXPECT_THAT(services, ::testing::UnorderedElementsAre(
-                            "claude.v1.Messages", "claude.v1.Models", "grpc.health.v1.Health",
+                            "claude.v1.Messages", "claude.v1.Models", "claude.v1.Admin", "grpc.health.v1.Health",
                             "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"));
 
   ReflectedPool reflected;
