@@ -17,13 +17,14 @@ constexpr char kProgram[] = "claude-grpc-cli";
 
 int Usage(FILE* err, absl::string_view message) {
   std::fprintf(err, "%s: batches: %s (see --help)\n", kProgram, OneLine(message).c_str());
-  return 2;
+  return kExitUsage;
 }
 
 int Failed(FILE* err, const absl::Status& status) {
   std::fprintf(err, "%s: %s: %s\n", kProgram, absl::StatusCodeToString(status.code()).c_str(),
                OneLine(status.message()).c_str());
-  return 1;
+  const int code = ExitCodeFor(status.code());
+  return code == kExitOk ? kExitFailed : code;
 }
 
 void PrintJson(const google::protobuf::Message& message, FILE* out) {

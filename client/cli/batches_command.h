@@ -39,8 +39,9 @@ absl::StatusOr<v1::CreateMessageBatchRequest> ParseBatchRequestsJsonl(absl::stri
 // 0 canceled, 0 expired)".
 std::string BatchProgressLine(const v1::MessageBatch& batch);
 
-// Runs `batches ARGS...` (ARGS without "batches"). Returns the exit status: 0 success, 1 a call
-// failed, 2 a usage error; both errors with one line on `err`.
+// Runs `batches ARGS...` (ARGS without "batches"). Returns the exit status: 0 success, a usage
+// error kExitUsage, a failed call ExitCodeFor its code (cli_support.h); errors with one line on
+// `err`.
 int RunBatches(Client& client, const std::vector<std::string>& args, const BatchesFlags& flags, FILE* out,
                FILE* err);
 
