@@ -21,7 +21,9 @@ namespace {
 constexpr char kRetryMethodNames[] =
     R"([{"service":"claude.v1.Messages","method":"CreateMessage"},)"
     R"({"service":"claude.v1.Messages","method":"CountTokens"},)"
-    R"({"service":"claude.v1.Models"}])";
+    R"({"service":"claude.v1.Models"},)"
+    R"({"service":"claude.v1.MessageBatches","method":"GetMessageBatch"},)"
+    R"({"service":"claude.v1.MessageBatches","method":"ListMessageBatches"}])";
 
 constexpr char kRetryPolicy[] =
     R"({"maxAttempts":3,"initialBackoff":"0.2s","maxBackoff":"2s","backoffMultiplier":2,)"
@@ -132,6 +134,17 @@ struct Client::Methods {
         count_tokens("/claude.v1.Messages/CountTokens", grpc::internal::RpcMethod::NORMAL_RPC, channel),
         list_models("/claude.v1.Models/ListModels", grpc::internal::RpcMethod::NORMAL_RPC, channel),
         get_model("/claude.v1.Models/GetModel", grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        create_message_batch("/claude.v1.MessageBatches/CreateMessageBatch", grpc::internal::RpcMethod::NORMAL_RPC,
+                             channel),
+        get_message_batch("/claude.v1.MessageBatches/GetMessageBatch", grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        list_message_batches("/claude.v1.MessageBatches/ListMessageBatches", grpc::internal::RpcMethod::NORMAL_RPC,
+                             channel),
+        cancel_message_batch("/claude.v1.MessageBatches/CancelMessageBatch", grpc::internal::RpcMethod::NORMAL_RPC,
+                             channel),
+        delete_message_batch("/claude.v1.MessageBatches/DeleteMessageBatch", grpc::internal::RpcMethod::NORMAL_RPC,
+                             channel),
+        stream_message_batch_results("/claude.v1.MessageBatches/StreamMessageBatchResults",
+                                     grpc::internal::RpcMethod::SERVER_STREAMING, channel),
         get_caller_usage("/claude.v1.Admin/GetCallerUsage", grpc::internal::RpcMethod::NORMAL_RPC, channel) {}
 
   const grpc::internal::RpcMethod create_message;
@@ -139,6 +152,12 @@ struct Client::Methods {
   const grpc::internal::RpcMethod count_tokens;
   const grpc::internal::RpcMethod list_models;
   const grpc::internal::RpcMethod get_model;
+  const grpc::internal::RpcMethod create_message_batch;
+  const grpc::internal::RpcMethod get_message_batch;
+  const grpc::internal::RpcMethod list_message_batches;
+  const grpc::internal::RpcMethod cancel_message_batch;
+  const grpc::internal::RpcMethod delete_message_batch;
+  const grpc::internal::RpcMethod stream_message_batch_results;
   const grpc::internal::RpcMethod get_caller_usage;
 };
 
@@ -311,6 +330,79 @@ absl::StatusOr<v1::ModelInfo> Client::GetModel(const std::string& model_id,
   v1::GetModelRequest request;
   request.set_model_id(model_id);
   return Unary<v1::ModelInfo>(methods_->get_model, request, options);
+}
+
+// ---- MessageBatches
+
+namespace {
+
+template <typename Request>
+Request ByBatchId(const std::string& message_batch_id) {
+  Request request;
+  request.set_message_batch_id(message_batch_id);
+  return request;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::MessageBatch> Client::CreateMessageBatch(const v1::CreateMessageBatchRequest& request,
+                                                            const CallOptions& options) {
+  return Unary<v1::MessageBatch>(methods_->create_message_batch, request, options);
+}
+
+absl::StatusOr<v1::MessageBatch> Client::GetMessageBatch(const std::string& message_batch_id,
+                                                         const CallOptions& options) {
+  return Unary<v1::MessageBatch>(methods_->get_message_batch,
+                                 ByBatchId<v1::GetMessageBatchRequest>(message_batch_id), options);
+}
+
+absl::StatusOr<v1::ListMessageBatchesResponse> Client::ListMessageBatches(const v1::ListMessageBatchesRequest& request,
+                                                                          const CallOptions& options) {
+  return Unary<v1::ListMessageBatchesResponse>(methods_->list_message_batches, request, options);
+}
+
+absl::StatusOr<v1::MessageBatch> Client::CancelMessageBatch(const std::string& message_batch_id,
+                                                            const CallOptions& options) {
+  return Unary<v1::MessageBatch>(methods_->cancel_message_batch,
+                                 ByBatchId<v1::CancelMessageBatchRequest>(message_batch_id), options);
+}
+
+absl::Status Client::DeleteMessageBatch(const std::string& message_batch_id, const CallOptions& options) {
+  return Unary<v1::DeleteMessageBatchResponse>(methods_->delete_message_batch,
+                                               ByBatchId<v1::DeleteMessageBatchRequest>(message_batch_id), options)
+      .status();
+}
+
+absl::Status Client::StreamMessageBatchResults(const std::string& message_batch_id,
+                                               const std::optional<std::string>& after_custom_id,
+                                               const std::function<void(const v1::MessageBatchResult&)>& on_result,
+                                               const CallOptions& options) {
+  grpc::ClientContext context;
+  Prepare(&context, options);
+  v1::StreamMessageBatchResultsRequest request;
+  request.set_message_batch_id(message_batch_id);
+  if (after_custom_id) request.set_after_custom_id(*after_custom_id);
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+          channel_.get(), methods_->stream_message_batch_results, &context, request));
+  grpc::ByteBuffer bytes;
+  absl::Status unparsable;
+  int64_t results = 0;
+  while (reader->Read(&bytes)) {
+    v1::MessageBatchResult result;
+    unparsable = ParseReply(&bytes, &result, absl::StrCat("batch result ", ++results));
+    if (!unparsable.ok()) {
+      // What follows a result that cannot be read is no use to a caller resuming by custom_id.
+      context.TryCancel();
+      break;
+    }
+    if (on_result) on_result(result);
+  }
+  while (reader->Read(&bytes)) {
+  }
+  const grpc::Status status = reader->Finish();
+  if (!unparsable.ok()) return unparsable;
+  return FromGrpcStatus(status);
 }
 
 }  // namespace claude

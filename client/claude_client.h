@@ -1,4 +1,5 @@
-// claude::Client: the C++ client of claude-grpc (claude.v1.Messages and claude.v1.Models).
+// claude::Client: the C++ client of claude-grpc (claude.v1.Messages, claude.v1.Models and
+// claude.v1.MessageBatches).
 //
 //   claude::Client client("localhost:50051");
 //   claude::v1::CreateMessageRequest request = ...;
@@ -36,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "claude/v1/message_batches.grpc.pb.h"
 #include "claude/v1/admin.grpc.pb.h"
 #include "claude/v1/messages.grpc.pb.h"
 #include "claude/v1/models.grpc.pb.h"
@@ -176,6 +178,24 @@ class Client {
   absl::StatusOr<v1::ModelInfo> GetModel(const std::string& model_id,
                                          const CallOptions& options = {});
 
+  // MessageBatches. Only CreateMessageBatch is never retried by
+  // gRPC (it is not idempotent).
+  absl::StatusOr<v1::MessageBatch> CreateMessageBatch(const v1::CreateMessageBatchRequest& request,
+                                                      const CallOptions& options = {});
+  absl::StatusOr<v1::MessageBatch> GetMessageBatch(const std::string& message_batch_id,
+                                                   const CallOptions& options = {});
+  absl::StatusOr<v1::ListMessageBatchesResponse> ListMessageBatches(const v1::ListMessageBatchesRequest& request = {},
+                                                                    const CallOptions& options = {});
+  absl::StatusOr<v1::MessageBatch> CancelMessageBatch(const std::string& message_batch_id,
+                                                      const CallOptions& options = {});
+  absl::Status DeleteMessageBatch(const std::string& message_batch_id, const CallOptions& options = {});
+  // MessageBatches/StreamMessageBatchResults: `on_result` sees each result as it arrives (on
+  // the calling thread). After a broken stream, call again with `after_custom_id` set to the
+  // last custom_id seen to get the rest. Returns the stream's status.
+  absl::Status StreamMessageBatchResults(const std::string& message_batch_id,
+                                         const std::optional<std::string>& after_custom_id,
+                                         const std::function<void(const v1::MessageBatchResult&)>& on_result,
+                                         const CallOptions& options = {});
   // Admin/GetCallerUsage: `caller`'s counts and limits ("" = the caller this client's token
   // names; another caller's need an admin token).
   absl::StatusOr<v1::CallerUsage> GetCallerUsage(const std::string& caller = "", const CallOptions& options = {});

@@ -55,12 +55,13 @@
 #include "client/bench/child_process.h"
 #include "client/bench/histogram.h"
 #include "client/bench/memory_suites.h"
+#include "client/bench/batch_results_suite.h"
 #include "client/bench/soak_suite.h"
 #include "service/codec/json_mapping.h"
 
 ABSL_FLAG(std::string, suite, "all",
-          "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader, soak, quota, or all "
-          "(every one but soak and quota).");
+          "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader, soak, quota, "
+          "batch_results, or all (every one but soak, quota and batch_results).");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of tables.");
 // Durations are string flags parsed with absl::ParseDuration ("2s", "500ms"): absl::Duration
 // flags are sequence-locked, whose fences GCC warns about under -fsanitize=thread.
@@ -83,6 +84,10 @@ ABSL_FLAG(std::vector<std::string>, memory_streams,
 ABSL_FLAG(std::string, memory_drip, "2s", "Time between two events of a memory-suite stream.");
 ABSL_FLAG(int64_t, slow_reader_mb, 50, "MiB of text in the slow-reader suite's stream.");
 ABSL_FLAG(double, slow_reader_mb_per_s, 10, "The slow reader's pace, MB/s.");
+ABSL_FLAG(int64_t, batch_results_count, 100000, "batch_results suite: results in the throughput batch.");
+ABSL_FLAG(int, batch_result_bytes, 1024, "batch_results suite: bytes of text per result.");
+ABSL_FLAG(int64_t, batch_results_mb, 1024, "batch_results suite: MiB of results the paced reader reads.");
+ABSL_FLAG(double, batch_results_mb_per_s, 10, "batch_results suite: the paced reader's pace, MB/s.");
 ABSL_FLAG(int, soak_streams, 2000, "Soak suite: streams kept open at once.");
 ABSL_FLAG(std::string, soak_duration, "60s", "Soak suite: time under load after its warm-up.");
 ABSL_FLAG(std::string, soak_warmup, "10s", "Soak suite: warm-up under the same load before RSS is taken.");
@@ -1031,6 +1036,47 @@ std::string SoakJson(const SoakResult& s, const SoakOptions& o) {
       R"(,"live_streams":)", Num(s.live_streams), R"(,"verdict":")", absl::CHexEscape(s.verdict), "\"}");
 }
 
+// --suite=batch_results: its own fresh processes, nothing else (not part of "all": its paced
+// reader takes a gigabyte at 10 MB/s, nearly two minutes).
+int RunBatchResults(const SuiteBinaries& binaries) {
+  BatchResultsOptions options;
+  options.throughput_results = absl::GetFlag(FLAGS_batch_results_count);
+  options.result_bytes = absl::GetFlag(FLAGS_batch_result_bytes);
+  options.megabytes = absl::GetFlag(FLAGS_batch_results_mb);
+  options.read_bytes_per_s = absl::GetFlag(FLAGS_batch_results_mb_per_s) * 1e6;
+  if (options.throughput_results < 1 || options.result_bytes < 1 || options.megabytes < 1 ||
+      options.read_bytes_per_s <= 0) {
+    std::fprintf(stderr, "claude-grpc-bench: --batch_results_count, --batch_result_bytes, --batch_results_mb "
+                         "and --batch_results_mb_per_s must be positive\n");
+    return 2;
+  }
+  absl::StatusOr<BatchResultsResult> r = RunBatchResultsSuite(binaries, options);
+  if (!r.ok()) {
+    std::fprintf(stderr, "claude-grpc-bench: batch_results: %s\n", r.status().ToString().c_str());
+    return 1;
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    std::printf("{\"batch_results\":{\"frontend_results_per_s\":%.0f,\"direct_results_per_s\":%.0f,"
+                "\"paced_results\":%lld,\"paced_seconds\":%.1f,\"baseline_kb\":%lld,\"peak_kb\":%lld,"
+                "\"growth_mb\":%.1f,\"status\":\"%s\"}}\n",
+                r->frontend_results_per_s, r->direct_results_per_s, static_cast<long long>(r->paced_results),
+                r->paced_seconds, static_cast<long long>(r->baseline_kb), static_cast<long long>(r->peak_kb),
+                r->growth_mb, absl::CHexEscape(r->status).c_str());
+  } else {
+    std::printf("batch_results: %lld results of %d bytes: front-end %.0f results/s, direct %.0f results/s (%.2fx)\n"
+                "batch_results: %lld MiB read at %.0f MB/s in %.0f s (%lld results): server RSS %lld kB -> peak "
+                "%lld kB, growth %.1f MB\nbatch_results %s\n",
+                static_cast<long long>(options.throughput_results), options.result_bytes,
+                r->frontend_results_per_s, r->direct_results_per_s,
+                r->direct_results_per_s > 0 ? r->frontend_results_per_s / r->direct_results_per_s : 0,
+                static_cast<long long>(options.megabytes), options.read_bytes_per_s / 1e6, r->paced_seconds,
+                static_cast<long long>(r->paced_results), static_cast<long long>(r->baseline_kb),
+                static_cast<long long>(r->peak_kb), r->growth_mb, r->status.c_str());
+  }
+  std::fflush(stdout);
+  return r->status == "OK" ? 0 : 1;
+}
+
 // --suite=soak: its own fresh processes, nothing else (not part of "all": it is a check that
 // nothing leaks, run for a minute or more, not a performance figure).
 int RunSoak(const SuiteBinaries& binaries) {
@@ -1079,7 +1125,7 @@ int Run() {
   const bool all = suite == "all";
   // quota is not part of "all": it needs redis-server, and the perf table does not show it.
   const std::vector<std::string> kSuites = {"unary", "stream", "latency", "open_loop", "memory", "slow_reader",
-                                            "soak",  "quota"};
+                                            "soak",  "quota", "batch_results"};
   if (!all && std::find(kSuites.begin(), kSuites.end(), suite) == kSuites.end()) {
     std::fprintf(stderr, "claude-grpc-bench: --suite must be all or one of %s\n",
                  absl::StrJoin(kSuites, ", ").c_str());
@@ -1130,6 +1176,7 @@ int Run() {
     return 2;
   }
   if (suite == "soak") return RunSoak(binaries);
+  if (suite == "batch_results") return RunBatchResults(binaries);
 
   // Children first, before any gRPC or curl thread exists (later children are started with
   // only async-signal-safe calls between fork and exec).
@@ -1418,7 +1465,7 @@ int main(int argc, char** argv) {
       "Load generator for claude-grpc: raw gRPC (in-process echo service) vs direct HTTP to "
       "fake-anthropic vs the front-end (claude-grpc-server -> fake-anthropic), and the server's "
       "memory with many open streams and with a slow reader.\n"
-      "Usage: claude-grpc-bench [--suite=all|unary|stream|latency|open_loop|memory|slow_reader|soak|quota] "
+      "Usage: claude-grpc-bench [--suite=all|unary|stream|latency|open_loop|memory|slow_reader|soak|quota|batch_results] "
       "[--json] [--duration=2s] [--warmup=0.5s] [--rounds=3] [--concurrency=1,16,64,256] "
       "[--rate=2000] [--memory_streams=1000,5000,10000] "
       "[--upstream_api=messages|chat_completions|both]");

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -190,6 +191,26 @@ absl::StatusOr<int> StartServer(Child* server, const std::string& binary, const 
     return absl::InternalError(absl::StrCat("no port in \"", *line, "\""));
   }
   return port;
+}
+
+PeakRssSampler::PeakRssSampler(const Child& child)
+    : child_(child), baseline_kb_(child.StatusKb("VmRSS")), sampled_peak_(baseline_kb_) {
+  child_.ResetPeakRss();
+  sampler_ = std::thread([this] {
+    while (sampling_.load()) {
+      const int64_t kb = child_.StatusKb("VmRSS");
+      if (kb > sampled_peak_.load()) sampled_peak_.store(kb);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+}
+
+int64_t PeakRssSampler::Stop() {
+  if (sampler_.joinable()) {
+    sampling_.store(false);
+    sampler_.join();
+  }
+  return std::max(sampled_peak_.load(), child_.StatusKb("VmHWM"));
 }
 
 }  // namespace bench

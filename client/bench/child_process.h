@@ -6,8 +6,10 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -38,6 +40,27 @@ class Child {
  private:
   pid_t pid_ = -1;
   int out_fd_ = -1;
+};
+
+// The peak resident size of a child over a stretch of time: VmHWM (reset at construction)
+// catches the peak between samples; a 10 ms sampler of VmRSS covers kernels without clear_refs.
+class PeakRssSampler {
+ public:
+  explicit PeakRssSampler(const Child& child);
+  ~PeakRssSampler() { Stop(); }
+  PeakRssSampler(const PeakRssSampler&) = delete;
+  PeakRssSampler& operator=(const PeakRssSampler&) = delete;
+
+  int64_t baseline_kb() const { return baseline_kb_; }
+  // Stops sampling; the peak in kB since construction.
+  int64_t Stop();
+
+ private:
+  const Child& child_;
+  const int64_t baseline_kb_;
+  std::atomic<bool> sampling_{true};
+  std::atomic<int64_t> sampled_peak_;
+  std::thread sampler_;
 };
 
 // Raises this process's RLIMIT_NOFILE (inherited by the children started after) as far as

@@ -216,19 +216,8 @@ absl::StatusOr<SlowReaderResult> RunSlowReaderSuite(const SuiteBinaries& binarie
   }
   Pause(absl::Milliseconds(500));
   SlowReaderResult result;
-  result.baseline_kb = p.server.StatusKb("VmRSS");
-  p.server.ResetPeakRss();
-
-  // VmHWM catches the peak between samples; the sampler covers kernels without clear_refs.
-  std::atomic<bool> reading{true};
-  std::atomic<int64_t> sampled_peak{result.baseline_kb};
-  std::thread sampler([&] {
-    while (reading.load()) {
-      const int64_t kb = p.server.StatusKb("VmRSS");
-      if (kb > sampled_peak.load()) sampled_peak.store(kb);
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  });
+  PeakRssSampler peak(p.server);
+  result.baseline_kb = peak.baseline_kb();
   const auto start = std::chrono::steady_clock::now();
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(5));
@@ -250,9 +239,7 @@ absl::StatusOr<SlowReaderResult> RunSlowReaderSuite(const SuiteBinaries& binarie
   }
   const grpc::Status status = reader->Finish();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  reading.store(false);
-  sampler.join();
-  result.peak_kb = std::max(sampled_peak.load(), p.server.StatusKb("VmHWM"));
+  result.peak_kb = peak.Stop();
   result.growth_mb = static_cast<double>(result.peak_kb - result.baseline_kb) / 1024.0;
   result.status = status.ok() ? "OK" : absl::StrCat(status.error_code(), ": ", status.error_message());
   return result;

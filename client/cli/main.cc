@@ -5,6 +5,7 @@
 //   claude-grpc-cli --json --image=chart.png "What does this chart show?"
 //   claude-grpc-cli count-tokens "How many tokens is this?"
 //   claude-grpc-cli models
+//   claude-grpc-cli batches create --file=requests.jsonl       # and get|list|cancel|delete|results|wait
 //   printf %s "$TOKEN" | claude-grpc-cli hash-token     # a callers-file digest
 //
 // Exit status (see --help): 0 success; 2 usage; 3 retry later; 4 fix the request; 5 auth; 1 any
@@ -36,6 +37,7 @@
 #include "absl/time/time.h"
 #include "service/config/help_flags.h"
 #include "client/claude_client.h"
+#include "client/cli/batches_command.h"
 #include "client/cli/cli_support.h"
 #include "service/codec/json_mapping.h"
 #include "service/security/token_digest.h"
@@ -69,6 +71,9 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate chain, for servers 
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, tls_server_name, "",
           "The name the server's certificate must hold, when it is not the --target's host.");
+ABSL_FLAG(std::string, file, "", "batches create: the JSONL file of requests, one {\"custom_id\", \"params\"} per line (- for stdin).");
+ABSL_FLAG(std::string, after, "", "batches results: resume after the result with this custom_id.");
+ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(5), "batches wait: time between two polls.");
 ABSL_FLAG(std::vector<std::string>, beta, {},
           "Beta features, sent as anthropic-beta metadata (comma-separated).");
 
@@ -391,6 +396,11 @@ int main(int argc, char** argv) {
       "  ", kProgram, " [flags] [PROMPT...]           create a message (PROMPT, else stdin)\n"
       "  ", kProgram, " count-tokens [flags] [PROMPT]  count the prompt's input tokens\n"
       "  ", kProgram, " models [--json]                list the models\n"
+      "  ", kProgram, " batches create --file=F.jsonl  create a message batch (one {custom_id, params} a line)\n"
+      "  ", kProgram, " batches get|cancel|delete ID   a batch; prints its JSON\n"
+      "  ", kProgram, " batches list                   every batch, one JSON object a line\n"
+      "  ", kProgram, " batches results ID [--after=C] the results as JSONL\n"
+      "  ", kProgram, " batches wait ID                poll until ended (progress on stderr)\n"
       "  ", kProgram, " health [SERVICE]               the server's health; exit 0 when SERVING\n"
       "  ", kProgram, " usage [--caller NAME]          a caller's counts against its limits and budgets\n"
       "  ", kProgram, " hash-token                     a token (stdin) as the server's callers file lists it\n\n"
@@ -412,7 +422,8 @@ int main(int argc, char** argv) {
   std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(kept.size()), kept.data());
   std::vector<std::string> args(positional.begin() + 1, positional.end());
 
-  enum class Command { kMessages, kCountTokens, kModels, kHealth, kHashToken, kUsage } command = Command::kMessages;
+  enum class Command { kMessages, kCountTokens, kModels, kHealth, kHashToken, kUsage, kBatches } command =
+      Command::kMessages;
   std::string health_service;
   if (!args.empty() && args[0] == "count-tokens") {
     command = Command::kCountTokens;
@@ -421,6 +432,10 @@ int main(int argc, char** argv) {
     command = Command::kModels;
     args.erase(args.begin());
     if (!args.empty()) UsageError(absl::StrCat("models takes no arguments, got \"", args[0], "\""));
+  } else if (!args.empty() && args[0] == "batches") {
+    command = Command::kBatches;
+    args.erase(args.begin());
+    if (absl::GetFlag(FLAGS_poll_interval) <= absl::ZeroDuration()) UsageError("--poll_interval must be positive");
   } else if (!args.empty() && args[0] == "hash-token") {
     // The token comes on stdin, never as an argument (ps and shell history would keep it).
     if (args.size() > 1) UsageError("hash-token reads the token from stdin and takes no arguments");
@@ -483,6 +498,15 @@ int main(int argc, char** argv) {
     }
     case Command::kHashToken:
       break;  // answered above
+    case Command::kBatches: {
+      claude::cli::BatchesFlags flags;
+      flags.file = absl::GetFlag(FLAGS_file);
+      flags.after = absl::GetFlag(FLAGS_after);
+      flags.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+      Client client(absl::GetFlag(FLAGS_target), options);
+      exit_code = claude::cli::RunBatches(client, args, flags, stdout, stderr);
+      break;
+    }
     case Command::kUsage: {
       Client client(absl::GetFlag(FLAGS_target), options);
       absl::StatusOr<claude::v1::CallerUsage> usage = client.GetCallerUsage(absl::GetFlag(FLAGS_caller));

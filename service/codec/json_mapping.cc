@@ -23,6 +23,7 @@
 #include "absl/strings/match.h"
 #include "claude/v1/messages.pb.h"
 #include "claude/v1/models.pb.h"
+#include "claude/v1/message_batches.pb.h"
 #include "service/codec/lone_surrogates.h"
 
 namespace claude {
@@ -207,6 +208,7 @@ class ShapeTable {
   ShapeTable() {
     AddFile(claude::v1::Message::descriptor()->file());
     AddFile(claude::v1::ModelInfo::descriptor()->file());
+    AddFile(claude::v1::MessageBatch::descriptor()->file());
     AddImpliedTypes();
   }
 

@@ -45,6 +45,12 @@ inline constexpr char kStreamMessageMethod[] = "claude.v1.Messages/StreamMessage
 inline constexpr char kCountTokensMethod[] = "claude.v1.Messages/CountTokens";
 inline constexpr char kListModelsMethod[] = "claude.v1.Models/ListModels";
 inline constexpr char kGetModelMethod[] = "claude.v1.Models/GetModel";
+inline constexpr char kCreateMessageBatchMethod[] = "claude.v1.MessageBatches/CreateMessageBatch";
+inline constexpr char kGetMessageBatchMethod[] = "claude.v1.MessageBatches/GetMessageBatch";
+inline constexpr char kListMessageBatchesMethod[] = "claude.v1.MessageBatches/ListMessageBatches";
+inline constexpr char kCancelMessageBatchMethod[] = "claude.v1.MessageBatches/CancelMessageBatch";
+inline constexpr char kDeleteMessageBatchMethod[] = "claude.v1.MessageBatches/DeleteMessageBatch";
+inline constexpr char kStreamMessageBatchResultsMethod[] = "claude.v1.MessageBatches/StreamMessageBatchResults";
 inline constexpr char kGetCallerUsageMethod[] = "claude.v1.Admin/GetCallerUsage";
 
 struct CallRecord {

@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "claude/v1/message_batches.pb.h"
 #include "claude/v1/messages.pb.h"
 #include "service/upstream/http_types.h"
 
@@ -18,6 +19,12 @@ class CallerSide {
   // the first write only, goes out before it.
   virtual void SendEvent(const claude::v1::MessageStreamEvent& event,
                          const HttpHeaders* initial_metadata) = 0;
+  // StreamMessageBatchResults only: as SendEvent, for a batch's result (BatchResultsCall::WriteDone
+  // ends the write). Other RPCs never call it.
+  virtual void SendResult(const claude::v1::MessageBatchResult& result, const HttpHeaders* initial_metadata) {
+    (void)result;
+    (void)initial_metadata;
+  }
   // Ends the RPC, once, with nothing in flight: the trailing metadata, then `status`.
   virtual void SendStatus(const grpc::Status& status, const HttpHeaders& trailing_metadata) = 0;
 };

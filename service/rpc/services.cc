@@ -1,5 +1,6 @@
 #include "service/rpc/services.h"
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,6 +17,8 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "service/errors/error_table.h"
+#include "service/rpc/batch_results_call.h"
+#include "service/validation/batch_validator.h"
 #include "service/observability/trace_context.h"
 #include "service/validation/request_validator.h"
 
@@ -42,7 +45,7 @@ TraceContext TraceOf(const grpc::CallbackServerContext* context) {
 
 // Request headers that come from the caller's metadata: anthropic-beta, joined as the API
 // expects when several are given; and the trace, continued by this RPC's span.
-HttpHeaders ForwardedHeaders(const grpc::CallbackServerContext* context, const TraceContext& trace) {
+HttpHeaders RequestHeadersFromMetadata(const grpc::CallbackServerContext* context, const TraceContext& trace) {
   HttpHeaders headers;
   std::vector<std::string> betas;
   for (const auto& [key, value] : context->client_metadata()) {
@@ -163,6 +166,14 @@ class CallReactor final : public Base, public CallerSide {
       this->StartWrite(&event);
     }
   }
+  void SendResult(const claude::v1::MessageBatchResult& result, const HttpHeaders* initial_metadata) override {
+    if constexpr (std::is_base_of_v<grpc::ServerWriteReactor<claude::v1::MessageBatchResult>, Base>) {
+      if (initial_metadata != nullptr) {
+        for (const auto& [name, value] : *initial_metadata) context_->AddInitialMetadata(name, value);
+      }
+      this->StartWrite(&result);
+    }
+  }
   void SendStatus(const grpc::Status& status, const HttpHeaders& trailing_metadata) override {
     for (const auto& [name, value] : trailing_metadata) context_->AddTrailingMetadata(name, value);
     this->Finish(status);
@@ -221,6 +232,8 @@ class CallReactor final : public Base, public CallerSide {
 using UnaryReactor = CallReactor<grpc::ServerUnaryReactor, UnaryCall>;
 using StreamReactor =
     CallReactor<grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>, StreamCall>;
+using BatchResultsReactor =
+    CallReactor<grpc::ServerWriteReactor<claude::v1::MessageBatchResult>, BatchResultsCall>;
 
 // Security's admission step: who calls (bearer token) and whether within its limits. The
 // caller's name goes into the record for metrics and logs.
@@ -262,7 +275,7 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
     return reactor;
   }
   // The upstreams to try: the model's route (NOT_FOUND when none matches), or the one upstream.
-  const HttpHeaders forwarded = ForwardedHeaders(context, trace);
+  const HttpHeaders forwarded = RequestHeadersFromMetadata(context, trace);
   absl::StatusOr<std::vector<UpstreamTarget>> targets;
   if (env.routers != nullptr) {
     const absl::Time now = env.clock->Now();
@@ -357,6 +370,82 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
          return dialect.GetModel(*request, forwarded);
        }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+MessageBatchesService::MessageBatchesService(const CallEnvironment* env) : env_(env) {}
+
+grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
+    grpc::CallbackServerContext* context, const claude::v1::CreateMessageBatchRequest* request,
+    claude::v1::MessageBatch* response) {
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kCreateMessageBatchMethod, "",
+       [&] { return ValidateCreateMessageBatchRequest(*request, ValidationOptionsOf(context)); },
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) -> absl::StatusOr<HttpRequest> {
+         absl::StatusOr<HttpRequest> http = dialect.CreateMessageBatch(*request, forwarded);
+         // The API's size limit is on the encoded body, known only once it is built.
+         if (http.ok() && http->body != nullptr) {
+           if (absl::Status s = ValidateMessageBatchBodySize(http->body->size()); !s.ok()) return s;
+         }
+         return http;
+       }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+grpc::ServerUnaryReactor* MessageBatchesService::GetMessageBatch(grpc::CallbackServerContext* context,
+                                                                 const claude::v1::GetMessageBatchRequest* request,
+                                                                 claude::v1::MessageBatch* response) {
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kGetMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(*request, forwarded); }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+grpc::ServerUnaryReactor* MessageBatchesService::ListMessageBatches(
+    grpc::CallbackServerContext* context, const claude::v1::ListMessageBatchesRequest* request,
+    claude::v1::ListMessageBatchesResponse* response) {
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kListMessageBatchesMethod, "", [&] { return ValidateListMessageBatchesRequest(*request); },
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.ListMessageBatches(*request, forwarded); }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+grpc::ServerUnaryReactor* MessageBatchesService::CancelMessageBatch(
+    grpc::CallbackServerContext* context, const claude::v1::CancelMessageBatchRequest* request,
+    claude::v1::MessageBatch* response) {
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kCancelMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.CancelMessageBatch(*request, forwarded); }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+grpc::ServerUnaryReactor* MessageBatchesService::DeleteMessageBatch(
+    grpc::CallbackServerContext* context, const claude::v1::DeleteMessageBatchRequest* request,
+    claude::v1::DeleteMessageBatchResponse* response) {
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kDeleteMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.DeleteMessageBatch(*request, forwarded); }},
+      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+}
+
+grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService::StreamMessageBatchResults(
+    grpc::CallbackServerContext* context, const claude::v1::StreamMessageBatchResultsRequest* request) {
+  std::optional<std::string> after_custom_id;
+  if (request->has_after_custom_id()) after_custom_id = request->after_custom_id();
+  // The batch first (is it ended? where are its results?); the results' request comes from
+  // its results_url, inside the call.
+  claude::v1::GetMessageBatchRequest get;
+  get.set_message_batch_id(request->message_batch_id());
+  return Serve<BatchResultsReactor>(
+      *env_, context,
+      {kStreamMessageBatchResultsMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(get, forwarded); }},
+      // The results' GET carries the caller's headers too; the trace goes on in a span of its own.
+      RequestHeadersFromMetadata(context, TraceOf(context)), after_custom_id);
 }
 
 AdminService::AdminService(const CallEnvironment* env) : env_(env) {}

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "claude/v1/message_batches.grpc.pb.h"
 #include "claude/v1/admin.grpc.pb.h"
 #include "claude/v1/messages.grpc.pb.h"
 #include "claude/v1/models.grpc.pb.h"
@@ -43,6 +44,34 @@ class ModelsService final : public claude::v1::Models::CallbackService {
   grpc::ServerUnaryReactor* GetModel(grpc::CallbackServerContext* context,
                                      const claude::v1::GetModelRequest* request,
                                      claude::v1::ModelInfo* response) override;
+
+ private:
+  const CallEnvironment* env_;
+};
+
+// claude.v1.MessageBatches: unary calls for the batch itself; the results through a
+// BatchResultsCall. On a dialect without batches every RPC ends UNIMPLEMENTED.
+class MessageBatchesService final : public claude::v1::MessageBatches::CallbackService {
+ public:
+  explicit MessageBatchesService(const CallEnvironment* env);
+
+  grpc::ServerUnaryReactor* CreateMessageBatch(grpc::CallbackServerContext* context,
+                                               const claude::v1::CreateMessageBatchRequest* request,
+                                               claude::v1::MessageBatch* response) override;
+  grpc::ServerUnaryReactor* GetMessageBatch(grpc::CallbackServerContext* context,
+                                            const claude::v1::GetMessageBatchRequest* request,
+                                            claude::v1::MessageBatch* response) override;
+  grpc::ServerUnaryReactor* ListMessageBatches(grpc::CallbackServerContext* context,
+                                               const claude::v1::ListMessageBatchesRequest* request,
+                                               claude::v1::ListMessageBatchesResponse* response) override;
+  grpc::ServerUnaryReactor* CancelMessageBatch(grpc::CallbackServerContext* context,
+                                               const claude::v1::CancelMessageBatchRequest* request,
+                                               claude::v1::MessageBatch* response) override;
+  grpc::ServerUnaryReactor* DeleteMessageBatch(grpc::CallbackServerContext* context,
+                                               const claude::v1::DeleteMessageBatchRequest* request,
+                                               claude::v1::DeleteMessageBatchResponse* response) override;
+  grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* StreamMessageBatchResults(
+      grpc::CallbackServerContext* context, const claude::v1::StreamMessageBatchResultsRequest* request) override;
 
  private:
   const CallEnvironment* env_;

@@ -116,6 +116,16 @@ void UpstreamCall::StartAttempt(absl::Duration delay) {
   transfer_live_ = true;
 }
 
+void UpstreamCall::StartNextRequest(HttpRequest next) {
+  // The next request goes to the upstream that answered the previous one, alone.
+  UpstreamTarget target = targets_[target_];
+  target.request = std::move(next);
+  targets_.assign(1, std::move(target));
+  target_ = 0;
+  retries_ = 0;
+  StartAttempt(absl::ZeroDuration());
+}
+
 void UpstreamCall::CancelLocked() {
   if (cancelled_) return;
   cancelled_ = true;

@@ -122,6 +122,9 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   // after releasing `mu_`.
   virtual void Flush() ABSL_LOCKS_EXCLUDED(mu_) = 0;
 
+  // Moves the call on to its next upstream request (a call made of several exchanges, such as a
+  // batch's results: first the batch, then its results_url), with a fresh retry budget.
+  void StartNextRequest(HttpRequest next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks the call cancelled and stops its transfer.
   void CancelLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Retries the call if the policy allows (`http_status` 0: no response), else concludes it.
@@ -176,7 +179,8 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   // Copied, not referenced: the transport's thread reads them, and the copy made here (before
   // the first transfer is handed over) is visibly ordered before those reads.
   const CallEnvironment env_;
-  const std::vector<UpstreamTarget> targets_;
+  // Fixed for the call, except that StartNextRequest (under mu_) narrows it to one target.
+  std::vector<UpstreamTarget> targets_;
   size_t target_ ABSL_GUARDED_BY(mu_) = 0;  // the current attempt's
   size_t key_ ABSL_GUARDED_BY(mu_) = 0;     // its key, when its upstream has a key pool
   const absl::Time deadline_;

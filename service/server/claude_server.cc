@@ -228,6 +228,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   self->env_.record_bodies = self->config_.log_rpcs && self->config_.log_bodies;
   self->messages_ = std::make_unique<MessagesService>(&self->env_, self->config_.unary_stream_threshold);
   self->models_ = std::make_unique<ModelsService>(&self->env_);
+  self->batches_ = std::make_unique<MessageBatchesService>(&self->env_);
   self->admin_ = std::make_unique<AdminService>(&self->env_);
 
   // Health and reflection are ours (service/server/), from generated stubs, so reflection can
@@ -250,6 +251,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(self->messages_.get());
   builder.RegisterService(self->models_.get());
+  builder.RegisterService(self->batches_.get());
   builder.RegisterService(self->admin_.get());
   builder.RegisterService(self->health_.get());
   builder.RegisterService(self->reflection_v1_.get());

@@ -196,6 +196,7 @@ class ClaudeServer {
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;
   std::unique_ptr<ModelsService> models_;
+  std::unique_ptr<MessageBatchesService> batches_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<HealthStatus> health_status_;
   std::unique_ptr<HealthService> health_;

@@ -17,7 +17,9 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "claude/v1/message_batches.pb.h"
 #include "claude/v1/messages.pb.h"
 #include "claude/v1/models.pb.h"
 #include "service/errors/upstream_error.h"
@@ -64,6 +66,23 @@ class Dialect {
   virtual absl::StatusOr<HttpRequest> GetModel(const claude::v1::GetModelRequest& request,
                                                const HttpHeaders& forwarded) const = 0;
 
+  // Message Batches: a Messages API feature. Dialects whose upstream offers none keep these
+  // defaults, so every batch RPC ends UNIMPLEMENTED there.
+  virtual absl::StatusOr<HttpRequest> CreateMessageBatch(const claude::v1::CreateMessageBatchRequest& request,
+                                                         const HttpHeaders& forwarded) const;
+  virtual absl::StatusOr<HttpRequest> GetMessageBatch(const claude::v1::GetMessageBatchRequest& request,
+                                                      const HttpHeaders& forwarded) const;
+  virtual absl::StatusOr<HttpRequest> ListMessageBatches(const claude::v1::ListMessageBatchesRequest& request,
+                                                         const HttpHeaders& forwarded) const;
+  virtual absl::StatusOr<HttpRequest> CancelMessageBatch(const claude::v1::CancelMessageBatchRequest& request,
+                                                         const HttpHeaders& forwarded) const;
+  virtual absl::StatusOr<HttpRequest> DeleteMessageBatch(const claude::v1::DeleteMessageBatchRequest& request,
+                                                         const HttpHeaders& forwarded) const;
+  // A GET of an ended batch's `results_url` (JSONL), with the upstream's credentials. INTERNAL
+  // when the URL is not on the upstream's own origin: the key is never sent to another host.
+  virtual absl::StatusOr<HttpRequest> MessageBatchResults(absl::string_view results_url,
+                                                          const HttpHeaders& forwarded) const;
+
   // ---- Answers.
   // A decoder for one streamed 2xx body.
   virtual std::unique_ptr<EventDecoder> NewEventDecoder() const = 0;
@@ -75,6 +94,34 @@ class Dialect {
   virtual UpstreamError ReadError(int http_status, absl::string_view body,
                                   const HttpHeaders& headers) const = 0;
 };
+
+inline absl::Status BatchesUnimplemented(absl::string_view dialect) {
+  return absl::UnimplementedError(absl::StrCat("message batches are a Messages API feature; the upstream API \"",
+                                               dialect, "\" offers none"));
+}
+inline absl::StatusOr<HttpRequest> Dialect::CreateMessageBatch(const claude::v1::CreateMessageBatchRequest&,
+                                                               const HttpHeaders&) const {
+  return BatchesUnimplemented(name());
+}
+inline absl::StatusOr<HttpRequest> Dialect::GetMessageBatch(const claude::v1::GetMessageBatchRequest&,
+                                                            const HttpHeaders&) const {
+  return BatchesUnimplemented(name());
+}
+inline absl::StatusOr<HttpRequest> Dialect::ListMessageBatches(const claude::v1::ListMessageBatchesRequest&,
+                                                               const HttpHeaders&) const {
+  return BatchesUnimplemented(name());
+}
+inline absl::StatusOr<HttpRequest> Dialect::CancelMessageBatch(const claude::v1::CancelMessageBatchRequest&,
+                                                               const HttpHeaders&) const {
+  return BatchesUnimplemented(name());
+}
+inline absl::StatusOr<HttpRequest> Dialect::DeleteMessageBatch(const claude::v1::DeleteMessageBatchRequest&,
+                                                               const HttpHeaders&) const {
+  return BatchesUnimplemented(name());
+}
+inline absl::StatusOr<HttpRequest> Dialect::MessageBatchResults(absl::string_view, const HttpHeaders&) const {
+  return BatchesUnimplemented(name());
+}
 
 }  // namespace claude
 

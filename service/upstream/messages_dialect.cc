@@ -1,9 +1,11 @@
 #include "service/upstream/messages_dialect.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -17,6 +19,25 @@
 
 namespace claude {
 namespace {
+
+// `collection` with the API's pagination query (before_id, after_id, limit) of `request`.
+template <typename PageRequest>
+std::string PagePath(absl::string_view collection, const PageRequest& request) {
+  std::vector<std::string> query;
+  if (request.has_before_id()) query.push_back("before_id=" + UrlEscape(request.before_id()));
+  if (request.has_after_id()) query.push_back("after_id=" + UrlEscape(request.after_id()));
+  if (request.has_limit()) query.push_back(absl::StrCat("limit=", request.limit()));
+  if (query.empty()) return std::string(collection);
+  return absl::StrCat(collection, "?", absl::StrJoin(query, "&"));
+}
+
+// "scheme://authority" of an absolute URL; empty when it has none.
+absl::string_view OriginOf(absl::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) return {};
+  const size_t path = url.find_first_of("/?#", scheme_end + 3);
+  return url.substr(0, path);
+}
 
 class MessagesEventDecoder final : public EventDecoder {
  public:
@@ -99,16 +120,59 @@ absl::StatusOr<HttpRequest> MessagesDialect::CountTokens(const claude::v1::Count
 
 absl::StatusOr<HttpRequest> MessagesDialect::ListModels(const claude::v1::ListModelsRequest& request,
                                                         const HttpHeaders& forwarded) const {
-  std::vector<std::string> query;
-  if (request.has_before_id()) query.push_back("before_id=" + UrlEscape(request.before_id()));
-  if (request.has_after_id()) query.push_back("after_id=" + UrlEscape(request.after_id()));
-  if (request.has_limit()) query.push_back(absl::StrCat("limit=", request.limit()));
-  return Request("GET", query.empty() ? "/v1/models" : "/v1/models?" + absl::StrJoin(query, "&"), forwarded);
+  return Request("GET", PagePath("/v1/models", request), forwarded);
 }
 
 absl::StatusOr<HttpRequest> MessagesDialect::GetModel(const claude::v1::GetModelRequest& request,
                                                       const HttpHeaders& forwarded) const {
   return Request("GET", "/v1/models/" + UrlEscape(request.model_id()), forwarded);
+}
+
+absl::StatusOr<HttpRequest> MessagesDialect::CreateMessageBatch(const claude::v1::CreateMessageBatchRequest& request,
+                                                                const HttpHeaders& forwarded) const {
+  HttpRequest http = Request("POST", "/v1/messages/batches", forwarded);
+  http.body = std::make_shared<const std::string>(MessageToJsonString(request));
+  return http;
+}
+
+absl::StatusOr<HttpRequest> MessagesDialect::GetMessageBatch(const claude::v1::GetMessageBatchRequest& request,
+                                                             const HttpHeaders& forwarded) const {
+  return Request("GET", "/v1/messages/batches/" + UrlEscape(request.message_batch_id()), forwarded);
+}
+
+absl::StatusOr<HttpRequest> MessagesDialect::ListMessageBatches(const claude::v1::ListMessageBatchesRequest& request,
+                                                                const HttpHeaders& forwarded) const {
+  return Request("GET", PagePath("/v1/messages/batches", request), forwarded);
+}
+
+absl::StatusOr<HttpRequest> MessagesDialect::CancelMessageBatch(const claude::v1::CancelMessageBatchRequest& request,
+                                                                const HttpHeaders& forwarded) const {
+  HttpRequest http =
+      Request("POST", absl::StrCat("/v1/messages/batches/", UrlEscape(request.message_batch_id()), "/cancel"), forwarded);
+  http.body = std::make_shared<const std::string>();  // a POST without a body
+  return http;
+}
+
+absl::StatusOr<HttpRequest> MessagesDialect::DeleteMessageBatch(const claude::v1::DeleteMessageBatchRequest& request,
+                                                                const HttpHeaders& forwarded) const {
+  return Request("DELETE", "/v1/messages/batches/" + UrlEscape(request.message_batch_id()), forwarded);
+}
+
+absl::StatusOr<HttpRequest> MessagesDialect::MessageBatchResults(absl::string_view results_url,
+                                                                 const HttpHeaders& forwarded) const {
+  // The request carries the upstream's key: only ever to the upstream's own origin, and only a
+  // URL of visible ASCII (no header or request-line injection through it).
+  const absl::string_view origin = OriginOf(base_url_);
+  const bool printable = std::all_of(results_url.begin(), results_url.end(),
+                                     [](char c) { return c > ' ' && c < 0x7f; });
+  if (origin.empty() || !printable || !absl::StartsWith(results_url, origin) ||
+      results_url.size() == origin.size() || results_url[origin.size()] != '/') {
+    return absl::InternalError(
+        "the upstream's results_url is not on the upstream's origin; refusing to send it the key");
+  }
+  HttpRequest http = Request("GET", "", forwarded);
+  http.url = std::string(results_url);
+  return http;
 }
 
 std::unique_ptr<EventDecoder> MessagesDialect::NewEventDecoder() const {

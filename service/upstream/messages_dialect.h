@@ -44,6 +44,19 @@ class MessagesDialect final : public Dialect {
   absl::StatusOr<HttpRequest> GetModel(const claude::v1::GetModelRequest& request,
                                        const HttpHeaders& forwarded) const override;
 
+  absl::StatusOr<HttpRequest> CreateMessageBatch(const claude::v1::CreateMessageBatchRequest& request,
+                                                 const HttpHeaders& forwarded) const override;
+  absl::StatusOr<HttpRequest> GetMessageBatch(const claude::v1::GetMessageBatchRequest& request,
+                                              const HttpHeaders& forwarded) const override;
+  absl::StatusOr<HttpRequest> ListMessageBatches(const claude::v1::ListMessageBatchesRequest& request,
+                                                 const HttpHeaders& forwarded) const override;
+  absl::StatusOr<HttpRequest> CancelMessageBatch(const claude::v1::CancelMessageBatchRequest& request,
+                                                 const HttpHeaders& forwarded) const override;
+  absl::StatusOr<HttpRequest> DeleteMessageBatch(const claude::v1::DeleteMessageBatchRequest& request,
+                                                 const HttpHeaders& forwarded) const override;
+  absl::StatusOr<HttpRequest> MessageBatchResults(absl::string_view results_url,
+                                                  const HttpHeaders& forwarded) const override;
+
   // SSE events whose data is one MessageStreamEvent in the API's JSON; the stream is whole
   // once message_stop came and no event is left half-received.
   std::unique_ptr<EventDecoder> NewEventDecoder() const override;

@@ -1,4 +1,5 @@
 #include "tests/fake_upstream/fake_anthropic.h"
+#include "tests/fake_upstream/fake_batches.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -89,16 +90,6 @@ std::string LastUserText(const v1::CreateMessageRequest& request) {
     return text;
   }
   return std::string();
-}
-
-// `{"type":"error","error":{"type":TYPE,"message":MESSAGE},"request_id":"req_fake_N"}`.
-std::string ErrorBody(absl::string_view type, absl::string_view message, int n) {
-  std::string out = R"({"type":"error","error":{"type":)";
-  AppendJsonString(type, &out);
-  out += R"(,"message":)";
-  AppendJsonString(message, &out);
-  absl::StrAppend(&out, R"(},"request_id":"req_fake_)", n, "\"}");
-  return out;
 }
 
 // The Message object; `text` null means empty content and a null stop_reason (message_start).
@@ -287,6 +278,25 @@ std::once_flag evthread_once;
 
 }  // namespace
 
+std::string ApiErrorBody(absl::string_view type, absl::string_view message, int n) {
+  std::string out = R"({"type":"error","error":{"type":)";
+  AppendJsonString(type, &out);
+  out += R"(,"message":)";
+  AppendJsonString(message, &out);
+  absl::StrAppend(&out, R"(},"request_id":"req_fake_)", n, "\"}");
+  return out;
+}
+
+std::string EchoMessageJson(int n, const v1::CreateMessageRequest& request) {
+  const std::string text = "Echo: " + LastUserText(request);
+  std::string json;
+  AppendMessageJson(n, request.model(), &text, RequestWords(request), static_cast<int>(WordPieces(text).size()),
+                    &json);
+  return json;
+}
+
+std::string LastUserTextOf(const v1::CreateMessageRequest& request) { return LastUserText(request); }
+
 FakeReply SseReply(std::string sse_body, size_t chunk_size, absl::Duration between) {
   FakeReply reply;
   reply.headers = {{"content-type", "text/event-stream"}};
@@ -416,6 +426,11 @@ class FakeAnthropic::Impl {
                              [counter, n] { return *counter >= n; });
   }
   const int* request_counter() const { return &request_count_; }
+  FakeBatches& batches() { return batches_; }
+  std::string base_url() const {
+    if (absl::StrContains(host_, ':')) return absl::StrCat("http://[", host_, "]:", port_);
+    return absl::StrCat("http://", host_, ":", port_);
+  }
   const int* disconnect_counter() const { return &disconnects_; }
 
  private:
@@ -495,6 +510,7 @@ class FakeAnthropic::Impl {
 
   // std::mutex rather than absl::Mutex: Debian's Abseil is not built with ThreadSanitizer
   // annotations, so TSan builds would not see absl::Mutex synchronize.
+  FakeBatches batches_;
   mutable std::mutex mu_;
   mutable std::condition_variable changed_;  // request_count_ or disconnects_ grew
   // Guarded by mu_.
@@ -633,7 +649,12 @@ void FakeAnthropic::Impl::OnRequest(evhttp_request* req) {
     } else if (default_reply_.has_value()) {
       scripted = *default_reply_;
     }
-    if (scripted.has_value()) ++active_;
+  }
+  // The batches API answers as a scripted reply would (its results are a lazy generator).
+  if (!scripted.has_value()) scripted = batches_.Handle(request, n, base_url());
+  if (scripted.has_value()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++active_;
   }
   changed_.notify_all();
   if (scripted.has_value()) {
@@ -841,11 +862,11 @@ void FakeAnthropic::Impl::Echo(evhttp_request* req, int n, const RecordedRequest
       SendEcho(req, 200, "application/json", kModelJson, n);
     } else {
       SendEcho(req, 404, "application/json",
-               ErrorBody("not_found_error", absl::StrCat("model: ", id), n), n);
+               ApiErrorBody("not_found_error", absl::StrCat("model: ", id), n), n);
     }
   } else {
     SendEcho(req, 404, "application/json",
-             ErrorBody("not_found_error", absl::StrCat("Not found: ", method, " ", route), n), n);
+             ApiErrorBody("not_found_error", absl::StrCat("Not found: ", method, " ", route), n), n);
   }
 }
 
@@ -854,7 +875,7 @@ void FakeAnthropic::Impl::EchoMessages(evhttp_request* req, int n, const std::st
   v1::CreateMessageRequest request;
   if (absl::Status status = JsonToMessage(body, &request); !status.ok()) {
     SendEcho(req, 400, "application/json",
-             ErrorBody("invalid_request_error", status.message(), n), n);
+             ApiErrorBody("invalid_request_error", status.message(), n), n);
     return;
   }
   if (count_tokens) {
@@ -1011,11 +1032,9 @@ FakeAnthropic::~FakeAnthropic() = default;
 
 int FakeAnthropic::port() const { return impl_->port(); }
 
-std::string FakeAnthropic::base_url() const {
-  const std::string& host = impl_->host();
-  if (absl::StrContains(host, ':')) return absl::StrCat("http://[", host, "]:", port());
-  return absl::StrCat("http://", host, ":", port());
-}
+std::string FakeAnthropic::base_url() const { return impl_->base_url(); }
+
+FakeBatches& FakeAnthropic::batches() { return impl_->batches(); }
 
 void FakeAnthropic::Enqueue(FakeReply reply) { impl_->Enqueue(std::move(reply)); }
 

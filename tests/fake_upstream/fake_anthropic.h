@@ -44,7 +44,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "claude/v1/messages.pb.h"
 #include "service/upstream/http_types.h"
 
 namespace claude {
@@ -114,6 +116,16 @@ struct FakeCloudCredentials {
   std::string aws_secret_access_key;
   std::string aws_region = "us-east-1";
 };
+// An error body of the API:
+// `{"type":"error","error":{"type":TYPE,"message":MESSAGE},"request_id":"req_fake_N"}`.
+std::string ApiErrorBody(absl::string_view type, absl::string_view message, int n);
+
+// The echo reply to `request` (the unary body of POST /v1/messages), as the `n`th request.
+std::string EchoMessageJson(int n, const claude::v1::CreateMessageRequest& request);
+// The text of the request's last user message.
+std::string LastUserTextOf(const claude::v1::CreateMessageRequest& request);
+
+class FakeBatches;  // fake_batches.h
 
 class FakeAnthropic {
  public:
@@ -162,6 +174,9 @@ class FakeAnthropic {
   int disconnects() const;
   // Blocks until disconnects() >= n; false on timeout.
   bool WaitForDisconnects(int n, absl::Duration timeout) const;
+
+  // The Message Batches API (fake_batches.h), answered when no scripted reply is queued.
+  FakeBatches& batches();
 
   // Scripted replies currently in progress: waiting before the head, being sent, or hung.
   int active_replies() const;

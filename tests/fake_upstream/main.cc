@@ -8,18 +8,25 @@
 //   fake-anthropic --listen=127.0.0.1:8080
 //   fake-anthropic --listen=127.0.0.1:0 --replay=tests/fixtures/text_basic.sse --chunk_size=16
 //   fake-anthropic --listen=127.0.0.1:0 --generate_deltas=1000 --delta_bytes=64 --chunk_delay_ms=500
+//   fake-anthropic --listen=127.0.0.1:0 --synthetic_batch_results=100000 --synthetic_result_bytes=1024
+//
+// The Message Batches API is always served (tests/fake_upstream/fake_batches.h).
 //
 // Prints "fake-anthropic listening on http://HOST:PORT" once listening; exits 0 on SIGINT or
 // SIGTERM.
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <string>
+
+#include "absl/time/time.h"
+#include "tests/fake_upstream/fake_batches.h"
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -49,6 +56,12 @@ ABSL_FLAG(std::string, aws_access_key_id, "",
           "this key (default: not checked)");
 ABSL_FLAG(std::string, aws_secret_access_key, "", "The secret of --aws_access_key_id");
 ABSL_FLAG(std::string, aws_region, "us-east-1", "The region Bedrock signatures must name");
+ABSL_FLAG(absl::Duration, batch_processing_time, absl::ZeroDuration(),
+          "How long a created message batch stays in_progress (and a canceled one canceling)");
+ABSL_FLAG(int64_t, synthetic_batch_results, 0,
+          "Create an ended message batch of this many generated results at start, and print "
+          "\"synthetic batch ID\" (the bench's batch_results suite)");
+ABSL_FLAG(int, synthetic_result_bytes, 1024, "With --synthetic_batch_results: bytes of text per result");
 ABSL_FLAG(std::string, upstream_api, "messages",
           "The API whose model list GET /v1/models answers with: messages or chat_completions "
           "(both POST APIs are always served)");
@@ -145,6 +158,13 @@ int main(int argc, char** argv) {
   } else if (generate_deltas > 0) {
     (*fake)->SetDefaultReply(claude::testing::GeneratedSseReply(
         generate_deltas, static_cast<size_t>(delta_bytes), absl::Milliseconds(chunk_delay_ms)));
+  }
+  (*fake)->batches().set_processing_time(absl::GetFlag(FLAGS_batch_processing_time));
+  (*fake)->batches().set_cancel_time(absl::GetFlag(FLAGS_batch_processing_time));
+  if (const int64_t results = absl::GetFlag(FLAGS_synthetic_batch_results); results > 0) {
+    const int result_bytes = std::max(1, absl::GetFlag(FLAGS_synthetic_result_bytes));
+    std::printf("synthetic batch %s\n",
+                (*fake)->batches().AddSyntheticBatch(results, static_cast<size_t>(result_bytes)).c_str());
   }
   std::printf("fake-anthropic listening on %s\n", (*fake)->base_url().c_str());
   std::fflush(stdout);

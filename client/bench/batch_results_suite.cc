@@ -1,0 +1,130 @@
+#include "client/bench/batch_results_suite.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "claude/v1/message_batches.grpc.pb.h"
+#include "client/bench/child_process.h"
+
+namespace claude {
+namespace bench {
+namespace {
+
+// fake-anthropic numbers its batches from 1; the synthetic one is its first.
+constexpr char kBatchId[] = "msgbatch_fake_1";
+
+struct Processes {
+  Child fake;
+  Child server;
+  std::string upstream;
+  int port = 0;
+};
+
+absl::Status Start(const SuiteBinaries& binaries, int64_t results, int result_bytes, Processes* p) {
+  absl::StatusOr<std::string> url =
+      StartFake(&p->fake, binaries.fake,
+                {absl::StrCat("--synthetic_batch_results=", results), absl::StrCat("--synthetic_result_bytes=", result_bytes)});
+  if (!url.ok()) return url.status();
+  p->upstream = *url;
+  absl::StatusOr<int> port = StartServer(&p->server, binaries.server, *url, binaries.server_flags);
+  if (!port.ok()) return port.status();
+  p->port = *port;
+  return absl::OkStatus();
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+size_t CountLines(char* data, size_t size, size_t n, void* lines) {
+  *static_cast<int64_t*>(lines) += std::count(data, data + size * n, '\n');
+  return size * n;
+}
+
+// Lines of the results file fetched straight from the fake, or the failure.
+absl::StatusOr<int64_t> DirectLines(const std::string& url) {
+  std::unique_ptr<CURL, void (*)(CURL*)> handle(curl_easy_init(), curl_easy_cleanup);
+  int64_t lines = 0;
+  curl_easy_setopt(handle.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(handle.get(), CURLOPT_WRITEFUNCTION, &CountLines);
+  curl_easy_setopt(handle.get(), CURLOPT_WRITEDATA, &lines);
+  if (CURLcode code = curl_easy_perform(handle.get()); code != CURLE_OK) {
+    return absl::UnavailableError(absl::StrCat("direct GET of ", url, ": ", curl_easy_strerror(code)));
+  }
+  return lines;
+}
+
+// Reads the synthetic batch's results through the server; `read_bytes_per_s` 0: as fast as
+// possible. Returns the results read and the stream's status.
+std::pair<int64_t, grpc::Status> ReadThroughServer(int port, double read_bytes_per_s) {
+  auto stub = v1::MessageBatches::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::hours(1));
+  v1::StreamMessageBatchResultsRequest request;
+  request.set_message_batch_id(kBatchId);
+  auto reader = stub->StreamMessageBatchResults(&context, request);
+  v1::MessageBatchResult result;
+  int64_t results = 0;
+  int64_t bytes = 0;
+  const auto start = std::chrono::steady_clock::now();
+  while (reader->Read(&result)) {
+    ++results;
+    if (read_bytes_per_s <= 0) continue;
+    bytes += static_cast<int64_t>(result.ByteSizeLong());
+    // Keep to the pace: sleep whenever the reader is more than 5 ms ahead of it.
+    const double ahead = static_cast<double>(bytes) / read_bytes_per_s - Seconds(start);
+    if (ahead > 0.005) std::this_thread::sleep_for(std::chrono::duration<double>(ahead));
+  }
+  return {results, reader->Finish()};
+}
+
+}  // namespace
+
+absl::StatusOr<BatchResultsResult> RunBatchResultsSuite(const SuiteBinaries& binaries,
+                                                        const BatchResultsOptions& options) {
+  BatchResultsResult out;
+  {
+    Processes p;
+    if (absl::Status s = Start(binaries, options.throughput_results, options.result_bytes, &p); !s.ok()) return s;
+    auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<int64_t> direct = DirectLines(absl::StrCat(p.upstream, "/v1/messages/batches/", kBatchId, "/results"));
+    if (!direct.ok()) return direct.status();
+    out.direct_results_per_s = static_cast<double>(*direct) / Seconds(start);
+    start = std::chrono::steady_clock::now();
+    auto [results, status] = ReadThroughServer(p.port, 0);
+    out.frontend_results_per_s = static_cast<double>(results) / Seconds(start);
+    if (!status.ok() || results != options.throughput_results) {
+      out.status = absl::StrCat("throughput stream: ", results, " results, ", status.error_code(), " ",
+                                status.error_message());
+      return out;
+    }
+  }
+  // A line is the result's text plus about 300 bytes of JSON around it.
+  const int64_t paced = std::max<int64_t>(1, (options.megabytes << 20) / (options.result_bytes + 300));
+  Processes p;
+  if (absl::Status s = Start(binaries, paced, options.result_bytes, &p); !s.ok()) return s;
+  PeakRssSampler peak(p.server);
+  out.baseline_kb = peak.baseline_kb();
+  const auto start = std::chrono::steady_clock::now();
+  auto [results, status] = ReadThroughServer(p.port, options.read_bytes_per_s);
+  out.paced_seconds = Seconds(start);
+  out.paced_results = results;
+  out.peak_kb = peak.Stop();
+  out.growth_mb = static_cast<double>(out.peak_kb - out.baseline_kb) / 1024.0;
+  out.status = status.ok() && results == paced
+                   ? "OK"
+                   : absl::StrCat("paced stream: ", results, " of ", paced, " results, ", status.error_code(), " ",
+                                  status.error_message());
+  return out;
+}
+
+}  // namespace bench
+}  // namespace claude
