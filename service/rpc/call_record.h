@@ -6,6 +6,7 @@
 #ifndef SERVICE_RPC_CALL_RECORD_H_
 #define SERVICE_RPC_CALL_RECORD_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -132,20 +133,29 @@ class CallObserver {
   virtual void OnCallEnd(const CallRecord& record) = 0;
 };
 
-// The server's observers; fixed before the server starts, read-only afterwards.
+// The server's observers; fixed before the server starts, read-only afterwards. Add publishes
+// with a release store and the readers acquire it, so an observer built on the starting thread
+// is visibly complete on the gRPC and curl loop threads that call it (their hand-off through
+// gRPC's own threads is invisible to ThreadSanitizer).
 class CallObservers {
  public:
-  void Add(std::shared_ptr<CallObserver> observer) { observers_.push_back(std::move(observer)); }
-  bool empty() const { return observers_.empty(); }
+  void Add(std::shared_ptr<CallObserver> observer) {
+    observers_.push_back(std::move(observer));
+    published_.store(observers_.size(), std::memory_order_release);
+  }
+  bool empty() const { return published_.load(std::memory_order_acquire) == 0; }
   void Start(const CallRecord& record) const {
-    for (const auto& o : observers_) o->OnCallStart(record);
+    const size_t n = published_.load(std::memory_order_acquire);
+    for (size_t i = 0; i < n; ++i) observers_[i]->OnCallStart(record);
   }
   void End(const CallRecord& record) const {
-    for (const auto& o : observers_) o->OnCallEnd(record);
+    const size_t n = published_.load(std::memory_order_acquire);
+    for (size_t i = 0; i < n; ++i) observers_[i]->OnCallEnd(record);
   }
 
  private:
   std::vector<std::shared_ptr<CallObserver>> observers_;
+  std::atomic<size_t> published_{0};
 };
 
 }  // namespace claude

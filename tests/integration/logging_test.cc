@@ -2,6 +2,7 @@
 // expected fields, and no secret or prompt text unless bodies are asked for.
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
@@ -311,7 +312,7 @@ TEST(LoggingTest, OtlpSpansPastTheQueueBoundAreDroppedAndCounted) {
     TransferId Start(HttpRequest, std::shared_ptr<TransferSink>, absl::Duration) override { return ++started; }
     void Cancel(TransferId) override {}
     void Resume(TransferId) override {}
-    int started = 0;
+    std::atomic<int> started{0};  // written by the exporter's thread, read by the test
   } transport;  // never answers: the first batch stays in flight
   OtlpExporterOptions options;
   options.endpoint = "http://127.0.0.1:1";

@@ -239,7 +239,7 @@ TEST(UpstreamTransportTest, AttemptsLogsAndMetricsAgreeWhenAReusedConnectionDies
   EXPECT_EQ(raw->request_count() - before, 3) << "max_retries=2: three attempts, no hidden one";
 
   ASSERT_TRUE(WaitFor([&] { return records->records().size() == 2; }, Scaled(absl::Seconds(5))));
-  const CallRecord& record = records->records()[1];
+  const CallRecord record = records->records()[1];  // records() returns a copy: keep one
   EXPECT_EQ(record.retries, 2);
   EXPECT_THAT(record.attempt_statuses, ElementsAre(0, 0, 0));
   ASSERT_TRUE(WaitFor([&] { return lines->lines().size() == 2; }, Scaled(absl::Seconds(5))));

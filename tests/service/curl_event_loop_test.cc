@@ -141,8 +141,9 @@ TEST(CurlEventLoopTest, SignerHeadersAreSent) {
   loop.Start(std::move(request), sink, absl::ZeroDuration());
   ASSERT_TRUE(sink->Wait(absl::Seconds(30)));
   EXPECT_EQ(sink->Check("Echo: signed", std::this_thread::get_id()), "");
-  ASSERT_EQ((*fake)->requests().size(), 1u);
-  const std::string* key = FindHeader((*fake)->requests()[0].headers, "x-api-key");
+  const std::vector<testing::RecordedRequest> requests = (*fake)->requests();  // a copy: keep it alive
+  ASSERT_EQ(requests.size(), 1u);
+  const std::string* key = FindHeader(requests[0].headers, "x-api-key");
   ASSERT_NE(key, nullptr);
   EXPECT_EQ(*key, "sk-ant-signed");
 }
