@@ -274,6 +274,7 @@ TEST(BatchesTest, InvalidBatchesNameTheRequestIndexAndNeverReachTheUpstream) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.message;
     EXPECT_THAT(status.error_message(), HasSubstr(c.message));
   }
+#ifndef CLAUDE_SANITIZED  // 100,001 requests take minutes to build and check under sanitizers
   // Over the API's request count.
   v1::CreateMessageBatchRequest many;
   v1::MessageBatchRequest item;
@@ -286,6 +287,7 @@ TEST(BatchesTest, InvalidBatchesNameTheRequestIndexAndNeverReachTheUpstream) {
   const grpc::Status too_many = Create(b, many, &batch);
   EXPECT_EQ(too_many.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(too_many.error_message(), HasSubstr("requests: at most 100000 requests"));
+#endif
   EXPECT_EQ(b.h.upstream().request_count(), 0);
 }
 
