@@ -10,7 +10,7 @@
 namespace claude {
 
 std::string FileApiKeySource::Key() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   struct stat st;
   if (stat(path_.c_str(), &st) != 0) return key_;  // keep the last key while a secret is swapped
   if (st.st_mtim.tv_sec == mtime_.tv_sec && st.st_mtim.tv_nsec == mtime_.tv_nsec &&

@@ -4,11 +4,11 @@
 #define SERVICE_CONFIG_API_KEY_SOURCE_H_
 
 #include <ctime>
-#include <mutex>
 #include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "common/sync/mutex.h"
 
 namespace claude {
 
@@ -44,7 +44,7 @@ class FileApiKeySource final : public ApiKeySource {
 
  private:
   const std::string path_;
-  std::mutex mu_;
+  Mutex mu_;
   struct timespec mtime_ ABSL_GUARDED_BY(mu_) = {0, 0};
   long long size_ ABSL_GUARDED_BY(mu_) = -1;
   std::string key_ ABSL_GUARDED_BY(mu_);

@@ -8,7 +8,6 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 
@@ -19,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 #include "service/config/watched_file.h"
 #include "service/observability/server_log.h"
 
@@ -39,7 +39,7 @@ class ReloadingFile {
 
   // The first read; fails when the file cannot be read or parsed.
   absl::Status Load() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     next_check_ = absl::Now() + check_interval_;
     return Refresh();
   }
@@ -47,7 +47,7 @@ class ReloadingFile {
   // The value in force, the file re-read first when due; null before a successful Load.
   // Thread-safe; the stat (and a changed file's read) happen on the calling thread.
   std::shared_ptr<const T> Current(absl::Time now) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (now >= next_check_) {
       next_check_ = now + check_interval_;
       if (absl::Status s = Refresh(); !s.ok()) {
@@ -84,7 +84,7 @@ class ReloadingFile {
   const std::string flag_;
   const std::string kept_;
   const Parser parse_;
-  std::mutex mu_;
+  Mutex mu_;
   WatchedFile file_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const T> value_ ABSL_GUARDED_BY(mu_);
   absl::Time next_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

@@ -4,12 +4,12 @@
 #define SERVICE_OBSERVABILITY_BOUNDED_LABEL_H_
 
 #include <cstddef>
-#include <mutex>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
+#include "common/sync/mutex.h"
 
 namespace claude {
 
@@ -17,7 +17,7 @@ class BoundedLabel {
  public:
   explicit BoundedLabel(size_t max) : max_(max) {}
   std::string Get(absl::string_view value) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (seen_.contains(value)) return std::string(value);
     if (seen_.size() >= max_) return "other";
     seen_.emplace(value);
@@ -26,7 +26,7 @@ class BoundedLabel {
 
  private:
   const size_t max_;
-  std::mutex mu_;
+  Mutex mu_;
   absl::flat_hash_set<std::string> seen_ ABSL_GUARDED_BY(mu_);
 };
 

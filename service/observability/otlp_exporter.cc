@@ -85,7 +85,7 @@ class OtlpExporter::ExportSink final : public TransferSink {
   BodyAction OnBody(absl::string_view /*chunk*/) override { return BodyAction::kContinue; }
   void OnDone(const absl::Status& status) override {
     {
-      std::lock_guard<std::mutex> lock(state_->mu);
+      MutexLock lock(state_->mu);
       state_->in_flight = false;
       if (status.ok() && http_status_ >= 200 && http_status_ < 300) {
         state_->exported += static_cast<int64_t>(spans_);
@@ -115,7 +115,7 @@ OtlpExporter::~OtlpExporter() { Shutdown(); }
 
 void OtlpExporter::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(state_->mu);
+    MutexLock lock(state_->mu);
     if (state_->stopping) return;
     state_->stopping = true;
   }
@@ -126,9 +126,11 @@ void OtlpExporter::Shutdown() {
   const absl::Time until = absl::Now() + options_.shutdown_wait;
   while (absl::Now() < until) {
     {
-      std::unique_lock<std::mutex> lock(state_->mu);
-      state_->wake.wait_for(lock, absl::ToChronoMilliseconds(until - absl::Now()),
-                            [this] { return !state_->in_flight; });
+      MutexLock lock(state_->mu);
+      const auto answered = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+        return !state_->in_flight;
+      };
+      lock.WaitFor(state_->wake, until - absl::Now(), answered);
       if (state_->in_flight || state_->queue.empty()) return;
     }
     MaybeExport();
@@ -136,15 +138,15 @@ void OtlpExporter::Shutdown() {
 }
 
 int64_t OtlpExporter::dropped_spans() const {
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(state_->mu);
   return state_->dropped;
 }
 int64_t OtlpExporter::exported_spans() const {
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(state_->mu);
   return state_->exported;
 }
 int64_t OtlpExporter::failed_exports() const {
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(state_->mu);
   return state_->failed;
 }
 
@@ -152,7 +154,7 @@ void OtlpExporter::OnCallEnd(const CallRecord& record) {
   std::string span = FormatOtlpSpan(record);
   bool batch_full;
   {
-    std::lock_guard<std::mutex> lock(state_->mu);
+    MutexLock lock(state_->mu);
     if (state_->stopping || state_->queue.size() >= options_.max_queued_spans) {
       ++state_->dropped;
       return;
@@ -164,15 +166,17 @@ void OtlpExporter::OnCallEnd(const CallRecord& record) {
 }
 
 void OtlpExporter::Run() {
-  std::unique_lock<std::mutex> lock(state_->mu);
+  MutexLock lock(state_->mu);
   while (!state_->stopping) {
-    state_->wake.wait_for(lock, absl::ToChronoMilliseconds(options_.flush_interval), [this] {
-      return state_->stopping || (!state_->in_flight && state_->queue.size() >= options_.max_batch_spans);
-    });
+    lock.WaitFor(state_->wake, options_.flush_interval,
+                 [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+                   return state_->stopping ||
+                          (!state_->in_flight && state_->queue.size() >= options_.max_batch_spans);
+                 });
     if (state_->stopping) return;
-    lock.unlock();
+    lock.Unlock();
     MaybeExport();
-    lock.lock();
+    lock.Lock();
   }
 }
 
@@ -180,7 +184,7 @@ void OtlpExporter::MaybeExport() {
   std::string body;
   size_t spans = 0;
   {
-    std::lock_guard<std::mutex> lock(state_->mu);
+    MutexLock lock(state_->mu);
     if (state_->in_flight || state_->queue.empty()) return;
     state_->in_flight = true;
     body = absl::StrCat(

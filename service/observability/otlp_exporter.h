@@ -11,12 +11,12 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 #include "service/rpc/call_record.h"
 #include "service/upstream/transport.h"
 
@@ -60,7 +60,7 @@ class OtlpExporter final : public CallObserver {
   // What the exporter and its exports in flight share (an answer may come after the exporter
   // is gone).
   struct State {
-    std::mutex mu;
+    Mutex mu;
     std::condition_variable wake;
     std::deque<std::string> queue ABSL_GUARDED_BY(mu);
     bool in_flight ABSL_GUARDED_BY(mu) = false;

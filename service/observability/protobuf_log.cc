@@ -1,9 +1,9 @@
 #include "service/observability/protobuf_log.h"
 
-#include <mutex>
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "common/sync/mutex.h"
 #include "service/codec/json_mapping.h"
 
 namespace claude {
@@ -12,11 +12,11 @@ namespace {
 // How much of one protobuf message is kept (they name a field, a type and a reason).
 constexpr size_t kMaxMessageBytes = 1024;
 
-std::mutex route_mu;
-std::shared_ptr<LineSink>* route_sink = nullptr;  // guarded by route_mu; leaked on purpose
-uint64_t route_id = 0;                            // guarded by route_mu
-// Protobuf's own handler (stderr), put back when the last route goes; guarded by route_mu.
-google::protobuf::LogHandler* protobuf_handler = nullptr;
+Mutex route_mu;
+std::shared_ptr<LineSink>* route_sink ABSL_GUARDED_BY(route_mu) = nullptr;  // leaked on purpose
+uint64_t route_id ABSL_GUARDED_BY(route_mu) = 0;
+// Protobuf's own handler (stderr), put back when the last route goes.
+google::protobuf::LogHandler* protobuf_handler ABSL_GUARDED_BY(route_mu) = nullptr;
 
 thread_local std::string last_message_of_thread;
 
@@ -37,7 +37,7 @@ void RouteToSink(google::protobuf::LogLevel level, const char* /*filename*/, int
   last_message_of_thread = message.substr(0, kMaxMessageBytes);
   std::shared_ptr<LineSink> sink;
   {
-    std::lock_guard<std::mutex> lock(route_mu);
+    MutexLock lock(route_mu);
     if (route_sink != nullptr) sink = *route_sink;
   }
   if (sink != nullptr) sink->Write(FormatProtobufLogLine(absl::Now(), level, last_message_of_thread));
@@ -46,7 +46,7 @@ void RouteToSink(google::protobuf::LogLevel level, const char* /*filename*/, int
 }  // namespace
 
 ProtobufLogRoute::ProtobufLogRoute(std::shared_ptr<LineSink> sink) {
-  std::lock_guard<std::mutex> lock(route_mu);
+  MutexLock lock(route_mu);
   if (route_sink == nullptr) route_sink = new std::shared_ptr<LineSink>();
   *route_sink = std::move(sink);
   id_ = ++route_id;
@@ -55,7 +55,7 @@ ProtobufLogRoute::ProtobufLogRoute(std::shared_ptr<LineSink> sink) {
 }
 
 ProtobufLogRoute::~ProtobufLogRoute() {
-  std::lock_guard<std::mutex> lock(route_mu);
+  MutexLock lock(route_mu);
   if (route_id != id_) return;  // another route was installed since
   route_sink->reset();
   google::protobuf::SetLogHandler(protobuf_handler);

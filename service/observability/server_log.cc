@@ -3,10 +3,10 @@
 #include <grpc/support/log.h>
 
 #include <cstdlib>
-#include <mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/sync/mutex.h"
 #include "service/codec/json_mapping.h"
 #include "service/observability/stderr_line_writer.h"
 
@@ -14,10 +14,10 @@ namespace claude {
 namespace {
 
 struct Sinks {
-  std::mutex mu;
-  std::shared_ptr<LineSink> info;
-  std::shared_ptr<LineSink> problems;
-  std::shared_ptr<LineSink> override_sink;
+  Mutex mu;
+  std::shared_ptr<LineSink> info ABSL_GUARDED_BY(mu);
+  std::shared_ptr<LineSink> problems ABSL_GUARDED_BY(mu);
+  std::shared_ptr<LineSink> override_sink ABSL_GUARDED_BY(mu);
 };
 
 // Created on first use and never destroyed: lines may be logged from threads that outlive
@@ -29,7 +29,7 @@ Sinks& GetSinks() {
 
 std::shared_ptr<LineSink> SinkFor(Severity severity) {
   Sinks& sinks = GetSinks();
-  std::lock_guard<std::mutex> lock(sinks.mu);
+  MutexLock lock(sinks.mu);
   if (sinks.override_sink != nullptr) return sinks.override_sink;
   std::shared_ptr<LineSink>& sink = severity == Severity::kInfo ? sinks.info : sinks.problems;
   if (sink == nullptr) {
@@ -93,7 +93,7 @@ std::shared_ptr<LineSink> ProblemLogSink() { return SinkFor(Severity::kError); }
 
 void SetServerLogSinkForTesting(std::shared_ptr<LineSink> sink) {
   Sinks& sinks = GetSinks();
-  std::lock_guard<std::mutex> lock(sinks.mu);
+  MutexLock lock(sinks.mu);
   sinks.override_sink = std::move(sink);
 }
 
@@ -101,7 +101,7 @@ void FlushServerLog() {
   std::shared_ptr<LineSink> info, problems;
   {
     Sinks& sinks = GetSinks();
-    std::lock_guard<std::mutex> lock(sinks.mu);
+    MutexLock lock(sinks.mu);
     info = std::move(sinks.info);
     problems = std::move(sinks.problems);
   }

@@ -33,7 +33,7 @@ StderrLineWriter::StderrLineWriter(size_t max_backlog_lines, int fd,
 
 StderrLineWriter::~StderrLineWriter() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   wake_.notify_one();
@@ -43,7 +43,7 @@ StderrLineWriter::~StderrLineWriter() {
 void StderrLineWriter::Write(std::string line) {
   bool wake;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (lines_.size() >= max_backlog_) {
       ++dropped_;
       return;
@@ -56,12 +56,17 @@ void StderrLineWriter::Write(std::string line) {
 }
 
 void StderrLineWriter::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
-    wake_.wait(lock, [this] { return stopping_ || !lines_.empty() || dropped_ > 0; });
+    lock.Wait(wake_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || !lines_.empty() || dropped_ > 0;
+    });
     if (lines_.empty() && dropped_ == 0 && stopping_) return;
     // Let a batch gather.
-    wake_.wait_for(lock, flush_interval_, [this] { return stopping_ || lines_.size() >= kBatchLines; });
+    lock.WaitFor(wake_, absl::FromChrono(flush_interval_),
+                 [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                   return stopping_ || lines_.size() >= kBatchLines;
+                 });
     // Take the whole backlog and write it in one go, outside the lock.
     std::string text;
     for (const std::string& line : lines_) absl::StrAppend(&text, line, "\n");
@@ -73,9 +78,9 @@ void StderrLineWriter::Run() {
                       "\n");
       dropped_ = 0;
     }
-    lock.unlock();
+    lock.Unlock();
     WriteAll(fd_, text);
-    lock.lock();
+    lock.Lock();
   }
 }
 

@@ -10,11 +10,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "common/sync/mutex.h"
 #include "service/observability/line_sink.h"
 
 namespace claude {
@@ -34,7 +34,7 @@ class StderrLineWriter final : public LineSink {
   const size_t max_backlog_;
   const int fd_;
   const std::chrono::milliseconds flush_interval_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable wake_;
   std::deque<std::string> lines_ ABSL_GUARDED_BY(mu_);
   int64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;

@@ -66,7 +66,7 @@ int64_t PricesFile::CostMicros(absl::string_view model, const TokenCounts& token
   if (table == nullptr) return 0;
   std::optional<int64_t> cost = table->CostMicros(model, tokens);
   if (!cost) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (unpriced_reported_.size() < 100 && unpriced_reported_.emplace(std::string(model), true).second) {
       // Model names come from callers: only a well-formed one is echoed.
       LogEvent(Severity::kWarning,

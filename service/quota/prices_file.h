@@ -13,7 +13,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -22,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 #include "service/config/reloading_file.h"
 
 namespace claude {
@@ -63,7 +63,7 @@ class PricesFile {
 
  private:
   ReloadingFile<PriceTable> file_;
-  std::mutex mu_;
+  Mutex mu_;
   absl::flat_hash_map<std::string, bool> unpriced_reported_ ABSL_GUARDED_BY(mu_);
 };
 

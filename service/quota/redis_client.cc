@@ -116,7 +116,7 @@ RedisClient::RedisClient(RedisClientOptions options, std::shared_ptr<RedisObserv
 
 RedisClient::~RedisClient() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   Wake();
@@ -128,7 +128,7 @@ RedisClient::~RedisClient() {
 void RedisClient::Command(std::vector<std::string> args, Callback done) {
   bool stopped;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopped = stopping_;
     if (!stopped) queue_.emplace_back(std::move(args), std::move(done));
   }
@@ -317,7 +317,7 @@ int RedisClient::WaitMillis() const {
 void RedisClient::DrainQueue() {
   std::deque<std::pair<std::vector<std::string>, Callback>> commands;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     commands.swap(queue_);
   }
   for (auto& [args, done] : commands) Send(std::move(args), std::move(done));
@@ -327,7 +327,7 @@ void RedisClient::Run() {
   epoll_event events[kMaxEvents];
   while (true) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (stopping_) break;
     }
     const absl::Time now = absl::Now();
@@ -364,7 +364,7 @@ void RedisClient::Run() {
   }
   std::deque<std::pair<std::vector<std::string>, Callback>> left;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     left.swap(queue_);
   }
   for (auto& command : left) command.second(absl::UnavailableError("the Redis client is stopping"));

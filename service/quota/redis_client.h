@@ -16,7 +16,6 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 
 struct redisAsyncContext;
 
@@ -109,7 +109,7 @@ class RedisClient {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
 
-  std::mutex mu_;
+  Mutex mu_;
   std::deque<std::pair<std::vector<std::string>, Callback>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 

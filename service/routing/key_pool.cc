@@ -8,7 +8,7 @@ KeyPool::KeyPool(size_t keys, KeyPoolPolicy policy)
     : policy_(policy), parked_until_(std::max<size_t>(keys, 1), absl::InfinitePast()) {}
 
 std::optional<size_t> KeyPool::Next(absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (size_t tried = 0; tried < parked_until_.size(); ++tried) {
     const size_t key = next_;
     next_ = (next_ + 1) % parked_until_.size();
@@ -18,7 +18,7 @@ std::optional<size_t> KeyPool::Next(absl::Time now) {
 }
 
 absl::Time KeyPool::FirstFreeAt(absl::Time now) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   absl::Time first = absl::InfiniteFuture();
   for (absl::Time until : parked_until_) {
     if (until <= now) return absl::InfinitePast();
@@ -29,7 +29,7 @@ absl::Time KeyPool::FirstFreeAt(absl::Time now) const {
 
 void KeyPool::Report(size_t key, int http_status, std::optional<absl::Duration> retry_after,
                      absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (key >= parked_until_.size()) return;
   absl::Time until = absl::InfinitePast();
   if (http_status == 401 || http_status == 403) {

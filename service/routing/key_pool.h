@@ -10,12 +10,12 @@
 #define SERVICE_ROUTING_KEY_POOL_H_
 
 #include <cstddef>
-#include <mutex>
 #include <optional>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 
 namespace claude {
 
@@ -39,7 +39,7 @@ class KeyPool {
 
  private:
   const KeyPoolPolicy policy_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::vector<absl::Time> parked_until_ ABSL_GUARDED_BY(mu_);
   size_t next_ ABSL_GUARDED_BY(mu_) = 0;
 };

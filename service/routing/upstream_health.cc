@@ -5,7 +5,7 @@
 namespace claude {
 
 bool UpstreamHealth::TryAdmit(absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (now < backoff_until_ || now < ejected_until_) return false;
   if (ejections_ == 0) return true;  // healthy
   // Half-open: one probe at a time, unless the last one never reported.
@@ -16,7 +16,7 @@ bool UpstreamHealth::TryAdmit(absl::Time now) {
 }
 
 void UpstreamHealth::OnSuccess() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   failures_ = 0;
   ejections_ = 0;
   probing_ = false;
@@ -24,7 +24,7 @@ void UpstreamHealth::OnSuccess() {
 }
 
 void UpstreamHealth::OnFailure(absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ++failures_;
   // A failed probe ejects again at once; a healthy upstream after enough failures in a row.
   if (!probing_ && (ejections_ > 0 || failures_ < policy_.consecutive_failures)) return;
@@ -36,19 +36,19 @@ void UpstreamHealth::OnFailure(absl::Time now) {
 }
 
 void UpstreamHealth::BackOffUntil(absl::Time until) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   backoff_until_ = std::max(backoff_until_, until);
 }
 
 UpstreamHealth::State UpstreamHealth::state(absl::Time now) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (now < backoff_until_ || now < ejected_until_) return State::kEjected;
   if (ejections_ > 0) return State::kProbing;  // a probe is out, or the next call is one
   return State::kHealthy;
 }
 
 int UpstreamHealth::ejections() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return ejections_;
 }
 

@@ -10,10 +10,9 @@
 #ifndef SERVICE_ROUTING_UPSTREAM_HEALTH_H_
 #define SERVICE_ROUTING_UPSTREAM_HEALTH_H_
 
-#include <mutex>
-
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 
 namespace claude {
 
@@ -53,7 +52,7 @@ class UpstreamHealth {
 
  private:
   const EjectionPolicy policy_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   int failures_ ABSL_GUARDED_BY(mu_) = 0;  // consecutive
   int ejections_ ABSL_GUARDED_BY(mu_) = 0;
   bool probing_ ABSL_GUARDED_BY(mu_) = false;

@@ -165,7 +165,7 @@ void BatchResultsCall::Conclude(grpc::Status status) {
 
 void BatchResultsCall::WriteDone(bool ok) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     relay_.WriteDone();
     if (!ok && !cancelled_) {
       CancelLocked();  // the caller is gone: stop the download at once
@@ -195,7 +195,7 @@ BatchResultsCall::Action BatchResultsCall::NextAction() {
 void BatchResultsCall::Flush() {
   Action action;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     action = NextAction();
   }
   if (action.resume) transport().Resume(*action.resume);

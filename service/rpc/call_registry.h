@@ -6,13 +6,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 
 namespace claude {
 
@@ -34,7 +34,7 @@ class CallRegistry {
   int64_t size() const;
 
  private:
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable emptied_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   // Weak: a call lives as long as its reactor and transfer, never because it is listed here.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -10,16 +9,17 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/sync/mutex.h"
 #include "service/errors/error_table.h"
+#include "service/observability/trace_context.h"
 #include "service/rpc/batch_results_call.h"
 #include "service/validation/batch_validator.h"
-#include "service/observability/trace_context.h"
 #include "service/validation/request_validator.h"
 
 namespace claude {
@@ -117,7 +117,7 @@ class CallReactor final : public Base, public CallerSide {
              Args... args) {
     // Held across Begin: OnCancel and OnDone, which may come from other threads once the
     // store's answer started the call, wait for the call to be in place.
-    std::lock_guard<std::mutex> lock(start_mu_);
+    MutexLock lock(start_mu_);
     context_ = context;
     admission_ = std::move(admission);
     if (env.record_bodies) record.request_body = targets.front().request.body;
@@ -188,7 +188,7 @@ class CallReactor final : public Base, public CallerSide {
     }
     std::shared_ptr<Call> call;
     {
-      std::lock_guard<std::mutex> lock(start_mu_);
+      MutexLock lock(start_mu_);
       cancelled_ = true;
       call = call_;
     }
@@ -196,7 +196,7 @@ class CallReactor final : public Base, public CallerSide {
   }
   void OnDone() override {
     {
-      std::lock_guard<std::mutex> lock(start_mu_);
+      MutexLock lock(start_mu_);
       if (call_) {
         call_->Detach();
         if (registry_ != nullptr) registry_->Remove(call_.get());
@@ -210,21 +210,24 @@ class CallReactor final : public Base, public CallerSide {
   // starts the RPC; the other does nothing. Shared with the pending answer, which may arrive
   // after the reactor is gone.
   struct Waiting {
-    std::mutex mu;
-    bool claimed = false;
+    Mutex mu;
+    bool claimed ABSL_GUARDED_BY(mu) = false;
     const CallEnvironment* env = nullptr;
     CallRecord record;  // owned by the claimer
     bool Claim() {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(mu);
       return !std::exchange(claimed, true);
     }
   };
 
-  std::mutex start_mu_;
+  Mutex start_mu_;
+  // Set once under start_mu_ in Start, before the call's first write or status: the reactions
+  // that use them (OnWriteDone, SendEvent...) come after, through gRPC, so they read them
+  // without the lock, which the analysis cannot see; hence not annotated.
   grpc::CallbackServerContext* context_ = nullptr;
   std::shared_ptr<Call> call_;
-  bool cancelled_ = false;  // OnCancel came before the call was in place
-  CallRegistry* registry_ = nullptr;
+  bool cancelled_ ABSL_GUARDED_BY(start_mu_) = false;  // OnCancel came before the call was in place
+  CallRegistry* registry_ ABSL_GUARDED_BY(start_mu_) = nullptr;
   CallAdmission admission_;
   std::shared_ptr<Waiting> waiting_;  // set in the handler, before any reaction
 };

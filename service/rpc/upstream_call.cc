@@ -66,7 +66,7 @@ UpstreamCall::UpstreamCall(const CallEnvironment& env, HttpRequest request, absl
 
 void UpstreamCall::Begin(CallRecord record) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     record_ = std::move(record);
     StartAttempt(absl::ZeroDuration());
   }
@@ -134,7 +134,7 @@ void UpstreamCall::CancelLocked() {
 
 void UpstreamCall::Cancel(grpc::Status status) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!cancelled_) {
       CancelLocked();
       Conclude(std::move(status));
@@ -144,13 +144,13 @@ void UpstreamCall::Cancel(grpc::Status status) {
 }
 
 void UpstreamCall::Detach() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   detached_ = true;
   CancelLocked();
 }
 
 void UpstreamCall::OnHead(int http_status, const HttpHeaders& headers) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   http_status_ = http_status;
   headers_ = headers;
   forwarded_ = SelectForwardedHeaders(headers);
@@ -168,7 +168,7 @@ void UpstreamCall::OnHead(int http_status, const HttpHeaders& headers) {
 BodyAction UpstreamCall::OnBody(absl::string_view chunk) {
   BodyAction action = BodyAction::kContinue;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (cancelled_) return BodyAction::kAbort;
     if (http_status_ >= 200 && http_status_ < 300) {
       action = OnSuccessBody(chunk);
@@ -184,7 +184,7 @@ BodyAction UpstreamCall::OnBody(absl::string_view chunk) {
 
 void UpstreamCall::OnDone(const absl::Status& status) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     transfer_live_ = false;
     record_.upstream_ended = CallRecord::Clock::now();
     if (!cancelled_ && http_status_ == 0) record_.attempt_statuses.push_back(0);
@@ -410,7 +410,7 @@ void UnaryCall::Conclude(grpc::Status status) {
 void UnaryCall::Flush() {
   std::optional<Ending> end;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     end.swap(pending_end_);
   }
   if (end) FinishRpc(*end);
@@ -506,7 +506,7 @@ void StreamCall::Conclude(grpc::Status status) {
 
 void StreamCall::WriteDone(bool ok) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     relay_.WriteDone();
     if (!ok && !cancelled_) {
       // The caller is gone: stop the upstream at once.
@@ -540,7 +540,7 @@ StreamCall::Action StreamCall::NextAction() {
 void StreamCall::Flush() {
   Action action;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     action = NextAction();
   }
   if (action.resume) transport().Resume(*action.resume);

@@ -24,7 +24,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -33,7 +32,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "claude/v1/messages.pb.h"
+#include "common/sync/mutex.h"
 #include "service/codec/message_accumulator.h"
+#include "service/routing/router.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
 #include "service/rpc/caller_side.h"
@@ -41,7 +42,6 @@
 #include "service/rpc/event_reader.h"
 #include "service/rpc/forwarded_headers.h"
 #include "service/rpc/stream_relay.h"
-#include "service/routing/router.h"
 #include "service/security/caller_gate.h"
 #include "service/upstream/dialect.h"
 #include "service/upstream/http_types.h"
@@ -158,9 +158,8 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   // (service/rpc/forwarded_headers.h).
   const HttpHeaders& caller_metadata() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return forwarded_.entries; }
 
-  // std::mutex, not absl::Mutex: Debian builds Abseil without ThreadSanitizer annotations, so
-  // TSan builds could not see absl::Mutex synchronize.
-  std::mutex mu_;
+  // A std::mutex the thread-safety analysis sees (common/sync/mutex.h says why not absl::Mutex).
+  Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool detached_ ABSL_GUARDED_BY(mu_) = false;
   CallerSide* const caller_;  // not after Detach

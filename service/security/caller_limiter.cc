@@ -51,7 +51,7 @@ void CallerLimiter::Expire(State& state, absl::Time now) const {
 
 std::optional<LimitRefusal> CallerLimiter::Acquire(const std::string& caller,
                                                    const CallerLimits& limits, absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   State& state = callers_[caller];
   Expire(state, now);
   if (limits.concurrent_streams > 0 && state.active >= limits.concurrent_streams) {
@@ -67,7 +67,7 @@ std::optional<LimitRefusal> CallerLimiter::Acquire(const std::string& caller,
 
 std::optional<LimitRefusal> CallerLimiter::AdmitWindows(const std::string& caller,
                                                         const CallerLimits& limits, absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   State& state = callers_[caller];
   Expire(state, now);
   if (std::optional<LimitRefusal> refusal = CheckWindows(state, limits, now)) return refusal;
@@ -112,7 +112,7 @@ std::optional<LimitRefusal> CallerLimiter::CheckWindows(State& state, const Call
 }
 
 void CallerLimiter::Release(const std::string& caller) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = callers_.find(caller);
   if (it == callers_.end()) return;
   State& state = it->second;
@@ -127,7 +127,7 @@ void CallerLimiter::Release(const std::string& caller) {
 void CallerLimiter::RecordTokens(const std::string& caller, int64_t tokens, absl::Time now,
                                  int64_t usd_micros) {
   if (tokens <= 0 && usd_micros <= 0) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   State& state = callers_[caller];
   Expire(state, now);
   state.day_micros += std::max<int64_t>(usd_micros, 0);
@@ -145,7 +145,7 @@ void CallerLimiter::RecordTokens(const std::string& caller, int64_t tokens, absl
 }
 
 CallerUsageCounts CallerLimiter::Usage(const std::string& caller, absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   CallerUsageCounts counts;
   auto it = callers_.find(caller);
   if (it == callers_.end()) return counts;
@@ -161,7 +161,7 @@ CallerUsageCounts CallerLimiter::Usage(const std::string& caller, absl::Time now
 }
 
 int64_t CallerLimiter::active(const std::string& caller) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = callers_.find(caller);
   return it == callers_.end() ? 0 : it->second.active;
 }

@@ -10,7 +10,6 @@
 
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,6 +17,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 #include "service/quota/quota_windows.h"
 
 namespace claude {
@@ -121,7 +121,7 @@ class CallerLimiter {
   std::optional<LimitRefusal> CheckWindows(State& state, const CallerLimits& limits, absl::Time now) const;
 
   const QuotaWindows windows_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   absl::flat_hash_map<std::string, State> callers_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -423,7 +423,7 @@ ClaudeServer::~ClaudeServer() {
 }
 
 void ClaudeServer::BeginDrain(absl::Duration grace) {
-  std::lock_guard<std::mutex> lock(drain_mu_);
+  MutexLock lock(drain_mu_);
   if (drain_thread_.joinable()) return;
   calls_.Close();
   drain_deadline_unix_seconds_ = absl::ToDoubleSeconds(absl::Now() + grace - absl::UnixEpoch());
@@ -442,7 +442,7 @@ void ClaudeServer::BeginDrain(absl::Duration grace) {
                                     "the server is shutting down: the drain timeout expired"));
     }
     shutdown_thread_.join();
-    std::lock_guard<std::mutex> drained_lock(drain_mu_);
+    MutexLock drained_lock(drain_mu_);
     drained_ = true;
     drained_cv_.notify_all();
   });
@@ -453,8 +453,9 @@ void ClaudeServer::CancelAll() {
 }
 
 bool ClaudeServer::WaitDrained(absl::Duration timeout) {
-  std::unique_lock<std::mutex> lock(drain_mu_);
-  return drained_cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [this] { return drained_; });
+  MutexLock lock(drain_mu_);
+  return lock.WaitFor(drained_cv_, timeout,
+                      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(drain_mu_) { return drained_; });
 }
 
 }  // namespace claude

@@ -5,11 +5,10 @@
 #define SERVICE_SERVER_CLAUDE_SERVER_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,14 +17,17 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
+#include "service/config/api_key_source.h"
 #include "service/observability/line_sink.h"
 #include "service/observability/metrics_endpoint.h"
+#include "service/observability/otlp_exporter.h"
+#include "service/observability/protobuf_log.h"
 #include "service/observability/quota_metrics.h"
 #include "service/quota/prices_file.h"
 #include "service/quota/redis_client.h"
 #include "service/quota/redis_quota.h"
-#include "service/observability/otlp_exporter.h"
-#include "service/observability/protobuf_log.h"
+#include "service/routing/router.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
 #include "service/rpc/services.h"
@@ -34,10 +36,8 @@
 #include "service/server/health_service.h"
 #include "service/server/readiness.h"
 #include "service/server/reflection_service.h"
-#include "service/config/api_key_source.h"
-#include "service/upstream/aws_credentials.h"
-#include "service/routing/router.h"
 #include "service/server/upstreams.h"
+#include "service/upstream/aws_credentials.h"
 #include "service/upstream/chat_completions_dialect.h"
 #include "service/upstream/curl_event_loop.h"
 #include "service/upstream/messages_dialect.h"
@@ -214,10 +214,10 @@ class ClaudeServer {
   // Destroyed first: no scrape reads the loop or the observers once they start going away.
   std::unique_ptr<MetricsEndpoint> metrics_;
 
-  std::mutex drain_mu_;
+  Mutex drain_mu_;
   std::thread shutdown_thread_;  // runs grpc::Server::Shutdown, which blocks until calls end
   std::thread drain_thread_;     // cancels the calls that outlive the grace, then waits for both
-  bool drained_ = false;
+  bool drained_ ABSL_GUARDED_BY(drain_mu_) = false;
   std::condition_variable drained_cv_;
   // When the drain's grace ends (Unix seconds; 0 while not draining), for /metrics: a scrape
   // during a drain tells whether streams are still open close to it (the drain-timeout alert).

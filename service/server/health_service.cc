@@ -17,18 +17,18 @@ class WatchReactor final : public grpc::ServerWriteReactor<HealthCheckResponse>,
       : status_(status), known_(status->Get(service) != HealthCheckResponse::SERVICE_UNKNOWN) {
     bool final = false;
     const HealthStatus::ServingStatus now = status_->Watch(this, &final);
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     // A change reported since Watch() returned is newer than `now`.
     if (!has_pending_ && !sent_any_) Queue(now, final);
   }
 
   void OnHealthChange(HealthStatus::ServingStatus status, bool final) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     Queue(status, final);
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     writing_ = false;
     if (!ok || cancelled_) {
       FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "the watcher went away"));
@@ -38,7 +38,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<HealthCheckResponse>,
   }
 
   void OnCancel() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     cancelled_ = true;
     // Never Finish with a write in flight: its OnWriteDone finishes.
     if (!writing_) FinishOnce(grpc::Status::CANCELLED);
@@ -81,7 +81,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<HealthCheckResponse>,
 
   HealthStatus* const status_;
   const bool known_;  // the service asked about is served here
-  std::mutex mu_;
+  Mutex mu_;
   HealthCheckResponse response_ ABSL_GUARDED_BY(mu_);
   HealthStatus::ServingStatus pending_ ABSL_GUARDED_BY(mu_) = HealthCheckResponse::UNKNOWN;
   bool has_pending_ ABSL_GUARDED_BY(mu_) = false;
@@ -97,14 +97,14 @@ class WatchReactor final : public grpc::ServerWriteReactor<HealthCheckResponse>,
 HealthStatus::HealthStatus(std::vector<std::string> services) : services_(services.begin(), services.end()) {}
 
 void HealthStatus::SetServing(bool serving) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (shut_down_ || serving_ == serving) return;
   serving_ = serving;
   Notify();
 }
 
 void HealthStatus::Shutdown() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (shut_down_) return;
   shut_down_ = true;
   serving_ = false;
@@ -113,24 +113,24 @@ void HealthStatus::Shutdown() {
 
 HealthStatus::ServingStatus HealthStatus::Get(const std::string& service) const {
   if (!service.empty() && !services_.contains(service)) return HealthCheckResponse::SERVICE_UNKNOWN;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return serving_ ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
 }
 
 bool HealthStatus::serving() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return serving_;
 }
 
 HealthStatus::ServingStatus HealthStatus::Watch(HealthWatcher* watcher, bool* final) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   *final = shut_down_;
   if (!shut_down_) watchers_.insert(watcher);
   return serving_ ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
 }
 
 void HealthStatus::Unwatch(HealthWatcher* watcher) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   watchers_.erase(watcher);
 }
 

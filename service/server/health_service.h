@@ -4,7 +4,6 @@
 #ifndef SERVICE_SERVER_HEALTH_SERVICE_H_
 #define SERVICE_SERVER_HEALTH_SERVICE_H_
 
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -12,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
+#include "common/sync/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace claude {
@@ -52,7 +52,7 @@ class HealthStatus {
   void Notify() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const absl::flat_hash_set<std::string> services_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   bool serving_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<HealthWatcher*> watchers_ ABSL_GUARDED_BY(mu_);

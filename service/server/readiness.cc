@@ -20,7 +20,7 @@ Readiness::Readiness(std::string base_url, std::shared_ptr<ApiKeySource> api_key
 
 Readiness::~Readiness() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   wake_.notify_one();
@@ -28,16 +28,17 @@ Readiness::~Readiness() {
 }
 
 std::vector<std::string> Readiness::reasons() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return reasons_;
 }
 
 void Readiness::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!wake_.wait_for(lock, absl::ToChronoMilliseconds(interval_), [this] { return stopping_; })) {
-    lock.unlock();
+  MutexLock lock(mu_);
+  while (!lock.WaitFor(wake_, interval_,
+                       [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; })) {
+    lock.Unlock();
     Check();
-    lock.lock();
+    lock.Lock();
   }
 }
 
@@ -62,7 +63,7 @@ void Readiness::Check() {
   }
   bool changed;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     changed = !checked_ || reasons != reasons_;
     checked_ = true;
     reasons_ = reasons;

@@ -7,15 +7,15 @@
 
 #include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
-#include "service/server/health_service.h"
+#include "common/sync/mutex.h"
 #include "service/config/api_key_source.h"
+#include "service/server/health_service.h"
 
 namespace claude {
 
@@ -45,7 +45,7 @@ class Readiness {
   const std::shared_ptr<ApiKeySource> api_key_;
   HealthStatus* const health_;
   const absl::Duration interval_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::vector<std::string> reasons_ ABSL_GUARDED_BY(mu_);
   bool checked_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

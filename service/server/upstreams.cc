@@ -119,7 +119,7 @@ absl::StatusOr<std::unique_ptr<UpstreamsFileRouters>> UpstreamsFileRouters::Load
   const std::optional<FileIdentity> identity = self->Identity();
   absl::StatusOr<std::shared_ptr<const Router>> router = self->Read();
   if (!router.ok()) return router.status();
-  std::lock_guard<std::mutex> lock(self->mu_);
+  MutexLock lock(self->mu_);
   self->router_ = *std::move(router);
   if (identity.has_value()) self->identity_ = *identity;
   return self;
@@ -141,7 +141,7 @@ absl::StatusOr<std::shared_ptr<const Router>> UpstreamsFileRouters::Read() const
 }
 
 std::shared_ptr<const Router> UpstreamsFileRouters::Current(absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (now - checked_at_ < absl::Seconds(1)) return router_;
   checked_at_ = now;
   const std::optional<FileIdentity> identity = Identity();
@@ -160,7 +160,7 @@ std::shared_ptr<const Router> UpstreamsFileRouters::Current(absl::Time now) {
 }
 
 int64_t UpstreamsFileRouters::reload_failures() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return reload_failures_;
 }
 

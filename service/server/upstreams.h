@@ -8,13 +8,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 #include "service/routing/router.h"
 #include "service/routing/upstreams_file.h"
 
@@ -67,7 +67,7 @@ class UpstreamsFileRouters final : public RouterSource {
 
   const std::string path_;
   const UpstreamDefaults defaults_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::shared_ptr<const Router> router_ ABSL_GUARDED_BY(mu_);
   FileIdentity identity_ ABSL_GUARDED_BY(mu_);
   absl::Time checked_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

@@ -18,7 +18,7 @@ ApiKeySigner::ApiKeySigner(std::shared_ptr<ApiKeySource> source, ApiKeyScheme sc
     : source_(std::move(source)), scheme_(scheme) {}
 
 absl::StatusOr<HttpHeaders> ApiKeySigner::Sign(const HttpRequest& /*request*/, absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (now - read_at_ > absl::Seconds(1)) {
     key_ = source_->Key();
     read_at_ = now;

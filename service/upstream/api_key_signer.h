@@ -4,13 +4,13 @@
 #define SERVICE_UPSTREAM_API_KEY_SIGNER_H_
 
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 #include "service/config/api_key_source.h"
 #include "service/upstream/transport.h"
 
@@ -36,7 +36,7 @@ class ApiKeySigner final : public RequestSigner {
   const std::shared_ptr<ApiKeySource> source_;
   const ApiKeyScheme scheme_;
   // Sign runs on the transport's one thread; the mutex keeps a second transport safe too.
-  std::mutex mu_;
+  Mutex mu_;
   std::string key_ ABSL_GUARDED_BY(mu_);
   absl::Time read_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };

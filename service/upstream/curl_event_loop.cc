@@ -154,7 +154,7 @@ CurlEventLoop::CurlEventLoop(CurlEventLoopOptions options) : options_(std::move(
 
 CurlEventLoop::~CurlEventLoop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   Wake();
@@ -188,7 +188,7 @@ void CurlEventLoop::Resume(TransferId id) { Post(Command{Command::kResume, id, n
 
 void CurlEventLoop::Post(Command command) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     commands_.push_back(std::move(command));
   }
   // The loop, when awake, reads commands_ before it waits again: no wakeup needed then.
@@ -206,7 +206,7 @@ void CurlEventLoop::Run() {
     std::deque<Command> commands;
     bool stopping;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       commands.swap(commands_);
       stopping = stopping_;
     }
@@ -231,7 +231,7 @@ void CurlEventLoop::Run() {
     polling_.store(true);
     bool idle;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       idle = commands_.empty() && !stopping_;
     }
     const int ready = epoll_wait(epoll_fd_, events, kMaxEvents, idle ? WaitMillis() : 0);

@@ -12,15 +12,15 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 #include "service/upstream/curl_handles.h"
 #include "service/upstream/http_types.h"
 #include "service/upstream/transport.h"
@@ -125,9 +125,8 @@ class CurlEventLoop final : public Transport {
   std::atomic<int64_t> live_{0};
   std::atomic<int64_t> paused_{0};
 
-  // std::mutex, not absl::Mutex: Debian builds Abseil without ThreadSanitizer annotations, so
-  // TSan builds could not see absl::Mutex synchronize.
-  std::mutex mu_;
+  // A std::mutex the thread-safety analysis sees (common/sync/mutex.h says why not absl::Mutex).
+  Mutex mu_;
   std::deque<Command> commands_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // True while the loop thread is (about to be) blocked in epoll_wait: only then does a command
