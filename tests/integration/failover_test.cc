@@ -18,6 +18,7 @@
 #include "tests/testing/captured_lines.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/wait_until.h"
 
 namespace claude::testing {
 namespace {
@@ -89,12 +90,14 @@ ROUTES
   // The RPC log lines naming `needle`, waiting a little for the log's thread.
   std::vector<std::string> LogLinesWith(const std::string& needle) {
     std::vector<std::string> found;
-    for (int i = 0; i < 200 && found.empty(); ++i) {
-      for (const std::string& line : log_->lines()) {
-        if (line.find(needle) != std::string::npos) found.push_back(line);
-      }
-      if (found.empty()) absl::SleepFor(absl::Milliseconds(10));
-    }
+    WaitUntil(
+        [&] {
+          for (const std::string& line : log_->lines()) {
+            if (line.find(needle) != std::string::npos) found.push_back(line);
+          }
+          return !found.empty();
+        },
+        Scaled(absl::Seconds(2)));
     return found;
   }
 
@@ -223,21 +226,33 @@ TEST_F(FailoverTest, AChangedFileIsServedAndABrokenOneRefused) {
   std::ofstream(path_, std::ios::trunc)
       << absl::StrReplaceAll(text, {{"upstreams: [primary, secondary]", "upstreams: [secondary]"}});
   // Looked at no more than once a second: calls go on until one reaches secondary.
-  const absl::Time until = absl::Now() + Scaled(absl::Seconds(10));
-  while (secondary().request_count() == 0 && absl::Now() < until) {
-    ASSERT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        EXPECT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
+        return secondary().request_count() != 0;
+      },
+      Scaled(absl::Seconds(10)), absl::Milliseconds(50)));
   ASSERT_EQ(secondary().request_count(), 1);
   const int primary_calls = primary().request_count();
-  // A change that does not parse: the running routes stay.
+  // A change that does not parse: the running routes stay. Calls go on until the server has
+  // looked at the file again (it counts the refused change); every one goes to secondary.
   std::ofstream(path_, std::ios::trunc) << "upstreams: [\n";
-  absl::SleepFor(absl::Milliseconds(1100));
+  const auto reload_failures = [&] {
+    return SumSamples(ParseMetrics(ScrapeMetrics(harness_->server().metrics_port())),
+                      "claude_grpc_upstreams_file_reload_failures");
+  };
+  int calls_after_change = 0;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        EXPECT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
+        ++calls_after_change;
+        return reload_failures() == 1;
+      },
+      Scaled(absl::Seconds(10)), absl::Milliseconds(50)));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
   EXPECT_EQ(primary().request_count(), primary_calls);
-  EXPECT_EQ(secondary().request_count(), 4);
-  const std::vector<MetricSample> metrics = ParseMetrics(ScrapeMetrics(harness_->server().metrics_port()));
-  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstreams_file_reload_failures"), 1);
+  EXPECT_EQ(secondary().request_count(), 1 + calls_after_change + 3);
+  EXPECT_EQ(reload_failures(), 1);
 }
 
 TEST_F(FailoverTest, KeysOfAPoolAreUsedInTurnAndParkedWhenRefused) {

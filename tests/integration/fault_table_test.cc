@@ -26,6 +26,7 @@
 #include "tests/testing/json_testing.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/wait_until.h"
 
 namespace claude::testing {
 namespace {
@@ -432,12 +433,13 @@ int ClosedPort() {
 
 // Waits until `read` returns 0; its last value otherwise.
 double SettlesToZero(const std::function<double()>& read) {
-  const absl::Time until = absl::Now() + Scaled(absl::Seconds(5));
   double value = read();
-  while (value != 0 && absl::Now() < until) {
-    absl::SleepFor(absl::Milliseconds(5));
-    value = read();
-  }
+  WaitUntil(
+      [&] {
+        value = read();
+        return value == 0;
+      },
+      Scaled(absl::Seconds(5)), absl::Milliseconds(5));
   return value;
 }
 

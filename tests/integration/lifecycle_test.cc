@@ -26,6 +26,7 @@
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/test_pki.h"
+#include "tests/testing/wait_until.h"
 
 namespace claude::testing {
 namespace {
@@ -84,12 +85,7 @@ TEST(LifecycleTest, AnUpstreamThatIsNotAnHttpUrlIsRefusedAtStart) {
 
 // Waits until the health check answers `want`; false on timeout.
 bool WaitForHealth(Client& client, const std::string& want, absl::Duration timeout = absl::Seconds(5)) {
-  const absl::Time until = absl::Now() + Scaled(timeout);
-  while (absl::Now() < until) {
-    if (client.CheckHealth().value_or("") == want) return true;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return false;
+  return WaitUntil([&] { return client.CheckHealth().value_or("") == want; }, Scaled(timeout));
 }
 
 // The server log's lines, captured for one test.

@@ -18,11 +18,12 @@
 #include "absl/strings/escaping.h"
 #include "service/observability/otlp_exporter.h"
 #include "service/observability/rpc_log.h"
-#include "service/observability/trace_context.h"
 #include "service/observability/stderr_line_writer.h"
+#include "service/observability/trace_context.h"
 #include "tests/testing/captured_lines.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/wait_until.h"
 
 namespace claude::testing {
 namespace {
@@ -323,8 +324,7 @@ TEST(LoggingTest, OtlpSpansPastTheQueueBoundAreDroppedAndCounted) {
   CallRecord record;
   record.method = kCreateMessageMethod;
   for (int i = 0; i < 2; ++i) exporter.OnCallEnd(record);  // a full batch: sent
-  const absl::Time until = absl::Now() + Scaled(absl::Seconds(5));
-  while (transport.started == 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE(WaitUntil([&] { return transport.started != 0; }, Scaled(absl::Seconds(5))));
   ASSERT_EQ(transport.started, 1);
   for (int i = 0; i < 5; ++i) exporter.OnCallEnd(record);  // 3 fit, 2 do not
   EXPECT_EQ(exporter.dropped_spans(), 2);

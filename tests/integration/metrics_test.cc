@@ -13,6 +13,7 @@
 #include "tests/testing/json_testing.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/wait_until.h"
 
 namespace claude::testing {
 namespace {
@@ -178,9 +179,8 @@ TEST(MetricsTest, GaugesShowAStreamInFlight) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
   // The client knows of its cancel before the server does: wait until the server's RPC is done
   // (its record is observed before that).
-  const absl::Time give_up = absl::Now() + Scaled(absl::Seconds(10));
-  while (h.server().live_calls() > 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
-  ASSERT_EQ(h.server().live_calls(), 0);
+  ASSERT_TRUE(WaitUntil([&] { return h.server().live_calls() == 0; }, Scaled(absl::Seconds(10))))
+      << h.server().live_calls() << " calls still live";
   ASSERT_TRUE(h.WaitForIdleLoop(Scaled(absl::Seconds(5))));
   const std::vector<MetricSample> after = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
   EXPECT_EQ(SumSamples(after, "claude_grpc_live_streams"), 0);

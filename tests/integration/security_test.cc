@@ -15,6 +15,7 @@
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/test_pki.h"
+#include "tests/testing/wait_until.h"
 
 namespace claude::testing {
 namespace {
@@ -172,13 +173,9 @@ TEST(SecurityTlsTest, ARotatedCertificateIsPickedUp) {
 
   install("other_server");
   // The provider looks every second; new connections get the new certificate from then on.
-  bool rotated = false;
-  const absl::Time until = absl::Now() + Scaled(absl::Seconds(20));
-  while (!rotated && absl::Now() < until) {
-    rotated = Client(Target(h), WithTls(new_ca)).CheckHealth("", Bounded()).ok();
-    if (!rotated) absl::SleepFor(absl::Milliseconds(100));
-  }
-  EXPECT_TRUE(rotated);
+  EXPECT_TRUE(
+      WaitUntil([&] { return Client(Target(h), WithTls(new_ca)).CheckHealth("", Bounded()).ok(); },
+                Scaled(absl::Seconds(20)), absl::Milliseconds(100)));
   EXPECT_FALSE(Client(Target(h), WithTls(old_ca)).CheckHealth("", Bounded()).ok());
   for (const char* name : {"/server.key", "/server.pem"}) std::remove((dir + name).c_str());
   rmdir(dir.c_str());
@@ -365,12 +362,8 @@ void ExpectLimited(const absl::Status& status, const std::string& message, const
 // Waits (bounded) until `caller` has no call in flight: a cancelled call's end reaches the
 // server asynchronously.
 bool WaitUntilIdle(ServerHarness& h, const std::string& caller) {
-  const absl::Time until = absl::Now() + Scaled(absl::Seconds(10));
-  while (h.server().gate().limiter().active(caller) != 0) {
-    if (absl::Now() > until) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
+  return WaitUntil([&] { return h.server().gate().limiter().active(caller) == 0; },
+                   Scaled(absl::Seconds(10)));
 }
 
 TEST(SecurityLimitTest, ACallerOverItsConcurrentStreamsIsRefused) {

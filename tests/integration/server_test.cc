@@ -26,6 +26,7 @@
 #include "service/sse/sse_parser.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/wait_until.h"
 
 namespace claude::testing {
 namespace {
@@ -438,16 +439,16 @@ TEST(ServerTest, CancelWhileConnectingAbortsTheTransfer) {
   CurlEventLoop& loop = server.loop();
   grpc::ClientContext context;
   auto reader = server.stub().StreamMessage(&context, Hello());
-  const absl::Time until = absl::Now() + Scaled(absl::Seconds(5));
-  while (loop.live_transfers() == 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
-  absl::SleepFor(absl::Milliseconds(100));  // curl is now waiting for the handshake
+  ASSERT_TRUE(WaitUntil([&] { return loop.live_transfers() != 0; }, Scaled(absl::Seconds(5)),
+                        absl::Milliseconds(1)));
+  // Nothing observable says curl has begun to connect; the transfer it was handed starts at
+  // once, so this wait only makes the cancel land in the handshake rather than before it.
+  absl::SleepFor(absl::Milliseconds(100));
   ASSERT_EQ(loop.live_transfers(), 1);
   const absl::Time cancelled_at = absl::Now();
   context.TryCancel();
-  while (loop.live_transfers() != 0 && absl::Now() < cancelled_at + Scaled(absl::Seconds(1))) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  EXPECT_EQ(loop.live_transfers(), 0);
+  EXPECT_TRUE(WaitUntil([&] { return loop.live_transfers() == 0; }, Scaled(absl::Seconds(1)),
+                        absl::Milliseconds(1)));
   EXPECT_LT(absl::Now() - cancelled_at, Scaled(absl::Milliseconds(100)));
   MessageStreamEvent event;
   EXPECT_FALSE(reader->Read(&event));
@@ -644,8 +645,8 @@ TEST(ServerTest, AThousandConcurrentStreamsAllCompleteCorrectly) {
   constexpr int kStreams = 1000;
 #endif
   for (int i = 0; i < kStreams; ++i) new CountingReader(&h.messages(), Hello(), &ok, &finished);
-  const absl::Time until = absl::Now() + Scaled(absl::Seconds(120));
-  while (finished.load() < kStreams && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_TRUE(WaitUntil([&] { return finished.load() == kStreams; }, Scaled(absl::Seconds(120)),
+                        absl::Milliseconds(10)));
   EXPECT_EQ(finished.load(), kStreams);
   EXPECT_EQ(ok.load(), kStreams);
   EXPECT_TRUE(h.WaitForIdleLoop(Scaled(absl::Seconds(5))));
@@ -728,9 +729,18 @@ TEST(ServerTest, KeyFileIsReReadWhenItChanges) {
   ASSERT_TRUE(Stream(h, Hello()).status.ok());
   EXPECT_EQ(*FindHeader(h.upstream().requests().back().headers, "x-api-key"), "sk-ant-first");
   std::ofstream(path) << "sk-ant-second-rotated\n";
-  absl::SleepFor(absl::Milliseconds(1100));  // the loop looks at the file at most once a second
-  ASSERT_TRUE(Stream(h, Hello()).status.ok());
-  EXPECT_EQ(*FindHeader(h.upstream().requests().back().headers, "x-api-key"), "sk-ant-second-rotated");
+  // The loop looks at the file at most once a second: calls go on until one carries the new key.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        EXPECT_TRUE(Stream(h, Hello()).status.ok());
+        return *FindHeader(h.upstream().requests().back().headers, "x-api-key") ==
+               "sk-ant-second-rotated";
+      },
+      Scaled(absl::Seconds(5)), absl::Milliseconds(50)));
+  // Every call before it carried the old key.
+  const std::vector<RecordedRequest> sent = h.upstream().requests();
+  for (size_t i = 0; i + 1 < sent.size(); ++i)
+    EXPECT_EQ(*FindHeader(sent[i].headers, "x-api-key"), "sk-ant-first");
 }
 
 TEST(ServerTest, EchoStreamUnaryCountTokensAndModels) {

@@ -23,6 +23,7 @@
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/wait_until.h"
 
 namespace claude::testing {
 namespace {
@@ -238,11 +239,12 @@ TEST(SharedQuotaTest, RedisDownFailsOpenOrClosedAndRecovers) {
   // Until the replicas notice the broken connection, a call may still be in flight on it; after
   // that, open admits and closed refuses, every time.
   absl::Status closed_status;
-  for (int i = 0; i < 50; ++i) {
-    closed_status = closed.client->CreateMessage(Hello(), Bounded()).status();
-    if (!closed_status.ok()) break;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  WaitUntil(
+      [&] {
+        closed_status = closed.client->CreateMessage(Hello(), Bounded()).status();
+        return !closed_status.ok();
+      },
+      Scaled(absl::Seconds(2)), absl::Milliseconds(20));
   ASSERT_EQ(closed_status.code(), absl::StatusCode::kUnavailable) << closed_status;
   EXPECT_THAT(closed_status.message(), HasSubstr("Redis"));
   EXPECT_EQ(ErrorDetailsOf(closed_status)->reason, "quota_store_unavailable");
@@ -262,11 +264,12 @@ TEST(SharedQuotaTest, RedisDownFailsOpenOrClosedAndRecovers) {
 
   ASSERT_TRUE(redis.Start()) << redis.error();
   absl::Status back;
-  const absl::Time until = absl::Now() + Scaled(absl::Seconds(10));
-  do {
-    absl::SleepFor(absl::Milliseconds(50));
-    back = closed.client->CreateMessage(Hello(), Bounded()).status();
-  } while (!back.ok() && absl::Now() < until);
+  WaitUntil(
+      [&] {
+        back = closed.client->CreateMessage(Hello(), Bounded()).status();
+        return back.ok();
+      },
+      Scaled(absl::Seconds(10)), absl::Milliseconds(50));
   EXPECT_TRUE(back.ok()) << "the closed replica admits again once Redis is back: " << back;
   absl::StatusOr<CallerUsageCounts> usage = ReadUsage(open.harness->server(), "alice");
   ASSERT_TRUE(usage.ok()) << usage.status();

@@ -21,6 +21,7 @@
 #include "tests/testing/captured_lines.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/wait_until.h"
 
 namespace claude::testing {
 namespace {
@@ -75,15 +76,6 @@ int OpenFds() {
     closedir(dir);
   }
   return n;
-}
-
-bool WaitFor(const std::function<bool()>& done, absl::Duration timeout) {
-  const absl::Time until = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > until) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
 }
 
 // ---- The stall timer (bug 4).
@@ -161,7 +153,8 @@ TEST(UpstreamTransportTest, APausedTransferIsNotAStall) {
   v1::MessageStreamEvent event;
   ASSERT_TRUE(reader->Read(&event));
   // The caller reads nothing for 2.5 stall timeouts: the transfer is paused, not stalled.
-  ASSERT_TRUE(WaitFor([&] { return h.loop().paused_transfers() == 1; }, Scaled(absl::Seconds(5))));
+  ASSERT_TRUE(
+      WaitUntil([&] { return h.loop().paused_transfers() == 1; }, Scaled(absl::Seconds(5))));
   absl::SleepFor(absl::Milliseconds(2500));
   EXPECT_EQ(h.loop().paused_transfers(), 1);
   int events = 1;
@@ -190,7 +183,7 @@ TEST(UpstreamTransportTest, ConnectTimeoutIsUnavailableAndRetried) {
   const grpc::Status status = h.messages().CreateMessage(&context, Hello(), &message);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr("connect"));
-  ASSERT_TRUE(WaitFor([&] { return records->records().size() == 1; }, Scaled(absl::Seconds(5))));
+  ASSERT_TRUE(WaitUntil([&] { return records->records().size() == 1; }, Scaled(absl::Seconds(5))));
   EXPECT_EQ(records->records()[0].retries, 1);
   EXPECT_THAT(records->records()[0].attempt_statuses, ElementsAre(0, 0));
   EXPECT_EQ(black_hole->connection_count(), 0) << "the black hole never accepts";
@@ -244,11 +237,11 @@ TEST(UpstreamTransportTest, AttemptsLogsAndMetricsAgreeWhenAReusedConnectionDies
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_EQ(raw->request_count() - before, 3) << "max_retries=2: three attempts, no hidden one";
 
-  ASSERT_TRUE(WaitFor([&] { return records->records().size() == 2; }, Scaled(absl::Seconds(5))));
+  ASSERT_TRUE(WaitUntil([&] { return records->records().size() == 2; }, Scaled(absl::Seconds(5))));
   const CallRecord record = records->records()[1];  // records() returns a copy: keep one
   EXPECT_EQ(record.retries, 2);
   EXPECT_THAT(record.attempt_statuses, ElementsAre(0, 0, 0));
-  ASSERT_TRUE(WaitFor([&] { return lines->lines().size() == 2; }, Scaled(absl::Seconds(5))));
+  ASSERT_TRUE(WaitUntil([&] { return lines->lines().size() == 2; }, Scaled(absl::Seconds(5))));
   EXPECT_THAT(lines->lines()[1], HasSubstr("\"retries\":2"));
   const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
   EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_retries_total"), 2);
@@ -293,7 +286,7 @@ TEST(UpstreamTransportTest, IdleConnectionsAreClosedAfterTheIdleTimeout) {
   // Both ends of each pooled connection are descriptors of this process (the fake is in it).
   EXPECT_GE(OpenFds(), fds_before + 20) << "the burst left its connections in the pool";
   // Idle for more than the timeout (whole seconds, so up to 2 s) plus a sweep a second.
-  EXPECT_TRUE(WaitFor([&] { return OpenFds() <= fds_before; }, Scaled(absl::Seconds(6))))
+  EXPECT_TRUE(WaitUntil([&] { return OpenFds() <= fds_before; }, Scaled(absl::Seconds(6))))
       << OpenFds() << " fds against " << fds_before << " before the burst";
 }
 
@@ -305,7 +298,7 @@ TEST(UpstreamTransportTest, TheIdlePoolIsCapped) {
   const int fds_before = OpenFds();  // one pooled connection: two descriptors
   Burst(h, 20);
   const int most = fds_before - 2 + 2 * 3;  // three pooled connections at most
-  EXPECT_TRUE(WaitFor([&] { return OpenFds() <= most; }, Scaled(absl::Seconds(2))))
+  EXPECT_TRUE(WaitUntil([&] { return OpenFds() <= most; }, Scaled(absl::Seconds(2))))
       << OpenFds() << " fds, at most " << most << " expected";
   // The pool still serves: the next call reuses one of them.
   grpc::ClientContext context;

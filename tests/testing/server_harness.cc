@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "service/config/api_key_source.h"
+#include "tests/testing/wait_until.h"
 
 namespace claude::testing {
 
@@ -53,12 +54,7 @@ ServerHarness::~ServerHarness() {
 }
 
 bool ServerHarness::WaitForIdleLoop(absl::Duration timeout) {
-  const absl::Time until = absl::Now() + timeout;
-  while (server_->loop().live_transfers() != 0) {
-    if (absl::Now() > until) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
+  return WaitUntil([&] { return server_->loop().live_transfers() == 0; }, timeout);
 }
 
 claude::v1::CreateMessageRequest Hello(int64_t max_tokens) {

@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "service/quota/redis_client.h"
 #include "tests/testing/redis_server.h"
+#include "tests/testing/wait_until.h"
 
 namespace claude {
 namespace {
@@ -33,12 +34,8 @@ SharedDecision Admit(SharedLimits& store, const std::string& caller, const Calle
 
 // Waits until the client has a connection (it connects in the background).
 bool WaitConnected(RedisClient& client, absl::Duration timeout = absl::Seconds(10)) {
-  const absl::Time until = absl::Now() + timeout;
-  while (absl::Now() < until) {
-    if (absl::StatusOr<RedisValue> pong = RunCommand(client, {"PING"}); pong.ok()) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return false;
+  return WaitUntil([&] { return RunCommand(client, {"PING"}).ok(); }, timeout,
+                   absl::Milliseconds(20));
 }
 
 RedisClientOptions OptionsFor(const RedisServer& redis) {
