@@ -51,13 +51,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "claude/v1/messages.grpc.pb.h"
-#include "service/config/help_flags.h"
+#include "common/program_info/help_flags.h"
 #include "client/bench/child_process.h"
 #include "client/bench/histogram.h"
 #include "client/bench/memory_suites.h"
 #include "client/bench/batch_results_suite.h"
 #include "client/bench/soak_suite.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 
 ABSL_FLAG(std::string, suite, "all",
           "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader, soak, quota, "

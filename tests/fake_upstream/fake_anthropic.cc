@@ -37,7 +37,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "claude/v1/messages.pb.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/upstream/url_escape.h"
 #include "service/upstream/sigv4_signer.h"
 #include "tests/fake_upstream/aws_event_stream_encoder.h"

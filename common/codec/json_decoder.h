@@ -1,7 +1,7 @@
 // Internal to the codec (json_mapping.h is its interface): JSON parsed by simdjson -> a
 // message, by the shapes of json_shapes.h. Errors are INVALID_ARGUMENT naming the JSON path.
-#ifndef SERVICE_CODEC_JSON_DECODER_H_
-#define SERVICE_CODEC_JSON_DECODER_H_
+#ifndef COMMON_CODEC_JSON_DECODER_H_
+#define COMMON_CODEC_JSON_DECODER_H_
 
 #include <google/protobuf/message.h>
 #include <simdjson.h>
@@ -19,4 +19,4 @@ absl::Status DecodeObject(simdjson::dom::element root, google::protobuf::Message
 }  // namespace json_internal
 }  // namespace claude
 
-#endif  // SERVICE_CODEC_JSON_DECODER_H_
+#endif  // COMMON_CODEC_JSON_DECODER_H_

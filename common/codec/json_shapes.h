@@ -1,8 +1,8 @@
 // Internal to the codec (json_mapping.h is its interface): how each message type maps to JSON,
 // worked out once from its descriptor, and the JSON names of enum values. The decoder
 // (json_decoder.h) and the encoder (json_encoder.h) both walk messages by these shapes.
-#ifndef SERVICE_CODEC_JSON_SHAPES_H_
-#define SERVICE_CODEC_JSON_SHAPES_H_
+#ifndef COMMON_CODEC_JSON_SHAPES_H_
+#define COMMON_CODEC_JSON_SHAPES_H_
 
 #include <memory>
 #include <string>
@@ -93,4 +93,4 @@ const google::protobuf::FieldDescriptor* UnionMemberForType(const Shape& shape,
 }  // namespace json_internal
 }  // namespace claude
 
-#endif  // SERVICE_CODEC_JSON_SHAPES_H_
+#endif  // COMMON_CODEC_JSON_SHAPES_H_

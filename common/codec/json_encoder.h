@@ -1,7 +1,7 @@
 // Internal to the codec (json_mapping.h is its interface): a message -> JSON text, by the
 // shapes of json_shapes.h.
-#ifndef SERVICE_CODEC_JSON_ENCODER_H_
-#define SERVICE_CODEC_JSON_ENCODER_H_
+#ifndef COMMON_CODEC_JSON_ENCODER_H_
+#define COMMON_CODEC_JSON_ENCODER_H_
 
 #include <string>
 
@@ -19,4 +19,4 @@ void EncodeMessage(const google::protobuf::Message& message, std::string* out,
 }  // namespace json_internal
 }  // namespace claude
 
-#endif  // SERVICE_CODEC_JSON_ENCODER_H_
+#endif  // COMMON_CODEC_JSON_ENCODER_H_

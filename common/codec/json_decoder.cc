@@ -1,4 +1,4 @@
-#include "service/codec/json_decoder.h"
+#include "common/codec/json_decoder.h"
 
 #include <cmath>
 #include <cstdint>
@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
-#include "service/codec/json_mapping.h"
-#include "service/codec/json_shapes.h"
+#include "common/codec/json_mapping.h"
+#include "common/codec/json_shapes.h"
 
 namespace claude {
 namespace json_internal {

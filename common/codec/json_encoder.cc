@@ -1,4 +1,4 @@
-#include "service/codec/json_encoder.h"
+#include "common/codec/json_encoder.h"
 
 #include <algorithm>
 #include <charconv>
@@ -13,8 +13,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "service/codec/json_mapping.h"
-#include "service/codec/json_shapes.h"
+#include "common/codec/json_mapping.h"
+#include "common/codec/json_shapes.h"
 
 namespace claude {
 namespace json_internal {

@@ -1,4 +1,4 @@
-#include "service/codec/json_shapes.h"
+#include "common/codec/json_shapes.h"
 
 #include <memory>
 #include <string>

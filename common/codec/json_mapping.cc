@@ -1,4 +1,4 @@
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 
 #include <algorithm>
 #include <array>
@@ -12,9 +12,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "claude/v1/messages.pb.h"
-#include "service/codec/json_decoder.h"
-#include "service/codec/json_encoder.h"
-#include "service/codec/lone_surrogates.h"
+#include "common/codec/json_decoder.h"
+#include "common/codec/json_encoder.h"
+#include "common/codec/lone_surrogates.h"
 
 // The mapping's modules: json_shapes (how each message type maps to JSON), json_decoder
 // (JSON -> proto), json_encoder (proto -> JSON). This file parses the text (repairing what
