@@ -3,8 +3,8 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "common/codec/json_mapping.h"
 #include "common/sync/mutex.h"
-#include "service/codec/json_mapping.h"
 
 namespace claude {
 namespace {

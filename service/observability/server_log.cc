@@ -6,8 +6,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/codec/json_mapping.h"
 #include "common/sync/mutex.h"
-#include "service/codec/json_mapping.h"
 #include "service/observability/stderr_line_writer.h"
 
 namespace claude {

@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/codec/json_mapping.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "service/codec/json_mapping.h"
 #include "tests/service/errors/error_table_testing.h"
 #include "tests/testing/json_testing.h"
 

@@ -19,6 +19,7 @@ namespace claude {
 namespace {
 
 using ::claude::testing::RedisServer;
+using ::claude::testing::WaitUntil;
 
 absl::StatusOr<RedisValue> RunCommand(RedisClient& client, std::vector<std::string> args) {
   std::promise<absl::StatusOr<RedisValue>> reply;

@@ -35,7 +35,6 @@ using sse_testing::FeedWhole;
 using sse_testing::Ok;
 using sse_testing::Result;
 using sse_testing::SplitBytes;
-using sse_testing::SplitRandomly;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;

@@ -30,12 +30,8 @@ using sse_testing::Event;
 using sse_testing::ExpectSameForEveryChunking;
 using sse_testing::FeedChunks;
 using sse_testing::FeedWhole;
-using sse_testing::Ok;
 using sse_testing::Result;
-using sse_testing::SplitBytes;
-using sse_testing::SplitRandomly;
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 // --- Field and line rules ----------------------------------------------------
