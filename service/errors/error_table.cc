@@ -17,8 +17,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "common/codec/json_mapping.h"
-#include "service/upstream/messages_api_error.h"
-#include "service/upstream/retry_policy.h"
+#include "service/errors/retry_after.h"
 #include "service/validation/request_validator.h"
 
 namespace claude {
@@ -389,11 +388,6 @@ grpc::Status StatusFromUpstreamError(const UpstreamError& error, const HttpHeade
   if (auth_failure) absl::StrAppend(&message, kAuthFailureNote);
   absl::StrAppend(&message, RequestIdSuffix(details.request_id));
   return MakeStatus(CodeForHttpStatus(error.http_status), std::move(message), details);
-}
-
-grpc::Status StatusFromHttpError(int http_status, absl::string_view body,
-                                 const HttpHeaders& headers) {
-  return StatusFromUpstreamError(ReadMessagesApiError(http_status, body), headers);
 }
 
 grpc::Status StatusFromErrorEvent(const claude::v1::ErrorEvent& event,

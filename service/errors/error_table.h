@@ -58,13 +58,6 @@ namespace claude {
 // described by a snippet of its body (HTML, empty, truncated, binary).
 grpc::Status StatusFromUpstreamError(const UpstreamError& error, const HttpHeaders& headers);
 
-// StatusFromUpstreamError of a body in the Messages API's shapes (ReadMessagesApiError in
-// service/upstream/messages_api_error.h): the API's
-// {"type":"error","error":{"type","message"},"request_id"}, a gateway's
-// {"success":false,"error":{"code","message"},"trace_id"}, or anything else.
-grpc::Status StatusFromHttpError(int http_status, absl::string_view body,
-                                 const HttpHeaders& headers);
-
 // An `error` event inside a 200 stream; the code comes from the error type (CodeForErrorType).
 grpc::Status StatusFromErrorEvent(const claude::v1::ErrorEvent& event, const HttpHeaders& headers);
 
