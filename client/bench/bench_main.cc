@@ -30,7 +30,7 @@
 #include "client/bench/load_environment.h"
 #include "client/bench/report.h"
 #include "client/bench/suite.h"
-#include "service/config/help_flags.h"
+#include "common/program_info/help_flags.h"
 
 namespace claude {
 namespace bench {

@@ -1,7 +1,7 @@
 #include "client/bench/bench_requests.h"
 
 #include "absl/strings/str_cat.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 
 namespace claude {
 namespace bench {

@@ -11,7 +11,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "claude/v1/messages.pb.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/upstream/sigv4_signer.h"
 #include "service/upstream/url_escape.h"
 #include "tests/fake_upstream/fake_messages_echo.h"

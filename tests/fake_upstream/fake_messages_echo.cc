@@ -5,7 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "tests/fake_upstream/aws_event_stream_encoder.h"
 #include "tests/fake_upstream/echo_words.h"
 #include "tests/fake_upstream/fake_anthropic.h"

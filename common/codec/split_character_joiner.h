@@ -16,8 +16,8 @@
 // where they stand (JsonToMessage's rule).
 //
 // One joiner per stream (per attempt); not thread-safe.
-#ifndef SERVICE_CODEC_SPLIT_CHARACTER_JOINER_H_
-#define SERVICE_CODEC_SPLIT_CHARACTER_JOINER_H_
+#ifndef COMMON_CODEC_SPLIT_CHARACTER_JOINER_H_
+#define COMMON_CODEC_SPLIT_CHARACTER_JOINER_H_
 
 #include <cstdint>
 #include <map>
@@ -27,7 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "claude/v1/messages.pb.h"
-#include "service/codec/lone_surrogates.h"
+#include "common/codec/lone_surrogates.h"
 
 namespace claude {
 
@@ -61,4 +61,4 @@ class SplitCharacterJoiner {
 
 }  // namespace claude
 
-#endif  // SERVICE_CODEC_SPLIT_CHARACTER_JOINER_H_
+#endif  // COMMON_CODEC_SPLIT_CHARACTER_JOINER_H_

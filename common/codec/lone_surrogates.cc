@@ -1,4 +1,4 @@
-#include "service/codec/lone_surrogates.h"
+#include "common/codec/lone_surrogates.h"
 
 #include <algorithm>
 

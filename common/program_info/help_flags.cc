@@ -1,4 +1,4 @@
-#include "service/config/help_flags.h"
+#include "common/program_info/help_flags.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -12,7 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "service/config/build_info.h"
+#include "common/program_info/build_info.h"
 
 namespace claude {
 namespace {

@@ -4,8 +4,8 @@
 // refuses the whole document ("Problem while parsing a string"; it has no option to replace
 // them, which came in later versions). Upstreams produce them when a stream splits a pair
 // across two deltas, so the codec repairs the text before parsing it.
-#ifndef SERVICE_CODEC_LONE_SURROGATES_H_
-#define SERVICE_CODEC_LONE_SURROGATES_H_
+#ifndef COMMON_CODEC_LONE_SURROGATES_H_
+#define COMMON_CODEC_LONE_SURROGATES_H_
 
 #include <cstdint>
 #include <string>
@@ -51,4 +51,4 @@ inline constexpr char kReplacementCharacterUtf8[] = "\xEF\xBF\xBD";  // U+FFFD
 
 }  // namespace claude
 
-#endif  // SERVICE_CODEC_LONE_SURROGATES_H_
+#endif  // COMMON_CODEC_LONE_SURROGATES_H_

@@ -4,8 +4,8 @@
 // ({} when no fragment came), signatures replaced, message_delta usage overwriting (never
 // adding to) the usage so far. Used by the server (CreateMessage over a streamed upstream
 // call) and by the client library, so both accumulate identically.
-#ifndef SERVICE_CODEC_MESSAGE_ACCUMULATOR_H_
-#define SERVICE_CODEC_MESSAGE_ACCUMULATOR_H_
+#ifndef COMMON_CODEC_MESSAGE_ACCUMULATOR_H_
+#define COMMON_CODEC_MESSAGE_ACCUMULATOR_H_
 
 #include <cstdint>
 #include <string>
@@ -71,4 +71,4 @@ class MessageAccumulator {
 
 }  // namespace claude
 
-#endif  // SERVICE_CODEC_MESSAGE_ACCUMULATOR_H_
+#endif  // COMMON_CODEC_MESSAGE_ACCUMULATOR_H_

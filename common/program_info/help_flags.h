@@ -1,8 +1,8 @@
 // --help and --version for the project's programs. absl's own --help exits 1 and names the
 // source file (with its build path) of each flag, and its --version says only "Debug build" or
 // nothing; scripts and images want exit 0, the flags, and the version and revision.
-#ifndef SERVICE_CONFIG_HELP_FLAGS_H_
-#define SERVICE_CONFIG_HELP_FLAGS_H_
+#ifndef COMMON_PROGRAM_INFO_HELP_FLAGS_H_
+#define COMMON_PROGRAM_INFO_HELP_FLAGS_H_
 
 #include <string>
 
@@ -26,4 +26,4 @@ void HandleHelpAndVersion(int argc, char** argv, absl::string_view program, absl
 
 }  // namespace claude
 
-#endif  // SERVICE_CONFIG_HELP_FLAGS_H_
+#endif  // COMMON_PROGRAM_INFO_HELP_FLAGS_H_

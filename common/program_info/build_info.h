@@ -1,8 +1,8 @@
 // What this binary is: the project's version (CMakeLists.txt) and the source revision it was
 // built from (git, or -DCLAUDE_REVISION for builds without .git). --version prints them and the
 // metrics export them as claude_grpc_build_info.
-#ifndef SERVICE_CONFIG_BUILD_INFO_H_
-#define SERVICE_CONFIG_BUILD_INFO_H_
+#ifndef COMMON_PROGRAM_INFO_BUILD_INFO_H_
+#define COMMON_PROGRAM_INFO_BUILD_INFO_H_
 
 #include <string>
 
@@ -17,4 +17,4 @@ std::string VersionLine(const std::string& program);
 
 }  // namespace claude
 
-#endif  // SERVICE_CONFIG_BUILD_INFO_H_
+#endif  // COMMON_PROGRAM_INFO_BUILD_INFO_H_

@@ -3,8 +3,8 @@
 // (type unions, value unions, bytes as base64, extra_fields). Nothing the JSON carries is
 // dropped: members the proto does not model, objects of unknown types and explicit nulls are
 // kept and written back, so JSON -> proto -> JSON gives back an equal document.
-#ifndef SERVICE_CODEC_JSON_MAPPING_H_
-#define SERVICE_CODEC_JSON_MAPPING_H_
+#ifndef COMMON_CODEC_JSON_MAPPING_H_
+#define COMMON_CODEC_JSON_MAPPING_H_
 
 #include <string>
 #include <vector>
@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "claude/v1/messages.pb.h"
-#include "service/codec/lone_surrogates.h"
+#include "common/codec/lone_surrogates.h"
 
 namespace claude {
 
@@ -64,4 +64,4 @@ void AppendJsonString(absl::string_view text, std::string* out);
 
 }  // namespace claude
 
-#endif  // SERVICE_CODEC_JSON_MAPPING_H_
+#endif  // COMMON_CODEC_JSON_MAPPING_H_

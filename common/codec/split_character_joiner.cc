@@ -1,9 +1,9 @@
-#include "service/codec/split_character_joiner.h"
+#include "common/codec/split_character_joiner.h"
 
 #include <string>
 #include <utility>
 
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 
 namespace claude {
 namespace {

@@ -1,4 +1,4 @@
-#include "service/codec/message_accumulator.h"
+#include "common/codec/message_accumulator.h"
 
 #include <memory>
 
@@ -6,7 +6,7 @@
 #include <google/protobuf/struct.pb.h>
 
 #include "absl/strings/str_cat.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 
 namespace claude {
 namespace {

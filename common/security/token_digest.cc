@@ -1,4 +1,4 @@
-#include "service/security/token_digest.h"
+#include "common/security/token_digest.h"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>

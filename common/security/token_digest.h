@@ -1,6 +1,6 @@
 // Caller tokens are never stored, only their SHA-256 digests, written "sha256:<64 hex digits>".
-#ifndef SERVICE_SECURITY_TOKEN_DIGEST_H_
-#define SERVICE_SECURITY_TOKEN_DIGEST_H_
+#ifndef COMMON_SECURITY_TOKEN_DIGEST_H_
+#define COMMON_SECURITY_TOKEN_DIGEST_H_
 
 #include <array>
 #include <cstdint>
@@ -28,4 +28,4 @@ bool DigestsEqual(const TokenDigest& a, const TokenDigest& b);
 
 }  // namespace claude
 
-#endif  // SERVICE_SECURITY_TOKEN_DIGEST_H_
+#endif  // COMMON_SECURITY_TOKEN_DIGEST_H_
