@@ -24,9 +24,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "claude/v1/messages.grpc.pb.h"
+#include "common/curl/curl_handles.h"
 #include "client/bench/bench_requests.h"
 #include "client/bench/child_process.h"
-#include "client/bench/curl_handles.h"
 #include "client/bench/report.h"
 #include "client/bench/suite.h"
 
@@ -44,16 +44,16 @@ size_t AppendTo(char* data, size_t size, size_t n, void* out) {
 // The value of the unlabelled sample `name` in the server's /metrics, or -1.
 double Gauge(int metrics_port, const std::string& name) {
   std::string body;
-  absl::StatusOr<CurlEasy> curl = NewCurlEasy();
-  if (!curl.ok()) return -1;
+  CurlEasy curl(curl_easy_init());
+  if (curl == nullptr) return -1;
   const std::string url = absl::StrCat("http://127.0.0.1:", metrics_port, "/metrics");
-  for (absl::Status s : {SetOption(curl->get(), CURLOPT_URL, url.c_str()),
-                         SetOption(curl->get(), CURLOPT_WRITEFUNCTION, AppendTo),
-                         SetOption(curl->get(), CURLOPT_WRITEDATA, &body), SetOption(curl->get(), CURLOPT_NOSIGNAL, 1L),
-                         SetOption(curl->get(), CURLOPT_TIMEOUT, 10L)}) {
+  for (absl::Status s : {SetOption(curl.get(), CURLOPT_URL, url.c_str()),
+                         SetOption(curl.get(), CURLOPT_WRITEFUNCTION, AppendTo),
+                         SetOption(curl.get(), CURLOPT_WRITEDATA, &body), SetOption(curl.get(), CURLOPT_NOSIGNAL, 1L),
+                         SetOption(curl.get(), CURLOPT_TIMEOUT, 10L)}) {
     if (!s.ok()) return -1;
   }
-  if (curl_easy_perform(curl->get()) != CURLE_OK) return -1;
+  if (curl_easy_perform(curl.get()) != CURLE_OK) return -1;
   for (absl::string_view line : absl::StrSplit(body, '\n')) {
     if (!absl::StartsWith(line, name + " ")) continue;
     double value = 0;

@@ -21,7 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
-#include "service/upstream/curl_handles.h"
+#include "common/curl/curl_handles.h"
 #include "service/upstream/http_types.h"
 #include "service/upstream/transport.h"
 

@@ -1,12 +1,13 @@
 // A real redis-server for tests: started on a free loopback port with a temporary directory,
-// no persistence, and stopped (or killed, and started again on the same port) by the test.
+// no persistence, and stopped (or killed, and started again on the same port) by the test. The
+// process itself is a claude::bench::Child (client/bench/child_process.h), as the bench's.
 // Tests skip with a clear message when the binary is absent (`.ci/install-deps` installs it).
 #ifndef TESTS_TESTING_REDIS_SERVER_H_
 #define TESTS_TESTING_REDIS_SERVER_H_
 
-#include <sys/types.h>
-
 #include <string>
+
+#include "client/bench/child_process.h"
 
 namespace claude::testing {
 
@@ -32,7 +33,7 @@ class RedisServer {
  private:
   std::string dir_;
   int port_ = 0;
-  pid_t pid_ = -1;
+  bench::Child process_;
   std::string error_;
   std::string password_;
 };
