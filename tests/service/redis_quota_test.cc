@@ -74,7 +74,12 @@ TEST(RedisUrlTest, ParsesHostPortDatabaseAndPassword) {
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->port, 6379);
   EXPECT_EQ(e->db, 0);
-  EXPECT_THAT(ParseRedisUrl("rediss://h:6379").status().message(), ::testing::HasSubstr("TLS"));
+  EXPECT_FALSE(e->tls);
+  e = ParseRedisUrl("rediss://redis.example:6380");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(e->tls);
+  EXPECT_EQ(e->host, "redis.example");
+  EXPECT_THAT(ParseRedisUrl("redisx://h").status().message(), ::testing::HasSubstr("rediss://"));
   EXPECT_FALSE(ParseRedisUrl("http://h").ok());
   EXPECT_FALSE(ParseRedisUrl("redis://h:99999").ok());
   EXPECT_FALSE(ParseRedisUrl("redis://h/x").ok());
@@ -165,6 +170,46 @@ TEST(RedisQuotaTest, TwoReplicasShareOneRequestLimit) {
   ASSERT_TRUE(ttl.ok());
   EXPECT_GT(ttl->integer, 0);
   EXPECT_LE(ttl->integer, absl::ToInt64Milliseconds(absl::Hours(1) + absl::Minutes(1)));
+}
+
+// The scripts run by their SHA-1 (EVALSHA); a Redis that forgot them (a restart, SCRIPT FLUSH)
+// answers NOSCRIPT and gets the script itself, so no admission or charge is lost.
+TEST(RedisQuotaTest, RunsScriptsByShaAndResendsThemWhenRedisForgot) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClient client(OptionsFor(redis));
+  ASSERT_TRUE(WaitConnected(client));
+  CallerLimiter local;
+  RedisQuotaOptions options;
+  options.windows = StableWindows();
+  options.fail_open = false;
+  RedisQuota store(&client, &local, options);
+  CallerLimits limits;
+  limits.requests_per_minute = 3;
+  limits.tokens_per_day = 1000;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(RunCommand(client, {"SCRIPT", "FLUSH"}).ok());
+    SharedDecision d = Admit(store, "billing", limits);
+    EXPECT_TRUE(d.unavailable.ok()) << d.unavailable;
+    EXPECT_FALSE(d.refusal.has_value()) << "call " << i;
+  }
+  EXPECT_TRUE(Admit(store, "billing", limits).refusal.has_value()) << "the three admissions were counted";
+  ASSERT_TRUE(RunCommand(client, {"SCRIPT", "FLUSH"}).ok());
+  store.Charge("billing", 40, 0, absl::Now());
+  const std::string day_key = store.Key("billing", "tpd", options.windows.DayAt(absl::Now()).id);
+  absl::StatusOr<RedisValue> tokens;
+  for (int i = 0; i < 100; ++i) {  // the charge is fire-and-forget: wait for it
+    tokens = RunCommand(client, {"GET", day_key});
+    if (tokens.ok() && tokens->string == "40") break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  EXPECT_EQ(tokens->string, "40");
+  // The charge's resend cached its script again (the last flush emptied the cache).
+  absl::StatusOr<RedisValue> known = RunCommand(client, {"INFO", "memory"});
+  ASSERT_TRUE(known.ok());
+  EXPECT_THAT(known->string, ::testing::HasSubstr("number_of_cached_scripts:1"));
 }
 
 TEST(RedisQuotaTest, NeverAdmitsMoreThanTheLimitUnderConcurrency) {

@@ -96,9 +96,15 @@ bool RedisServer::Start() {
       dup2(null, STDOUT_FILENO);
       dup2(null, STDERR_FILENO);
     }
-    std::vector<const char*> argv = {binary.c_str(), "--port", port.c_str(), "--bind", "127.0.0.1", "--dir",
-                                     dir_.c_str(), "--save", "", "--appendonly", "no", "--daemonize", "no",
-                                     "--loglevel", "warning"};
+    std::vector<const char*> argv = {binary.c_str(), "--dir", dir_.c_str(), "--save", "", "--appendonly", "no",
+                                     "--daemonize", "no", "--loglevel", "warning"};
+    if (tls_cert_.empty()) {
+      argv.insert(argv.end(), {"--port", port.c_str(), "--bind", "127.0.0.1"});
+    } else {
+      argv.insert(argv.end(), {"--port", "0", "--tls-port", port.c_str(), "--bind", "127.0.0.1", "127.0.0.2",
+                               "--tls-cert-file", tls_cert_.c_str(), "--tls-key-file", tls_key_.c_str(),
+                               "--tls-ca-cert-file", tls_ca_.c_str(), "--tls-auth-clients", "no"});
+    }
     if (!password_.empty()) {
       argv.push_back("--requirepass");
       argv.push_back(password_.c_str());
