@@ -40,9 +40,6 @@ constexpr size_t kMaxInFlight = 100'000;
 constexpr size_t kMaxReplyBytes = 1 << 20;
 // Reads per readable event, so one flooding connection cannot hold the loop forever.
 constexpr int kMaxReadsPerEvent = 64;
-// The loop looks at the oldest command's age at least this often, so a command sent by another
-// thread (without waking the loop) still times out.
-constexpr absl::Duration kTimeoutTick = absl::Milliseconds(50);
 
 bool IsIpAddress(const std::string& host) {
   in6_addr any;
@@ -175,6 +172,14 @@ void RedisClient::Complete(Completions& completions) {
 }
 
 void RedisClient::Command(std::vector<std::string> args, Callback done) {
+  Submit(std::move(args), std::move(done), /*now=*/true);
+}
+
+void RedisClient::CommandSoon(std::vector<std::string> args, Callback done) {
+  Submit(std::move(args), std::move(done), /*now=*/false);
+}
+
+void RedisClient::Submit(std::vector<std::string> args, Callback done, bool now) {
   absl::Status refused;
   bool wake = false;
   {
@@ -189,7 +194,9 @@ void RedisClient::Command(std::vector<std::string> args, Callback done) {
       refused = absl::UnavailableError("too many Redis commands waiting for a reply");
     } else {
       Append(args, std::move(done));
-      if (phase_ == Phase::kReady && !options_.endpoint.tls) {
+      if (!now) {
+        // Left in the output: the next command's write or the loop's tick takes it.
+      } else if (phase_ == Phase::kReady && !options_.endpoint.tls) {
         // Sent from this thread: a non-blocking send under the mutex, which saves waking the
         // loop. What the socket does not take, or an error, is left to the loop (EPOLLOUT).
         Flush(nullptr);
@@ -502,8 +509,9 @@ int RedisClient::WaitMillis(absl::Time now) const {
   if (phase_ == Phase::kIdle) due = next_attempt_;
   if (phase_ != Phase::kIdle && phase_ != Phase::kReady) due = connect_deadline_;
   if (!in_flight_.empty()) due = std::min(due, in_flight_.front().sent + options_.command_timeout);
-  // Commands sent by other threads do not wake the loop: look at the oldest one regularly.
-  if (phase_ == Phase::kReady) due = std::min(due, now + kTimeoutTick);
+  // Other threads do not wake the loop for every command: it looks at the oldest one's age,
+  // and writes what CommandSoon left, at this pace.
+  if (phase_ == Phase::kReady) due = std::min(due, now + kSoonTick);
   if (due == absl::InfiniteFuture()) return -1;
   const absl::Duration wait = due - now;
   if (wait <= absl::ZeroDuration()) return 0;

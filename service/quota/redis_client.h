@@ -100,6 +100,12 @@ class RedisClient {
 
   // Thread-safe; never blocks on the network.
   void Command(std::vector<std::string> args, Callback done);
+  // Like Command, but not written by itself: it goes out with the next command (one write, so
+  // Redis and this client's thread wake once for both) or at the loop's next tick, within
+  // `kSoonTick`. For writes nobody waits for (a finished call's charge); order with the other
+  // commands is kept.
+  void CommandSoon(std::vector<std::string> args, Callback done);
+  static constexpr absl::Duration kSoonTick = absl::Milliseconds(10);
   // `args` is sent first on every connection, after AUTH and SELECT and before any command, and
   // at once on the current one (e.g. SCRIPT LOAD, so EVALSHA finds its script). An error reply
   // is logged.
@@ -120,6 +126,7 @@ class RedisClient {
   using Completions = std::vector<Completion>;
   enum class Phase { kIdle, kConnecting, kHandshaking, kReady };
 
+  void Submit(std::vector<std::string> args, Callback done, bool now);
   void Run();
   void Wake();
   // Resolves and starts a non-blocking connect (no mutex held: the lookup may take a while).

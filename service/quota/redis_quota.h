@@ -57,7 +57,8 @@ class RedisQuota final : public SharedLimits {
   std::vector<std::string> Keys(const std::string& caller, absl::Time now) const;
   // Runs `script` by its SHA-1 (`sha`); sends the script itself when Redis does not know it.
   // `keys_and_args`: EVAL's arguments after the script (the key count first).
-  void Eval(const char* script, const std::string& sha, std::vector<std::string> keys_and_args,
+  // `soon`: RedisClient::CommandSoon, else Command.
+  void Eval(const char* script, const std::string& sha, std::vector<std::string> keys_and_args, bool soon,
             RedisClient::Callback done);
 
   RedisClient* const client_;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -309,8 +310,20 @@ TEST(SharedQuotaTest, GetCallerUsageShowsCountsAndOnlyAdminsReadOthers) {
   EXPECT_GT(own->usd_today(), 0);
   EXPECT_EQ(own->requests_per_minute_limit(), 50);
   EXPECT_EQ(own->tokens_per_month_limit(), 100000);
-  EXPECT_THAT(ScrapeMetrics(a.harness->server().metrics_port()),
-              HasSubstr("claude_grpc_spend_usd_total{caller=\"alice\",model=\"claude-sonnet-4-5\"}"));
+  // Spend and usage by caller and model: each replica exports what its own call cost; together
+  // that is what Redis holds for the day.
+  const std::map<std::string, std::string> alice_sonnet = {{"caller", "alice"}, {"model", "claude-sonnet-4-5"}};
+  double spend = 0;
+  for (const Replica* replica : {&a, &b}) {
+    const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(replica->harness->server().metrics_port()));
+    const double replica_spend = SumSamples(m, "claude_grpc_spend_usd_total", alice_sonnet);
+    EXPECT_GT(replica_spend, 0);
+    spend += replica_spend;
+    EXPECT_GT(SumSamples(m, "claude_grpc_tokens_total", alice_sonnet), 0);
+    EXPECT_GE(SumSamples(m, "claude_grpc_redis_round_trip_seconds_count"), 2) << "an admission and a charge";
+    EXPECT_EQ(SumSamples(m, "claude_grpc_quota_fail_open_admissions_total"), 0);
+  }
+  EXPECT_NEAR(spend, own->usd_today(), 1e-6);
   EXPECT_DOUBLE_EQ(own->usd_per_day_limit(), 2.5);
 
   absl::Status denied = a.client->GetCallerUsage("ops", Bounded()).status();
