@@ -87,8 +87,10 @@ class RedisObserver {
 
 class RedisClient {
  public:
-  // Runs on the Redis thread, exactly once per command: the reply, an error reply as
-  // INTERNAL with Redis's message, or UNAVAILABLE (no connection, lost, timed out).
+  // Runs exactly once per command: the reply, an error reply as INTERNAL with Redis's
+  // message, or UNAVAILABLE (no connection, lost, timed out). On the Redis thread, except
+  // when the command is refused at once (no connection, too many waiting, stopping): then on
+  // the calling thread, before Command returns.
   using Callback = std::function<void(absl::StatusOr<RedisValue>)>;
 
   // Starts the thread, which connects at once (and keeps retrying).

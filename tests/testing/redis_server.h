@@ -33,6 +33,10 @@ class RedisServer {
   bool Start();
   // SIGKILL: the connection breaks at once, as when a pod dies.
   void Kill();
+  // SIGSTOP / SIGCONT: Redis stops answering while its connections stay open (a hung or
+  // overloaded Redis).
+  void Pause();
+  void Resume();
   int port() const { return port_; }
   std::string url() const {
     return (tls_cert_.empty() ? "redis://" : "rediss://") + std::string("127.0.0.1:") + std::to_string(port_) + "/0";

@@ -3,6 +3,7 @@
 #include "service/quota/redis_quota.h"
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <thread>
 #include <vector>
@@ -137,6 +138,53 @@ TEST(RedisClientTest, FailsFastWithoutRedisAndReconnectsWhenItIsBack) {
   EXPECT_LT(absl::Now() - started, absl::Milliseconds(200));
   ASSERT_TRUE(redis.Start()) << redis.error();
   EXPECT_TRUE(WaitConnected(client)) << "the client reconnects with backoff";
+}
+
+// A command nobody waits for (CommandSoon) goes out with the next command, in order, or by
+// itself within the loop's tick when no command follows.
+TEST(RedisClientTest, CommandSoonRidesWithTheNextCommandOrGoesWithinTheTick) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClient client(OptionsFor(redis));
+  ASSERT_TRUE(WaitConnected(client));
+  std::promise<absl::StatusOr<RedisValue>> soon_reply;
+  client.CommandSoon({"INCRBY", "charged", "7"},
+                     [&soon_reply](absl::StatusOr<RedisValue> r) { soon_reply.set_value(std::move(r)); });
+  absl::StatusOr<RedisValue> read = RunCommand(client, {"GET", "charged"});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->string, "7") << "written before the command that followed it";
+  EXPECT_EQ(soon_reply.get_future().get()->integer, 7);
+
+  std::promise<absl::StatusOr<RedisValue>> alone;
+  std::future<absl::StatusOr<RedisValue>> alone_reply = alone.get_future();
+  const absl::Time sent = absl::Now();
+  client.CommandSoon({"INCRBY", "charged", "1"}, [&alone](absl::StatusOr<RedisValue> r) { alone.set_value(r); });
+  ASSERT_EQ(alone_reply.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "never sent";
+  EXPECT_EQ(alone_reply.get()->integer, 8);
+  EXPECT_LT(absl::Now() - sent, absl::Seconds(1));
+}
+
+// Commands written by the calling thread do not wake the Redis thread; its tick still times
+// them out when Redis hangs, and the connection comes back once Redis answers again.
+TEST(RedisClientTest, CommandsToAHungRedisTimeOut) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClientOptions options = OptionsFor(redis);
+  options.command_timeout = absl::Milliseconds(200);
+  RedisClient client(options);
+  ASSERT_TRUE(WaitConnected(client));
+  redis.Pause();
+  const absl::Time sent = absl::Now();
+  absl::StatusOr<RedisValue> reply = RunCommand(client, {"PING"});
+  const absl::Duration waited = absl::Now() - sent;
+  redis.Resume();
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+  EXPECT_GE(waited, absl::Milliseconds(200));
+  EXPECT_LT(waited, absl::Seconds(3));
+  EXPECT_TRUE(WaitConnected(client));
 }
 
 TEST(RedisQuotaTest, TwoReplicasShareOneRequestLimit) {
