@@ -367,6 +367,7 @@ void RedisClient::Handshake(Completions* out) {
   const int result = SSL_connect(tls_);
   tls_wants_write_ = false;
   if (result == 1) {
+    last_tls_failure_.clear();
     BecomeReady();
     return;
   }
@@ -377,10 +378,14 @@ void RedisClient::Handshake(Completions* out) {
     return;
   }
   const long verify = SSL_get_verify_result(tls_);
-  LogEvent(Severity::kError,
-           absl::StrCat("the TLS handshake with Redis failed: ",
-                        verify != X509_V_OK ? X509_verify_cert_error_string(verify) : TlsErrors().c_str()),
-           {{"event", "redis_tls_failed"}});
+  std::string reason = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : TlsErrors();
+  // Retried with backoff: logged when the reason changes, not at every attempt (the metric
+  // counts each).
+  if (reason != last_tls_failure_) {
+    LogEvent(Severity::kError, absl::StrCat("the TLS handshake with Redis failed: ", reason),
+             {{"event", "redis_tls_failed"}});
+    last_tls_failure_ = std::move(reason);
+  }
   Drop("tls", out);
 }
 

@@ -164,6 +164,9 @@ class RedisClient {
   // The TLS session must write (a handshake step, or a read that needs to send) before it can
   // go on.
   bool tls_wants_write_ ABSL_GUARDED_BY(mu_) = false;
+  // Why the last TLS handshake failed ("" after one succeeded), so a retry failing the same
+  // way is not logged again.
+  std::string last_tls_failure_ ABSL_GUARDED_BY(mu_);
   std::vector<std::vector<std::string>> setup_ ABSL_GUARDED_BY(mu_);
   // Formatted commands not yet taken by the socket.
   std::string output_ ABSL_GUARDED_BY(mu_);
