@@ -246,7 +246,15 @@ void RedisClient::Connect() {
   int fd = -1;
   if (getaddrinfo(options_.endpoint.host.c_str(), absl::StrCat(options_.endpoint.port).c_str(), &hints,
                   &addresses) == 0) {
-    for (const addrinfo* a = addresses; a != nullptr && fd < 0; a = a->ai_next) {
+    std::vector<const addrinfo*> candidates;
+    for (const addrinfo* a = addresses; a != nullptr; a = a->ai_next) candidates.push_back(a);
+    // A connection that failed after connect() started (refused, timed out) was to one of the
+    // host's addresses: each failed attempt starts one address further ("localhost" may list
+    // ::1 first while Redis listens on 127.0.0.1 only).
+    std::rotate(candidates.begin(), candidates.begin() + failed_attempts_ % std::max<size_t>(candidates.size(), 1),
+                candidates.end());
+    for (const addrinfo* a : candidates) {
+      if (fd >= 0) break;
       fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
       if (fd < 0) continue;
       const int one = 1;
@@ -306,6 +314,7 @@ void RedisClient::AddConnectionSetup(std::vector<std::string> args) {
 
 void RedisClient::Drop(const char* what, Completions* out) {
   const bool was_ready = phase_ == Phase::kReady;
+  if (!was_ready) ++failed_attempts_;
   if (tls_ != nullptr) {
     SSL_free(tls_);
     tls_ = nullptr;

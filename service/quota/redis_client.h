@@ -176,6 +176,9 @@ class RedisClient {
   absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
 
+  // Connection attempts that failed before the connection was up (loop thread only).
+  size_t failed_attempts_ = 0;
+
   std::atomic<bool> connected_{false};
   std::thread thread_;
 };
