@@ -111,11 +111,14 @@ ABSL_FLAG(std::string, metrics_listen, "",
           "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free one and prints "
           "it). Default: no metrics.");
 ABSL_FLAG(std::string, redis_url, "",
-          "redis://[:password@]host[:port][/db]: count requests and tokens per minute and the "
-          "budgets in Redis, shared by every replica (calls in flight stay per replica). Default: "
-          "in memory, per replica.");
+          "redis://[:password@]host[:port][/db] (rediss:// for TLS): count requests and tokens per "
+          "minute and the budgets in Redis, shared by every replica. Calls in flight "
+          "(concurrent_streams) stay per replica. Default: in memory, per replica.");
 ABSL_FLAG(std::string, redis_password_file, "",
           "File holding the Redis password (a mounted secret; a trailing newline is ignored).");
+ABSL_FLAG(std::string, redis_ca_file, "",
+          "rediss:// only: PEM CA certificates Redis's certificate must chain to (default: the "
+          "system's). The certificate must also name the URL's host. Verification is always on.");
 ABSL_FLAG(std::string, redis_failure, "open",
           "When Redis cannot answer: \"open\" admits on this replica's own counts (logged and "
           "counted in claude_grpc_quota_fail_open_admissions_total); \"closed\" refuses with "
@@ -268,6 +271,7 @@ int main(int argc, char** argv) {
   config.callers.limits.tokens_per_minute = absl::GetFlag(FLAGS_caller_tokens_per_minute);
   config.quota.redis_url = absl::GetFlag(FLAGS_redis_url);
   config.quota.redis_password_file = absl::GetFlag(FLAGS_redis_password_file);
+  config.quota.redis_ca_file = absl::GetFlag(FLAGS_redis_ca_file);
   config.quota.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
   config.quota.prices_file = absl::GetFlag(FLAGS_prices_file);
   if (const std::string failure = absl::GetFlag(FLAGS_redis_failure); failure == "open" || failure == "closed") {

@@ -302,6 +302,13 @@ absl::Status ClaudeServer::StartQuota() {
     endpoint->password = std::string(absl::StripTrailingAsciiWhitespace(password->value_or("")));
   }
   RedisClientOptions options;
+  if (endpoint->tls) {
+    absl::StatusOr<std::shared_ptr<ssl_ctx_st>> tls = MakeRedisTlsContext(quota.redis_ca_file);
+    if (!tls.ok()) return absl::InvalidArgumentError(absl::StrCat("--redis_ca_file: ", tls.status().message()));
+    options.tls_context = *std::move(tls);
+  } else if (!quota.redis_ca_file.empty()) {
+    return absl::InvalidArgumentError("--redis_ca_file needs a rediss:// (TLS) --redis_url");
+  }
   options.endpoint = *std::move(endpoint);
   options.command_timeout = quota.redis_timeout;
   redis_ = std::make_unique<RedisClient>(std::move(options), quota_metrics_);

@@ -1,5 +1,6 @@
 #include "tests/testing/redis_server.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -50,8 +51,16 @@ bool RedisServer::Start() {
   }
   if (port_ == 0) port_ = bench::FreeLoopbackPort();
   const std::string port = std::to_string(port_);
-  std::vector<std::string> argv = {binary, "--port", port, "--bind", "127.0.0.1", "--dir", dir_, "--save", "",
-                                   "--appendonly", "no", "--daemonize", "no"};
+  std::vector<std::string> argv = {binary, "--dir", dir_, "--save", "", "--appendonly", "no",
+                                   "--daemonize", "no"};
+  if (tls_cert_.empty()) {
+    argv.insert(argv.end(), {"--port", port, "--bind", "127.0.0.1"});
+  } else {
+    // 127.0.0.2 too: a test connects there to see a certificate that does not name the host refused.
+    argv.insert(argv.end(), {"--port", "0", "--tls-port", port, "--bind", "127.0.0.1", "127.0.0.2",
+                             "--tls-cert-file", tls_cert_, "--tls-key-file", tls_key_,
+                             "--tls-ca-cert-file", tls_ca_, "--tls-auth-clients", "no"});
+  }
   if (!password_.empty()) {
     argv.push_back("--requirepass");
     argv.push_back(password_);
@@ -63,6 +72,14 @@ bool RedisServer::Start() {
     return false;
   }
   return true;
+}
+
+void RedisServer::Pause() {
+  if (process_.pid() > 0) kill(process_.pid(), SIGSTOP);
+}
+
+void RedisServer::Resume() {
+  if (process_.pid() > 0) kill(process_.pid(), SIGCONT);
 }
 
 void RedisServer::Kill() { process_.Kill(); }
