@@ -94,8 +94,9 @@ RpcMetrics::RpcMetrics(std::shared_ptr<prometheus::Registry> registry, size_t ma
       upstream_latency_(prometheus::BuildHistogram()
                             .Name("claude_grpc_upstream_latency_seconds")
                             .Help("Time each upstream of the upstreams file took to answer an "
-                                  "attempt: from the request leaving to the response head, or to "
-                                  "the failure when none came, in seconds.")
+                                  "attempt: from the request leaving (a wait for one of its "
+                                  "max_connections included) to the response head, or to the "
+                                  "failure when none came, in seconds.")
                             .Register(*registry_)),
       dropped_response_headers_(prometheus::BuildCounter()
                                     .Name("claude_grpc_upstream_headers_dropped_total")
