@@ -1,7 +1,14 @@
 #include "client/bench/curl_handles.h"
 
+#include <string>
+
 namespace claude {
 namespace bench {
+
+size_t AppendToString(char* data, size_t size, size_t n, void* string) {
+  static_cast<std::string*>(string)->append(data, size * n);
+  return size * n;
+}
 
 absl::StatusOr<CurlEasy> NewCurlEasy() {
   CurlEasy handle(curl_easy_init());

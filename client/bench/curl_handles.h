@@ -36,6 +36,9 @@ using CurlHeaders = std::unique_ptr<curl_slist, CurlSlistFree>;
 absl::StatusOr<CurlEasy> NewCurlEasy();
 absl::StatusOr<CurlMulti> NewCurlMulti();
 
+// A CURLOPT_WRITEFUNCTION that appends the body to the std::string given as CURLOPT_WRITEDATA.
+size_t AppendToString(char* data, size_t size, size_t n, void* string);
+
 // Appends "Name: value" lines to `*headers`.
 absl::Status AppendHeaders(std::initializer_list<const char*> lines, CurlHeaders* headers);
 

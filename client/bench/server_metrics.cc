@@ -10,22 +10,13 @@
 
 namespace claude {
 namespace bench {
-namespace {
-
-size_t AppendTo(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-}  // namespace
-
 absl::StatusOr<std::string> FetchMetrics(int metrics_port) {
   std::string body;
   absl::StatusOr<CurlEasy> curl = NewCurlEasy();
   if (!curl.ok()) return curl.status();
   const std::string url = absl::StrCat("http://127.0.0.1:", metrics_port, "/metrics");
   for (absl::Status s : {SetOption(curl->get(), CURLOPT_URL, url.c_str()),
-                         SetOption(curl->get(), CURLOPT_WRITEFUNCTION, AppendTo),
+                         SetOption(curl->get(), CURLOPT_WRITEFUNCTION, AppendToString),
                          SetOption(curl->get(), CURLOPT_WRITEDATA, &body), SetOption(curl->get(), CURLOPT_NOSIGNAL, 1L),
                          SetOption(curl->get(), CURLOPT_TIMEOUT, 10L)}) {
     if (!s.ok()) return s;
