@@ -295,6 +295,29 @@ routes:
   EXPECT_EQ(a().requests()[0].path, "/v1/models/claude-fake-1");
 }
 
+TEST_F(RoutingTest, AKeyRefusedWith403IsParkedAndTheOthersServe) {
+  std::ofstream(::testing::TempDir() + "/routing_key_a") << "sk-ant-a\n";
+  std::ofstream(::testing::TempDir() + "/routing_key_b") << "sk-ant-b\n";
+  StartServer(R"(upstreams:
+  - name: a
+    dialect: messages
+    base_url: A_URL
+    auth: {type: x-api-key, key_files: [DIR/routing_key_a, DIR/routing_key_b]}
+routes:
+  - {model: "*", upstreams: [a]}
+)");
+  a().Enqueue(JsonReply(403, R"({"type":"error","error":{"type":"permission_error","message":"no"}})"));
+  claude::v1::Message reply;
+  // The server's own key was refused: never reported as the caller's auth failure.
+  const grpc::Status refused = Create("claude-sonnet-4-5", &reply);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Create("claude-sonnet-4-5", &reply).ok()) << i;
+  const std::vector<RecordedRequest> requests = a().requests();
+  ASSERT_EQ(requests.size(), 4u);
+  EXPECT_EQ(*FindHeader(requests[0].headers, "x-api-key"), "sk-ant-a");
+  for (int i = 1; i < 4; ++i) EXPECT_EQ(*FindHeader(requests[i].headers, "x-api-key"), "sk-ant-b") << i;
+}
+
 // ---- Spread and failover.
 
 TEST_F(RoutingTest, CallsSpreadByWeightWithinTheFirstRank) {
