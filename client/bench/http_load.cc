@@ -16,11 +16,6 @@ namespace claude {
 namespace bench {
 namespace {
 
-size_t AppendBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
 // The headers of a Messages API POST, as a caller without claude-grpc would send them.
 absl::StatusOr<CurlHeaderList> MessagesHeaders() {
   CurlHeaderList headers;
@@ -48,7 +43,7 @@ absl::Status SetUpPost(const std::string& url, const std::string& body, curl_sli
   for (absl::Status s : {SetOption(h, CURLOPT_URL, url.c_str()), SetOption(h, CURLOPT_POSTFIELDS, body.data()),
                          SetOption(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size())),
                          SetOption(h, CURLOPT_HTTPHEADER, headers),
-                         SetOption(h, CURLOPT_WRITEFUNCTION, AppendBody),
+                         SetOption(h, CURLOPT_WRITEFUNCTION, AppendToString),
                          SetOption(h, CURLOPT_WRITEDATA, &post->response), SetOption(h, CURLOPT_NOSIGNAL, 1L),
                          SetOption(h, CURLOPT_TCP_NODELAY, 1L), SetOption(h, CURLOPT_TIMEOUT, 60L),
                          SetOption(h, CURLOPT_PRIVATE, static_cast<void*>(post))}) {

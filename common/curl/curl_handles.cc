@@ -9,4 +9,9 @@ absl::Status AppendHeader(CurlHeaderList& list, const std::string& line) {
   return absl::OkStatus();
 }
 
+size_t AppendToString(char* data, size_t size, size_t n, void* string) {
+  static_cast<std::string*>(string)->append(data, size * n);
+  return size * n;
+}
+
 }  // namespace claude

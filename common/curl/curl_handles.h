@@ -51,6 +51,9 @@ absl::Status SetMultiOption(CURLM* multi, CURLMoption option, T value) {
 // then unchanged.
 absl::Status AppendHeader(CurlHeaderList& list, const std::string& line);
 
+// A CURLOPT_WRITEFUNCTION that appends the body to the std::string given as CURLOPT_WRITEDATA.
+size_t AppendToString(char* data, size_t size, size_t n, void* string);
+
 }  // namespace claude
 
 #endif  // COMMON_CURL_CURL_HANDLES_H_

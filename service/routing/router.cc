@@ -42,6 +42,9 @@ absl::StatusOr<std::vector<UpstreamTarget>> Router::Plan(
       continue;
     }
     if (upstream.config.timeout > absl::ZeroDuration()) request->timeout = upstream.config.timeout;
+    request->connect_timeout = upstream.config.connect_timeout;
+    request->connection_pool = upstream.config.name;
+    request->max_connections = upstream.config.max_connections;
     targets.push_back(UpstreamTarget{upstream.config.name, nullptr, upstream.config.dialect.get(),
                                      upstream.health.get(), *std::move(request), upstream.keys.get(),
                                      upstream.keys ? &upstream.config.key_signers : nullptr});

@@ -48,6 +48,10 @@ struct RoutedUpstream {
   // Its keys, used in turn (service/routing/key_pool.h), one signer each; empty: the dialect
   // signs.
   std::vector<std::shared_ptr<RequestSigner>> key_signers;
+  // Its TCP connect and TLS handshake; zero: the transport's --connect_timeout.
+  absl::Duration connect_timeout = absl::ZeroDuration();
+  // Requests in flight to it at once (HttpRequest::max_connections); 0: no limit of its own.
+  long max_connections = 0;
 };
 
 class Router {

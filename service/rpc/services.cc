@@ -1,6 +1,8 @@
 #include "service/rpc/services.h"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "service/errors/error_table.h"
 #include "service/rpc/batch_results_call.h"
+#include "service/rpc/route_models.h"
 #include "service/validation/batch_validator.h"
 #include "service/observability/trace_context.h"
 #include "service/validation/request_validator.h"
@@ -151,7 +154,7 @@ class CallReactor final : public Base, public CallerSide {
       Start(*waiting->env, std::move(targets), context, std::move(waiting->record), std::move(decided), args...);
     });
   }
-  // Ends the RPC with `status` before any upstream call.
+  // Ends the RPC with `status` before any upstream call (a refusal, or an answer of the routes).
   void Refuse(const CallEnvironment& env, CallRecord& record, const grpc::Status& status) {
     EndRecord(env, record, status);
     this->Finish(status);
@@ -252,6 +255,10 @@ struct RpcSpec {
   absl::FunctionRef<absl::Status()> validate;
   // The upstream request, from an upstream's dialect; a refusal goes to the caller as is.
   absl::FunctionRef<absl::StatusOr<HttpRequest>(const Dialect& dialect, const HttpHeaders& forwarded)> build;
+  // With an upstreams file, the RPCs the routes answer themselves (route_models.h): the
+  // status to end the RPC with (OK: the response is filled), or nullopt for the route's
+  // upstreams to answer. Empty: always the upstreams.
+  std::function<std::optional<grpc::Status>(const Router& router)> from_routes = nullptr;
 };
 
 // The one admission path of every RPC: record, admit, refuse, validate, build, reactor. Every
@@ -273,6 +280,13 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
   if (absl::Status s = rpc.validate(); !s.ok()) {
     reactor->Refuse(env, record, StatusFromValidation(s));
     return reactor;
+  }
+  if (env.routers != nullptr && rpc.from_routes) {
+    // Answered here, with no upstream request: the shared quota store is not asked either.
+    if (std::optional<grpc::Status> answer = rpc.from_routes(*env.routers->Current(env.clock->Now()))) {
+      reactor->Refuse(env, record, *answer);
+      return reactor;
+    }
   }
   // The upstreams to try: the model's route (NOT_FOUND when none matches), or the one upstream.
   const HttpHeaders forwarded = RequestHeadersFromMetadata(context, trace);
@@ -356,6 +370,9 @@ grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext*
       {kListModelsMethod, "", [&] { return ValidateListModelsRequest(*request); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) {
          return dialect.ListModels(*request, forwarded);
+       },
+       [&](const Router& router) -> std::optional<grpc::Status> {
+         return ToGrpcStatus(ListRouteModels(router.routes(), *request, response));
        }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
@@ -368,6 +385,10 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
       {kGetModelMethod, request->model_id(), [&] { return ValidateGetModelRequest(*request); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) {
          return dialect.GetModel(*request, forwarded);
+       },
+       [&](const Router& router) -> std::optional<grpc::Status> {
+         if (DescribeRouteModel(router.routes(), request->model_id(), response)) return grpc::Status::OK;
+         return std::nullopt;  // a prefix route's upstreams describe it, or NOT_FOUND
        }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }

@@ -109,6 +109,7 @@ void UpstreamCall::StartAttempt(absl::Duration delay) {
   if (target.keys != nullptr) attempt.signer = (*target.key_signers)[key_];
   attempt.timeout = std::min(attempt.timeout, remaining - delay);  // an upstream's own timeout
   record_.attempt_upstreams.push_back(target.upstream);
+  attempt_sent_ = CallRecord::Clock::now() + absl::ToChronoNanoseconds(delay);
   if (record_.upstream_started == CallRecord::Clock::time_point{}) {
     record_.upstream_started = CallRecord::Clock::now();
   }
@@ -157,6 +158,7 @@ void UpstreamCall::OnHead(int http_status, const HttpHeaders& headers) {
   // The attempt whose answer the caller gets decides: earlier attempts' headers never reach it.
   record_.dropped_response_headers = forwarded_.dropped;
   record_.attempt_statuses.push_back(http_status);
+  record_.attempt_latencies.push_back(absl::FromChrono(CallRecord::Clock::now() - attempt_sent_));
   // Logged, so held to the same rule as metadata: printable ASCII, bounded.
   if (const std::string* id = FindHeader(headers, "request-id");
       id != nullptr && IsValidMetadataValue(*id) && id->size() <= kMaxForwardedValueBytes) {
@@ -187,7 +189,10 @@ void UpstreamCall::OnDone(const absl::Status& status) {
     std::lock_guard<std::mutex> lock(mu_);
     transfer_live_ = false;
     record_.upstream_ended = CallRecord::Clock::now();
-    if (!cancelled_ && http_status_ == 0) record_.attempt_statuses.push_back(0);
+    if (!cancelled_ && http_status_ == 0) {
+      record_.attempt_statuses.push_back(0);
+      record_.attempt_latencies.push_back(absl::FromChrono(record_.upstream_ended - attempt_sent_));
+    }
     if (!cancelled_) {
       if (http_status_ >= 200 && http_status_ < 300) {
         OnSuccessEnd(status);

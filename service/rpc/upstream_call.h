@@ -188,6 +188,8 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   Transport::TransferId transfer_ ABSL_GUARDED_BY(mu_) = 0;
   bool transfer_live_ ABSL_GUARDED_BY(mu_) = false;
   int http_status_ ABSL_GUARDED_BY(mu_) = 0;
+  // When the current attempt's request leaves (its backoff over): its latency's start.
+  CallRecord::Clock::time_point attempt_sent_ ABSL_GUARDED_BY(mu_){};
   HttpHeaders headers_ ABSL_GUARDED_BY(mu_);
   ForwardedHeaders forwarded_ ABSL_GUARDED_BY(mu_);
   std::string error_body_ ABSL_GUARDED_BY(mu_);

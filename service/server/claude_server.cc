@@ -197,6 +197,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
     defaults.anthropic_version = self->config_.upstream.anthropic_version;
     defaults.max_event_bytes = self->config_.upstream.max_event_bytes;
     defaults.ejection = self->config_.ejection;
+    defaults.chat_thinking = self->config_.chat_thinking;
     absl::StatusOr<std::unique_ptr<UpstreamsFileRouters>> routers =
         UpstreamsFileRouters::Load(self->config_.upstreams_file, std::move(defaults));
     if (!routers.ok()) return routers.status();

@@ -74,6 +74,24 @@ TEST(RouterTest, TargetsCarryTheirDialectHealthAndTimeout) {
   EXPECT_EQ((*plan)[1].request.timeout, absl::InfiniteDuration());
 }
 
+TEST(RouterTest, RequestsCarryTheirUpstreamsConnectTimeoutAndConnectionLimit) {
+  auto dialect = std::make_shared<testing::MockDialect>();
+  RoutedUpstream limited{"limited", dialect, absl::ZeroDuration(), {}};
+  limited.connect_timeout = absl::Milliseconds(250);
+  limited.max_connections = 4;
+  Router router({limited, {"free", dialect, absl::ZeroDuration(), {}}},
+                {RouteConfig{"*", {{0, 1, 1}, {1, 2, 1}}, 0}});
+  absl::StatusOr<std::vector<UpstreamTarget>> plan =
+      router.Plan("m", kNow, [](const Dialect&) { return HttpRequest{}; });
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->size(), 2u);
+  EXPECT_EQ((*plan)[0].request.connect_timeout, absl::Milliseconds(250));
+  EXPECT_EQ((*plan)[0].request.connection_pool, "limited");
+  EXPECT_EQ((*plan)[0].request.max_connections, 4);
+  EXPECT_EQ((*plan)[1].request.connect_timeout, absl::ZeroDuration());  // the transport's
+  EXPECT_EQ((*plan)[1].request.max_connections, 0);
+}
+
 TEST(RouterTest, AModelNoRouteMatchesIsNotFound) {
   Fixture f;
   absl::StatusOr<std::vector<UpstreamTarget>> plan =

@@ -189,5 +189,18 @@ TEST(UpstreamsFileTest, LoadsAFileAndNamesAMissingOne) {
   EXPECT_THAT(std::string(LoadUpstreamsFile(path).status().message()), HasSubstr(path + ": cannot read"));
 }
 
+// The file deploy/components/upstreams ships (and README.md shows) is one the server takes.
+TEST(UpstreamsFileTest, TheShippedDeployFileParses) {
+  const std::string path = std::string(CLAUDE_SOURCE_DIR) + "/deploy/components/upstreams/upstreams.yaml";
+  absl::StatusOr<UpstreamsConfig> config = LoadUpstreamsFile(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->upstreams.size(), 3u);
+  EXPECT_EQ(config->upstreams[0].dialect, "messages");  // the Anthropic API first
+  EXPECT_EQ(config->upstreams[1].dialect, "bedrock");
+  EXPECT_EQ(config->upstreams[2].dialect, "vertex");
+  ASSERT_FALSE(config->routes.empty());
+  EXPECT_EQ(config->routes[0].targets.front().upstream, 0u);
+}
+
 }  // namespace
 }  // namespace claude
