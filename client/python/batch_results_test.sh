@@ -8,22 +8,11 @@
 # "error"; and that a closed port fails with UNAVAILABLE named on stderr.
 set -euo pipefail
 
-if [ $# -ne 3 ]; then
-  echo "usage: $0 FAKE_ANTHROPIC_BINARY CLAUDE_GRPC_SERVER_BINARY PYTHON_GEN_DIR" >&2
-  exit 2
-fi
-fake_anthropic=$1
-server=$2
-gen_dir=$3
-python=/usr/bin/python3
 example="$(cd "$(dirname "$0")" && pwd)/batch_results.py"
-# Sanitizer builds (.ci/run) start several times slower.
-scale=${CLAUDE_TEST_TIME_SCALE:-1}
-
 test_name=python_batch_results_test
 fake_flags=(--batch_processing_time=1s)
 # shellcheck source=client/python/example_servers.sh
-source "$(dirname "$0")/example_servers.sh"
+source "$(dirname "$0")/example_servers.sh" "$@"
 
 show_output() {
   echo "--- stdout:" >&2; cat "$logs/out" >&2

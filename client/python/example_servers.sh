@@ -2,10 +2,23 @@
 # Debian's interpreter and the generated stubs, then starts fake-anthropic and a real
 # claude-grpc-server in front of it on loopback port 0, both stopped when the test exits.
 #
-# The sourcing script sets: test_name, python, fake_anthropic, server, gen_dir, scale, and
-# fake_flags (an array of extra fake-anthropic flags, may be empty). Afterwards: `port` (the
-# server's gRPC port), `logs` (a temporary directory holding fake.log and server.log, removed on
-# exit), and fail MESSAGE (prints "<test_name>: FAIL: MESSAGE" and exits 1).
+# The sourcing script passes its own arguments (FAKE_ANTHROPIC_BINARY CLAUDE_GRPC_SERVER_BINARY
+# PYTHON_GEN_DIR) and sets test_name and fake_flags (an array of extra fake-anthropic flags, may
+# be empty). Afterwards: `python` (Debian's interpreter, /usr/bin/python3: another python3
+# earlier on PATH may lack grpcio and protobuf), `gen_dir`, `scale` (CLAUDE_TEST_TIME_SCALE:
+# sanitizer builds start several times slower), `port` (the server's gRPC port), `logs` (a
+# temporary directory holding fake.log and server.log, removed on exit), and fail MESSAGE
+# (prints "<test_name>: FAIL: MESSAGE" and exits 1).
+
+if [ $# -ne 3 ]; then
+  echo "usage: $0 FAKE_ANTHROPIC_BINARY CLAUDE_GRPC_SERVER_BINARY PYTHON_GEN_DIR" >&2
+  exit 2
+fi
+fake_anthropic=$1
+server=$2
+gen_dir=$3
+python=/usr/bin/python3
+scale=${CLAUDE_TEST_TIME_SCALE:-1}
 
 fail() {
   echo "$test_name: FAIL: $*" >&2

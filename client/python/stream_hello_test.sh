@@ -8,22 +8,11 @@
 # python3-protobuf) explicitly: another python3 earlier on PATH may lack them.
 set -euo pipefail
 
-if [ $# -ne 3 ]; then
-  echo "usage: $0 FAKE_ANTHROPIC_BINARY CLAUDE_GRPC_SERVER_BINARY PYTHON_GEN_DIR" >&2
-  exit 2
-fi
-fake_anthropic=$1
-server=$2
-gen_dir=$3
-python=/usr/bin/python3
 example="$(cd "$(dirname "$0")" && pwd)/stream_hello.py"
-# Sanitizer builds (.ci/run) start several times slower.
-scale=${CLAUDE_TEST_TIME_SCALE:-1}
-
 test_name=python_stream_hello_test
 fake_flags=()
 # shellcheck source=client/python/example_servers.sh
-source "$(dirname "$0")/example_servers.sh"
+source "$(dirname "$0")/example_servers.sh" "$@"
 
 # 1. The reply streams through: exactly the echoed prompt and one newline.
 status=0
