@@ -238,8 +238,9 @@ using BatchResultsReactor =
 // Security's admission step: who calls (bearer token) and whether within its limits. The
 // caller's name goes into the record for metrics and logs.
 CallAdmission Admit(const CallEnvironment& env, const grpc::CallbackServerContext* context,
-                    CallRecord& record) {
-  CallAdmission admission = env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context);
+                    CallRecord& record, int64_t requests_per_minute) {
+  CallAdmission admission =
+      env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context, requests_per_minute);
   record.caller = admission.caller();
   return admission;
 }
@@ -252,6 +253,11 @@ struct RpcSpec {
   absl::FunctionRef<absl::Status()> validate;
   // The upstream request, from an upstream's dialect; a refusal goes to the caller as is.
   absl::FunctionRef<absl::StatusOr<HttpRequest>(const Dialect& dialect, const HttpHeaders& forwarded)> build;
+  // What the RPC counts against the caller's requests per minute: 1, or for a batch 1 + its
+  // requests (decided after validation, all or nothing; caller_gate.h).
+  int64_t requests_per_minute = 1;
+  // A Message Batches RPC: with an upstreams file it goes to the batches upstream, not by model.
+  bool batches = false;
 };
 
 // The one admission path of every RPC: record, admit, refuse, validate, build, reactor. Every
@@ -265,7 +271,7 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
   const TraceContext trace = TraceOf(context);
   CallRecord record = StartRecord(env, context, trace, rpc.method, rpc.model);
   auto* reactor = new Reactor();
-  CallAdmission admission = Admit(env, context, record);
+  CallAdmission admission = Admit(env, context, record, rpc.requests_per_minute);
   if (!admission.ok()) {
     reactor->Refuse(env, record, admission.status());
     return reactor;
@@ -280,8 +286,8 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
   if (env.routers != nullptr) {
     const absl::Time now = env.clock->Now();
     std::shared_ptr<const Router> router = env.routers->Current(now);
-    targets = router->Plan(rpc.model, now,
-                           [&](const Dialect& dialect) { return rpc.build(dialect, forwarded); });
+    const auto build = [&](const Dialect& dialect) { return rpc.build(dialect, forwarded); };
+    targets = rpc.batches ? router->PlanBatches(build) : router->Plan(rpc.model, now, build);
     if (targets.ok()) {
       for (UpstreamTarget& target : *targets) target.router = router;
     }
@@ -388,7 +394,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
            if (absl::Status s = ValidateMessageBatchBodySize(http->body->size()); !s.ok()) return s;
          }
          return http;
-       }},
+       },
+       1 + static_cast<int64_t>(request->requests_size()), /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -398,7 +405,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::GetMessageBatch(grpc::CallbackS
   return Serve<UnaryReactor>(
       *env_, context,
       {kGetMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(*request, forwarded); },
+       1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -408,7 +416,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::ListMessageBatches(
   return Serve<UnaryReactor>(
       *env_, context,
       {kListMessageBatchesMethod, "", [&] { return ValidateListMessageBatchesRequest(*request); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.ListMessageBatches(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.ListMessageBatches(*request, forwarded); },
+       1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -418,7 +427,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::CancelMessageBatch(
   return Serve<UnaryReactor>(
       *env_, context,
       {kCancelMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.CancelMessageBatch(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.CancelMessageBatch(*request, forwarded); },
+       1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -428,7 +438,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::DeleteMessageBatch(
   return Serve<UnaryReactor>(
       *env_, context,
       {kDeleteMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.DeleteMessageBatch(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.DeleteMessageBatch(*request, forwarded); },
+       1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -443,7 +454,8 @@ grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService:
   return Serve<BatchResultsReactor>(
       *env_, context,
       {kStreamMessageBatchResultsMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(get, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(get, forwarded); },
+       1, /*batches=*/true},
       // The results' GET carries the caller's headers too; the trace goes on in a span of its own.
       RequestHeadersFromMetadata(context, TraceOf(context)), after_custom_id);
 }

@@ -110,7 +110,7 @@ absl::StatusOr<std::unique_ptr<Router>> BuildRouter(const UpstreamsConfig& confi
         RoutedUpstream{upstream.name, *std::move(dialect), upstream.timeout, std::move(key_signers)});
   }
   return std::make_unique<Router>(std::move(upstreams), config.routes, defaults.ejection,
-                                  defaults.uniform);
+                                  defaults.uniform, config.batches);
 }
 
 absl::StatusOr<std::unique_ptr<UpstreamsFileRouters>> UpstreamsFileRouters::Load(
