@@ -16,7 +16,7 @@
 #include "absl/time/clock.h"
 #include "claude/v1/message_batches.pb.h"
 #include "client/cli/cli_support.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "tests/fake_upstream/fake_batches.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/subprocess.h"

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "claude/v1/message_batches.grpc.pb.h"
-#include "service/errors/error_table.h"
+#include "common/errors/error_details.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/server_harness.h"
 
