@@ -509,7 +509,7 @@ grpc::Status WithErrorInfoMetadata(const grpc::Status& status, const std::string
   return grpc::Status(status.error_code(), status.error_message(), rpc.SerializeAsString());
 }
 
-grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason, absl::Duration retry_delay,
+grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason, std::optional<absl::Duration> retry_delay,
                                     std::string subject) {
   Details details;
   details.domain = kLocalErrorDomain;

@@ -15,7 +15,8 @@ namespace {
 
 // KEYS: requests this minute, tokens this minute, tokens today, tokens this month, micro-USD
 // today, micro-USD this month. ARGV[1..6]: the limit on each (0: none); ARGV[7]: when the
-// minute's key expires (Unix ms). Returns {0, requests} when admitted, else {i, count}: the
+// minute's key expires (Unix ms); ARGV[8]: the requests this call counts (1; a batch: 1 + its
+// requests), all of them or none. Returns {0, requests} when admitted, else {i, count}: the
 // first limit (1-based, KEYS order) reached.
 constexpr char kAdmitScript[] = R"lua(
 for i = 2, 6 do
@@ -26,9 +27,10 @@ for i = 2, 6 do
   end
 end
 local limit = tonumber(ARGV[1])
+local requests = tonumber(ARGV[8])
 local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-if limit > 0 and count >= limit then return {1, count} end
-count = redis.call('INCR', KEYS[1])
+if limit > 0 and count + requests > limit then return {1, count} end
+count = redis.call('INCRBY', KEYS[1], requests)
 redis.call('PEXPIREAT', KEYS[1], ARGV[7])
 return {0, count}
 )lua";
@@ -132,8 +134,9 @@ std::vector<std::string> RedisQuota::Keys(const std::string& caller, absl::Time 
           Key(caller, "tpmo", month), Key(caller, "usdd", day),   Key(caller, "usdm", month)};
 }
 
-void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, absl::Time now,
+void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, absl::Time now, int64_t requests,
                        std::function<void(SharedDecision)> done) {
+  requests = std::max<int64_t>(requests, 1);
   const int64_t limit_of_key[] = {limits.requests_per_minute, limits.tokens_per_minute,
                                   limits.tokens_per_day,      limits.tokens_per_month,
                                   limits.usd_micros_per_day,  limits.usd_micros_per_month};
@@ -142,13 +145,14 @@ void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, ab
   for (int64_t limit : limit_of_key) args.push_back(absl::StrCat(std::max<int64_t>(limit, 0)));
   const QuotaWindow minute = options_.windows.MinuteAt(now);
   args.push_back(ExpiresAt(minute.end));
+  args.push_back(absl::StrCat(requests));
   const absl::Time window_end[] = {minute.end, minute.end, options_.windows.DayAt(now).end,
                                    options_.windows.MonthAt(now).end, options_.windows.DayAt(now).end,
                                    options_.windows.MonthAt(now).end};
   std::vector<absl::Time> ends(std::begin(window_end), std::end(window_end));
   std::vector<int64_t> limit_values(std::begin(limit_of_key), std::end(limit_of_key));
   Eval(
-      kAdmitScript, admit_sha_, std::move(args), /*soon=*/false, [this, caller, limits, now, ends = std::move(ends), limit_values = std::move(limit_values),
+      kAdmitScript, admit_sha_, std::move(args), /*soon=*/false, [this, caller, limits, now, requests, ends = std::move(ends), limit_values = std::move(limit_values),
                         done = std::move(done)](absl::StatusOr<RedisValue> reply) {
         SharedDecision decision;
         if (reply.ok() && reply->type == RedisValue::Type::kArray && reply->elements.size() == 2) {
@@ -156,7 +160,10 @@ void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, ab
             LogEvent(Severity::kInfo, "Redis answers again: limits are shared again", {{"event", "redis_recovered"}});
           }
           const int64_t which = Count(reply->elements[0]);
-          if (which >= 1 && which <= 6) {
+          if (which == 1) {
+            decision.refusal = RequestsRefusal(limit_values[0], requests, limit_values[0] - Count(reply->elements[1]),
+                                               ends[0] - now);
+          } else if (which >= 2 && which <= 6) {
             decision.refusal = RefusalFor(kKindOfKey[which - 1], limit_values[which - 1], ends[which - 1] - now);
           }
           done(std::move(decision));
@@ -173,7 +180,7 @@ void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, ab
         }
         if (options_.fail_open) {
           if (observer_) observer_->OnFailOpen();
-          decision.refusal = local_->AdmitWindows(caller, limits, now);
+          decision.refusal = local_->AdmitWindows(caller, limits, now, requests);
         } else {
           decision.unavailable = absl::UnavailableError(
               absl::StrCat("the shared quota store (Redis) cannot be reached: ", failure.message()));

@@ -241,8 +241,9 @@ using BatchResultsReactor =
 // Security's admission step: who calls (bearer token) and whether within its limits. The
 // caller's name goes into the record for metrics and logs.
 CallAdmission Admit(const CallEnvironment& env, const grpc::CallbackServerContext* context,
-                    CallRecord& record) {
-  CallAdmission admission = env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context);
+                    CallRecord& record, int64_t requests_per_minute) {
+  CallAdmission admission =
+      env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context, requests_per_minute);
   record.caller = admission.caller();
   return admission;
 }
@@ -259,6 +260,11 @@ struct RpcSpec {
   // status to end the RPC with (OK: the response is filled), or nullopt for the route's
   // upstreams to answer. Empty: always the upstreams.
   std::function<std::optional<grpc::Status>(const Router& router)> from_routes = nullptr;
+  // What the RPC counts against the caller's requests per minute: 1, or for a batch 1 + its
+  // requests (decided after validation, all or nothing; caller_gate.h).
+  int64_t requests_per_minute = 1;
+  // A Message Batches RPC: with an upstreams file it goes to the batches upstream, not by model.
+  bool batches = false;
 };
 
 // The one admission path of every RPC: record, admit, refuse, validate, build, reactor. Every
@@ -272,7 +278,7 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
   const TraceContext trace = TraceOf(context);
   CallRecord record = StartRecord(env, context, trace, rpc.method, rpc.model);
   auto* reactor = new Reactor();
-  CallAdmission admission = Admit(env, context, record);
+  CallAdmission admission = Admit(env, context, record, rpc.requests_per_minute);
   if (!admission.ok()) {
     reactor->Refuse(env, record, admission.status());
     return reactor;
@@ -294,8 +300,8 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
   if (env.routers != nullptr) {
     const absl::Time now = env.clock->Now();
     std::shared_ptr<const Router> router = env.routers->Current(now);
-    targets = router->Plan(rpc.model, now,
-                           [&](const Dialect& dialect) { return rpc.build(dialect, forwarded); });
+    const auto build = [&](const Dialect& dialect) { return rpc.build(dialect, forwarded); };
+    targets = rpc.batches ? router->PlanBatches(build) : router->Plan(rpc.model, now, build);
     if (targets.ok()) {
       for (UpstreamTarget& target : *targets) target.router = router;
     }
@@ -409,7 +415,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
            if (absl::Status s = ValidateMessageBatchBodySize(http->body->size()); !s.ok()) return s;
          }
          return http;
-       }},
+       },
+       1 + static_cast<int64_t>(request->requests_size()), /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -419,7 +426,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::GetMessageBatch(grpc::CallbackS
   return Serve<UnaryReactor>(
       *env_, context,
       {kGetMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(*request, forwarded); },
+       1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -429,7 +437,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::ListMessageBatches(
   return Serve<UnaryReactor>(
       *env_, context,
       {kListMessageBatchesMethod, "", [&] { return ValidateListMessageBatchesRequest(*request); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.ListMessageBatches(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.ListMessageBatches(*request, forwarded); },
+       1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -439,7 +448,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::CancelMessageBatch(
   return Serve<UnaryReactor>(
       *env_, context,
       {kCancelMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.CancelMessageBatch(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.CancelMessageBatch(*request, forwarded); },
+       1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -449,7 +459,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::DeleteMessageBatch(
   return Serve<UnaryReactor>(
       *env_, context,
       {kDeleteMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.DeleteMessageBatch(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.DeleteMessageBatch(*request, forwarded); },
+       1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -464,7 +475,8 @@ grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService:
   return Serve<BatchResultsReactor>(
       *env_, context,
       {kStreamMessageBatchResultsMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(get, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(get, forwarded); },
+       1, /*batches=*/true},
       // The results' GET carries the caller's headers too; the trace goes on in a span of its own.
       RequestHeadersFromMetadata(context, TraceOf(context)), after_custom_id);
 }

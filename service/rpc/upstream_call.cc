@@ -1,6 +1,7 @@
 #include "service/rpc/upstream_call.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -422,6 +423,88 @@ void UnaryCall::Flush() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// RelayedCall
+
+template <typename Event>
+void RelayedCall<Event>::WriteDone(bool ok) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    relay_.WriteDone();
+    if (!ok && !cancelled_) {
+      // The caller is gone: stop the upstream at once.
+      CancelLocked();
+      Conclude(grpc::Status(grpc::StatusCode::CANCELLED, "caller went away mid-stream"));
+    }
+  }
+  Flush();
+}
+
+template <typename Event>
+bool RelayedCall<Event>::PauseForSlowCaller() {
+  if (!relay_.above_high_watermark()) return false;
+  relay_.Paused();
+  return true;
+}
+
+template <typename Event>
+void RelayedCall<Event>::Produce(Event event) {
+  relay_.Push(std::move(event));
+  produced_any_ = true;
+}
+
+template <typename Event>
+void RelayedCall<Event>::Conclude(grpc::Status status) {
+  if (cancelled_) {
+    relay_.Clear();  // nobody will read them
+    outcome_ = std::move(status);
+    return;
+  }
+  if (!outcome_) outcome_ = std::move(status);
+}
+
+template <typename Event>
+typename RelayedCall<Event>::Action RelayedCall<Event>::NextAction() {
+  Action action;
+  if (detached_ || finished_) return action;
+  action.write = relay_.StartWrite();
+  if (action.write != nullptr) {
+    OnWriteStarting(*action.write);
+    if (!wrote_any_) {
+      wrote_any_ = true;
+      action.initial_metadata = caller_metadata();
+    }
+  } else if (outcome_ && !relay_.write_in_flight() && relay_.empty()) {
+    finished_ = true;
+    action.end = TakeEnding(*outcome_);
+  }
+  if (relay_.TakeResume() && !cancelled_) action.resume = current_transfer();
+  return action;
+}
+
+template <typename Event>
+void RelayedCall<Event>::Flush() {
+  Action action;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    action = NextAction();
+  }
+  if (action.resume) transport().Resume(*action.resume);
+  if (action.write != nullptr) {
+    const HttpHeaders* initial_metadata = action.initial_metadata ? &*action.initial_metadata : nullptr;
+    if constexpr (std::is_same_v<Event, claude::v1::MessageStreamEvent>) {
+      caller_->SendEvent(*action.write, initial_metadata);
+    } else {
+      caller_->SendResult(*action.write, initial_metadata);
+    }
+  } else if (action.end) {
+    FinishRpc(*action.end);
+  }
+}
+
+template class RelayedCall<claude::v1::MessageStreamEvent>;
+template class RelayedCall<claude::v1::MessageBatchResult>;
+
+// ---------------------------------------------------------------------------------------------
 // StreamCall
 
 StreamCall::StreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline,
@@ -430,15 +513,20 @@ StreamCall::StreamCall(const CallEnvironment& env, HttpRequest request, absl::Ti
 
 StreamCall::StreamCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets,
                        absl::Time deadline, CallerSide* caller)
-    : UpstreamCall(env, std::move(targets), deadline, caller), relay_(env.options.stream_buffer_bytes) {}
+    : RelayedCall(env, std::move(targets), deadline, caller) {}
 
 void StreamCall::ResetAttempt() { events_.emplace(NewEventReader()); }
 
 grpc::Status StreamCall::Relay(claude::v1::MessageStreamEvent event) {
   RecordEvent(event);
-  relay_.Push(std::move(event));
-  produced_any_ = true;
+  Produce(std::move(event));
   return grpc::Status::OK;
+}
+
+void StreamCall::OnWriteStarting(const claude::v1::MessageStreamEvent& event) {
+  if (event.has_content_block_delta() && record().first_token == CallRecord::Clock::time_point{}) {
+    record().first_token = CallRecord::Clock::now();
+  }
 }
 
 void StreamCall::RecordEvent(const claude::v1::MessageStreamEvent& event) {
@@ -465,12 +553,9 @@ void StreamCall::RecordEvent(const claude::v1::MessageStreamEvent& event) {
 
 BodyAction StreamCall::OnSuccessBody(absl::string_view chunk) {
   if (outcome_) return BodyAction::kAbort;
-  if (relay_.above_high_watermark()) {
-    // The caller reads slower than the upstream writes: hold this chunk in the transport (it is
-    // delivered again on resume) and stop reading the socket, instead of growing the queue.
-    relay_.Paused();
-    return BodyAction::kPause;
-  }
+  // The caller reads slower than the upstream writes: hold this chunk in the transport (it is
+  // delivered again on resume) and stop reading the socket, instead of growing the queue.
+  if (PauseForSlowCaller()) return BodyAction::kPause;
   grpc::Status ended = events_->Feed(chunk, response_headers(),
                                      [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
                                        return Relay(std::move(event));
@@ -498,62 +583,6 @@ void StreamCall::OnSuccessEnd(const absl::Status& transport) {
                              [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
                                return Relay(std::move(event));
                              });
-}
-
-void StreamCall::Conclude(grpc::Status status) {
-  if (cancelled_) {
-    relay_.Clear();  // nobody will read them
-    outcome_ = std::move(status);
-    return;
-  }
-  if (!outcome_) outcome_ = std::move(status);
-}
-
-void StreamCall::WriteDone(bool ok) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    relay_.WriteDone();
-    if (!ok && !cancelled_) {
-      // The caller is gone: stop the upstream at once.
-      CancelLocked();
-      Conclude(grpc::Status(grpc::StatusCode::CANCELLED, "caller went away mid-stream"));
-    }
-  }
-  Flush();
-}
-
-StreamCall::Action StreamCall::NextAction() {
-  Action action;
-  if (detached_ || finished_) return action;
-  action.write = relay_.StartWrite();
-  if (action.write != nullptr) {
-    if (action.write->has_content_block_delta() && record().first_token == CallRecord::Clock::time_point{}) {
-      record().first_token = CallRecord::Clock::now();
-    }
-    if (!wrote_any_) {
-      wrote_any_ = true;
-      action.initial_metadata = caller_metadata();
-    }
-  } else if (outcome_ && !relay_.write_in_flight() && relay_.empty()) {
-    finished_ = true;
-    action.end = TakeEnding(*outcome_);
-  }
-  if (relay_.TakeResume() && !cancelled_) action.resume = current_transfer();
-  return action;
-}
-
-void StreamCall::Flush() {
-  Action action;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    action = NextAction();
-  }
-  if (action.resume) transport().Resume(*action.resume);
-  if (action.write != nullptr) {
-    caller_->SendEvent(*action.write, action.initial_metadata ? &*action.initial_metadata : nullptr);
-  } else if (action.end) {
-    FinishRpc(*action.end);
-  }
 }
 
 }  // namespace claude

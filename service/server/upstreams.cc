@@ -131,7 +131,7 @@ absl::StatusOr<std::unique_ptr<Router>> BuildRouter(const UpstreamsConfig& confi
     upstreams.push_back(std::move(routed));
   }
   return std::make_unique<Router>(std::move(upstreams), config.routes, defaults.ejection,
-                                  defaults.uniform);
+                                  defaults.uniform, config.batches);
 }
 
 absl::StatusOr<std::unique_ptr<UpstreamsFileRouters>> UpstreamsFileRouters::Load(

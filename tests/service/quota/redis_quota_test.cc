@@ -26,9 +26,10 @@ absl::StatusOr<RedisValue> RunCommand(RedisClient& client, std::vector<std::stri
   return reply.get_future().get();
 }
 
-SharedDecision Admit(SharedLimits& store, const std::string& caller, const CallerLimits& limits) {
+SharedDecision Admit(SharedLimits& store, const std::string& caller, const CallerLimits& limits,
+                     int64_t requests = 1) {
   std::promise<SharedDecision> decision;
-  store.Admit(caller, limits, absl::Now(), [&decision](SharedDecision d) { decision.set_value(std::move(d)); });
+  store.Admit(caller, limits, absl::Now(), requests, [&decision](SharedDecision d) { decision.set_value(std::move(d)); });
   return decision.get_future().get();
 }
 
@@ -260,6 +261,38 @@ TEST(RedisQuotaTest, RunsScriptsByShaAndResendsThemWhenRedisForgot) {
   EXPECT_THAT(known->string, ::testing::HasSubstr("number_of_cached_scripts:1"));
 }
 
+// A batch counts 1 + its requests, all or none: what does not fit leaves the count untouched.
+TEST(RedisQuotaTest, ABatchCountsItsRequestsAllOrNothing) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClient client(OptionsFor(redis));
+  ASSERT_TRUE(WaitConnected(client));
+  CallerLimiter local;
+  RedisQuotaOptions options;
+  options.windows = StableWindows();
+  RedisQuota store(&client, &local, options);
+  CallerLimits limits;
+  limits.requests_per_minute = 10;
+  ASSERT_FALSE(Admit(store, "jobs", limits, 7).refusal.has_value());  // a batch of 6
+  SharedDecision d = Admit(store, "jobs", limits, 5);                 // a batch of 4: 3 are left
+  ASSERT_TRUE(d.refusal.has_value());
+  EXPECT_EQ(d.refusal->reason, "caller_requests_per_minute");
+  EXPECT_FALSE(d.refusal->never_fits);
+  EXPECT_GT(d.refusal->retry_after, absl::ZeroDuration());
+  EXPECT_THAT(d.refusal->message, ::testing::HasSubstr("a batch of 4 requests counts 5"));
+  EXPECT_THAT(d.refusal->message, ::testing::HasSubstr("3 are left"));
+  d = Admit(store, "jobs", limits, 11);
+  ASSERT_TRUE(d.refusal.has_value());
+  EXPECT_TRUE(d.refusal->never_fits) << d.refusal->message;
+  ASSERT_FALSE(Admit(store, "jobs", limits, 3).refusal.has_value()) << "the refused ones counted nothing";
+  EXPECT_TRUE(Admit(store, "jobs", limits).refusal.has_value()) << "10 of 10 used";
+  absl::StatusOr<RedisValue> count =
+      RunCommand(client, {"GET", store.Key("jobs", "rpm", options.windows.MinuteAt(absl::Now()).id)});
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count->string, "10");
+}
+
 TEST(RedisQuotaTest, NeverAdmitsMoreThanTheLimitUnderConcurrency) {
   CLAUDE_REQUIRE_REDIS_SERVER();
   RedisServer redis;
@@ -281,7 +314,7 @@ TEST(RedisQuotaTest, NeverAdmitsMoreThanTheLimitUnderConcurrency) {
       for (int i = 0; i < 40; ++i) {
         auto done = std::make_shared<std::promise<void>>();
         answers.push_back(done->get_future());
-        store.Admit("crowd", limits, absl::Now(), [&, done](SharedDecision d) {
+        store.Admit("crowd", limits, absl::Now(), 1, [&, done](SharedDecision d) {
           if (!d.unavailable.ok()) {
             ADD_FAILURE() << d.unavailable;
           } else if (d.refusal) {
