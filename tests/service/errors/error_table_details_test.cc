@@ -1,6 +1,7 @@
 // The error table's details: RetryInfo from retry-after headers, error events after HTTP 200,
 // API keys redacted everywhere, transport failures, and the upstream's own error details.
 #include "service/errors/error_table.h"
+#include "service/upstream/messages_api_error.h"
 
 #include <filesystem>
 #include <set>
