@@ -416,7 +416,7 @@ grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
          }
          return http;
        },
-       1 + static_cast<int64_t>(request->requests_size()), /*batches=*/true},
+       /*from_routes=*/nullptr, 1 + static_cast<int64_t>(request->requests_size()), /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -427,7 +427,7 @@ grpc::ServerUnaryReactor* MessageBatchesService::GetMessageBatch(grpc::CallbackS
       *env_, context,
       {kGetMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(*request, forwarded); },
-       1, /*batches=*/true},
+       /*from_routes=*/nullptr, 1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -438,7 +438,7 @@ grpc::ServerUnaryReactor* MessageBatchesService::ListMessageBatches(
       *env_, context,
       {kListMessageBatchesMethod, "", [&] { return ValidateListMessageBatchesRequest(*request); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.ListMessageBatches(*request, forwarded); },
-       1, /*batches=*/true},
+       /*from_routes=*/nullptr, 1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -449,7 +449,7 @@ grpc::ServerUnaryReactor* MessageBatchesService::CancelMessageBatch(
       *env_, context,
       {kCancelMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.CancelMessageBatch(*request, forwarded); },
-       1, /*batches=*/true},
+       /*from_routes=*/nullptr, 1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -460,7 +460,7 @@ grpc::ServerUnaryReactor* MessageBatchesService::DeleteMessageBatch(
       *env_, context,
       {kDeleteMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.DeleteMessageBatch(*request, forwarded); },
-       1, /*batches=*/true},
+       /*from_routes=*/nullptr, 1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -476,7 +476,7 @@ grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService:
       *env_, context,
       {kStreamMessageBatchResultsMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(get, forwarded); },
-       1, /*batches=*/true},
+       /*from_routes=*/nullptr, 1, /*batches=*/true},
       // The results' GET carries the caller's headers too; the trace goes on in a span of its own.
       RequestHeadersFromMetadata(context, TraceOf(context)), after_custom_id);
 }
