@@ -6,7 +6,8 @@
 //   frontend     gRPC to claude-grpc-server, which calls fake-anthropic over HTTP.
 // fake-anthropic and claude-grpc-server are started as child processes on port 0 and stopped
 // at exit. Latencies go into log-linear histograms (client/bench/histogram.h); percentiles are
-// reported, never means. Suites: unary, stream, latency, open_loop (see --help); memory and
+// reported, and the mean beside them. Each run also counts the server's context switches per
+// call and flags other runnable processes (client/bench/run_conditions.h). Suites: unary, stream, latency, open_loop (see --help); memory and
 // slow_reader (client/bench/memory_suites.h) run fresh server processes of their own.
 #include <fcntl.h>
 #include <poll.h>
@@ -55,6 +56,7 @@
 #include "client/bench/child_process.h"
 #include "client/bench/histogram.h"
 #include "client/bench/memory_suites.h"
+#include "client/bench/run_conditions.h"
 #include "client/bench/batch_results_suite.h"
 #include "client/bench/soak_suite.h"
 #include "service/codec/json_mapping.h"
@@ -95,6 +97,10 @@ ABSL_FLAG(double, soak_rss_bound_mb, 32,
           "Soak suite: the most the server's RSS may grow after the warm-up (MB) for the soak to pass.");
 ABSL_FLAG(std::vector<std::string>, server_flags, {},
           "Extra claude-grpc-server flags, comma-separated (e.g. --stream_buffer_bytes=65536).");
+ABSL_FLAG(std::vector<std::string>, ab_server_flags, {},
+          "With flags given (comma-separated, on top of --server_flags), a second claude-grpc-server "
+          "runs with them as scenario frontend_b, interleaved beside frontend in the unary, stream "
+          "and latency suites: a same-run A/B of a server setting (e.g. --server_core=cq).");
 ABSL_FLAG(std::string, upstream_api, "messages",
           "The dialect claude-grpc-server speaks to fake-anthropic in the unary, stream, latency "
           "and open_loop suites: messages, chat_completions, or both (a second server speaks "
@@ -710,6 +716,8 @@ constexpr const char* kHttp = "direct_http";
 constexpr const char* kFrontend = "frontend";
 // With --upstream_api=both: the front-end whose server speaks chat_completions upstream.
 constexpr const char* kFrontendChat = "frontend_chat_completions";
+// With --ab_server_flags: the front-end whose server runs with those flags.
+constexpr const char* kFrontendB = "frontend_b";
 constexpr const char* kLocalQuota = "frontend_local_quota";
 constexpr const char* kRedisQuota = "frontend_redis_quota";
 
@@ -748,6 +756,7 @@ class Results {
     for (const Metrics& m : rounds_.at(suite).at(scenario).at(level)) values.push_back(m.at(metric));
     return Summarize(values);
   }
+  bool HasSuite(const std::string& suite) const { return rounds_.count(suite) > 0; }
   const std::map<std::string, std::map<int, std::vector<Metrics>>>& Suite(const std::string& suite) const {
     return rounds_.at(suite);
   }
@@ -763,6 +772,7 @@ Metrics UnaryMetrics(const RunResult& r) {
           {"p50_us", Us(r.total.latency.Percentile(0.50))},
           {"p90_us", Us(r.total.latency.Percentile(0.90))},
           {"p99_us", Us(r.total.latency.Percentile(0.99))},
+          {"mean_us", Us(static_cast<int64_t>(r.total.latency.Mean()))},
           {"max_us", Us(r.total.latency.max())}};
 }
 
@@ -782,6 +792,9 @@ struct Targets {
   std::vector<std::unique_ptr<v1::Messages::Stub>> raw;
   std::vector<std::unique_ptr<v1::Messages::Stub>> frontend;
   std::vector<std::unique_ptr<v1::Messages::Stub>> frontend_chat;  // --upstream_api=both
+  std::vector<std::unique_ptr<v1::Messages::Stub>> frontend_b;     // --ab_server_flags
+  // The server process behind each front-end scenario, whose context switches are counted.
+  std::map<std::string, pid_t> server_pids;
   std::string http_url;
   // The quota suite's two servers: a per-caller limit counted in memory, and in Redis.
   std::vector<std::unique_ptr<v1::Messages::Stub>> local_quota;
@@ -793,17 +806,23 @@ struct Targets {
     if (scenario == kRaw) return raw;
     if (scenario == kLocalQuota) return local_quota;
     if (scenario == kRedisQuota) return redis_quota;
+    if (scenario == kFrontendB) return frontend_b;
     return scenario == kFrontendChat ? frontend_chat : frontend;
+  }
+  pid_t ServerPid(const std::string& scenario) const {
+    auto it = server_pids.find(scenario);
+    return it == server_pids.end() ? -1 : it->second;
   }
 };
 
-// The scenarios of one round: as given, except that the two front-ends (--upstream_api=both)
-// swap places every other round, so neither always runs right after the other's load.
+// The scenarios of one round: as given, except that two compared front-ends
+// (--upstream_api=both, --ab_server_flags) swap places every other round, so neither always
+// runs right after the other's load.
 std::vector<std::string> RoundOrder(std::vector<std::string> scenarios, int round) {
   auto messages = std::find(scenarios.begin(), scenarios.end(), kFrontend);
-  auto chat = std::find(scenarios.begin(), scenarios.end(), kFrontendChat);
-  if (round % 2 == 1 && messages != scenarios.end() && chat != scenarios.end()) {
-    std::iter_swap(messages, chat);
+  for (const char* other : {kFrontendChat, kFrontendB}) {
+    auto it = std::find(scenarios.begin(), scenarios.end(), other);
+    if (round % 2 == 1 && messages != scenarios.end() && it != scenarios.end()) std::iter_swap(messages, it);
   }
   return scenarios;
 }
@@ -824,6 +843,8 @@ class Bench {
       for (int level : levels) {
         for (const std::string& scenario : RoundOrder(scenarios, round)) {
           RunResult r;
+          RunConditions conditions(targets_->ServerPid(scenario), g_warmup, g_duration);
+          conditions.Start();
           if (scenario == kHttp) {
             r = RunHttp(targets_->http_url, body, level);
           } else {
@@ -831,7 +852,9 @@ class Bench {
             r = load.Run();
           }
           Note(r);
-          results_->Add(suite, scenario, level, UnaryMetrics(r));
+          Metrics metrics = UnaryMetrics(r);
+          conditions.Finish(r.total.calls, &metrics);
+          results_->Add(suite, scenario, level, metrics);
         }
       }
     }
@@ -864,10 +887,14 @@ class Bench {
     const v1::CreateMessageRequest request = MakeRequest(Words(std::max(events - 1, 1)));
     for (int round = 0; round < rounds; ++round) {
       for (const std::string& scenario : RoundOrder(scenarios, round)) {
+        RunConditions conditions(targets_->ServerPid(scenario), g_warmup, g_duration);
+        conditions.Start();
         GrpcLoad load(targets_->For(scenario), request, true, streams);
         RunResult r = load.Run();
         Note(r);
-        results_->Add("stream", scenario, streams, StreamMetrics(r));
+        Metrics metrics = StreamMetrics(r);
+        conditions.Finish(r.total.calls, &metrics);
+        results_->Add("stream", scenario, streams, metrics);
       }
     }
   }
@@ -940,33 +967,74 @@ std::string Spread(const Summary& s, const char* format) {
 void PrintUnaryTable(const Results& results, const std::string& suite, const char* title,
                      const char* level_name = "in-fl") {
   std::printf("\n%s: median over rounds (min..max across rounds); latencies in microseconds\n", title);
-  std::printf("%-12s %6s  %-28s %-26s %-26s %-26s %s\n", "scenario", level_name, "QPS", "p50", "p90",
-              "p99", "max");
+  std::printf("%-12s %6s  %-28s %-26s %-26s %-26s %-26s %-26s %s\n", "scenario", level_name, "QPS", "p50",
+              "mean", "p90", "p99", "max", "server switches/call");
   for (const auto& [scenario, levels] : results.Suite(suite)) {
     for (const auto& [level, rounds] : levels) {
-      (void)rounds;
-      std::printf("%-12s %6d  %-28s %-26s %-26s %-26s %s\n", scenario.c_str(), level,
+      const bool counted = rounds.front().count("server_switches_per_call") > 0;
+      std::printf("%-12s %6d  %-28s %-26s %-26s %-26s %-26s %-26s %s\n", scenario.c_str(), level,
                   Spread(results.Get(suite, scenario, level, "qps"), "%.0f").c_str(),
                   Spread(results.Get(suite, scenario, level, "p50_us"), "%.0f").c_str(),
+                  Spread(results.Get(suite, scenario, level, "mean_us"), "%.0f").c_str(),
                   Spread(results.Get(suite, scenario, level, "p90_us"), "%.0f").c_str(),
                   Spread(results.Get(suite, scenario, level, "p99_us"), "%.0f").c_str(),
-                  Spread(results.Get(suite, scenario, level, "max_us"), "%.0f").c_str());
+                  Spread(results.Get(suite, scenario, level, "max_us"), "%.0f").c_str(),
+                  counted ? Spread(results.Get(suite, scenario, level, "server_switches_per_call"), "%.2f").c_str()
+                          : "-");
     }
   }
 }
 
+// Over every measured run: how many saw other runnable processes (RunConditions).
+struct LoadSummary {
+  int runs = 0;
+  int runs_flagged = 0;
+  double others_max = 0;
+  double loadavg_max = 0;
+  std::string warning;  // "" when no run was flagged
+};
+
+LoadSummary SummarizeLoad(const Results& results) {
+  LoadSummary load;
+  for (const char* suite : {"unary", "stream", "latency", "quota"}) {
+    if (!results.HasSuite(suite)) continue;
+    for (const auto& [scenario, levels] : results.Suite(suite)) {
+      for (const auto& [level, rounds] : levels) {
+        for (const Metrics& m : rounds) {
+          ++load.runs;
+          if (m.at("others_runnable_max") > 0) ++load.runs_flagged;
+          load.others_max = std::max(load.others_max, m.at("others_runnable_max"));
+          load.loadavg_max = std::max(load.loadavg_max, m.at("loadavg_1m"));
+        }
+      }
+    }
+  }
+  load.warning = LoadWarning(load.runs_flagged, load.runs, load.others_max, load.loadavg_max);
+  return load;
+}
+
+std::string LoadJson(const LoadSummary& load) {
+  return absl::StrCat(R"("load":{"runs":)", load.runs, R"(,"runs_with_others_runnable":)", load.runs_flagged,
+                      R"(,"others_runnable_max":)", Num(load.others_max), R"(,"loadavg_1m_max":)",
+                      Num(load.loadavg_max), R"(,"warning":")", absl::CHexEscape(load.warning), "\"}");
+}
+
 void PrintStreamTable(const Results& results, int streams) {
   std::printf("\nstream (%d streams in flight): median (min..max); times in microseconds\n", streams);
-  std::printf("%-10s %-30s %-24s %-24s %-24s %-24s\n", "scenario", "events/s", "first-event p50",
-              "first-event p99", "gap p50", "gap p99");
-  for (const char* scenario : {kRaw, kFrontend, kFrontendChat}) {
+  std::printf("%-10s %-30s %-24s %-24s %-24s %-24s %s\n", "scenario", "events/s", "first-event p50",
+              "first-event p99", "gap p50", "gap p99", "server switches/stream");
+  for (const char* scenario : {kRaw, kFrontend, kFrontendChat, kFrontendB}) {
     if (!results.Has("stream", scenario, streams)) continue;
-    std::printf("%-10s %-30s %-24s %-24s %-24s %-24s\n", scenario,
+    const bool counted =
+        results.Suite("stream").at(scenario).at(streams).front().count("server_switches_per_call") > 0;
+    std::printf("%-10s %-30s %-24s %-24s %-24s %-24s %s\n", scenario,
                 Spread(results.Get("stream", scenario, streams, "events_per_s"), "%.0f").c_str(),
                 Spread(results.Get("stream", scenario, streams, "first_event_p50_us"), "%.0f").c_str(),
                 Spread(results.Get("stream", scenario, streams, "first_event_p99_us"), "%.0f").c_str(),
                 Spread(results.Get("stream", scenario, streams, "gap_p50_us"), "%.1f").c_str(),
-                Spread(results.Get("stream", scenario, streams, "gap_p99_us"), "%.1f").c_str());
+                Spread(results.Get("stream", scenario, streams, "gap_p99_us"), "%.1f").c_str(),
+                counted ? Spread(results.Get("stream", scenario, streams, "server_switches_per_call"), "%.1f").c_str()
+                        : "-");
   }
 }
 
@@ -1206,6 +1274,19 @@ int Run() {
     return 1;
   }
 
+  // --ab_server_flags: the B side of a same-run A/B.
+  std::vector<std::string> ab_flags = binaries.server_flags;
+  for (const std::string& flag : absl::GetFlag(FLAGS_ab_server_flags)) ab_flags.push_back(flag);
+  const bool ab = !absl::GetFlag(FLAGS_ab_server_flags).empty();
+  Child server_b;
+  absl::StatusOr<int> server_b_port = 0;
+  if (ab) server_b_port = StartServer(&server_b, binaries.server, *fake_url, ab_flags);
+  if (!server_b_port.ok()) {
+    std::fprintf(stderr, "claude-grpc-bench: claude-grpc-server (--ab_server_flags): %s\n",
+                 server_b_port.status().ToString().c_str());
+    return 1;
+  }
+
   // The quota suite: redis-server, and two more servers with the same per-caller limit (high
   // enough never to refuse), counted in memory and in Redis.
   Child redis, local_quota_server, redis_quota_server;
@@ -1249,6 +1330,10 @@ int Run() {
   targets.raw = Stubs(absl::StrCat("127.0.0.1:", raw_port), channels);
   targets.frontend = Stubs(absl::StrCat("127.0.0.1:", *server_port), channels);
   if (both) targets.frontend_chat = Stubs(absl::StrCat("127.0.0.1:", *chat_port), channels);
+  if (ab) targets.frontend_b = Stubs(absl::StrCat("127.0.0.1:", *server_b_port), channels);
+  targets.server_pids = {{kFrontend, server.pid()}, {kFrontendChat, chat_server.pid()},
+                         {kFrontendB, server_b.pid()}, {kLocalQuota, local_quota_server.pid()},
+                         {kRedisQuota, redis_quota_server.pid()}};
   if (chat_only) {
     targets.http_url = *fake_url + "/v1/chat/completions";
     targets.http_body = ChatCompletionsBody;
@@ -1261,9 +1346,11 @@ int Run() {
 
   Results results;
   Bench bench(&targets, &results);
-  const std::vector<std::string> unary_scenarios = {kRaw, kHttp, kFrontend};
+  std::vector<std::string> unary_scenarios = {kRaw, kHttp, kFrontend};
+  if (ab) unary_scenarios.push_back(kFrontendB);
   std::vector<std::string> compared_unary = unary_scenarios;
   std::vector<std::string> compared_stream = {kRaw, kFrontend};
+  if (ab) compared_stream.push_back(kFrontendB);
   if (both) {
     compared_unary.push_back(kFrontendChat);
     compared_stream.push_back(kFrontendChat);
@@ -1279,6 +1366,7 @@ int Run() {
   targets.raw.clear();
   targets.frontend.clear();
   targets.frontend_chat.clear();
+  targets.frontend_b.clear();
   targets.local_quota.clear();
   targets.redis_quota.clear();
   redis_quota_server.Stop();
@@ -1286,6 +1374,7 @@ int Run() {
   redis.Stop();
   server.Stop();
   if (both) chat_server.Stop();
+  if (ab) server_b.Stop();
   fake.Stop();
 
   const v1::CreateMessageRequest memory_request = MakeRequest("Hello! Tell me a long story.");
@@ -1352,7 +1441,16 @@ int Run() {
                                results.Get("latency", kHttp, 1, metric).median);
       latency_extra.emplace_back(absl::StrCat("overhead_", p, "_us"), overhead);
     }
+    if (ab) {
+      for (const char* p : {"p50", "p99", "mean"}) {
+        const std::string metric = absl::StrCat(p, "_us");
+        const double base = results.Get("latency", kRaw, 1, metric).median + results.Get("latency", kHttp, 1, metric).median;
+        latency_extra.emplace_back(absl::StrCat("overhead_", p, "_us_a"), results.Get("latency", kFrontend, 1, metric).median - base);
+        latency_extra.emplace_back(absl::StrCat("overhead_", p, "_us_b"), results.Get("latency", kFrontendB, 1, metric).median - base);
+      }
+    }
   }
+  const LoadSummary load = SummarizeLoad(results);
   // What counting a limit in Redis adds to a call, against counting it in memory, same run.
   std::vector<std::pair<std::string, double>> quota_extra;
   if (runs("quota")) {
@@ -1398,6 +1496,11 @@ int Run() {
     if (!suite_errors.empty()) {
       parts.push_back(absl::StrCat(R"("suite_errors":")", absl::CHexEscape(suite_errors), "\""));
     }
+    if (ab) {
+      parts.push_back(absl::StrCat(R"("ab_server_flags":")",
+                                   absl::CHexEscape(absl::StrJoin(absl::GetFlag(FLAGS_ab_server_flags), ",")), "\""));
+    }
+    parts.push_back(LoadJson(load));
     std::printf("{%s}\n", absl::StrJoin(parts, ",").c_str());
   } else {
     std::printf("claude-grpc-bench: %d round(s), %s measured + %s warm-up each, %d channel(s), "
@@ -1438,8 +1541,14 @@ int Run() {
       std::printf("added by the Redis-checked admission: p50 %.0f us, p99 %.0f us\n", quota_extra[0].second,
                   quota_extra[1].second);
     }
+    if (ab && runs("latency")) {
+      std::printf("A/B (frontend_b: %s): added p50 %.0f us vs %.0f us, mean %.0f us vs %.0f us (A vs B)\n",
+                  absl::StrJoin(absl::GetFlag(FLAGS_ab_server_flags), ",").c_str(), latency_extra[2].second,
+                  latency_extra[3].second, latency_extra[6].second, latency_extra[7].second);
+    }
     if (memory) PrintMemory(*memory);
     if (slow_reader) PrintSlowReader(*slow_reader, slow);
+    if (!load.warning.empty()) std::printf("\n%s\n", load.warning.c_str());
   }
   std::fflush(stdout);
   curl_global_cleanup();
