@@ -1,5 +1,6 @@
 #include "service/rpc/cq_server_core.h"
 
+#include <algorithm>
 #include <atomic>
 #include <utility>
 
@@ -41,20 +42,34 @@ struct CqServerCore::Rpc {
   virtual void RequestAnother() = 0;
 
   void Complete(Op op, bool ok) {
+    if (op == Op::kRequested && !ok) {
+      // The server shuts down: the call was never matched, so no other completion will come.
+      delete this;
+      return;
+    }
+    // With several polling threads, a reaction here may overlap the finish's completion on
+    // another: it holds the RPC, so OnDone comes after every reaction, as on the callback API.
+    completions_left.fetch_add(1, std::memory_order_relaxed);
     switch (op) {
       case Op::kRequested:
-        core->Requested(this, ok);
-        return;
+        core->Matched(this);
+        break;
       case Op::kWritten:
         Written(ok);
-        return;
+        break;
       case Op::kDone:
         // IsCancelled is meaningful only now; a finish that failed also reads as cancelled.
         if (server_context.IsCancelled()) OnCancel();
+        Release();  // the notification's own share
         break;
       case Op::kFinished:
+        Release();  // the finish's own share
         break;
     }
+    Release();  // the reaction's hold
+  }
+
+  void Release() {
     if (completions_left.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       CqServerCore* owner = core;
       OnDone();  // deletes this
@@ -174,7 +189,10 @@ void CqServerCore::Start() {
     (new CqUnaryReactor(this, env_, unary_stream_threshold_, &service_, cq_.get()))->Ask();
     (new CqStreamReactor(this, env_, &service_, cq_.get()))->Ask();
   }
-  poller_ = std::thread([this] { Poll(); });
+  // One polling thread per core: the handlers and completions of one call may then run in
+  // parallel, as the callback API's reactions may (CallReactor is written for that).
+  const unsigned pollers = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < pollers; ++i) pollers_.emplace_back([this] { Poll(); });
 }
 
 void CqServerCore::Poll() {
@@ -186,12 +204,7 @@ void CqServerCore::Poll() {
   }
 }
 
-void CqServerCore::Requested(Rpc* rpc, bool ok) {
-  if (!ok) {
-    // The server shuts down: the call was never matched, so no other completion will come.
-    delete rpc;
-    return;
-  }
+void CqServerCore::Matched(Rpc* rpc) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++live_;
@@ -215,8 +228,8 @@ void CqServerCore::Stop() {
     ended_.wait(lock, [this] { return live_ == 0; });
   }
   cq_->Shutdown();
-  if (poller_.joinable()) {
-    poller_.join();
+  if (!pollers_.empty()) {
+    for (std::thread& poller : pollers_) poller.join();
   } else {
     // Never started (the server did not build): the queue is drained here before it goes.
     void* tag = nullptr;

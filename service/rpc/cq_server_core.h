@@ -1,15 +1,15 @@
 // The completion-queue server core (--server_core=cq, an experiment: docs/performance.md): the
 // hot RPCs of claude.v1.Messages, CreateMessage and StreamMessage, on gRPC's asynchronous API
-// with one thread polling one grpc::ServerCompletionQueue, instead of the callback API's
+// with one grpc::ServerCompletionQueue polled by one thread per core, instead of the callback API's
 // callback-queue threads and executor. CountTokens, and every other service, stay on the
 // callback API in the same server (gRPC mixes the two per method).
 //
 // A call goes through the same admission path and UpstreamCall as on the callback core
 // (admission.h): the CQ-side reactor bases below give CallReactor the reactor interface it
-// expects. Threads: the polling thread runs the handlers (admission, validation, the request
-// handed to the curl loop) and every completion (writes done, the finish, cancellation); the curl
-// loop's thread starts writes and the finish itself (the async API allows any thread), so a
-// reply leaves without waking another thread first.
+// expects (cq_server_core.cc). Threads: the polling threads run the handlers (admission,
+// validation, the request handed to the curl loop) and every completion (writes done, the
+// finish, cancellation); the curl loop's thread starts writes and the finish itself (the async
+// API allows any thread), so a reply leaves without waking another thread first.
 #ifndef SERVICE_RPC_CQ_SERVER_CORE_H_
 #define SERVICE_RPC_CQ_SERVER_CORE_H_
 
@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -62,7 +63,7 @@ class CqServerCore {
 
   // For the RPC objects (cq_server_core.cc).
   struct Rpc;
-  void Requested(Rpc* rpc, bool ok);
+  void Matched(Rpc* rpc);
   void Ended();
 
  private:
@@ -75,7 +76,7 @@ class CqServerCore {
   MessagesService callback_messages_;  // CountTokens
   CqMessagesService service_;
   std::unique_ptr<grpc::ServerCompletionQueue> cq_;
-  std::thread poller_;
+  std::vector<std::thread> pollers_;
   std::mutex mu_;
   std::condition_variable ended_;
   int live_ = 0;  // RPCs matched and not yet done; guarded by mu_
