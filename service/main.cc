@@ -78,9 +78,6 @@ ABSL_FLAG(int64_t, stream_buffer_bytes, 256 * 1024,
           "Per-stream backlog of events for a slow caller before the upstream is paused.");
 ABSL_FLAG(int64_t, unary_stream_threshold, 16384,
           "CreateMessage streams from the upstream (and accumulates) when max_tokens exceeds this.");
-ABSL_FLAG(std::string, server_core, "callback",
-          "How the gRPC side is served: callback (gRPC's callback API) or cq (an experiment: "
-          "CreateMessage and StreamMessage on one completion-queue thread; docs/performance.md).");
 ABSL_FLAG(int, max_request_bytes, 64 << 20, "Largest gRPC request accepted.");
 ABSL_FLAG(int64_t, max_response_bytes, int64_t{64} << 20,
           "Largest upstream reply a unary call takes in (JSON, or the SSE it accumulates); "
@@ -257,7 +254,6 @@ int main(int argc, char** argv) {
   }
   config.call.max_response_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_response_bytes));
   config.unary_stream_threshold = absl::GetFlag(FLAGS_unary_stream_threshold);
-  config.server_core = absl::GetFlag(FLAGS_server_core);
   config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);

@@ -1,31 +1,308 @@
 #include "service/rpc/services.h"
 
+#include <algorithm>
 #include <memory>
-#include <optional>
+#include <mutex>
 #include <string>
+#include <type_traits>
+#include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "service/errors/error_table.h"
-#include "service/rpc/admission.h"
 #include "service/rpc/batch_results_call.h"
 #include "service/validation/batch_validator.h"
+#include "service/observability/trace_context.h"
+#include "service/validation/request_validator.h"
 
 namespace claude {
 namespace {
 
-using admission::CallReactor;
-using admission::EndRecord;
-using admission::Serve;
-using admission::StartRecord;
-using admission::TraceOf;
-using admission::ValidationOptionsOf;
-using admission::RequestHeadersFromMetadata;
+absl::Time Deadline(const grpc::CallbackServerContext* context) {
+  const auto deadline = context->deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(deadline);
+}
+
+// The value of the caller's metadata `key` ("" when absent; the first when repeated).
+absl::string_view Metadata(const grpc::CallbackServerContext* context, absl::string_view key) {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
+  return it == metadata.end() ? absl::string_view() : absl::string_view(it->second.data(), it->second.size());
+}
+
+TraceContext TraceOf(const grpc::CallbackServerContext* context) {
+  return TraceContextFromCaller(Metadata(context, "traceparent"), Metadata(context, "tracestate"),
+                                Metadata(context, "grpc-trace-bin"));
+}
+
+// Request headers that come from the caller's metadata: anthropic-beta, joined as the API
+// expects when several are given; and the trace, continued by this RPC's span.
+HttpHeaders RequestHeadersFromMetadata(const grpc::CallbackServerContext* context, const TraceContext& trace) {
+  HttpHeaders headers;
+  std::vector<std::string> betas;
+  for (const auto& [key, value] : context->client_metadata()) {
+    if (key == "anthropic-beta") betas.emplace_back(value.data(), value.size());
+  }
+  if (!betas.empty()) headers.emplace_back("anthropic-beta", absl::StrJoin(betas, ","));
+  headers.emplace_back("traceparent", trace.Traceparent());
+  if (!trace.tracestate.empty()) headers.emplace_back("tracestate", trace.tracestate);
+  return headers;
+}
+
+// The validation rules that the caller's anthropic-beta metadata relaxes.
+ValidationOptions ValidationOptionsOf(const grpc::CallbackServerContext* context) {
+  ValidationOptions options;
+  for (const auto& [key, value] : context->client_metadata()) {
+    if (key != "anthropic-beta") continue;
+    for (absl::string_view beta : absl::StrSplit(absl::string_view(value.data(), value.size()), ',')) {
+      if (absl::StartsWith(absl::StripAsciiWhitespace(beta), "interleaved-thinking-")) {
+        options.interleaved_thinking = true;
+      }
+    }
+  }
+  return options;
+}
+
+// ---- Observability: every RPC starts a record here and ends it exactly once, in the
+// UpstreamCall that answers it or where the handler refuses it (EndRecord).
+
+CallRecord StartRecord(const CallEnvironment& env, const grpc::CallbackServerContext* context,
+                       const TraceContext& trace, const char* method, std::string model) {
+  CallRecord record;
+  record.method = method;
+  record.model = std::move(model);
+  record.peer = context->peer();
+  record.trace_id = trace.trace_id;
+  record.span_id = trace.span_id;
+  record.parent_span_id = trace.parent_span_id;
+  record.start_time = absl::Now();
+  record.started = CallRecord::Clock::now();
+  if (env.observers != nullptr) env.observers->Start(record);
+  return record;
+}
+
+// Ends `record` with `status` and tells the observers, for RPCs that never reach an upstream call.
+void EndRecord(const CallEnvironment& env, CallRecord& record, const grpc::Status& status) {
+  record.Finish(status);
+  if (env.observers != nullptr) env.observers->End(record);
+}
+
+// ----
+
+// A reactor that delegates to its call: `Base` is the gRPC reactor type, `Call` the
+// UpstreamCall behind it, which answers through the CallerSide. gRPC deletes it only through
+// OnDone, after which the call never touches it again. The call starts in the handler, or, when
+// a shared quota store (Redis) has to decide first, on the store's thread when its answer
+// arrives (StartWhenAdmitted); a cancel meanwhile ends the RPC at once and the late answer is
+// dropped.
+template <typename Base, typename Call>
+class CallReactor final : public Base, public CallerSide {
+ public:
+  static constexpr bool kStreaming =
+      std::is_base_of_v<grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>, Base>;
+
+  // Starts the call. The reactor keeps `admission` (its caller's concurrent slot) until it is
+  // deleted.
+  template <typename... Args>
+  void Start(const CallEnvironment& env, std::vector<UpstreamTarget> targets,
+             grpc::CallbackServerContext* context, CallRecord record, CallAdmission admission,
+             Args... args) {
+    // Held across Begin: OnCancel and OnDone, which may come from other threads once the
+    // store's answer started the call, wait for the call to be in place.
+    std::lock_guard<std::mutex> lock(start_mu_);
+    context_ = context;
+    admission_ = std::move(admission);
+    if (env.record_bodies) record.request_body = targets.front().request.body;
+    auto call = std::make_shared<Call>(env, std::move(targets), Deadline(context), this, args...);
+    if (env.calls != nullptr && !env.calls->Add(call)) {
+      Refuse(env, record, grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
+      return;
+    }
+    registry_ = env.calls;
+    call_ = std::move(call);
+    call_->Begin(std::move(record));
+    if (cancelled_) call_->Cancel();
+  }
+  // Asks the gate's shared store to decide `admission`, then starts the call (or refuses it)
+  // from the store's answer. The handler returns at once: no gRPC thread waits for Redis.
+  template <typename... Args>
+  void StartWhenAdmitted(const CallEnvironment& env, std::vector<UpstreamTarget> targets,
+                         grpc::CallbackServerContext* context,
+                         CallRecord record, CallAdmission admission, Args... args) {
+    auto waiting = std::make_shared<Waiting>();
+    waiting->env = &env;
+    waiting->record = std::move(record);
+    waiting_ = waiting;
+    env.gate->Decide(std::move(admission), [this, waiting, targets = std::move(targets), context,
+                                            args...](CallAdmission decided) mutable {
+      if (!waiting->Claim()) return;  // the RPC ended (cancelled) while the store decided
+      if (!decided.ok()) {
+        Refuse(*waiting->env, waiting->record, decided.status());
+        return;
+      }
+      Start(*waiting->env, std::move(targets), context, std::move(waiting->record), std::move(decided), args...);
+    });
+  }
+  // Ends the RPC with `status` before any upstream call.
+  void Refuse(const CallEnvironment& env, CallRecord& record, const grpc::Status& status) {
+    EndRecord(env, record, status);
+    this->Finish(status);
+  }
+
+  // CallerSide.
+  void SendEvent(const claude::v1::MessageStreamEvent& event, const HttpHeaders* initial_metadata) override {
+    if constexpr (kStreaming) {
+      if (initial_metadata != nullptr) {
+        for (const auto& [name, value] : *initial_metadata) context_->AddInitialMetadata(name, value);
+      }
+      this->StartWrite(&event);
+    }
+  }
+  void SendResult(const claude::v1::MessageBatchResult& result, const HttpHeaders* initial_metadata) override {
+    if constexpr (std::is_base_of_v<grpc::ServerWriteReactor<claude::v1::MessageBatchResult>, Base>) {
+      if (initial_metadata != nullptr) {
+        for (const auto& [name, value] : *initial_metadata) context_->AddInitialMetadata(name, value);
+      }
+      this->StartWrite(&result);
+    }
+  }
+  void SendStatus(const grpc::Status& status, const HttpHeaders& trailing_metadata) override {
+    for (const auto& [name, value] : trailing_metadata) context_->AddTrailingMetadata(name, value);
+    this->Finish(status);
+  }
+
+  // Overrides ServerWriteReactor::OnWriteDone; a unary reactor has none, and never instantiates it.
+  void OnWriteDone(bool ok) { call_->WriteDone(ok); }
+  void OnCancel() override {
+    if (waiting_ != nullptr && waiting_->Claim()) {
+      Refuse(*waiting_->env, waiting_->record, grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
+      return;
+    }
+    std::shared_ptr<Call> call;
+    {
+      std::lock_guard<std::mutex> lock(start_mu_);
+      cancelled_ = true;
+      call = call_;
+    }
+    if (call) call->Cancel();
+  }
+  void OnDone() override {
+    {
+      std::lock_guard<std::mutex> lock(start_mu_);
+      if (call_) {
+        call_->Detach();
+        if (registry_ != nullptr) registry_->Remove(call_.get());
+      }
+    }
+    delete this;
+  }
+
+ private:
+  // A decision in progress: whoever claims it first (the store's answer or a cancel) ends or
+  // starts the RPC; the other does nothing. Shared with the pending answer, which may arrive
+  // after the reactor is gone.
+  struct Waiting {
+    std::mutex mu;
+    bool claimed = false;
+    const CallEnvironment* env = nullptr;
+    CallRecord record;  // owned by the claimer
+    bool Claim() {
+      std::lock_guard<std::mutex> lock(mu);
+      return !std::exchange(claimed, true);
+    }
+  };
+
+  std::mutex start_mu_;
+  grpc::CallbackServerContext* context_ = nullptr;
+  std::shared_ptr<Call> call_;
+  bool cancelled_ = false;  // OnCancel came before the call was in place
+  CallRegistry* registry_ = nullptr;
+  CallAdmission admission_;
+  std::shared_ptr<Waiting> waiting_;  // set in the handler, before any reaction
+};
 
 using UnaryReactor = CallReactor<grpc::ServerUnaryReactor, UnaryCall>;
-using StreamReactor = CallReactor<grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>, StreamCall>;
-using BatchResultsReactor = CallReactor<grpc::ServerWriteReactor<claude::v1::MessageBatchResult>, BatchResultsCall>;
+using StreamReactor =
+    CallReactor<grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>, StreamCall>;
+using BatchResultsReactor =
+    CallReactor<grpc::ServerWriteReactor<claude::v1::MessageBatchResult>, BatchResultsCall>;
+
+// Security's admission step: who calls (bearer token) and whether within its limits. The
+// caller's name goes into the record for metrics and logs.
+CallAdmission Admit(const CallEnvironment& env, const grpc::CallbackServerContext* context,
+                    CallRecord& record) {
+  CallAdmission admission = env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context);
+  record.caller = admission.caller();
+  return admission;
+}
+
+// What one RPC is, for the admission path below.
+struct RpcSpec {
+  const char* method;  // k...Method of call_record.h
+  std::string model;   // for the record; "" when the RPC names none
+  // The request's own checks, after admission: INVALID_ARGUMENT naming the field.
+  absl::FunctionRef<absl::Status()> validate;
+  // The upstream request, from an upstream's dialect; a refusal goes to the caller as is.
+  absl::FunctionRef<absl::StatusOr<HttpRequest>(const Dialect& dialect, const HttpHeaders& forwarded)> build;
+};
+
+// The one admission path of every RPC: record, admit, refuse, validate, build, reactor. Every
+// handler goes through here, so none can skip the caller gate or the record. `call_args` are
+// the Call's own constructor arguments after the reactor. With limits shared in Redis, the
+// gate's local step (token, calls in flight) comes first, then validation, and the shared
+// decision last, so malformed requests never count against a caller's quota.
+template <typename Reactor, typename... CallArgs>
+Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context, const RpcSpec& rpc,
+               CallArgs... call_args) {
+  const TraceContext trace = TraceOf(context);
+  CallRecord record = StartRecord(env, context, trace, rpc.method, rpc.model);
+  auto* reactor = new Reactor();
+  CallAdmission admission = Admit(env, context, record);
+  if (!admission.ok()) {
+    reactor->Refuse(env, record, admission.status());
+    return reactor;
+  }
+  if (absl::Status s = rpc.validate(); !s.ok()) {
+    reactor->Refuse(env, record, StatusFromValidation(s));
+    return reactor;
+  }
+  // The upstreams to try: the model's route (NOT_FOUND when none matches), or the one upstream.
+  const HttpHeaders forwarded = RequestHeadersFromMetadata(context, trace);
+  absl::StatusOr<std::vector<UpstreamTarget>> targets;
+  if (env.routers != nullptr) {
+    const absl::Time now = env.clock->Now();
+    std::shared_ptr<const Router> router = env.routers->Current(now);
+    targets = router->Plan(rpc.model, now,
+                           [&](const Dialect& dialect) { return rpc.build(dialect, forwarded); });
+    if (targets.ok()) {
+      for (UpstreamTarget& target : *targets) target.router = router;
+    }
+  } else if (absl::StatusOr<HttpRequest> request = rpc.build(*env.dialect, forwarded); request.ok()) {
+    targets.emplace();
+    targets->push_back(UpstreamTarget{"", nullptr, env.dialect, nullptr, *std::move(request), nullptr, nullptr});
+  } else {
+    targets = request.status();
+  }
+  if (!targets.ok()) {
+    reactor->Refuse(env, record, ToGrpcStatus(targets.status()));
+    return reactor;
+  }
+  if (admission.pending()) {
+    reactor->StartWhenAdmitted(env, *std::move(targets), context, std::move(record), std::move(admission),
+                               call_args...);
+    return reactor;
+  }
+  reactor->Start(env, *std::move(targets), context, std::move(record), std::move(admission), call_args...);
+  return reactor;
+}
 
 }  // namespace
 
@@ -35,19 +312,33 @@ MessagesService::MessagesService(const CallEnvironment* env, int64_t unary_strea
 grpc::ServerUnaryReactor* MessagesService::CreateMessage(grpc::CallbackServerContext* context,
                                                          const claude::v1::CreateMessageRequest* request,
                                                          claude::v1::Message* response) {
-  return admission::ServeCreateMessage(*env_, unary_stream_threshold_, context, new UnaryReactor(), request,
-                                       response);
+  const bool stream = request->max_tokens() > unary_stream_threshold_;
+  return Serve<UnaryReactor>(
+      *env_, context,
+      {kCreateMessageMethod, request->model(),
+       [&] { return ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); },
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.CreateMessage(*request, stream, forwarded);
+       }},
+      static_cast<google::protobuf::Message*>(response), stream);
 }
 
 grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::StreamMessage(
     grpc::CallbackServerContext* context, const claude::v1::CreateMessageRequest* request) {
-  return admission::ServeStreamMessage(*env_, context, new StreamReactor(), request);
+  return Serve<StreamReactor>(
+      *env_, context,
+      {kStreamMessageMethod, request->model(),
+       [&] { return ValidateCreateMessageRequest(*request, ValidationOptionsOf(context)); },
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.CreateMessage(*request, /*stream=*/true, forwarded);
+       }});
 }
 
 grpc::ServerUnaryReactor* MessagesService::CountTokens(grpc::CallbackServerContext* context,
                                                        const claude::v1::CountTokensRequest* request,
                                                        claude::v1::CountTokensResponse* response) {
-  return Serve(*env_, context, new UnaryReactor(),
+  return Serve<UnaryReactor>(
+      *env_, context,
       {kCountTokensMethod, request->model(), [&] { return ValidateCountTokensRequest(*request); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) {
          return dialect.CountTokens(*request, forwarded);
@@ -60,7 +351,8 @@ ModelsService::ModelsService(const CallEnvironment* env) : env_(env) {}
 grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext* context,
                                                     const claude::v1::ListModelsRequest* request,
                                                     claude::v1::ListModelsResponse* response) {
-  return Serve(*env_, context, new UnaryReactor(),
+  return Serve<UnaryReactor>(
+      *env_, context,
       {kListModelsMethod, "", [&] { return ValidateListModelsRequest(*request); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) {
          return dialect.ListModels(*request, forwarded);
@@ -71,7 +363,8 @@ grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* context,
                                                   const claude::v1::GetModelRequest* request,
                                                   claude::v1::ModelInfo* response) {
-  return Serve(*env_, context, new UnaryReactor(),
+  return Serve<UnaryReactor>(
+      *env_, context,
       {kGetModelMethod, request->model_id(), [&] { return ValidateGetModelRequest(*request); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) {
          return dialect.GetModel(*request, forwarded);
@@ -84,7 +377,8 @@ MessageBatchesService::MessageBatchesService(const CallEnvironment* env) : env_(
 grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
     grpc::CallbackServerContext* context, const claude::v1::CreateMessageBatchRequest* request,
     claude::v1::MessageBatch* response) {
-  return Serve(*env_, context, new UnaryReactor(),
+  return Serve<UnaryReactor>(
+      *env_, context,
       {kCreateMessageBatchMethod, "",
        [&] { return ValidateCreateMessageBatchRequest(*request, ValidationOptionsOf(context)); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) -> absl::StatusOr<HttpRequest> {
@@ -101,7 +395,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
 grpc::ServerUnaryReactor* MessageBatchesService::GetMessageBatch(grpc::CallbackServerContext* context,
                                                                  const claude::v1::GetMessageBatchRequest* request,
                                                                  claude::v1::MessageBatch* response) {
-  return Serve(*env_, context, new UnaryReactor(),
+  return Serve<UnaryReactor>(
+      *env_, context,
       {kGetMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(*request, forwarded); }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
@@ -110,7 +405,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::GetMessageBatch(grpc::CallbackS
 grpc::ServerUnaryReactor* MessageBatchesService::ListMessageBatches(
     grpc::CallbackServerContext* context, const claude::v1::ListMessageBatchesRequest* request,
     claude::v1::ListMessageBatchesResponse* response) {
-  return Serve(*env_, context, new UnaryReactor(),
+  return Serve<UnaryReactor>(
+      *env_, context,
       {kListMessageBatchesMethod, "", [&] { return ValidateListMessageBatchesRequest(*request); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.ListMessageBatches(*request, forwarded); }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
@@ -119,7 +415,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::ListMessageBatches(
 grpc::ServerUnaryReactor* MessageBatchesService::CancelMessageBatch(
     grpc::CallbackServerContext* context, const claude::v1::CancelMessageBatchRequest* request,
     claude::v1::MessageBatch* response) {
-  return Serve(*env_, context, new UnaryReactor(),
+  return Serve<UnaryReactor>(
+      *env_, context,
       {kCancelMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.CancelMessageBatch(*request, forwarded); }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
@@ -128,7 +425,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::CancelMessageBatch(
 grpc::ServerUnaryReactor* MessageBatchesService::DeleteMessageBatch(
     grpc::CallbackServerContext* context, const claude::v1::DeleteMessageBatchRequest* request,
     claude::v1::DeleteMessageBatchResponse* response) {
-  return Serve(*env_, context, new UnaryReactor(),
+  return Serve<UnaryReactor>(
+      *env_, context,
       {kDeleteMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.DeleteMessageBatch(*request, forwarded); }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
@@ -142,7 +440,8 @@ grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService:
   // its results_url, inside the call.
   claude::v1::GetMessageBatchRequest get;
   get.set_message_batch_id(request->message_batch_id());
-  return Serve(*env_, context, new BatchResultsReactor(),
+  return Serve<BatchResultsReactor>(
+      *env_, context,
       {kStreamMessageBatchResultsMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(get, forwarded); }},
       // The results' GET carries the caller's headers too; the trace goes on in a span of its own.

@@ -184,9 +184,6 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   if (!config.otlp_endpoint.empty()) {
     if (absl::Status s = CheckUpstreamUrl(config.otlp_endpoint, "--otlp_endpoint"); !s.ok()) return s;
   }
-  if (config.server_core != "callback" && config.server_core != "cq") {
-    return absl::InvalidArgumentError("--server_core: must be callback or cq");
-  }
   std::unique_ptr<ClaudeServer> self(new ClaudeServer(std::move(config)));
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials(self->config_.tls);
@@ -252,12 +249,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>(&self->observers_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
-  if (self->config_.server_core == "cq") {
-    self->cq_core_ = std::make_unique<CqServerCore>(&self->env_, self->config_.unary_stream_threshold);
-    self->cq_core_->AddTo(builder);
-  } else {
-    builder.RegisterService(self->messages_.get());
-  }
+  builder.RegisterService(self->messages_.get());
   builder.RegisterService(self->models_.get());
   builder.RegisterService(self->batches_.get());
   builder.RegisterService(self->admin_.get());
@@ -269,7 +261,6 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", self->config_.listen, ": ", BindProblem(self->config_.listen)));
   }
-  if (self->cq_core_ != nullptr) self->cq_core_->Start();
   if (!self->config_.health_listen.empty()) {
     self->plaintext_health_ = std::make_unique<HealthService>(self->health_status_.get());
     grpc::ServerBuilder health_builder;
@@ -421,8 +412,6 @@ ClaudeServer::~ClaudeServer() {
     BeginDrain(absl::ZeroDuration());
     drain_thread_.join();
   }
-  // After the server's shutdown, while the curl loop still finishes calls.
-  if (cq_core_ != nullptr) cq_core_->Stop();
   if (health_server_ != nullptr) health_server_->Shutdown(std::chrono::system_clock::now());
   if (otlp_ != nullptr) otlp_->Shutdown();
   health_server_.reset();

@@ -28,7 +28,6 @@
 #include "service/observability/protobuf_log.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
-#include "service/rpc/cq_server_core.h"
 #include "service/rpc/services.h"
 #include "service/security/caller_gate.h"
 #include "service/security/server_tls.h"
@@ -112,9 +111,6 @@ struct ServerConfig {
   CallOptions call;
   // CreateMessage streams from the upstream (and accumulates) above this max_tokens.
   int64_t unary_stream_threshold = 16384;
-  // --server_core: "callback" (gRPC's callback API) or "cq" (CreateMessage and StreamMessage on
-  // a completion-queue thread, CqServerCore; an experiment).
-  std::string server_core = "callback";
   // Largest gRPC request message accepted.
   int max_request_bytes = 64 << 20;
 
@@ -199,7 +195,6 @@ class ClaudeServer {
   std::unique_ptr<CurlEventLoop> loop_;
   CallEnvironment env_;
   std::unique_ptr<MessagesService> messages_;
-  std::unique_ptr<CqServerCore> cq_core_;  // --server_core=cq: serves claude.v1.Messages
   std::unique_ptr<ModelsService> models_;
   std::unique_ptr<MessageBatchesService> batches_;
   std::unique_ptr<AdminService> admin_;

@@ -33,11 +33,6 @@ ServerHarness::ServerHarness(HarnessOptions options) {
   config.unary_stream_threshold = options.unary_stream_threshold;
   // Per-RPC log lines would bury test output; the logging tests capture them with a sink.
   config.log_rpcs = false;
-  // CLAUDE_TEST_SERVER_CORE=cq runs a test's servers on the completion-queue core (the *_cq
-  // CTest entries); a test's own `configure` still has the last word.
-  if (const char* core = std::getenv("CLAUDE_TEST_SERVER_CORE"); core != nullptr && *core != '\0') {
-    config.server_core = core;
-  }
   if (options.configure) options.configure(config);
   auto server = ClaudeServer::Start(std::move(config));
   EXPECT_TRUE(server.ok()) << server.status();
