@@ -11,7 +11,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/impl/client_unary_call.h"
 #include "grpcpp/support/proto_buffer_reader.h"
-#include "service/codec/message_accumulator.h"
+#include "common/codec/message_accumulator.h"
 
 namespace claude {
 namespace {

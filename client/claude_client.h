@@ -8,7 +8,7 @@
 //
 // Every call returns an absl::Status whose code is the gRPC code (the numbering is shared) and
 // whose message is the server's. When the server attached rich error details (a serialized
-// google.rpc.Status: ErrorInfo, RetryInfo, RequestInfo; see service/errors/error_table.h), the
+// google.rpc.Status: ErrorInfo, RetryInfo, RequestInfo; see common/errors/error_details.h), the
 // status carries them as a payload, and ErrorDetailsOf() reads them back.
 //
 // Streams are accumulated with the server's own MessageAccumulator, so a streamed reply yields
@@ -41,7 +41,7 @@
 #include "claude/v1/admin.grpc.pb.h"
 #include "claude/v1/messages.grpc.pb.h"
 #include "claude/v1/models.grpc.pb.h"
-#include "service/errors/error_table.h"
+#include "common/errors/error_details.h"
 
 namespace claude {
 

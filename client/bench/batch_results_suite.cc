@@ -4,14 +4,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "claude/v1/message_batches.grpc.pb.h"
 #include "client/bench/child_process.h"
+#include "client/bench/curl_handles.h"
+#include "client/bench/suite.h"
 
 namespace claude {
 namespace bench {
@@ -50,12 +55,15 @@ size_t CountLines(char* data, size_t size, size_t n, void* lines) {
 
 // Lines of the results file fetched straight from the fake, or the failure.
 absl::StatusOr<int64_t> DirectLines(const std::string& url) {
-  std::unique_ptr<CURL, void (*)(CURL*)> handle(curl_easy_init(), curl_easy_cleanup);
+  absl::StatusOr<CurlEasy> handle = NewCurlEasy();
+  if (!handle.ok()) return handle.status();
   int64_t lines = 0;
-  curl_easy_setopt(handle.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(handle.get(), CURLOPT_WRITEFUNCTION, &CountLines);
-  curl_easy_setopt(handle.get(), CURLOPT_WRITEDATA, &lines);
-  if (CURLcode code = curl_easy_perform(handle.get()); code != CURLE_OK) {
+  for (absl::Status s : {SetOption(handle->get(), CURLOPT_URL, url.c_str()),
+                         SetOption(handle->get(), CURLOPT_WRITEFUNCTION, &CountLines),
+                         SetOption(handle->get(), CURLOPT_WRITEDATA, &lines)}) {
+    if (!s.ok()) return s;
+  }
+  if (CURLcode code = curl_easy_perform(handle->get()); code != CURLE_OK) {
     return absl::UnavailableError(absl::StrCat("direct GET of ", url, ": ", curl_easy_strerror(code)));
   }
   return lines;
@@ -125,6 +133,55 @@ absl::StatusOr<BatchResultsResult> RunBatchResultsSuite(const SuiteBinaries& bin
                                   status.error_message());
   return out;
 }
+
+namespace {
+
+// --suite=batch_results: its own fresh processes, nothing else (not part of "all": its paced
+// reader takes a gigabyte at 10 MB/s, nearly two minutes).
+class BatchResultsSuite : public Suite {
+ public:
+  SuiteStage stage() const override { return SuiteStage::kAlone; }
+
+  absl::Status Run(SuiteContext& context) override {
+    absl::StatusOr<BatchResultsResult> r = RunBatchResultsSuite(context.config.binaries, context.config.batch_results);
+    if (!r.ok()) return r.status();
+    result_ = *std::move(r);
+    return absl::OkStatus();
+  }
+
+  std::string Failure() const override { return result_.status == "OK" ? "" : result_.status; }
+
+  std::string Json(const SuiteContext& /*context*/) const override {
+    const BatchResultsResult& r = result_;
+    return absl::StrFormat(
+        "{\"frontend_results_per_s\":%.0f,\"direct_results_per_s\":%.0f,\"paced_results\":%lld,"
+        "\"paced_seconds\":%.1f,\"baseline_kb\":%lld,\"peak_kb\":%lld,\"growth_mb\":%.1f,\"status\":\"%s\"}",
+        r.frontend_results_per_s, r.direct_results_per_s, static_cast<long long>(r.paced_results), r.paced_seconds,
+        static_cast<long long>(r.baseline_kb), static_cast<long long>(r.peak_kb), r.growth_mb,
+        absl::CHexEscape(r.status));
+  }
+
+  void PrintText(const SuiteContext& context) const override {
+    const BatchResultsOptions& options = context.config.batch_results;
+    const BatchResultsResult& r = result_;
+    std::printf("batch_results: %lld results of %d bytes: front-end %.0f results/s, direct %.0f results/s (%.2fx)\n"
+                "batch_results: %lld MiB read at %.0f MB/s in %.0f s (%lld results): server RSS %lld kB -> peak "
+                "%lld kB, growth %.1f MB\nbatch_results %s\n",
+                static_cast<long long>(options.throughput_results), options.result_bytes,
+                r.frontend_results_per_s, r.direct_results_per_s,
+                r.direct_results_per_s > 0 ? r.frontend_results_per_s / r.direct_results_per_s : 0,
+                static_cast<long long>(options.megabytes), options.read_bytes_per_s / 1e6, r.paced_seconds,
+                static_cast<long long>(r.paced_results), static_cast<long long>(r.baseline_kb),
+                static_cast<long long>(r.peak_kb), r.growth_mb, r.status.c_str());
+  }
+
+ private:
+  BatchResultsResult result_;
+};
+
+}  // namespace
+
+std::unique_ptr<Suite> MakeBatchResultsSuite() { return std::make_unique<BatchResultsSuite>(); }
 
 }  // namespace bench
 }  // namespace claude

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,12 +17,18 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "claude/v1/messages.grpc.pb.h"
+#include "client/bench/bench_requests.h"
 #include "client/bench/child_process.h"
+#include "client/bench/curl_handles.h"
+#include "client/bench/report.h"
+#include "client/bench/suite.h"
 
 namespace claude {
 namespace bench {
@@ -37,16 +44,16 @@ size_t AppendTo(char* data, size_t size, size_t n, void* out) {
 // The value of the unlabelled sample `name` in the server's /metrics, or -1.
 double Gauge(int metrics_port, const std::string& name) {
   std::string body;
-  CURL* curl = curl_easy_init();
+  absl::StatusOr<CurlEasy> curl = NewCurlEasy();
+  if (!curl.ok()) return -1;
   const std::string url = absl::StrCat("http://127.0.0.1:", metrics_port, "/metrics");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendTo);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-  const CURLcode code = curl_easy_perform(curl);
-  curl_easy_cleanup(curl);
-  if (code != CURLE_OK) return -1;
+  for (absl::Status s : {SetOption(curl->get(), CURLOPT_URL, url.c_str()),
+                         SetOption(curl->get(), CURLOPT_WRITEFUNCTION, AppendTo),
+                         SetOption(curl->get(), CURLOPT_WRITEDATA, &body), SetOption(curl->get(), CURLOPT_NOSIGNAL, 1L),
+                         SetOption(curl->get(), CURLOPT_TIMEOUT, 10L)}) {
+    if (!s.ok()) return -1;
+  }
+  if (curl_easy_perform(curl->get()) != CURLE_OK) return -1;
   for (absl::string_view line : absl::StrSplit(body, '\n')) {
     if (!absl::StartsWith(line, name + " ")) continue;
     double value = 0;
@@ -276,6 +283,65 @@ absl::StatusOr<SoakResult> RunSoakSuite(const SuiteBinaries& binaries,
   for (const std::string& p : problems) absl::StrAppend(&result.verdict, result.verdict.empty() ? "" : "; ", p);
   return result;
 }
+
+namespace {
+
+// --suite=soak: its own fresh processes, nothing else (not part of "all": it is a check that
+// nothing leaks, run for a minute or more, not a performance figure).
+class SoakSuite : public Suite {
+ public:
+  SuiteStage stage() const override { return SuiteStage::kAlone; }
+
+  absl::Status Run(SuiteContext& context) override {
+    absl::StatusOr<SoakResult> s =
+        RunSoakSuite(context.config.binaries, MakeRequest(kStoryPrompt), context.config.soak);
+    if (!s.ok()) return s.status();
+    result_ = *std::move(s);
+    return absl::OkStatus();
+  }
+
+  std::string Failure() const override {
+    if (result_.passed) return "";
+    return result_.verdict.empty() ? "soak failed" : result_.verdict;
+  }
+
+  std::string Json(const SuiteContext& context) const override {
+    const SoakOptions& o = context.config.soak;
+    const SoakResult& s = result_;
+    return absl::StrCat(
+        R"({"passed":)", s.passed ? "true" : "false", R"(,"streams":)", o.streams, R"(,"duration_s":)",
+        Num(absl::ToDoubleSeconds(o.duration)), R"(,"started":)", s.streams_started, R"(,"completed":)",
+        s.completed, R"(,"cancelled":)", s.cancelled, R"(,"failed":)", s.failed, R"(,"rss_idle_kb":)",
+        s.rss_idle_kb, R"(,"rss_after_warmup_kb":)", s.rss_after_warmup_kb, R"(,"rss_after_kb":)",
+        s.rss_after_kb, R"(,"rss_bound_mb":)", Num(o.rss_bound_mb), R"(,"fds_idle":)", s.fds_idle,
+        R"(,"fds_after":)", s.fds_after, R"(,"idle_pool":)", o.max_idle_connections,
+        R"(,"live_transfers":)", Num(s.live_transfers), R"(,"paused_transfers":)", Num(s.paused_transfers),
+        R"(,"live_streams":)", Num(s.live_streams), R"(,"verdict":")", absl::CHexEscape(s.verdict), "\"}");
+  }
+
+  void PrintText(const SuiteContext& context) const override {
+    const SoakOptions& o = context.config.soak;
+    const SoakResult& s = result_;
+    std::printf("\nsoak: %d streams at once for %s (+%s warm-up), cancelled at random times: %lld "
+                "started, %lld completed, %lld cancelled, %lld failed\n"
+                "claude-grpc-server RSS: idle %lld kB, after warm-up %lld kB, after %lld kB; fds: idle %lld, "
+                "after %lld; gauges after: live transfers %.0f, paused %.0f, live streams %.0f\nsoak %s%s\n",
+                o.streams, absl::FormatDuration(o.duration).c_str(), absl::FormatDuration(o.warmup).c_str(),
+                static_cast<long long>(s.streams_started), static_cast<long long>(s.completed),
+                static_cast<long long>(s.cancelled), static_cast<long long>(s.failed),
+                static_cast<long long>(s.rss_idle_kb), static_cast<long long>(s.rss_after_warmup_kb),
+                static_cast<long long>(s.rss_after_kb), static_cast<long long>(s.fds_idle),
+                static_cast<long long>(s.fds_after), s.live_transfers, s.paused_transfers, s.live_streams,
+                s.passed ? "passed" : "FAILED: ", s.verdict.c_str());
+  }
+
+ private:
+  SoakResult result_;
+};
+
+}  // namespace
+
+std::unique_ptr<Suite> MakeSoakSuite() { return std::make_unique<SoakSuite>(); }
 
 }  // namespace bench
 }  // namespace claude

@@ -8,7 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/cli/cli_support.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 
 namespace claude::cli {
 namespace {

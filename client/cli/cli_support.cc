@@ -14,8 +14,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/claude_client.h"
-#include "service/codec/json_mapping.h"
-#include "service/errors/error_table.h"
+#include "common/codec/json_mapping.h"
+#include "common/errors/error_details.h"
 
 namespace claude::cli {
 namespace {

@@ -8,7 +8,7 @@
 //   rate limit (request-id req_011CSHoEeqs5C35K2UUqR7Fy)
 //
 // and the status carries rich details (a serialized google.rpc.Status with the same code and
-// message, readable with ParseErrorDetails()):
+// message, readable with ParseErrorDetails() of common/errors/error_details.h):
 //
 //   google.rpc.ErrorInfo   reason   = the API's error.type ("rate_limit_error"), else a gateway's
 //                                     error.code ("invalid_token"), else "http_<status>"
@@ -45,17 +45,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "claude/v1/messages.pb.h"
+#include "common/errors/error_details.h"
 #include "service/errors/upstream_error.h"
 #include "service/upstream/http_types.h"
 
 namespace claude {
-
-inline constexpr char kUpstreamErrorDomain[] = "anthropic.com";
-inline constexpr char kLocalErrorDomain[] = "claude-grpc";
-// ErrorInfo.reason when the upstream refused the server's own credentials (HTTP 401 or 403, an
-// authentication_error or permission_error): the code is UNAVAILABLE, the domain
-// kLocalErrorDomain, and metadata "upstream_error_type" keeps the upstream's type.
-inline constexpr char kUpstreamAuthFailedReason[] = "UPSTREAM_AUTH_FAILED";
 
 // An HTTP error response (status >= 400) of the upstream, as its dialect read it. The HTTP
 // status decides the code (CodeForHttpStatus); the error's type (else its code) goes into
@@ -121,27 +115,6 @@ grpc::StatusCode CodeForHttpStatus(int http_status);
 // `text` with everything that looks like an API key ("sk-ant-" and the key characters after
 // it, case-insensitive) replaced by "[REDACTED]".
 std::string RedactSecrets(absl::string_view text);
-
-// The details a status from this file carries, read back (for tests and the client library).
-struct ErrorDetails {
-  std::string reason;   // ErrorInfo.reason
-  std::string domain;   // ErrorInfo.domain
-  std::string request_id;  // RequestInfo.request_id, else ErrorInfo.metadata["request_id"]
-  std::optional<absl::Duration> retry_delay;  // RetryInfo.retry_delay
-  int http_status = 0;  // ErrorInfo.metadata["http_status"]; 0 when absent
-  std::string quota_subject;  // QuotaFailure's first violation's subject; "" when absent
-  // BadRequest.field_violations: (JSON path, what is wrong), one per problem.
-  std::vector<std::pair<std::string, std::string>> field_violations;
-  std::string error_code;  // ErrorInfo.metadata["error_code"]: the upstream's error.details.error_code
-  // ErrorInfo.metadata, all of it (details_<key> entries included).
-  std::map<std::string, std::string> metadata;
-  // The upstream's error.details object, when it came with one (a google.protobuf.Struct detail).
-  std::optional<google::protobuf::Struct> upstream_details;
-};
-
-// The details of `status`, or nullopt when it carries no google.rpc.Status with an ErrorInfo,
-// RetryInfo or RequestInfo.
-std::optional<ErrorDetails> ParseErrorDetails(const grpc::Status& status);
 
 }  // namespace claude
 

@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "service/codec/json_mapping.h"
-#include "service/config/build_info.h"
+#include "common/codec/json_mapping.h"
+#include "common/program_info/build_info.h"
 #include "service/observability/rpc_metrics.h"
 
 namespace claude {

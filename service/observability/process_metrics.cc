@@ -12,7 +12,7 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "service/config/build_info.h"
+#include "common/program_info/build_info.h"
 
 namespace claude {
 namespace {

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 
 namespace claude {
 namespace {

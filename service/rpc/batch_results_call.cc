@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/errors/error_table.h"
 
 namespace claude {

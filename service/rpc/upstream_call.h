@@ -33,7 +33,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "claude/v1/messages.pb.h"
-#include "service/codec/message_accumulator.h"
+#include "common/codec/message_accumulator.h"
 #include "service/rpc/call_record.h"
 #include "service/rpc/call_registry.h"
 #include "service/rpc/caller_side.h"

@@ -24,7 +24,7 @@
 #include "absl/time/time.h"
 #include "service/config/reloading_file.h"
 #include "service/security/caller_limiter.h"
-#include "service/security/token_digest.h"
+#include "common/security/token_digest.h"
 
 namespace claude {
 

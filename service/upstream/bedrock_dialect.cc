@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/upstream/bedrock_replies.h"
 #include "service/upstream/cloud_request_body.h"
 #include "service/upstream/messages_dialect.h"

@@ -1,7 +1,7 @@
 #include "service/upstream/cloud_request_body.h"
 
 #include "absl/strings/match.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 
 namespace claude {
 

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "claude/v1/messages.pb.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 
 namespace claude {
 namespace {

@@ -1,7 +1,7 @@
 // The Anthropic Messages API as a Dialect: POST /v1/messages (JSON, or SSE when streaming),
 // POST /v1/messages/count_tokens, GET /v1/models[/{id}], with the anthropic-version header and
 // the key as x-api-key (or Authorization: Bearer, for API-compatible gateways). Replies are
-// read with the codec (service/codec/json_mapping.h), so they are passed through unchanged.
+// read with the codec (common/codec/json_mapping.h), so they are passed through unchanged.
 #ifndef SERVICE_UPSTREAM_MESSAGES_DIALECT_H_
 #define SERVICE_UPSTREAM_MESSAGES_DIALECT_H_
 

@@ -4,7 +4,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/upstream/cloud_request_body.h"
 #include "service/upstream/messages_api_error.h"
 #include "service/upstream/messages_dialect.h"

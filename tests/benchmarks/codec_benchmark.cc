@@ -10,8 +10,8 @@
 #include <simdjson.h>
 
 #include "claude/v1/messages.pb.h"
-#include "service/codec/json_mapping.h"
-#include "service/codec/message_accumulator.h"
+#include "common/codec/json_mapping.h"
+#include "common/codec/message_accumulator.h"
 #include "service/sse/sse_parser.h"
 
 namespace claude {

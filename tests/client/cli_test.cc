@@ -26,7 +26,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/cli/cli_support.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/sse/sse_parser.h"
 #include "service/upstream/chat_completions_dialect.h"
 #include "tests/testing/json_testing.h"

@@ -15,7 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/sse/sse_parser.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"

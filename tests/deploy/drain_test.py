@@ -41,6 +41,7 @@ Exits 0 on success, 1 on failure, 77 (CTest: skipped) when kubectl is not instal
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import re
@@ -347,7 +348,7 @@ def run(args, tmp):
          f"--chunk_size={CHUNK_SIZE}", f"--chunk_delay_ms={CHUNK_DELAY_MS}"],
         stdout=open(fake_log, "w"), stderr=subprocess.STDOUT)
     processes = [fake]
-    try:
+    with stopped_after(processes, tmp):
         upstream = wait_for_line(fake, fake_log, r"listening on (http://[0-9.]+:[0-9]+)", 10).group(1)
         container = Container(objects, args.source_dir, args.server, upstream, tmp)
         log(f"rendered {OVERLAY}: args {container.container.get('args')}, "
@@ -505,6 +506,16 @@ def run(args, tmp):
               f"claude-grpc-server exited {exited_after:.2f} s after SIGTERM, past --drain_timeout {drain_timeout} s")
         log(f"claude-grpc-server exited 0, {exited_after:.2f} s after SIGTERM")
         return 0
+
+
+# ---- What every deploy test's run and main share ---------------------------------------------
+
+@contextlib.contextmanager
+def stopped_after(processes, tmp):
+    """Kills what is left of `processes` (a list the body may append to) however the body ends;
+    on a Failure, prints the server's and the fake's logs from `tmp` first."""
+    try:
+        yield
     except Failure:
         for name in ("server.log", "fake.log"):
             path = os.path.join(tmp, name)
@@ -518,23 +529,29 @@ def run(args, tmp):
                 p.wait()
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def test_main(name, description, run):
+    """Parses the deploy tests' arguments, runs `run(args, tmp)` in a fresh temporary directory
+    and reports PASS or FAIL as `name`; returns the exit code (77 when `run` skipped)."""
+    parser = argparse.ArgumentParser(description=description.split("\n")[0])
     parser.add_argument("--server", required=True, help="the built claude-grpc-server")
     parser.add_argument("--fake", required=True, help="the built fake-anthropic")
     parser.add_argument("--python_gen", required=True, help="BUILD_DIR/client/python/gen")
     parser.add_argument("--source_dir", required=True, help="the repository's root")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="drain_test.") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{name}.") as tmp:
         os.chmod(tmp, 0o755)  # the server may run as another user (the securityContext's)
         try:
             result = run(args, tmp)
         except Failure as failure:
-            print(f"drain_test: FAIL: {failure}", flush=True)
+            print(f"{name}: FAIL: {failure}", flush=True)
             return 1
     if result == 0:
-        print("drain_test: PASS", flush=True)
+        print(f"{name}: PASS", flush=True)
     return result
+
+
+def main():
+    return test_main("drain_test", __doc__, run)
 
 
 if __name__ == "__main__":

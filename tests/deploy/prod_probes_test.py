@@ -19,13 +19,11 @@ Exits 0 on success, 1 on failure, 77 (CTest: skipped) without kubectl.
     prod_probes_test.py --server BIN --fake BIN --python_gen DIR --source_dir DIR
 """
 
-import argparse
 import base64
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -85,7 +83,7 @@ def run(args, tmp):
     fake = subprocess.Popen([args.fake, "--listen=127.0.0.1:0"], stdout=open(fake_log, "w"),
                             stderr=subprocess.STDOUT)
     processes = [fake]
-    try:
+    with drain_test.stopped_after(processes, tmp):
         upstream = wait_for_line(fake, fake_log, r"listening on (http://[0-9.]+:[0-9]+)", 10).group(1)
         container = Container(objects, args.source_dir, args.server, upstream, tmp, provided)
         log(f"running: {' '.join(container.argv)}")
@@ -148,36 +146,10 @@ def run(args, tmp):
         check(returncode == 0, f"claude-grpc-server exited {returncode}")
         log(f"after SIGTERM the probe port answers {status}; exited 0")
         return 0
-    except Failure:
-        for name in ("server.log", "fake.log"):
-            path = os.path.join(tmp, name)
-            if os.path.exists(path):
-                print(f"--- {name}:\n{open(path).read()}", flush=True)
-        raise
-    finally:
-        for p in processes:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--server", required=True, help="the built claude-grpc-server")
-    parser.add_argument("--fake", required=True, help="the built fake-anthropic")
-    parser.add_argument("--python_gen", required=True, help="BUILD_DIR/client/python/gen")
-    parser.add_argument("--source_dir", required=True, help="the repository's root")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="prod_probes_test.") as tmp:
-        os.chmod(tmp, 0o755)  # the server may run as another user (the securityContext's)
-        try:
-            result = run(args, tmp)
-        except Failure as failure:
-            log(f"FAIL: {failure}")
-            return 1
-    if result == 0:
-        log("PASS")
-    return result
+    return drain_test.test_main("prod_probes_test", __doc__, run)
 
 
 if __name__ == "__main__":

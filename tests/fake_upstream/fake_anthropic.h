@@ -33,6 +33,11 @@
 //
 // Every request, scripted or echoed, is recorded: method, path with query, lower-case header
 // names, body. All public methods are thread-safe.
+//
+// Where each job lives: the server thread and each request's arrival, fake_anthropic.cc;
+// scripted replies and their faults, scripted_replies.cc (builders: fake_replies.cc); echo
+// mode's routing, fake_echo_routes.h, and its endpoints, fake_messages_echo.h,
+// fake_chat_completions.h, fake_cloud_echo.h; the batches API, fake_batches.h.
 #ifndef TESTS_FAKE_UPSTREAM_FAKE_ANTHROPIC_H_
 #define TESTS_FAKE_UPSTREAM_FAKE_ANTHROPIC_H_
 

@@ -34,8 +34,8 @@
 #include "absl/time/time.h"
 #include "claude/v1/messages.pb.h"
 #include "claude/v1/models.pb.h"
-#include "service/codec/json_mapping.h"
-#include "service/codec/message_accumulator.h"
+#include "common/codec/json_mapping.h"
+#include "common/codec/message_accumulator.h"
 #include "service/sse/sse_parser.h"
 #include "tests/testing/json_testing.h"
 

@@ -9,7 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "claude/v1/message_batches.pb.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 
 namespace claude {
 namespace testing {

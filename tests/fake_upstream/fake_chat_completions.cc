@@ -10,7 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "tests/fake_upstream/echo_words.h"
 
 namespace claude::testing {
@@ -28,14 +28,14 @@ EchoAnswer OpenAiError(int status, absl::string_view type, absl::string_view mes
   body += R"(,"type":)";
   AppendJsonString(type, &body);
   body += R"(,"param":null,"code":null}})";
-  return {status, kJson, std::move(body)};
+  return {status, kJson, std::move(body), {}};
 }
 
 EchoAnswer GatewayError(int status, int n) {
   std::string body = absl::StrCat(R"({"success":false,"error":{"code":"fake_error_)", status,
                                   R"(","message":"the fake gateway was asked to fail"},)",
                                   R"("trace_id":"trace_fake_)", n, R"("})");
-  return {status, kJson, std::move(body)};
+  return {status, kJson, std::move(body), {}};
 }
 
 // The text of a message's content: a string, or its text parts concatenated.
@@ -153,7 +153,7 @@ EchoAnswer Unary(const ChatRequest& request, int n, const std::string& text,
   absl::StrAppend(&body, R"(},"finish_reason":)",
                   request.tools.empty() ? R"("stop")" : R"("tool_calls")", R"(}],"usage":)",
                   UsageJson(request.prompt_words, static_cast<int>(WordPieces(text).size())), "}");
-  return {200, kJson, std::move(body)};
+  return {200, kJson, std::move(body), {}};
 }
 
 EchoAnswer Stream(const ChatRequest& request, int n, const std::string& text,
@@ -200,7 +200,7 @@ EchoAnswer Stream(const ChatRequest& request, int n, const std::string& text,
                     "}\n\n");
   }
   out += "data: [DONE]\n\n";
-  return {200, "text/event-stream", std::move(out)};
+  return {200, "text/event-stream", std::move(out), {}};
 }
 
 }  // namespace
@@ -227,9 +227,9 @@ EchoAnswer ChatModelsEcho(absl::string_view id_or_empty) {
   constexpr char kModel[] =
       R"({"id":"claude-fake-1","object":"model","created":1735689600,"owned_by":"anthropic"})";
   if (id_or_empty.empty()) {
-    return {200, kJson, absl::StrCat(R"({"object":"list","data":[)", kModel, "]}")};
+    return {200, kJson, absl::StrCat(R"({"object":"list","data":[)", kModel, "]}"), {}};
   }
-  if (id_or_empty == "claude-fake-1") return {200, kJson, kModel};
+  if (id_or_empty == "claude-fake-1") return {200, kJson, kModel, {}};
   return OpenAiError(404, "invalid_request_error", absl::StrCat("model not found: ", id_or_empty));
 }
 

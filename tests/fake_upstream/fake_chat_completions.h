@@ -23,14 +23,10 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "tests/fake_upstream/echo_answer.h"
 
 namespace claude::testing {
 
-struct EchoAnswer {
-  int status = 200;
-  std::string content_type;
-  std::string body;
-};
 
 // The echo reply to the chat completions request `body`; `n` numbers the request (ids).
 EchoAnswer ChatCompletionsEcho(absl::string_view body, int n);

@@ -35,7 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "service/config/help_flags.h"
+#include "common/program_info/help_flags.h"
 #include "tests/fake_upstream/fake_anthropic.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",

@@ -12,9 +12,9 @@
 
 #include "absl/status/status.h"
 #include "claude/v1/messages.pb.h"
-#include "service/codec/json_mapping.h"
-#include "service/codec/message_accumulator.h"
-#include "service/codec/split_character_joiner.h"
+#include "common/codec/json_mapping.h"
+#include "common/codec/message_accumulator.h"
+#include "common/codec/split_character_joiner.h"
 #include "service/sse/sse_parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

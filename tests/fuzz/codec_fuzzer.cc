@@ -12,7 +12,7 @@
 
 #include "claude/v1/messages.pb.h"
 #include "claude/v1/models.pb.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 
 namespace {
 

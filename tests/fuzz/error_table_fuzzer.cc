@@ -14,7 +14,7 @@
 #include "claude/v1/messages.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/errors/error_table.h"
 
 namespace {

@@ -10,8 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "service/codec/json_mapping.h"
-#include "service/codec/message_accumulator.h"
+#include "common/codec/json_mapping.h"
+#include "common/codec/message_accumulator.h"
 #include "service/errors/error_table.h"
 #include "service/upstream/chat_completions_dialect.h"
 #include "tests/testing/json_testing.h"

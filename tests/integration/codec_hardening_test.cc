@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/claude_client.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/errors/error_table.h"
 #include "service/observability/line_sink.h"
 #include "tests/testing/captured_lines.h"

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/claude_client.h"
-#include "service/security/token_digest.h"
+#include "common/security/token_digest.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/test_pki.h"

@@ -19,7 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/claude_client.h"
-#include "service/security/token_digest.h"
+#include "common/security/token_digest.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/server_harness.h"

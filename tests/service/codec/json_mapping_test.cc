@@ -1,6 +1,6 @@
 // Golden tests of the JSON mapping: every documented shape decodes into its typed field and
 // encodes back to an equal document; unknown shapes survive the round trip untouched.
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 
 #include <string>
 

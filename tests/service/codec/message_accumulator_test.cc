@@ -1,6 +1,6 @@
 // The stream accumulator, fed the shared fixtures through the real SSE parser and JSON mapping
 // in many chunkings: each must fold to exactly the fixture's Message.
-#include "service/codec/message_accumulator.h"
+#include "common/codec/message_accumulator.h"
 
 #include <random>
 #include <string>
@@ -9,7 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/sse/sse_parser.h"
 #include "tests/testing/json_testing.h"
 

@@ -1,6 +1,6 @@
 // SplitCharacterJoiner: a character whose UTF-16 surrogate pair a stream split across two
 // deltas (issue 12, bug 10), in text, thinking and partial JSON, and the halves left unpaired.
-#include "service/codec/split_character_joiner.h"
+#include "common/codec/split_character_joiner.h"
 
 #include <string>
 #include <vector>
@@ -11,8 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "claude/v1/messages.pb.h"
-#include "service/codec/json_mapping.h"
-#include "service/codec/message_accumulator.h"
+#include "common/codec/json_mapping.h"
+#include "common/codec/message_accumulator.h"
 
 namespace claude {
 namespace {

@@ -15,7 +15,7 @@
 #include "absl/time/clock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "tests/testing/json_testing.h"
 
 namespace claude {

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/errors/error_table.h"
 #include "service/upstream/bedrock_replies.h"
 #include "tests/fake_upstream/aws_event_stream_encoder.h"

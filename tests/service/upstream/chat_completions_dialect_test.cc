@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "service/codec/json_mapping.h"
-#include "service/codec/message_accumulator.h"
+#include "common/codec/json_mapping.h"
+#include "common/codec/message_accumulator.h"
 #include "tests/testing/json_testing.h"
 
 namespace claude {

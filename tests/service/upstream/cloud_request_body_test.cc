@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "tests/testing/json_testing.h"
 
 namespace claude {

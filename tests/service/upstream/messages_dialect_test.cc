@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/time/time.h"
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/upstream/api_key_signer.h"
 #include "tests/testing/json_testing.h"
 

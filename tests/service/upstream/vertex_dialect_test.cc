@@ -7,7 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "service/codec/json_mapping.h"
+#include "common/codec/json_mapping.h"
 #include "service/errors/error_table.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
