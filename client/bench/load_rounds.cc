@@ -35,7 +35,10 @@ std::vector<std::string> WithAbScenario(const BenchConfig& config, std::vector<s
 
 Metrics MeasureRun(SuiteContext& context, const std::string& scenario, const std::function<RunResult()>& run,
                    Metrics (*metrics_of)(const RunResult&)) {
-  RunConditions conditions(context.load->ServerPidFor(scenario), context.config.warmup, context.config.duration);
+  // With --calls a run has no fixed window, so the switches per call would be read over the
+  // wrong span: they are left out.
+  const pid_t server = context.config.calls > 0 ? -1 : context.load->ServerPidFor(scenario);
+  RunConditions conditions(server, context.config.warmup, context.config.duration);
   conditions.Start();
   const RunResult r = run();
   context.failures->Note(r);

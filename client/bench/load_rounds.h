@@ -26,7 +26,8 @@ std::vector<std::string> RoundOrder(std::vector<std::string> scenarios, int roun
 std::vector<std::string> WithAbScenario(const BenchConfig& config, std::vector<std::string> scenarios);
 
 // One measured run against `scenario`, watched by RunConditions (the server's context switches,
-// other runnable processes): `metrics_of` the run's result, plus the conditions' figures.
+// not with --calls; other runnable processes): `metrics_of` the run's result, plus the
+// conditions' figures.
 Metrics MeasureRun(SuiteContext& context, const std::string& scenario, const std::function<RunResult()>& run,
                    Metrics (*metrics_of)(const RunResult&));
 
