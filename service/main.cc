@@ -71,6 +71,13 @@ ABSL_FLAG(absl::Duration, upstream_idle_timeout, absl::Seconds(60),
 ABSL_FLAG(int, max_idle_connections, 256,
           "Most idle upstream connections kept open for reuse; the oldest beyond it are closed.");
 ABSL_FLAG(int, max_retries, 2, "Retries of a failed upstream request (before any event reached the caller).");
+ABSL_FLAG(int, ejection_failures, 5,
+          "With --upstreams_file: failed attempts in a row (connection errors, 408, 5xx) after "
+          "which an upstream is skipped for --ejection_time (0: never ejected).");
+ABSL_FLAG(absl::Duration, ejection_time, absl::Seconds(10),
+          "With --upstreams_file: an ejected upstream's first time out; doubles each time it fails "
+          "again, up to --max_ejection_time.");
+ABSL_FLAG(absl::Duration, max_ejection_time, absl::Minutes(5), "With --upstreams_file: the longest ejection.");
 ABSL_FLAG(int, max_connections_per_host, 0, "Most upstream connections per host (0 = unlimited).");
 ABSL_FLAG(int, max_total_connections, 0, "Most upstream connections in all (0 = unlimited).");
 ABSL_FLAG(bool, http2, false, "Use HTTP/2 to https:// upstreams (multiplexed connections).");
@@ -111,11 +118,14 @@ ABSL_FLAG(std::string, metrics_listen, "",
           "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free one and prints "
           "it). Default: no metrics.");
 ABSL_FLAG(std::string, redis_url, "",
-          "redis://[:password@]host[:port][/db]: count requests and tokens per minute and the "
-          "budgets in Redis, shared by every replica (calls in flight stay per replica). Default: "
-          "in memory, per replica.");
+          "redis://[:password@]host[:port][/db] (rediss:// for TLS): count requests and tokens per "
+          "minute and the budgets in Redis, shared by every replica. Calls in flight "
+          "(concurrent_streams) stay per replica. Default: in memory, per replica.");
 ABSL_FLAG(std::string, redis_password_file, "",
           "File holding the Redis password (a mounted secret; a trailing newline is ignored).");
+ABSL_FLAG(std::string, redis_ca_file, "",
+          "rediss:// only: PEM CA certificates Redis's certificate must chain to (default: the "
+          "system's). The certificate must also name the URL's host. Verification is always on.");
 ABSL_FLAG(std::string, redis_failure, "open",
           "When Redis cannot answer: \"open\" admits on this replica's own counts (logged and "
           "counted in claude_grpc_quota_fail_open_admissions_total); \"closed\" refuses with "
@@ -247,6 +257,13 @@ int main(int argc, char** argv) {
   transport.http2 = absl::GetFlag(FLAGS_http2);
   transport.ca_file = absl::GetFlag(FLAGS_upstream_ca_file);
   config.max_retries = absl::GetFlag(FLAGS_max_retries);
+  config.ejection.consecutive_failures = absl::GetFlag(FLAGS_ejection_failures);
+  config.ejection.base_ejection = absl::GetFlag(FLAGS_ejection_time);
+  config.ejection.max_ejection = absl::GetFlag(FLAGS_max_ejection_time);
+  if (config.ejection.consecutive_failures < 0 || config.ejection.base_ejection <= absl::ZeroDuration() ||
+      config.ejection.max_ejection < config.ejection.base_ejection) {
+    return Fail(2, "--ejection_failures must be >= 0, --ejection_time positive and at most --max_ejection_time");
+  }
   config.call.stream_buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_bytes);
   config.call.default_timeout = absl::GetFlag(FLAGS_default_timeout);
   if (absl::GetFlag(FLAGS_max_response_bytes) < 1) {
@@ -268,6 +285,7 @@ int main(int argc, char** argv) {
   config.callers.limits.tokens_per_minute = absl::GetFlag(FLAGS_caller_tokens_per_minute);
   config.quota.redis_url = absl::GetFlag(FLAGS_redis_url);
   config.quota.redis_password_file = absl::GetFlag(FLAGS_redis_password_file);
+  config.quota.redis_ca_file = absl::GetFlag(FLAGS_redis_ca_file);
   config.quota.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
   config.quota.prices_file = absl::GetFlag(FLAGS_prices_file);
   if (const std::string failure = absl::GetFlag(FLAGS_redis_failure); failure == "open" || failure == "closed") {

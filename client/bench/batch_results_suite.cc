@@ -14,8 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "claude/v1/message_batches.grpc.pb.h"
+#include "common/curl/curl_handles.h"
 #include "client/bench/child_process.h"
-#include "client/bench/curl_handles.h"
 #include "client/bench/suite.h"
 
 namespace claude {
@@ -55,15 +55,15 @@ size_t CountLines(char* data, size_t size, size_t n, void* lines) {
 
 // Lines of the results file fetched straight from the fake, or the failure.
 absl::StatusOr<int64_t> DirectLines(const std::string& url) {
-  absl::StatusOr<CurlEasy> handle = NewCurlEasy();
-  if (!handle.ok()) return handle.status();
+  CurlEasy handle(curl_easy_init());
+  if (handle == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
   int64_t lines = 0;
-  for (absl::Status s : {SetOption(handle->get(), CURLOPT_URL, url.c_str()),
-                         SetOption(handle->get(), CURLOPT_WRITEFUNCTION, &CountLines),
-                         SetOption(handle->get(), CURLOPT_WRITEDATA, &lines)}) {
+  for (absl::Status s : {SetOption(handle.get(), CURLOPT_URL, url.c_str()),
+                         SetOption(handle.get(), CURLOPT_WRITEFUNCTION, &CountLines),
+                         SetOption(handle.get(), CURLOPT_WRITEDATA, &lines)}) {
     if (!s.ok()) return s;
   }
-  if (CURLcode code = curl_easy_perform(handle->get()); code != CURLE_OK) {
+  if (CURLcode code = curl_easy_perform(handle.get()); code != CURLE_OK) {
     return absl::UnavailableError(absl::StrCat("direct GET of ", url, ": ", curl_easy_strerror(code)));
   }
   return lines;

@@ -10,7 +10,7 @@
 
 ABSL_FLAG(std::string, suite, "all",
           "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader, soak, quota, "
-          "batch_results, or all (every one but soak, quota and batch_results).");
+          "batch_results, failover, or all (every one but soak, quota, batch_results and failover).");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of tables.");
 // Durations are string flags parsed with absl::ParseDuration ("2s", "500ms"): absl::Duration
 // flags are sequence-locked, whose fences GCC warns about under -fsanitize=thread.
@@ -37,6 +37,8 @@ ABSL_FLAG(int64_t, batch_results_count, 100000, "batch_results suite: results in
 ABSL_FLAG(int, batch_result_bytes, 1024, "batch_results suite: bytes of text per result.");
 ABSL_FLAG(int64_t, batch_results_mb, 1024, "batch_results suite: MiB of results the paced reader reads.");
 ABSL_FLAG(double, batch_results_mb_per_s, 10, "batch_results suite: the paced reader's pace, MB/s.");
+ABSL_FLAG(std::vector<std::string>, failover_concurrency, std::vector<std::string>({"1", "16"}),
+          "Failover suite: calls in flight, one measurement each (comma-separated).");
 ABSL_FLAG(int, soak_streams, 2000, "Soak suite: streams kept open at once.");
 ABSL_FLAG(std::string, soak_duration, "60s", "Soak suite: time under load after its warm-up.");
 ABSL_FLAG(std::string, soak_warmup, "10s", "Soak suite: warm-up under the same load before RSS is taken.");
@@ -165,6 +167,13 @@ absl::StatusOr<BenchConfig> ParseBenchConfig(const std::vector<std::string>& sui
   }
   if (c.suite == "batch_results") {
     if (absl::Status s = CheckBatchResults(&c.batch_results); !s.ok()) return s;
+  }
+  if (c.suite == "failover") {
+    c.failover.concurrency = ParseLevels(absl::GetFlag(FLAGS_failover_concurrency), "--failover_concurrency", &errors);
+    if (!errors.empty() || c.failover.concurrency.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(errors, Usage("--failover_concurrency must list positive numbers").message()));
+    }
   }
   return c;
 }

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/bench/batch_results_suite.h"
+#include "client/bench/failover_suite.h"
 #include "client/bench/memory_suites.h"
 #include "client/bench/soak_suite.h"
 
@@ -40,6 +41,7 @@ struct BenchConfig {
   SlowReaderOptions slow_reader;
   SoakOptions soak;                    // checked only when --suite=soak
   BatchResultsOptions batch_results;  // checked only when --suite=batch_results
+  FailoverOptions failover;           // checked only when --suite=failover
 };
 
 // The source file that defines the flags, for ShowFlagsOfFile.

@@ -105,6 +105,18 @@ void Child::Stop() {
   }
 }
 
+void Child::Kill() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  if (out_fd_ >= 0) {
+    close(out_fd_);
+    out_fd_ = -1;
+  }
+}
+
 int64_t Child::StatusKb(absl::string_view field) const {
   if (pid_ <= 0) return -1;
   std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));

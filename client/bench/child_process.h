@@ -1,6 +1,7 @@
-// A child process of the bench (fake-anthropic, claude-grpc-server): started with a clean
-// ANTHROPIC_API_KEY, killed with SIGTERM when the bench stops or dies, and watched through
-// /proc for its resident memory.
+// A child process of the bench (fake-anthropic, claude-grpc-server, redis-server): started with
+// a clean ANTHROPIC_API_KEY, killed with SIGTERM when the bench stops or dies, and watched
+// through /proc for its resident memory. Its own library (claude_bench_child_process), which
+// the tests' redis-server helper uses too: tests may build on client/, never the reverse.
 #ifndef CLIENT_BENCH_CHILD_PROCESS_H_
 #define CLIENT_BENCH_CHILD_PROCESS_H_
 
@@ -30,6 +31,8 @@ class Child {
   absl::StatusOr<std::string> Start(const std::vector<std::string>& argv, absl::string_view marker);
   // SIGTERM, then SIGKILL after 5 s; reaps it.
   void Stop();
+  // SIGKILL at once (its connections break, as when a pod dies); reaps it.
+  void Kill();
 
   pid_t pid() const { return pid_; }
   // A field of /proc/PID/status in kB ("VmRSS", "VmHWM"); -1 when unreadable.

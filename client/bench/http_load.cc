@@ -6,26 +6,23 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "client/bench/curl_handles.h"
+#include "common/curl/curl_handles.h"
 #include "client/bench/grpc_load.h"
 
 namespace claude {
 namespace bench {
 namespace {
 
-size_t AppendBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
 // The headers of a Messages API POST, as a caller without claude-grpc would send them.
-absl::StatusOr<CurlHeaders> MessagesHeaders() {
-  CurlHeaders headers;
-  absl::Status s = AppendHeaders({"content-type: application/json", "anthropic-version: 2023-06-01",
-                                  "x-api-key: bench-not-a-real-key", "expect:"},
-                                 &headers);
-  if (!s.ok()) return s;
+absl::StatusOr<CurlHeaderList> MessagesHeaders() {
+  CurlHeaderList headers;
+  for (const char* line : {"content-type: application/json", "anthropic-version: 2023-06-01",
+                           "x-api-key: bench-not-a-real-key", "expect:"}) {
+    if (absl::Status s = AppendHeader(headers, line); !s.ok()) return s;
+  }
   return headers;
 }
 
@@ -40,14 +37,13 @@ struct Post {
 // A POST of `body` to `url` whose reply goes to `post->response`. `body` and `headers` outlive
 // the handle.
 absl::Status SetUpPost(const std::string& url, const std::string& body, curl_slist* headers, Post* post) {
-  absl::StatusOr<CurlEasy> handle = NewCurlEasy();
-  if (!handle.ok()) return handle.status();
-  post->handle = *std::move(handle);
+  post->handle.reset(curl_easy_init());
+  if (post->handle == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
   CURL* h = post->handle.get();
   for (absl::Status s : {SetOption(h, CURLOPT_URL, url.c_str()), SetOption(h, CURLOPT_POSTFIELDS, body.data()),
                          SetOption(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size())),
                          SetOption(h, CURLOPT_HTTPHEADER, headers),
-                         SetOption(h, CURLOPT_WRITEFUNCTION, AppendBody),
+                         SetOption(h, CURLOPT_WRITEFUNCTION, AppendToString),
                          SetOption(h, CURLOPT_WRITEDATA, &post->response), SetOption(h, CURLOPT_NOSIGNAL, 1L),
                          SetOption(h, CURLOPT_TCP_NODELAY, 1L), SetOption(h, CURLOPT_TIMEOUT, 60L),
                          SetOption(h, CURLOPT_PRIVATE, static_cast<void*>(post))}) {
@@ -87,18 +83,19 @@ bool NextFinishedPost(CURLM* multi, FinishedPost* out) {
 // before the transfers so that they outlive them.
 struct PostSession {
   CurlMulti multi;
-  CurlHeaders headers;
+  CurlHeaderList headers;
 };
 
 absl::StatusOr<PostSession> StartSession(int max_connections) {
-  absl::StatusOr<CurlMulti> multi = NewCurlMulti();
-  if (!multi.ok()) return multi.status();
-  if (curl_multi_setopt(multi->get(), CURLMOPT_MAXCONNECTS, static_cast<long>(max_connections)) != CURLM_OK) {
-    return absl::InternalError("curl_multi_setopt(CURLMOPT_MAXCONNECTS) failed");
+  CurlMulti multi(curl_multi_init());
+  if (multi == nullptr) return absl::ResourceExhaustedError("curl_multi_init failed");
+  if (absl::Status s = SetMultiOption(multi.get(), CURLMOPT_MAXCONNECTS, static_cast<long>(max_connections));
+      !s.ok()) {
+    return s;
   }
-  absl::StatusOr<CurlHeaders> headers = MessagesHeaders();
+  absl::StatusOr<CurlHeaderList> headers = MessagesHeaders();
   if (!headers.ok()) return headers.status();
-  return PostSession{*std::move(multi), *std::move(headers)};
+  return PostSession{std::move(multi), *std::move(headers)};
 }
 
 RunResult SetUpFailed(const absl::Status& status) {

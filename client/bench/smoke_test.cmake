@@ -44,3 +44,18 @@ if(NOT output MATCHES "\"soak\":{\"passed\":true,\"streams\":50,")
   message(FATAL_ERROR "soak output does not match:\n${output}\nstderr:\n${errors}")
 endif()
 message(STATUS "claude-grpc-bench soak smoke run OK:\n${output}")
+
+# The failover suite, briefly: it fails (exit 1) when a call failed or the failover server's
+# counters do not show exactly one failover per call.
+execute_process(
+  COMMAND "${BENCH}" --suite=failover --json --duration=0.2s --warmup=0.05s --rounds=1 --failover_concurrency=1,4
+  RESULT_VARIABLE result
+  OUTPUT_VARIABLE output
+  ERROR_VARIABLE errors)
+if(NOT result EQUAL 0)
+  message(FATAL_ERROR "claude-grpc-bench --suite=failover exited with ${result}\nstdout:\n${output}\nstderr:\n${errors}")
+endif()
+if(NOT output MATCHES "\"failover\":{\"levels\":\\[{\"concurrency\":1,.*\"qps_ratio\":${number}")
+  message(FATAL_ERROR "failover output does not match:\n${output}\nstderr:\n${errors}")
+endif()
+message(STATUS "claude-grpc-bench failover smoke run OK:\n${output}")

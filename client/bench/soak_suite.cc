@@ -1,6 +1,5 @@
 #include "client/bench/soak_suite.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 
 #include <atomic>
@@ -18,16 +17,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "claude/v1/messages.grpc.pb.h"
 #include "client/bench/bench_requests.h"
 #include "client/bench/child_process.h"
-#include "client/bench/curl_handles.h"
 #include "client/bench/report.h"
+#include "client/bench/server_metrics.h"
 #include "client/bench/suite.h"
 
 namespace claude {
@@ -36,30 +32,10 @@ namespace {
 
 using Stub = v1::Messages::Stub;
 
-size_t AppendTo(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
 // The value of the unlabelled sample `name` in the server's /metrics, or -1.
 double Gauge(int metrics_port, const std::string& name) {
-  std::string body;
-  absl::StatusOr<CurlEasy> curl = NewCurlEasy();
-  if (!curl.ok()) return -1;
-  const std::string url = absl::StrCat("http://127.0.0.1:", metrics_port, "/metrics");
-  for (absl::Status s : {SetOption(curl->get(), CURLOPT_URL, url.c_str()),
-                         SetOption(curl->get(), CURLOPT_WRITEFUNCTION, AppendTo),
-                         SetOption(curl->get(), CURLOPT_WRITEDATA, &body), SetOption(curl->get(), CURLOPT_NOSIGNAL, 1L),
-                         SetOption(curl->get(), CURLOPT_TIMEOUT, 10L)}) {
-    if (!s.ok()) return -1;
-  }
-  if (curl_easy_perform(curl->get()) != CURLE_OK) return -1;
-  for (absl::string_view line : absl::StrSplit(body, '\n')) {
-    if (!absl::StartsWith(line, name + " ")) continue;
-    double value = 0;
-    if (absl::SimpleAtod(line.substr(name.size() + 1), &value)) return value;
-  }
-  return -1;
+  absl::StatusOr<std::string> metrics = FetchMetrics(metrics_port);
+  return metrics.ok() ? SampleValue(*metrics, name) : -1;
 }
 
 int64_t OpenFds(pid_t pid) {

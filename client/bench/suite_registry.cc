@@ -16,6 +16,7 @@ std::unique_ptr<Suite> MakeSlowReaderSuite();
 std::unique_ptr<Suite> MakeSoakSuite();
 std::unique_ptr<Suite> MakeQuotaSuite();
 std::unique_ptr<Suite> MakeBatchResultsSuite();
+std::unique_ptr<Suite> MakeFailoverSuite();
 
 const std::vector<SuiteEntry>& AllSuites() {
   static const std::vector<SuiteEntry> suites = {
@@ -23,7 +24,7 @@ const std::vector<SuiteEntry>& AllSuites() {
       {"latency", &MakeLatencySuite},     {"open_loop", &MakeOpenLoopSuite},
       {"memory", &MakeMemorySuite},       {"slow_reader", &MakeSlowReaderSuite},
       {"soak", &MakeSoakSuite},           {"quota", &MakeQuotaSuite},
-      {"batch_results", &MakeBatchResultsSuite},
+      {"batch_results", &MakeBatchResultsSuite}, {"failover", &MakeFailoverSuite},
   };
   return suites;
 }

@@ -8,64 +8,11 @@
 # python3-protobuf) explicitly: another python3 earlier on PATH may lack them.
 set -euo pipefail
 
-if [ $# -ne 3 ]; then
-  echo "usage: $0 FAKE_ANTHROPIC_BINARY CLAUDE_GRPC_SERVER_BINARY PYTHON_GEN_DIR" >&2
-  exit 2
-fi
-fake_anthropic=$1
-server=$2
-gen_dir=$3
-python=/usr/bin/python3
 example="$(cd "$(dirname "$0")" && pwd)/stream_hello.py"
-# Sanitizer builds (.ci/run) start several times slower.
-scale=${CLAUDE_TEST_TIME_SCALE:-1}
-
-fail() {
-  echo "python_stream_hello_test: FAIL: $*" >&2
-  exit 1
-}
-
-"$python" -c 'import grpc, google.protobuf' 2>/dev/null ||
-  fail "$python cannot import grpc and google.protobuf; install python3-grpcio and python3-protobuf (bash .ci/install-deps)"
-[ -f "$gen_dir/claude/v1/messages_pb2_grpc.py" ] ||
-  fail "no generated stubs in $gen_dir; build the claude_python_stubs target"
-
-logs=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$logs"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Waits until `file` has a match of `pattern` (while process `pid` lives) and prints the port
-# number at the end of the match.
-wait_for_port() {
-  local file=$1 pattern=$2 pid=$3 match
-  for _ in $(seq 1 $((100 * scale))); do
-    if match=$(grep -m1 -oE "$pattern" "$file" 2>/dev/null); then
-      echo "${match##*[^0-9]}"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "python_stream_hello_test: no \"$pattern\" from the process; its output:" >&2
-  cat "$file" >&2
-  return 1
-}
-
-"$fake_anthropic" --listen=127.0.0.1:0 >"$logs/fake.log" 2>&1 &
-pids+=($!)
-fake_port=$(wait_for_port "$logs/fake.log" 'listening on http://[0-9.]+:[0-9]+' "${pids[-1]}") ||
-  fail "fake-anthropic did not start"
-
-"$server" --listen=127.0.0.1:0 --upstream="http://127.0.0.1:$fake_port" >"$logs/server.log" 2>&1 &
-pids+=($!)
-port=$(wait_for_port "$logs/server.log" 'listening on port [0-9]+' "${pids[-1]}") ||
-  fail "claude-grpc-server did not start"
+test_name=python_stream_hello_test
+fake_flags=()
+# shellcheck source=client/python/example_servers.sh
+source "$(dirname "$0")/example_servers.sh" "$@"
 
 # 1. The reply streams through: exactly the echoed prompt and one newline.
 status=0

@@ -17,8 +17,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "common/codec/json_mapping.h"
-#include "service/upstream/messages_api_error.h"
-#include "service/upstream/retry_policy.h"
+#include "service/errors/retry_after.h"
 #include "service/validation/request_validator.h"
 
 namespace claude {
@@ -391,11 +390,6 @@ grpc::Status StatusFromUpstreamError(const UpstreamError& error, const HttpHeade
   return MakeStatus(CodeForHttpStatus(error.http_status), std::move(message), details);
 }
 
-grpc::Status StatusFromHttpError(int http_status, absl::string_view body,
-                                 const HttpHeaders& headers) {
-  return StatusFromUpstreamError(ReadMessagesApiError(http_status, body), headers);
-}
-
 grpc::Status StatusFromErrorEvent(const claude::v1::ErrorEvent& event,
                                   const HttpHeaders& headers) {
   Details details;
@@ -515,7 +509,7 @@ grpc::Status WithErrorInfoMetadata(const grpc::Status& status, const std::string
   return grpc::Status(status.error_code(), status.error_message(), rpc.SerializeAsString());
 }
 
-grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason, absl::Duration retry_delay,
+grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason, std::optional<absl::Duration> retry_delay,
                                     std::string subject) {
   Details details;
   details.domain = kLocalErrorDomain;

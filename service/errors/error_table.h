@@ -58,13 +58,6 @@ namespace claude {
 // described by a snippet of its body (HTML, empty, truncated, binary).
 grpc::Status StatusFromUpstreamError(const UpstreamError& error, const HttpHeaders& headers);
 
-// StatusFromUpstreamError of a body in the Messages API's shapes (ReadMessagesApiError in
-// service/upstream/messages_api_error.h): the API's
-// {"type":"error","error":{"type","message"},"request_id"}, a gateway's
-// {"success":false,"error":{"code","message"},"trace_id"}, or anything else.
-grpc::Status StatusFromHttpError(int http_status, absl::string_view body,
-                                 const HttpHeaders& headers);
-
 // An `error` event inside a 200 stream; the code comes from the error type (CodeForErrorType).
 grpc::Status StatusFromErrorEvent(const claude::v1::ErrorEvent& event, const HttpHeaders& headers);
 
@@ -87,9 +80,10 @@ grpc::Status StatusFromLocalPolicy(grpc::StatusCode code, std::string message, s
 grpc::Status WithErrorInfoMetadata(const grpc::Status& status, const std::string& key,
                                    const std::string& value);
 // A call refused by a caller's quota or budget: RESOURCE_EXHAUSTED with ErrorInfo{reason,
-// "claude-grpc"}, RetryInfo (when the window that refused it resets) and a QuotaFailure whose
+// "claude-grpc"}, RetryInfo (when the window that refused it resets; none when no wait can
+// admit the call) and a QuotaFailure whose
 // violation names `subject` ("caller:<name>") and repeats the message.
-grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason, absl::Duration retry_delay,
+grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason, std::optional<absl::Duration> retry_delay,
                                     std::string subject);
 // A request that failed validation (service/validation/): INVALID_ARGUMENT with the message as
 // given, ErrorInfo{reason "invalid_request", domain "claude-grpc"} and the google.rpc.BadRequest

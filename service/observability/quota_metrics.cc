@@ -18,8 +18,8 @@ QuotaMetrics::QuotaMetrics(std::shared_ptr<prometheus::Registry> registry, size_
                                                                        0.5})),
       errors_(prometheus::BuildCounter()
                   .Name("claude_grpc_redis_errors_total")
-                  .Help("Redis failures by kind: connect, disconnect, timeout, error (an error reply), "
-                        "unavailable (a command while there was no connection).")
+                  .Help("Redis failures by kind: connect, tls (a failed handshake), disconnect, timeout, "
+                        "error (an error reply), unavailable (a command while there was no connection).")
                   .Register(*registry_)),
       fail_open_(prometheus::BuildCounter()
                      .Name("claude_grpc_quota_fail_open_admissions_total")

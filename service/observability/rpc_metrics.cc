@@ -91,6 +91,13 @@ RpcMetrics::RpcMetrics(std::shared_ptr<prometheus::Registry> registry, size_t ma
                      .Help("Calls that left an upstream of the upstreams file for another after "
                            "a failed attempt, by the upstream left.")
                      .Register(*registry_)),
+      upstream_latency_(prometheus::BuildHistogram()
+                            .Name("claude_grpc_upstream_latency_seconds")
+                            .Help("Time each upstream of the upstreams file took to answer an "
+                                  "attempt: from the request leaving (a wait for one of its "
+                                  "max_connections included) to the response head, or to the "
+                                  "failure when none came, in seconds.")
+                            .Register(*registry_)),
       dropped_response_headers_(prometheus::BuildCounter()
                                     .Name("claude_grpc_upstream_headers_dropped_total")
                                     .Help("Upstream response headers not forwarded to callers as "
@@ -156,6 +163,10 @@ void RpcMetrics::OnCallEnd(const CallRecord& record) {
     upstream_attempts_.Add({{"upstream", upstreams[i]}, {"http_status", status == 0 ? "none" : absl::StrCat(status)}})
         .Increment();
     if (i > 0 && upstreams[i] != upstreams[i - 1]) failovers_.Add({{"upstream", upstreams[i - 1]}}).Increment();
+    if (i < record.attempt_latencies.size()) {
+      upstream_latency_.Add({{"upstream", upstreams[i]}}, kDurationBuckets)
+          .Observe(Seconds(record.attempt_latencies[i]));
+    }
   }
 }
 

@@ -46,6 +46,7 @@ class RpcMetrics final : public CallObserver {
   // With an upstreams file (names come from it, so they are bounded).
   prometheus::Family<prometheus::Counter>& upstream_attempts_;
   prometheus::Family<prometheus::Counter>& failovers_;
+  prometheus::Family<prometheus::Histogram>& upstream_latency_;
   prometheus::Counter& dropped_response_headers_;
   prometheus::Gauge& live_streams_;
 };

@@ -1,10 +1,19 @@
 #include "service/quota/redis_client.h"
 #include "service/observability/server_log.h"
 
-#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/read.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <arpa/inet.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,15 +30,32 @@
 
 namespace claude {
 
-struct RedisClient::Pending {
-  RedisClient* client;
-  Callback done;
-  absl::Time sent;
-};
-
 namespace {
 
 constexpr int kMaxEvents = 8;
+// Commands waiting for their reply, at most: beyond it a command fails at once (UNAVAILABLE)
+// rather than queueing without bound behind a stalled Redis.
+constexpr size_t kMaxInFlight = 100'000;
+// A reply larger than this (ours are a few integers) is not Redis's: the connection is dropped.
+constexpr size_t kMaxReplyBytes = 1 << 20;
+// Reads per readable event, so one flooding connection cannot hold the loop forever.
+constexpr int kMaxReadsPerEvent = 64;
+
+bool IsIpAddress(const std::string& host) {
+  in6_addr any;
+  return inet_pton(AF_INET, host.c_str(), &any) == 1 || inet_pton(AF_INET6, host.c_str(), &any) == 1;
+}
+
+// OpenSSL's error queue, as one line (and emptied, so it does not leak into the next call).
+std::string TlsErrors() {
+  std::string text;
+  while (const unsigned long e = ERR_get_error()) {
+    char buffer[256];
+    ERR_error_string_n(e, buffer, sizeof(buffer));
+    absl::StrAppend(&text, text.empty() ? "" : "; ", buffer);
+  }
+  return text.empty() ? "no details" : text;
+}
 
 RedisValue Convert(const redisReply& reply) {
   RedisValue value;
@@ -59,13 +85,10 @@ RedisValue Convert(const redisReply& reply) {
 absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
   RedisEndpoint endpoint;
   absl::string_view rest = url;
-  if (absl::StartsWith(rest, "rediss://")) {
-    return absl::InvalidArgumentError(
-        "rediss:// (TLS) is not supported: Debian 12's hiredis has no TLS; reach Redis over a "
-        "TLS-terminating sidecar or a trusted network with redis://");
-  }
-  if (!absl::ConsumePrefix(&rest, "redis://")) {
-    return absl::InvalidArgumentError("must start with redis://");
+  if (absl::ConsumePrefix(&rest, "rediss://")) {
+    endpoint.tls = true;
+  } else if (!absl::ConsumePrefix(&rest, "redis://")) {
+    return absl::InvalidArgumentError("must start with redis:// or rediss:// (TLS)");
   }
   if (const size_t at = rest.rfind('@'); at != absl::string_view::npos) {
     absl::string_view userinfo = rest.substr(0, at);
@@ -99,13 +122,31 @@ absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
   return endpoint;
 }
 
+absl::StatusOr<std::shared_ptr<ssl_ctx_st>> MakeRedisTlsContext(const std::string& ca_file) {
+  std::shared_ptr<SSL_CTX> context(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
+  if (context == nullptr) return absl::InternalError(absl::StrCat("cannot create a TLS context: ", TlsErrors()));
+  SSL_CTX_set_min_proto_version(context.get(), TLS1_2_VERSION);
+  SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER, nullptr);
+  // Writes resume with the same bytes at a new address (our output buffer may move) and may be
+  // partial, like send().
+  SSL_CTX_set_mode(context.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  const int loaded = ca_file.empty() ? SSL_CTX_set_default_verify_paths(context.get())
+                                     : SSL_CTX_load_verify_locations(context.get(), ca_file.c_str(), nullptr);
+  if (loaded != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot load the CA certificates",
+                                                   ca_file.empty() ? "" : absl::StrCat(" of ", ca_file), ": ",
+                                                   TlsErrors()));
+  }
+  return context;
+}
+
 RedisClient::RedisClient(RedisClientOptions options, std::shared_ptr<RedisObserver> observer)
     : options_(std::move(options)), observer_(std::move(observer)), backoff_(options_.min_backoff) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   epoll_event wake{};
   wake.events = EPOLLIN;
-  wake.data.fd = wake_fd_;
+  wake.data.u64 = 0;  // connections count from 1
   if (epoll_fd_ < 0 || wake_fd_ < 0 || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) != 0) {
     std::cerr << "claude-grpc-server: cannot create the Redis loop's epoll set: " << std::strerror(errno)
               << std::endl;
@@ -125,18 +166,52 @@ RedisClient::~RedisClient() {
   close(epoll_fd_);
 }
 
+void RedisClient::Complete(Completions& completions) {
+  for (Completion& c : completions) c.done(std::move(c.result));
+  completions.clear();
+}
+
 void RedisClient::Command(std::vector<std::string> args, Callback done) {
-  bool stopped;
+  Submit(std::move(args), std::move(done), /*now=*/true);
+}
+
+void RedisClient::CommandSoon(std::vector<std::string> args, Callback done) {
+  Submit(std::move(args), std::move(done), /*now=*/false);
+}
+
+void RedisClient::Submit(std::vector<std::string> args, Callback done, bool now) {
+  absl::Status refused;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stopped = stopping_;
-    if (!stopped) queue_.emplace_back(std::move(args), std::move(done));
+    if (stopping_) {
+      done(absl::UnavailableError("the Redis client is stopping"));
+      return;
+    }
+    if (phase_ == Phase::kIdle) {
+      refused = absl::UnavailableError("no connection to Redis");
+    } else if (in_flight_.size() >= kMaxInFlight) {
+      refused = absl::UnavailableError("too many Redis commands waiting for a reply");
+    } else {
+      Append(args, std::move(done));
+      if (!now) {
+        // Left in the output: the next command's write or the loop's tick takes it.
+      } else if (phase_ == Phase::kReady && !options_.endpoint.tls) {
+        // Sent from this thread: a non-blocking send under the mutex, which saves waking the
+        // loop. What the socket does not take, or an error, is left to the loop (EPOLLOUT).
+        Flush(nullptr);
+        UpdateInterest();
+      } else {
+        wake = true;
+      }
+    }
   }
-  if (stopped) {
-    done(absl::UnavailableError("the Redis client is stopping"));
+  if (!refused.ok()) {
+    if (observer_) observer_->OnError("unavailable");
+    done(std::move(refused));
     return;
   }
-  Wake();
+  if (wake) Wake();
 }
 
 void RedisClient::Wake() {
@@ -145,46 +220,122 @@ void RedisClient::Wake() {
   (void)!write(wake_fd_, &one, sizeof(one));
 }
 
-void RedisClient::Connect() {
-  next_attempt_ = absl::InfiniteFuture();
-  redisAsyncContext* context = redisAsyncConnect(options_.endpoint.host.c_str(), options_.endpoint.port);
-  if (context == nullptr || context->err) {
-    if (context != nullptr) redisAsyncFree(context);
-    Dropped("connect");
-    return;
+void RedisClient::Append(const std::vector<std::string>& args, Callback done) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  argv.reserve(args.size());
+  lengths.reserve(args.size());
+  for (const std::string& arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
   }
-  context_ = context;
-  context->data = this;
-  context->ev.data = this;
-  context->ev.addRead = &RedisClient::AddRead;
-  context->ev.delRead = &RedisClient::DelRead;
-  context->ev.addWrite = &RedisClient::AddWrite;
-  context->ev.delWrite = &RedisClient::DelWrite;
-  context->ev.cleanup = &RedisClient::Cleanup;
-  redisAsyncSetConnectCallback(context, &RedisClient::OnConnect);
-  redisAsyncSetDisconnectCallback(context, &RedisClient::OnDisconnect);
-  watched_fd_ = context->c.fd;
-  connect_deadline_ = absl::Now() + options_.connect_timeout;
-  // The connection completes when its socket turns writable; hiredis waits for that only when
-  // a command is queued, so ask for it here.
-  AddWrite(this);
-  const auto check = [this](absl::StatusOr<RedisValue> reply) {
+  char* formatted = nullptr;
+  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(), lengths.data());
+  if (length < 0) std::abort();  // out of memory
+  output_.append(formatted, static_cast<size_t>(length));
+  free(formatted);
+  in_flight_.push_back(Pending{std::move(done), absl::Now()});
+}
+
+void RedisClient::Connect() {
+  // The name lookup may block: this thread only, with no lock held.
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* addresses = nullptr;
+  int fd = -1;
+  if (getaddrinfo(options_.endpoint.host.c_str(), absl::StrCat(options_.endpoint.port).c_str(), &hints,
+                  &addresses) == 0) {
+    std::vector<const addrinfo*> candidates;
+    for (const addrinfo* a = addresses; a != nullptr; a = a->ai_next) candidates.push_back(a);
+    // A connection that failed after connect() started (refused, timed out) was to one of the
+    // host's addresses: each failed attempt starts one address further ("localhost" may list
+    // ::1 first while Redis listens on 127.0.0.1 only).
+    std::rotate(candidates.begin(), candidates.begin() + failed_attempts_ % std::max<size_t>(candidates.size(), 1),
+                candidates.end());
+    for (const addrinfo* a : candidates) {
+      if (fd >= 0) break;
+      fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+      if (fd < 0) continue;
+      const int one = 1;
+      // Commands are small and latency-bound: never hold one back to coalesce.
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
+        close(fd);
+        fd = -1;
+      }
+    }
+    freeaddrinfo(addresses);
+  }
+  Completions failed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fd < 0) {
+      Drop("connect", &failed);
+    } else {
+      fd_ = fd;
+      ++generation_;
+      phase_ = Phase::kConnecting;
+      reader_ = redisReaderCreate();
+      connect_deadline_ = absl::Now() + options_.connect_timeout;
+      interest_ = 0;
+      // Sent first on the new connection, before any command queued meanwhile.
+      if (!options_.endpoint.password.empty()) Append({"AUTH", options_.endpoint.password}, SetupCheck());
+      if (options_.endpoint.db != 0) Append({"SELECT", absl::StrCat(options_.endpoint.db)}, SetupCheck());
+      for (const std::vector<std::string>& args : setup_) Append(args, SetupCheck());
+      UpdateInterest();
+    }
+  }
+  Complete(failed);
+}
+
+RedisClient::Callback RedisClient::SetupCheck() {
+  return [this](absl::StatusOr<RedisValue> reply) {
     if (!reply.ok() && reply.status().code() == absl::StatusCode::kInternal) {
       LogEvent(Severity::kError, absl::StrCat("Redis refused the connection's setup: ", reply.status().message()),
                {{"event", "redis_setup_refused"}});
       if (observer_) observer_->OnError("connect");
     }
   };
-  if (!options_.endpoint.password.empty()) Send({"AUTH", options_.endpoint.password}, check);
-  if (options_.endpoint.db != 0) Send({"SELECT", absl::StrCat(options_.endpoint.db)}, check);
 }
 
-// The connection is gone (or never came): retry after the backoff, which doubles each time
-// until a connection succeeds.
-void RedisClient::Dropped(const char* what) {
-  const bool was_ready = ready_;
-  context_ = nullptr;
-  ready_ = false;
+void RedisClient::AddConnectionSetup(std::vector<std::string> args) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    setup_.push_back(args);
+    if (phase_ != Phase::kIdle) {
+      Append(args, SetupCheck());
+      wake = true;
+    }
+  }
+  if (wake) Wake();
+}
+
+void RedisClient::Drop(const char* what, Completions* out) {
+  const bool was_ready = phase_ == Phase::kReady;
+  if (!was_ready) ++failed_attempts_;
+  if (tls_ != nullptr) {
+    SSL_free(tls_);
+    tls_ = nullptr;
+  }
+  if (fd_ >= 0) {
+    close(fd_);  // also leaves the epoll set
+    fd_ = -1;
+  }
+  if (reader_ != nullptr) {
+    redisReaderFree(reader_);
+    reader_ = nullptr;
+  }
+  phase_ = Phase::kIdle;
+  interest_ = 0;
+  tls_wants_write_ = false;
+  output_.clear();
+  for (Pending& pending : in_flight_) {
+    out->push_back({std::move(pending.done), absl::UnavailableError(absl::StrCat(
+                                                 "the Redis connection was lost or timed out (", what, ")"))});
+  }
+  in_flight_.clear();
   connected_.store(false, std::memory_order_relaxed);
   connect_deadline_ = absl::InfiniteFuture();
   next_attempt_ = absl::Now() + backoff_;
@@ -196,178 +347,251 @@ void RedisClient::Dropped(const char* what) {
   }
 }
 
-void RedisClient::OnConnect(const redisAsyncContext* context, int status) {
-  auto* self = static_cast<RedisClient*>(context->data);
-  if (status != REDIS_OK) {
-    // hiredis frees the context after this callback.
-    self->Dropped("connect");
+void RedisClient::BecomeReady() {
+  phase_ = Phase::kReady;
+  connected_.store(true, std::memory_order_relaxed);
+  connect_deadline_ = absl::InfiniteFuture();
+  backoff_ = options_.min_backoff;
+}
+
+void RedisClient::Handshake(Completions* out) {
+  if (tls_ == nullptr) {
+    tls_ = SSL_new(options_.tls_context.get());
+    const std::string& host = options_.endpoint.host;
+    bool ok = tls_ != nullptr && SSL_set_fd(tls_, fd_) == 1;
+    if (ok && IsIpAddress(host)) {
+      ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(tls_), host.c_str()) == 1;
+    } else if (ok) {
+      // SNI, and the name the certificate must carry.
+      ok = SSL_set_tlsext_host_name(tls_, host.c_str()) == 1 && SSL_set1_host(tls_, host.c_str()) == 1;
+    }
+    if (!ok) {
+      LogEvent(Severity::kError, absl::StrCat("cannot set up TLS to Redis: ", TlsErrors()),
+               {{"event", "redis_tls_failed"}});
+      Drop("tls", out);
+      return;
+    }
+  }
+  ERR_clear_error();
+  const int result = SSL_connect(tls_);
+  tls_wants_write_ = false;
+  if (result == 1) {
+    last_tls_failure_.clear();
+    BecomeReady();
     return;
   }
-  self->ready_ = true;
-  self->connected_.store(true, std::memory_order_relaxed);
-  self->connect_deadline_ = absl::InfiniteFuture();
-  self->backoff_ = self->options_.min_backoff;
-}
-
-void RedisClient::OnDisconnect(const redisAsyncContext* context, int status) {
-  auto* self = static_cast<RedisClient*>(context->data);
-  (void)status;
-  if (self->context_ == context) self->Dropped("disconnect");
-}
-
-void RedisClient::OnReply(redisAsyncContext* context, void* reply, void* privdata) {
-  (void)context;
-  auto* pending = static_cast<Pending*>(privdata);
-  RedisClient* self = pending->client;
-  auto& in_flight = self->in_flight_;
-  if (auto it = std::find(in_flight.begin(), in_flight.end(), pending); it != in_flight.end()) {
-    in_flight.erase(it);
-  }
-  absl::StatusOr<RedisValue> result;
-  const auto* r = static_cast<const redisReply*>(reply);
-  if (r == nullptr) {
-    result = absl::UnavailableError("the Redis connection was lost or timed out");
-  } else if (r->type == REDIS_REPLY_ERROR) {
-    result = absl::InternalError(absl::StrCat("Redis: ", absl::string_view(r->str, r->len)));
-    if (self->observer_) self->observer_->OnError("error");
-  } else {
-    result = Convert(*r);
-    if (self->observer_) self->observer_->OnReply(absl::Now() - pending->sent);
-  }
-  Callback done = std::move(pending->done);
-  delete pending;
-  done(std::move(result));
-}
-
-void RedisClient::Send(std::vector<std::string> args, Callback done) {
-  if (context_ == nullptr) {
-    if (observer_) observer_->OnError("unavailable");
-    done(absl::UnavailableError("no connection to Redis"));
+  const int error = SSL_get_error(tls_, result);
+  if (error == SSL_ERROR_WANT_READ) return;
+  if (error == SSL_ERROR_WANT_WRITE) {
+    tls_wants_write_ = true;
     return;
   }
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
-  for (const std::string& arg : args) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
+  const long verify = SSL_get_verify_result(tls_);
+  std::string reason = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : TlsErrors();
+  // Retried with backoff: logged when the reason changes, not at every attempt (the metric
+  // counts each).
+  if (reason != last_tls_failure_) {
+    LogEvent(Severity::kError, absl::StrCat("the TLS handshake with Redis failed: ", reason),
+             {{"event", "redis_tls_failed"}});
+    last_tls_failure_ = std::move(reason);
   }
-  auto* pending = new Pending{this, std::move(done), absl::Now()};
-  if (redisAsyncCommandArgv(context_, &RedisClient::OnReply, pending, static_cast<int>(argv.size()),
-                            argv.data(), lengths.data()) != REDIS_OK) {
-    Callback failed = std::move(pending->done);
-    delete pending;
-    failed(absl::UnavailableError("Redis refused the command: the connection is closing"));
-    return;
-  }
-  in_flight_.push_back(pending);
+  Drop("tls", out);
 }
 
-void RedisClient::UpdateEvents() {
-  if (watched_fd_ < 0) return;
+void RedisClient::HandleEvents(uint32_t events, Completions* out) {
+  if (phase_ == Phase::kConnecting) {
+    int error = 0;
+    socklen_t length = sizeof(error);
+    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
+      Drop("connect", out);
+      return;
+    }
+    if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+    if (options_.endpoint.tls) {
+      phase_ = Phase::kHandshaking;
+    } else {
+      BecomeReady();
+    }
+  }
+  if (phase_ == Phase::kHandshaking) {
+    Handshake(out);
+    if (phase_ != Phase::kReady) return;
+  }
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ReadReplies(out);
+  if (phase_ == Phase::kReady) Flush(out);
+}
+
+void RedisClient::ReadReplies(Completions* out) {
+  tls_wants_write_ = false;
+  char buffer[16384];
+  for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
+    ssize_t n;
+    if (tls_ != nullptr) {
+      ERR_clear_error();
+      n = SSL_read(tls_, buffer, sizeof(buffer));
+      if (n <= 0) {
+        const int error = SSL_get_error(tls_, static_cast<int>(n));
+        if (error == SSL_ERROR_WANT_READ) break;
+        if (error == SSL_ERROR_WANT_WRITE) {
+          tls_wants_write_ = true;
+          break;
+        }
+        Drop("disconnect", out);
+        return;
+      }
+    } else {
+      n = read(fd_, buffer, sizeof(buffer));
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+      if (n <= 0) {
+        Drop("disconnect", out);
+        return;
+      }
+    }
+    redisReaderFeed(reader_, buffer, static_cast<size_t>(n));
+    while (true) {
+      void* reply = nullptr;
+      if (redisReaderGetReply(reader_, &reply) != REDIS_OK || (reply == nullptr && reader_->len - reader_->pos >
+                                                                                      kMaxReplyBytes)) {
+        LogEvent(Severity::kError, "Redis sent a reply that does not parse; reconnecting",
+                 {{"event", "redis_bad_reply"}});
+        if (reply != nullptr) freeReplyObject(reply);
+        Drop("error", out);
+        return;
+      }
+      if (reply == nullptr) break;
+      if (in_flight_.empty()) {
+        freeReplyObject(reply);
+        LogEvent(Severity::kError, "Redis sent a reply to no command; reconnecting", {{"event", "redis_bad_reply"}});
+        Drop("error", out);
+        return;
+      }
+      Pending pending = std::move(in_flight_.front());
+      in_flight_.pop_front();
+      const auto* r = static_cast<const redisReply*>(reply);
+      if (r->type == REDIS_REPLY_ERROR) {
+        out->push_back({std::move(pending.done),
+                        absl::InternalError(absl::StrCat("Redis: ", absl::string_view(r->str, r->len)))});
+        if (observer_) observer_->OnError("error");
+      } else {
+        out->push_back({std::move(pending.done), Convert(*r)});
+        if (observer_) observer_->OnReply(absl::Now() - pending.sent);
+      }
+      freeReplyObject(reply);
+    }
+  }
+}
+
+void RedisClient::Flush(Completions* out) {
+  while (!output_.empty()) {
+    ssize_t n;
+    if (tls_ != nullptr) {
+      ERR_clear_error();
+      n = SSL_write(tls_, output_.data(), static_cast<int>(std::min<size_t>(output_.size(), 1 << 30)));
+      if (n <= 0) {
+        const int error = SSL_get_error(tls_, static_cast<int>(n));
+        if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) return;
+        if (out != nullptr) Drop("disconnect", out);
+        return;
+      }
+    } else {
+      n = send(fd_, output_.data(), output_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0) {
+        // Another thread's failed send is left for the loop, which sees the same error.
+        if (errno != EAGAIN && errno != EINTR && out != nullptr) Drop("disconnect", out);
+        return;
+      }
+    }
+    output_.erase(0, static_cast<size_t>(n));
+  }
+}
+
+void RedisClient::UpdateInterest() {
+  if (fd_ < 0) return;
+  uint32_t wanted = phase_ == Phase::kConnecting ? EPOLLOUT : EPOLLIN;
+  if (!output_.empty() && phase_ == Phase::kReady) wanted |= EPOLLOUT;
+  if (tls_wants_write_) wanted |= EPOLLOUT;
+  if (wanted == interest_) return;
   epoll_event event{};
-  event.events = (want_read_ ? EPOLLIN : 0u) | (want_write_ ? EPOLLOUT : 0u);
-  event.data.fd = watched_fd_;
-  if (!registered_) {
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, watched_fd_, &event) == 0) registered_ = true;
-  } else {
-    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, watched_fd_, &event);
-  }
+  event.events = wanted;
+  event.data.u64 = generation_;
+  epoll_ctl(epoll_fd_, interest_ == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd_, &event);
+  interest_ = wanted;
 }
 
-void RedisClient::AddRead(void* self) {
-  auto* client = static_cast<RedisClient*>(self);
-  client->want_read_ = true;
-  client->UpdateEvents();
-}
-void RedisClient::DelRead(void* self) {
-  auto* client = static_cast<RedisClient*>(self);
-  client->want_read_ = false;
-  client->UpdateEvents();
-}
-void RedisClient::AddWrite(void* self) {
-  auto* client = static_cast<RedisClient*>(self);
-  client->want_write_ = true;
-  client->UpdateEvents();
-}
-void RedisClient::DelWrite(void* self) {
-  auto* client = static_cast<RedisClient*>(self);
-  client->want_write_ = false;
-  client->UpdateEvents();
-}
-void RedisClient::Cleanup(void* self) {
-  auto* client = static_cast<RedisClient*>(self);
-  if (client->registered_) epoll_ctl(client->epoll_fd_, EPOLL_CTL_DEL, client->watched_fd_, nullptr);
-  client->registered_ = false;
-  client->watched_fd_ = -1;
-  client->want_read_ = client->want_write_ = false;
-}
-
-int RedisClient::WaitMillis() const {
-  absl::Time due = std::min(connect_deadline_, context_ == nullptr ? next_attempt_ : absl::InfiniteFuture());
-  if (!in_flight_.empty()) due = std::min(due, in_flight_.front()->sent + options_.command_timeout);
+int RedisClient::WaitMillis(absl::Time now) const {
+  absl::Time due = absl::InfiniteFuture();
+  if (phase_ == Phase::kIdle) due = next_attempt_;
+  if (phase_ != Phase::kIdle && phase_ != Phase::kReady) due = connect_deadline_;
+  if (!in_flight_.empty()) due = std::min(due, in_flight_.front().sent + options_.command_timeout);
+  // Other threads do not wake the loop for every command: it looks at the oldest one's age,
+  // and writes what CommandSoon left, at this pace.
+  if (phase_ == Phase::kReady) due = std::min(due, now + kSoonTick);
   if (due == absl::InfiniteFuture()) return -1;
-  const absl::Duration wait = due - absl::Now();
+  const absl::Duration wait = due - now;
   if (wait <= absl::ZeroDuration()) return 0;
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))),
                                             60'000));
 }
 
-void RedisClient::DrainQueue() {
-  std::deque<std::pair<std::vector<std::string>, Callback>> commands;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    commands.swap(queue_);
-  }
-  for (auto& [args, done] : commands) Send(std::move(args), std::move(done));
-}
-
 void RedisClient::Run() {
+  // A write to a connection Redis closed raises SIGPIPE in the writing thread; OpenSSL writes
+  // with plain write(), so block it in this thread (its only writer over TLS).
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
   epoll_event events[kMaxEvents];
+  Completions completions;
   while (true) {
+    bool connect_now = false;
+    int wait_ms;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) break;
-    }
-    const absl::Time now = absl::Now();
-    if (context_ == nullptr && now >= next_attempt_) Connect();
-    if (context_ != nullptr) {
-      const bool connect_expired = !ready_ && now >= connect_deadline_;
-      const bool reply_overdue =
-          !in_flight_.empty() && now >= in_flight_.front()->sent + options_.command_timeout;
-      if (connect_expired || reply_overdue) {
-        // Frees the context: every command in flight is answered with no reply (UNAVAILABLE).
-        redisAsyncContext* context = context_;
-        context_ = nullptr;
-        redisAsyncFree(context);
-        Dropped(reply_overdue ? "timeout" : "connect");
+      const absl::Time now = absl::Now();
+      if (phase_ == Phase::kIdle) {
+        connect_now = now >= next_attempt_;
+      } else if (phase_ != Phase::kReady && now >= connect_deadline_) {
+        Drop("connect", &completions);
+      } else if (!in_flight_.empty() && now >= in_flight_.front().sent + options_.command_timeout) {
+        Drop("timeout", &completions);
       }
+      wait_ms = connect_now ? 0 : WaitMillis(now);
     }
-    DrainQueue();
-    const int ready = epoll_wait(epoll_fd_, events, kMaxEvents, WaitMillis());
+    Complete(completions);
+    if (connect_now) {
+      Connect();
+      continue;
+    }
+    const int ready = epoll_wait(epoll_fd_, events, kMaxEvents, wait_ms);
     for (int i = 0; i < ready; ++i) {
-      if (events[i].data.fd == wake_fd_) {
+      if (events[i].data.u64 == 0) {
         uint64_t count;
         (void)!read(wake_fd_, &count, sizeof(count));
-        continue;
       }
-      if (context_ == nullptr || events[i].data.fd != watched_fd_) continue;
-      if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) redisAsyncHandleRead(context_);
-      if (context_ != nullptr && (events[i].events & (EPOLLOUT | EPOLLERR))) redisAsyncHandleWrite(context_);
     }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      uint32_t mine = 0;
+      for (int i = 0; i < ready; ++i) {
+        if (events[i].data.u64 == generation_ && events[i].data.u64 != 0) mine |= events[i].events;
+      }
+      if (fd_ >= 0) {
+        // Woken by another thread: the commands it appended (before the connection was ready,
+        // or over TLS) are written here.
+        HandleEvents(mine, &completions);
+        UpdateInterest();
+      }
+    }
+    Complete(completions);
   }
-  if (context_ != nullptr) {
-    redisAsyncContext* context = context_;
-    context_ = nullptr;
-    redisAsyncFree(context);
-  }
-  std::deque<std::pair<std::vector<std::string>, Callback>> left;
+  Completions left;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    left.swap(queue_);
+    if (fd_ >= 0) Drop("disconnect", &left);
   }
-  for (auto& command : left) command.second(absl::UnavailableError("the Redis client is stopping"));
+  for (Completion& c : left) c.result = absl::UnavailableError("the Redis client is stopping");
+  Complete(left);
 }
 
 }  // namespace claude

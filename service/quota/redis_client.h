@@ -1,13 +1,20 @@
-// A Redis connection driven by one thread of its own: hiredis's asynchronous API on an epoll
-// loop (an adapter of ours: hiredis asks to watch its socket for reading or writing, the loop
-// does, and tells hiredis when it is ready). Other threads hand it commands through a queue and
-// an eventfd, so no gRPC thread waits for Redis and no thread is started per request; commands
-// are pipelined on the one connection, and each reply comes back on the Redis thread.
+// A Redis connection driven by one thread of its own: an epoll loop that owns the socket (plain
+// TCP, or TLS with OpenSSL for rediss://), writes the commands hiredis formats and feeds the
+// bytes back to hiredis's reply parser. No gRPC thread waits for Redis and no thread is started
+// per request; commands are pipelined on the one connection, and each reply comes back on the
+// Redis thread.
+//
+// Sending: a command is appended to the connection's output under a mutex. Over plain TCP the
+// calling thread then writes it itself (a non-blocking send; what the socket does not take is
+// left for the loop), which saves waking the Redis thread on every admission; over TLS only the
+// loop thread touches the TLS session, so the caller wakes it (eventfd).
 //
 // Failures: while there is no connection, a command fails at once (UNAVAILABLE). A lost
 // connection fails every command in flight; a command without a reply after `command_timeout`
 // drops the connection the same way (a stopped or overloaded Redis). The connection is retried
-// with exponential backoff (`min_backoff` doubling to `max_backoff`).
+// with exponential backoff (`min_backoff` doubling to `max_backoff`). Over TLS the server's
+// certificate must chain to the CA file's certificates (else the system's) and name the URL's
+// host (SNI is sent for host names); a handshake that fails is a failed connection.
 #ifndef SERVICE_QUOTA_REDIS_CLIENT_H_
 #define SERVICE_QUOTA_REDIS_CLIENT_H_
 
@@ -27,17 +34,19 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-struct redisAsyncContext;
+struct redisReader;
+struct ssl_ctx_st;
+struct ssl_st;
 
 namespace claude {
 
-// Where Redis is: redis://[[user]:password@]host[:port][/db]. "rediss://" (TLS) is recognised
-// and refused: Debian 12's hiredis (0.14) has no TLS.
+// Where Redis is: redis://[[user]:password@]host[:port][/db], or rediss://... for TLS.
 struct RedisEndpoint {
   std::string host;
   int port = 6379;
   int db = 0;
   std::string password;  // from the URL; --redis_password_file overrides it
+  bool tls = false;      // rediss://
 };
 absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url);
 
@@ -50,8 +59,15 @@ struct RedisValue {
   std::vector<RedisValue> elements;
 };
 
+// The TLS settings of a rediss:// endpoint: the server's certificate must chain to the PEM
+// certificates in `ca_file` (empty: the system's CA bundle). Fails when the file cannot be read
+// or holds no certificate.
+absl::StatusOr<std::shared_ptr<ssl_ctx_st>> MakeRedisTlsContext(const std::string& ca_file);
+
 struct RedisClientOptions {
   RedisEndpoint endpoint;
+  // Required when `endpoint.tls`; without one the system's CA bundle is used.
+  std::shared_ptr<ssl_ctx_st> tls_context;
   absl::Duration command_timeout = absl::Milliseconds(500);
   absl::Duration connect_timeout = absl::Seconds(2);
   absl::Duration min_backoff = absl::Milliseconds(100);
@@ -63,14 +79,18 @@ class RedisObserver {
  public:
   virtual ~RedisObserver() = default;
   virtual void OnReply(absl::Duration round_trip) = 0;
-  // `what`: "connect", "disconnect", "timeout", "error" (a Redis error reply), "unavailable".
+  // `what`: "connect", "tls" (the handshake failed: an untrusted certificate, a wrong host),
+  // "disconnect", "timeout", "error" (a Redis error reply or an unparsable reply),
+  // "unavailable" (a command with no connection).
   virtual void OnError(absl::string_view what) = 0;
 };
 
 class RedisClient {
  public:
-  // Runs on the Redis thread, exactly once per command: the reply, an error reply as
-  // INTERNAL with Redis's message, or UNAVAILABLE (no connection, lost, timed out).
+  // Runs exactly once per command: the reply, an error reply as INTERNAL with Redis's
+  // message, or UNAVAILABLE (no connection, lost, timed out). On the Redis thread, except
+  // when the command is refused at once (no connection, too many waiting, stopping): then on
+  // the calling thread, before Command returns.
   using Callback = std::function<void(absl::StatusOr<RedisValue>)>;
 
   // Starts the thread, which connects at once (and keeps retrying).
@@ -82,27 +102,50 @@ class RedisClient {
 
   // Thread-safe; never blocks on the network.
   void Command(std::vector<std::string> args, Callback done);
+  // Like Command, but not written by itself: it goes out with the next command (one write, so
+  // Redis and this client's thread wake once for both) or at the loop's next tick, within
+  // `kSoonTick`. For writes nobody waits for (a finished call's charge); order with the other
+  // commands is kept.
+  void CommandSoon(std::vector<std::string> args, Callback done);
+  static constexpr absl::Duration kSoonTick = absl::Milliseconds(10);
+  // `args` is sent first on every connection, after AUTH and SELECT and before any command, and
+  // at once on the current one (e.g. SCRIPT LOAD, so EVALSHA finds its script). An error reply
+  // is logged.
+  void AddConnectionSetup(std::vector<std::string> args);
   // Whether the connection is up (it may drop an instant later).
   bool connected() const { return connected_.load(std::memory_order_relaxed); }
 
  private:
-  struct Pending;
+  struct Pending {
+    Callback done;
+    absl::Time sent;
+  };
+  // A reply (or failure) to hand to its callback once the mutex is released.
+  struct Completion {
+    Callback done;
+    absl::StatusOr<RedisValue> result;
+  };
+  using Completions = std::vector<Completion>;
+  enum class Phase { kIdle, kConnecting, kHandshaking, kReady };
+
+  void Submit(std::vector<std::string> args, Callback done, bool now);
   void Run();
   void Wake();
+  // Resolves and starts a non-blocking connect (no mutex held: the lookup may take a while).
   void Connect();
-  void Dropped(const char* what);
-  void DrainQueue();
-  void Send(std::vector<std::string> args, Callback done);
-  void UpdateEvents();
-  int WaitMillis() const;
-  static void OnConnect(const redisAsyncContext* context, int status);
-  static void OnDisconnect(const redisAsyncContext* context, int status);
-  static void OnReply(redisAsyncContext* context, void* reply, void* privdata);
-  static void AddRead(void* self);
-  static void DelRead(void* self);
-  static void AddWrite(void* self);
-  static void DelWrite(void* self);
-  static void Cleanup(void* self);
+  void Append(const std::vector<std::string>& args, Callback done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The callback of the connection's setup commands: logs an error reply.
+  Callback SetupCheck();
+  void HandleEvents(uint32_t events, Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Handshake(Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void BecomeReady() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReadReplies(Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Flush(Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UpdateInterest() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Closes the connection, fails every command in flight and schedules the next attempt.
+  void Drop(const char* what, Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int WaitMillis(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void Complete(Completions& completions);
 
   const RedisClientOptions options_;
   const std::shared_ptr<RedisObserver> observer_;
@@ -110,21 +153,31 @@ class RedisClient {
   int wake_fd_ = -1;
 
   std::mutex mu_;
-  std::deque<std::pair<std::vector<std::string>, Callback>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-
-  // Loop thread only.
-  redisAsyncContext* context_ = nullptr;
-  int watched_fd_ = -1;
-  bool want_read_ = false;
-  bool want_write_ = false;
-  bool registered_ = false;
-  bool ready_ = false;  // connected (replies flow)
-  absl::Time connect_deadline_ = absl::InfiniteFuture();
-  absl::Time next_attempt_ = absl::InfinitePast();
-  absl::Duration backoff_;
+  Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kIdle;
+  int fd_ ABSL_GUARDED_BY(mu_) = -1;
+  ssl_st* tls_ ABSL_GUARDED_BY(mu_) = nullptr;
+  redisReader* reader_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // Tells a stale event (of a connection since closed, its fd number reused) from a live one.
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  uint32_t interest_ ABSL_GUARDED_BY(mu_) = 0;
+  // The TLS session must write (a handshake step, or a read that needs to send) before it can
+  // go on.
+  bool tls_wants_write_ ABSL_GUARDED_BY(mu_) = false;
+  // Why the last TLS handshake failed ("" after one succeeded), so a retry failing the same
+  // way is not logged again.
+  std::string last_tls_failure_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::vector<std::string>> setup_ ABSL_GUARDED_BY(mu_);
+  // Formatted commands not yet taken by the socket.
+  std::string output_ ABSL_GUARDED_BY(mu_);
   // Commands sent and not answered, oldest first (replies come in order).
-  std::deque<Pending*> in_flight_;
+  std::deque<Pending> in_flight_ ABSL_GUARDED_BY(mu_);
+  absl::Time connect_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
+
+  // Connection attempts that failed before the connection was up (loop thread only).
+  size_t failed_attempts_ = 0;
 
   std::atomic<bool> connected_{false};
   std::thread thread_;

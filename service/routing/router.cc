@@ -16,8 +16,10 @@ double RandomUniform() {
 }  // namespace
 
 Router::Router(std::vector<RoutedUpstream> upstreams, std::vector<RouteConfig> routes,
-               EjectionPolicy ejection, std::function<double()> uniform)
-    : routes_(std::move(routes)), uniform_(uniform ? std::move(uniform) : RandomUniform) {
+               EjectionPolicy ejection, std::function<double()> uniform, std::optional<size_t> batches)
+    : routes_(std::move(routes)),
+      uniform_(uniform ? std::move(uniform) : RandomUniform),
+      batches_(batches && *batches < upstreams.size() ? batches : std::nullopt) {
   upstreams_.reserve(upstreams.size());
   for (RoutedUpstream& upstream : upstreams) {
     std::unique_ptr<KeyPool> keys;
@@ -25,6 +27,24 @@ Router::Router(std::vector<RoutedUpstream> upstreams, std::vector<RouteConfig> r
     upstreams_.push_back(
         Upstream{std::move(upstream), std::make_unique<UpstreamHealth>(ejection), std::move(keys)});
   }
+}
+
+absl::StatusOr<std::vector<UpstreamTarget>> Router::PlanBatches(
+    absl::FunctionRef<absl::StatusOr<HttpRequest>(const Dialect&)> build) const {
+  if (!batches_) {
+    return absl::UnimplementedError(
+        "Message Batches are a Messages API feature and no upstream of the upstreams file offers them: "
+        "add a messages upstream (or name one with \"batches:\")");
+  }
+  const Upstream& upstream = upstreams_[*batches_];
+  absl::StatusOr<HttpRequest> request = build(*upstream.config.dialect);
+  if (!request.ok()) return request.status();
+  if (upstream.config.timeout > absl::ZeroDuration()) request->timeout = upstream.config.timeout;
+  std::vector<UpstreamTarget> targets;
+  targets.push_back(UpstreamTarget{upstream.config.name, nullptr, upstream.config.dialect.get(),
+                                   upstream.health.get(), *std::move(request), upstream.keys.get(),
+                                   upstream.keys ? &upstream.config.key_signers : nullptr});
+  return targets;
 }
 
 absl::StatusOr<std::vector<UpstreamTarget>> Router::Plan(
@@ -42,6 +62,9 @@ absl::StatusOr<std::vector<UpstreamTarget>> Router::Plan(
       continue;
     }
     if (upstream.config.timeout > absl::ZeroDuration()) request->timeout = upstream.config.timeout;
+    request->connect_timeout = upstream.config.connect_timeout;
+    request->connection_pool = upstream.config.name;
+    request->max_connections = upstream.config.max_connections;
     targets.push_back(UpstreamTarget{upstream.config.name, nullptr, upstream.config.dialect.get(),
                                      upstream.health.get(), *std::move(request), upstream.keys.get(),
                                      upstream.keys ? &upstream.config.key_signers : nullptr});

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,13 +49,19 @@ struct RoutedUpstream {
   // Its keys, used in turn (service/routing/key_pool.h), one signer each; empty: the dialect
   // signs.
   std::vector<std::shared_ptr<RequestSigner>> key_signers;
+  // Its TCP connect and TLS handshake; zero: the transport's --connect_timeout.
+  absl::Duration connect_timeout = absl::ZeroDuration();
+  // Requests in flight to it at once (HttpRequest::max_connections); 0: no limit of its own.
+  long max_connections = 0;
 };
 
 class Router {
  public:
   // `uniform` returns numbers in [0, 1) for the weighted choice; empty: random.
+  // `batches`: the upstream (index into `upstreams`) that serves Message Batches; nullopt: none.
   Router(std::vector<RoutedUpstream> upstreams, std::vector<RouteConfig> routes,
-         EjectionPolicy ejection = {}, std::function<double()> uniform = {});
+         EjectionPolicy ejection = {}, std::function<double()> uniform = {},
+         std::optional<size_t> batches = std::nullopt);
 
   // The targets for an RPC on `model`, first the one to try first: the route's upstreams in
   // their attempt order, the first that admits the call now (not ejected, not under a
@@ -63,6 +70,12 @@ class Router {
   // returned. NOT_FOUND naming the model when no route matches it.
   absl::StatusOr<std::vector<UpstreamTarget>> Plan(
       absl::string_view model, absl::Time now,
+      absl::FunctionRef<absl::StatusOr<HttpRequest>(const Dialect&)> build) const;
+
+  // The one target of a Message Batches RPC: the batches upstream (UpstreamsConfig::batches),
+  // whatever its health (a batch lives there; no other upstream knows it), with the request
+  // `build` makes for its dialect. UNIMPLEMENTED when no upstream serves batches.
+  absl::StatusOr<std::vector<UpstreamTarget>> PlanBatches(
       absl::FunctionRef<absl::StatusOr<HttpRequest>(const Dialect&)> build) const;
 
   const RouteTable& routes() const { return routes_; }
@@ -80,6 +93,7 @@ class Router {
   std::vector<Upstream> upstreams_;
   RouteTable routes_;
   std::function<double()> uniform_;
+  std::optional<size_t> batches_;
 };
 
 // Where calls get the Router to plan with: the upstreams file's, replaced when the file changes.

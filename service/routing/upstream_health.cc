@@ -26,6 +26,7 @@ void UpstreamHealth::OnSuccess() {
 void UpstreamHealth::OnFailure(absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
   ++failures_;
+  if (policy_.consecutive_failures <= 0) return;  // ejection turned off
   // A failed probe ejects again at once; a healthy upstream after enough failures in a row.
   if (!probing_ && (ejections_ > 0 || failures_ < policy_.consecutive_failures)) return;
   probing_ = false;

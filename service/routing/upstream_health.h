@@ -18,7 +18,7 @@
 namespace claude {
 
 struct EjectionPolicy {
-  int consecutive_failures = 5;
+  int consecutive_failures = 5;  // 0: never ejected
   absl::Duration base_ejection = absl::Seconds(10);
   absl::Duration max_ejection = absl::Minutes(5);
 };

@@ -33,12 +33,16 @@
 //         - {upstream: bedrock-east, rank: 1, weight: 3}
 //         - {upstream: vertex-us, rank: 1, weight: 1}
 //         - anthropic                # a name alone: the next rank, weight 1
+//   batches: anthropic              # optional: the messages upstream that serves claude.v1.
+//                                    # MessageBatches (all its RPCs); default: the first
+//                                    # messages upstream; none: those RPCs are UNIMPLEMENTED
 //
 // An entry's rank defaults to the previous entry's rank + 1 (the first: 1), so a plain list is
 // an ordered failover; ranks never decrease along the list.
 #ifndef SERVICE_ROUTING_UPSTREAMS_FILE_H_
 #define SERVICE_ROUTING_UPSTREAMS_FILE_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -105,6 +109,10 @@ struct RouteConfig {
 struct UpstreamsConfig {
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
+  // The upstream (index into `upstreams`, always of dialect "messages") that serves every
+  // Message Batches RPC: a batch lives on the upstream that created it, so these RPCs are
+  // never routed by model nor failed over. nullopt: no messages upstream.
+  std::optional<size_t> batches;
 };
 
 // Parses the text of an upstreams file; `file_name` prefixes every error message.

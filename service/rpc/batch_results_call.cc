@@ -28,12 +28,11 @@ std::string ProcessingStatusName(const claude::v1::MessageBatch& batch) {
 BatchResultsCall::BatchResultsCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets, absl::Time deadline,
                                    CallerSide* caller, HttpHeaders forwarded,
                                    std::optional<std::string> after_custom_id)
-    : UpstreamCall(env, std::move(targets), deadline, caller),
+    : RelayedCall(env, std::move(targets), deadline, caller),
       forwarded_(std::move(forwarded)),
       after_custom_id_(std::move(after_custom_id)),
       max_batch_bytes_(env.options.max_response_bytes),
-      skipping_(after_custom_id_.has_value()),
-      relay_(env.options.stream_buffer_bytes) {}
+      skipping_(after_custom_id_.has_value()) {}
 
 void BatchResultsCall::ResetAttempt() {
   body_.clear();
@@ -52,12 +51,9 @@ BodyAction BatchResultsCall::OnSuccessBody(absl::string_view chunk) {
     body_.append(chunk.data(), chunk.size());
     return BodyAction::kContinue;
   }
-  if (relay_.above_high_watermark()) {
-    // A slow caller: leave the chunk with the transport (it comes again on resume) and stop
-    // reading the socket, rather than grow the queue.
-    relay_.Paused();
-    return BodyAction::kPause;
-  }
+  // A slow caller: leave the chunk with the transport (it comes again on resume) and stop
+  // reading the socket, rather than grow the queue.
+  if (PauseForSlowCaller()) return BodyAction::kPause;
   while (!chunk.empty()) {
     const size_t newline = chunk.find('\n');
     const absl::string_view piece = chunk.substr(0, newline);
@@ -100,8 +96,7 @@ grpc::Status BatchResultsCall::TakeLine(absl::string_view line) {
     if (result.custom_id() == *after_custom_id_) skipping_ = false;
     return grpc::Status::OK;
   }
-  relay_.Push(std::move(result));
-  produced_any_ = true;
+  Produce(std::move(result));
   return grpc::Status::OK;
 }
 
@@ -152,58 +147,6 @@ void BatchResultsCall::StartResults() {
   }
   phase_ = Phase::kResults;
   StartNextRequest(*std::move(results));
-}
-
-void BatchResultsCall::Conclude(grpc::Status status) {
-  if (cancelled_) {
-    relay_.Clear();  // nobody will read them
-    outcome_ = std::move(status);
-    return;
-  }
-  if (!outcome_) outcome_ = std::move(status);
-}
-
-void BatchResultsCall::WriteDone(bool ok) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    relay_.WriteDone();
-    if (!ok && !cancelled_) {
-      CancelLocked();  // the caller is gone: stop the download at once
-      Conclude(grpc::Status(grpc::StatusCode::CANCELLED, "caller went away mid-stream"));
-    }
-  }
-  Flush();
-}
-
-BatchResultsCall::Action BatchResultsCall::NextAction() {
-  Action action;
-  if (detached_ || finished_) return action;
-  action.write = relay_.StartWrite();
-  if (action.write != nullptr) {
-    if (!wrote_any_) {
-      wrote_any_ = true;
-      action.initial_metadata = caller_metadata();
-    }
-  } else if (outcome_ && !relay_.write_in_flight() && relay_.empty()) {
-    finished_ = true;
-    action.end = TakeEnding(*outcome_);
-  }
-  if (relay_.TakeResume() && !cancelled_) action.resume = current_transfer();
-  return action;
-}
-
-void BatchResultsCall::Flush() {
-  Action action;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    action = NextAction();
-  }
-  if (action.resume) transport().Resume(*action.resume);
-  if (action.write != nullptr) {
-    caller_->SendResult(*action.write, action.initial_metadata ? &*action.initial_metadata : nullptr);
-  } else if (action.end) {
-    FinishRpc(*action.end);
-  }
 }
 
 }  // namespace claude

@@ -17,12 +17,11 @@
 
 #include "claude/v1/message_batches.pb.h"
 #include "service/rpc/caller_side.h"
-#include "service/rpc/stream_relay.h"
 #include "service/rpc/upstream_call.h"
 
 namespace claude {
 
-class BatchResultsCall final : public UpstreamCall {
+class BatchResultsCall final : public RelayedCall<claude::v1::MessageBatchResult> {
  public:
   // Largest single line of a results file.
   static constexpr size_t kMaxLineBytes = 32 << 20;
@@ -32,31 +31,17 @@ class BatchResultsCall final : public UpstreamCall {
   BatchResultsCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets, absl::Time deadline,
                    CallerSide* caller, HttpHeaders forwarded, std::optional<std::string> after_custom_id);
 
-  // The reactor's OnWriteDone.
-  void WriteDone(bool ok);
-
  private:
   enum class Phase { kBatch, kResults };
 
   BodyAction OnSuccessBody(absl::string_view chunk) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnSuccessEnd(const absl::Status& transport) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool MayRetry() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !produced_any_; }
-  void Conclude(grpc::Status status) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ResetAttempt() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Flush() override ABSL_LOCKS_EXCLUDED(mu_);
 
   // The batch has been read whole: check it has ended, then ask for its results.
   void StartResults() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One complete line of the results (without its newline): relayed, skipped, or the error.
   grpc::Status TakeLine(absl::string_view line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  struct Action {
-    const claude::v1::MessageBatchResult* write = nullptr;
-    std::optional<HttpHeaders> initial_metadata;
-    std::optional<Ending> end;
-    std::optional<Transport::TransferId> resume;
-  };
-  Action NextAction() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const HttpHeaders forwarded_;
   const std::optional<std::string> after_custom_id_;
@@ -65,11 +50,6 @@ class BatchResultsCall final : public UpstreamCall {
   std::string body_ ABSL_GUARDED_BY(mu_);  // the batch's JSON (phase kBatch); a partial line (kResults)
   int64_t line_number_ ABSL_GUARDED_BY(mu_) = 0;
   bool skipping_ ABSL_GUARDED_BY(mu_);  // before after_custom_id's result
-  BatchResultRelay relay_ ABSL_GUARDED_BY(mu_);
-  bool wrote_any_ ABSL_GUARDED_BY(mu_) = false;
-  bool produced_any_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<grpc::Status> outcome_ ABSL_GUARDED_BY(mu_);
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace claude

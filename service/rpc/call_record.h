@@ -88,6 +88,9 @@ struct CallRecord {
   // The upstream (upstreams file name) of each attempt started, in order; empty names when the
   // server has one unnamed upstream.
   absl::InlinedVector<std::string, 3> attempt_upstreams;
+  // How long each attempt of attempt_statuses took to answer: from its request leaving (after
+  // any backoff) to its response head, or to its failure when none came.
+  absl::InlinedVector<absl::Duration, 3> attempt_latencies;
   std::string request_id;  // the upstream's request-id header of the last attempt
   // Headers of the last attempt's response that the caller would have got as metadata but that
   // were left out: a value gRPC would refuse (not printable ASCII) or over the size bounds.

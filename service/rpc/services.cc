@@ -1,6 +1,8 @@
 #include "service/rpc/services.h"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "service/errors/error_table.h"
 #include "service/rpc/batch_results_call.h"
+#include "service/rpc/route_models.h"
 #include "service/validation/batch_validator.h"
 #include "service/observability/trace_context.h"
 #include "service/validation/request_validator.h"
@@ -151,7 +154,7 @@ class CallReactor final : public Base, public CallerSide {
       Start(*waiting->env, std::move(targets), context, std::move(waiting->record), std::move(decided), args...);
     });
   }
-  // Ends the RPC with `status` before any upstream call.
+  // Ends the RPC with `status` before any upstream call (a refusal, or an answer of the routes).
   void Refuse(const CallEnvironment& env, CallRecord& record, const grpc::Status& status) {
     EndRecord(env, record, status);
     this->Finish(status);
@@ -238,8 +241,9 @@ using BatchResultsReactor =
 // Security's admission step: who calls (bearer token) and whether within its limits. The
 // caller's name goes into the record for metrics and logs.
 CallAdmission Admit(const CallEnvironment& env, const grpc::CallbackServerContext* context,
-                    CallRecord& record) {
-  CallAdmission admission = env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context);
+                    CallRecord& record, int64_t requests_per_minute) {
+  CallAdmission admission =
+      env.gate == nullptr ? CallAdmission() : env.gate->Admit(*context, requests_per_minute);
   record.caller = admission.caller();
   return admission;
 }
@@ -252,6 +256,15 @@ struct RpcSpec {
   absl::FunctionRef<absl::Status()> validate;
   // The upstream request, from an upstream's dialect; a refusal goes to the caller as is.
   absl::FunctionRef<absl::StatusOr<HttpRequest>(const Dialect& dialect, const HttpHeaders& forwarded)> build;
+  // With an upstreams file, the RPCs the routes answer themselves (route_models.h): the
+  // status to end the RPC with (OK: the response is filled), or nullopt for the route's
+  // upstreams to answer. Empty: always the upstreams.
+  std::function<std::optional<grpc::Status>(const Router& router)> from_routes = nullptr;
+  // What the RPC counts against the caller's requests per minute: 1, or for a batch 1 + its
+  // requests (decided after validation, all or nothing; caller_gate.h).
+  int64_t requests_per_minute = 1;
+  // A Message Batches RPC: with an upstreams file it goes to the batches upstream, not by model.
+  bool batches = false;
 };
 
 // The one admission path of every RPC: record, admit, refuse, validate, build, reactor. Every
@@ -265,7 +278,7 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
   const TraceContext trace = TraceOf(context);
   CallRecord record = StartRecord(env, context, trace, rpc.method, rpc.model);
   auto* reactor = new Reactor();
-  CallAdmission admission = Admit(env, context, record);
+  CallAdmission admission = Admit(env, context, record, rpc.requests_per_minute);
   if (!admission.ok()) {
     reactor->Refuse(env, record, admission.status());
     return reactor;
@@ -274,14 +287,21 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
     reactor->Refuse(env, record, StatusFromValidation(s));
     return reactor;
   }
+  if (env.routers != nullptr && rpc.from_routes) {
+    // Answered here, with no upstream request: the shared quota store is not asked either.
+    if (std::optional<grpc::Status> answer = rpc.from_routes(*env.routers->Current(env.clock->Now()))) {
+      reactor->Refuse(env, record, *answer);
+      return reactor;
+    }
+  }
   // The upstreams to try: the model's route (NOT_FOUND when none matches), or the one upstream.
   const HttpHeaders forwarded = RequestHeadersFromMetadata(context, trace);
   absl::StatusOr<std::vector<UpstreamTarget>> targets;
   if (env.routers != nullptr) {
     const absl::Time now = env.clock->Now();
     std::shared_ptr<const Router> router = env.routers->Current(now);
-    targets = router->Plan(rpc.model, now,
-                           [&](const Dialect& dialect) { return rpc.build(dialect, forwarded); });
+    const auto build = [&](const Dialect& dialect) { return rpc.build(dialect, forwarded); };
+    targets = rpc.batches ? router->PlanBatches(build) : router->Plan(rpc.model, now, build);
     if (targets.ok()) {
       for (UpstreamTarget& target : *targets) target.router = router;
     }
@@ -356,6 +376,9 @@ grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext*
       {kListModelsMethod, "", [&] { return ValidateListModelsRequest(*request); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) {
          return dialect.ListModels(*request, forwarded);
+       },
+       [&](const Router& router) -> std::optional<grpc::Status> {
+         return ToGrpcStatus(ListRouteModels(router.routes(), *request, response));
        }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
@@ -368,6 +391,10 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
       {kGetModelMethod, request->model_id(), [&] { return ValidateGetModelRequest(*request); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) {
          return dialect.GetModel(*request, forwarded);
+       },
+       [&](const Router& router) -> std::optional<grpc::Status> {
+         if (DescribeRouteModel(router.routes(), request->model_id(), response)) return grpc::Status::OK;
+         return std::nullopt;  // a prefix route's upstreams describe it, or NOT_FOUND
        }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
@@ -388,7 +415,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
            if (absl::Status s = ValidateMessageBatchBodySize(http->body->size()); !s.ok()) return s;
          }
          return http;
-       }},
+       },
+       1 + static_cast<int64_t>(request->requests_size()), /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -398,7 +426,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::GetMessageBatch(grpc::CallbackS
   return Serve<UnaryReactor>(
       *env_, context,
       {kGetMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(*request, forwarded); },
+       1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -408,7 +437,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::ListMessageBatches(
   return Serve<UnaryReactor>(
       *env_, context,
       {kListMessageBatchesMethod, "", [&] { return ValidateListMessageBatchesRequest(*request); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.ListMessageBatches(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.ListMessageBatches(*request, forwarded); },
+       1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -418,7 +448,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::CancelMessageBatch(
   return Serve<UnaryReactor>(
       *env_, context,
       {kCancelMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.CancelMessageBatch(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.CancelMessageBatch(*request, forwarded); },
+       1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -428,7 +459,8 @@ grpc::ServerUnaryReactor* MessageBatchesService::DeleteMessageBatch(
   return Serve<UnaryReactor>(
       *env_, context,
       {kDeleteMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.DeleteMessageBatch(*request, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.DeleteMessageBatch(*request, forwarded); },
+       1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
@@ -443,7 +475,8 @@ grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService:
   return Serve<BatchResultsReactor>(
       *env_, context,
       {kStreamMessageBatchResultsMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(get, forwarded); }},
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(get, forwarded); },
+       1, /*batches=*/true},
       // The results' GET carries the caller's headers too; the trace goes on in a span of its own.
       RequestHeadersFromMetadata(context, TraceOf(context)), after_custom_id);
 }

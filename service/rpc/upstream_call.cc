@@ -1,6 +1,7 @@
 #include "service/rpc/upstream_call.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -109,6 +110,7 @@ void UpstreamCall::StartAttempt(absl::Duration delay) {
   if (target.keys != nullptr) attempt.signer = (*target.key_signers)[key_];
   attempt.timeout = std::min(attempt.timeout, remaining - delay);  // an upstream's own timeout
   record_.attempt_upstreams.push_back(target.upstream);
+  attempt_sent_ = CallRecord::Clock::now() + absl::ToChronoNanoseconds(delay);
   if (record_.upstream_started == CallRecord::Clock::time_point{}) {
     record_.upstream_started = CallRecord::Clock::now();
   }
@@ -157,6 +159,7 @@ void UpstreamCall::OnHead(int http_status, const HttpHeaders& headers) {
   // The attempt whose answer the caller gets decides: earlier attempts' headers never reach it.
   record_.dropped_response_headers = forwarded_.dropped;
   record_.attempt_statuses.push_back(http_status);
+  record_.attempt_latencies.push_back(absl::FromChrono(CallRecord::Clock::now() - attempt_sent_));
   // Logged, so held to the same rule as metadata: printable ASCII, bounded.
   if (const std::string* id = FindHeader(headers, "request-id");
       id != nullptr && IsValidMetadataValue(*id) && id->size() <= kMaxForwardedValueBytes) {
@@ -187,7 +190,10 @@ void UpstreamCall::OnDone(const absl::Status& status) {
     std::lock_guard<std::mutex> lock(mu_);
     transfer_live_ = false;
     record_.upstream_ended = CallRecord::Clock::now();
-    if (!cancelled_ && http_status_ == 0) record_.attempt_statuses.push_back(0);
+    if (!cancelled_ && http_status_ == 0) {
+      record_.attempt_statuses.push_back(0);
+      record_.attempt_latencies.push_back(absl::FromChrono(record_.upstream_ended - attempt_sent_));
+    }
     if (!cancelled_) {
       if (http_status_ >= 200 && http_status_ < 300) {
         OnSuccessEnd(status);
@@ -417,6 +423,88 @@ void UnaryCall::Flush() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// RelayedCall
+
+template <typename Event>
+void RelayedCall<Event>::WriteDone(bool ok) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    relay_.WriteDone();
+    if (!ok && !cancelled_) {
+      // The caller is gone: stop the upstream at once.
+      CancelLocked();
+      Conclude(grpc::Status(grpc::StatusCode::CANCELLED, "caller went away mid-stream"));
+    }
+  }
+  Flush();
+}
+
+template <typename Event>
+bool RelayedCall<Event>::PauseForSlowCaller() {
+  if (!relay_.above_high_watermark()) return false;
+  relay_.Paused();
+  return true;
+}
+
+template <typename Event>
+void RelayedCall<Event>::Produce(Event event) {
+  relay_.Push(std::move(event));
+  produced_any_ = true;
+}
+
+template <typename Event>
+void RelayedCall<Event>::Conclude(grpc::Status status) {
+  if (cancelled_) {
+    relay_.Clear();  // nobody will read them
+    outcome_ = std::move(status);
+    return;
+  }
+  if (!outcome_) outcome_ = std::move(status);
+}
+
+template <typename Event>
+typename RelayedCall<Event>::Action RelayedCall<Event>::NextAction() {
+  Action action;
+  if (detached_ || finished_) return action;
+  action.write = relay_.StartWrite();
+  if (action.write != nullptr) {
+    OnWriteStarting(*action.write);
+    if (!wrote_any_) {
+      wrote_any_ = true;
+      action.initial_metadata = caller_metadata();
+    }
+  } else if (outcome_ && !relay_.write_in_flight() && relay_.empty()) {
+    finished_ = true;
+    action.end = TakeEnding(*outcome_);
+  }
+  if (relay_.TakeResume() && !cancelled_) action.resume = current_transfer();
+  return action;
+}
+
+template <typename Event>
+void RelayedCall<Event>::Flush() {
+  Action action;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    action = NextAction();
+  }
+  if (action.resume) transport().Resume(*action.resume);
+  if (action.write != nullptr) {
+    const HttpHeaders* initial_metadata = action.initial_metadata ? &*action.initial_metadata : nullptr;
+    if constexpr (std::is_same_v<Event, claude::v1::MessageStreamEvent>) {
+      caller_->SendEvent(*action.write, initial_metadata);
+    } else {
+      caller_->SendResult(*action.write, initial_metadata);
+    }
+  } else if (action.end) {
+    FinishRpc(*action.end);
+  }
+}
+
+template class RelayedCall<claude::v1::MessageStreamEvent>;
+template class RelayedCall<claude::v1::MessageBatchResult>;
+
+// ---------------------------------------------------------------------------------------------
 // StreamCall
 
 StreamCall::StreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline,
@@ -425,15 +513,20 @@ StreamCall::StreamCall(const CallEnvironment& env, HttpRequest request, absl::Ti
 
 StreamCall::StreamCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets,
                        absl::Time deadline, CallerSide* caller)
-    : UpstreamCall(env, std::move(targets), deadline, caller), relay_(env.options.stream_buffer_bytes) {}
+    : RelayedCall(env, std::move(targets), deadline, caller) {}
 
 void StreamCall::ResetAttempt() { events_.emplace(NewEventReader()); }
 
 grpc::Status StreamCall::Relay(claude::v1::MessageStreamEvent event) {
   RecordEvent(event);
-  relay_.Push(std::move(event));
-  produced_any_ = true;
+  Produce(std::move(event));
   return grpc::Status::OK;
+}
+
+void StreamCall::OnWriteStarting(const claude::v1::MessageStreamEvent& event) {
+  if (event.has_content_block_delta() && record().first_token == CallRecord::Clock::time_point{}) {
+    record().first_token = CallRecord::Clock::now();
+  }
 }
 
 void StreamCall::RecordEvent(const claude::v1::MessageStreamEvent& event) {
@@ -460,12 +553,9 @@ void StreamCall::RecordEvent(const claude::v1::MessageStreamEvent& event) {
 
 BodyAction StreamCall::OnSuccessBody(absl::string_view chunk) {
   if (outcome_) return BodyAction::kAbort;
-  if (relay_.above_high_watermark()) {
-    // The caller reads slower than the upstream writes: hold this chunk in the transport (it is
-    // delivered again on resume) and stop reading the socket, instead of growing the queue.
-    relay_.Paused();
-    return BodyAction::kPause;
-  }
+  // The caller reads slower than the upstream writes: hold this chunk in the transport (it is
+  // delivered again on resume) and stop reading the socket, instead of growing the queue.
+  if (PauseForSlowCaller()) return BodyAction::kPause;
   grpc::Status ended = events_->Feed(chunk, response_headers(),
                                      [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
                                        return Relay(std::move(event));
@@ -493,62 +583,6 @@ void StreamCall::OnSuccessEnd(const absl::Status& transport) {
                              [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
                                return Relay(std::move(event));
                              });
-}
-
-void StreamCall::Conclude(grpc::Status status) {
-  if (cancelled_) {
-    relay_.Clear();  // nobody will read them
-    outcome_ = std::move(status);
-    return;
-  }
-  if (!outcome_) outcome_ = std::move(status);
-}
-
-void StreamCall::WriteDone(bool ok) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    relay_.WriteDone();
-    if (!ok && !cancelled_) {
-      // The caller is gone: stop the upstream at once.
-      CancelLocked();
-      Conclude(grpc::Status(grpc::StatusCode::CANCELLED, "caller went away mid-stream"));
-    }
-  }
-  Flush();
-}
-
-StreamCall::Action StreamCall::NextAction() {
-  Action action;
-  if (detached_ || finished_) return action;
-  action.write = relay_.StartWrite();
-  if (action.write != nullptr) {
-    if (action.write->has_content_block_delta() && record().first_token == CallRecord::Clock::time_point{}) {
-      record().first_token = CallRecord::Clock::now();
-    }
-    if (!wrote_any_) {
-      wrote_any_ = true;
-      action.initial_metadata = caller_metadata();
-    }
-  } else if (outcome_ && !relay_.write_in_flight() && relay_.empty()) {
-    finished_ = true;
-    action.end = TakeEnding(*outcome_);
-  }
-  if (relay_.TakeResume() && !cancelled_) action.resume = current_transfer();
-  return action;
-}
-
-void StreamCall::Flush() {
-  Action action;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    action = NextAction();
-  }
-  if (action.resume) transport().Resume(*action.resume);
-  if (action.write != nullptr) {
-    caller_->SendEvent(*action.write, action.initial_metadata ? &*action.initial_metadata : nullptr);
-  } else if (action.end) {
-    FinishRpc(*action.end);
-  }
 }
 
 }  // namespace claude

@@ -27,11 +27,14 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "claude/v1/message_batches.pb.h"
 #include "claude/v1/messages.pb.h"
 #include "common/codec/message_accumulator.h"
 #include "service/rpc/call_record.h"
@@ -188,11 +191,65 @@ class UpstreamCall : public TransferSink, public std::enable_shared_from_this<Up
   Transport::TransferId transfer_ ABSL_GUARDED_BY(mu_) = 0;
   bool transfer_live_ ABSL_GUARDED_BY(mu_) = false;
   int http_status_ ABSL_GUARDED_BY(mu_) = 0;
+  // When the current attempt's request leaves (its backoff over): its latency's start.
+  CallRecord::Clock::time_point attempt_sent_ ABSL_GUARDED_BY(mu_){};
   HttpHeaders headers_ ABSL_GUARDED_BY(mu_);
   ForwardedHeaders forwarded_ ABSL_GUARDED_BY(mu_);
   std::string error_body_ ABSL_GUARDED_BY(mu_);
   CallRecord record_ ABSL_GUARDED_BY(mu_);
 };
+
+// A server-streaming RPC's relay towards its gRPC writer: the part StreamCall (events) and
+// BatchResultsCall (batch results) share. Produced messages queue in a BasicStreamRelay; one
+// write in flight; a full relay pauses the upstream transfer (PauseForSlowCaller) and a relay
+// drained to its low watermark resumes it; the RPC ends once the outcome is known and nothing
+// waits or is in flight. `Event` is claude.v1.MessageStreamEvent or claude.v1.MessageBatchResult
+// (both instantiated once, in upstream_call.cc).
+template <typename Event>
+class RelayedCall : public UpstreamCall {
+ public:
+  // `upstream`: the targets, or one request (as UpstreamCall's constructors take them).
+  template <typename Upstream>
+  RelayedCall(const CallEnvironment& env, Upstream upstream, absl::Time deadline, CallerSide* caller)
+      : UpstreamCall(env, std::move(upstream), deadline, caller), relay_(env.options.stream_buffer_bytes) {}
+
+  // The reactor's OnWriteDone.
+  void WriteDone(bool ok);
+
+ protected:
+  // True when the relay is full: the producer returns BodyAction::kPause (the chunk comes again
+  // on resume) rather than grow the queue.
+  bool PauseForSlowCaller() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues `event` for the caller; from now on the call is never retried.
+  void Produce(Event event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Called with each message as its write starts (the record's first-token time).
+  virtual void OnWriteStarting(const Event& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { (void)event; }
+
+  bool MayRetry() const final ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !produced_any_; }
+  void Conclude(grpc::Status status) final ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Flush() final ABSL_LOCKS_EXCLUDED(mu_);
+
+  // How the stream ends, once known: it ends when the relay has drained.
+  std::optional<grpc::Status> outcome_ ABSL_GUARDED_BY(mu_);
+
+ private:
+  // What the thread that holds `mu_` must do once it has released it.
+  struct Action {
+    const Event* write = nullptr;
+    std::optional<HttpHeaders> initial_metadata;  // with the first write
+    std::optional<Ending> end;
+    std::optional<Transport::TransferId> resume;
+  };
+  Action NextAction() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  BasicStreamRelay<Event> relay_ ABSL_GUARDED_BY(mu_);
+  bool wrote_any_ ABSL_GUARDED_BY(mu_) = false;
+  bool produced_any_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+extern template class RelayedCall<claude::v1::MessageStreamEvent>;
+extern template class RelayedCall<claude::v1::MessageBatchResult>;
 
 // A unary RPC: the upstream's JSON body (or a stream accumulated into a Message) becomes the
 // response message.
@@ -232,44 +289,26 @@ class UnaryCall final : public UpstreamCall {
 
 // A server-streaming RPC: each upstream event is decoded and relayed to the caller, one write
 // in flight; a full relay pauses the upstream transfer.
-class StreamCall final : public UpstreamCall {
+class StreamCall final : public RelayedCall<claude::v1::MessageStreamEvent> {
  public:
   StreamCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets, absl::Time deadline,
              CallerSide* caller);
   StreamCall(const CallEnvironment& env, HttpRequest request, absl::Time deadline, CallerSide* caller);
 
-  // The reactor's OnWriteDone.
-  void WriteDone(bool ok);
-
  private:
   BodyAction OnSuccessBody(absl::string_view chunk) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnSuccessEnd(const absl::Status& transport) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool MayRetry() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !produced_any_; }
-  void Conclude(grpc::Status status) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ResetAttempt() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Flush() override ABSL_LOCKS_EXCLUDED(mu_);
+  void OnWriteStarting(const claude::v1::MessageStreamEvent& event) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // What the thread that holds `mu_` must do once it has released it.
-  struct Action {
-    const claude::v1::MessageStreamEvent* write = nullptr;
-    std::optional<HttpHeaders> initial_metadata;  // with the first write
-    std::optional<Ending> end;
-    std::optional<Transport::TransferId> resume;
-  };
-  Action NextAction() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Queues a decoded event for the caller.
   grpc::Status Relay(claude::v1::MessageStreamEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Usage and text of a decoded event, for the record.
   void RecordEvent(const claude::v1::MessageStreamEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  StreamRelay relay_ ABSL_GUARDED_BY(mu_);
   std::optional<EventReader> events_ ABSL_GUARDED_BY(mu_);
   // The usage so far: message_start's, overwritten by message_delta's (ApplyUsageDelta).
   std::optional<claude::v1::Usage> usage_ ABSL_GUARDED_BY(mu_);
-  bool wrote_any_ ABSL_GUARDED_BY(mu_) = false;
-  bool produced_any_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<grpc::Status> outcome_ ABSL_GUARDED_BY(mu_);
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace claude

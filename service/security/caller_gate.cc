@@ -17,6 +17,10 @@ grpc::Status Unauthenticated(std::string message, std::string reason) {
 
 grpc::Status RefusalStatus(const std::string& caller, const LimitRefusal& refusal) {
   const std::string who = caller.empty() ? "the anonymous caller" : absl::StrCat("caller \"", caller, "\"");
+  if (refusal.never_fits) {
+    return StatusFromQuotaRefusal(absl::StrCat(who, " is ", refusal.message), refusal.reason, std::nullopt,
+                                  absl::StrCat("caller:", caller));
+  }
   return StatusFromQuotaRefusal(
       absl::StrCat(who, " is ", refusal.message, "; retry in ",
                    absl::FormatDuration(absl::Ceil(refusal.retry_after, absl::Milliseconds(1)))),
@@ -33,6 +37,7 @@ CallAdmission& CallAdmission::operator=(CallAdmission&& other) noexcept {
     admin_ = other.admin_;
     pending_ = std::exchange(other.pending_, false);
     limits_ = other.limits_;
+    requests_ = other.requests_;
     held_ = std::exchange(other.held_, nullptr);
   }
   return *this;
@@ -84,7 +89,7 @@ grpc::Status CallerGate::AuthenticationStatus(const absl::Status& failure) {
   return Unauthenticated(std::string(message), reason);
 }
 
-CallAdmission CallerGate::Admit(const grpc::ServerContextBase& context) {
+CallAdmission CallerGate::Admit(const grpc::ServerContextBase& context, int64_t requests) {
   CallAdmission admission;
   const absl::Time now = absl::Now();
   absl::StatusOr<AuthenticatedCaller> who = Authenticate(context, now);
@@ -96,24 +101,37 @@ CallAdmission CallerGate::Admit(const grpc::ServerContextBase& context) {
   admission.admin_ = who->admin;
   const CallerLimits& limits = who->limits;
   if (limits.unlimited()) return admission;
-  // With a shared store, this replica counts only its calls in flight; the store the rest.
+  // With a shared store, this replica counts only its calls in flight; the store the rest. A
+  // batch's windowed limits wait for Decide too, so that an invalid batch counts nothing.
+  const bool decide_later = shared_ != nullptr || requests > 1;
   CallerLimits local = limits;
-  if (shared_ != nullptr) local = CallerLimits{limits.concurrent_streams};
+  if (decide_later) local = CallerLimits{limits.concurrent_streams};
   if (std::optional<LimitRefusal> refusal = limiter_.Acquire(admission.caller_, local, now)) {
     admission.status_ = RefusalStatus(admission.caller_, *refusal);
     return admission;
   }
   admission.held_ = &limiter_;
-  if (shared_ != nullptr && limits.has_windowed_limits()) {
+  if (decide_later && limits.has_windowed_limits()) {
     admission.pending_ = true;
     admission.limits_ = limits;
+    admission.requests_ = requests;
   }
   return admission;
 }
 
 void CallerGate::Decide(CallAdmission admission, std::function<void(CallAdmission)> done) {
-  if (!admission.pending_ || !admission.ok() || shared_ == nullptr) {
+  if (!admission.pending_ || !admission.ok()) {
     admission.pending_ = false;
+    done(std::move(admission));
+    return;
+  }
+  if (shared_ == nullptr) {  // a batch without a shared store: this replica decides, inline
+    admission.pending_ = false;
+    if (std::optional<LimitRefusal> refusal =
+            limiter_.AdmitWindows(admission.caller_, admission.limits_, absl::Now(), admission.requests_)) {
+      admission.Release();
+      admission.status_ = RefusalStatus(admission.caller_, *refusal);
+    }
     done(std::move(admission));
     return;
   }
@@ -121,7 +139,7 @@ void CallerGate::Decide(CallAdmission admission, std::function<void(CallAdmissio
   auto held = std::make_shared<CallAdmission>(std::move(admission));
   const std::string caller = held->caller_;
   const CallerLimits limits = held->limits_;
-  shared_->Admit(caller, limits, absl::Now(), [held, done = std::move(done)](SharedDecision decision) {
+  shared_->Admit(caller, limits, absl::Now(), held->requests_, [held, done = std::move(done)](SharedDecision decision) {
     CallAdmission result = std::move(*held);
     result.pending_ = false;
     if (!decision.unavailable.ok()) {

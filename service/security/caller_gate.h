@@ -60,26 +60,21 @@ class CallAdmission {
   const std::string& caller() const { return caller_; }
   // The caller is marked admin in the callers file (or authentication is off).
   bool admin() const { return admin_; }
-  // The shared store still has to decide (CallerGate::Decide).
+  // The windowed limits still have to decide (CallerGate::Decide): the shared store's, or,
+  // for a batch, this replica's after the batch is validated.
   bool pending() const { return pending_; }
 
  private:
   friend class CallerGate;
 
-// Who is calling: the name (empty without authentication), whether it may read other callers'
-// usage, and its limits (the server's defaults with its callers-file line applied).
-struct AuthenticatedCaller {
-  std::string name;
-  bool admin = false;
-  CallerLimits limits;
-};
   void Release();
 
   grpc::Status status_;
   std::string caller_;
   bool admin_ = false;
   bool pending_ = false;
-  CallerLimits limits_;            // the caller's, for the shared store's decision
+  CallerLimits limits_;            // the caller's, for the pending decision
+  int64_t requests_ = 1;           // what the call counts against requests_per_minute
   CallerLimiter* held_ = nullptr;  // set while a concurrent slot is held
 };
 
@@ -101,9 +96,12 @@ class CallerGate {
   // Authenticates the call from its "authorization: Bearer <token>" metadata and applies the
   // caller's limits: UNAUTHENTICATED (the token is never echoed) or RESOURCE_EXHAUSTED with
   // RetryInfo and QuotaFailure details when refused. With shared limits, the admission comes
-  // back pending() when the store has to decide: then call Decide.
-  CallAdmission Admit(const grpc::ServerContextBase& context);
-  // Completes a pending admission with the shared store's decision (refused: the status says
+  // back pending() when the store has to decide: then call Decide. `requests` is what the call
+  // counts against requests_per_minute: 1, or for a CreateMessageBatch 1 + its requests; a
+  // call counting more than one is always decided in Decide (after validation, so an invalid
+  // batch costs nothing), all of it or nothing, in memory as in the shared store.
+  CallAdmission Admit(const grpc::ServerContextBase& context, int64_t requests = 1);
+  // Completes a pending admission with the windowed limits' decision (refused: the status says
   // why, and the concurrent slot is given back; UNAVAILABLE when the store cannot decide and
   // the server fails closed). `done` runs exactly once, on the store's thread or inline, never
   // after blocking the caller; an admission that is not pending is handed back at once.

@@ -31,6 +31,22 @@ LimitRefusal RefusalFor(LimitKind kind, int64_t limit, absl::Duration retry_afte
   return {absl::StrCat("over its budget of ", dollars(), " per month (UTC)"), "caller_usd_per_month", retry_after};
 }
 
+LimitRefusal RequestsRefusal(int64_t limit, int64_t requests, int64_t left, absl::Duration retry_after) {
+  LimitRefusal refusal = RefusalFor(LimitKind::kRequestsPerMinute, limit, retry_after);
+  if (requests <= 1) return refusal;
+  if (requests > limit) {
+    refusal.message = absl::StrCat("at its limit of ", limit, " requests per minute, which a batch of ",
+                                   requests - 1, " requests (", requests,
+                                   " with its create) can never fit: split the batch");
+    refusal.never_fits = true;
+    return refusal;
+  }
+  refusal.message = absl::StrCat("at its limit of ", limit, " requests per minute: a batch of ", requests - 1,
+                                 " requests counts ", requests, " with its create, and ",
+                                 std::max<int64_t>(left, 0), " are left in the window");
+  return refusal;
+}
+
 void CallerLimiter::Expire(State& state, absl::Time now) const {
   if (const int64_t day = windows_.DayAt(now).id; day != state.day) {
     state.day = day;
@@ -41,7 +57,10 @@ void CallerLimiter::Expire(State& state, absl::Time now) const {
     state.month_tokens = state.month_micros = 0;
   }
   const absl::Time horizon = now - kWindow;
-  while (!state.requests.empty() && state.requests.front() <= horizon) state.requests.pop_front();
+  while (!state.requests.empty() && state.requests.front().first <= horizon) {
+    state.request_sum -= state.requests.front().second;
+    state.requests.pop_front();
+  }
   // A token bucket stamped with the start of its second leaves when its whole second has.
   while (!state.tokens.empty() && state.tokens.front().first + absl::Seconds(1) <= horizon) {
     state.token_sum -= state.tokens.front().second;
@@ -50,7 +69,8 @@ void CallerLimiter::Expire(State& state, absl::Time now) const {
 }
 
 std::optional<LimitRefusal> CallerLimiter::Acquire(const std::string& caller,
-                                                   const CallerLimits& limits, absl::Time now) {
+                                                   const CallerLimits& limits, absl::Time now,
+                                                   int64_t requests) {
   std::lock_guard<std::mutex> lock(mu_);
   State& state = callers_[caller];
   Expire(state, now);
@@ -59,29 +79,43 @@ std::optional<LimitRefusal> CallerLimiter::Acquire(const std::string& caller,
                                      " concurrent streams"),
                         "caller_concurrent_streams", kConcurrencyRetryAfter};
   }
-  if (std::optional<LimitRefusal> refusal = CheckWindows(state, limits, now)) return refusal;
+  if (std::optional<LimitRefusal> refusal = CheckWindows(state, limits, now, requests)) return refusal;
   ++state.active;
-  if (limits.requests_per_minute > 0) state.requests.push_back(now);
+  CountRequests(state, limits, now, requests);
   return std::nullopt;
 }
 
 std::optional<LimitRefusal> CallerLimiter::AdmitWindows(const std::string& caller,
-                                                        const CallerLimits& limits, absl::Time now) {
+                                                        const CallerLimits& limits, absl::Time now,
+                                                        int64_t requests) {
   std::lock_guard<std::mutex> lock(mu_);
   State& state = callers_[caller];
   Expire(state, now);
-  if (std::optional<LimitRefusal> refusal = CheckWindows(state, limits, now)) return refusal;
-  if (limits.requests_per_minute > 0) state.requests.push_back(now);
+  if (std::optional<LimitRefusal> refusal = CheckWindows(state, limits, now, requests)) return refusal;
+  CountRequests(state, limits, now, requests);
   return std::nullopt;
 }
 
+void CallerLimiter::CountRequests(State& state, const CallerLimits& limits, absl::Time now, int64_t requests) {
+  if (limits.requests_per_minute <= 0) return;
+  state.requests.emplace_back(now, requests);
+  state.request_sum += requests;
+}
+
 std::optional<LimitRefusal> CallerLimiter::CheckWindows(State& state, const CallerLimits& limits,
-                                                        absl::Time now) const {
-  if (limits.requests_per_minute > 0 &&
-      static_cast<int64_t>(state.requests.size()) >= limits.requests_per_minute) {
-    // The request whose expiry brings the count below the limit.
-    const absl::Time frees = state.requests[state.requests.size() - limits.requests_per_minute] + kWindow;
-    return RefusalFor(LimitKind::kRequestsPerMinute, limits.requests_per_minute, frees - now);
+                                                        absl::Time now, int64_t requests) const {
+  const int64_t rpm = limits.requests_per_minute;
+  if (rpm > 0 && state.request_sum + requests > rpm) {
+    if (requests > rpm) return RequestsRefusal(rpm, requests, rpm - state.request_sum, absl::ZeroDuration());
+    // The admission whose expiry leaves room for `requests`.
+    int64_t sum = state.request_sum;
+    absl::Duration wait = absl::ZeroDuration();
+    for (const auto& [when, count] : state.requests) {
+      sum -= count;
+      wait = when + kWindow - now;
+      if (sum + requests <= rpm) break;
+    }
+    return RequestsRefusal(rpm, requests, rpm - state.request_sum, wait);
   }
   if (limits.tokens_per_minute > 0 && state.token_sum >= limits.tokens_per_minute) {
     int64_t sum = state.token_sum;
@@ -151,7 +185,7 @@ CallerUsageCounts CallerLimiter::Usage(const std::string& caller, absl::Time now
   if (it == callers_.end()) return counts;
   State& state = it->second;
   Expire(state, now);
-  counts.requests_this_minute = static_cast<int64_t>(state.requests.size());
+  counts.requests_this_minute = state.request_sum;
   counts.tokens_this_minute = state.token_sum;
   counts.tokens_today = state.day_tokens;
   counts.tokens_this_month = state.month_tokens;

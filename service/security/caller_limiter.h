@@ -26,7 +26,8 @@ namespace claude {
 struct CallerLimits {
   // RPCs in flight at once (each gRPC call is one HTTP/2 stream: unary calls count too).
   int64_t concurrent_streams = 0;
-  // RPCs started in the last minute.
+  // RPCs started in the last minute. A CreateMessageBatch counts as one plus the number of
+  // requests in its batch, all or nothing.
   int64_t requests_per_minute = 0;
   // Tokens (input + output, as RecordTokens reports them) of calls that ended in the last
   // minute. A call is admitted while the caller is below the limit; its own tokens are only
@@ -59,11 +60,13 @@ struct CallerUsageCounts {
 };
 
 // Why a call was refused: the limit's name (for the status message), an ErrorInfo reason, and
-// when retrying may succeed.
+// when retrying may succeed; `never_fits` when no wait can admit it (a batch whose requests
+// outnumber the limit itself): then there is no retry hint.
 struct LimitRefusal {
   std::string message;
   std::string reason;
   absl::Duration retry_after;
+  bool never_fits = false;
 };
 
 // The windowed limits, in the order they are checked.
@@ -78,6 +81,10 @@ enum class LimitKind {
 // The refusal by `kind` at `limit` (USD kinds: micro-dollars), retryable after `retry_after`.
 // One wording for the in-memory and the Redis counts.
 LimitRefusal RefusalFor(LimitKind kind, int64_t limit, absl::Duration retry_after);
+// The refusal of a call that counts `requests` (> 1: a batch) against `limit` requests per
+// minute when only `left` remain in the window: retryable after `retry_after`, or never when
+// `requests` exceeds `limit`.
+LimitRefusal RequestsRefusal(int64_t limit, int64_t requests, int64_t left, absl::Duration retry_after);
 
 class CallerLimiter {
  public:
@@ -89,13 +96,15 @@ class CallerLimiter {
   static constexpr absl::Duration kConcurrencyRetryAfter = absl::Seconds(1);
 
   // Admits a call of `caller` under `limits` at `now`, or says why not. An admitted call holds
-  // one of its caller's concurrent slots until Release(caller).
+  // one of its caller's concurrent slots until Release(caller). `requests` is what the call
+  // counts against requests_per_minute (1; a batch: 1 + its requests), all of it or nothing.
   std::optional<LimitRefusal> Acquire(const std::string& caller, const CallerLimits& limits,
-                                      absl::Time now);
-  // The windowed limits only (requests, tokens, budgets), counting the request when admitted;
-  // no concurrent slot is taken. Redis's stand-in while it is unreachable.
+                                      absl::Time now, int64_t requests = 1);
+  // The windowed limits only (requests, tokens, budgets), counting the `requests` when
+  // admitted; no concurrent slot is taken. Redis's stand-in while it is unreachable, and the
+  // batches' decision after validation.
   std::optional<LimitRefusal> AdmitWindows(const std::string& caller, const CallerLimits& limits,
-                                           absl::Time now);
+                                           absl::Time now, int64_t requests = 1);
   void Release(const std::string& caller);
   // Counts `tokens` and `usd_micros` spent by `caller` at `now` (a call's usage, when it ends).
   void RecordTokens(const std::string& caller, int64_t tokens, absl::Time now, int64_t usd_micros = 0);
@@ -108,7 +117,9 @@ class CallerLimiter {
  private:
   struct State {
     int64_t active = 0;
-    std::deque<absl::Time> requests;  // admission times within the window, oldest first
+    // Admissions within the window, oldest first: when, and how many requests each counted.
+    std::deque<std::pair<absl::Time, int64_t>> requests;
+    int64_t request_sum = 0;
     // Tokens per whole second within the window, oldest first; a second's tokens leave the
     // window together, at the end of that second (never early).
     std::deque<std::pair<absl::Time, int64_t>> tokens;
@@ -118,7 +129,9 @@ class CallerLimiter {
     int64_t day_tokens = 0, month_tokens = 0, day_micros = 0, month_micros = 0;
   };
   void Expire(State& state, absl::Time now) const;
-  std::optional<LimitRefusal> CheckWindows(State& state, const CallerLimits& limits, absl::Time now) const;
+  std::optional<LimitRefusal> CheckWindows(State& state, const CallerLimits& limits, absl::Time now,
+                                           int64_t requests) const;
+  static void CountRequests(State& state, const CallerLimits& limits, absl::Time now, int64_t requests);
 
   const QuotaWindows windows_;
   mutable std::mutex mu_;

@@ -197,6 +197,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
     defaults.anthropic_version = self->config_.upstream.anthropic_version;
     defaults.max_event_bytes = self->config_.upstream.max_event_bytes;
     defaults.ejection = self->config_.ejection;
+    defaults.chat_thinking = self->config_.chat_thinking;
     absl::StatusOr<std::unique_ptr<UpstreamsFileRouters>> routers =
         UpstreamsFileRouters::Load(self->config_.upstreams_file, std::move(defaults));
     if (!routers.ok()) return routers.status();
@@ -302,6 +303,13 @@ absl::Status ClaudeServer::StartQuota() {
     endpoint->password = std::string(absl::StripTrailingAsciiWhitespace(password->value_or("")));
   }
   RedisClientOptions options;
+  if (endpoint->tls) {
+    absl::StatusOr<std::shared_ptr<ssl_ctx_st>> tls = MakeRedisTlsContext(quota.redis_ca_file);
+    if (!tls.ok()) return absl::InvalidArgumentError(absl::StrCat("--redis_ca_file: ", tls.status().message()));
+    options.tls_context = *std::move(tls);
+  } else if (!quota.redis_ca_file.empty()) {
+    return absl::InvalidArgumentError("--redis_ca_file needs a rediss:// (TLS) --redis_url");
+  }
   options.endpoint = *std::move(endpoint);
   options.command_timeout = quota.redis_timeout;
   redis_ = std::make_unique<RedisClient>(std::move(options), quota_metrics_);

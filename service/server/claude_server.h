@@ -64,6 +64,9 @@ struct QuotaConfig {
   std::string redis_url;
   // A file holding the Redis password (a mounted secret); overrides the URL's.
   std::string redis_password_file;
+  // rediss:// only: the PEM CA certificates Redis's certificate must chain to (empty: the
+  // system's bundle).
+  std::string redis_ca_file;
   // When Redis cannot answer: admit on the replica's own counts (true) or refuse UNAVAILABLE.
   bool redis_fail_open = true;
   // A Redis command without a reply for this long drops the connection (then retried).

@@ -13,6 +13,7 @@
 #include "service/upstream/aws_credentials.h"
 #include "service/upstream/bedrock_dialect.h"
 #include "service/upstream/messages_dialect.h"
+#include "service/upstream/model_mapping_dialect.h"
 #include "service/upstream/vertex_dialect.h"
 
 namespace claude {
@@ -45,10 +46,16 @@ absl::StatusOr<std::shared_ptr<AwsCredentialsSource>> AwsCredentialsOf(const Ups
   return source;
 }
 
+// Messages and Chat Completions requests name the model only in their body: the map is applied
+// by a decorator. (Vertex and Bedrock take it themselves: their URLs name the model.)
+std::shared_ptr<const Dialect> WithModelMap(std::shared_ptr<const Dialect> dialect, const UpstreamConfig& upstream) {
+  if (upstream.models.empty()) return dialect;
+  return std::make_shared<ModelMappingDialect>(std::move(dialect), upstream.models);
+}
+
 absl::StatusOr<std::shared_ptr<const Dialect>> DialectOf(const UpstreamConfig& upstream,
                                                          const UpstreamDefaults& defaults) {
   if (upstream.dialect == "messages") {
-    if (!upstream.models.empty()) return Unsupported(upstream, "models: not applied to messages upstreams yet");
     MessagesDialectOptions options;
     options.base_url = upstream.base_url;
     options.auth_scheme = upstream.auth == UpstreamAuthType::kBearer ? "bearer" : "x-api-key";
@@ -57,7 +64,19 @@ absl::StatusOr<std::shared_ptr<const Dialect>> DialectOf(const UpstreamConfig& u
     // No key here: the router's key pool signs each attempt with one of key_files.
     absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(std::move(options));
     if (!dialect.ok()) return dialect.status();
-    return std::shared_ptr<const Dialect>(*std::move(dialect));
+    return WithModelMap(*std::move(dialect), upstream);
+  }
+  if (upstream.dialect == "chat_completions") {
+    ChatCompletionsOptions options;
+    options.base_url = upstream.base_url;
+    options.auth_scheme = upstream.auth == UpstreamAuthType::kXApiKey ? "x-api-key" : "bearer";
+    options.thinking = defaults.chat_thinking;
+    options.max_event_bytes = defaults.max_event_bytes;
+    // No key here either: the key pool signs.
+    absl::StatusOr<std::unique_ptr<ChatCompletionsDialect>> dialect =
+        ChatCompletionsDialect::Create(std::move(options));
+    if (!dialect.ok()) return dialect.status();
+    return WithModelMap(*std::move(dialect), upstream);
   }
   if (upstream.dialect == "vertex") {
     VertexDialectOptions options;
@@ -94,10 +113,6 @@ absl::StatusOr<std::unique_ptr<Router>> BuildRouter(const UpstreamsConfig& confi
                                                     const UpstreamDefaults& defaults) {
   std::vector<RoutedUpstream> upstreams;
   for (const UpstreamConfig& upstream : config.upstreams) {
-    if (upstream.connect_timeout != absl::ZeroDuration() || upstream.max_connections != 0) {
-      return Unsupported(upstream, "connect_timeout and max_connections are not applied per upstream "
-                                   "yet (--connect_timeout, --max_connections_per_host apply to all)");
-    }
     absl::StatusOr<std::shared_ptr<const Dialect>> dialect = DialectOf(upstream, defaults);
     if (!dialect.ok()) return dialect.status();
     std::vector<std::shared_ptr<RequestSigner>> key_signers;
@@ -106,11 +121,17 @@ absl::StatusOr<std::unique_ptr<Router>> BuildRouter(const UpstreamsConfig& confi
     for (const std::string& file : upstream.key_files) {
       key_signers.push_back(std::make_shared<ApiKeySigner>(std::make_shared<FileApiKeySource>(file), scheme));
     }
-    upstreams.push_back(
-        RoutedUpstream{upstream.name, *std::move(dialect), upstream.timeout, std::move(key_signers)});
+    RoutedUpstream routed;
+    routed.name = upstream.name;
+    routed.dialect = *std::move(dialect);
+    routed.timeout = upstream.timeout;
+    routed.connect_timeout = upstream.connect_timeout;
+    routed.max_connections = upstream.max_connections;
+    routed.key_signers = std::move(key_signers);
+    upstreams.push_back(std::move(routed));
   }
   return std::make_unique<Router>(std::move(upstreams), config.routes, defaults.ejection,
-                                  defaults.uniform);
+                                  defaults.uniform, config.batches);
 }
 
 absl::StatusOr<std::unique_ptr<UpstreamsFileRouters>> UpstreamsFileRouters::Load(

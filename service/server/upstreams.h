@@ -17,20 +17,21 @@
 #include "absl/time/time.h"
 #include "service/routing/router.h"
 #include "service/routing/upstreams_file.h"
+#include "service/upstream/chat_completions_dialect.h"
 
 namespace claude {
 
 struct UpstreamDefaults {
   std::string anthropic_version = "2023-06-01";  // messages upstreams
+  ChatThinking chat_thinking = ChatThinking::kModelSuffix;  // chat_completions upstreams
   size_t max_event_bytes = 16 << 20;
   EjectionPolicy ejection;
   std::function<double()> uniform;  // the weighted choice's draws; empty: random
 };
 
-// A Router over `config`'s upstreams and routes. INVALID_ARGUMENT naming the upstream and its
-// line for what the server cannot serve yet: chat_completions upstreams, a model map on a
-// messages upstream, per-upstream connect_timeout or max_connections (the transport's flags
-// apply to all), and AWS credentials that cannot be read now.
+// A Router over `config`'s upstreams and routes, every dialect served, each upstream's model
+// map, timeouts and connection limit applied to its requests. INVALID_ARGUMENT naming the
+// upstream and its line when its AWS credentials cannot be read now.
 absl::StatusOr<std::unique_ptr<Router>> BuildRouter(const UpstreamsConfig& config,
                                                     const UpstreamDefaults& defaults);
 

@@ -83,6 +83,9 @@ struct CurlEventLoop::Transfer {
   CurlEasy easy;
   CurlHeaderList header_list;  // lives as long as curl may send it
   bool in_multi = false;       // added to the multi handle
+  // Counted against its pool's max_connections (holding a slot or waiting for one) since then.
+  bool in_pool = false;
+  absl::Time pool_queued_at;
   CurlEventLoop* loop = nullptr;
   int http_status = 0;
   HttpHeaders response_headers;
@@ -220,6 +223,7 @@ void CurlEventLoop::Run() {
       delayed_.erase(delayed_.begin());
       if (it != transfers_.end() && it->second->easy == nullptr) StartNow(it->second.get());
     }
+    StartGranted();
     CheckStalls(now);
     SweepIdleConnections(now);
     // New transfers and resumed ones set curl's timer to now.
@@ -302,7 +306,7 @@ absl::Status CurlEventLoop::FailureStatus(const Transfer& t, int code) const {
       return absl::DeadlineExceededError(absl::StrCat("upstream request timed out: ", detail));
     }
     return absl::UnavailableError(absl::StrCat("upstream connection failed: connect or TLS handshake took over ",
-                                               absl::FormatDuration(options_.connect_timeout), ": ", detail));
+                                               absl::FormatDuration(ConnectTimeout(t.request)), ": ", detail));
   }
   return absl::UnavailableError(absl::StrCat(
       t.head_delivered ? "upstream connection broke mid-response: " : "upstream connection failed: ", detail));
@@ -366,6 +370,7 @@ int CurlEventLoop::WaitMillis() const {
   absl::Time until = std::min(curl_timer_, absl::Now() + absl::Seconds(1));
   if (!delayed_.empty()) until = std::min(until, delayed_.begin()->first);
   if (!stall_checks_.empty()) until = std::min(until, stall_checks_.begin()->first);
+  if (!granted_.empty()) return 0;
   // Rounded up: waking a little early would only spin until the timer is due.
   const absl::Duration wait = absl::Ceil(until - absl::Now(), absl::Milliseconds(1));
   return static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wait)));
@@ -429,7 +434,35 @@ void CurlEventLoop::Execute(Command command) {
 }
 
 void CurlEventLoop::StartNow(Transfer* t) {
+  const HttpRequest& r = t->request;
+  if (r.max_connections > 0 && !t->in_pool) {
+    t->in_pool = true;
+    t->pool_queued_at = absl::Now();
+    if (!slots_.Acquire(r.connection_pool, r.max_connections, t->id)) return;  // StartGranted sends it
+  }
   if (absl::Status sent = SendNow(t); !sent.ok()) Finish(t, sent);
+}
+
+void CurlEventLoop::StartGranted() {
+  std::vector<TransferId> granted;
+  granted.swap(granted_);
+  const absl::Time now = absl::Now();
+  for (TransferId id : granted) {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) continue;
+    Transfer* t = it->second.get();
+    // The request's timeout counts the time it waited for its connection.
+    if (t->request.timeout != absl::InfiniteDuration()) {
+      t->request.timeout -= now - t->pool_queued_at;
+      if (t->request.timeout <= absl::ZeroDuration()) {
+        Finish(t, absl::DeadlineExceededError(absl::StrCat(
+                      "upstream request timed out waiting for one of the ", t->request.max_connections,
+                      " connections of ", t->request.connection_pool, " (max_connections)")));
+        continue;
+      }
+    }
+    StartNow(t);
+  }
 }
 
 absl::Status CurlEventLoop::SendNow(Transfer* t) {
@@ -473,7 +506,7 @@ absl::Status CurlEventLoop::SendNow(Transfer* t) {
   set(CURLOPT_NOSIGNAL, 1L);
   set(CURLOPT_TCP_KEEPALIVE, 1L);
   set(CURLOPT_TCP_NODELAY, 1L);
-  set(CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout));
+  set(CURLOPT_CONNECTTIMEOUT_MS, Millis(ConnectTimeout(r)));
   if (r.timeout != absl::InfiniteDuration()) set(CURLOPT_TIMEOUT_MS, std::max(1L, Millis(r.timeout)));
   set(CURLOPT_MAXAGE_CONN, IdleSeconds(options_.idle_connection_timeout));
   set(CURLOPT_PREREQFUNCTION, &CurlEventLoop::OnRequestReady);
@@ -527,6 +560,9 @@ void CurlEventLoop::Finish(Transfer* t, const absl::Status& status) {
     idle_handles_.push_back(std::move(t->easy));
   }
   if (t->paused) paused_.fetch_sub(1, std::memory_order_relaxed);
+  if (t->in_pool) {
+    for (TransferId next : slots_.Release(t->request.connection_pool, t->id)) granted_.push_back(next);
+  }
   live_.fetch_sub(1, std::memory_order_relaxed);
   owned->sink->OnDone(status);
 }

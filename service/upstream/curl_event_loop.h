@@ -21,7 +21,8 @@
 #include "absl/status/status.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
-#include "service/upstream/curl_handles.h"
+#include "service/upstream/connection_slots.h"
+#include "common/curl/curl_handles.h"
 #include "service/upstream/http_types.h"
 #include "service/upstream/transport.h"
 
@@ -82,8 +83,12 @@ class CurlEventLoop final : public Transport {
   // Makes the loop's epoll_wait return (a write to wake_fd_).
   void Wake();
   void Execute(Command command);
-  // Sends a transfer whose delay is over; a transfer that cannot be set up ends at once.
+  // Sends a transfer whose delay is over, or queues it for a slot of its connection pool
+  // (HttpRequest::max_connections); a transfer that cannot be set up ends at once.
   void StartNow(Transfer* t);
+  // Sends the transfers that Finish gave a pool's freed slots to; one whose request's timeout
+  // ran out while it waited ends DEADLINE_EXCEEDED.
+  void StartGranted();
   // Signs `t`'s request and hands it to curl; not OK: nothing was sent.
   absl::Status SendNow(Transfer* t);
   // Lets curl act on `fd` (ready for `curl_events`), or on its due timers (CURL_SOCKET_TIMEOUT),
@@ -99,6 +104,10 @@ class CurlEventLoop final : public Transport {
   void ArmStallCheck(Transfer* t, absl::Time at);
   // Makes curl close the pooled connections idle past idle_connection_timeout (see .cc).
   void SweepIdleConnections(absl::Time now);
+  // The request's own connect timeout, else the loop's.
+  absl::Duration ConnectTimeout(const HttpRequest& r) const {
+    return r.connect_timeout > absl::ZeroDuration() ? r.connect_timeout : options_.connect_timeout;
+  }
   // The status a transfer that curl ended with `code` finishes with.
   absl::Status FailureStatus(const Transfer& t, int code) const;
 
@@ -141,6 +150,8 @@ class CurlEventLoop final : public Transport {
   // costs an allocation of its receive buffer and several kilobytes of state to initialize.
   std::vector<CurlEasy> idle_handles_;
   std::multimap<absl::Time, TransferId> delayed_;  // transfers waiting out a retry delay
+  ConnectionSlots slots_;               // per-upstream connection limits
+  std::vector<TransferId> granted_;     // given a slot by Finish, sent by StartGranted
   absl::Time curl_timer_ = absl::InfiniteFuture();  // when curl's timer is due
   // When each transfer's stall is checked next: at most one entry per transfer, removed when
   // the transfer finishes.

@@ -37,6 +37,13 @@ struct HttpRequest {
   std::shared_ptr<const std::string> body;
   // Time the whole exchange may take; absl::InfiniteDuration() for none.
   absl::Duration timeout = absl::InfiniteDuration();
+  // TCP connect and TLS handshake; zero: the transport's own setting.
+  absl::Duration connect_timeout = absl::ZeroDuration();
+  // At most `max_connections` requests of `connection_pool` (an upstream's name) are in flight
+  // at once, so at most that many connections are open to it; more wait, first come first
+  // served, their timeout running. 0: no limit of its own (the transport's per-host one).
+  std::string connection_pool;
+  long max_connections = 0;
   // Adds the credentials on the transport's thread just before sending; null: none.
   std::shared_ptr<RequestSigner> signer;
 };

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "claude/v1/messages.pb.h"
 #include "common/codec/json_mapping.h"
+#include "service/errors/error_table.h"
 
 namespace claude {
 namespace {
@@ -61,6 +62,11 @@ UpstreamError ReadMessagesApiError(int http_status, absl::string_view body) {
     }
   }
   return error;
+}
+
+grpc::Status StatusFromHttpError(int http_status, absl::string_view body,
+                                 const HttpHeaders& headers) {
+  return StatusFromUpstreamError(ReadMessagesApiError(http_status, body), headers);
 }
 
 }  // namespace claude

@@ -19,14 +19,10 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "service/errors/retry_after.h"
 #include "service/upstream/http_types.h"
 
 namespace claude {
-
-// The wait the upstream asks for in `headers`: `retry-after-ms` if present and valid, else
-// `retry-after` (seconds, or an RFC 1123 HTTP date taken relative to `now`). Valid means finite
-// and not negative (a date in the past is not valid). Not capped; nullopt when neither applies.
-std::optional<absl::Duration> ServerRetryDelay(const HttpHeaders& headers, absl::Time now);
 
 struct RetryDecision {
   bool retry = false;

@@ -62,6 +62,9 @@ ABSL_FLAG(int64_t, synthetic_batch_results, 0,
           "Create an ended message batch of this many generated results at start, and print "
           "\"synthetic batch ID\" (the bench's batch_results suite)");
 ABSL_FLAG(int, synthetic_result_bytes, 1024, "With --synthetic_batch_results: bytes of text per result");
+ABSL_FLAG(int, fail_status, 0,
+          "Answer every request with this HTTP status (400-599) and an API-shaped error body "
+          "(529: overloaded_error), e.g. the first upstream of a failover run; 0: never");
 ABSL_FLAG(std::string, upstream_api, "messages",
           "The API whose model list GET /v1/models answers with: messages or chat_completions "
           "(both POST APIs are always served)");
@@ -113,6 +116,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fake-anthropic: --upstream_api must be messages or chat_completions\n");
     return 2;
   }
+  const int fail_status = absl::GetFlag(FLAGS_fail_status);
+  if (fail_status != 0 && (fail_status < 400 || fail_status > 599)) {
+    std::fprintf(stderr, "fake-anthropic: --fail_status must be 0 or 400 to 599\n");
+    return 2;
+  }
   if (generate_deltas > 0 && !absl::GetFlag(FLAGS_replay).empty()) {
     std::fprintf(stderr, "fake-anthropic: --replay and --generate_deltas exclude each other\n");
     return 2;
@@ -158,6 +166,11 @@ int main(int argc, char** argv) {
   } else if (generate_deltas > 0) {
     (*fake)->SetDefaultReply(claude::testing::GeneratedSseReply(
         generate_deltas, static_cast<size_t>(delta_bytes), absl::Milliseconds(chunk_delay_ms)));
+  }
+  if (fail_status != 0) {
+    (*fake)->SetDefaultReply(claude::testing::JsonReply(
+        fail_status, claude::testing::ApiErrorBody(fail_status == 529 ? "overloaded_error" : "api_error",
+                                                   "failing as told (--fail_status)", 0)));
   }
   (*fake)->batches().set_processing_time(absl::GetFlag(FLAGS_batch_processing_time));
   (*fake)->batches().set_cancel_time(absl::GetFlag(FLAGS_batch_processing_time));

@@ -16,6 +16,7 @@
 #include "google/rpc/status.pb.h"
 #include "common/codec/json_mapping.h"
 #include "service/errors/error_table.h"
+#include "service/upstream/messages_api_error.h"
 
 namespace {
 

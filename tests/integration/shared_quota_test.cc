@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,6 +24,7 @@
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/server_harness.h"
+#include "tests/testing/test_pki.h"
 
 namespace claude::testing {
 namespace {
@@ -63,13 +65,14 @@ struct Replica {
 };
 
 Replica StartReplica(const RedisServer& redis, const ConfigFiles& files, bool fail_open = true,
-                     QuotaWindows windows = {}) {
+                     QuotaWindows windows = {}, const std::string& redis_ca_file = "") {
   HarnessOptions options;
   options.configure = [&, fail_open, windows](ServerConfig& config) {
     config.metrics_listen = "127.0.0.1:0";
     config.callers.callers_file = files.callers();
     config.callers.windows = windows;
     config.quota.redis_url = redis.url();
+    config.quota.redis_ca_file = redis_ca_file;
     config.quota.redis_fail_open = fail_open;
     config.quota.prices_file = files.prices();
   };
@@ -307,8 +310,20 @@ TEST(SharedQuotaTest, GetCallerUsageShowsCountsAndOnlyAdminsReadOthers) {
   EXPECT_GT(own->usd_today(), 0);
   EXPECT_EQ(own->requests_per_minute_limit(), 50);
   EXPECT_EQ(own->tokens_per_month_limit(), 100000);
-  EXPECT_THAT(ScrapeMetrics(a.harness->server().metrics_port()),
-              HasSubstr("claude_grpc_spend_usd_total{caller=\"alice\",model=\"claude-sonnet-4-5\"}"));
+  // Spend and usage by caller and model: each replica exports what its own call cost; together
+  // that is what Redis holds for the day.
+  const std::map<std::string, std::string> alice_sonnet = {{"caller", "alice"}, {"model", "claude-sonnet-4-5"}};
+  double spend = 0;
+  for (const Replica* replica : {&a, &b}) {
+    const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(replica->harness->server().metrics_port()));
+    const double replica_spend = SumSamples(m, "claude_grpc_spend_usd_total", alice_sonnet);
+    EXPECT_GT(replica_spend, 0);
+    spend += replica_spend;
+    EXPECT_GT(SumSamples(m, "claude_grpc_tokens_total", alice_sonnet), 0);
+    EXPECT_GE(SumSamples(m, "claude_grpc_redis_round_trip_seconds_count"), 2) << "an admission and a charge";
+    EXPECT_EQ(SumSamples(m, "claude_grpc_quota_fail_open_admissions_total"), 0);
+  }
+  EXPECT_NEAR(spend, own->usd_today(), 1e-6);
   EXPECT_DOUBLE_EQ(own->usd_per_day_limit(), 2.5);
 
   absl::Status denied = a.client->GetCallerUsage("ops", Bounded()).status();
@@ -324,6 +339,40 @@ TEST(SharedQuotaTest, GetCallerUsageShowsCountsAndOnlyAdminsReadOthers) {
   EXPECT_EQ(ops.GetCallerUsage("nobody", Bounded()).status().code(), absl::StatusCode::kNotFound);
   Client stranger("127.0.0.1:" + std::to_string(b.harness->port()), ClientOptions{});
   EXPECT_EQ(stranger.GetCallerUsage("", Bounded()).status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+// rediss://: two replicas share one limit over TLS; a replica trusting another CA never reaches
+// Redis, so with --redis_failure=closed it refuses UNAVAILABLE.
+TEST(SharedQuotaTest, RedissSharesTheLimitAndAnUntrustedCertificateIsRefused) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  const TestPki& pki = TestPki::Get();
+  RedisServer redis;
+  redis.set_tls(pki.Path("server.pem"), pki.Path("server.key"), pki.Path("ca.pem"));
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  ConfigFiles files;
+  files.WriteCallers("requests_per_minute=3");
+  files.WritePrices("");
+  Replica a = StartReplica(redis, files, /*fail_open=*/false, StableWindows(), pki.Path("ca.pem"));
+  Replica b = StartReplica(redis, files, /*fail_open=*/false, StableWindows(), pki.Path("ca.pem"));
+  absl::Status first;
+  const absl::Time until = absl::Now() + Scaled(absl::Seconds(10));
+  do {  // the first TLS connection may still be under way
+    first = a.client->CreateMessage(Hello(), Bounded()).status();
+  } while (first.code() == absl::StatusCode::kUnavailable && absl::Now() < until);
+  ASSERT_TRUE(first.ok()) << first;
+  EXPECT_TRUE(b.client->CreateMessage(Hello(), Bounded()).ok());
+  EXPECT_TRUE(a.client->CreateMessage(Hello(), Bounded()).ok());
+  ExpectQuotaRefusal(b.client->CreateMessage(Hello(), Bounded()).status(), "caller_requests_per_minute");
+
+  Replica untrusting = StartReplica(redis, files, /*fail_open=*/false, StableWindows(), pki.Path("other_ca.pem"));
+  for (int i = 0; i < 5; ++i) {
+    const absl::Status refused = untrusting.client->CreateMessage(Hello(), Bounded()).status();
+    ASSERT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+    EXPECT_EQ(ErrorDetailsOf(refused)->reason, "quota_store_unavailable");
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_THAT(ScrapeMetrics(untrusting.harness->server().metrics_port()),
+              HasSubstr("claude_grpc_redis_errors_total{kind=\"tls\"}"));
 }
 
 TEST(SharedQuotaTest, PasswordFileAndDatabaseFromTheFlags) {
@@ -376,11 +425,15 @@ TEST(SharedQuotaTest, PasswordFileAndDatabaseFromTheFlags) {
   bad.listen = "127.0.0.1:0";
   bad.log_rpcs = false;
   bad.quota.redis_url = "rediss://127.0.0.1:6379";
+  bad.quota.redis_ca_file = "/nonexistent/ca.pem";
   absl::StatusOr<std::unique_ptr<ClaudeServer>> refused = ClaudeServer::Start(bad);
   ASSERT_FALSE(refused.ok());
-  EXPECT_THAT(refused.status().message(), HasSubstr("--redis_url"));
-  EXPECT_THAT(refused.status().message(), HasSubstr("TLS"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("--redis_ca_file"));
   bad.quota.redis_url = "redis://127.0.0.1:6379";
+  refused = ClaudeServer::Start(bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("rediss://"));
+  bad.quota.redis_ca_file.clear();
   bad.quota.redis_password_file = "/nonexistent/password";
   refused = ClaudeServer::Start(bad);
   ASSERT_FALSE(refused.ok());

@@ -1,12 +1,6 @@
 #include "tests/testing/redis_server.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -14,39 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
 
 namespace claude::testing {
-namespace {
-
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-bool Accepts(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  close(fd);
-  return ok;
-}
-
-}  // namespace
 
 std::string RedisServer::Binary() {
   if (const char* env = std::getenv("REDIS_SERVER"); env != nullptr && access(env, X_OK) == 0) return env;
@@ -84,49 +49,39 @@ bool RedisServer::Start() {
     error_ = "cannot create a temporary directory";
     return false;
   }
-  if (port_ == 0) port_ = FreeLoopbackPort();
+  if (port_ == 0) port_ = bench::FreeLoopbackPort();
   const std::string port = std::to_string(port_);
-  pid_ = fork();
-  if (pid_ == 0) {
-    // Dies with the test, even when the test crashes.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // Its start-up banner and warnings would bury the test's output.
-    const int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) {
-      dup2(null, STDOUT_FILENO);
-      dup2(null, STDERR_FILENO);
-    }
-    std::vector<const char*> argv = {binary.c_str(), "--port", port.c_str(), "--bind", "127.0.0.1", "--dir",
-                                     dir_.c_str(), "--save", "", "--appendonly", "no", "--daemonize", "no",
-                                     "--loglevel", "warning"};
-    if (!password_.empty()) {
-      argv.push_back("--requirepass");
-      argv.push_back(password_.c_str());
-    }
-    argv.push_back(nullptr);
-    execv(binary.c_str(), const_cast<char* const*>(argv.data()));
-    _exit(127);
+  std::vector<std::string> argv = {binary, "--dir", dir_, "--save", "", "--appendonly", "no",
+                                   "--daemonize", "no"};
+  if (tls_cert_.empty()) {
+    argv.insert(argv.end(), {"--port", port, "--bind", "127.0.0.1"});
+  } else {
+    // 127.0.0.2 too: a test connects there to see a certificate that does not name the host refused.
+    argv.insert(argv.end(), {"--port", "0", "--tls-port", port, "--bind", "127.0.0.1", "127.0.0.2",
+                             "--tls-cert-file", tls_cert_, "--tls-key-file", tls_key_,
+                             "--tls-ca-cert-file", tls_ca_, "--tls-auth-clients", "no"});
   }
-  const absl::Time until = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < until) {
-    if (Accepts(port_)) return true;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      error_ = "redis-server exited at start (port " + port + " taken?)";
-      return false;
-    }
-    absl::SleepFor(absl::Milliseconds(10));
+  if (!password_.empty()) {
+    argv.push_back("--requirepass");
+    argv.push_back(password_);
   }
-  error_ = "redis-server did not accept connections within 10 s";
-  return false;
+  // Logged once its listening socket is open (at redis's default log level, notice).
+  absl::StatusOr<std::string> ready = process_.Start(argv, "Ready to accept connections");
+  if (!ready.ok()) {
+    error_ = "redis-server on port " + port + ": " + ready.status().ToString();
+    return false;
+  }
+  return true;
 }
 
-void RedisServer::Kill() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGKILL);
-  waitpid(pid_, nullptr, 0);
-  pid_ = -1;
+void RedisServer::Pause() {
+  if (process_.pid() > 0) kill(process_.pid(), SIGSTOP);
 }
+
+void RedisServer::Resume() {
+  if (process_.pid() > 0) kill(process_.pid(), SIGCONT);
+}
+
+void RedisServer::Kill() { process_.Kill(); }
 
 }  // namespace claude::testing

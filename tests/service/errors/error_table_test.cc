@@ -1,4 +1,5 @@
 #include "service/errors/error_table.h"
+#include "service/upstream/messages_api_error.h"
 
 #include <filesystem>
 #include <set>

@@ -3,6 +3,7 @@
 #include "service/quota/redis_quota.h"
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <thread>
 #include <vector>
@@ -25,9 +26,10 @@ absl::StatusOr<RedisValue> RunCommand(RedisClient& client, std::vector<std::stri
   return reply.get_future().get();
 }
 
-SharedDecision Admit(SharedLimits& store, const std::string& caller, const CallerLimits& limits) {
+SharedDecision Admit(SharedLimits& store, const std::string& caller, const CallerLimits& limits,
+                     int64_t requests = 1) {
   std::promise<SharedDecision> decision;
-  store.Admit(caller, limits, absl::Now(), [&decision](SharedDecision d) { decision.set_value(std::move(d)); });
+  store.Admit(caller, limits, absl::Now(), requests, [&decision](SharedDecision d) { decision.set_value(std::move(d)); });
   return decision.get_future().get();
 }
 
@@ -74,7 +76,12 @@ TEST(RedisUrlTest, ParsesHostPortDatabaseAndPassword) {
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->port, 6379);
   EXPECT_EQ(e->db, 0);
-  EXPECT_THAT(ParseRedisUrl("rediss://h:6379").status().message(), ::testing::HasSubstr("TLS"));
+  EXPECT_FALSE(e->tls);
+  e = ParseRedisUrl("rediss://redis.example:6380");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(e->tls);
+  EXPECT_EQ(e->host, "redis.example");
+  EXPECT_THAT(ParseRedisUrl("redisx://h").status().message(), ::testing::HasSubstr("rediss://"));
   EXPECT_FALSE(ParseRedisUrl("http://h").ok());
   EXPECT_FALSE(ParseRedisUrl("redis://h:99999").ok());
   EXPECT_FALSE(ParseRedisUrl("redis://h/x").ok());
@@ -134,6 +141,53 @@ TEST(RedisClientTest, FailsFastWithoutRedisAndReconnectsWhenItIsBack) {
   EXPECT_TRUE(WaitConnected(client)) << "the client reconnects with backoff";
 }
 
+// A command nobody waits for (CommandSoon) goes out with the next command, in order, or by
+// itself within the loop's tick when no command follows.
+TEST(RedisClientTest, CommandSoonRidesWithTheNextCommandOrGoesWithinTheTick) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClient client(OptionsFor(redis));
+  ASSERT_TRUE(WaitConnected(client));
+  std::promise<absl::StatusOr<RedisValue>> soon_reply;
+  client.CommandSoon({"INCRBY", "charged", "7"},
+                     [&soon_reply](absl::StatusOr<RedisValue> r) { soon_reply.set_value(std::move(r)); });
+  absl::StatusOr<RedisValue> read = RunCommand(client, {"GET", "charged"});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->string, "7") << "written before the command that followed it";
+  EXPECT_EQ(soon_reply.get_future().get()->integer, 7);
+
+  std::promise<absl::StatusOr<RedisValue>> alone;
+  std::future<absl::StatusOr<RedisValue>> alone_reply = alone.get_future();
+  const absl::Time sent = absl::Now();
+  client.CommandSoon({"INCRBY", "charged", "1"}, [&alone](absl::StatusOr<RedisValue> r) { alone.set_value(r); });
+  ASSERT_EQ(alone_reply.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "never sent";
+  EXPECT_EQ(alone_reply.get()->integer, 8);
+  EXPECT_LT(absl::Now() - sent, absl::Seconds(1));
+}
+
+// Commands written by the calling thread do not wake the Redis thread; its tick still times
+// them out when Redis hangs, and the connection comes back once Redis answers again.
+TEST(RedisClientTest, CommandsToAHungRedisTimeOut) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClientOptions options = OptionsFor(redis);
+  options.command_timeout = absl::Milliseconds(200);
+  RedisClient client(options);
+  ASSERT_TRUE(WaitConnected(client));
+  redis.Pause();
+  const absl::Time sent = absl::Now();
+  absl::StatusOr<RedisValue> reply = RunCommand(client, {"PING"});
+  const absl::Duration waited = absl::Now() - sent;
+  redis.Resume();
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+  EXPECT_GE(waited, absl::Milliseconds(200));
+  EXPECT_LT(waited, absl::Seconds(3));
+  EXPECT_TRUE(WaitConnected(client));
+}
+
 TEST(RedisQuotaTest, TwoReplicasShareOneRequestLimit) {
   CLAUDE_REQUIRE_REDIS_SERVER();
   RedisServer redis;
@@ -167,6 +221,78 @@ TEST(RedisQuotaTest, TwoReplicasShareOneRequestLimit) {
   EXPECT_LE(ttl->integer, absl::ToInt64Milliseconds(absl::Hours(1) + absl::Minutes(1)));
 }
 
+// The scripts run by their SHA-1 (EVALSHA); a Redis that forgot them (a restart, SCRIPT FLUSH)
+// answers NOSCRIPT and gets the script itself, so no admission or charge is lost.
+TEST(RedisQuotaTest, RunsScriptsByShaAndResendsThemWhenRedisForgot) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClient client(OptionsFor(redis));
+  ASSERT_TRUE(WaitConnected(client));
+  CallerLimiter local;
+  RedisQuotaOptions options;
+  options.windows = StableWindows();
+  options.fail_open = false;
+  RedisQuota store(&client, &local, options);
+  CallerLimits limits;
+  limits.requests_per_minute = 3;
+  limits.tokens_per_day = 1000;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(RunCommand(client, {"SCRIPT", "FLUSH"}).ok());
+    SharedDecision d = Admit(store, "billing", limits);
+    EXPECT_TRUE(d.unavailable.ok()) << d.unavailable;
+    EXPECT_FALSE(d.refusal.has_value()) << "call " << i;
+  }
+  EXPECT_TRUE(Admit(store, "billing", limits).refusal.has_value()) << "the three admissions were counted";
+  ASSERT_TRUE(RunCommand(client, {"SCRIPT", "FLUSH"}).ok());
+  store.Charge("billing", 40, 0, absl::Now());
+  const std::string day_key = store.Key("billing", "tpd", options.windows.DayAt(absl::Now()).id);
+  absl::StatusOr<RedisValue> tokens;
+  for (int i = 0; i < 100; ++i) {  // the charge is fire-and-forget: wait for it
+    tokens = RunCommand(client, {"GET", day_key});
+    if (tokens.ok() && tokens->string == "40") break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  EXPECT_EQ(tokens->string, "40");
+  // The charge's resend cached its script again (the last flush emptied the cache).
+  absl::StatusOr<RedisValue> known = RunCommand(client, {"INFO", "memory"});
+  ASSERT_TRUE(known.ok());
+  EXPECT_THAT(known->string, ::testing::HasSubstr("number_of_cached_scripts:1"));
+}
+
+// A batch counts 1 + its requests, all or none: what does not fit leaves the count untouched.
+TEST(RedisQuotaTest, ABatchCountsItsRequestsAllOrNothing) {
+  CLAUDE_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  RedisClient client(OptionsFor(redis));
+  ASSERT_TRUE(WaitConnected(client));
+  CallerLimiter local;
+  RedisQuotaOptions options;
+  options.windows = StableWindows();
+  RedisQuota store(&client, &local, options);
+  CallerLimits limits;
+  limits.requests_per_minute = 10;
+  ASSERT_FALSE(Admit(store, "jobs", limits, 7).refusal.has_value());  // a batch of 6
+  SharedDecision d = Admit(store, "jobs", limits, 5);                 // a batch of 4: 3 are left
+  ASSERT_TRUE(d.refusal.has_value());
+  EXPECT_EQ(d.refusal->reason, "caller_requests_per_minute");
+  EXPECT_FALSE(d.refusal->never_fits);
+  EXPECT_GT(d.refusal->retry_after, absl::ZeroDuration());
+  EXPECT_THAT(d.refusal->message, ::testing::HasSubstr("a batch of 4 requests counts 5"));
+  EXPECT_THAT(d.refusal->message, ::testing::HasSubstr("3 are left"));
+  d = Admit(store, "jobs", limits, 11);
+  ASSERT_TRUE(d.refusal.has_value());
+  EXPECT_TRUE(d.refusal->never_fits) << d.refusal->message;
+  ASSERT_FALSE(Admit(store, "jobs", limits, 3).refusal.has_value()) << "the refused ones counted nothing";
+  EXPECT_TRUE(Admit(store, "jobs", limits).refusal.has_value()) << "10 of 10 used";
+  absl::StatusOr<RedisValue> count =
+      RunCommand(client, {"GET", store.Key("jobs", "rpm", options.windows.MinuteAt(absl::Now()).id)});
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count->string, "10");
+}
+
 TEST(RedisQuotaTest, NeverAdmitsMoreThanTheLimitUnderConcurrency) {
   CLAUDE_REQUIRE_REDIS_SERVER();
   RedisServer redis;
@@ -188,7 +314,7 @@ TEST(RedisQuotaTest, NeverAdmitsMoreThanTheLimitUnderConcurrency) {
       for (int i = 0; i < 40; ++i) {
         auto done = std::make_shared<std::promise<void>>();
         answers.push_back(done->get_future());
-        store.Admit("crowd", limits, absl::Now(), [&, done](SharedDecision d) {
+        store.Admit("crowd", limits, absl::Now(), 1, [&, done](SharedDecision d) {
           if (!d.unavailable.ok()) {
             ADD_FAILURE() << d.unavailable;
           } else if (d.refusal) {

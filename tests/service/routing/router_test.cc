@@ -74,6 +74,49 @@ TEST(RouterTest, TargetsCarryTheirDialectHealthAndTimeout) {
   EXPECT_EQ((*plan)[1].request.timeout, absl::InfiniteDuration());
 }
 
+TEST(RouterTest, RequestsCarryTheirUpstreamsConnectTimeoutAndConnectionLimit) {
+  auto dialect = std::make_shared<testing::MockDialect>();
+  RoutedUpstream limited{"limited", dialect, absl::ZeroDuration(), {}};
+  limited.connect_timeout = absl::Milliseconds(250);
+  limited.max_connections = 4;
+  Router router({limited, {"free", dialect, absl::ZeroDuration(), {}}},
+                {RouteConfig{"*", {{0, 1, 1}, {1, 2, 1}}, 0}});
+  absl::StatusOr<std::vector<UpstreamTarget>> plan =
+      router.Plan("m", kNow, [](const Dialect&) { return HttpRequest{}; });
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->size(), 2u);
+  EXPECT_EQ((*plan)[0].request.connect_timeout, absl::Milliseconds(250));
+  EXPECT_EQ((*plan)[0].request.connection_pool, "limited");
+  EXPECT_EQ((*plan)[0].request.max_connections, 4);
+  EXPECT_EQ((*plan)[1].request.connect_timeout, absl::ZeroDuration());  // the transport's
+  EXPECT_EQ((*plan)[1].request.max_connections, 0);
+}
+
+// Batch RPCs ignore the routes: one target, the batches upstream, even when it is ejected.
+TEST(RouterTest, BatchesGoToTheBatchesUpstreamAlone) {
+  Fixture f;
+  const auto build = [](const Dialect&) { return HttpRequest{}; };
+  absl::StatusOr<std::vector<UpstreamTarget>> plan = f.router->PlanBatches(build);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kUnimplemented) << "the fixture names no batches upstream";
+  EXPECT_THAT(std::string(plan.status().message()), ::testing::HasSubstr("Messages API feature"));
+
+  Router router(std::vector<RoutedUpstream>{{"a", f.a, absl::ZeroDuration(), {}},
+                                            {"b", f.b, absl::Seconds(30), {}}},
+                {}, EjectionPolicy{}, [] { return 0.0; }, /*batches=*/1);
+  for (int i = 0; i < 10; ++i) router.health(1).OnFailure(kNow);  // ejected
+  plan = router.PlanBatches(build);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->size(), 1u);
+  EXPECT_EQ((*plan)[0].upstream, "b");
+  EXPECT_EQ((*plan)[0].dialect, f.b.get());
+  EXPECT_EQ((*plan)[0].request.timeout, absl::Seconds(30));
+  // The dialect's own refusal comes back as is.
+  plan = router.PlanBatches([](const Dialect&) -> absl::StatusOr<HttpRequest> {
+    return absl::UnimplementedError("no batches here");
+  });
+  EXPECT_EQ(plan.status().message(), "no batches here");
+}
+
 TEST(RouterTest, AModelNoRouteMatchesIsNotFound) {
   Fixture f;
   absl::StatusOr<std::vector<UpstreamTarget>> plan =

@@ -28,6 +28,19 @@ TEST(UpstreamHealthTest, StaysHealthyBelowTheFailureCount) {
   EXPECT_EQ(health.state(kStart), State::kHealthy);
 }
 
+TEST(UpstreamHealthTest, NoFailureCountNeverEjects) {
+  EjectionPolicy off = Policy();
+  off.consecutive_failures = 0;  // --ejection_failures=0
+  UpstreamHealth health(off);
+  for (int i = 0; i < 100; ++i) health.OnFailure(kStart);
+  EXPECT_TRUE(health.TryAdmit(kStart));
+  EXPECT_EQ(health.state(kStart), State::kHealthy);
+  EXPECT_EQ(health.ejections(), 0);
+  // A retry-after still keeps calls away until then.
+  health.BackOffUntil(kStart + absl::Seconds(5));
+  EXPECT_FALSE(health.TryAdmit(kStart));
+}
+
 TEST(UpstreamHealthTest, EjectsAfterConsecutiveFailuresThenProbesOnce) {
   UpstreamHealth health(Policy());
   for (int i = 0; i < 3; ++i) health.OnFailure(kStart);

@@ -100,6 +100,29 @@ TEST(UpstreamsFileTest, ParsesEveryDialectAndAuthType) {
   EXPECT_EQ(config->routes[1].targets[1].rank, 2);
 }
 
+// Message Batches go to one messages upstream: the first by default, or the one named.
+TEST(UpstreamsFileTest, BatchesGoToAMessagesUpstream) {
+  absl::StatusOr<UpstreamsConfig> config = ParseUpstreamsFile(kFull, "up.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->batches, std::optional<size_t>(2)) << "the first messages upstream: anthropic";
+
+  const std::string two = absl::StrReplaceAll(
+      kFull, {{"  - name: gateway\n", "  - name: anthropic-eu\n    dialect: messages\n    base_url: http://eu\n"
+                                       "  - name: gateway\n"},
+              {"routes:\n", "batches: anthropic-eu\nroutes:\n"}});
+  config = ParseUpstreamsFile(two, "up.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->upstreams.size(), 5u);
+  EXPECT_EQ(config->batches, std::optional<size_t>(3));
+
+  config = ParseUpstreamsFile(
+      "upstreams:\n  - {name: gw, dialect: chat_completions, base_url: http://gw}\n"
+      "routes:\n  - {model: \"*\", upstreams: [gw]}\n",
+      "up.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->batches, std::nullopt) << "no messages upstream: batches are unimplemented";
+}
+
 struct BadCase {
   std::string name;
   std::string from;  // replaced in kFull...
@@ -160,6 +183,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"HalfAwsFiles", "secret_access_key_file: /s/secret, ", "", "upstreams[0].auth: access_key_id_file and secret_access_key_file go together"},
         BadCase{"ModelTwice", "      claude-sonnet-4-5: \"anthropic", "      claude-x: a\n      claude-x: b\n      claude-sonnet-4-5: \"anthropic",
                 "upstreams[0].models.claude-x: listed twice"},
+        BadCase{"BatchesOnAnUnknownUpstream", "routes:\n", "batches: nowhere\nroutes:\n",
+                "up.yaml:27: batches: unknown upstream \"nowhere\""},
+        BadCase{"BatchesOnAnotherDialect", "routes:\n", "batches: vertex-us\nroutes:\n",
+                "up.yaml:27: batches: upstream \"vertex-us\" has dialect vertex; Message Batches are a Messages "
+                "API feature: name a messages upstream"},
         BadCase{"YamlSyntax", "  - model: claude-sonnet-4-5\n", "  - model: [claude\n", "up.yaml:"}),
     [](const ::testing::TestParamInfo<BadCase>& param) { return param.param.name; });
 
@@ -187,6 +215,19 @@ TEST(UpstreamsFileTest, LoadsAFileAndNamesAMissingOne) {
   EXPECT_EQ(config->upstreams.size(), 4u);
   std::remove(path.c_str());
   EXPECT_THAT(std::string(LoadUpstreamsFile(path).status().message()), HasSubstr(path + ": cannot read"));
+}
+
+// The file deploy/components/upstreams ships (and README.md shows) is one the server takes.
+TEST(UpstreamsFileTest, TheShippedDeployFileParses) {
+  const std::string path = std::string(CLAUDE_SOURCE_DIR) + "/deploy/components/upstreams/upstreams.yaml";
+  absl::StatusOr<UpstreamsConfig> config = LoadUpstreamsFile(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->upstreams.size(), 3u);
+  EXPECT_EQ(config->upstreams[0].dialect, "messages");  // the Anthropic API first
+  EXPECT_EQ(config->upstreams[1].dialect, "bedrock");
+  EXPECT_EQ(config->upstreams[2].dialect, "vertex");
+  ASSERT_FALSE(config->routes.empty());
+  EXPECT_EQ(config->routes[0].targets.front().upstream, 0u);
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 // Ownership of libcurl's objects, and option setting that cannot be ignored: every handle has a
 // unique_ptr alias that frees it, and every option goes through SetOption, whose failure is a
 // Status the caller must handle (a transfer that cannot be set up fails through the normal
-// error path instead of running half-configured).
-#ifndef SERVICE_UPSTREAM_CURL_HANDLES_H_
-#define SERVICE_UPSTREAM_CURL_HANDLES_H_
+// error path instead of running half-configured). Shared by the server's curl event loop and
+// the bench's HTTP load.
+#ifndef COMMON_CURL_CURL_HANDLES_H_
+#define COMMON_CURL_CURL_HANDLES_H_
 
 #include <curl/curl.h>
 
@@ -48,13 +49,11 @@ absl::Status SetMultiOption(CURLM* multi, CURLMoption option, T value) {
 
 // Appends "name: value" to `list`; INTERNAL when curl cannot (out of memory), the list is
 // then unchanged.
-inline absl::Status AppendHeader(CurlHeaderList& list, const std::string& line) {
-  curl_slist* head = curl_slist_append(list.get(), line.c_str());
-  if (head == nullptr) return absl::InternalError("curl_slist_append failed");
-  if (list == nullptr) list.reset(head);  // otherwise `head` is the list we already own
-  return absl::OkStatus();
-}
+absl::Status AppendHeader(CurlHeaderList& list, const std::string& line);
+
+// A CURLOPT_WRITEFUNCTION that appends the body to the std::string given as CURLOPT_WRITEDATA.
+size_t AppendToString(char* data, size_t size, size_t n, void* string);
 
 }  // namespace claude
 
-#endif  // SERVICE_UPSTREAM_CURL_HANDLES_H_
+#endif  // COMMON_CURL_CURL_HANDLES_H_
