@@ -46,6 +46,10 @@ ABSL_FLAG(double, soak_rss_bound_mb, 32,
           "Soak suite: the most the server's RSS may grow after the warm-up (MB) for the soak to pass.");
 ABSL_FLAG(std::vector<std::string>, server_flags, {},
           "Extra claude-grpc-server flags, comma-separated (e.g. --stream_buffer_bytes=65536).");
+ABSL_FLAG(std::vector<std::string>, ab_server_flags, {},
+          "With flags given (comma-separated, on top of --server_flags), a second claude-grpc-server "
+          "runs with them as scenario frontend_b, interleaved beside frontend in the unary, stream "
+          "and latency suites: a same-run A/B of a server setting.");
 ABSL_FLAG(std::string, upstream_api, "messages",
           "The dialect claude-grpc-server speaks to fake-anthropic in the unary, stream, latency "
           "and open_loop suites: messages, chat_completions, or both (a second server speaks "
@@ -156,6 +160,7 @@ absl::StatusOr<BenchConfig> ParseBenchConfig(const std::vector<std::string>& sui
   c.binaries.server = absl::GetFlag(FLAGS_server_binary);
   c.binaries.fake = absl::GetFlag(FLAGS_fake_binary);
   c.binaries.server_flags = absl::GetFlag(FLAGS_server_flags);
+  c.ab_server_flags = absl::GetFlag(FLAGS_ab_server_flags);
   if (c.binaries.fake.empty()) return Usage("--fake_binary is required (built without tests)");
   if (c.suite == "soak") {
     if (absl::Status s = CheckSoak(&c.soak); !s.ok()) return s;

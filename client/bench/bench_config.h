@@ -33,6 +33,8 @@ struct BenchConfig {
   int64_t calls = 0;      // > 0: closed-loop gRPC runs make exactly this many calls
   double rate = 0;        // open_loop's calls per second
   UpstreamApi upstream_api = UpstreamApi::kMessages;
+  // --ab_server_flags: non-empty, a second server with these flags too runs as frontend_b.
+  std::vector<std::string> ab_server_flags;
   std::string redis_server_binary;
   SuiteBinaries binaries;
   MemoryOptions memory;

@@ -7,8 +7,10 @@
 //   frontend     gRPC to claude-grpc-server, which calls fake-anthropic over HTTP (grpc_load.h).
 // fake-anthropic and claude-grpc-server are started as child processes on port 0 and stopped at
 // exit (load_environment.h). Latencies go into log-linear histograms (histogram.h); percentiles
-// are reported, never means. The suites are listed in suite_registry.cc; each reports its own
-// JSON member and text section, which this file puts together with the run's configuration.
+// are reported, and the mean beside them; each load run also counts the server's context
+// switches per call and flags other runnable processes (run_conditions.h). The suites are
+// listed in suite_registry.cc; each reports its own JSON member and text section, which this
+// file puts together with the run's configuration.
 #include <signal.h>
 
 #include <algorithm>
@@ -99,6 +101,7 @@ void PrintJson(const std::vector<SelectedSuite>& selected, const SuiteContext& c
     if (s.reported) parts.push_back(absl::StrCat("\"", s.name, "\":", s.suite->Json(context)));
   }
   parts.push_back(absl::StrCat(R"("errors":)", context.failures->count));
+  parts.push_back(absl::StrCat(R"("load":)", LoadJson(SummarizeLoad(*context.results))));
   if (!suite_errors.empty()) {
     parts.push_back(absl::StrCat(R"("suite_errors":")", absl::CHexEscape(suite_errors), "\""));
   }
@@ -114,6 +117,8 @@ void PrintText(const std::vector<SelectedSuite>& selected, const SuiteContext& c
   for (const SelectedSuite& s : selected) {
     if (s.reported) s.suite->PrintText(context);
   }
+  const LoadSummary load = SummarizeLoad(*context.results);
+  if (!load.warning.empty()) std::printf("\n%s\n", load.warning.c_str());
 }
 
 int Run() {

@@ -44,18 +44,21 @@ void LatencyHistogram::Record(int64_t nanos) {
   nanos = std::clamp(nanos, kMinNanos, kMaxNanos);
   ++counts_[static_cast<size_t>(BucketOf(nanos))];
   ++count_;
+  sum_ += nanos;
   max_ = std::max(max_, nanos);
 }
 
 void LatencyHistogram::Merge(const LatencyHistogram& other) {
   for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
   count_ += other.count_;
+  sum_ += other.sum_;
   max_ = std::max(max_, other.max_);
 }
 
 void LatencyHistogram::Clear() {
   std::fill(counts_.begin(), counts_.end(), 0);
   count_ = 0;
+  sum_ = 0;
   max_ = 0;
 }
 

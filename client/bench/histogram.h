@@ -24,6 +24,9 @@ class LatencyHistogram {
   int64_t count() const { return count_; }
   // The largest recorded value (clamped to [kMinNanos, kMaxNanos]); 0 when empty.
   int64_t max() const { return max_; }
+  // The mean of the recorded values (as clamped); 0 when empty. Beside the percentiles because
+  // a few scheduler-delayed calls move the mean long before they move the median.
+  double Mean() const { return count_ == 0 ? 0 : static_cast<double>(sum_) / static_cast<double>(count_); }
   // The value at quantile q (0..1): the midpoint of the bucket holding it, never above max().
   // 0 when empty.
   int64_t Percentile(double q) const;
@@ -36,6 +39,7 @@ class LatencyHistogram {
   std::vector<int64_t> counts_;
   int64_t count_ = 0;
   int64_t max_ = 0;
+  int64_t sum_ = 0;  // at most 2^63 ns / 60 s per value: ~150 million values of 60 s
 };
 
 }  // namespace bench

@@ -32,6 +32,7 @@ absl::StatusOr<std::unique_ptr<LoadEnvironment>> LoadEnvironment::Start(const Be
   if (config.upstream_api == UpstreamApi::kBoth) {
     env->frontend_chat_ = MakeStubs(Loopback(env->chat_port_), config.channels);
   }
+  if (!config.ab_server_flags.empty()) env->frontend_b_ = MakeStubs(Loopback(env->server_b_port_), config.channels);
   env->chat_completions_http_ = config.upstream_api == UpstreamApi::kChatCompletions;
   env->http_url_ = env->fake_url_ + (env->chat_completions_http_ ? "/v1/chat/completions" : "/v1/messages");
   if (with_quota_servers) {
@@ -57,6 +58,13 @@ absl::Status LoadEnvironment::StartChildren(const BenchConfig& config, bool with
     port = StartServer(&chat_server_, binaries.server, fake_url_, chat_flags);
     if (!port.ok()) return StartFailed("claude-grpc-server (chat_completions)", port.status());
     chat_port_ = *port;
+  }
+  if (!config.ab_server_flags.empty()) {
+    std::vector<std::string> b_flags = chat_only ? chat_flags : binaries.server_flags;
+    b_flags.insert(b_flags.end(), config.ab_server_flags.begin(), config.ab_server_flags.end());
+    port = StartServer(&server_b_, binaries.server, fake_url_, b_flags);
+    if (!port.ok()) return StartFailed("claude-grpc-server (--ab_server_flags)", port.status());
+    server_b_port_ = *port;
   }
   return with_quota_servers ? StartQuotaServers(config) : absl::OkStatus();
 }
@@ -86,7 +94,17 @@ const Stubs& LoadEnvironment::StubsFor(absl::string_view scenario) const {
   if (scenario == kRaw) return raw_;
   if (scenario == kLocalQuota) return local_quota_;
   if (scenario == kRedisQuota) return redis_quota_;
+  if (scenario == kFrontendB) return frontend_b_;
   return scenario == kFrontendChat ? frontend_chat_ : frontend_;
+}
+
+pid_t LoadEnvironment::ServerPidFor(absl::string_view scenario) const {
+  if (scenario == kFrontend) return server_.pid();
+  if (scenario == kFrontendChat) return chat_server_.pid();
+  if (scenario == kFrontendB) return server_b_.pid();
+  if (scenario == kLocalQuota) return local_quota_server_.pid();
+  if (scenario == kRedisQuota) return redis_quota_server_.pid();
+  return -1;
 }
 
 std::string LoadEnvironment::HttpBody(const v1::CreateMessageRequest& request) const {
@@ -98,6 +116,7 @@ void LoadEnvironment::Stop() {
   raw_.clear();
   frontend_.clear();
   frontend_chat_.clear();
+  frontend_b_.clear();
   local_quota_.clear();
   redis_quota_.clear();
   redis_quota_server_.Stop();
@@ -105,6 +124,7 @@ void LoadEnvironment::Stop() {
   redis_.Stop();
   server_.Stop();
   chat_server_.Stop();
+  server_b_.Stop();
   fake_.Stop();
 }
 

@@ -24,6 +24,8 @@ inline constexpr char kHttp[] = "direct_http";         // fake-anthropic over HT
 inline constexpr char kFrontend[] = "frontend";        // claude-grpc-server -> fake-anthropic
 // With --upstream_api=both: the front-end whose server speaks chat_completions upstream.
 inline constexpr char kFrontendChat[] = "frontend_chat_completions";
+// With --ab_server_flags: the front-end whose server runs with those flags too.
+inline constexpr char kFrontendB[] = "frontend_b";
 inline constexpr char kLocalQuota[] = "frontend_local_quota";  // limit counted in memory
 inline constexpr char kRedisQuota[] = "frontend_redis_quota";  // limit counted in Redis
 
@@ -38,6 +40,8 @@ class LoadEnvironment {
 
   // The stubs of a gRPC scenario (kRaw, kFrontend, ...).
   const Stubs& StubsFor(absl::string_view scenario) const;
+  // The claude-grpc-server process behind a front-end scenario; -1 for the others.
+  pid_t ServerPidFor(absl::string_view scenario) const;
   // Where direct_http POSTs, and the body for a request in the dialect it speaks.
   const std::string& http_url() const { return http_url_; }
   std::string HttpBody(const v1::CreateMessageRequest& request) const;
@@ -53,10 +57,10 @@ class LoadEnvironment {
   bool chat_completions_http_ = false;
   std::string fake_url_;
   std::string http_url_;
-  Child fake_, server_, chat_server_, redis_, local_quota_server_, redis_quota_server_;
-  int server_port_ = 0, chat_port_ = 0, local_quota_port_ = 0, redis_quota_port_ = 0;
+  Child fake_, server_, chat_server_, server_b_, redis_, local_quota_server_, redis_quota_server_;
+  int server_port_ = 0, chat_port_ = 0, server_b_port_ = 0, local_quota_port_ = 0, redis_quota_port_ = 0;
   std::unique_ptr<EchoServer> echo_;
-  Stubs raw_, frontend_, frontend_chat_, local_quota_, redis_quota_;
+  Stubs raw_, frontend_, frontend_chat_, frontend_b_, local_quota_, redis_quota_;
 };
 
 }  // namespace bench

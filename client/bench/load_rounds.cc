@@ -6,6 +6,7 @@
 #include "client/bench/grpc_load.h"
 #include "client/bench/http_load.h"
 #include "client/bench/load_environment.h"
+#include "client/bench/run_conditions.h"
 
 namespace claude {
 namespace bench {
@@ -20,11 +21,30 @@ LoadTiming TimingOf(const BenchConfig& config) {
 
 std::vector<std::string> RoundOrder(std::vector<std::string> scenarios, int round) {
   auto messages = std::find(scenarios.begin(), scenarios.end(), kFrontend);
-  auto chat = std::find(scenarios.begin(), scenarios.end(), kFrontendChat);
-  if (round % 2 == 1 && messages != scenarios.end() && chat != scenarios.end()) {
-    std::iter_swap(messages, chat);
+  for (const char* other : {kFrontendChat, kFrontendB}) {
+    auto it = std::find(scenarios.begin(), scenarios.end(), other);
+    if (round % 2 == 1 && messages != scenarios.end() && it != scenarios.end()) std::iter_swap(messages, it);
   }
   return scenarios;
+}
+
+std::vector<std::string> WithAbScenario(const BenchConfig& config, std::vector<std::string> scenarios) {
+  if (!config.ab_server_flags.empty()) scenarios.push_back(kFrontendB);
+  return scenarios;
+}
+
+Metrics MeasureRun(SuiteContext& context, const std::string& scenario, const std::function<RunResult()>& run,
+                   Metrics (*metrics_of)(const RunResult&)) {
+  // With --calls a run has no fixed window, so the switches per call would be read over the
+  // wrong span: they are left out.
+  const pid_t server = context.config.calls > 0 ? -1 : context.load->ServerPidFor(scenario);
+  RunConditions conditions(server, context.config.warmup, context.config.duration);
+  conditions.Start();
+  const RunResult r = run();
+  context.failures->Note(r);
+  Metrics metrics = metrics_of(r);
+  conditions.Finish(r.total.calls, &metrics);
+  return metrics;
 }
 
 void RunUnaryRounds(SuiteContext& context, const std::string& suite, const std::vector<std::string>& scenarios,
@@ -35,18 +55,22 @@ void RunUnaryRounds(SuiteContext& context, const std::string& suite, const std::
   for (int round = 0; round < context.config.rounds; ++round) {
     for (int level : levels) {
       for (const std::string& scenario : RoundOrder(scenarios, round)) {
-        const RunResult r = scenario == kHttp
-                                ? RunHttpClosedLoop(context.load->http_url(), body, level, timing)
-                                : RunClosedLoop(context.load->StubsFor(scenario), request, false, level, timing);
-        context.failures->Note(r);
-        context.results->Add(suite, scenario, level, UnaryMetrics(r));
+        const Metrics metrics = MeasureRun(
+            context, scenario,
+            [&] {
+              return scenario == kHttp ? RunHttpClosedLoop(context.load->http_url(), body, level, timing)
+                                       : RunClosedLoop(context.load->StubsFor(scenario), request, false, level, timing);
+            },
+            UnaryMetrics);
+        context.results->Add(suite, scenario, level, metrics);
       }
     }
   }
 }
 
-double FrontendOverhead(const Results& results, const std::string& suite, int level, const std::string& metric) {
-  return results.Get(suite, kFrontend, level, metric).median -
+double FrontendOverhead(const Results& results, const std::string& suite, int level, const std::string& metric,
+                        const char* frontend) {
+  return results.Get(suite, frontend, level, metric).median -
          (results.Get(suite, kRaw, level, metric).median + results.Get(suite, kHttp, level, metric).median);
 }
 

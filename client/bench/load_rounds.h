@@ -3,10 +3,12 @@
 #ifndef CLIENT_BENCH_LOAD_ROUNDS_H_
 #define CLIENT_BENCH_LOAD_ROUNDS_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "client/bench/bench_config.h"
+#include "client/bench/load_environment.h"
 #include "client/bench/results.h"
 #include "client/bench/suite.h"
 
@@ -15,9 +17,19 @@ namespace bench {
 
 LoadTiming TimingOf(const BenchConfig& config);
 
-// The scenarios of one round: as given, except that the two front-ends (--upstream_api=both)
-// swap places every other round, so neither always runs right after the other's load.
+// The scenarios of one round: as given, except that two compared front-ends
+// (--upstream_api=both, --ab_server_flags) swap places every other round, so neither always
+// runs right after the other's load.
 std::vector<std::string> RoundOrder(std::vector<std::string> scenarios, int round);
+
+// `scenarios` with frontend_b after them when --ab_server_flags starts its server.
+std::vector<std::string> WithAbScenario(const BenchConfig& config, std::vector<std::string> scenarios);
+
+// One measured run against `scenario`, watched by RunConditions (the server's context switches,
+// not with --calls; other runnable processes): `metrics_of` the run's result, plus the
+// conditions' figures.
+Metrics MeasureRun(SuiteContext& context, const std::string& scenario, const std::function<RunResult()>& run,
+                   Metrics (*metrics_of)(const RunResult&));
 
 // --rounds rounds of unary CreateMessage calls, closed loop: each round runs every level, and
 // within it every scenario (direct_http over HTTP, the others over gRPC). Results go to
@@ -25,8 +37,10 @@ std::vector<std::string> RoundOrder(std::vector<std::string> scenarios, int roun
 void RunUnaryRounds(SuiteContext& context, const std::string& suite, const std::vector<std::string>& scenarios,
                     const std::vector<int>& levels);
 
-// What the front-end adds: frontend - (raw + direct_http), medians of `metric` at `level`.
-double FrontendOverhead(const Results& results, const std::string& suite, int level, const std::string& metric);
+// What the front-end adds: frontend - (raw + direct_http), medians of `metric` at `level`; of
+// `frontend` (kFrontend, or kFrontendB).
+double FrontendOverhead(const Results& results, const std::string& suite, int level, const std::string& metric,
+                        const char* frontend = kFrontend);
 
 }  // namespace bench
 }  // namespace claude

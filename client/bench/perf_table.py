@@ -79,6 +79,20 @@ def render(r):
             f"**{lat['overhead_' + p + '_us']:.0f} µs** ({med(lat['frontend']['1'][p + '_us']):.0f} − "
             f"({med(lat['raw']['1'][p + '_us']):.0f} + {med(lat['direct_http']['1'][p + '_us']):.0f}))",
             f"≤ {target} µs", verdict(lat["overhead_" + p + "_us"] <= target)))
+    # The mean beside the median: scheduler-delayed wake-ups show in the mean first.
+    rows.append((
+        "Mean latency, 1 in flight (µs): front-end; raw gRPC; direct HTTP",
+        f"front-end **{med(lat['frontend']['1']['mean_us']):.0f}** (p50 {med(lat['frontend']['1']['p50_us']):.0f}); "
+        f"raw gRPC {med(lat['raw']['1']['mean_us']):.0f}; direct HTTP {med(lat['direct_http']['1']['mean_us']):.0f}",
+        "—", "—"))
+    if "server_switches_per_call" in u["frontend"][lvl]:
+        rows.append((
+            "Server context switches per call (voluntary + nonvoluntary, all threads)",
+            f"unary: **{med(lat['frontend']['1']['server_switches_per_call']):.1f}** at 1 in flight, "
+            f"{med(u['frontend'][lvl]['server_switches_per_call']):.1f} at {lvl}; "
+            f"stream: {med(s['frontend'][sl]['server_switches_per_call']):.0f} per stream of "
+            f"{int(s['events_per_stream'])} events",
+            "—", "—"))
     if "open_loop" in r:
         ol = r["open_loop"]
         rl = str(int(ol["rate"]))
@@ -113,6 +127,9 @@ def render(r):
                f"where shown." + (f" 1-minute load average {r['_load'][0]:.1f} before the run, "
                                   f"{r['_load'][1]:.1f} after (2.0 means both cores busy)."
                                   if "_load" in r else ""))
+    if r.get("load", {}).get("warning"):
+        out.append("")
+        out.append(f"**{r['load']['warning']}.**")
     out.append("")
     out.append("| Figure | Result | Target | |")
     out.append("| --- | --- | --- | --- |")

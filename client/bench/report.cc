@@ -1,12 +1,15 @@
 #include "client/bench/report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/bench/run_conditions.h"
 
 namespace claude {
 namespace bench {
@@ -50,20 +53,54 @@ std::string Spread(const Summary& s, const char* format) {
                       "..", absl::StrFormat(format, s.max), ")");
 }
 
+std::string SpreadIfMeasured(const Results& results, const std::string& suite, const std::string& scenario, int level,
+                             const std::string& metric, const char* format) {
+  const bool measured = results.Suite(suite).at(scenario).at(level).front().count(metric) > 0;
+  return measured ? Spread(results.Get(suite, scenario, level, metric), format) : "-";
+}
+
+LoadSummary SummarizeLoad(const Results& results) {
+  LoadSummary load;
+  for (const char* suite : {"unary", "stream", "latency", "quota"}) {
+    if (!results.HasSuite(suite)) continue;
+    for (const auto& [scenario, levels] : results.Suite(suite)) {
+      for (const auto& [level, rounds] : levels) {
+        for (const Metrics& m : rounds) {
+          if (m.count("others_runnable_max") == 0) continue;
+          ++load.runs;
+          if (m.at("others_runnable_max") > 0) ++load.runs_flagged;
+          load.others_max = std::max(load.others_max, m.at("others_runnable_max"));
+          load.loadavg_max = std::max(load.loadavg_max, m.at("loadavg_1m"));
+        }
+      }
+    }
+  }
+  load.warning = LoadWarning(load.runs_flagged, load.runs, load.others_max, load.loadavg_max);
+  return load;
+}
+
+std::string LoadJson(const LoadSummary& load) {
+  return absl::StrCat(R"({"runs":)", load.runs, R"(,"runs_with_others_runnable":)", load.runs_flagged,
+                      R"(,"others_runnable_max":)", Num(load.others_max), R"(,"loadavg_1m_max":)",
+                      Num(load.loadavg_max), R"(,"warning":")", absl::CHexEscape(load.warning), "\"}");
+}
+
 void PrintUnaryTable(const Results& results, const std::string& suite, const char* title,
                      const char* level_name) {
   std::printf("\n%s: median over rounds (min..max across rounds); latencies in microseconds\n", title);
-  std::printf("%-12s %6s  %-28s %-26s %-26s %-26s %s\n", "scenario", level_name, "QPS", "p50", "p90",
-              "p99", "max");
+  std::printf("%-12s %6s  %-28s %-26s %-26s %-26s %-26s %-26s %s\n", "scenario", level_name, "QPS", "p50", "mean",
+              "p90", "p99", "max", "server switches/call");
   for (const auto& [scenario, levels] : results.Suite(suite)) {
     for (const auto& [level, rounds] : levels) {
       (void)rounds;
-      std::printf("%-12s %6d  %-28s %-26s %-26s %-26s %s\n", scenario.c_str(), level,
+      std::printf("%-12s %6d  %-28s %-26s %-26s %-26s %-26s %-26s %s\n", scenario.c_str(), level,
                   Spread(results.Get(suite, scenario, level, "qps"), "%.0f").c_str(),
                   Spread(results.Get(suite, scenario, level, "p50_us"), "%.0f").c_str(),
+                  Spread(results.Get(suite, scenario, level, "mean_us"), "%.0f").c_str(),
                   Spread(results.Get(suite, scenario, level, "p90_us"), "%.0f").c_str(),
                   Spread(results.Get(suite, scenario, level, "p99_us"), "%.0f").c_str(),
-                  Spread(results.Get(suite, scenario, level, "max_us"), "%.0f").c_str());
+                  Spread(results.Get(suite, scenario, level, "max_us"), "%.0f").c_str(),
+                  SpreadIfMeasured(results, suite, scenario, level, "server_switches_per_call", "%.2f").c_str());
     }
   }
 }

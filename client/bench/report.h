@@ -24,6 +24,22 @@ void PrintUnaryTable(const Results& results, const std::string& suite, const cha
 
 // "median (min..max)", each with `format`.
 std::string Spread(const Summary& s, const char* format);
+// The same for `metric` of (suite, scenario, level), or "-" when its runs did not measure it
+// (server_switches_per_call of a scenario without a server).
+std::string SpreadIfMeasured(const Results& results, const std::string& suite, const std::string& scenario, int level,
+                             const std::string& metric, const char* format);
+
+// Over every load run that RunConditions watched: how many saw other runnable processes.
+struct LoadSummary {
+  int runs = 0;
+  int runs_flagged = 0;
+  double others_max = 0;
+  double loadavg_max = 0;
+  std::string warning;  // "" when no run was flagged
+};
+LoadSummary SummarizeLoad(const Results& results);
+// The JSON report's "load" member's value.
+std::string LoadJson(const LoadSummary& load);
 
 }  // namespace bench
 }  // namespace claude

@@ -23,6 +23,7 @@ Metrics UnaryMetrics(const RunResult& r) {
           {"p50_us", Us(r.total.latency.Percentile(0.50))},
           {"p90_us", Us(r.total.latency.Percentile(0.90))},
           {"p99_us", Us(r.total.latency.Percentile(0.99))},
+          {"mean_us", r.total.latency.Mean() / 1000.0},
           {"max_us", Us(r.total.latency.max())}};
 }
 

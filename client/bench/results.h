@@ -26,7 +26,7 @@ struct Summary {
 
 Summary Summarize(std::vector<double> values);
 
-// A unary run's metrics: qps, calls, errors, p50/p90/p99/max latency in µs.
+// A unary run's metrics: qps, calls, errors, p50/p90/p99/max and mean latency in µs.
 Metrics UnaryMetrics(const RunResult& r);
 // A stream run's: the unary ones with streams_per_s for qps, plus events/s, first-event and
 // gap percentiles.
@@ -41,6 +41,7 @@ class Results {
   bool Has(const std::string& suite, const std::string& scenario, int level) const;
   // The metric across the rounds of (suite, scenario, level), which must have been added.
   Summary Get(const std::string& suite, const std::string& scenario, int level, const std::string& metric) const;
+  bool HasSuite(const std::string& suite) const { return rounds_.count(suite) > 0; }
   // The suite's scenarios by name, each with its levels.
   const std::map<std::string, Levels>& Suite(const std::string& suite) const;
 

@@ -19,6 +19,9 @@ foreach(pattern
     "\"stream\":{.*\"ratio_vs_raw\":${number}"
     "\"latency\":{.*\"overhead_p50_us\":${number}"
     "\"overhead_p99_us\":${number}"
+    "\"latency\":{.*\"frontend\":{\"1\":{.*\"mean_us\":{\"median\":${number}"
+    "\"latency\":{.*\"frontend\":{\"1\":{.*\"server_switches_per_call\":{\"median\":${number}"
+    "\"load\":{\"runs\":[0-9]+,\"runs_with_others_runnable\":[0-9]+,"
     "\"open_loop\":{.*\"overhead_p50_us\":${number}"
     "\"memory\":{\"kb_per_stream\":${number},\"streams\":20,"
     "\"slow_reader\":{\"rss_growth_mb\":${number},.*\"status\":\"OK\"")

@@ -24,7 +24,7 @@ class UnarySuite : public Suite {
   absl::Status Run(SuiteContext& context) override {
     std::vector<std::string> scenarios = {kRaw, kHttp, kFrontend};
     if (context.config.upstream_api == UpstreamApi::kBoth) scenarios.push_back(kFrontendChat);
-    RunUnaryRounds(context, kSuite, scenarios, context.config.concurrency);
+    RunUnaryRounds(context, kSuite, WithAbScenario(context.config, scenarios), context.config.concurrency);
     return absl::OkStatus();
   }
 
