@@ -8,10 +8,10 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/codec/message_accumulator.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/impl/client_unary_call.h"
 #include "grpcpp/support/proto_buffer_reader.h"
-#include "common/codec/message_accumulator.h"
 
 namespace claude {
 namespace {

@@ -4,7 +4,8 @@
 //   claude::Client client("localhost:50051");
 //   claude::v1::CreateMessageRequest request = ...;
 //   absl::StatusOr<claude::v1::Message> reply =
-//       client.StreamText(request, [](absl::string_view text) { std::cout << text << std::flush; });
+//       client.StreamText(request, [](absl::string_view text) { std::cout << text << std::flush;
+//       });
 //
 // Every call returns an absl::Status whose code is the gRPC code (the numbering is shared) and
 // whose message is the server's. When the server attached rich error details (a serialized
@@ -37,8 +38,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "claude/v1/message_batches.grpc.pb.h"
 #include "claude/v1/admin.grpc.pb.h"
+#include "claude/v1/message_batches.grpc.pb.h"
 #include "claude/v1/messages.grpc.pb.h"
 #include "claude/v1/models.grpc.pb.h"
 #include "common/errors/error_details.h"

@@ -8,12 +8,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "service/config/api_key_source.h"
 #include "common/program_info/build_info.h"
 #include "common/program_info/help_flags.h"
+#include "service/config/api_key_source.h"
 #include "service/observability/server_log.h"
 #include "service/server/claude_server.h"
 #include "service/upstream/api_key_signer.h"
@@ -77,7 +77,8 @@ ABSL_FLAG(int, ejection_failures, 5,
 ABSL_FLAG(absl::Duration, ejection_time, absl::Seconds(10),
           "With --upstreams_file: an ejected upstream's first time out; doubles each time it fails "
           "again, up to --max_ejection_time.");
-ABSL_FLAG(absl::Duration, max_ejection_time, absl::Minutes(5), "With --upstreams_file: the longest ejection.");
+ABSL_FLAG(absl::Duration, max_ejection_time, absl::Minutes(5),
+          "With --upstreams_file: the longest ejection.");
 ABSL_FLAG(int, max_connections_per_host, 0, "Most upstream connections per host (0 = unlimited).");
 ABSL_FLAG(int, max_total_connections, 0, "Most upstream connections in all (0 = unlimited).");
 ABSL_FLAG(bool, http2, false, "Use HTTP/2 to https:// upstreams (multiplexed connections).");
@@ -260,9 +261,12 @@ int main(int argc, char** argv) {
   config.ejection.consecutive_failures = absl::GetFlag(FLAGS_ejection_failures);
   config.ejection.base_ejection = absl::GetFlag(FLAGS_ejection_time);
   config.ejection.max_ejection = absl::GetFlag(FLAGS_max_ejection_time);
-  if (config.ejection.consecutive_failures < 0 || config.ejection.base_ejection <= absl::ZeroDuration() ||
+  if (config.ejection.consecutive_failures < 0 ||
+      config.ejection.base_ejection <= absl::ZeroDuration() ||
       config.ejection.max_ejection < config.ejection.base_ejection) {
-    return Fail(2, "--ejection_failures must be >= 0, --ejection_time positive and at most --max_ejection_time");
+    return Fail(2,
+                "--ejection_failures must be >= 0, --ejection_time positive and at most "
+                "--max_ejection_time");
   }
   config.call.stream_buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_bytes);
   config.call.default_timeout = absl::GetFlag(FLAGS_default_timeout);

@@ -14,9 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "claude/v1/message_batches.grpc.pb.h"
-#include "common/curl/curl_handles.h"
 #include "client/bench/child_process.h"
 #include "client/bench/suite.h"
+#include "common/curl/curl_handles.h"
 
 namespace claude {
 namespace bench {
@@ -143,7 +143,8 @@ class BatchResultsSuite : public Suite {
   SuiteStage stage() const override { return SuiteStage::kAlone; }
 
   absl::Status Run(SuiteContext& context) override {
-    absl::StatusOr<BatchResultsResult> r = RunBatchResultsSuite(context.config.binaries, context.config.batch_results);
+    absl::StatusOr<BatchResultsResult> r =
+        RunBatchResultsSuite(context.config.binaries, context.config.batch_results);
     if (!r.ok()) return r.status();
     result_ = *std::move(r);
     return absl::OkStatus();
@@ -155,24 +156,28 @@ class BatchResultsSuite : public Suite {
     const BatchResultsResult& r = result_;
     return absl::StrFormat(
         "{\"frontend_results_per_s\":%.0f,\"direct_results_per_s\":%.0f,\"paced_results\":%lld,"
-        "\"paced_seconds\":%.1f,\"baseline_kb\":%lld,\"peak_kb\":%lld,\"growth_mb\":%.1f,\"status\":\"%s\"}",
-        r.frontend_results_per_s, r.direct_results_per_s, static_cast<long long>(r.paced_results), r.paced_seconds,
-        static_cast<long long>(r.baseline_kb), static_cast<long long>(r.peak_kb), r.growth_mb,
-        absl::CHexEscape(r.status));
+        "\"paced_seconds\":%.1f,\"baseline_kb\":%lld,\"peak_kb\":%lld,\"growth_mb\":%.1f,"
+        "\"status\":\"%s\"}",
+        r.frontend_results_per_s, r.direct_results_per_s, static_cast<long long>(r.paced_results),
+        r.paced_seconds, static_cast<long long>(r.baseline_kb), static_cast<long long>(r.peak_kb),
+        r.growth_mb, absl::CHexEscape(r.status));
   }
 
   void PrintText(const SuiteContext& context) const override {
     const BatchResultsOptions& options = context.config.batch_results;
     const BatchResultsResult& r = result_;
-    std::printf("batch_results: %lld results of %d bytes: front-end %.0f results/s, direct %.0f results/s (%.2fx)\n"
-                "batch_results: %lld MiB read at %.0f MB/s in %.0f s (%lld results): server RSS %lld kB -> peak "
-                "%lld kB, growth %.1f MB\nbatch_results %s\n",
-                static_cast<long long>(options.throughput_results), options.result_bytes,
-                r.frontend_results_per_s, r.direct_results_per_s,
-                r.direct_results_per_s > 0 ? r.frontend_results_per_s / r.direct_results_per_s : 0,
-                static_cast<long long>(options.megabytes), options.read_bytes_per_s / 1e6, r.paced_seconds,
-                static_cast<long long>(r.paced_results), static_cast<long long>(r.baseline_kb),
-                static_cast<long long>(r.peak_kb), r.growth_mb, r.status.c_str());
+    std::printf(
+        "batch_results: %lld results of %d bytes: front-end %.0f results/s, direct %.0f results/s "
+        "(%.2fx)\n"
+        "batch_results: %lld MiB read at %.0f MB/s in %.0f s (%lld results): server RSS %lld kB -> "
+        "peak "
+        "%lld kB, growth %.1f MB\nbatch_results %s\n",
+        static_cast<long long>(options.throughput_results), options.result_bytes,
+        r.frontend_results_per_s, r.direct_results_per_s,
+        r.direct_results_per_s > 0 ? r.frontend_results_per_s / r.direct_results_per_s : 0,
+        static_cast<long long>(options.megabytes), options.read_bytes_per_s / 1e6, r.paced_seconds,
+        static_cast<long long>(r.paced_results), static_cast<long long>(r.baseline_kb),
+        static_cast<long long>(r.peak_kb), r.growth_mb, r.status.c_str());
   }
 
  private:

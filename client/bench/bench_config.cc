@@ -8,9 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-ABSL_FLAG(std::string, suite, "all",
-          "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader, soak, quota, "
-          "batch_results, failover, or all (every one but soak, quota, batch_results and failover).");
+ABSL_FLAG(
+    std::string, suite, "all",
+    "Which suite to run: unary, stream, latency, open_loop, memory, slow_reader, soak, quota, "
+    "batch_results, failover, or all (every one but soak, quota, batch_results and failover).");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of tables.");
 // Durations are string flags parsed with absl::ParseDuration ("2s", "500ms"): absl::Duration
 // flags are sequence-locked, whose fences GCC warns about under -fsanitize=thread.
@@ -33,23 +34,29 @@ ABSL_FLAG(std::vector<std::string>, memory_streams,
 ABSL_FLAG(std::string, memory_drip, "2s", "Time between two events of a memory-suite stream.");
 ABSL_FLAG(int64_t, slow_reader_mb, 50, "MiB of text in the slow-reader suite's stream.");
 ABSL_FLAG(double, slow_reader_mb_per_s, 10, "The slow reader's pace, MB/s.");
-ABSL_FLAG(int64_t, batch_results_count, 100000, "batch_results suite: results in the throughput batch.");
+ABSL_FLAG(int64_t, batch_results_count, 100000,
+          "batch_results suite: results in the throughput batch.");
 ABSL_FLAG(int, batch_result_bytes, 1024, "batch_results suite: bytes of text per result.");
-ABSL_FLAG(int64_t, batch_results_mb, 1024, "batch_results suite: MiB of results the paced reader reads.");
-ABSL_FLAG(double, batch_results_mb_per_s, 10, "batch_results suite: the paced reader's pace, MB/s.");
+ABSL_FLAG(int64_t, batch_results_mb, 1024,
+          "batch_results suite: MiB of results the paced reader reads.");
+ABSL_FLAG(double, batch_results_mb_per_s, 10,
+          "batch_results suite: the paced reader's pace, MB/s.");
 ABSL_FLAG(std::vector<std::string>, failover_concurrency, std::vector<std::string>({"1", "16"}),
           "Failover suite: calls in flight, one measurement each (comma-separated).");
 ABSL_FLAG(int, soak_streams, 2000, "Soak suite: streams kept open at once.");
 ABSL_FLAG(std::string, soak_duration, "60s", "Soak suite: time under load after its warm-up.");
-ABSL_FLAG(std::string, soak_warmup, "10s", "Soak suite: warm-up under the same load before RSS is taken.");
-ABSL_FLAG(double, soak_rss_bound_mb, 32,
-          "Soak suite: the most the server's RSS may grow after the warm-up (MB) for the soak to pass.");
+ABSL_FLAG(std::string, soak_warmup, "10s",
+          "Soak suite: warm-up under the same load before RSS is taken.");
+ABSL_FLAG(
+    double, soak_rss_bound_mb, 32,
+    "Soak suite: the most the server's RSS may grow after the warm-up (MB) for the soak to pass.");
 ABSL_FLAG(std::vector<std::string>, server_flags, {},
           "Extra claude-grpc-server flags, comma-separated (e.g. --stream_buffer_bytes=65536).");
-ABSL_FLAG(std::vector<std::string>, ab_server_flags, {},
-          "With flags given (comma-separated, on top of --server_flags), a second claude-grpc-server "
-          "runs with them as scenario frontend_b, interleaved beside frontend in the unary, stream "
-          "and latency suites: a same-run A/B of a server setting.");
+ABSL_FLAG(
+    std::vector<std::string>, ab_server_flags, {},
+    "With flags given (comma-separated, on top of --server_flags), a second claude-grpc-server "
+    "runs with them as scenario frontend_b, interleaved beside frontend in the unary, stream "
+    "and latency suites: a same-run A/B of a server setting.");
 ABSL_FLAG(std::string, upstream_api, "messages",
           "The dialect claude-grpc-server speaks to fake-anthropic in the unary, stream, latency "
           "and open_loop suites: messages, chat_completions, or both (a second server speaks "
@@ -91,7 +98,8 @@ absl::Status CheckSoak(SoakOptions* soak) {
   if (!absl::ParseDuration(absl::GetFlag(FLAGS_soak_duration), &soak->duration) ||
       !absl::ParseDuration(absl::GetFlag(FLAGS_soak_warmup), &soak->warmup) || soak->streams < 1 ||
       soak->duration <= absl::ZeroDuration() || soak->warmup < absl::ZeroDuration()) {
-    return Usage("--soak_streams must be positive, --soak_duration and --soak_warmup durations like 60s");
+    return Usage(
+        "--soak_streams must be positive, --soak_duration and --soak_warmup durations like 60s");
   }
   return absl::OkStatus();
 }
@@ -103,8 +111,9 @@ absl::Status CheckBatchResults(BatchResultsOptions* batch) {
   batch->read_bytes_per_s = absl::GetFlag(FLAGS_batch_results_mb_per_s) * 1e6;
   if (batch->throughput_results < 1 || batch->result_bytes < 1 || batch->megabytes < 1 ||
       batch->read_bytes_per_s <= 0) {
-    return Usage("--batch_results_count, --batch_result_bytes, --batch_results_mb and "
-                 "--batch_results_mb_per_s must be positive");
+    return Usage(
+        "--batch_results_count, --batch_result_bytes, --batch_results_mb and "
+        "--batch_results_mb_per_s must be positive");
   }
   return absl::OkStatus();
 }
@@ -114,7 +123,8 @@ absl::Status CheckBatchResults(BatchResultsOptions* batch) {
 absl::StatusOr<BenchConfig> ParseBenchConfig(const std::vector<std::string>& suite_names) {
   BenchConfig c;
   c.suite = absl::GetFlag(FLAGS_suite);
-  if (c.suite != "all" && std::find(suite_names.begin(), suite_names.end(), c.suite) == suite_names.end()) {
+  if (c.suite != "all" &&
+      std::find(suite_names.begin(), suite_names.end(), c.suite) == suite_names.end()) {
     return Usage(absl::StrCat("--suite must be all or one of ", absl::StrJoin(suite_names, ", ")));
   }
   c.json = absl::GetFlag(FLAGS_json);
@@ -131,7 +141,8 @@ absl::StatusOr<BenchConfig> ParseBenchConfig(const std::vector<std::string>& sui
       !absl::ParseDuration(absl::GetFlag(FLAGS_warmup), &c.warmup) ||
       !absl::ParseDuration(absl::GetFlag(FLAGS_memory_drip), &c.memory.drip)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        errors, Usage("--duration, --warmup and --memory_drip take durations like 2s or 500ms").message()));
+        errors,
+        Usage("--duration, --warmup and --memory_drip take durations like 2s or 500ms").message()));
   }
   c.slow_reader.megabytes = absl::GetFlag(FLAGS_slow_reader_mb);
   c.slow_reader.read_bytes_per_s = absl::GetFlag(FLAGS_slow_reader_mb_per_s) * 1e6;
@@ -141,10 +152,11 @@ absl::StatusOr<BenchConfig> ParseBenchConfig(const std::vector<std::string>& sui
       c.memory.drip <= absl::ZeroDuration() || c.slow_reader.megabytes < 1 ||
       c.slow_reader.read_bytes_per_s <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        errors, Usage("--concurrency, --memory_streams, --rounds, --channels, --streams, --stream_events, "
-                      "--rate, --duration, --memory_drip, --slow_reader_mb and --slow_reader_mb_per_s "
-                      "must be positive")
-                    .message()));
+        errors,
+        Usage("--concurrency, --memory_streams, --rounds, --channels, --streams, --stream_events, "
+              "--rate, --duration, --memory_drip, --slow_reader_mb and --slow_reader_mb_per_s "
+              "must be positive")
+            .message()));
   }
   const std::string upstream_api = absl::GetFlag(FLAGS_upstream_api);
   if (upstream_api == "messages") {
@@ -169,10 +181,11 @@ absl::StatusOr<BenchConfig> ParseBenchConfig(const std::vector<std::string>& sui
     if (absl::Status s = CheckBatchResults(&c.batch_results); !s.ok()) return s;
   }
   if (c.suite == "failover") {
-    c.failover.concurrency = ParseLevels(absl::GetFlag(FLAGS_failover_concurrency), "--failover_concurrency", &errors);
+    c.failover.concurrency =
+        ParseLevels(absl::GetFlag(FLAGS_failover_concurrency), "--failover_concurrency", &errors);
     if (!errors.empty() || c.failover.concurrency.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(errors, Usage("--failover_concurrency must list positive numbers").message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          errors, Usage("--failover_concurrency must list positive numbers").message()));
     }
   }
   return c;

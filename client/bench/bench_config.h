@@ -39,7 +39,7 @@ struct BenchConfig {
   SuiteBinaries binaries;
   MemoryOptions memory;
   SlowReaderOptions slow_reader;
-  SoakOptions soak;                    // checked only when --suite=soak
+  SoakOptions soak;                   // checked only when --suite=soak
   BatchResultsOptions batch_results;  // checked only when --suite=batch_results
   FailoverOptions failover;           // checked only when --suite=failover
 };

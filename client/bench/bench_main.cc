@@ -53,9 +53,10 @@ std::vector<SelectedSuite> Select(const BenchConfig& config) {
       selected.push_back({entry.name, std::move(suite)});
     }
   }
-  std::stable_sort(selected.begin(), selected.end(), [](const SelectedSuite& a, const SelectedSuite& b) {
-    return a.suite->stage() < b.suite->stage();
-  });
+  std::stable_sort(selected.begin(), selected.end(),
+                   [](const SelectedSuite& a, const SelectedSuite& b) {
+                     return a.suite->stage() < b.suite->stage();
+                   });
   return selected;
 }
 
@@ -87,15 +88,15 @@ void RunStage(SuiteStage stage, std::vector<SelectedSuite>& selected, SuiteConte
   }
 }
 
-void PrintJson(const std::vector<SelectedSuite>& selected, const SuiteContext& context, int64_t fd_limit,
-               const std::string& suite_errors) {
+void PrintJson(const std::vector<SelectedSuite>& selected, const SuiteContext& context,
+               int64_t fd_limit, const std::string& suite_errors) {
   const BenchConfig& config = context.config;
   std::vector<std::string> parts;
   parts.push_back(absl::StrCat(
       R"("config":{"duration_s":)", Num(absl::ToDoubleSeconds(config.duration)), R"(,"warmup_s":)",
       Num(absl::ToDoubleSeconds(config.warmup)), R"(,"rounds":)", config.rounds, R"(,"channels":)",
-      config.channels, R"(,"concurrency":[)", absl::StrJoin(config.concurrency, ","), R"(],"rate":)",
-      Num(config.rate), R"(,"fd_limit":)", fd_limit, R"(,"hardware_threads":)",
+      config.channels, R"(,"concurrency":[)", absl::StrJoin(config.concurrency, ","),
+      R"(],"rate":)", Num(config.rate), R"(,"fd_limit":)", fd_limit, R"(,"hardware_threads":)",
       std::thread::hardware_concurrency(), "}"));
   for (const SelectedSuite& s : selected) {
     if (s.reported) parts.push_back(absl::StrCat("\"", s.name, "\":", s.suite->Json(context)));
@@ -110,10 +111,12 @@ void PrintJson(const std::vector<SelectedSuite>& selected, const SuiteContext& c
 
 void PrintText(const std::vector<SelectedSuite>& selected, const SuiteContext& context) {
   const BenchConfig& config = context.config;
-  std::printf("claude-grpc-bench: %d round(s), %s measured + %s warm-up each, %d channel(s), "
-              "%u hardware threads\n",
-              config.rounds, absl::FormatDuration(config.duration).c_str(),
-              absl::FormatDuration(config.warmup).c_str(), config.channels, std::thread::hardware_concurrency());
+  std::printf(
+      "claude-grpc-bench: %d round(s), %s measured + %s warm-up each, %d channel(s), "
+      "%u hardware threads\n",
+      config.rounds, absl::FormatDuration(config.duration).c_str(),
+      absl::FormatDuration(config.warmup).c_str(), config.channels,
+      std::thread::hardware_concurrency());
   for (const SelectedSuite& s : selected) {
     if (s.reported) s.suite->PrintText(context);
   }
@@ -145,8 +148,9 @@ int Run() {
     return s.suite->stage() == SuiteStage::kSharedProcesses;
   });
   if (any_shared) {
-    const bool quota = std::any_of(selected.begin(), selected.end(),
-                                   [](const SelectedSuite& s) { return s.suite->needs_quota_servers(); });
+    const bool quota = std::any_of(selected.begin(), selected.end(), [](const SelectedSuite& s) {
+      return s.suite->needs_quota_servers();
+    });
     absl::StatusOr<std::unique_ptr<LoadEnvironment>> load = LoadEnvironment::Start(*config, quota);
     if (!load.ok()) {
       std::fprintf(stderr, "claude-grpc-bench: %s\n", std::string(load.status().message()).c_str());

@@ -12,8 +12,8 @@ bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 }  // namespace
 
 std::string Words(int n) {
-  static const char* const kWords[] = {"alpha", "bravo", "charlie", "delta", "echo",
-                                       "foxtrot", "golf", "hotel", "india", "juliet"};
+  static const char* const kWords[] = {"alpha",   "bravo", "charlie", "delta", "echo",
+                                       "foxtrot", "golf",  "hotel",   "india", "juliet"};
   std::string out;
   for (int i = 0; i < n; ++i) {
     if (i > 0) out += ' ';

@@ -39,11 +39,16 @@ void FillEchoMessage(const v1::CreateMessageRequest& request, bool with_content,
 class EchoWriter : public grpc::ServerWriteReactor<v1::MessageStreamEvent> {
  public:
   explicit EchoWriter(const v1::CreateMessageRequest& request) {
-    FillEchoMessage(request, false, events_.emplace_back().mutable_message_start()->mutable_message());
+    FillEchoMessage(request, false,
+                    events_.emplace_back().mutable_message_start()->mutable_message());
     events_.emplace_back().mutable_content_block_start()->mutable_content_block()->mutable_text();
     const std::vector<std::string> pieces = WordPieces("Echo: " + LastUserText(request));
     for (const std::string& piece : pieces) {
-      events_.emplace_back().mutable_content_block_delta()->mutable_delta()->mutable_text_delta()->set_text(piece);
+      events_.emplace_back()
+          .mutable_content_block_delta()
+          ->mutable_delta()
+          ->mutable_text_delta()
+          ->set_text(piece);
     }
     events_.emplace_back().mutable_content_block_stop();
     v1::MessageDeltaEvent* delta = events_.emplace_back().mutable_message_delta();

@@ -22,9 +22,12 @@ constexpr auto kCallDeadline = std::chrono::seconds(60);
 
 class GrpcLoad {
  public:
-  GrpcLoad(const Stubs& stubs, const v1::CreateMessageRequest& request, bool stream, int concurrency,
-           const LoadTiming& timing)
-      : stubs_(stubs), request_(request), stream_(stream), timing_(timing),
+  GrpcLoad(const Stubs& stubs, const v1::CreateMessageRequest& request, bool stream,
+           int concurrency, const LoadTiming& timing)
+      : stubs_(stubs),
+        request_(request),
+        stream_(stream),
+        timing_(timing),
         slots_(static_cast<size_t>(concurrency)) {}
 
   RunResult Run() {
@@ -57,7 +60,8 @@ class GrpcLoad {
     void Start() {
       load_->PrepareContext(&context_);
       start_ = NowNs();
-      load_->stubs_[slot_ % load_->stubs_.size()]->async()->StreamMessage(&context_, &load_->request_, this);
+      load_->stubs_[slot_ % load_->stubs_.size()]->async()->StreamMessage(&context_,
+                                                                          &load_->request_, this);
       StartRead(&event_);
       StartCall();
     }
@@ -156,9 +160,13 @@ class GrpcLoad {
 // as an error ("overloaded") and is not sent.
 class OpenLoopLoad {
  public:
-  OpenLoopLoad(const Stubs& stubs, const v1::CreateMessageRequest& request, double rate, int max_in_flight,
-               const LoadTiming& timing)
-      : stubs_(stubs), request_(request), rate_(rate), max_in_flight_(max_in_flight), timing_(timing) {}
+  OpenLoopLoad(const Stubs& stubs, const v1::CreateMessageRequest& request, double rate,
+               int max_in_flight, const LoadTiming& timing)
+      : stubs_(stubs),
+        request_(request),
+        rate_(rate),
+        max_in_flight_(max_in_flight),
+        timing_(timing) {}
 
   RunResult Run() {
     window_ = MakeWindow(timing_);
@@ -188,7 +196,8 @@ class OpenLoopLoad {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (in_flight_ >= max_in_flight_) {
-        if (window_.Contains(due)) stats_.Fail(absl::StrCat("open loop: ", max_in_flight_, " calls in flight"));
+        if (window_.Contains(due))
+          stats_.Fail(absl::StrCat("open loop: ", max_in_flight_, " calls in flight"));
         return;
       }
       ++in_flight_;

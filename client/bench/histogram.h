@@ -26,7 +26,9 @@ class LatencyHistogram {
   int64_t max() const { return max_; }
   // The mean of the recorded values (as clamped); 0 when empty. Beside the percentiles because
   // a few scheduler-delayed calls move the mean long before they move the median.
-  double Mean() const { return count_ == 0 ? 0 : static_cast<double>(sum_) / static_cast<double>(count_); }
+  double Mean() const {
+    return count_ == 0 ? 0 : static_cast<double>(sum_) / static_cast<double>(count_);
+  }
   // The value at quantile q (0..1): the midpoint of the bucket holding it, never above max().
   // 0 when empty.
   int64_t Percentile(double q) const;

@@ -9,8 +9,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "common/curl/curl_handles.h"
 #include "client/bench/grpc_load.h"
+#include "common/curl/curl_handles.h"
 
 namespace claude {
 namespace bench {
@@ -36,17 +36,19 @@ struct Post {
 
 // A POST of `body` to `url` whose reply goes to `post->response`. `body` and `headers` outlive
 // the handle.
-absl::Status SetUpPost(const std::string& url, const std::string& body, curl_slist* headers, Post* post) {
+absl::Status SetUpPost(const std::string& url, const std::string& body, curl_slist* headers,
+                       Post* post) {
   post->handle.reset(curl_easy_init());
   if (post->handle == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
   CURL* h = post->handle.get();
-  for (absl::Status s : {SetOption(h, CURLOPT_URL, url.c_str()), SetOption(h, CURLOPT_POSTFIELDS, body.data()),
-                         SetOption(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size())),
-                         SetOption(h, CURLOPT_HTTPHEADER, headers),
-                         SetOption(h, CURLOPT_WRITEFUNCTION, AppendToString),
-                         SetOption(h, CURLOPT_WRITEDATA, &post->response), SetOption(h, CURLOPT_NOSIGNAL, 1L),
-                         SetOption(h, CURLOPT_TCP_NODELAY, 1L), SetOption(h, CURLOPT_TIMEOUT, 60L),
-                         SetOption(h, CURLOPT_PRIVATE, static_cast<void*>(post))}) {
+  for (absl::Status s :
+       {SetOption(h, CURLOPT_URL, url.c_str()), SetOption(h, CURLOPT_POSTFIELDS, body.data()),
+        SetOption(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size())),
+        SetOption(h, CURLOPT_HTTPHEADER, headers),
+        SetOption(h, CURLOPT_WRITEFUNCTION, AppendToString),
+        SetOption(h, CURLOPT_WRITEDATA, &post->response), SetOption(h, CURLOPT_NOSIGNAL, 1L),
+        SetOption(h, CURLOPT_TCP_NODELAY, 1L), SetOption(h, CURLOPT_TIMEOUT, 60L),
+        SetOption(h, CURLOPT_PRIVATE, static_cast<void*>(post))}) {
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
@@ -89,7 +91,8 @@ struct PostSession {
 absl::StatusOr<PostSession> StartSession(int max_connections) {
   CurlMulti multi(curl_multi_init());
   if (multi == nullptr) return absl::ResourceExhaustedError("curl_multi_init failed");
-  if (absl::Status s = SetMultiOption(multi.get(), CURLMOPT_MAXCONNECTS, static_cast<long>(max_connections));
+  if (absl::Status s =
+          SetMultiOption(multi.get(), CURLMOPT_MAXCONNECTS, static_cast<long>(max_connections));
       !s.ok()) {
     return s;
   }
@@ -114,7 +117,8 @@ RunResult RunHttpClosedLoop(const std::string& url, const std::string& body, int
   std::vector<Post> posts(static_cast<size_t>(concurrency));
   std::vector<SlotStats> slots(posts.size());
   for (Post& p : posts) {
-    if (absl::Status s = SetUpPost(url, body, session->headers.get(), &p); !s.ok()) return SetUpFailed(s);
+    if (absl::Status s = SetUpPost(url, body, session->headers.get(), &p); !s.ok())
+      return SetUpFailed(s);
   }
   const Window window = MakeWindow(timing);
   for (Post& p : posts) {
@@ -161,13 +165,16 @@ RunResult RunHttpOpenLoop(const std::string& url, const std::string& body, doubl
   const int64_t start = NowNs();
   int64_t next = 0;
   int in_flight = 0;
-  auto due_of = [&](int64_t i) { return start + static_cast<int64_t>(static_cast<double>(i) * 1e9 / rate); };
+  auto due_of = [&](int64_t i) {
+    return start + static_cast<int64_t>(static_cast<double>(i) * 1e9 / rate);
+  };
   while (due_of(next) < window.end || in_flight > 0) {
     const int64_t now = NowNs();
     while (due_of(next) <= now && due_of(next) < window.end) {
       const int64_t due = due_of(next++);
       if (in_flight >= kOpenLoopMaxInFlight) {
-        if (window.Contains(due)) stats.Fail(absl::StrCat("open loop: ", kOpenLoopMaxInFlight, " calls in flight"));
+        if (window.Contains(due))
+          stats.Fail(absl::StrCat("open loop: ", kOpenLoopMaxInFlight, " calls in flight"));
         continue;
       }
       Post* p;
@@ -205,7 +212,9 @@ RunResult RunHttpOpenLoop(const std::string& url, const std::string& body, doubl
     }
     // Sleep in poll until the next call is due or a reply arrives.
     const int64_t until_next = due_of(next) - NowNs();
-    const int wait_ms = due_of(next) >= window.end ? 100 : static_cast<int>(std::max<int64_t>(0, until_next / 1'000'000));
+    const int wait_ms = due_of(next) >= window.end
+                            ? 100
+                            : static_cast<int>(std::max<int64_t>(0, until_next / 1'000'000));
     if (wait_ms > 0 || in_flight > 0) curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
   }
   RunResult r;

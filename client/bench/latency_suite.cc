@@ -33,12 +33,16 @@ class LatencySuite : public Suite {
   void PrintText(const SuiteContext& context) const override {
     const DerivedFigures figures = Figures(*context.results);
     PrintUnaryTable(*context.results, kSuite, "latency (1 in flight)");
-    std::printf("front-end overhead = front-end - (raw gRPC + direct HTTP): p50 %.0f us, p99 %.0f us\n",
-                figures.Get("overhead_p50_us"), figures.Get("overhead_p99_us"));
+    std::printf(
+        "front-end overhead = front-end - (raw gRPC + direct HTTP): p50 %.0f us, p99 %.0f us\n",
+        figures.Get("overhead_p50_us"), figures.Get("overhead_p99_us"));
     if (!context.config.ab_server_flags.empty()) {
-      std::printf("frontend_b (%s) overhead: p50 %.0f us, p99 %.0f us, mean %.0f us (frontend: mean %.0f us)\n",
-                  absl::StrJoin(context.config.ab_server_flags, ",").c_str(), figures.Get("overhead_p50_us_b"),
-                  figures.Get("overhead_p99_us_b"), figures.Get("overhead_mean_us_b"), figures.Get("overhead_mean_us"));
+      std::printf(
+          "frontend_b (%s) overhead: p50 %.0f us, p99 %.0f us, mean %.0f us (frontend: mean %.0f "
+          "us)\n",
+          absl::StrJoin(context.config.ab_server_flags, ",").c_str(),
+          figures.Get("overhead_p50_us_b"), figures.Get("overhead_p99_us_b"),
+          figures.Get("overhead_mean_us_b"), figures.Get("overhead_mean_us"));
     }
   }
 

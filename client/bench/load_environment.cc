@@ -21,7 +21,7 @@ std::string Loopback(int port) { return absl::StrCat("127.0.0.1:", port); }
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LoadEnvironment>> LoadEnvironment::Start(const BenchConfig& config,
-                                                                         bool with_quota_servers) {
+                                                                        bool with_quota_servers) {
   std::unique_ptr<LoadEnvironment> env(new LoadEnvironment);
   if (absl::Status s = env->StartChildren(config, with_quota_servers); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<EchoServer>> echo = EchoServer::Start();
@@ -32,9 +32,11 @@ absl::StatusOr<std::unique_ptr<LoadEnvironment>> LoadEnvironment::Start(const Be
   if (config.upstream_api == UpstreamApi::kBoth) {
     env->frontend_chat_ = MakeStubs(Loopback(env->chat_port_), config.channels);
   }
-  if (!config.ab_server_flags.empty()) env->frontend_b_ = MakeStubs(Loopback(env->server_b_port_), config.channels);
+  if (!config.ab_server_flags.empty())
+    env->frontend_b_ = MakeStubs(Loopback(env->server_b_port_), config.channels);
   env->chat_completions_http_ = config.upstream_api == UpstreamApi::kChatCompletions;
-  env->http_url_ = env->fake_url_ + (env->chat_completions_http_ ? "/v1/chat/completions" : "/v1/messages");
+  env->http_url_ =
+      env->fake_url_ + (env->chat_completions_http_ ? "/v1/chat/completions" : "/v1/messages");
   if (with_quota_servers) {
     env->local_quota_ = MakeStubs(Loopback(env->local_quota_port_), config.channels);
     env->redis_quota_ = MakeStubs(Loopback(env->redis_quota_port_), config.channels);
@@ -50,8 +52,8 @@ absl::Status LoadEnvironment::StartChildren(const BenchConfig& config, bool with
   std::vector<std::string> chat_flags = binaries.server_flags;
   chat_flags.push_back("--upstream_api=chat_completions");
   const bool chat_only = config.upstream_api == UpstreamApi::kChatCompletions;
-  absl::StatusOr<int> port =
-      StartServer(&server_, binaries.server, fake_url_, chat_only ? chat_flags : binaries.server_flags);
+  absl::StatusOr<int> port = StartServer(&server_, binaries.server, fake_url_,
+                                         chat_only ? chat_flags : binaries.server_flags);
   if (!port.ok()) return StartFailed("claude-grpc-server", port.status());
   server_port_ = *port;
   if (config.upstream_api == UpstreamApi::kBoth) {
@@ -74,13 +76,14 @@ absl::Status LoadEnvironment::StartChildren(const BenchConfig& config, bool with
 absl::Status LoadEnvironment::StartQuotaServers(const BenchConfig& config) {
   const int redis_port = FreeLoopbackPort();
   absl::StatusOr<std::string> ready =
-      redis_.Start({config.redis_server_binary, "--port", absl::StrCat(redis_port), "--bind", "127.0.0.1",
-                    "--save", "", "--appendonly", "no"},
+      redis_.Start({config.redis_server_binary, "--port", absl::StrCat(redis_port), "--bind",
+                    "127.0.0.1", "--save", "", "--appendonly", "no"},
                    "Ready to accept connections");
   if (!ready.ok()) return StartFailed("redis-server", ready.status());
   std::vector<std::string> flags = config.binaries.server_flags;
   flags.push_back("--caller_requests_per_minute=1000000000");
-  absl::StatusOr<int> port = StartServer(&local_quota_server_, config.binaries.server, fake_url_, flags);
+  absl::StatusOr<int> port =
+      StartServer(&local_quota_server_, config.binaries.server, fake_url_, flags);
   if (!port.ok()) return StartFailed("claude-grpc-server (quota)", port.status());
   local_quota_port_ = *port;
   flags.push_back(absl::StrCat("--redis_url=redis://127.0.0.1:", redis_port, "/0"));

@@ -19,9 +19,9 @@ namespace claude {
 namespace bench {
 
 // The scenarios (a scenario is what a load is aimed at).
-inline constexpr char kRaw[] = "raw";                  // the in-process echo service
-inline constexpr char kHttp[] = "direct_http";         // fake-anthropic over HTTP
-inline constexpr char kFrontend[] = "frontend";        // claude-grpc-server -> fake-anthropic
+inline constexpr char kRaw[] = "raw";            // the in-process echo service
+inline constexpr char kHttp[] = "direct_http";   // fake-anthropic over HTTP
+inline constexpr char kFrontend[] = "frontend";  // claude-grpc-server -> fake-anthropic
 // With --upstream_api=both: the front-end whose server speaks chat_completions upstream.
 inline constexpr char kFrontendChat[] = "frontend_chat_completions";
 // With --ab_server_flags: the front-end whose server runs with those flags too.
@@ -58,7 +58,8 @@ class LoadEnvironment {
   std::string fake_url_;
   std::string http_url_;
   Child fake_, server_, chat_server_, server_b_, redis_, local_quota_server_, redis_quota_server_;
-  int server_port_ = 0, chat_port_ = 0, server_b_port_ = 0, local_quota_port_ = 0, redis_quota_port_ = 0;
+  int server_port_ = 0, chat_port_ = 0, server_b_port_ = 0, local_quota_port_ = 0,
+      redis_quota_port_ = 0;
   std::unique_ptr<EchoServer> echo_;
   Stubs raw_, frontend_, frontend_chat_, frontend_b_, local_quota_, redis_quota_;
 };

@@ -23,18 +23,20 @@ std::vector<std::string> RoundOrder(std::vector<std::string> scenarios, int roun
   auto messages = std::find(scenarios.begin(), scenarios.end(), kFrontend);
   for (const char* other : {kFrontendChat, kFrontendB}) {
     auto it = std::find(scenarios.begin(), scenarios.end(), other);
-    if (round % 2 == 1 && messages != scenarios.end() && it != scenarios.end()) std::iter_swap(messages, it);
+    if (round % 2 == 1 && messages != scenarios.end() && it != scenarios.end())
+      std::iter_swap(messages, it);
   }
   return scenarios;
 }
 
-std::vector<std::string> WithAbScenario(const BenchConfig& config, std::vector<std::string> scenarios) {
+std::vector<std::string> WithAbScenario(const BenchConfig& config,
+                                        std::vector<std::string> scenarios) {
   if (!config.ab_server_flags.empty()) scenarios.push_back(kFrontendB);
   return scenarios;
 }
 
-Metrics MeasureRun(SuiteContext& context, const std::string& scenario, const std::function<RunResult()>& run,
-                   Metrics (*metrics_of)(const RunResult&)) {
+Metrics MeasureRun(SuiteContext& context, const std::string& scenario,
+                   const std::function<RunResult()>& run, Metrics (*metrics_of)(const RunResult&)) {
   // With --calls a run has no fixed window, so the switches per call would be read over the
   // wrong span: they are left out.
   const pid_t server = context.config.calls > 0 ? -1 : context.load->ServerPidFor(scenario);
@@ -47,8 +49,8 @@ Metrics MeasureRun(SuiteContext& context, const std::string& scenario, const std
   return metrics;
 }
 
-void RunUnaryRounds(SuiteContext& context, const std::string& suite, const std::vector<std::string>& scenarios,
-                    const std::vector<int>& levels) {
+void RunUnaryRounds(SuiteContext& context, const std::string& suite,
+                    const std::vector<std::string>& scenarios, const std::vector<int>& levels) {
   const v1::CreateMessageRequest request = MakeRequest(kShortPrompt);
   const std::string body = context.load->HttpBody(request);
   const LoadTiming timing = TimingOf(context.config);
@@ -58,8 +60,10 @@ void RunUnaryRounds(SuiteContext& context, const std::string& suite, const std::
         const Metrics metrics = MeasureRun(
             context, scenario,
             [&] {
-              return scenario == kHttp ? RunHttpClosedLoop(context.load->http_url(), body, level, timing)
-                                       : RunClosedLoop(context.load->StubsFor(scenario), request, false, level, timing);
+              return scenario == kHttp
+                         ? RunHttpClosedLoop(context.load->http_url(), body, level, timing)
+                         : RunClosedLoop(context.load->StubsFor(scenario), request, false, level,
+                                         timing);
             },
             UnaryMetrics);
         context.results->Add(suite, scenario, level, metrics);
@@ -68,10 +72,11 @@ void RunUnaryRounds(SuiteContext& context, const std::string& suite, const std::
   }
 }
 
-double FrontendOverhead(const Results& results, const std::string& suite, int level, const std::string& metric,
-                        const char* frontend) {
+double FrontendOverhead(const Results& results, const std::string& suite, int level,
+                        const std::string& metric, const char* frontend) {
   return results.Get(suite, frontend, level, metric).median -
-         (results.Get(suite, kRaw, level, metric).median + results.Get(suite, kHttp, level, metric).median);
+         (results.Get(suite, kRaw, level, metric).median +
+          results.Get(suite, kHttp, level, metric).median);
 }
 
 }  // namespace bench

@@ -23,24 +23,25 @@ LoadTiming TimingOf(const BenchConfig& config);
 std::vector<std::string> RoundOrder(std::vector<std::string> scenarios, int round);
 
 // `scenarios` with frontend_b after them when --ab_server_flags starts its server.
-std::vector<std::string> WithAbScenario(const BenchConfig& config, std::vector<std::string> scenarios);
+std::vector<std::string> WithAbScenario(const BenchConfig& config,
+                                        std::vector<std::string> scenarios);
 
 // One measured run against `scenario`, watched by RunConditions (the server's context switches,
 // not with --calls; other runnable processes): `metrics_of` the run's result, plus the
 // conditions' figures.
-Metrics MeasureRun(SuiteContext& context, const std::string& scenario, const std::function<RunResult()>& run,
-                   Metrics (*metrics_of)(const RunResult&));
+Metrics MeasureRun(SuiteContext& context, const std::string& scenario,
+                   const std::function<RunResult()>& run, Metrics (*metrics_of)(const RunResult&));
 
 // --rounds rounds of unary CreateMessage calls, closed loop: each round runs every level, and
 // within it every scenario (direct_http over HTTP, the others over gRPC). Results go to
 // `suite` in the context's Results; failed calls to its CallFailures.
-void RunUnaryRounds(SuiteContext& context, const std::string& suite, const std::vector<std::string>& scenarios,
-                    const std::vector<int>& levels);
+void RunUnaryRounds(SuiteContext& context, const std::string& suite,
+                    const std::vector<std::string>& scenarios, const std::vector<int>& levels);
 
 // What the front-end adds: frontend - (raw + direct_http), medians of `metric` at `level`; of
 // `frontend` (kFrontend, or kFrontendB).
-double FrontendOverhead(const Results& results, const std::string& suite, int level, const std::string& metric,
-                        const char* frontend = kFrontend);
+double FrontendOverhead(const Results& results, const std::string& suite, int level,
+                        const std::string& metric, const char* frontend = kFrontend);
 
 }  // namespace bench
 }  // namespace claude

@@ -37,19 +37,21 @@ class MemorySuite : public Suite {
                                     R"(,"kb_per_stream":)", Num(l.kb_per_stream), "}"));
     }
     const MemoryLevel last = result_.levels.empty() ? MemoryLevel{} : result_.levels.back();
-    return absl::StrCat(R"({"kb_per_stream":)", Num(last.kb_per_stream), R"(,"streams":)", last.streams,
-                        R"(,"baseline_kb":)", result_.baseline_kb, R"(,"fd_limit":)", result_.fd_limit,
-                        R"(,"levels":[)", absl::StrJoin(levels, ","), R"(],"stopped_by":")",
-                        absl::CHexEscape(result_.stopped_by), "\"}");
+    return absl::StrCat(R"({"kb_per_stream":)", Num(last.kb_per_stream), R"(,"streams":)",
+                        last.streams, R"(,"baseline_kb":)", result_.baseline_kb, R"(,"fd_limit":)",
+                        result_.fd_limit, R"(,"levels":[)", absl::StrJoin(levels, ","),
+                        R"(],"stopped_by":")", absl::CHexEscape(result_.stopped_by), "\"}");
   }
 
   void PrintText(const SuiteContext& /*context*/) const override {
-    std::printf("\nmemory: claude-grpc-server RSS with slowly dripping streams open (a fresh server; "
-                "idle baseline %lld kB after warm-up; file limit %lld)\n",
-                static_cast<long long>(result_.baseline_kb), static_cast<long long>(result_.fd_limit));
+    std::printf(
+        "\nmemory: claude-grpc-server RSS with slowly dripping streams open (a fresh server; "
+        "idle baseline %lld kB after warm-up; file limit %lld)\n",
+        static_cast<long long>(result_.baseline_kb), static_cast<long long>(result_.fd_limit));
     std::printf("%-10s %-14s %s\n", "streams", "RSS kB", "kB per stream");
     for (const MemoryLevel& l : result_.levels) {
-      std::printf("%-10d %-14lld %.1f\n", l.streams, static_cast<long long>(l.rss_kb), l.kb_per_stream);
+      std::printf("%-10d %-14lld %.1f\n", l.streams, static_cast<long long>(l.rss_kb),
+                  l.kb_per_stream);
     }
     if (!result_.stopped_by.empty()) std::printf("stopped at %s\n", result_.stopped_by.c_str());
   }

@@ -31,8 +31,8 @@ class OpenLoopSuite : public Suite {
         const RunResult r =
             absl::string_view(scenario) == kHttp
                 ? RunHttpOpenLoop(context.load->http_url(), body, config.rate, TimingOf(config))
-                : RunOpenLoop(context.load->StubsFor(scenario), request, config.rate, kOpenLoopMaxInFlight,
-                              TimingOf(config));
+                : RunOpenLoop(context.load->StubsFor(scenario), request, config.rate,
+                              kOpenLoopMaxInFlight, TimingOf(config));
         context.failures->Note(r);
         context.results->Add(kSuite, scenario, Level(config), UnaryMetrics(r));
       }
@@ -47,8 +47,9 @@ class OpenLoopSuite : public Suite {
   void PrintText(const SuiteContext& context) const override {
     const DerivedFigures figures = Figures(context);
     PrintUnaryTable(*context.results, kSuite, "open loop (calls started at a fixed rate)", "rate");
-    std::printf("front-end overhead at %.0f calls/s: p50 %.0f us, p99 %.0f us\n", context.config.rate,
-                figures.Get("overhead_p50_us"), figures.Get("overhead_p99_us"));
+    std::printf("front-end overhead at %.0f calls/s: p50 %.0f us, p99 %.0f us\n",
+                context.config.rate, figures.Get("overhead_p50_us"),
+                figures.Get("overhead_p99_us"));
   }
 
  private:

@@ -38,13 +38,15 @@ class QuotaSuite : public Suite {
 
   void PrintText(const SuiteContext& context) const override {
     const DerivedFigures figures = Figures(*context.results);
-    PrintUnaryTable(*context.results, kSuite, "per-caller limit counted in memory / in Redis (1 in flight)");
+    PrintUnaryTable(*context.results, kSuite,
+                    "per-caller limit counted in memory / in Redis (1 in flight)");
     std::printf("added by the Redis-checked admission: p50 %.0f us, p99 %.0f us\n",
                 figures.Get("redis_added_p50_us"), figures.Get("redis_added_p99_us"));
-    std::printf("  per round (pairs): p50 %.0f (%.0f..%.0f) us, p99 %.0f (%.0f..%.0f) us\n",
-                figures.Get("redis_added_p50_us_pairs_median"), figures.Get("redis_added_p50_us_pairs_min"),
-                figures.Get("redis_added_p50_us_pairs_max"), figures.Get("redis_added_p99_us_pairs_median"),
-                figures.Get("redis_added_p99_us_pairs_min"), figures.Get("redis_added_p99_us_pairs_max"));
+    std::printf(
+        "  per round (pairs): p50 %.0f (%.0f..%.0f) us, p99 %.0f (%.0f..%.0f) us\n",
+        figures.Get("redis_added_p50_us_pairs_median"), figures.Get("redis_added_p50_us_pairs_min"),
+        figures.Get("redis_added_p50_us_pairs_max"), figures.Get("redis_added_p99_us_pairs_median"),
+        figures.Get("redis_added_p99_us_pairs_min"), figures.Get("redis_added_p99_us_pairs_max"));
   }
 
  private:
@@ -53,7 +55,7 @@ class QuotaSuite : public Suite {
     for (const char* p : {"p50", "p99"}) {
       const std::string metric = std::string(p) + "_us";
       figures.Add("redis_added_" + metric, results.Get(kSuite, kRedisQuota, 1, metric).median -
-                                              results.Get(kSuite, kLocalQuota, 1, metric).median);
+                                               results.Get(kSuite, kLocalQuota, 1, metric).median);
     }
     const std::vector<Metrics>& local = results.Suite(kSuite).at(kLocalQuota).at(1);
     const std::vector<Metrics>& redis = results.Suite(kSuite).at(kRedisQuota).at(1);

@@ -39,22 +39,25 @@ std::string ScenarioJson(const Results::Levels& levels) {
 
 std::string Num(double v) { return absl::StrFormat("%.6g", v); }
 
-std::string SuiteJson(const Results& results, const std::string& suite, const DerivedFigures& figures) {
+std::string SuiteJson(const Results& results, const std::string& suite,
+                      const DerivedFigures& figures) {
   std::vector<std::string> parts;
   for (const auto& [scenario, levels] : results.Suite(suite)) {
     parts.push_back(absl::StrCat("\"", scenario, "\":", ScenarioJson(levels)));
   }
-  for (const auto& [key, value] : figures.in_order()) parts.push_back(absl::StrCat("\"", key, "\":", Num(value)));
+  for (const auto& [key, value] : figures.in_order())
+    parts.push_back(absl::StrCat("\"", key, "\":", Num(value)));
   return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
 }
 
 std::string Spread(const Summary& s, const char* format) {
-  return absl::StrCat(absl::StrFormat(format, s.median), " (", absl::StrFormat(format, s.min),
-                      "..", absl::StrFormat(format, s.max), ")");
+  return absl::StrCat(absl::StrFormat(format, s.median), " (", absl::StrFormat(format, s.min), "..",
+                      absl::StrFormat(format, s.max), ")");
 }
 
-std::string SpreadIfMeasured(const Results& results, const std::string& suite, const std::string& scenario, int level,
-                             const std::string& metric, const char* format) {
+std::string SpreadIfMeasured(const Results& results, const std::string& suite,
+                             const std::string& scenario, int level, const std::string& metric,
+                             const char* format) {
   const bool measured = results.Suite(suite).at(scenario).at(level).front().count(metric) > 0;
   return measured ? Spread(results.Get(suite, scenario, level, metric), format) : "-";
 }
@@ -80,27 +83,31 @@ LoadSummary SummarizeLoad(const Results& results) {
 }
 
 std::string LoadJson(const LoadSummary& load) {
-  return absl::StrCat(R"({"runs":)", load.runs, R"(,"runs_with_others_runnable":)", load.runs_flagged,
-                      R"(,"others_runnable_max":)", Num(load.others_max), R"(,"loadavg_1m_max":)",
-                      Num(load.loadavg_max), R"(,"warning":")", absl::CHexEscape(load.warning), "\"}");
+  return absl::StrCat(R"({"runs":)", load.runs, R"(,"runs_with_others_runnable":)",
+                      load.runs_flagged, R"(,"others_runnable_max":)", Num(load.others_max),
+                      R"(,"loadavg_1m_max":)", Num(load.loadavg_max), R"(,"warning":")",
+                      absl::CHexEscape(load.warning), "\"}");
 }
 
 void PrintUnaryTable(const Results& results, const std::string& suite, const char* title,
                      const char* level_name) {
-  std::printf("\n%s: median over rounds (min..max across rounds); latencies in microseconds\n", title);
-  std::printf("%-12s %6s  %-28s %-26s %-26s %-26s %-26s %-26s %s\n", "scenario", level_name, "QPS", "p50", "mean",
-              "p90", "p99", "max", "server switches/call");
+  std::printf("\n%s: median over rounds (min..max across rounds); latencies in microseconds\n",
+              title);
+  std::printf("%-12s %6s  %-28s %-26s %-26s %-26s %-26s %-26s %s\n", "scenario", level_name, "QPS",
+              "p50", "mean", "p90", "p99", "max", "server switches/call");
   for (const auto& [scenario, levels] : results.Suite(suite)) {
     for (const auto& [level, rounds] : levels) {
       (void)rounds;
-      std::printf("%-12s %6d  %-28s %-26s %-26s %-26s %-26s %-26s %s\n", scenario.c_str(), level,
-                  Spread(results.Get(suite, scenario, level, "qps"), "%.0f").c_str(),
-                  Spread(results.Get(suite, scenario, level, "p50_us"), "%.0f").c_str(),
-                  Spread(results.Get(suite, scenario, level, "mean_us"), "%.0f").c_str(),
-                  Spread(results.Get(suite, scenario, level, "p90_us"), "%.0f").c_str(),
-                  Spread(results.Get(suite, scenario, level, "p99_us"), "%.0f").c_str(),
-                  Spread(results.Get(suite, scenario, level, "max_us"), "%.0f").c_str(),
-                  SpreadIfMeasured(results, suite, scenario, level, "server_switches_per_call", "%.2f").c_str());
+      std::printf(
+          "%-12s %6d  %-28s %-26s %-26s %-26s %-26s %-26s %s\n", scenario.c_str(), level,
+          Spread(results.Get(suite, scenario, level, "qps"), "%.0f").c_str(),
+          Spread(results.Get(suite, scenario, level, "p50_us"), "%.0f").c_str(),
+          Spread(results.Get(suite, scenario, level, "mean_us"), "%.0f").c_str(),
+          Spread(results.Get(suite, scenario, level, "p90_us"), "%.0f").c_str(),
+          Spread(results.Get(suite, scenario, level, "p99_us"), "%.0f").c_str(),
+          Spread(results.Get(suite, scenario, level, "max_us"), "%.0f").c_str(),
+          SpreadIfMeasured(results, suite, scenario, level, "server_switches_per_call", "%.2f")
+              .c_str());
     }
   }
 }

@@ -15,7 +15,8 @@ std::string Num(double v);
 
 // {"<scenario>":{"<level>":{"<metric>":{"median":..,"min":..,"max":..},...},...},...,
 //  "<figure>":value,...}: a load suite's JSON member.
-std::string SuiteJson(const Results& results, const std::string& suite, const DerivedFigures& figures);
+std::string SuiteJson(const Results& results, const std::string& suite,
+                      const DerivedFigures& figures);
 
 // A table of the unary metrics (QPS and latency percentiles) of every scenario and level of
 // `suite`, under `title`; the level column is headed `level_name`.
@@ -26,8 +27,9 @@ void PrintUnaryTable(const Results& results, const std::string& suite, const cha
 std::string Spread(const Summary& s, const char* format);
 // The same for `metric` of (suite, scenario, level), or "-" when its runs did not measure it
 // (server_switches_per_call of a scenario without a server).
-std::string SpreadIfMeasured(const Results& results, const std::string& suite, const std::string& scenario, int level,
-                             const std::string& metric, const char* format);
+std::string SpreadIfMeasured(const Results& results, const std::string& suite,
+                             const std::string& scenario, int level, const std::string& metric,
+                             const char* format);
 
 // Over every load run that RunConditions watched: how many saw other runnable processes.
 struct LoadSummary {

@@ -39,7 +39,8 @@ Metrics StreamMetrics(const RunResult& r) {
   return m;
 }
 
-void Results::Add(const std::string& suite, const std::string& scenario, int level, const Metrics& m) {
+void Results::Add(const std::string& suite, const std::string& scenario, int level,
+                  const Metrics& m) {
   rounds_[suite][scenario][level].push_back(m);
 }
 
@@ -61,7 +62,9 @@ const std::map<std::string, Results::Levels>& Results::Suite(const std::string& 
   return rounds_.at(suite);
 }
 
-void DerivedFigures::Add(std::string name, double value) { figures_.emplace_back(std::move(name), value); }
+void DerivedFigures::Add(std::string name, double value) {
+  figures_.emplace_back(std::move(name), value);
+}
 
 double DerivedFigures::Get(absl::string_view name) const {
   for (const auto& [figure, value] : figures_) {

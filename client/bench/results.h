@@ -40,7 +40,8 @@ class Results {
   void Add(const std::string& suite, const std::string& scenario, int level, const Metrics& m);
   bool Has(const std::string& suite, const std::string& scenario, int level) const;
   // The metric across the rounds of (suite, scenario, level), which must have been added.
-  Summary Get(const std::string& suite, const std::string& scenario, int level, const std::string& metric) const;
+  Summary Get(const std::string& suite, const std::string& scenario, int level,
+              const std::string& metric) const;
   bool HasSuite(const std::string& suite) const { return rounds_.count(suite) > 0; }
   // The suite's scenarios by name, each with its levels.
   const std::map<std::string, Levels>& Suite(const std::string& suite) const;

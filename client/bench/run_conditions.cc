@@ -59,7 +59,8 @@ int64_t ProcessContextSwitches(pid_t pid) {
     const std::string status = ReadProcFile(absl::StrCat(tasks, "/", tid, "/status"));
     if (status.empty()) return;  // the thread ended meanwhile
     any = true;
-    total += StatusField(status, "voluntary_ctxt_switches") + StatusField(status, "nonvoluntary_ctxt_switches");
+    total += StatusField(status, "voluntary_ctxt_switches") +
+             StatusField(status, "nonvoluntary_ctxt_switches");
   });
   return any ? total : -1;
 }
@@ -95,7 +96,9 @@ RunConditions::~RunConditions() {
   if (sampler_.joinable()) sampler_.join();
 }
 
-void RunConditions::Start() { sampler_ = std::thread([this] { Sample(); }); }
+void RunConditions::Start() {
+  sampler_ = std::thread([this] { Sample(); });
+}
 
 void RunConditions::Sample() {
   absl::SleepFor(warmup_);
@@ -116,7 +119,8 @@ void RunConditions::Sample() {
 
 void RunConditions::Finish(int64_t calls, std::map<std::string, double>* metrics) {
   if (sampler_.joinable()) sampler_.join();
-  if (server_pid_ > 0 && calls > 0 && switches_at_start_ >= 0 && switches_at_end_ >= switches_at_start_) {
+  if (server_pid_ > 0 && calls > 0 && switches_at_start_ >= 0 &&
+      switches_at_end_ >= switches_at_start_) {
     (*metrics)["server_switches_per_call"] =
         static_cast<double>(switches_at_end_ - switches_at_start_) / static_cast<double>(calls);
   }

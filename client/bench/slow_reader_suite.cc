@@ -20,8 +20,8 @@ class SlowReaderSuite : public Suite {
   SuiteStage stage() const override { return SuiteStage::kFreshProcesses; }
 
   absl::Status Run(SuiteContext& context) override {
-    absl::StatusOr<SlowReaderResult> s =
-        RunSlowReaderSuite(context.config.binaries, MakeRequest(kStoryPrompt), context.config.slow_reader);
+    absl::StatusOr<SlowReaderResult> s = RunSlowReaderSuite(
+        context.config.binaries, MakeRequest(kStoryPrompt), context.config.slow_reader);
     if (!s.ok()) return s.status();
     result_ = *std::move(s);
     return absl::OkStatus();
@@ -36,19 +36,20 @@ class SlowReaderSuite : public Suite {
     const SlowReaderResult& s = result_;
     return absl::StrCat(R"({"rss_growth_mb":)", Num(s.growth_mb), R"(,"stream_mb":)", o.megabytes,
                         R"(,"read_mb_per_s":)", Num(o.read_bytes_per_s / 1e6), R"(,"baseline_kb":)",
-                        s.baseline_kb, R"(,"peak_kb":)", s.peak_kb, R"(,"text_bytes":)", s.text_bytes,
-                        R"(,"events":)", s.events, R"(,"seconds":)", Num(s.seconds), R"(,"status":")",
-                        absl::CHexEscape(s.status), "\"}");
+                        s.baseline_kb, R"(,"peak_kb":)", s.peak_kb, R"(,"text_bytes":)",
+                        s.text_bytes, R"(,"events":)", s.events, R"(,"seconds":)", Num(s.seconds),
+                        R"(,"status":")", absl::CHexEscape(s.status), "\"}");
   }
 
   void PrintText(const SuiteContext& context) const override {
     const SlowReaderOptions& o = context.config.slow_reader;
     const SlowReaderResult& s = result_;
-    std::printf("\nslow-reader: one %lld MiB stream read at %.1f MB/s: %.1f s, %lld events, status %s\n"
-                "claude-grpc-server RSS: baseline %lld kB, peak %lld kB, growth %.2f MB\n",
-                static_cast<long long>(o.megabytes), o.read_bytes_per_s / 1e6, s.seconds,
-                static_cast<long long>(s.events), s.status.c_str(), static_cast<long long>(s.baseline_kb),
-                static_cast<long long>(s.peak_kb), s.growth_mb);
+    std::printf(
+        "\nslow-reader: one %lld MiB stream read at %.1f MB/s: %.1f s, %lld events, status %s\n"
+        "claude-grpc-server RSS: baseline %lld kB, peak %lld kB, growth %.2f MB\n",
+        static_cast<long long>(o.megabytes), o.read_bytes_per_s / 1e6, s.seconds,
+        static_cast<long long>(s.events), s.status.c_str(), static_cast<long long>(s.baseline_kb),
+        static_cast<long long>(s.peak_kb), s.growth_mb);
   }
 
  private:

@@ -284,31 +284,36 @@ class SoakSuite : public Suite {
   std::string Json(const SuiteContext& context) const override {
     const SoakOptions& o = context.config.soak;
     const SoakResult& s = result_;
-    return absl::StrCat(
-        R"({"passed":)", s.passed ? "true" : "false", R"(,"streams":)", o.streams, R"(,"duration_s":)",
-        Num(absl::ToDoubleSeconds(o.duration)), R"(,"started":)", s.streams_started, R"(,"completed":)",
-        s.completed, R"(,"cancelled":)", s.cancelled, R"(,"failed":)", s.failed, R"(,"rss_idle_kb":)",
-        s.rss_idle_kb, R"(,"rss_after_warmup_kb":)", s.rss_after_warmup_kb, R"(,"rss_after_kb":)",
-        s.rss_after_kb, R"(,"rss_bound_mb":)", Num(o.rss_bound_mb), R"(,"fds_idle":)", s.fds_idle,
-        R"(,"fds_after":)", s.fds_after, R"(,"idle_pool":)", o.max_idle_connections,
-        R"(,"live_transfers":)", Num(s.live_transfers), R"(,"paused_transfers":)", Num(s.paused_transfers),
-        R"(,"live_streams":)", Num(s.live_streams), R"(,"verdict":")", absl::CHexEscape(s.verdict), "\"}");
+    return absl::StrCat(R"({"passed":)", s.passed ? "true" : "false", R"(,"streams":)", o.streams,
+                        R"(,"duration_s":)", Num(absl::ToDoubleSeconds(o.duration)),
+                        R"(,"started":)", s.streams_started, R"(,"completed":)", s.completed,
+                        R"(,"cancelled":)", s.cancelled, R"(,"failed":)", s.failed,
+                        R"(,"rss_idle_kb":)", s.rss_idle_kb, R"(,"rss_after_warmup_kb":)",
+                        s.rss_after_warmup_kb, R"(,"rss_after_kb":)", s.rss_after_kb,
+                        R"(,"rss_bound_mb":)", Num(o.rss_bound_mb), R"(,"fds_idle":)", s.fds_idle,
+                        R"(,"fds_after":)", s.fds_after, R"(,"idle_pool":)", o.max_idle_connections,
+                        R"(,"live_transfers":)", Num(s.live_transfers), R"(,"paused_transfers":)",
+                        Num(s.paused_transfers), R"(,"live_streams":)", Num(s.live_streams),
+                        R"(,"verdict":")", absl::CHexEscape(s.verdict), "\"}");
   }
 
   void PrintText(const SuiteContext& context) const override {
     const SoakOptions& o = context.config.soak;
     const SoakResult& s = result_;
-    std::printf("\nsoak: %d streams at once for %s (+%s warm-up), cancelled at random times: %lld "
-                "started, %lld completed, %lld cancelled, %lld failed\n"
-                "claude-grpc-server RSS: idle %lld kB, after warm-up %lld kB, after %lld kB; fds: idle %lld, "
-                "after %lld; gauges after: live transfers %.0f, paused %.0f, live streams %.0f\nsoak %s%s\n",
-                o.streams, absl::FormatDuration(o.duration).c_str(), absl::FormatDuration(o.warmup).c_str(),
-                static_cast<long long>(s.streams_started), static_cast<long long>(s.completed),
-                static_cast<long long>(s.cancelled), static_cast<long long>(s.failed),
-                static_cast<long long>(s.rss_idle_kb), static_cast<long long>(s.rss_after_warmup_kb),
-                static_cast<long long>(s.rss_after_kb), static_cast<long long>(s.fds_idle),
-                static_cast<long long>(s.fds_after), s.live_transfers, s.paused_transfers, s.live_streams,
-                s.passed ? "passed" : "FAILED: ", s.verdict.c_str());
+    std::printf(
+        "\nsoak: %d streams at once for %s (+%s warm-up), cancelled at random times: %lld "
+        "started, %lld completed, %lld cancelled, %lld failed\n"
+        "claude-grpc-server RSS: idle %lld kB, after warm-up %lld kB, after %lld kB; fds: idle "
+        "%lld, "
+        "after %lld; gauges after: live transfers %.0f, paused %.0f, live streams %.0f\nsoak "
+        "%s%s\n",
+        o.streams, absl::FormatDuration(o.duration).c_str(), absl::FormatDuration(o.warmup).c_str(),
+        static_cast<long long>(s.streams_started), static_cast<long long>(s.completed),
+        static_cast<long long>(s.cancelled), static_cast<long long>(s.failed),
+        static_cast<long long>(s.rss_idle_kb), static_cast<long long>(s.rss_after_warmup_kb),
+        static_cast<long long>(s.rss_after_kb), static_cast<long long>(s.fds_idle),
+        static_cast<long long>(s.fds_after), s.live_transfers, s.paused_transfers, s.live_streams,
+        s.passed ? "passed" : "FAILED: ", s.verdict.c_str());
   }
 
  private:

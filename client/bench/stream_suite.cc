@@ -33,12 +33,16 @@ class StreamSuite : public Suite {
     if (config.upstream_api == UpstreamApi::kBoth) scenarios.push_back(kFrontendChat);
     scenarios = WithAbScenario(config, std::move(scenarios));
     // fake-anthropic echoes "Echo: " plus the prompt, one delta per word.
-    const v1::CreateMessageRequest request = MakeRequest(Words(std::max(config.stream_events - 1, 1)));
+    const v1::CreateMessageRequest request =
+        MakeRequest(Words(std::max(config.stream_events - 1, 1)));
     for (int round = 0; round < config.rounds; ++round) {
       for (const std::string& scenario : RoundOrder(scenarios, round)) {
         const Metrics metrics = MeasureRun(
             context, scenario,
-            [&] { return RunClosedLoop(context.load->StubsFor(scenario), request, true, config.streams, TimingOf(config)); },
+            [&] {
+              return RunClosedLoop(context.load->StubsFor(scenario), request, true, config.streams,
+                                   TimingOf(config));
+            },
             StreamMetrics);
         context.results->Add(kSuite, scenario, config.streams, metrics);
       }
@@ -53,18 +57,22 @@ class StreamSuite : public Suite {
   void PrintText(const SuiteContext& context) const override {
     const Results& results = *context.results;
     const int streams = context.config.streams;
-    std::printf("\nstream (%d streams in flight): median (min..max); times in microseconds\n", streams);
-    std::printf("%-10s %-30s %-24s %-24s %-24s %-24s %s\n", "scenario", "events/s", "first-event p50",
-                "first-event p99", "gap p50", "gap p99", "server switches/stream");
+    std::printf("\nstream (%d streams in flight): median (min..max); times in microseconds\n",
+                streams);
+    std::printf("%-10s %-30s %-24s %-24s %-24s %-24s %s\n", "scenario", "events/s",
+                "first-event p50", "first-event p99", "gap p50", "gap p99",
+                "server switches/stream");
     for (const char* scenario : {kRaw, kFrontend, kFrontendChat, kFrontendB}) {
       if (!results.Has(kSuite, scenario, streams)) continue;
-      std::printf("%-10s %-30s %-24s %-24s %-24s %-24s %s\n", scenario,
-                  Spread(results.Get(kSuite, scenario, streams, "events_per_s"), "%.0f").c_str(),
-                  Spread(results.Get(kSuite, scenario, streams, "first_event_p50_us"), "%.0f").c_str(),
-                  Spread(results.Get(kSuite, scenario, streams, "first_event_p99_us"), "%.0f").c_str(),
-                  Spread(results.Get(kSuite, scenario, streams, "gap_p50_us"), "%.1f").c_str(),
-                  Spread(results.Get(kSuite, scenario, streams, "gap_p99_us"), "%.1f").c_str(),
-                  SpreadIfMeasured(results, kSuite, scenario, streams, "server_switches_per_call", "%.1f").c_str());
+      std::printf(
+          "%-10s %-30s %-24s %-24s %-24s %-24s %s\n", scenario,
+          Spread(results.Get(kSuite, scenario, streams, "events_per_s"), "%.0f").c_str(),
+          Spread(results.Get(kSuite, scenario, streams, "first_event_p50_us"), "%.0f").c_str(),
+          Spread(results.Get(kSuite, scenario, streams, "first_event_p99_us"), "%.0f").c_str(),
+          Spread(results.Get(kSuite, scenario, streams, "gap_p50_us"), "%.1f").c_str(),
+          Spread(results.Get(kSuite, scenario, streams, "gap_p99_us"), "%.1f").c_str(),
+          SpreadIfMeasured(results, kSuite, scenario, streams, "server_switches_per_call", "%.1f")
+              .c_str());
     }
     const DerivedFigures figures = Figures(context);
     std::printf("front-end events/s / raw gRPC events/s: %.3f (%d events per stream)\n",

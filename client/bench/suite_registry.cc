@@ -20,11 +20,16 @@ std::unique_ptr<Suite> MakeFailoverSuite();
 
 const std::vector<SuiteEntry>& AllSuites() {
   static const std::vector<SuiteEntry> suites = {
-      {"unary", &MakeUnarySuite},         {"stream", &MakeStreamSuite},
-      {"latency", &MakeLatencySuite},     {"open_loop", &MakeOpenLoopSuite},
-      {"memory", &MakeMemorySuite},       {"slow_reader", &MakeSlowReaderSuite},
-      {"soak", &MakeSoakSuite},           {"quota", &MakeQuotaSuite},
-      {"batch_results", &MakeBatchResultsSuite}, {"failover", &MakeFailoverSuite},
+      {"unary", &MakeUnarySuite},
+      {"stream", &MakeStreamSuite},
+      {"latency", &MakeLatencySuite},
+      {"open_loop", &MakeOpenLoopSuite},
+      {"memory", &MakeMemorySuite},
+      {"slow_reader", &MakeSlowReaderSuite},
+      {"soak", &MakeSoakSuite},
+      {"quota", &MakeQuotaSuite},
+      {"batch_results", &MakeBatchResultsSuite},
+      {"failover", &MakeFailoverSuite},
   };
   return suites;
 }

@@ -24,7 +24,8 @@ class UnarySuite : public Suite {
   absl::Status Run(SuiteContext& context) override {
     std::vector<std::string> scenarios = {kRaw, kHttp, kFrontend};
     if (context.config.upstream_api == UpstreamApi::kBoth) scenarios.push_back(kFrontendChat);
-    RunUnaryRounds(context, kSuite, WithAbScenario(context.config, scenarios), context.config.concurrency);
+    RunUnaryRounds(context, kSuite, WithAbScenario(context.config, scenarios),
+                   context.config.concurrency);
     return absl::OkStatus();
   }
 
@@ -36,10 +37,11 @@ class UnarySuite : public Suite {
     const DerivedFigures figures = Figures(context);
     PrintUnaryTable(*context.results, kSuite, "unary (CreateMessage)");
     const int level = RatioLevel(context.config);
-    std::printf("front-end QPS / raw gRPC QPS at %d in flight: %.3f\n", level, figures.Get("ratio_vs_raw"));
+    std::printf("front-end QPS / raw gRPC QPS at %d in flight: %.3f\n", level,
+                figures.Get("ratio_vs_raw"));
     if (context.config.upstream_api == UpstreamApi::kBoth) {
-      std::printf("chat_completions front-end QPS / messages front-end QPS at %d in flight: %.3f\n", level,
-                  figures.Get("chat_completions_vs_messages"));
+      std::printf("chat_completions front-end QPS / messages front-end QPS at %d in flight: %.3f\n",
+                  level, figures.Get("chat_completions_vs_messages"));
     }
   }
 

@@ -35,11 +35,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
-#include "common/program_info/help_flags.h"
 #include "client/claude_client.h"
 #include "client/cli/batches_command.h"
 #include "client/cli/cli_support.h"
 #include "common/codec/json_mapping.h"
+#include "common/program_info/help_flags.h"
 #include "common/security/token_digest.h"
 
 ABSL_FLAG(std::string, target, "localhost:50051",

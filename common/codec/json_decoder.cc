@@ -102,7 +102,9 @@ class Decoder {
   // sub-message, and for JSON kept in a Struct, each map entry and Value as well.
   class NestingScope {
    public:
-    NestingScope(int* nesting, int levels) : nesting_(nesting), levels_(levels) { *nesting_ += levels_; }
+    NestingScope(int* nesting, int levels) : nesting_(nesting), levels_(levels) {
+      *nesting_ += levels_;
+    }
     ~NestingScope() { *nesting_ -= levels_; }
 
    private:
@@ -114,8 +116,8 @@ class Decoder {
   // reply is refused here, naming the path, instead of becoming bytes no caller can parse.
   bool TooDeep() const { return nesting_ > max_nesting_; }
   absl::Status TooDeepError() const {
-    return Error(absl::StrCat("nested too deeply: protobuf parsers accept at most ", kMaxProtoNesting,
-                              " levels of nested messages"));
+    return Error(absl::StrCat("nested too deeply: protobuf parsers accept at most ",
+                              kMaxProtoNesting, " levels of nested messages"));
   }
 
   std::string PathString() const {
@@ -140,10 +142,8 @@ class Decoder {
 
   absl::Status Dispatch(element json, Message* msg, const Shape& shape) {
     switch (shape.kind) {
-      case Kind::kObject:
-        return ObjectWithShape(json, msg, shape, false);
-      case Kind::kTypeUnion:
-        return TypeUnion(json, msg, shape);
+      case Kind::kObject: return ObjectWithShape(json, msg, shape, false);
+      case Kind::kTypeUnion: return TypeUnion(json, msg, shape);
       case Kind::kList: {
         if (json.type() != element_type::ARRAY) return TypeError("array", json);
         return Repeated(json.get_array().value_unsafe(), msg, shape.list_field);
@@ -238,8 +238,8 @@ class Decoder {
         if (absl::Status s = KeepExtra(key, value, msg, shape); !s.ok()) return s;
         continue;
       }
-      absl::Status s = m.value_union != nullptr ? ValueUnion(value, msg, m.value_union)
-                                                : Field(value, msg, m);
+      absl::Status s =
+          m.value_union != nullptr ? ValueUnion(value, msg, m.value_union) : Field(value, msg, m);
       if (!s.ok()) return s;
       if (m.field != nullptr && m.field->is_repeated() && r->FieldSize(*msg, m.field) == 0) {
         // An empty array is written back only if remembered: it differs from absence.
@@ -254,8 +254,10 @@ class Decoder {
                             absl::string_view key) {
     const Reflection* r = msg->GetReflection();
     if (m.value_union != nullptr) {
-      if (r->GetOneofFieldDescriptor(*msg, m.value_union) != nullptr) r->ClearOneof(msg, m.value_union);
-    } else if (m.field->is_repeated() ? r->FieldSize(*msg, m.field) > 0 : r->HasField(*msg, m.field)) {
+      if (r->GetOneofFieldDescriptor(*msg, m.value_union) != nullptr)
+        r->ClearOneof(msg, m.value_union);
+    } else if (m.field->is_repeated() ? r->FieldSize(*msg, m.field) > 0
+                                      : r->HasField(*msg, m.field)) {
       r->ClearField(msg, m.field);
       if (m.raw != nullptr) r->ClearField(msg, m.raw);
     } else if (m.raw != nullptr) {
@@ -286,12 +288,8 @@ class Decoder {
       const FieldDescriptor* f = oneof->field(i);
       bool fits = false;
       switch (f->cpp_type()) {
-        case FieldDescriptor::CPPTYPE_STRING:
-          fits = t == element_type::STRING;
-          break;
-        case FieldDescriptor::CPPTYPE_BOOL:
-          fits = t == element_type::BOOL;
-          break;
+        case FieldDescriptor::CPPTYPE_STRING: fits = t == element_type::STRING; break;
+        case FieldDescriptor::CPPTYPE_BOOL: fits = t == element_type::BOOL; break;
         case FieldDescriptor::CPPTYPE_MESSAGE: {
           ShapeRef shape(f->message_type());
           fits = shape->kind == Kind::kValue ||
@@ -301,12 +299,8 @@ class Decoder {
                   shape->kind != Kind::kListValue);
           break;
         }
-        case FieldDescriptor::CPPTYPE_ENUM:
-          fits = false;
-          break;
-        default:
-          fits = IsNumber(t);
-          break;
+        case FieldDescriptor::CPPTYPE_ENUM: fits = false; break;
+        default: fits = IsNumber(t); break;
       }
       if (fits) return Field(value, msg, Member{std::string(), f, nullptr, nullptr});
     }
@@ -346,8 +340,8 @@ class Decoder {
   }
 
   // Sets (or, for repeated fields, adds) one value of field `f`.
-  absl::Status Single(element v, Message* msg, const FieldDescriptor* f,
-                      const FieldDescriptor* raw, bool add) {
+  absl::Status Single(element v, Message* msg, const FieldDescriptor* f, const FieldDescriptor* raw,
+                      bool add) {
     const Reflection* r = msg->GetReflection();
     switch (f->cpp_type()) {
       case FieldDescriptor::CPPTYPE_MESSAGE: {
@@ -381,7 +375,8 @@ class Decoder {
         if (f->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
           add ? r->AddDouble(msg, f, d) : r->SetDouble(msg, f, d);
         } else {
-          add ? r->AddFloat(msg, f, static_cast<float>(d)) : r->SetFloat(msg, f, static_cast<float>(d));
+          add ? r->AddFloat(msg, f, static_cast<float>(d))
+              : r->SetFloat(msg, f, static_cast<float>(d));
         }
         return absl::OkStatus();
       }
@@ -400,8 +395,7 @@ class Decoder {
         add ? r->AddEnumValue(msg, f, it->second) : r->SetEnumValue(msg, f, it->second);
         return absl::OkStatus();
       }
-      default:
-        return Integer(v, msg, f, add);
+      default: return Integer(v, msg, f, add);
     }
   }
 
@@ -411,9 +405,7 @@ class Decoder {
     uint64_t u = 0;
     bool is_unsigned_value = false;
     switch (v.type()) {
-      case element_type::INT64:
-        i = v.get_int64().value_unsafe();
-        break;
+      case element_type::INT64: i = v.get_int64().value_unsafe(); break;
       case element_type::UINT64:
         u = v.get_uint64().value_unsafe();
         is_unsigned_value = true;
@@ -426,8 +418,7 @@ class Decoder {
         i = static_cast<int64_t>(d);
         break;
       }
-      default:
-        return TypeError("integer", v);
+      default: return TypeError("integer", v);
     }
     auto out_of_range = [&] { return Error("integer out of range"); };
     switch (f->cpp_type()) {
@@ -459,8 +450,7 @@ class Decoder {
         add ? r->AddUInt32(msg, f, static_cast<uint32_t>(u))
             : r->SetUInt32(msg, f, static_cast<uint32_t>(u));
         return absl::OkStatus();
-      default:
-        return Error("unsupported field type");
+      default: return Error("unsupported field type");
     }
   }
 

@@ -79,12 +79,8 @@ class Encoder {
         out_->push_back('}');
         return;
       }
-      case Kind::kTypeUnion:
-        TypeUnion(msg, shape);
-        return;
-      case Kind::kList:
-        Array(msg, shape.list_field);
-        return;
+      case Kind::kTypeUnion: TypeUnion(msg, shape); return;
+      case Kind::kList: Array(msg, shape.list_field); return;
       case Kind::kStruct: {
         google::protobuf::Struct scratch;
         Struct(AsStruct(msg, &scratch));
@@ -125,8 +121,8 @@ class Encoder {
     bool first = true;
     absl::string_view type = member->name();
     if (body_shape->type_field != nullptr) {
-      const std::string& stored = body.GetReflection()->GetStringReference(
-          body, body_shape->type_field, nullptr);
+      const std::string& stored =
+          body.GetReflection()->GetStringReference(body, body_shape->type_field, nullptr);
       if (!stored.empty()) {
         type = stored;
       } else if (member == shape.default_member) {
@@ -174,7 +170,8 @@ class Encoder {
     }
   }
 
-  static bool ExtraHas(const google::protobuf::Message& msg, const Shape& shape, const std::string& key) {
+  static bool ExtraHas(const google::protobuf::Message& msg, const Shape& shape,
+                       const std::string& key) {
     const Reflection* r = msg.GetReflection();
     if (shape.extra == nullptr || !r->HasField(msg, shape.extra)) return false;
     google::protobuf::Struct scratch;
@@ -184,7 +181,8 @@ class Encoder {
   // The generated Struct behind `m`, or a copy of it when `m` is a dynamic message.
   static const google::protobuf::Struct& AsStruct(const google::protobuf::Message& m,
                                                   google::protobuf::Struct* scratch) {
-    if (const auto* s = google::protobuf::DynamicCastToGenerated<google::protobuf::Struct>(&m)) return *s;
+    if (const auto* s = google::protobuf::DynamicCastToGenerated<google::protobuf::Struct>(&m))
+      return *s;
     scratch->CopyFrom(m);
     return *scratch;
   }
@@ -197,7 +195,8 @@ class Encoder {
       Key(first, m.key);
       if (m.value_union != nullptr) {
         FieldValue(msg, r->GetOneofFieldDescriptor(msg, m.value_union));
-      } else if (m.field->type() == FieldDescriptor::TYPE_ENUM && r->GetEnumValue(msg, m.field) == 0) {
+      } else if (m.field->type() == FieldDescriptor::TYPE_ENUM &&
+                 r->GetEnumValue(msg, m.field) == 0) {
         AppendJsonString(r->GetStringReference(msg, m.raw, nullptr), out_);
       } else {
         FieldValue(msg, m.field);
@@ -210,7 +209,8 @@ class Encoder {
       const std::string& key = entry->first;
       if (in_union && key == "type") continue;
       auto it = shape.member_index.find(key);
-      if (it != shape.member_index.end() && Present(msg, shape.members[it->second], shape, in_union)) {
+      if (it != shape.member_index.end() &&
+          Present(msg, shape.members[it->second], shape, in_union)) {
         continue;  // a modelled value wins over a remembered one
       }
       Key(first, key);
@@ -327,25 +327,15 @@ class Encoder {
 
   void Value(const google::protobuf::Value& v) {
     switch (v.kind_case()) {
-      case google::protobuf::Value::kNumberValue:
-        AppendDouble(v.number_value(), out_);
-        return;
-      case google::protobuf::Value::kStringValue:
-        AppendJsonString(v.string_value(), out_);
-        return;
+      case google::protobuf::Value::kNumberValue: AppendDouble(v.number_value(), out_); return;
+      case google::protobuf::Value::kStringValue: AppendJsonString(v.string_value(), out_); return;
       case google::protobuf::Value::kBoolValue:
         out_->append(v.bool_value() ? "true" : "false");
         return;
-      case google::protobuf::Value::kStructValue:
-        Struct(v.struct_value());
-        return;
-      case google::protobuf::Value::kListValue:
-        List(v.list_value());
-        return;
+      case google::protobuf::Value::kStructValue: Struct(v.struct_value()); return;
+      case google::protobuf::Value::kListValue: List(v.list_value()); return;
       case google::protobuf::Value::kNullValue:
-      case google::protobuf::Value::KIND_NOT_SET:
-        out_->append("null");
-        return;
+      case google::protobuf::Value::KIND_NOT_SET: out_->append("null"); return;
     }
   }
 

@@ -51,8 +51,9 @@ bool WidenBigIntegers(absl::string_view json, std::string* out) {
       }
       i = j;
       if (i < json.size() && !integer) {  // the rest of a non-integer number
-        while (i < json.size() && (absl::ascii_isdigit(json[i]) || json[i] == '.' || json[i] == 'e' ||
-                                   json[i] == 'E' || json[i] == '+' || json[i] == '-')) {
+        while (i < json.size() &&
+               (absl::ascii_isdigit(json[i]) || json[i] == '.' || json[i] == 'e' ||
+                json[i] == 'E' || json[i] == '+' || json[i] == '-')) {
           out->push_back(json[i++]);
         }
       }

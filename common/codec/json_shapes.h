@@ -16,7 +16,6 @@
 namespace claude {
 namespace json_internal {
 
-
 enum class Kind {
   kObject,     // a JSON object, member per field
   kTypeUnion,  // a JSON object whose "type" picks a oneof member
@@ -31,7 +30,8 @@ struct Member {
   std::string key;
   const google::protobuf::FieldDescriptor* field = nullptr;
   const google::protobuf::OneofDescriptor* value_union = nullptr;
-  const google::protobuf::FieldDescriptor* raw = nullptr;  // "<enum field>_raw": the string of unknown values
+  const google::protobuf::FieldDescriptor* raw =
+      nullptr;  // "<enum field>_raw": the string of unknown values
 };
 
 struct Shape {
@@ -47,7 +47,8 @@ struct Shape {
   // kTypeUnion
   const google::protobuf::OneofDescriptor* oneof = nullptr;
   const google::protobuf::FieldDescriptor* unknown = nullptr;
-  const google::protobuf::FieldDescriptor* default_member = nullptr;  // takes objects that have no "type"
+  const google::protobuf::FieldDescriptor* default_member =
+      nullptr;  // takes objects that have no "type"
   absl::flat_hash_map<std::string, const google::protobuf::FieldDescriptor*> by_type;
   // kList
   const google::protobuf::FieldDescriptor* list_field = nullptr;

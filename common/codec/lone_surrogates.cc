@@ -53,9 +53,7 @@ class Repairer {
     while (i < json_.size()) {
       const char c = json_[i];
       switch (c) {
-        case '"':
-          i = String(i);
-          continue;
+        case '"': i = String(i); continue;
         case '{': {
           Frame frame;
           frame.object = true;
@@ -65,9 +63,7 @@ class Repairer {
           frames_.push_back(frame);
           break;
         }
-        case '[':
-          frames_.push_back(Frame{});
-          break;
+        case '[': frames_.push_back(Frame{}); break;
         case '}':
         case ']':
           if (!frames_.empty()) frames_.pop_back();
@@ -75,8 +71,7 @@ class Repairer {
         case ',':
           if (!frames_.empty() && frames_.back().object) frames_.back().expect_key = true;
           break;
-        default:
-          break;
+        default: break;
       }
       out_->push_back(c);
       ++i;

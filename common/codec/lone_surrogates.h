@@ -44,7 +44,8 @@ void AppendUtf8(uint32_t code_point, std::string* out);
 
 // The code point of a surrogate pair.
 inline uint32_t CombineSurrogates(uint16_t high, uint16_t low) {
-  return 0x10000 + ((static_cast<uint32_t>(high) - 0xD800) << 10) + (static_cast<uint32_t>(low) - 0xDC00);
+  return 0x10000 + ((static_cast<uint32_t>(high) - 0xD800) << 10) +
+         (static_cast<uint32_t>(low) - 0xDC00);
 }
 
 inline constexpr char kReplacementCharacterUtf8[] = "\xEF\xBF\xBD";  // U+FFFD

@@ -84,9 +84,7 @@ void OverwriteUsage(const Message& from, Message* to) {
       continue;
     }
     switch (f->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_INT64:
-        to_r->SetInt64(to, t, from_r->GetInt64(from, f));
-        break;
+      case FieldDescriptor::CPPTYPE_INT64: to_r->SetInt64(to, t, from_r->GetInt64(from, f)); break;
       case FieldDescriptor::CPPTYPE_STRING:
         to_r->SetString(to, t, from_r->GetString(from, f));
         break;
@@ -95,8 +93,7 @@ void OverwriteUsage(const Message& from, Message* to) {
           to_r->MutableMessage(to, t)->CopyFrom(from_r->GetMessage(from, f));
         }
         break;
-      default:
-        break;  // the usage messages hold only integers, strings and messages
+      default: break;  // the usage messages hold only integers, strings and messages
     }
     if (const FieldDescriptor* extra = to_d->FindFieldByName("extra_fields"); extra != nullptr) {
       static_cast<google::protobuf::Struct*>(to_r->MutableMessage(to, extra))
@@ -106,7 +103,8 @@ void OverwriteUsage(const Message& from, Message* to) {
   }
   const FieldDescriptor* from_extra = from.GetDescriptor()->FindFieldByName("extra_fields");
   if (from_extra == nullptr || !from_r->HasField(from, from_extra)) return;
-  const auto& extra = static_cast<const google::protobuf::Struct&>(from_r->GetMessage(from, from_extra));
+  const auto& extra =
+      static_cast<const google::protobuf::Struct&>(from_r->GetMessage(from, from_extra));
   for (const auto& [key, value] : extra.fields()) {
     if (!value.has_null_value()) SetMember(key, value, to);
   }
@@ -141,14 +139,13 @@ absl::Status MessageAccumulator::ApplyUnchecked(const MessageStreamEvent& event)
     return absl::OkStatus();
   }
   if (!started_) {
-    const FieldDescriptor* f = MessageStreamEvent::descriptor()->FindFieldByNumber(event.event_case());
+    const FieldDescriptor* f =
+        MessageStreamEvent::descriptor()->FindFieldByNumber(event.event_case());
     return absl::InvalidArgumentError(absl::StrCat(f->name(), ": event before message_start"));
   }
   switch (event.event_case()) {
-    case MessageStreamEvent::kContentBlockStart:
-      return StartBlock(event.content_block_start());
-    case MessageStreamEvent::kContentBlockDelta:
-      return ApplyDelta(event.content_block_delta());
+    case MessageStreamEvent::kContentBlockStart: return StartBlock(event.content_block_start());
+    case MessageStreamEvent::kContentBlockDelta: return ApplyDelta(event.content_block_delta());
     case MessageStreamEvent::kContentBlockStop:
       return StopBlock(event.content_block_stop().index());
     case MessageStreamEvent::kMessageDelta:
@@ -163,8 +160,7 @@ absl::Status MessageAccumulator::ApplyUnchecked(const MessageStreamEvent& event)
       }
       stopped_ = true;
       return absl::OkStatus();
-    default:
-      return absl::OkStatus();  // handled above
+    default: return absl::OkStatus();  // handled above
   }
 }
 
@@ -179,7 +175,8 @@ absl::Status MessageAccumulator::StartBlock(const claude::v1::ContentBlockStartE
   return absl::OkStatus();
 }
 
-absl::StatusOr<ContentBlock*> MessageAccumulator::OpenBlock(absl::string_view event, int64_t index) {
+absl::StatusOr<ContentBlock*> MessageAccumulator::OpenBlock(absl::string_view event,
+                                                            int64_t index) {
   if (index < 0 || index >= message_.content_size()) {
     return absl::InvalidArgumentError(
         absl::StrCat(event, ": index ", index, " names no content block"));
@@ -197,8 +194,8 @@ absl::Status MessageAccumulator::ApplyDelta(const claude::v1::ContentBlockDeltaE
   ContentBlock* block = *found;
   const claude::v1::ContentBlockDelta& delta = event.delta();
   auto mismatch = [&](absl::string_view delta_type) {
-    return absl::InvalidArgumentError(absl::StrCat("content_block_delta: index ", event.index(), ": ",
-                                                   delta_type, " does not apply to a ",
+    return absl::InvalidArgumentError(absl::StrCat("content_block_delta: index ", event.index(),
+                                                   ": ", delta_type, " does not apply to a ",
                                                    BlockTypeName(*block), " block"));
   };
   switch (delta.delta_case()) {
@@ -226,9 +223,7 @@ absl::Status MessageAccumulator::ApplyDelta(const claude::v1::ContentBlockDeltaE
       state.json.append(delta.input_json_delta().partial_json());
       return absl::OkStatus();
     }
-    default:
-      ++ignored_events_;
-      return absl::OkStatus();
+    default: ++ignored_events_; return absl::OkStatus();
   }
 }
 
@@ -246,10 +241,11 @@ absl::Status MessageAccumulator::StopBlock(int64_t index) {
     return absl::OkStatus();
   }
   if (absl::Status s = JsonToMessage(json, input, kToolInputNestingAbove); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("content_block_stop: index ", index,
-                                                   ": the tool input assembled from input_json_delta "
-                                                   "is not a JSON object: ",
-                                                   s.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("content_block_stop: index ", index,
+                     ": the tool input assembled from input_json_delta "
+                     "is not a JSON object: ",
+                     s.message()));
   }
   return absl::OkStatus();
 }
@@ -260,7 +256,8 @@ void MessageAccumulator::ApplyMessageDelta(const claude::v1::MessageDeltaEvent& 
   // stop_reason and stop_sequence are always replaced, as the SDKs do: absent means null.
   message_.set_stop_reason(delta.stop_reason());
   message_.set_stop_reason_raw(delta.stop_reason_raw());
-  if (delta.stop_reason() != claude::v1::STOP_REASON_UNSPECIFIED || !delta.stop_reason_raw().empty()) {
+  if (delta.stop_reason() != claude::v1::STOP_REASON_UNSPECIFIED ||
+      !delta.stop_reason_raw().empty()) {
     extra->erase("stop_reason");
   }
   if (delta.has_stop_sequence()) {

@@ -24,8 +24,7 @@ std::string* CarriedText(ContentBlockDelta* delta, absl::string_view* member) {
     case ContentBlockDelta::kInputJsonDelta:
       *member = "partial_json";
       return delta->mutable_input_json_delta()->mutable_partial_json();
-    default:
-      return nullptr;
+    default: return nullptr;
   }
 }
 
@@ -35,7 +34,8 @@ absl::Status SplitCharacterJoiner::Decode(absl::string_view json, Emit emit) {
   MessageStreamEvent event;
   if (absl::Status s = JsonToStreamEvent(json, &event, &edges_); !s.ok()) return s;
   const bool is_delta = event.has_content_block_delta();
-  if ((is_delta && !Join(event.mutable_content_block_delta(), edges_)) || (!is_delta && !edges_.empty())) {
+  if ((is_delta && !Join(event.mutable_content_block_delta(), edges_)) ||
+      (!is_delta && !edges_.empty())) {
     // The halves cut out were not those of the event's own text (a delta of another kind, a
     // duplicated member): decode it plainly, each lone half becoming U+FFFD where it stands.
     if (absl::Status s = JsonToMessage(json, &event); !s.ok()) return s;
@@ -86,7 +86,8 @@ absl::Status SplitCharacterJoiner::Flush(int64_t index, Emit emit) {
         delta->mutable_delta()->mutable_thinking_delta()->set_thinking(kReplacementCharacterUtf8);
         break;
       case ContentBlockDelta::kInputJsonDelta:
-        delta->mutable_delta()->mutable_input_json_delta()->set_partial_json(kReplacementCharacterUtf8);
+        delta->mutable_delta()->mutable_input_json_delta()->set_partial_json(
+            kReplacementCharacterUtf8);
         break;
       default:
         delta->mutable_delta()->mutable_text_delta()->set_text(kReplacementCharacterUtf8);

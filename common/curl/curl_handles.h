@@ -35,7 +35,8 @@ template <typename T>
 absl::Status SetOption(CURL* easy, CURLoption option, T value) {
   const CURLcode code = curl_easy_setopt(easy, option, value);
   if (code == CURLE_OK) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("curl option ", static_cast<int>(option), ": ", curl_easy_strerror(code)));
+  return absl::InternalError(
+      absl::StrCat("curl option ", static_cast<int>(option), ": ", curl_easy_strerror(code)));
 }
 
 // curl_multi_setopt as a Status.
@@ -43,8 +44,8 @@ template <typename T>
 absl::Status SetMultiOption(CURLM* multi, CURLMoption option, T value) {
   const CURLMcode code = curl_multi_setopt(multi, option, value);
   if (code == CURLM_OK) return absl::OkStatus();
-  return absl::InternalError(
-      absl::StrCat("curl multi option ", static_cast<int>(option), ": ", curl_multi_strerror(code)));
+  return absl::InternalError(absl::StrCat("curl multi option ", static_cast<int>(option), ": ",
+                                          curl_multi_strerror(code)));
 }
 
 // Appends "name: value" to `list`; INTERNAL when curl cannot (out of memory), the list is

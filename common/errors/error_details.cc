@@ -27,7 +27,8 @@ std::optional<ErrorDetails> ParseErrorDetails(const grpc::Status& status) {
       if (auto it = info.metadata().find("request_id"); it != info.metadata().end()) {
         info_request_id = it->second;
       }
-      if (auto it = info.metadata().find("error_code"); it != info.metadata().end()) out.error_code = it->second;
+      if (auto it = info.metadata().find("error_code"); it != info.metadata().end())
+        out.error_code = it->second;
       out.metadata.insert(info.metadata().begin(), info.metadata().end());
     } else if (google::protobuf::Struct upstream_details; any.UnpackTo(&upstream_details)) {
       found = true;

@@ -27,15 +27,16 @@ inline constexpr char kUpstreamAuthFailedReason[] = "UPSTREAM_AUTH_FAILED";
 
 // The details a status of the server carries, read back.
 struct ErrorDetails {
-  std::string reason;   // ErrorInfo.reason
-  std::string domain;   // ErrorInfo.domain
+  std::string reason;      // ErrorInfo.reason
+  std::string domain;      // ErrorInfo.domain
   std::string request_id;  // RequestInfo.request_id, else ErrorInfo.metadata["request_id"]
   std::optional<absl::Duration> retry_delay;  // RetryInfo.retry_delay
-  int http_status = 0;  // ErrorInfo.metadata["http_status"]; 0 when absent
+  int http_status = 0;                        // ErrorInfo.metadata["http_status"]; 0 when absent
   std::string quota_subject;  // QuotaFailure's first violation's subject; "" when absent
   // BadRequest.field_violations: (JSON path, what is wrong), one per problem.
   std::vector<std::pair<std::string, std::string>> field_violations;
-  std::string error_code;  // ErrorInfo.metadata["error_code"]: the upstream's error.details.error_code
+  std::string
+      error_code;  // ErrorInfo.metadata["error_code"]: the upstream's error.details.error_code
   // ErrorInfo.metadata, all of it (details_<key> entries included).
   std::map<std::string, std::string> metadata;
   // The upstream's error.details object, when it came with one (a google.protobuf.Struct detail).

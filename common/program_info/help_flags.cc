@@ -53,7 +53,9 @@ void ShowFlagsOfFile(absl::string_view path_suffix) {
     return absl::EndsWith(file, suffix) ? suffix : std::string(file.substr(file.rfind('/') + 1));
   };
   // absl prints the program's name on the line before.
-  config.version_string = [] { return absl::StrCat(BuildVersion(), " (revision ", BuildRevision(), ")\n"); };
+  config.version_string = [] {
+    return absl::StrCat(BuildVersion(), " (revision ", BuildRevision(), ")\n");
+  };
   absl::SetFlagsUsageConfig(config);
 }
 
@@ -63,19 +65,25 @@ std::string HelpText(absl::string_view path_suffix) {
     if (absl::EndsWith(flag->Filename(), path_suffix)) flags.push_back(flag);
   }
   std::sort(flags.begin(), flags.end(),
-            [](const absl::CommandLineFlag* a, const absl::CommandLineFlag* b) { return a->Name() < b->Name(); });
+            [](const absl::CommandLineFlag* a, const absl::CommandLineFlag* b) {
+              return a->Name() < b->Name();
+            });
   std::string out = absl::StrCat(absl::ProgramUsageMessage(), "\n\nFlags:\n");
   for (const absl::CommandLineFlag* flag : flags) {
     const std::string default_value = flag->DefaultValue();
     absl::StrAppend(&out, "  --", flag->Name(), flag->IsOfType<bool>() ? "" : "=VALUE",
-                    default_value.empty() ? "" : absl::StrCat("  (default: ", default_value, ")"), "\n");
+                    default_value.empty() ? "" : absl::StrCat("  (default: ", default_value, ")"),
+                    "\n");
     AppendWrapped(flag->Help(), "      ", &out);
   }
-  absl::StrAppend(&out, "  -h, --help\n      This text.\n  --version\n      The version and the source revision.\n");
+  absl::StrAppend(
+      &out,
+      "  -h, --help\n      This text.\n  --version\n      The version and the source revision.\n");
   return out;
 }
 
-void HandleHelpAndVersion(int argc, char** argv, absl::string_view program, absl::string_view path_suffix) {
+void HandleHelpAndVersion(int argc, char** argv, absl::string_view program,
+                          absl::string_view path_suffix) {
   for (int i = 1; i < argc; ++i) {
     const absl::string_view arg = argv[i];
     if (arg == "--") return;

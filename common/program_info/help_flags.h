@@ -22,7 +22,8 @@ std::string HelpText(absl::string_view path_suffix);
 // Answers -h, --help (and absl's --help* variants) with HelpText() on stdout, and --version with
 // VersionLine(`program`), then exits 0; returns otherwise. Arguments after "--" are not looked
 // at. Call first in main(), after absl::SetProgramUsageMessage.
-void HandleHelpAndVersion(int argc, char** argv, absl::string_view program, absl::string_view path_suffix);
+void HandleHelpAndVersion(int argc, char** argv, absl::string_view program,
+                          absl::string_view path_suffix);
 
 }  // namespace claude
 

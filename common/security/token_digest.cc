@@ -21,8 +21,8 @@ TokenDigest DigestToken(absl::string_view token) {
 }
 
 std::string FormatTokenDigest(const TokenDigest& digest) {
-  return std::string(kPrefix) +
-         absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+  return std::string(kPrefix) + absl::BytesToHexString(absl::string_view(
+                                    reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
 std::optional<TokenDigest> ParseTokenDigest(absl::string_view text) {

@@ -8,15 +8,14 @@
 
 #include <google/protobuf/struct.pb.h>
 
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/codec/json_mapping.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "common/codec/json_mapping.h"
 #include "service/errors/retry_after.h"
 #include "service/validation/request_validator.h"
 
@@ -509,7 +508,8 @@ grpc::Status WithErrorInfoMetadata(const grpc::Status& status, const std::string
   return grpc::Status(status.error_code(), status.error_message(), rpc.SerializeAsString());
 }
 
-grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason, std::optional<absl::Duration> retry_delay,
+grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason,
+                                    std::optional<absl::Duration> retry_delay,
                                     std::string subject) {
   Details details;
   details.domain = kLocalErrorDomain;

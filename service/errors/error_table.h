@@ -24,7 +24,8 @@
 //   google.protobuf.Struct the upstream's whole error.details object, when it has one (up to
 //                          2 KiB of JSON), for callers that act on it
 //
-// An error_code also ends the message: "... Too many tools (error_code available_tools_limit_exceeded)".
+// An error_code also ends the message: "... Too many tools (error_code
+// available_tools_limit_exceeded)".
 //
 // Text echoed from the upstream is sanitized (control characters replaced, valid UTF-8, length
 // bounded) and anything that looks like an API key ("sk-ant-...") is replaced by "[REDACTED]".
@@ -83,8 +84,8 @@ grpc::Status WithErrorInfoMetadata(const grpc::Status& status, const std::string
 // "claude-grpc"}, RetryInfo (when the window that refused it resets; none when no wait can
 // admit the call) and a QuotaFailure whose
 // violation names `subject` ("caller:<name>") and repeats the message.
-grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason, std::optional<absl::Duration> retry_delay,
-                                    std::string subject);
+grpc::Status StatusFromQuotaRefusal(std::string message, std::string reason,
+                                    std::optional<absl::Duration> retry_delay, std::string subject);
 // A request that failed validation (service/validation/): INVALID_ARGUMENT with the message as
 // given, ErrorInfo{reason "invalid_request", domain "claude-grpc"} and the google.rpc.BadRequest
 // of its kFieldViolationsPayload (one field violation per problem). Other statuses: ToGrpcStatus.

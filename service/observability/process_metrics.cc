@@ -9,9 +9,9 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "common/program_info/build_info.h"
 
 namespace claude {

@@ -1,6 +1,7 @@
 #include "service/quota/redis_client.h"
 #include "service/observability/server_log.h"
 
+#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
 #include <netdb.h>
@@ -9,7 +10,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -43,7 +43,8 @@ constexpr int kMaxReadsPerEvent = 64;
 
 bool IsIpAddress(const std::string& host) {
   in6_addr any;
-  return inet_pton(AF_INET, host.c_str(), &any) == 1 || inet_pton(AF_INET6, host.c_str(), &any) == 1;
+  return inet_pton(AF_INET, host.c_str(), &any) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), &any) == 1;
 }
 
 // OpenSSL's error queue, as one line (and emptied, so it does not leak into the next call).
@@ -124,18 +125,21 @@ absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
 
 absl::StatusOr<std::shared_ptr<ssl_ctx_st>> MakeRedisTlsContext(const std::string& ca_file) {
   std::shared_ptr<SSL_CTX> context(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
-  if (context == nullptr) return absl::InternalError(absl::StrCat("cannot create a TLS context: ", TlsErrors()));
+  if (context == nullptr)
+    return absl::InternalError(absl::StrCat("cannot create a TLS context: ", TlsErrors()));
   SSL_CTX_set_min_proto_version(context.get(), TLS1_2_VERSION);
   SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER, nullptr);
   // Writes resume with the same bytes at a new address (our output buffer may move) and may be
   // partial, like send().
-  SSL_CTX_set_mode(context.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  const int loaded = ca_file.empty() ? SSL_CTX_set_default_verify_paths(context.get())
-                                     : SSL_CTX_load_verify_locations(context.get(), ca_file.c_str(), nullptr);
+  SSL_CTX_set_mode(context.get(),
+                   SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  const int loaded = ca_file.empty()
+                         ? SSL_CTX_set_default_verify_paths(context.get())
+                         : SSL_CTX_load_verify_locations(context.get(), ca_file.c_str(), nullptr);
   if (loaded != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot load the CA certificates",
-                                                   ca_file.empty() ? "" : absl::StrCat(" of ", ca_file), ": ",
-                                                   TlsErrors()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot load the CA certificates",
+                     ca_file.empty() ? "" : absl::StrCat(" of ", ca_file), ": ", TlsErrors()));
   }
   return context;
 }
@@ -230,7 +234,8 @@ void RedisClient::Append(const std::vector<std::string>& args, Callback done) {
     lengths.push_back(arg.size());
   }
   char* formatted = nullptr;
-  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(), lengths.data());
+  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(),
+                                            lengths.data());
   if (length < 0) std::abort();  // out of memory
   output_.append(formatted, static_cast<size_t>(length));
   free(formatted);
@@ -244,14 +249,15 @@ void RedisClient::Connect() {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* addresses = nullptr;
   int fd = -1;
-  if (getaddrinfo(options_.endpoint.host.c_str(), absl::StrCat(options_.endpoint.port).c_str(), &hints,
-                  &addresses) == 0) {
+  if (getaddrinfo(options_.endpoint.host.c_str(), absl::StrCat(options_.endpoint.port).c_str(),
+                  &hints, &addresses) == 0) {
     std::vector<const addrinfo*> candidates;
     for (const addrinfo* a = addresses; a != nullptr; a = a->ai_next) candidates.push_back(a);
     // A connection that failed after connect() started (refused, timed out) was to one of the
     // host's addresses: each failed attempt starts one address further ("localhost" may list
     // ::1 first while Redis listens on 127.0.0.1 only).
-    std::rotate(candidates.begin(), candidates.begin() + failed_attempts_ % std::max<size_t>(candidates.size(), 1),
+    std::rotate(candidates.begin(),
+                candidates.begin() + failed_attempts_ % std::max<size_t>(candidates.size(), 1),
                 candidates.end());
     for (const addrinfo* a : candidates) {
       if (fd >= 0) break;
@@ -280,8 +286,10 @@ void RedisClient::Connect() {
       connect_deadline_ = absl::Now() + options_.connect_timeout;
       interest_ = 0;
       // Sent first on the new connection, before any command queued meanwhile.
-      if (!options_.endpoint.password.empty()) Append({"AUTH", options_.endpoint.password}, SetupCheck());
-      if (options_.endpoint.db != 0) Append({"SELECT", absl::StrCat(options_.endpoint.db)}, SetupCheck());
+      if (!options_.endpoint.password.empty())
+        Append({"AUTH", options_.endpoint.password}, SetupCheck());
+      if (options_.endpoint.db != 0)
+        Append({"SELECT", absl::StrCat(options_.endpoint.db)}, SetupCheck());
       for (const std::vector<std::string>& args : setup_) Append(args, SetupCheck());
       UpdateInterest();
     }
@@ -332,8 +340,9 @@ void RedisClient::Drop(const char* what, Completions* out) {
   tls_wants_write_ = false;
   output_.clear();
   for (Pending& pending : in_flight_) {
-    out->push_back({std::move(pending.done), absl::UnavailableError(absl::StrCat(
-                                                 "the Redis connection was lost or timed out (", what, ")"))});
+    out->push_back(
+        {std::move(pending.done), absl::UnavailableError(absl::StrCat(
+                                      "the Redis connection was lost or timed out (", what, ")"))});
   }
   in_flight_.clear();
   connected_.store(false, std::memory_order_relaxed);
@@ -363,7 +372,8 @@ void RedisClient::Handshake(Completions* out) {
       ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(tls_), host.c_str()) == 1;
     } else if (ok) {
       // SNI, and the name the certificate must carry.
-      ok = SSL_set_tlsext_host_name(tls_, host.c_str()) == 1 && SSL_set1_host(tls_, host.c_str()) == 1;
+      ok = SSL_set_tlsext_host_name(tls_, host.c_str()) == 1 &&
+           SSL_set1_host(tls_, host.c_str()) == 1;
     }
     if (!ok) {
       LogEvent(Severity::kError, absl::StrCat("cannot set up TLS to Redis: ", TlsErrors()),
@@ -450,8 +460,8 @@ void RedisClient::ReadReplies(Completions* out) {
     redisReaderFeed(reader_, buffer, static_cast<size_t>(n));
     while (true) {
       void* reply = nullptr;
-      if (redisReaderGetReply(reader_, &reply) != REDIS_OK || (reply == nullptr && reader_->len - reader_->pos >
-                                                                                      kMaxReplyBytes)) {
+      if (redisReaderGetReply(reader_, &reply) != REDIS_OK ||
+          (reply == nullptr && reader_->len - reader_->pos > kMaxReplyBytes)) {
         LogEvent(Severity::kError, "Redis sent a reply that does not parse; reconnecting",
                  {{"event", "redis_bad_reply"}});
         if (reply != nullptr) freeReplyObject(reply);
@@ -461,7 +471,8 @@ void RedisClient::ReadReplies(Completions* out) {
       if (reply == nullptr) break;
       if (in_flight_.empty()) {
         freeReplyObject(reply);
-        LogEvent(Severity::kError, "Redis sent a reply to no command; reconnecting", {{"event", "redis_bad_reply"}});
+        LogEvent(Severity::kError, "Redis sent a reply to no command; reconnecting",
+                 {{"event", "redis_bad_reply"}});
         Drop("error", out);
         return;
       }
@@ -469,8 +480,9 @@ void RedisClient::ReadReplies(Completions* out) {
       in_flight_.pop_front();
       const auto* r = static_cast<const redisReply*>(reply);
       if (r->type == REDIS_REPLY_ERROR) {
-        out->push_back({std::move(pending.done),
-                        absl::InternalError(absl::StrCat("Redis: ", absl::string_view(r->str, r->len)))});
+        out->push_back(
+            {std::move(pending.done),
+             absl::InternalError(absl::StrCat("Redis: ", absl::string_view(r->str, r->len)))});
         if (observer_) observer_->OnError("error");
       } else {
         out->push_back({std::move(pending.done), Convert(*r)});
@@ -486,7 +498,8 @@ void RedisClient::Flush(Completions* out) {
     ssize_t n;
     if (tls_ != nullptr) {
       ERR_clear_error();
-      n = SSL_write(tls_, output_.data(), static_cast<int>(std::min<size_t>(output_.size(), 1 << 30)));
+      n = SSL_write(tls_, output_.data(),
+                    static_cast<int>(std::min<size_t>(output_.size(), 1 << 30)));
       if (n <= 0) {
         const int error = SSL_get_error(tls_, static_cast<int>(n));
         if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) return;

@@ -133,7 +133,8 @@ class RedisClient {
   void Wake();
   // Resolves and starts a non-blocking connect (no mutex held: the lookup may take a while).
   void Connect();
-  void Append(const std::vector<std::string>& args, Callback done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Append(const std::vector<std::string>& args, Callback done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The callback of the connection's setup commands: logs an error reply.
   Callback SetupCheck();
   void HandleEvents(uint32_t events, Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -61,7 +61,8 @@ return 1
 std::string ScriptSha(absl::string_view script) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(script.data()), script.size(), digest);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
 constexpr LimitKind kKindOfKey[] = {LimitKind::kRequestsPerMinute, LimitKind::kTokensPerMinute,
@@ -96,15 +97,17 @@ RedisQuota::RedisQuota(RedisClient* client, CallerLimiter* local, RedisQuotaOpti
   client_->AddConnectionSetup({"SCRIPT", "LOAD", kChargeScript});
 }
 
-void RedisQuota::Eval(const char* script, const std::string& sha, std::vector<std::string> keys_and_args,
-                      bool soon, RedisClient::Callback done) {
+void RedisQuota::Eval(const char* script, const std::string& sha,
+                      std::vector<std::string> keys_and_args, bool soon,
+                      RedisClient::Callback done) {
   std::vector<std::string> args = {"EVALSHA", sha};
   args.insert(args.end(), std::make_move_iterator(keys_and_args.begin()),
               std::make_move_iterator(keys_and_args.end()));
   // Kept for the rare resend: a Redis whose scripts were flushed (SCRIPT FLUSH) after this
   // connection loaded them answers NOSCRIPT, and gets the script itself, which caches it again.
   auto resend = std::make_shared<std::vector<std::string>>(args);
-  auto on_reply = [this, script, resend, done = std::move(done)](absl::StatusOr<RedisValue> reply) mutable {
+  auto on_reply = [this, script, resend,
+                   done = std::move(done)](absl::StatusOr<RedisValue> reply) mutable {
     if (!reply.ok() && reply.status().code() == absl::StatusCode::kInternal &&
         absl::StartsWith(reply.status().message(), "Redis: NOSCRIPT")) {
       (*resend)[0] = "EVAL";
@@ -134,8 +137,8 @@ std::vector<std::string> RedisQuota::Keys(const std::string& caller, absl::Time 
           Key(caller, "tpmo", month), Key(caller, "usdd", day),   Key(caller, "usdm", month)};
 }
 
-void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, absl::Time now, int64_t requests,
-                       std::function<void(SharedDecision)> done) {
+void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, absl::Time now,
+                       int64_t requests, std::function<void(SharedDecision)> done) {
   requests = std::max<int64_t>(requests, 1);
   const int64_t limit_of_key[] = {limits.requests_per_minute, limits.tokens_per_minute,
                                   limits.tokens_per_day,      limits.tokens_per_month,
@@ -152,8 +155,10 @@ void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, ab
   std::vector<absl::Time> ends(std::begin(window_end), std::end(window_end));
   std::vector<int64_t> limit_values(std::begin(limit_of_key), std::end(limit_of_key));
   Eval(
-      kAdmitScript, admit_sha_, std::move(args), /*soon=*/false, [this, caller, limits, now, requests, ends = std::move(ends), limit_values = std::move(limit_values),
-                        done = std::move(done)](absl::StatusOr<RedisValue> reply) {
+      kAdmitScript, admit_sha_, std::move(args), /*soon=*/false,
+      [this, caller, limits, now, requests, ends = std::move(ends),
+       limit_values = std::move(limit_values),
+       done = std::move(done)](absl::StatusOr<RedisValue> reply) {
         SharedDecision decision;
         if (reply.ok() && reply->type == RedisValue::Type::kArray && reply->elements.size() == 2) {
           if (failing_.exchange(false)) {
@@ -161,8 +166,9 @@ void RedisQuota::Admit(const std::string& caller, const CallerLimits& limits, ab
           }
           const int64_t which = Count(reply->elements[0]);
           if (which == 1) {
-            decision.refusal = RequestsRefusal(limit_values[0], requests, limit_values[0] - Count(reply->elements[1]),
-                                               ends[0] - now);
+            decision.refusal =
+                RequestsRefusal(limit_values[0], requests,
+                                limit_values[0] - Count(reply->elements[1]), ends[0] - now);
           } else if (which >= 2 && which <= 6) {
             decision.refusal = RefusalFor(kKindOfKey[which - 1], limit_values[which - 1], ends[which - 1] - now);
           }
@@ -202,10 +208,11 @@ void RedisQuota::Charge(const std::string& caller, int64_t tokens, int64_t usd_m
   // Nobody waits for a charge: it rides with the next admission's write (or goes within
   // RedisClient::kSoonTick), which saves Redis a wake per call. Admissions after it still
   // see it: one connection, in order.
-  Eval(kChargeScript, charge_sha_, std::move(args), /*soon=*/true, [](absl::StatusOr<RedisValue> reply) {
-    // Counted by the client's error metric; the replica's own count (always kept) stands in.
-    (void)reply;
-  });
+  Eval(kChargeScript, charge_sha_, std::move(args), /*soon=*/true,
+       [](absl::StatusOr<RedisValue> reply) {
+         // Counted by the client's error metric; the replica's own count (always kept) stands in.
+         (void)reply;
+       });
 }
 
 void RedisQuota::Read(const std::string& caller, absl::Time now,

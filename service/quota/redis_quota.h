@@ -45,8 +45,8 @@ class RedisQuota final : public SharedLimits {
   RedisQuota(RedisClient* client, CallerLimiter* local, RedisQuotaOptions options,
              std::shared_ptr<QuotaFailOpenObserver> observer = nullptr);
 
-  void Admit(const std::string& caller, const CallerLimits& limits, absl::Time now, int64_t requests,
-             std::function<void(SharedDecision)> done) override;
+  void Admit(const std::string& caller, const CallerLimits& limits, absl::Time now,
+             int64_t requests, std::function<void(SharedDecision)> done) override;
   void Charge(const std::string& caller, int64_t tokens, int64_t usd_micros, absl::Time now) override;
   void Read(const std::string& caller, absl::Time now,
             std::function<void(absl::StatusOr<CallerUsageCounts>)> done) override;
@@ -60,8 +60,8 @@ class RedisQuota final : public SharedLimits {
   // Runs `script` by its SHA-1 (`sha`); sends the script itself when Redis does not know it.
   // `keys_and_args`: EVAL's arguments after the script (the key count first).
   // `soon`: RedisClient::CommandSoon, else Command.
-  void Eval(const char* script, const std::string& sha, std::vector<std::string> keys_and_args, bool soon,
-            RedisClient::Callback done);
+  void Eval(const char* script, const std::string& sha, std::vector<std::string> keys_and_args,
+            bool soon, RedisClient::Callback done);
 
   RedisClient* const client_;
   CallerLimiter* const local_;

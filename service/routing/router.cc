@@ -16,7 +16,8 @@ double RandomUniform() {
 }  // namespace
 
 Router::Router(std::vector<RoutedUpstream> upstreams, std::vector<RouteConfig> routes,
-               EjectionPolicy ejection, std::function<double()> uniform, std::optional<size_t> batches)
+               EjectionPolicy ejection, std::function<double()> uniform,
+               std::optional<size_t> batches)
     : routes_(std::move(routes)),
       uniform_(uniform ? std::move(uniform) : RandomUniform),
       batches_(batches && *batches < upstreams.size() ? batches : std::nullopt) {
@@ -33,7 +34,8 @@ absl::StatusOr<std::vector<UpstreamTarget>> Router::PlanBatches(
     absl::FunctionRef<absl::StatusOr<HttpRequest>(const Dialect&)> build) const {
   if (!batches_) {
     return absl::UnimplementedError(
-        "Message Batches are a Messages API feature and no upstream of the upstreams file offers them: "
+        "Message Batches are a Messages API feature and no upstream of the upstreams file offers "
+        "them: "
         "add a messages upstream (or name one with \"batches:\")");
   }
   const Upstream& upstream = upstreams_[*batches_];

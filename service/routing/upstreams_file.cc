@@ -355,7 +355,9 @@ class Reader {
 
   absl::Status File(const YAML::Node& root, UpstreamsConfig* config) const {
     if (!root.IsMap()) return Error(root, "(top level)", "expected a mapping with upstreams and routes");
-    if (absl::Status s = CheckKeys(root, "(top level)", {"upstreams", "routes", "batches"}); !s.ok()) return s;
+    if (absl::Status s = CheckKeys(root, "(top level)", {"upstreams", "routes", "batches"});
+        !s.ok())
+      return s;
     const YAML::Node upstreams = root["upstreams"];
     if (!upstreams) return Error(root, "upstreams", "missing");
     if (absl::Status s = List(upstreams, "upstreams", kMaxUpstreams); !s.ok()) return s;
@@ -394,18 +396,21 @@ class Reader {
     const YAML::Node node = root["batches"];
     if (!node) {
       const auto it = std::find_if(config->upstreams.begin(), config->upstreams.end(), is_messages);
-      if (it != config->upstreams.end()) config->batches = static_cast<size_t>(it - config->upstreams.begin());
+      if (it != config->upstreams.end())
+        config->batches = static_cast<size_t>(it - config->upstreams.begin());
       return absl::OkStatus();
     }
     std::string name;
     if (absl::Status s = Name(node, "batches", &name); !s.ok()) return s;
     const auto it = std::find_if(config->upstreams.begin(), config->upstreams.end(),
                                  [&](const UpstreamConfig& u) { return u.name == name; });
-    if (it == config->upstreams.end()) return Error(node, "batches", absl::StrCat("unknown upstream \"", name, "\""));
+    if (it == config->upstreams.end())
+      return Error(node, "batches", absl::StrCat("unknown upstream \"", name, "\""));
     if (!is_messages(*it)) {
-      return Error(node, "batches",
-                   absl::StrCat("upstream \"", name, "\" has dialect ", it->dialect,
-                                "; Message Batches are a Messages API feature: name a messages upstream"));
+      return Error(
+          node, "batches",
+          absl::StrCat("upstream \"", name, "\" has dialect ", it->dialect,
+                       "; Message Batches are a Messages API feature: name a messages upstream"));
     }
     config->batches = static_cast<size_t>(it - config->upstreams.begin());
     return absl::OkStatus();

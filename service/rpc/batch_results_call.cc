@@ -25,8 +25,8 @@ std::string ProcessingStatusName(const claude::v1::MessageBatch& batch) {
 
 }  // namespace
 
-BatchResultsCall::BatchResultsCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets, absl::Time deadline,
-                                   CallerSide* caller, HttpHeaders forwarded,
+BatchResultsCall::BatchResultsCall(const CallEnvironment& env, std::vector<UpstreamTarget> targets,
+                                   absl::Time deadline, CallerSide* caller, HttpHeaders forwarded,
                                    std::optional<std::string> after_custom_id)
     : RelayedCall(env, std::move(targets), deadline, caller),
       forwarded_(std::move(forwarded)),

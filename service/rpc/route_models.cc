@@ -35,7 +35,8 @@ void FillInfo(const std::string& model, claude::v1::ModelInfo* info) {
 absl::Status ListRouteModels(const RouteTable& routes, const claude::v1::ListModelsRequest& request,
                              claude::v1::ListModelsResponse* response) {
   const std::vector<std::string> models = ExactModels(routes);
-  const auto position = [&](const std::string& id, absl::string_view field) -> absl::StatusOr<size_t> {
+  const auto position = [&](const std::string& id,
+                            absl::string_view field) -> absl::StatusOr<size_t> {
     const auto it = std::find(models.begin(), models.end(), id);
     if (it == models.end()) {
       return absl::InvalidArgumentError(
@@ -43,8 +44,9 @@ absl::Status ListRouteModels(const RouteTable& routes, const claude::v1::ListMod
     }
     return static_cast<size_t>(it - models.begin());
   };
-  const size_t limit = static_cast<size_t>(std::clamp<int64_t>(
-      request.has_limit() ? request.limit() : kDefaultPageSize, 1, static_cast<int64_t>(models.size()) + 1));
+  const size_t limit = static_cast<size_t>(
+      std::clamp<int64_t>(request.has_limit() ? request.limit() : kDefaultPageSize, 1,
+                          static_cast<int64_t>(models.size()) + 1));
   size_t begin = 0;
   size_t end = models.size();
   if (request.has_before_id()) {
@@ -70,7 +72,8 @@ absl::Status ListRouteModels(const RouteTable& routes, const claude::v1::ListMod
   return absl::OkStatus();
 }
 
-bool DescribeRouteModel(const RouteTable& routes, absl::string_view model, claude::v1::ModelInfo* info) {
+bool DescribeRouteModel(const RouteTable& routes, absl::string_view model,
+                        claude::v1::ModelInfo* info) {
   for (const RouteConfig& route : routes.routes()) {
     if (route.model == model && !absl::EndsWith(route.model, "*")) {
       FillInfo(route.model, info);

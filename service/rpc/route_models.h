@@ -20,7 +20,8 @@ absl::Status ListRouteModels(const RouteTable& routes, const claude::v1::ListMod
 
 // True, with `info` filled (id and display name: the model's name; type "model"), when an
 // exact route names `model`.
-bool DescribeRouteModel(const RouteTable& routes, absl::string_view model, claude::v1::ModelInfo* info);
+bool DescribeRouteModel(const RouteTable& routes, absl::string_view model,
+                        claude::v1::ModelInfo* info);
 
 }  // namespace claude
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -292,7 +292,8 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
   }
   if (env.routers != nullptr && rpc.from_routes) {
     // Answered here, with no upstream request: the shared quota store is not asked either.
-    if (std::optional<grpc::Status> answer = rpc.from_routes(*env.routers->Current(env.clock->Now()))) {
+    if (std::optional<grpc::Status> answer =
+            rpc.from_routes(*env.routers->Current(env.clock->Now()))) {
       reactor->Refuse(env, record, *answer);
       return reactor;
     }
@@ -396,7 +397,8 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
          return dialect.GetModel(*request, forwarded);
        },
        [&](const Router& router) -> std::optional<grpc::Status> {
-         if (DescribeRouteModel(router.routes(), request->model_id(), response)) return grpc::Status::OK;
+         if (DescribeRouteModel(router.routes(), request->model_id(), response))
+           return grpc::Status::OK;
          return std::nullopt;  // a prefix route's upstreams describe it, or NOT_FOUND
        }},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
@@ -419,19 +421,23 @@ grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
          }
          return http;
        },
-       /*from_routes=*/nullptr, 1 + static_cast<int64_t>(request->requests_size()), /*batches=*/true},
+       /*from_routes=*/nullptr, 1 + static_cast<int64_t>(request->requests_size()),
+       /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
 
 grpc::ServerUnaryReactor* MessageBatchesService::GetMessageBatch(grpc::CallbackServerContext* context,
                                                                  const claude::v1::GetMessageBatchRequest* request,
                                                                  claude::v1::MessageBatch* response) {
-  return Serve<UnaryReactor>(
-      *env_, context,
-      {kGetMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(*request, forwarded); },
-       /*from_routes=*/nullptr, 1, /*batches=*/true},
-      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+  return Serve<UnaryReactor>(*env_, context,
+                             {kGetMessageBatchMethod, "",
+                              [&] { return ValidateMessageBatchId(request->message_batch_id()); },
+                              [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+                                return dialect.GetMessageBatch(*request, forwarded);
+                              },
+                              /*from_routes=*/nullptr, 1, /*batches=*/true},
+                             static_cast<google::protobuf::Message*>(response),
+                             /*accumulate_stream=*/false);
 }
 
 grpc::ServerUnaryReactor* MessageBatchesService::ListMessageBatches(
@@ -440,7 +446,9 @@ grpc::ServerUnaryReactor* MessageBatchesService::ListMessageBatches(
   return Serve<UnaryReactor>(
       *env_, context,
       {kListMessageBatchesMethod, "", [&] { return ValidateListMessageBatchesRequest(*request); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.ListMessageBatches(*request, forwarded); },
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.ListMessageBatches(*request, forwarded);
+       },
        /*from_routes=*/nullptr, 1, /*batches=*/true},
       static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
 }
@@ -448,23 +456,29 @@ grpc::ServerUnaryReactor* MessageBatchesService::ListMessageBatches(
 grpc::ServerUnaryReactor* MessageBatchesService::CancelMessageBatch(
     grpc::CallbackServerContext* context, const claude::v1::CancelMessageBatchRequest* request,
     claude::v1::MessageBatch* response) {
-  return Serve<UnaryReactor>(
-      *env_, context,
-      {kCancelMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.CancelMessageBatch(*request, forwarded); },
-       /*from_routes=*/nullptr, 1, /*batches=*/true},
-      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+  return Serve<UnaryReactor>(*env_, context,
+                             {kCancelMessageBatchMethod, "",
+                              [&] { return ValidateMessageBatchId(request->message_batch_id()); },
+                              [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+                                return dialect.CancelMessageBatch(*request, forwarded);
+                              },
+                              /*from_routes=*/nullptr, 1, /*batches=*/true},
+                             static_cast<google::protobuf::Message*>(response),
+                             /*accumulate_stream=*/false);
 }
 
 grpc::ServerUnaryReactor* MessageBatchesService::DeleteMessageBatch(
     grpc::CallbackServerContext* context, const claude::v1::DeleteMessageBatchRequest* request,
     claude::v1::DeleteMessageBatchResponse* response) {
-  return Serve<UnaryReactor>(
-      *env_, context,
-      {kDeleteMessageBatchMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.DeleteMessageBatch(*request, forwarded); },
-       /*from_routes=*/nullptr, 1, /*batches=*/true},
-      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+  return Serve<UnaryReactor>(*env_, context,
+                             {kDeleteMessageBatchMethod, "",
+                              [&] { return ValidateMessageBatchId(request->message_batch_id()); },
+                              [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+                                return dialect.DeleteMessageBatch(*request, forwarded);
+                              },
+                              /*from_routes=*/nullptr, 1, /*batches=*/true},
+                             static_cast<google::protobuf::Message*>(response),
+                             /*accumulate_stream=*/false);
 }
 
 grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService::StreamMessageBatchResults(
@@ -477,8 +491,11 @@ grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService:
   get.set_message_batch_id(request->message_batch_id());
   return Serve<BatchResultsReactor>(
       *env_, context,
-      {kStreamMessageBatchResultsMethod, "", [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) { return dialect.GetMessageBatch(get, forwarded); },
+      {kStreamMessageBatchResultsMethod, "",
+       [&] { return ValidateMessageBatchId(request->message_batch_id()); },
+       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+         return dialect.GetMessageBatch(get, forwarded);
+       },
        /*from_routes=*/nullptr, 1, /*batches=*/true},
       // The results' GET carries the caller's headers too; the trace goes on in a span of its own.
       RequestHeadersFromMetadata(context, TraceOf(context)), after_custom_id);

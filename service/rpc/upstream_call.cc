@@ -490,7 +490,8 @@ void RelayedCall<Event>::Flush() {
   }
   if (action.resume) transport().Resume(*action.resume);
   if (action.write != nullptr) {
-    const HttpHeaders* initial_metadata = action.initial_metadata ? &*action.initial_metadata : nullptr;
+    const HttpHeaders* initial_metadata =
+        action.initial_metadata ? &*action.initial_metadata : nullptr;
     if constexpr (std::is_same_v<Event, claude::v1::MessageStreamEvent>) {
       caller_->SendEvent(*action.write, initial_metadata);
     } else {

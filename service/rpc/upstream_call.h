@@ -209,8 +209,10 @@ class RelayedCall : public UpstreamCall {
  public:
   // `upstream`: the targets, or one request (as UpstreamCall's constructors take them).
   template <typename Upstream>
-  RelayedCall(const CallEnvironment& env, Upstream upstream, absl::Time deadline, CallerSide* caller)
-      : UpstreamCall(env, std::move(upstream), deadline, caller), relay_(env.options.stream_buffer_bytes) {}
+  RelayedCall(const CallEnvironment& env, Upstream upstream, absl::Time deadline,
+              CallerSide* caller)
+      : UpstreamCall(env, std::move(upstream), deadline, caller),
+        relay_(env.options.stream_buffer_bytes) {}
 
   // The reactor's OnWriteDone.
   void WriteDone(bool ok);
@@ -222,7 +224,9 @@ class RelayedCall : public UpstreamCall {
   // Queues `event` for the caller; from now on the call is never retried.
   void Produce(Event event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Called with each message as its write starts (the record's first-token time).
-  virtual void OnWriteStarting(const Event& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { (void)event; }
+  virtual void OnWriteStarting(const Event& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    (void)event;
+  }
 
   bool MayRetry() const final ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !produced_any_; }
   void Conclude(grpc::Status status) final ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -298,7 +302,8 @@ class StreamCall final : public RelayedCall<claude::v1::MessageStreamEvent> {
   BodyAction OnSuccessBody(absl::string_view chunk) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnSuccessEnd(const absl::Status& transport) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ResetAttempt() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void OnWriteStarting(const claude::v1::MessageStreamEvent& event) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnWriteStarting(const claude::v1::MessageStreamEvent& event) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Queues a decoded event for the caller.
   grpc::Status Relay(claude::v1::MessageStreamEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -18,8 +18,8 @@ grpc::Status Unauthenticated(std::string message, std::string reason) {
 grpc::Status RefusalStatus(const std::string& caller, const LimitRefusal& refusal) {
   const std::string who = caller.empty() ? "the anonymous caller" : absl::StrCat("caller \"", caller, "\"");
   if (refusal.never_fits) {
-    return StatusFromQuotaRefusal(absl::StrCat(who, " is ", refusal.message), refusal.reason, std::nullopt,
-                                  absl::StrCat("caller:", caller));
+    return StatusFromQuotaRefusal(absl::StrCat(who, " is ", refusal.message), refusal.reason,
+                                  std::nullopt, absl::StrCat("caller:", caller));
   }
   return StatusFromQuotaRefusal(
       absl::StrCat(who, " is ", refusal.message, "; retry in ",
@@ -127,8 +127,8 @@ void CallerGate::Decide(CallAdmission admission, std::function<void(CallAdmissio
   }
   if (shared_ == nullptr) {  // a batch without a shared store: this replica decides, inline
     admission.pending_ = false;
-    if (std::optional<LimitRefusal> refusal =
-            limiter_.AdmitWindows(admission.caller_, admission.limits_, absl::Now(), admission.requests_)) {
+    if (std::optional<LimitRefusal> refusal = limiter_.AdmitWindows(
+            admission.caller_, admission.limits_, absl::Now(), admission.requests_)) {
       admission.Release();
       admission.status_ = RefusalStatus(admission.caller_, *refusal);
     }
@@ -139,20 +139,21 @@ void CallerGate::Decide(CallAdmission admission, std::function<void(CallAdmissio
   auto held = std::make_shared<CallAdmission>(std::move(admission));
   const std::string caller = held->caller_;
   const CallerLimits limits = held->limits_;
-  shared_->Admit(caller, limits, absl::Now(), held->requests_, [held, done = std::move(done)](SharedDecision decision) {
-    CallAdmission result = std::move(*held);
-    result.pending_ = false;
-    if (!decision.unavailable.ok()) {
-      result.Release();
-      result.status_ = StatusFromLocalPolicy(grpc::StatusCode::UNAVAILABLE,
-                                             std::string(decision.unavailable.message()), "quota_store_unavailable",
-                                             absl::Seconds(1));
-    } else if (decision.refusal) {
-      result.Release();
-      result.status_ = RefusalStatus(result.caller_, *decision.refusal);
-    }
-    done(std::move(result));
-  });
+  shared_->Admit(caller, limits, absl::Now(), held->requests_,
+                 [held, done = std::move(done)](SharedDecision decision) {
+                   CallAdmission result = std::move(*held);
+                   result.pending_ = false;
+                   if (!decision.unavailable.ok()) {
+                     result.Release();
+                     result.status_ = StatusFromLocalPolicy(
+                         grpc::StatusCode::UNAVAILABLE, std::string(decision.unavailable.message()),
+                         "quota_store_unavailable", absl::Seconds(1));
+                   } else if (decision.refusal) {
+                     result.Release();
+                     result.status_ = RefusalStatus(result.caller_, *decision.refusal);
+                   }
+                   done(std::move(result));
+                 });
 }
 
 void CallerGate::RecordUsage(const std::string& caller, int64_t tokens, int64_t usd_micros) {

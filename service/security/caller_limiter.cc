@@ -31,19 +31,21 @@ LimitRefusal RefusalFor(LimitKind kind, int64_t limit, absl::Duration retry_afte
   return {absl::StrCat("over its budget of ", dollars(), " per month (UTC)"), "caller_usd_per_month", retry_after};
 }
 
-LimitRefusal RequestsRefusal(int64_t limit, int64_t requests, int64_t left, absl::Duration retry_after) {
+LimitRefusal RequestsRefusal(int64_t limit, int64_t requests, int64_t left,
+                             absl::Duration retry_after) {
   LimitRefusal refusal = RefusalFor(LimitKind::kRequestsPerMinute, limit, retry_after);
   if (requests <= 1) return refusal;
   if (requests > limit) {
-    refusal.message = absl::StrCat("at its limit of ", limit, " requests per minute, which a batch of ",
-                                   requests - 1, " requests (", requests,
-                                   " with its create) can never fit: split the batch");
+    refusal.message = absl::StrCat(
+        "at its limit of ", limit, " requests per minute, which a batch of ", requests - 1,
+        " requests (", requests, " with its create) can never fit: split the batch");
     refusal.never_fits = true;
     return refusal;
   }
-  refusal.message = absl::StrCat("at its limit of ", limit, " requests per minute: a batch of ", requests - 1,
-                                 " requests counts ", requests, " with its create, and ",
-                                 std::max<int64_t>(left, 0), " are left in the window");
+  refusal.message =
+      absl::StrCat("at its limit of ", limit, " requests per minute: a batch of ", requests - 1,
+                   " requests counts ", requests, " with its create, and ",
+                   std::max<int64_t>(left, 0), " are left in the window");
   return refusal;
 }
 
@@ -79,7 +81,8 @@ std::optional<LimitRefusal> CallerLimiter::Acquire(const std::string& caller,
                                      " concurrent streams"),
                         "caller_concurrent_streams", kConcurrencyRetryAfter};
   }
-  if (std::optional<LimitRefusal> refusal = CheckWindows(state, limits, now, requests)) return refusal;
+  if (std::optional<LimitRefusal> refusal = CheckWindows(state, limits, now, requests))
+    return refusal;
   ++state.active;
   CountRequests(state, limits, now, requests);
   return std::nullopt;
@@ -91,12 +94,14 @@ std::optional<LimitRefusal> CallerLimiter::AdmitWindows(const std::string& calle
   MutexLock lock(mu_);
   State& state = callers_[caller];
   Expire(state, now);
-  if (std::optional<LimitRefusal> refusal = CheckWindows(state, limits, now, requests)) return refusal;
+  if (std::optional<LimitRefusal> refusal = CheckWindows(state, limits, now, requests))
+    return refusal;
   CountRequests(state, limits, now, requests);
   return std::nullopt;
 }
 
-void CallerLimiter::CountRequests(State& state, const CallerLimits& limits, absl::Time now, int64_t requests) {
+void CallerLimiter::CountRequests(State& state, const CallerLimits& limits, absl::Time now,
+                                  int64_t requests) {
   if (limits.requests_per_minute <= 0) return;
   state.requests.emplace_back(now, requests);
   state.request_sum += requests;
@@ -106,7 +111,8 @@ std::optional<LimitRefusal> CallerLimiter::CheckWindows(State& state, const Call
                                                         absl::Time now, int64_t requests) const {
   const int64_t rpm = limits.requests_per_minute;
   if (rpm > 0 && state.request_sum + requests > rpm) {
-    if (requests > rpm) return RequestsRefusal(rpm, requests, rpm - state.request_sum, absl::ZeroDuration());
+    if (requests > rpm)
+      return RequestsRefusal(rpm, requests, rpm - state.request_sum, absl::ZeroDuration());
     // The admission whose expiry leaves room for `requests`.
     int64_t sum = state.request_sum;
     absl::Duration wait = absl::ZeroDuration();

@@ -84,7 +84,8 @@ LimitRefusal RefusalFor(LimitKind kind, int64_t limit, absl::Duration retry_afte
 // The refusal of a call that counts `requests` (> 1: a batch) against `limit` requests per
 // minute when only `left` remain in the window: retryable after `retry_after`, or never when
 // `requests` exceeds `limit`.
-LimitRefusal RequestsRefusal(int64_t limit, int64_t requests, int64_t left, absl::Duration retry_after);
+LimitRefusal RequestsRefusal(int64_t limit, int64_t requests, int64_t left,
+                             absl::Duration retry_after);
 
 class CallerLimiter {
  public:
@@ -131,7 +132,8 @@ class CallerLimiter {
   void Expire(State& state, absl::Time now) const;
   std::optional<LimitRefusal> CheckWindows(State& state, const CallerLimits& limits, absl::Time now,
                                            int64_t requests) const;
-  static void CountRequests(State& state, const CallerLimits& limits, absl::Time now, int64_t requests);
+  static void CountRequests(State& state, const CallerLimits& limits, absl::Time now,
+                            int64_t requests);
 
   const QuotaWindows windows_;
   mutable Mutex mu_;

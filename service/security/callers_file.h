@@ -22,9 +22,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/security/token_digest.h"
 #include "service/config/reloading_file.h"
 #include "service/security/caller_limiter.h"
-#include "common/security/token_digest.h"
 
 namespace claude {
 

@@ -32,8 +32,8 @@ class SharedLimits {
   // flight are the gate's), counting `requests` against requests_per_minute when admitted (1;
   // a batch: 1 + its requests), all of them or none, atomically across replicas. `done` runs
   // exactly once, on whatever thread the answer arrives (never blocking the caller of Admit).
-  virtual void Admit(const std::string& caller, const CallerLimits& limits, absl::Time now, int64_t requests,
-                     std::function<void(SharedDecision)> done) = 0;
+  virtual void Admit(const std::string& caller, const CallerLimits& limits, absl::Time now,
+                     int64_t requests, std::function<void(SharedDecision)> done) = 0;
   // Charges a finished call's tokens and cost (millionths of a US dollar) to its caller.
   virtual void Charge(const std::string& caller, int64_t tokens, int64_t usd_micros, absl::Time now) = 0;
   // The caller's counts in the windows in force; `done` runs exactly once.

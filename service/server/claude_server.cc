@@ -305,7 +305,8 @@ absl::Status ClaudeServer::StartQuota() {
   RedisClientOptions options;
   if (endpoint->tls) {
     absl::StatusOr<std::shared_ptr<ssl_ctx_st>> tls = MakeRedisTlsContext(quota.redis_ca_file);
-    if (!tls.ok()) return absl::InvalidArgumentError(absl::StrCat("--redis_ca_file: ", tls.status().message()));
+    if (!tls.ok())
+      return absl::InvalidArgumentError(absl::StrCat("--redis_ca_file: ", tls.status().message()));
     options.tls_context = *std::move(tls);
   } else if (!quota.redis_ca_file.empty()) {
     return absl::InvalidArgumentError("--redis_ca_file needs a rediss:// (TLS) --redis_url");

@@ -48,7 +48,8 @@ absl::StatusOr<std::shared_ptr<AwsCredentialsSource>> AwsCredentialsOf(const Ups
 
 // Messages and Chat Completions requests name the model only in their body: the map is applied
 // by a decorator. (Vertex and Bedrock take it themselves: their URLs name the model.)
-std::shared_ptr<const Dialect> WithModelMap(std::shared_ptr<const Dialect> dialect, const UpstreamConfig& upstream) {
+std::shared_ptr<const Dialect> WithModelMap(std::shared_ptr<const Dialect> dialect,
+                                            const UpstreamConfig& upstream) {
   if (upstream.models.empty()) return dialect;
   return std::make_shared<ModelMappingDialect>(std::move(dialect), upstream.models);
 }

@@ -305,8 +305,9 @@ absl::Status CurlEventLoop::FailureStatus(const Transfer& t, int code) const {
         elapsed >= t.request.timeout - absl::Milliseconds(5)) {
       return absl::DeadlineExceededError(absl::StrCat("upstream request timed out: ", detail));
     }
-    return absl::UnavailableError(absl::StrCat("upstream connection failed: connect or TLS handshake took over ",
-                                               absl::FormatDuration(ConnectTimeout(t.request)), ": ", detail));
+    return absl::UnavailableError(
+        absl::StrCat("upstream connection failed: connect or TLS handshake took over ",
+                     absl::FormatDuration(ConnectTimeout(t.request)), ": ", detail));
   }
   return absl::UnavailableError(absl::StrCat(
       t.head_delivered ? "upstream connection broke mid-response: " : "upstream connection failed: ", detail));
@@ -438,7 +439,8 @@ void CurlEventLoop::StartNow(Transfer* t) {
   if (r.max_connections > 0 && !t->in_pool) {
     t->in_pool = true;
     t->pool_queued_at = absl::Now();
-    if (!slots_.Acquire(r.connection_pool, r.max_connections, t->id)) return;  // StartGranted sends it
+    if (!slots_.Acquire(r.connection_pool, r.max_connections, t->id))
+      return;  // StartGranted sends it
   }
   if (absl::Status sent = SendNow(t); !sent.ok()) Finish(t, sent);
 }
@@ -455,9 +457,10 @@ void CurlEventLoop::StartGranted() {
     if (t->request.timeout != absl::InfiniteDuration()) {
       t->request.timeout -= now - t->pool_queued_at;
       if (t->request.timeout <= absl::ZeroDuration()) {
-        Finish(t, absl::DeadlineExceededError(absl::StrCat(
-                      "upstream request timed out waiting for one of the ", t->request.max_connections,
-                      " connections of ", t->request.connection_pool, " (max_connections)")));
+        Finish(t,
+               absl::DeadlineExceededError(absl::StrCat(
+                   "upstream request timed out waiting for one of the ", t->request.max_connections,
+                   " connections of ", t->request.connection_pool, " (max_connections)")));
         continue;
       }
     }
@@ -561,7 +564,8 @@ void CurlEventLoop::Finish(Transfer* t, const absl::Status& status) {
   }
   if (t->paused) paused_.fetch_sub(1, std::memory_order_relaxed);
   if (t->in_pool) {
-    for (TransferId next : slots_.Release(t->request.connection_pool, t->id)) granted_.push_back(next);
+    for (TransferId next : slots_.Release(t->request.connection_pool, t->id))
+      granted_.push_back(next);
   }
   live_.fetch_sub(1, std::memory_order_relaxed);
   owned->sink->OnDone(status);

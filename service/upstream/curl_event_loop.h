@@ -16,13 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "common/curl/curl_handles.h"
 #include "common/sync/mutex.h"
 #include "service/upstream/connection_slots.h"
-#include "common/curl/curl_handles.h"
 #include "service/upstream/http_types.h"
 #include "service/upstream/transport.h"
 
@@ -149,8 +149,8 @@ class CurlEventLoop final : public Transport {
   // costs an allocation of its receive buffer and several kilobytes of state to initialize.
   std::vector<CurlEasy> idle_handles_;
   std::multimap<absl::Time, TransferId> delayed_;  // transfers waiting out a retry delay
-  ConnectionSlots slots_;               // per-upstream connection limits
-  std::vector<TransferId> granted_;     // given a slot by Finish, sent by StartGranted
+  ConnectionSlots slots_;                          // per-upstream connection limits
+  std::vector<TransferId> granted_;                // given a slot by Finish, sent by StartGranted
   absl::Time curl_timer_ = absl::InfiniteFuture();  // when curl's timer is due
   // When each transfer's stall is checked next: at most one entry per transfer, removed when
   // the transfer finishes.

@@ -17,7 +17,8 @@ namespace claude {
 // of another shape) leaves type and message empty. `body` is kept in the result either way.
 UpstreamError ReadMessagesApiError(int http_status, absl::string_view body);
 
-// StatusFromUpstreamError of a body in the Messages API's shapes (ReadMessagesApiError above, then the error table): the API's
+// StatusFromUpstreamError of a body in the Messages API's shapes (ReadMessagesApiError above, then
+// the error table): the API's
 // {"type":"error","error":{"type","message"},"request_id"}, a gateway's
 // {"success":false,"error":{"code","message"},"trace_id"}, or anything else.
 grpc::Status StatusFromHttpError(int http_status, absl::string_view body,

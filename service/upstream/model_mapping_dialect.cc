@@ -2,8 +2,9 @@
 
 namespace claude {
 
-ModelMappingDialect::ModelMappingDialect(std::shared_ptr<const Dialect> wrapped,
-                                         const std::vector<std::pair<std::string, std::string>>& models)
+ModelMappingDialect::ModelMappingDialect(
+    std::shared_ptr<const Dialect> wrapped,
+    const std::vector<std::pair<std::string, std::string>>& models)
     : wrapped_(std::move(wrapped)), models_(models.begin(), models.end()) {}
 
 const std::string* ModelMappingDialect::Mapped(const std::string& model) const {
@@ -11,8 +12,9 @@ const std::string* ModelMappingDialect::Mapped(const std::string& model) const {
   return it == models_.end() ? nullptr : &it->second;
 }
 
-absl::StatusOr<HttpRequest> ModelMappingDialect::CreateMessage(const claude::v1::CreateMessageRequest& request,
-                                                               bool stream, const HttpHeaders& forwarded) const {
+absl::StatusOr<HttpRequest> ModelMappingDialect::CreateMessage(
+    const claude::v1::CreateMessageRequest& request, bool stream,
+    const HttpHeaders& forwarded) const {
   const std::string* model = Mapped(request.model());
   if (model == nullptr) return wrapped_->CreateMessage(request, stream, forwarded);
   claude::v1::CreateMessageRequest mapped = request;
@@ -20,8 +22,8 @@ absl::StatusOr<HttpRequest> ModelMappingDialect::CreateMessage(const claude::v1:
   return wrapped_->CreateMessage(mapped, stream, forwarded);
 }
 
-absl::StatusOr<HttpRequest> ModelMappingDialect::CountTokens(const claude::v1::CountTokensRequest& request,
-                                                             const HttpHeaders& forwarded) const {
+absl::StatusOr<HttpRequest> ModelMappingDialect::CountTokens(
+    const claude::v1::CountTokensRequest& request, const HttpHeaders& forwarded) const {
   const std::string* model = Mapped(request.model());
   if (model == nullptr) return wrapped_->CountTokens(request, forwarded);
   claude::v1::CountTokensRequest mapped = request;
@@ -29,8 +31,8 @@ absl::StatusOr<HttpRequest> ModelMappingDialect::CountTokens(const claude::v1::C
   return wrapped_->CountTokens(mapped, forwarded);
 }
 
-absl::StatusOr<HttpRequest> ModelMappingDialect::GetModel(const claude::v1::GetModelRequest& request,
-                                                          const HttpHeaders& forwarded) const {
+absl::StatusOr<HttpRequest> ModelMappingDialect::GetModel(
+    const claude::v1::GetModelRequest& request, const HttpHeaders& forwarded) const {
   const std::string* model = Mapped(request.model_id());
   if (model == nullptr) return wrapped_->GetModel(request, forwarded);
   claude::v1::GetModelRequest mapped = request;
@@ -38,8 +40,8 @@ absl::StatusOr<HttpRequest> ModelMappingDialect::GetModel(const claude::v1::GetM
   return wrapped_->GetModel(mapped, forwarded);
 }
 
-absl::StatusOr<HttpRequest> ModelMappingDialect::ListModels(const claude::v1::ListModelsRequest& request,
-                                                            const HttpHeaders& forwarded) const {
+absl::StatusOr<HttpRequest> ModelMappingDialect::ListModels(
+    const claude::v1::ListModelsRequest& request, const HttpHeaders& forwarded) const {
   return wrapped_->ListModels(request, forwarded);
 }
 
@@ -48,8 +50,8 @@ absl::StatusOr<HttpRequest> ModelMappingDialect::CreateMessageBatch(
   return wrapped_->CreateMessageBatch(request, forwarded);
 }
 
-absl::StatusOr<HttpRequest> ModelMappingDialect::GetMessageBatch(const claude::v1::GetMessageBatchRequest& request,
-                                                                 const HttpHeaders& forwarded) const {
+absl::StatusOr<HttpRequest> ModelMappingDialect::GetMessageBatch(
+    const claude::v1::GetMessageBatchRequest& request, const HttpHeaders& forwarded) const {
   return wrapped_->GetMessageBatch(request, forwarded);
 }
 
@@ -68,14 +70,17 @@ absl::StatusOr<HttpRequest> ModelMappingDialect::DeleteMessageBatch(
   return wrapped_->DeleteMessageBatch(request, forwarded);
 }
 
-absl::StatusOr<HttpRequest> ModelMappingDialect::MessageBatchResults(absl::string_view results_url,
-                                                                     const HttpHeaders& forwarded) const {
+absl::StatusOr<HttpRequest> ModelMappingDialect::MessageBatchResults(
+    absl::string_view results_url, const HttpHeaders& forwarded) const {
   return wrapped_->MessageBatchResults(results_url, forwarded);
 }
 
-std::unique_ptr<EventDecoder> ModelMappingDialect::NewEventDecoder() const { return wrapped_->NewEventDecoder(); }
+std::unique_ptr<EventDecoder> ModelMappingDialect::NewEventDecoder() const {
+  return wrapped_->NewEventDecoder();
+}
 
-absl::Status ModelMappingDialect::DecodeReply(absl::string_view body, google::protobuf::Message* response) const {
+absl::Status ModelMappingDialect::DecodeReply(absl::string_view body,
+                                              google::protobuf::Message* response) const {
   return wrapped_->DecodeReply(body, response);
 }
 

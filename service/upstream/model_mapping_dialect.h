@@ -25,7 +25,8 @@ class ModelMappingDialect final : public Dialect {
 
   // The request with its model replaced (a copy, made only when the map names the model).
   absl::StatusOr<HttpRequest> CreateMessage(const claude::v1::CreateMessageRequest& request,
-                                            bool stream, const HttpHeaders& forwarded) const override;
+                                            bool stream,
+                                            const HttpHeaders& forwarded) const override;
   absl::StatusOr<HttpRequest> CountTokens(const claude::v1::CountTokensRequest& request,
                                           const HttpHeaders& forwarded) const override;
   absl::StatusOr<HttpRequest> GetModel(const claude::v1::GetModelRequest& request,
@@ -34,20 +35,25 @@ class ModelMappingDialect final : public Dialect {
   // Delegated as they are.
   absl::StatusOr<HttpRequest> ListModels(const claude::v1::ListModelsRequest& request,
                                          const HttpHeaders& forwarded) const override;
-  absl::StatusOr<HttpRequest> CreateMessageBatch(const claude::v1::CreateMessageBatchRequest& request,
-                                                 const HttpHeaders& forwarded) const override;
+  absl::StatusOr<HttpRequest> CreateMessageBatch(
+      const claude::v1::CreateMessageBatchRequest& request,
+      const HttpHeaders& forwarded) const override;
   absl::StatusOr<HttpRequest> GetMessageBatch(const claude::v1::GetMessageBatchRequest& request,
                                               const HttpHeaders& forwarded) const override;
-  absl::StatusOr<HttpRequest> ListMessageBatches(const claude::v1::ListMessageBatchesRequest& request,
-                                                 const HttpHeaders& forwarded) const override;
-  absl::StatusOr<HttpRequest> CancelMessageBatch(const claude::v1::CancelMessageBatchRequest& request,
-                                                 const HttpHeaders& forwarded) const override;
-  absl::StatusOr<HttpRequest> DeleteMessageBatch(const claude::v1::DeleteMessageBatchRequest& request,
-                                                 const HttpHeaders& forwarded) const override;
+  absl::StatusOr<HttpRequest> ListMessageBatches(
+      const claude::v1::ListMessageBatchesRequest& request,
+      const HttpHeaders& forwarded) const override;
+  absl::StatusOr<HttpRequest> CancelMessageBatch(
+      const claude::v1::CancelMessageBatchRequest& request,
+      const HttpHeaders& forwarded) const override;
+  absl::StatusOr<HttpRequest> DeleteMessageBatch(
+      const claude::v1::DeleteMessageBatchRequest& request,
+      const HttpHeaders& forwarded) const override;
   absl::StatusOr<HttpRequest> MessageBatchResults(absl::string_view results_url,
                                                   const HttpHeaders& forwarded) const override;
   std::unique_ptr<EventDecoder> NewEventDecoder() const override;
-  absl::Status DecodeReply(absl::string_view body, google::protobuf::Message* response) const override;
+  absl::Status DecodeReply(absl::string_view body,
+                           google::protobuf::Message* response) const override;
   UpstreamError ReadError(int http_status, absl::string_view body,
                           const HttpHeaders& headers) const override;
 

@@ -69,12 +69,14 @@ class CliBatchesTest : public ::testing::Test {
   }
   // Creates the batch of kRequests; returns its id.
   std::string CreateBatch() {
-    const v1::MessageBatch batch = RunFor<v1::MessageBatch>({"create", "--file=" + WriteTemp("requests.jsonl", kRequests)});
+    const v1::MessageBatch batch =
+        RunFor<v1::MessageBatch>({"create", "--file=" + WriteTemp("requests.jsonl", kRequests)});
     EXPECT_THAT(batch.id(), StartsWith("msgbatch_"));
     return batch.id();
   }
   // The results JSONL of `id` (after `after`, when given), parsed line by line.
-  std::vector<v1::MessageBatchResult> Results(const std::string& id, const std::string& after = "") {
+  std::vector<v1::MessageBatchResult> Results(const std::string& id,
+                                              const std::string& after = "") {
     std::vector<std::string> args = {"results", id};
     if (!after.empty()) args.push_back("--after=" + after);
     ProcessResult r = Run(args);
@@ -128,14 +130,17 @@ TEST_F(CliBatchesTest, CreateGetListCancelWaitResultsDelete) {
   ProcessResult waited = Run({"wait", id, "--poll_interval=10ms"});
   ASSERT_EQ(waited.exit_code, 0) << waited.err;
   ASSERT_EQ(Lines(waited.err).size(), 1u) << waited.err;
-  EXPECT_EQ(waited.err, absl::StrCat(id, ": ended, 3 of 3 done (0 succeeded, 0 errored, 3 canceled, 0 expired)\n"));
+  EXPECT_EQ(
+      waited.err,
+      absl::StrCat(id, ": ended, 3 of 3 done (0 succeeded, 0 errored, 3 canceled, 0 expired)\n"));
   v1::MessageBatch ended;
   ASSERT_TRUE(JsonToMessage(Lines(waited.out).at(0), &ended).ok()) << waited.out;
   EXPECT_EQ(ended.processing_status(), v1::PROCESSING_STATUS_ENDED);
 
   const std::vector<v1::MessageBatchResult> results = Results(id);
   ASSERT_EQ(results.size(), 3u);
-  for (const v1::MessageBatchResult& r : results) EXPECT_TRUE(r.result().has_canceled()) << r.custom_id();
+  for (const v1::MessageBatchResult& r : results)
+    EXPECT_TRUE(r.result().has_canceled()) << r.custom_id();
 
   v1::DeleteMessageBatchResponse deleted = RunFor<v1::DeleteMessageBatchResponse>({"delete", id});
   EXPECT_EQ(deleted.id(), id);
@@ -152,9 +157,14 @@ TEST_F(CliBatchesTest, WaitPrintsProgressOnStderrUntilTheBatchEnds) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> progress = Lines(r.err);
   ASSERT_GE(progress.size(), 2u) << r.err;
-  EXPECT_EQ(progress.front(), absl::StrCat(id, ": in_progress, 0 of 3 done (0 succeeded, 0 errored, 0 canceled, 0 expired)"));
-  EXPECT_EQ(progress.back(), absl::StrCat(id, ": ended, 3 of 3 done (2 succeeded, 1 errored, 0 canceled, 0 expired)"));
-  for (size_t i = 0; i + 1 < progress.size(); ++i) EXPECT_THAT(progress[i], HasSubstr(": in_progress, ")) << i;
+  EXPECT_EQ(progress.front(),
+            absl::StrCat(
+                id, ": in_progress, 0 of 3 done (0 succeeded, 0 errored, 0 canceled, 0 expired)"));
+  EXPECT_EQ(
+      progress.back(),
+      absl::StrCat(id, ": ended, 3 of 3 done (2 succeeded, 1 errored, 0 canceled, 0 expired)"));
+  for (size_t i = 0; i + 1 < progress.size(); ++i)
+    EXPECT_THAT(progress[i], HasSubstr(": in_progress, ")) << i;
   ASSERT_EQ(Lines(r.out).size(), 1u) << r.out;
   EXPECT_THAT(r.out, HasSubstr(R"("processing_status":"ended")"));
 }
@@ -188,10 +198,13 @@ TEST_F(CliBatchesTest, UsageErrorsExitTwoAndSendNothing) {
   ExpectFailure(Run({}), cli::kExitUsage, "a subcommand is required");
   ExpectFailure(Run({"frobnicate"}), cli::kExitUsage, "unknown subcommand \"frobnicate\"");
   ExpectFailure(Run({"create"}), cli::kExitUsage, "create needs --file");
-  ExpectFailure(Run({"create", "--file=/nonexistent/requests.jsonl"}), cli::kExitUsage, "/nonexistent/requests.jsonl");
-  ExpectFailure(Run({"create", "--file=" + WriteTemp("empty.jsonl", "\n\n")}), cli::kExitUsage, "no requests");
-  ExpectFailure(Run({"create", "--file=" + WriteTemp("bad.jsonl", std::string(kRequests) + "{not json\n")}),
-                cli::kExitUsage, "line 5");
+  ExpectFailure(Run({"create", "--file=/nonexistent/requests.jsonl"}), cli::kExitUsage,
+                "/nonexistent/requests.jsonl");
+  ExpectFailure(Run({"create", "--file=" + WriteTemp("empty.jsonl", "\n\n")}), cli::kExitUsage,
+                "no requests");
+  ExpectFailure(
+      Run({"create", "--file=" + WriteTemp("bad.jsonl", std::string(kRequests) + "{not json\n")}),
+      cli::kExitUsage, "line 5");
   ExpectFailure(Run({"get"}), cli::kExitUsage, "get takes one batch ID");
   ExpectFailure(Run({"results", "a", "b"}), cli::kExitUsage, "results takes one batch ID");
   ExpectFailure(Run({"list", "extra"}), cli::kExitUsage, "list takes no arguments");
@@ -200,12 +213,14 @@ TEST_F(CliBatchesTest, UsageErrorsExitTwoAndSendNothing) {
 
 TEST_F(CliBatchesTest, RefusedCallsExitWithTheirCodesClass) {
   // The server's validation: the bad custom_id, named with its index.
-  const std::string bad_id = absl::StrReplaceAll(kRequests, {{R"("custom_id":"second")", R"("custom_id":"no spaces")"}});
-  ExpectFailure(Run({"create", "--file=" + WriteTemp("bad_id.jsonl", bad_id)}), cli::kExitFixRequest,
-                "requests[1].custom_id");
+  const std::string bad_id =
+      absl::StrReplaceAll(kRequests, {{R"("custom_id":"second")", R"("custom_id":"no spaces")"}});
+  ExpectFailure(Run({"create", "--file=" + WriteTemp("bad_id.jsonl", bad_id)}),
+                cli::kExitFixRequest, "requests[1].custom_id");
   ExpectFailure(Run({"get", "msgbatch_unknown"}), cli::kExitFixRequest, "NOT_FOUND");
   ExpectFailure(Run({"results", "msgbatch_unknown"}), cli::kExitFixRequest, "NOT_FOUND");
-  ExpectFailure(Run({"wait", "msgbatch_unknown", "--poll_interval=10ms"}), cli::kExitFixRequest, "NOT_FOUND");
+  ExpectFailure(Run({"wait", "msgbatch_unknown", "--poll_interval=10ms"}), cli::kExitFixRequest,
+                "NOT_FOUND");
   EXPECT_EQ(h_.upstream().request_count(), 3) << "the invalid batch never reached the upstream";
 }
 

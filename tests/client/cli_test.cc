@@ -32,9 +32,8 @@
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/subprocess.h"
-#include "tests/testing/unparsable_reply_server.h"
 #include "tests/testing/test_pki.h"
-
+#include "tests/testing/unparsable_reply_server.h"
 
 namespace claude::testing {
 namespace {

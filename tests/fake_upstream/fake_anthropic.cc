@@ -198,7 +198,8 @@ void FakeAnthropic::Impl::OnRequest(evhttp_request* req) {
 void FakeAnthropic::Impl::SendEcho(evhttp_request* req, const EchoAnswer& answer, int n) {
   evkeyvalq* out = evhttp_request_get_output_headers(req);
   evhttp_add_header(out, "content-type", answer.content_type.c_str());
-  for (const auto& [name, value] : answer.extra_headers) evhttp_add_header(out, name.c_str(), value.c_str());
+  for (const auto& [name, value] : answer.extra_headers)
+    evhttp_add_header(out, name.c_str(), value.c_str());
   evhttp_add_header(out, "request-id", absl::StrCat("req_fake_", n).c_str());
   evhttp_add_header(out, "anthropic-ratelimit-requests-remaining", "999");
   evbuffer_add(evhttp_request_get_output_buffer(req), answer.body.data(), answer.body.size());

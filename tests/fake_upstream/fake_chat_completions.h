@@ -27,7 +27,6 @@
 
 namespace claude::testing {
 
-
 // The echo reply to the chat completions request `body`; `n` numbers the request (ids).
 EchoAnswer ChatCompletionsEcho(absl::string_view body, int n);
 

@@ -59,21 +59,25 @@ std::string SigV4Problem(const RecordedRequest& request, const FakeCloudCredenti
   if (authorization == nullptr || date == nullptr || host == nullptr) {
     return "missing authorization, x-amz-date or host";
   }
-  // AWS4-HMAC-SHA256 Credential=ID/DATE/REGION/SERVICE/aws4_request, SignedHeaders=a;b, Signature=..
+  // AWS4-HMAC-SHA256 Credential=ID/DATE/REGION/SERVICE/aws4_request, SignedHeaders=a;b,
+  // Signature=..
   absl::string_view signed_names;
-  for (absl::string_view part : absl::StrSplit(*authorization, absl::ByAnyChar(" ,"), absl::SkipEmpty())) {
+  for (absl::string_view part :
+       absl::StrSplit(*authorization, absl::ByAnyChar(" ,"), absl::SkipEmpty())) {
     if (absl::ConsumePrefix(&part, "SignedHeaders=")) signed_names = part;
   }
-  const std::string scope_prefix = absl::StrCat(" Credential=", credentials.aws_access_key_id, "/",
-                                                date->substr(0, 8), "/", credentials.aws_region,
-                                                "/bedrock/aws4_request,");
+  const std::string scope_prefix =
+      absl::StrCat(" Credential=", credentials.aws_access_key_id, "/", date->substr(0, 8), "/",
+                   credentials.aws_region, "/bedrock/aws4_request,");
   if (!absl::StrContains(*authorization, scope_prefix)) return "wrong key id or credential scope";
   // YYYYMMDDTHHMMSSZ (absl::ParseTime's %Y would read every digit).
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (date->size() != 16 || (*date)[8] != 'T' || (*date)[15] != 'Z' ||
-      !absl::SimpleAtoi(date->substr(0, 4), &year) || !absl::SimpleAtoi(date->substr(4, 2), &month) ||
+      !absl::SimpleAtoi(date->substr(0, 4), &year) ||
+      !absl::SimpleAtoi(date->substr(4, 2), &month) ||
       !absl::SimpleAtoi(date->substr(6, 2), &day) || !absl::SimpleAtoi(date->substr(9, 2), &hour) ||
-      !absl::SimpleAtoi(date->substr(11, 2), &minute) || !absl::SimpleAtoi(date->substr(13, 2), &second)) {
+      !absl::SimpleAtoi(date->substr(11, 2), &minute) ||
+      !absl::SimpleAtoi(date->substr(13, 2), &second)) {
     return "bad x-amz-date";
   }
   const absl::Time now = absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, second),
@@ -111,8 +115,11 @@ EchoAnswer VertexEcho(const RecordedRequest& request, int n, absl::string_view t
   if (!cloud.google_token.empty()) {
     const std::string* authorization = FindHeader(request.headers, "authorization");
     if (authorization == nullptr || *authorization != "Bearer " + cloud.google_token) {
-      return {401, kJson,
-              GoogleErrorBody(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."), {}};
+      return {401,
+              kJson,
+              GoogleErrorBody(401, "UNAUTHENTICATED",
+                              "Request had invalid authentication credentials."),
+              {}};
     }
   }
   const size_t colon = target.rfind(':');
@@ -131,21 +138,27 @@ EchoAnswer VertexEcho(const RecordedRequest& request, int n, absl::string_view t
   }
   if (!problem.empty()) return {400, kJson, GoogleErrorBody(400, "INVALID_ARGUMENT", problem), {}};
   if (model == "count-tokens") return CountTokensEcho(parsed);
-  return EchoReply(n, model, parsed, method == "streamRawPredict" ? EchoFraming::kSse : EchoFraming::kJson);
+  return EchoReply(n, model, parsed,
+                   method == "streamRawPredict" ? EchoFraming::kSse : EchoFraming::kJson);
 }
 
 EchoAnswer BedrockEcho(const RecordedRequest& request, int n, absl::string_view target,
                        const FakeCloudCredentials& cloud) {
   const auto fail = [n](int status, const char* exception, absl::string_view message) {
-    return EchoAnswer{status, kJson, AwsErrorBody(message),
-                      {{"x-amzn-errortype", absl::StrCat(exception, ":http://internal.amazon.com/coral/")},
-                       {"x-amzn-requestid", absl::StrCat("aws-fake-", n)}}};
+    return EchoAnswer{
+        status,
+        kJson,
+        AwsErrorBody(message),
+        {{"x-amzn-errortype", absl::StrCat(exception, ":http://internal.amazon.com/coral/")},
+         {"x-amzn-requestid", absl::StrCat("aws-fake-", n)}}};
   };
   if (!cloud.aws_secret_access_key.empty()) {
     if (const std::string problem = SigV4Problem(request, cloud); !problem.empty()) {
-      return fail(403, "InvalidSignatureException",
-                  absl::StrCat("The request signature we calculated does not match the signature you "
-                               "provided: ", problem));
+      return fail(
+          403, "InvalidSignatureException",
+          absl::StrCat("The request signature we calculated does not match the signature you "
+                       "provided: ",
+                       problem));
     }
   }
   const size_t slash = target.find('/');
@@ -166,8 +179,9 @@ EchoAnswer BedrockEcho(const RecordedRequest& request, int n, absl::string_view 
     problem = "extraneous key [stream] is not permitted";
   }
   if (!problem.empty()) return fail(400, "ValidationException", problem);
-  return EchoReply(n, model, parsed,
-                   action == "invoke-with-response-stream" ? EchoFraming::kEventStream : EchoFraming::kJson);
+  return EchoReply(
+      n, model, parsed,
+      action == "invoke-with-response-stream" ? EchoFraming::kEventStream : EchoFraming::kJson);
 }
 
 }  // namespace claude::testing

@@ -56,8 +56,8 @@ std::string LastUserText(const v1::CreateMessageRequest& request) {
 
 // The echo stream's events, in order: (event type, JSON data).
 std::vector<std::pair<absl::string_view, std::string>> EchoEvents(int n, const std::string& model,
-                                                                   const std::string& text,
-                                                                   int input_tokens) {
+                                                                  const std::string& text,
+                                                                  int input_tokens) {
   std::vector<absl::string_view> pieces = WordPieces(text);
   std::vector<std::pair<absl::string_view, std::string>> events;
   events.reserve(pieces.size() + 5);
@@ -65,9 +65,8 @@ std::vector<std::pair<absl::string_view, std::string>> EchoEvents(int n, const s
   AppendMessageJson(n, model, nullptr, input_tokens, 1, &data);
   data += "}";
   events.emplace_back("message_start", std::move(data));
-  events.emplace_back("content_block_start",
-                      R"({"type":"content_block_start","index":0,)"
-                      R"("content_block":{"type":"text","text":""}})");
+  events.emplace_back("content_block_start", R"({"type":"content_block_start","index":0,)"
+                                             R"("content_block":{"type":"text","text":""}})");
   for (absl::string_view piece : pieces) {
     data.assign(R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":)");
     AppendJsonString(piece, &data);
@@ -75,10 +74,10 @@ std::vector<std::pair<absl::string_view, std::string>> EchoEvents(int n, const s
     events.emplace_back("content_block_delta", std::move(data));
   }
   events.emplace_back("content_block_stop", R"({"type":"content_block_stop","index":0})");
-  events.emplace_back("message_delta",
-                      absl::StrCat(R"({"type":"message_delta","delta":{"stop_reason":"end_turn",)",
-                                   R"("stop_sequence":null},"usage":{"output_tokens":)",
-                                   pieces.size(), "}}"));
+  events.emplace_back(
+      "message_delta",
+      absl::StrCat(R"({"type":"message_delta","delta":{"stop_reason":"end_turn",)",
+                   R"("stop_sequence":null},"usage":{"output_tokens":)", pieces.size(), "}}"));
   events.emplace_back("message_stop", R"({"type":"message_stop"})");
   return events;
 }
@@ -106,7 +105,8 @@ std::string EchoEventStream(int n, const std::string& model, const std::string& 
 
 void AppendMessageJson(int n, const std::string& model, const std::string* text, int input_tokens,
                        int output_tokens, std::string* out) {
-  absl::StrAppend(out, R"({"id":"msg_fake_)", n, R"(","type":"message","role":"assistant","model":)");
+  absl::StrAppend(out, R"({"id":"msg_fake_)", n,
+                  R"(","type":"message","role":"assistant","model":)");
   AppendJsonString(model, out);
   if (text == nullptr) {
     out->append(R"(,"content":[],"stop_reason":null)");
@@ -135,12 +135,14 @@ std::string ApiErrorBody(absl::string_view type, absl::string_view message, int 
 std::string EchoMessageJson(int n, const v1::CreateMessageRequest& request) {
   const std::string text = "Echo: " + LastUserText(request);
   std::string json;
-  AppendMessageJson(n, request.model(), &text, RequestWords(request), static_cast<int>(WordPieces(text).size()),
-                    &json);
+  AppendMessageJson(n, request.model(), &text, RequestWords(request),
+                    static_cast<int>(WordPieces(text).size()), &json);
   return json;
 }
 
-std::string LastUserTextOf(const v1::CreateMessageRequest& request) { return LastUserText(request); }
+std::string LastUserTextOf(const v1::CreateMessageRequest& request) {
+  return LastUserText(request);
+}
 
 EchoAnswer EchoReply(int n, const std::string& model, const v1::CreateMessageRequest& request,
                      EchoFraming framing) {
@@ -150,12 +152,15 @@ EchoAnswer EchoReply(int n, const std::string& model, const v1::CreateMessageReq
     case EchoFraming::kSse:
       return {200, "text/event-stream", EchoSse(n, model, text, input_tokens), {}};
     case EchoFraming::kEventStream:
-      return {200, "application/vnd.amazon.eventstream", EchoEventStream(n, model, text, input_tokens), {}};
-    case EchoFraming::kJson:
-      break;
+      return {200,
+              "application/vnd.amazon.eventstream",
+              EchoEventStream(n, model, text, input_tokens),
+              {}};
+    case EchoFraming::kJson: break;
   }
   std::string json;
-  AppendMessageJson(n, model, &text, input_tokens, static_cast<int>(WordPieces(text).size()), &json);
+  AppendMessageJson(n, model, &text, input_tokens, static_cast<int>(WordPieces(text).size()),
+                    &json);
   return {200, kJson, std::move(json), {}};
 }
 
@@ -176,17 +181,17 @@ EchoAnswer MessagesEcho(const std::string& body, int n, bool count_tokens) {
   if (request.has_extra_fields()) {
     const auto& extra = request.extra_fields().fields();
     auto it = extra.find("stream");
-    stream = it != extra.end() &&
-             it->second.kind_case() == google::protobuf::Value::kBoolValue &&
+    stream = it != extra.end() && it->second.kind_case() == google::protobuf::Value::kBoolValue &&
              it->second.bool_value();
   }
   return EchoReply(n, request.model(), request, stream ? EchoFraming::kSse : EchoFraming::kJson);
 }
 
 EchoAnswer ModelListEcho() {
-  return {200, kJson,
-          absl::StrCat(R"({"data":[)", kModelJson, R"(],"has_more":false,"first_id":")", kFakeModelId,
-                       R"(","last_id":")", kFakeModelId, R"("})"),
+  return {200,
+          kJson,
+          absl::StrCat(R"({"data":[)", kModelJson, R"(],"has_more":false,"first_id":")",
+                       kFakeModelId, R"(","last_id":")", kFakeModelId, R"("})"),
           {}};
 }
 

@@ -31,7 +31,8 @@ FakeReply GeneratedSseReply(int64_t deltas, size_t delta_bytes, absl::Duration b
   reply.delay_between_chunks = between;
   // Words of five letters and a space, cut to delta_bytes: plain ASCII, so no JSON escaping.
   std::string text;
-  for (size_t i = 0; i < delta_bytes; ++i) text += (i % 6 == 5) ? ' ' : static_cast<char>('a' + i % 6);
+  for (size_t i = 0; i < delta_bytes; ++i)
+    text += (i % 6 == 5) ? ' ' : static_cast<char>('a' + i % 6);
   std::string delta;
   AppendSseEvent("content_block_delta",
                  absl::StrCat(R"({"type":"content_block_delta","index":0,)",
@@ -57,10 +58,11 @@ FakeReply GeneratedSseReply(int64_t deltas, size_t delta_bytes, absl::Duration b
     } else if (i == deltas + 2) {
       AppendSseEvent("content_block_stop", R"({"type":"content_block_stop","index":0})", piece);
     } else if (i == deltas + 3) {
-      AppendSseEvent("message_delta",
-                     absl::StrCat(R"({"type":"message_delta","delta":{"stop_reason":"end_turn",)",
-                                  R"("stop_sequence":null},"usage":{"output_tokens":)", deltas, "}}"),
-                     piece);
+      AppendSseEvent(
+          "message_delta",
+          absl::StrCat(R"({"type":"message_delta","delta":{"stop_reason":"end_turn",)",
+                       R"("stop_sequence":null},"usage":{"output_tokens":)", deltas, "}}"),
+          piece);
     } else if (i == deltas + 4) {
       AppendSseEvent("message_stop", R"({"type":"message_stop"})", piece);
     } else {

@@ -169,8 +169,9 @@ int main(int argc, char** argv) {
   }
   if (fail_status != 0) {
     (*fake)->SetDefaultReply(claude::testing::JsonReply(
-        fail_status, claude::testing::ApiErrorBody(fail_status == 529 ? "overloaded_error" : "api_error",
-                                                   "failing as told (--fail_status)", 0)));
+        fail_status,
+        claude::testing::ApiErrorBody(fail_status == 529 ? "overloaded_error" : "api_error",
+                                      "failing as told (--fail_status)", 0)));
   }
   (*fake)->batches().set_processing_time(absl::GetFlag(FLAGS_batch_processing_time));
   (*fake)->batches().set_cancel_time(absl::GetFlag(FLAGS_batch_processing_time));

@@ -154,15 +154,9 @@ void FakeAnthropic::Impl::Arm(ReplyState* s, Wait wait, absl::Duration delay) {
 void FakeAnthropic::Impl::OnTimerCb(evutil_socket_t, short, void* arg) {
   auto* s = static_cast<ReplyState*>(arg);
   switch (s->wait) {
-    case Wait::kHead:
-      s->impl->SendHead(s);
-      break;
-    case Wait::kChunk:
-      s->impl->WritePending(s);
-      break;
-    case Wait::kDrop:
-      s->impl->DropWhenFlushed(s);
-      break;
+    case Wait::kHead: s->impl->SendHead(s); break;
+    case Wait::kChunk: s->impl->WritePending(s); break;
+    case Wait::kDrop: s->impl->DropWhenFlushed(s); break;
   }
 }
 

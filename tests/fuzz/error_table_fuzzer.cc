@@ -12,9 +12,9 @@
 
 #include "absl/strings/ascii.h"
 #include "claude/v1/messages.pb.h"
+#include "common/codec/json_mapping.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "common/codec/json_mapping.h"
 #include "service/errors/error_table.h"
 #include "service/upstream/messages_api_error.h"
 

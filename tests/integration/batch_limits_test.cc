@@ -132,7 +132,7 @@ TEST(BatchLimitsTest, InRedisTwoReplicasShareTheBatchsCount) {
   ServerHarness a(LimitedTo10PerMinute(&redis)), b(LimitedTo10PerMinute(&redis));
   auto stub_a = v1::MessageBatches::NewStub(a.channel());
   auto stub_b = v1::MessageBatches::NewStub(b.channel());
-  ASSERT_TRUE(Create(*stub_a, BatchOf(7, "a")).ok());  // 8 of 10
+  ASSERT_TRUE(Create(*stub_a, BatchOf(7, "a")).ok());                           // 8 of 10
   ExpectRequestsRefusal(Create(*stub_b, BatchOf(2, "b")), /*retryable=*/true);  // 3 more: 11
   ASSERT_TRUE(Create(*stub_b, BatchOf(1, "c")).ok());
   EXPECT_EQ(a.upstream().request_count() + b.upstream().request_count(), 2);

@@ -41,13 +41,15 @@ class BatchRoutingTest : public ::testing::Test {
   - name: bedrock
     dialect: bedrock
     region: us-east-1
-    base_url: )", config.upstream.base_url, R"(
+    base_url: )",
+                                      config.upstream.base_url, R"(
     auth: {type: none}
 )");
       if (with_messages) {
-        absl::StrAppend(&text, "  - name: first\n    dialect: messages\n    base_url: ", first_->base_url(),
-                        "\n    auth: {type: none}\n  - name: second\n    dialect: messages\n    base_url: ",
-                        second_->base_url(), "\n    auth: {type: none}\n");
+        absl::StrAppend(
+            &text, "  - name: first\n    dialect: messages\n    base_url: ", first_->base_url(),
+            "\n    auth: {type: none}\n  - name: second\n    dialect: messages\n    base_url: ",
+            second_->base_url(), "\n    auth: {type: none}\n");
       }
       // Every model goes to Bedrock: batches must not follow the model routes.
       absl::StrAppend(&text, "routes:\n  - model: \"*\"\n    upstreams: [bedrock]\n", extra, "\n");
@@ -116,7 +118,8 @@ TEST_F(BatchRoutingTest, EveryBatchRpcGoesToTheFirstMessagesUpstreamByDefault) {
   // create, get, list, cancel, the results' get and download, delete
   EXPECT_EQ(first_->request_count(), 7);
   EXPECT_EQ(second_->request_count(), 0);
-  EXPECT_EQ(harness_->upstream().request_count(), 0) << "the model routes' Bedrock upstream saw nothing";
+  EXPECT_EQ(harness_->upstream().request_count(), 0)
+      << "the model routes' Bedrock upstream saw nothing";
 }
 
 TEST_F(BatchRoutingTest, EveryBatchRpcGoesToTheUpstreamTheFileNames) {
@@ -140,7 +143,8 @@ TEST_F(BatchRoutingTest, WithoutAMessagesUpstreamEveryBatchRpcIsUnimplemented) {
   EXPECT_THAT(created.error_message(), HasSubstr("Message Batches are a Messages API feature"));
   v1::GetMessageBatchRequest get;
   get.set_message_batch_id("msgbatch_x");
-  EXPECT_EQ(stub_->GetMessageBatch(Context().get(), get, &batch).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(stub_->GetMessageBatch(Context().get(), get, &batch).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
   v1::StreamMessageBatchResultsRequest results;
   results.set_message_batch_id("msgbatch_x");
   auto context = Context();
@@ -154,10 +158,11 @@ TEST_F(BatchRoutingTest, WithoutAMessagesUpstreamEveryBatchRpcIsUnimplemented) {
 // A file whose `batches` names a Bedrock upstream does not load: the server refuses to start.
 TEST(BatchRoutingFileTest, BatchesOnANonMessagesUpstreamStopsTheServer) {
   const std::string path = absl::StrCat(::testing::TempDir(), "/batch_routing_bad.yaml");
-  std::ofstream(path, std::ios::trunc) << "upstreams:\n  - name: bedrock\n    dialect: bedrock\n"
-                                          "    region: us-east-1\n    base_url: http://127.0.0.1:1\n"
-                                          "    auth: {type: none}\nroutes:\n  - model: \"*\"\n"
-                                          "    upstreams: [bedrock]\nbatches: bedrock\n";
+  std::ofstream(path, std::ios::trunc)
+      << "upstreams:\n  - name: bedrock\n    dialect: bedrock\n"
+         "    region: us-east-1\n    base_url: http://127.0.0.1:1\n"
+         "    auth: {type: none}\nroutes:\n  - model: \"*\"\n"
+         "    upstreams: [bedrock]\nbatches: bedrock\n";
   ServerConfig config;
   config.listen = "127.0.0.1:0";
   config.upstream.base_url = "http://127.0.0.1:1";

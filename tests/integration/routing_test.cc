@@ -38,15 +38,15 @@ class RoutingTest : public ::testing::Test {
     ASSERT_TRUE(b.ok());
     b_ = *std::move(b);
     // Parameterized tests are named "Name/N": no folders in the file's name.
-    const std::string name =
-        absl::StrReplaceAll(::testing::UnitTest::GetInstance()->current_test_info()->name(), {{"/", "_"}});
+    const std::string name = absl::StrReplaceAll(
+        ::testing::UnitTest::GetInstance()->current_test_info()->name(), {{"/", "_"}});
     dir_ = ::testing::TempDir();
     path_ = absl::StrCat(dir_, "/routing_test_", name, ".yaml");
     HarnessOptions options;
     options.max_retries = 2;
     options.configure = [this, file, metrics, more](ServerConfig& config) {
-      std::ofstream(path_, std::ios::trunc)
-          << absl::StrReplaceAll(file, {{"A_URL", config.upstream.base_url}, {"B_URL", b_->base_url()}, {"DIR", dir_}});
+      std::ofstream(path_, std::ios::trunc) << absl::StrReplaceAll(
+          file, {{"A_URL", config.upstream.base_url}, {"B_URL", b_->base_url()}, {"DIR", dir_}});
       config.upstreams_file = path_;
       if (metrics) config.metrics_listen = "127.0.0.1:0";
       if (more) more(config);
@@ -98,8 +98,10 @@ routes:
 
 // The first SSE events of the echo stream: message_start alone.
 std::string MessageStartEvent() {
-  return "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":"
-         "\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":"
+  return "event: message_start\ndata: "
+         "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":"
+         "\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_"
+         "reason\":"
          "null,\"usage\":{\"input_tokens\":3,\"output_tokens\":0}}}\n\n";
 }
 
@@ -152,7 +154,8 @@ routes:
   ASSERT_TRUE(harness_->messages().CountTokens(&context, count, &tokens).ok());
   ASSERT_EQ(a().request_count(), 3);
   EXPECT_THAT(a().requests()[0].body, HasSubstr(R"("model":"claude-sonnet-4-5-20250929")"));
-  EXPECT_THAT(a().requests()[1].body, HasSubstr(R"("model":"claude-haiku-4-5")"));  // not in the map
+  EXPECT_THAT(a().requests()[1].body,
+              HasSubstr(R"("model":"claude-haiku-4-5")"));  // not in the map
   EXPECT_THAT(a().requests()[2].body, HasSubstr(R"("model":"claude-sonnet-4-5-20250929")"));
 }
 
@@ -169,7 +172,8 @@ routes:
   - {model: "*", upstreams: [hole, b]}
 )",
                                   {{"HOLE_URL", hole_url}}),
-              /*metrics=*/true, [](ServerConfig& config) { config.transport.connect_timeout = absl::Seconds(30); });
+              /*metrics=*/true,
+              [](ServerConfig& config) { config.transport.connect_timeout = absl::Seconds(30); });
   claude::v1::Message reply;
   const auto started = std::chrono::steady_clock::now();
   const grpc::Status status = Create("claude-sonnet-4-5", &reply);
@@ -181,7 +185,9 @@ routes:
   EXPECT_EQ(b().request_count(), 1);
   EXPECT_EQ((*black_hole)->connection_count(), 0);
   const std::vector<MetricSample> metrics = Metrics();
-  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_attempts_total", {{"upstream", "hole"}, {"http_status", "none"}}), 1);
+  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_attempts_total",
+                       {{"upstream", "hole"}, {"http_status", "none"}}),
+            1);
 }
 
 TEST_F(RoutingTest, AnUpstreamsMaxConnectionsQueuesTheRestInOrder) {
@@ -246,7 +252,8 @@ routes:
   - {model: claude-opus-4-1, upstreams: [vertex]}
   - {model: claude-haiku-4-5, upstreams: [a]}
 )");
-  const auto list = [&](claude::v1::ListModelsRequest request, claude::v1::ListModelsResponse* page) {
+  const auto list = [&](claude::v1::ListModelsRequest request,
+                        claude::v1::ListModelsResponse* page) {
     grpc::ClientContext context;
     return harness_->models().ListModels(&context, request, page);
   };
@@ -306,7 +313,8 @@ TEST_F(RoutingTest, AKeyRefusedWith403IsParkedAndTheOthersServe) {
 routes:
   - {model: "*", upstreams: [a]}
 )");
-  a().Enqueue(JsonReply(403, R"({"type":"error","error":{"type":"permission_error","message":"no"}})"));
+  a().Enqueue(
+      JsonReply(403, R"({"type":"error","error":{"type":"permission_error","message":"no"}})"));
   claude::v1::Message reply;
   // The server's own key was refused: never reported as the caller's auth failure.
   const grpc::Status refused = Create("claude-sonnet-4-5", &reply);
@@ -315,7 +323,8 @@ routes:
   const std::vector<RecordedRequest> requests = a().requests();
   ASSERT_EQ(requests.size(), 4u);
   EXPECT_EQ(*FindHeader(requests[0].headers, "x-api-key"), "sk-ant-a");
-  for (int i = 1; i < 4; ++i) EXPECT_EQ(*FindHeader(requests[i].headers, "x-api-key"), "sk-ant-b") << i;
+  for (int i = 1; i < 4; ++i)
+    EXPECT_EQ(*FindHeader(requests[i].headers, "x-api-key"), "sk-ant-b") << i;
 }
 
 // ---- Spread and failover.
@@ -362,7 +371,8 @@ class RetryableStatusTest : public RoutingTest, public ::testing::WithParamInter
 
 TEST_P(RetryableStatusTest, FailsOverToTheNextUpstream) {
   StartServer(kAThenB);
-  a().Enqueue(JsonReply(GetParam(), R"({"type":"error","error":{"type":"api_error","message":"no"}})"));
+  a().Enqueue(
+      JsonReply(GetParam(), R"({"type":"error","error":{"type":"api_error","message":"no"}})"));
   claude::v1::Message reply;
   const grpc::Status status = Create("claude-sonnet-4-5", &reply);
   ASSERT_TRUE(status.ok()) << GetParam() << ": " << status.error_message();
@@ -370,11 +380,13 @@ TEST_P(RetryableStatusTest, FailsOverToTheNextUpstream) {
   EXPECT_EQ(b().request_count(), 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Statuses, RetryableStatusTest, ::testing::Values(408, 409, 429, 500, 502, 503, 504, 529));
+INSTANTIATE_TEST_SUITE_P(Statuses, RetryableStatusTest,
+                         ::testing::Values(408, 409, 429, 500, 502, 503, 504, 529));
 
 TEST_F(RoutingTest, ACallersMistakeIsNotFailedOver) {
   StartServer(kAThenB);
-  a().Enqueue(JsonReply(400, R"({"type":"error","error":{"type":"invalid_request_error","message":"bad"}})"));
+  a().Enqueue(JsonReply(
+      400, R"({"type":"error","error":{"type":"invalid_request_error","message":"bad"}})"));
   claude::v1::Message reply;
   EXPECT_EQ(Create("claude-sonnet-4-5", &reply).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(b().request_count(), 0);
@@ -384,7 +396,8 @@ TEST_F(RoutingTest, StreamsFailOverInEachPhaseBeforeTheFirstEvent) {
   StartServer(kAThenB);
   int events = 0;
   // An HTTP error status (overloaded); a connection that cannot be made is the next test.
-  a().Enqueue(JsonReply(529, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})"));
+  a().Enqueue(JsonReply(
+      529, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})"));
   grpc::Status status = Stream(&events);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_GT(events, 3);
@@ -436,10 +449,13 @@ TEST_F(RoutingTest, AnEjectedUpstreamIsProbedByOneCallAndRecovers) {
     config.ejection.consecutive_failures = 2;
     config.ejection.base_ejection = absl::Milliseconds(500);
   });
-  for (int i = 0; i < 2; ++i) a().Enqueue(JsonReply(500, R"({"type":"error","error":{"type":"api_error","message":"boom"}})"));
+  for (int i = 0; i < 2; ++i)
+    a().Enqueue(
+        JsonReply(500, R"({"type":"error","error":{"type":"api_error","message":"boom"}})"));
   claude::v1::Message reply;
   for (int i = 0; i < 2; ++i) ASSERT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
-  EXPECT_EQ(SumSamples(Metrics(), "claude_grpc_upstream_state", {{"upstream", "a"}}), 1);  // ejected
+  EXPECT_EQ(SumSamples(Metrics(), "claude_grpc_upstream_state", {{"upstream", "a"}}),
+            1);  // ejected
   ASSERT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
   EXPECT_EQ(a().request_count(), 2);  // skipped while ejected
   EXPECT_EQ(b().request_count(), 3);
@@ -454,7 +470,8 @@ TEST_F(RoutingTest, AnEjectedUpstreamIsProbedByOneCallAndRecovers) {
 TEST_F(RoutingTest, TheCallersDeadlineBoundsEveryFailover) {
   StartServer(kAThenB, /*metrics=*/false, [](ServerConfig& config) { config.max_retries = 10; });
   // Every attempt takes 400 ms to fail, on both upstreams; the caller gives 1 s in all.
-  FakeReply slow_failure = JsonReply(503, R"({"type":"error","error":{"type":"api_error","message":"down"}})");
+  FakeReply slow_failure =
+      JsonReply(503, R"({"type":"error","error":{"type":"api_error","message":"down"}})");
   slow_failure.delay_before_head = absl::Milliseconds(400);
   a().SetDefaultReply(slow_failure);
   b().SetDefaultReply(slow_failure);
@@ -474,17 +491,23 @@ TEST_F(RoutingTest, TheCallersDeadlineBoundsEveryFailover) {
 
 TEST_F(RoutingTest, EachUpstreamsLatencyIsMeasured) {
   StartServer(kAThenB, /*metrics=*/true);
-  FakeReply slow = JsonReply(503, R"({"type":"error","error":{"type":"api_error","message":"down"}})");
+  FakeReply slow =
+      JsonReply(503, R"({"type":"error","error":{"type":"api_error","message":"down"}})");
   slow.delay_before_head = absl::Milliseconds(200);
   a().Enqueue(std::move(slow));
   claude::v1::Message reply;
   ASSERT_TRUE(Create("claude-sonnet-4-5", &reply).ok());
   const std::vector<MetricSample> metrics = Metrics();
-  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_latency_seconds_count", {{"upstream", "a"}}), 1);
-  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_latency_seconds_count", {{"upstream", "b"}}), 1);
-  EXPECT_GE(SumSamples(metrics, "claude_grpc_upstream_latency_seconds_sum", {{"upstream", "a"}}), 0.2);
+  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_latency_seconds_count", {{"upstream", "a"}}),
+            1);
+  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_latency_seconds_count", {{"upstream", "b"}}),
+            1);
+  EXPECT_GE(SumSamples(metrics, "claude_grpc_upstream_latency_seconds_sum", {{"upstream", "a"}}),
+            0.2);
   // a's one attempt is past the 0.1 s bucket.
-  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_latency_seconds_bucket", {{"upstream", "a"}, {"le", "0.1"}}), 0);
+  EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_latency_seconds_bucket",
+                       {{"upstream", "a"}, {"le", "0.1"}}),
+            0);
   EXPECT_EQ(SumSamples(metrics, "claude_grpc_upstream_failovers_total", {{"upstream", "a"}}), 1);
 }
 

@@ -315,15 +315,18 @@ TEST(SharedQuotaTest, GetCallerUsageShowsCountsAndOnlyAdminsReadOthers) {
   EXPECT_EQ(own->tokens_per_month_limit(), 100000);
   // Spend and usage by caller and model: each replica exports what its own call cost; together
   // that is what Redis holds for the day.
-  const std::map<std::string, std::string> alice_sonnet = {{"caller", "alice"}, {"model", "claude-sonnet-4-5"}};
+  const std::map<std::string, std::string> alice_sonnet = {{"caller", "alice"},
+                                                           {"model", "claude-sonnet-4-5"}};
   double spend = 0;
   for (const Replica* replica : {&a, &b}) {
-    const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(replica->harness->server().metrics_port()));
+    const std::vector<MetricSample> m =
+        ParseMetrics(ScrapeMetrics(replica->harness->server().metrics_port()));
     const double replica_spend = SumSamples(m, "claude_grpc_spend_usd_total", alice_sonnet);
     EXPECT_GT(replica_spend, 0);
     spend += replica_spend;
     EXPECT_GT(SumSamples(m, "claude_grpc_tokens_total", alice_sonnet), 0);
-    EXPECT_GE(SumSamples(m, "claude_grpc_redis_round_trip_seconds_count"), 2) << "an admission and a charge";
+    EXPECT_GE(SumSamples(m, "claude_grpc_redis_round_trip_seconds_count"), 2)
+        << "an admission and a charge";
     EXPECT_EQ(SumSamples(m, "claude_grpc_quota_fail_open_admissions_total"), 0);
   }
   EXPECT_NEAR(spend, own->usd_today(), 1e-6);
@@ -365,9 +368,11 @@ TEST(SharedQuotaTest, RedissSharesTheLimitAndAnUntrustedCertificateIsRefused) {
   ASSERT_TRUE(first.ok()) << first;
   EXPECT_TRUE(b.client->CreateMessage(Hello(), Bounded()).ok());
   EXPECT_TRUE(a.client->CreateMessage(Hello(), Bounded()).ok());
-  ExpectQuotaRefusal(b.client->CreateMessage(Hello(), Bounded()).status(), "caller_requests_per_minute");
+  ExpectQuotaRefusal(b.client->CreateMessage(Hello(), Bounded()).status(),
+                     "caller_requests_per_minute");
 
-  Replica untrusting = StartReplica(redis, files, /*fail_open=*/false, StableWindows(), pki.Path("other_ca.pem"));
+  Replica untrusting =
+      StartReplica(redis, files, /*fail_open=*/false, StableWindows(), pki.Path("other_ca.pem"));
   for (int i = 0; i < 5; ++i) {
     const absl::Status refused = untrusting.client->CreateMessage(Hello(), Bounded()).status();
     ASSERT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;

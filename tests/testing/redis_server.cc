@@ -51,12 +51,13 @@ bool RedisServer::Start() {
   }
   if (port_ == 0) port_ = bench::FreeLoopbackPort();
   const std::string port = std::to_string(port_);
-  std::vector<std::string> argv = {binary, "--dir", dir_, "--save", "", "--appendonly", "no",
-                                   "--daemonize", "no"};
+  std::vector<std::string> argv = {binary,         "--dir", dir_,          "--save", "",
+                                   "--appendonly", "no",    "--daemonize", "no"};
   if (tls_cert_.empty()) {
     argv.insert(argv.end(), {"--port", port, "--bind", "127.0.0.1"});
   } else {
-    // 127.0.0.2 too: a test connects there to see a certificate that does not name the host refused.
+    // 127.0.0.2 too: a test connects there to see a certificate that does not name the host
+    // refused.
     argv.insert(argv.end(), {"--port", "0", "--tls-port", port, "--bind", "127.0.0.1", "127.0.0.2",
                              "--tls-cert-file", tls_cert_, "--tls-key-file", tls_key_,
                              "--tls-ca-cert-file", tls_ca_, "--tls-auth-clients", "no"});

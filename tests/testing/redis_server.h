@@ -40,7 +40,8 @@ class RedisServer {
   void Resume();
   int port() const { return port_; }
   std::string url() const {
-    return (tls_cert_.empty() ? "redis://" : "rediss://") + std::string("127.0.0.1:") + std::to_string(port_) + "/0";
+    return (tls_cert_.empty() ? "redis://" : "rediss://") + std::string("127.0.0.1:") +
+           std::to_string(port_) + "/0";
   }
   const std::string& error() const { return error_; }
 

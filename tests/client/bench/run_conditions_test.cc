@@ -50,7 +50,8 @@ TEST(ProcessContextSwitchesTest, AProcessThatDoesNotExistReadsAsMinusOne) {
 
 TEST(RunConditionsTest, CountsTheServersSwitchesOverTheWindowPerCall) {
   // This process stands for the server: its main thread sleeps 50 times in the window.
-  RunConditions conditions(getpid(), absl::ZeroDuration(), absl::Milliseconds(300), absl::Milliseconds(50));
+  RunConditions conditions(getpid(), absl::ZeroDuration(), absl::Milliseconds(300),
+                           absl::Milliseconds(50));
   conditions.Start();
   for (int i = 0; i < 50; ++i) usleep(1000);
   std::map<std::string, double> metrics;
@@ -64,7 +65,8 @@ TEST(RunConditionsTest, CountsTheServersSwitchesOverTheWindowPerCall) {
 }
 
 TEST(RunConditionsTest, WithoutAServerThereIsNoSwitchFigure) {
-  RunConditions conditions(-1, absl::ZeroDuration(), absl::Milliseconds(20), absl::Milliseconds(10));
+  RunConditions conditions(-1, absl::ZeroDuration(), absl::Milliseconds(20),
+                           absl::Milliseconds(10));
   conditions.Start();
   std::map<std::string, double> metrics;
   conditions.Finish(10, &metrics);

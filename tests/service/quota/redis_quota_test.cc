@@ -31,7 +31,8 @@ absl::StatusOr<RedisValue> RunCommand(RedisClient& client, std::vector<std::stri
 SharedDecision Admit(SharedLimits& store, const std::string& caller, const CallerLimits& limits,
                      int64_t requests = 1) {
   std::promise<SharedDecision> decision;
-  store.Admit(caller, limits, absl::Now(), requests, [&decision](SharedDecision d) { decision.set_value(std::move(d)); });
+  store.Admit(caller, limits, absl::Now(), requests,
+              [&decision](SharedDecision d) { decision.set_value(std::move(d)); });
   return decision.get_future().get();
 }
 
@@ -148,8 +149,9 @@ TEST(RedisClientTest, CommandSoonRidesWithTheNextCommandOrGoesWithinTheTick) {
   RedisClient client(OptionsFor(redis));
   ASSERT_TRUE(WaitConnected(client));
   std::promise<absl::StatusOr<RedisValue>> soon_reply;
-  client.CommandSoon({"INCRBY", "charged", "7"},
-                     [&soon_reply](absl::StatusOr<RedisValue> r) { soon_reply.set_value(std::move(r)); });
+  client.CommandSoon({"INCRBY", "charged", "7"}, [&soon_reply](absl::StatusOr<RedisValue> r) {
+    soon_reply.set_value(std::move(r));
+  });
   absl::StatusOr<RedisValue> read = RunCommand(client, {"GET", "charged"});
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->string, "7") << "written before the command that followed it";
@@ -158,8 +160,10 @@ TEST(RedisClientTest, CommandSoonRidesWithTheNextCommandOrGoesWithinTheTick) {
   std::promise<absl::StatusOr<RedisValue>> alone;
   std::future<absl::StatusOr<RedisValue>> alone_reply = alone.get_future();
   const absl::Time sent = absl::Now();
-  client.CommandSoon({"INCRBY", "charged", "1"}, [&alone](absl::StatusOr<RedisValue> r) { alone.set_value(r); });
-  ASSERT_EQ(alone_reply.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "never sent";
+  client.CommandSoon({"INCRBY", "charged", "1"},
+                     [&alone](absl::StatusOr<RedisValue> r) { alone.set_value(r); });
+  ASSERT_EQ(alone_reply.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+      << "never sent";
   EXPECT_EQ(alone_reply.get()->integer, 8);
   EXPECT_LT(absl::Now() - sent, absl::Seconds(1));
 }
@@ -241,7 +245,8 @@ TEST(RedisQuotaTest, RunsScriptsByShaAndResendsThemWhenRedisForgot) {
     EXPECT_TRUE(d.unavailable.ok()) << d.unavailable;
     EXPECT_FALSE(d.refusal.has_value()) << "call " << i;
   }
-  EXPECT_TRUE(Admit(store, "billing", limits).refusal.has_value()) << "the three admissions were counted";
+  EXPECT_TRUE(Admit(store, "billing", limits).refusal.has_value())
+      << "the three admissions were counted";
   ASSERT_TRUE(RunCommand(client, {"SCRIPT", "FLUSH"}).ok());
   store.Charge("billing", 40, 0, absl::Now());
   const std::string day_key = store.Key("billing", "tpd", options.windows.DayAt(absl::Now()).id);
@@ -283,10 +288,11 @@ TEST(RedisQuotaTest, ABatchCountsItsRequestsAllOrNothing) {
   d = Admit(store, "jobs", limits, 11);
   ASSERT_TRUE(d.refusal.has_value());
   EXPECT_TRUE(d.refusal->never_fits) << d.refusal->message;
-  ASSERT_FALSE(Admit(store, "jobs", limits, 3).refusal.has_value()) << "the refused ones counted nothing";
+  ASSERT_FALSE(Admit(store, "jobs", limits, 3).refusal.has_value())
+      << "the refused ones counted nothing";
   EXPECT_TRUE(Admit(store, "jobs", limits).refusal.has_value()) << "10 of 10 used";
-  absl::StatusOr<RedisValue> count =
-      RunCommand(client, {"GET", store.Key("jobs", "rpm", options.windows.MinuteAt(absl::Now()).id)});
+  absl::StatusOr<RedisValue> count = RunCommand(
+      client, {"GET", store.Key("jobs", "rpm", options.windows.MinuteAt(absl::Now()).id)});
   ASSERT_TRUE(count.ok());
   EXPECT_EQ(count->string, "10");
 }

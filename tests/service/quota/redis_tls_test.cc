@@ -22,7 +22,8 @@ using ::claude::testing::TestPki;
 
 absl::StatusOr<RedisValue> RunCommand(RedisClient& client, std::vector<std::string> args) {
   std::promise<absl::StatusOr<RedisValue>> reply;
-  client.Command(std::move(args), [&reply](absl::StatusOr<RedisValue> r) { reply.set_value(std::move(r)); });
+  client.Command(std::move(args),
+                 [&reply](absl::StatusOr<RedisValue> r) { reply.set_value(std::move(r)); });
   return reply.get_future().get();
 }
 
@@ -105,7 +106,8 @@ TEST_F(RedisTlsTest, CommandsFlowWhenTheCertificateChainsToTheCaAndNamesTheHost)
     for (int i = 0; i < 200; ++i) {
       auto reply = std::make_shared<std::promise<absl::StatusOr<RedisValue>>>();
       replies.push_back(reply->get_future());
-      client->Command({"INCR", "tls-counter-" + host}, [reply](absl::StatusOr<RedisValue> r) { reply->set_value(r); });
+      client->Command({"INCR", "tls-counter-" + host},
+                      [reply](absl::StatusOr<RedisValue> r) { reply->set_value(r); });
     }
     for (int i = 0; i < 200; ++i) {
       absl::StatusOr<RedisValue> r = replies[i].get();

@@ -97,12 +97,14 @@ TEST(RouterTest, BatchesGoToTheBatchesUpstreamAlone) {
   Fixture f;
   const auto build = [](const Dialect&) { return HttpRequest{}; };
   absl::StatusOr<std::vector<UpstreamTarget>> plan = f.router->PlanBatches(build);
-  EXPECT_EQ(plan.status().code(), absl::StatusCode::kUnimplemented) << "the fixture names no batches upstream";
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kUnimplemented)
+      << "the fixture names no batches upstream";
   EXPECT_THAT(std::string(plan.status().message()), ::testing::HasSubstr("Messages API feature"));
 
-  Router router(std::vector<RoutedUpstream>{{"a", f.a, absl::ZeroDuration(), {}},
-                                            {"b", f.b, absl::Seconds(30), {}}},
-                {}, EjectionPolicy{}, [] { return 0.0; }, /*batches=*/1);
+  Router router(
+      std::vector<RoutedUpstream>{{"a", f.a, absl::ZeroDuration(), {}},
+                                  {"b", f.b, absl::Seconds(30), {}}},
+      {}, EjectionPolicy{}, [] { return 0.0; }, /*batches=*/1);
   for (int i = 0; i < 10; ++i) router.health(1).OnFailure(kNow);  // ejected
   plan = router.PlanBatches(build);
   ASSERT_TRUE(plan.ok()) << plan.status();

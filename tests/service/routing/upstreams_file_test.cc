@@ -107,8 +107,9 @@ TEST(UpstreamsFileTest, BatchesGoToAMessagesUpstream) {
   EXPECT_EQ(config->batches, std::optional<size_t>(2)) << "the first messages upstream: anthropic";
 
   const std::string two = absl::StrReplaceAll(
-      kFull, {{"  - name: gateway\n", "  - name: anthropic-eu\n    dialect: messages\n    base_url: http://eu\n"
-                                       "  - name: gateway\n"},
+      kFull, {{"  - name: gateway\n",
+               "  - name: anthropic-eu\n    dialect: messages\n    base_url: http://eu\n"
+               "  - name: gateway\n"},
               {"routes:\n", "batches: anthropic-eu\nroutes:\n"}});
   config = ParseUpstreamsFile(two, "up.yaml");
   ASSERT_TRUE(config.ok()) << config.status();
@@ -145,7 +146,8 @@ TEST_P(UpstreamsFileErrorTest, NamesTheLineAndTheKey) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, UpstreamsFileErrorTest,
     ::testing::Values(
-        BadCase{"UnknownTopLevelKey", "routes:\n", "rutes:\n", "up.yaml:27: (top level).rutes: unknown key"},
+        BadCase{"UnknownTopLevelKey", "routes:\n", "rutes:\n",
+                "up.yaml:27: (top level).rutes: unknown key"},
         BadCase{"UnknownUpstreamKey", "    max_connections: 100", "    max_conections: 100",
                 "up.yaml:9: upstreams[0].max_conections: unknown key"},
         BadCase{"UnknownAuthKey", "token_file: /var", "tokenfile: /var",
@@ -155,40 +157,61 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"UnknownAuthType", "type: bearer", "type: basic",
                 "upstreams[3].auth.type: unknown auth type \"basic\""},
         BadCase{"AuthThatDoesNotFit", "type: google_token, token_file: /var/run/google/token",
-                "type: x-api-key, key_files: [/k]", "upstreams[1].auth.type: does not fit dialect vertex"},
-        BadCase{"MissingProject", "    project: my-project\n", "", "up.yaml:12: upstreams[1].project: missing"},
+                "type: x-api-key, key_files: [/k]",
+                "upstreams[1].auth.type: does not fit dialect vertex"},
+        BadCase{"MissingProject", "    project: my-project\n", "",
+                "up.yaml:12: upstreams[1].project: missing"},
         BadCase{"MissingRegion", "    region: us-east-1\n", "", "upstreams[0].region: missing"},
         BadCase{"MissingBaseUrl", "    base_url: https://api.anthropic.com/\n", "",
                 "upstreams[2].base_url: missing"},
-        BadCase{"BadUrl", "http://127.0.0.1:8080/v1", "ftp://x", "up.yaml:25: upstreams[3].base_url: must start"},
-        BadCase{"UrlWithUser", "http://127.0.0.1:8080/v1", "http://u:p@host", "upstreams[3].base_url: must be"},
-        BadCase{"BadDuration", "connect_timeout: 5s", "connect_timeout: five", "up.yaml:7: upstreams[0].connect_timeout"},
-        BadCase{"NegativeDuration", "timeout: 10m", "timeout: -1s", "upstreams[0].timeout: must be positive"},
-        BadCase{"BadInteger", "max_connections: 100", "max_connections: lots", "upstreams[0].max_connections: expected an integer"},
-        BadCase{"EmptyKeyFiles", "key_files: [/s/gw]", "key_files: []", "upstreams[3].auth.key_files: must not be empty"},
-        BadCase{"DuplicateUpstream", "name: gateway", "name: anthropic", "up.yaml:23: upstreams[3].name: upstream \"anthropic\" defined twice"},
+        BadCase{"BadUrl", "http://127.0.0.1:8080/v1", "ftp://x",
+                "up.yaml:25: upstreams[3].base_url: must start"},
+        BadCase{"UrlWithUser", "http://127.0.0.1:8080/v1", "http://u:p@host",
+                "upstreams[3].base_url: must be"},
+        BadCase{"BadDuration", "connect_timeout: 5s", "connect_timeout: five",
+                "up.yaml:7: upstreams[0].connect_timeout"},
+        BadCase{"NegativeDuration", "timeout: 10m", "timeout: -1s",
+                "upstreams[0].timeout: must be positive"},
+        BadCase{"BadInteger", "max_connections: 100", "max_connections: lots",
+                "upstreams[0].max_connections: expected an integer"},
+        BadCase{"EmptyKeyFiles", "key_files: [/s/gw]", "key_files: []",
+                "upstreams[3].auth.key_files: must not be empty"},
+        BadCase{"DuplicateUpstream", "name: gateway", "name: anthropic",
+                "up.yaml:23: upstreams[3].name: upstream \"anthropic\" defined twice"},
         BadCase{"BadName", "name: gateway", "name: \"gate way\"", "upstreams[3].name: names are"},
-        BadCase{"UnknownUpstreamInRoute", "upstreams: [anthropic, gateway]", "upstreams: [anthropic, nowhere]",
+        BadCase{"UnknownUpstreamInRoute", "upstreams: [anthropic, gateway]",
+                "upstreams: [anthropic, nowhere]",
                 "up.yaml:34: routes[1].upstreams[1]: unknown upstream \"nowhere\""},
-        BadCase{"UpstreamTwiceInRoute", "upstreams: [anthropic, gateway]", "upstreams: [anthropic, anthropic]",
+        BadCase{"UpstreamTwiceInRoute", "upstreams: [anthropic, gateway]",
+                "upstreams: [anthropic, anthropic]",
                 "routes[1].upstreams[1]: upstream \"anthropic\" listed twice"},
         BadCase{"DecreasingRank", "{upstream: vertex-us, rank: 1, weight: 1}\n      - anthropic",
                 "{upstream: vertex-us, rank: 2, weight: 1}\n      - {upstream: anthropic, rank: 1}",
                 "up.yaml:32: routes[0].upstreams[2].rank: ranks never decrease"},
-        BadCase{"ZeroWeight", "rank: 1, weight: 3", "rank: 1, weight: 0", "routes[0].upstreams[0].weight: must be between 1 and"},
-        BadCase{"StarInside", "model: \"claude-*\"", "model: \"cl*ude\"", "routes[1].model: \"*\" may only end"},
-        BadCase{"DuplicateRoute", "model: \"claude-*\"", "model: claude-sonnet-4-5", "routes[1].model: a route for"},
-        BadCase{"EmptyRouteList", "upstreams: [anthropic, gateway]", "upstreams: []", "routes[1].upstreams: must not be empty"},
-        BadCase{"ControlCharacter", "token_file: /var/run/google/token", "token_file: \"/var/\\x01\"", "upstreams[1].auth.token_file: holds control characters"},
-        BadCase{"HalfAwsFiles", "secret_access_key_file: /s/secret, ", "", "upstreams[0].auth: access_key_id_file and secret_access_key_file go together"},
-        BadCase{"ModelTwice", "      claude-sonnet-4-5: \"anthropic", "      claude-x: a\n      claude-x: b\n      claude-sonnet-4-5: \"anthropic",
+        BadCase{"ZeroWeight", "rank: 1, weight: 3", "rank: 1, weight: 0",
+                "routes[0].upstreams[0].weight: must be between 1 and"},
+        BadCase{"StarInside", "model: \"claude-*\"", "model: \"cl*ude\"",
+                "routes[1].model: \"*\" may only end"},
+        BadCase{"DuplicateRoute", "model: \"claude-*\"", "model: claude-sonnet-4-5",
+                "routes[1].model: a route for"},
+        BadCase{"EmptyRouteList", "upstreams: [anthropic, gateway]", "upstreams: []",
+                "routes[1].upstreams: must not be empty"},
+        BadCase{"ControlCharacter", "token_file: /var/run/google/token",
+                "token_file: \"/var/\\x01\"",
+                "upstreams[1].auth.token_file: holds control characters"},
+        BadCase{"HalfAwsFiles", "secret_access_key_file: /s/secret, ", "",
+                "upstreams[0].auth: access_key_id_file and secret_access_key_file go together"},
+        BadCase{"ModelTwice", "      claude-sonnet-4-5: \"anthropic",
+                "      claude-x: a\n      claude-x: b\n      claude-sonnet-4-5: \"anthropic",
                 "upstreams[0].models.claude-x: listed twice"},
         BadCase{"BatchesOnAnUnknownUpstream", "routes:\n", "batches: nowhere\nroutes:\n",
                 "up.yaml:27: batches: unknown upstream \"nowhere\""},
         BadCase{"BatchesOnAnotherDialect", "routes:\n", "batches: vertex-us\nroutes:\n",
-                "up.yaml:27: batches: upstream \"vertex-us\" has dialect vertex; Message Batches are a Messages "
+                "up.yaml:27: batches: upstream \"vertex-us\" has dialect vertex; Message Batches "
+                "are a Messages "
                 "API feature: name a messages upstream"},
-        BadCase{"YamlSyntax", "  - model: claude-sonnet-4-5\n", "  - model: [claude\n", "up.yaml:"}),
+        BadCase{"YamlSyntax", "  - model: claude-sonnet-4-5\n", "  - model: [claude\n",
+                "up.yaml:"}),
     [](const ::testing::TestParamInfo<BadCase>& param) { return param.param.name; });
 
 TEST(UpstreamsFileTest, RefusesNonMappingsAndEmptyFiles) {
@@ -219,7 +242,8 @@ TEST(UpstreamsFileTest, LoadsAFileAndNamesAMissingOne) {
 
 // The file deploy/components/upstreams ships (and README.md shows) is one the server takes.
 TEST(UpstreamsFileTest, TheShippedDeployFileParses) {
-  const std::string path = std::string(CLAUDE_SOURCE_DIR) + "/deploy/components/upstreams/upstreams.yaml";
+  const std::string path =
+      std::string(CLAUDE_SOURCE_DIR) + "/deploy/components/upstreams/upstreams.yaml";
   absl::StatusOr<UpstreamsConfig> config = LoadUpstreamsFile(path);
   ASSERT_TRUE(config.ok()) << config.status();
   ASSERT_EQ(config->upstreams.size(), 3u);

@@ -60,23 +60,27 @@ TEST(CallerLimiterTest, ABatchCountsItsRequestsAllOrNothing) {
   CallerLimiter limiter;
   CallerLimits limits;
   limits.requests_per_minute = 10;
-  EXPECT_FALSE(limiter.AdmitWindows("a", limits, kStart, 4));                        // a batch of 3
+  EXPECT_FALSE(limiter.AdmitWindows("a", limits, kStart, 4));                      // a batch of 3
   EXPECT_FALSE(limiter.AdmitWindows("a", limits, kStart + absl::Seconds(10), 3));  // a batch of 2
-  std::optional<LimitRefusal> refused = limiter.AdmitWindows("a", limits, kStart + absl::Seconds(20), 5);
+  std::optional<LimitRefusal> refused =
+      limiter.AdmitWindows("a", limits, kStart + absl::Seconds(20), 5);
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->reason, "caller_requests_per_minute");
   EXPECT_FALSE(refused->never_fits);
   EXPECT_THAT(refused->message, HasSubstr("a batch of 4 requests counts 5"));
   EXPECT_THAT(refused->message, HasSubstr("3 are left"));
   EXPECT_EQ(refused->retry_after, absl::Seconds(40));  // the first batch's 4 leave at +60 s
-  EXPECT_EQ(limiter.Usage("a", kStart + absl::Seconds(20)).requests_this_minute, 7) << "the refusal counted nothing";
+  EXPECT_EQ(limiter.Usage("a", kStart + absl::Seconds(20)).requests_this_minute, 7)
+      << "the refusal counted nothing";
   refused = limiter.AdmitWindows("a", limits, kStart + absl::Seconds(20), 11);
   ASSERT_TRUE(refused.has_value());
   EXPECT_TRUE(refused->never_fits);
   EXPECT_THAT(refused->message, HasSubstr("can never fit"));
   EXPECT_FALSE(limiter.AdmitWindows("a", limits, kStart + absl::Seconds(20), 3));
-  EXPECT_TRUE(limiter.Acquire("a", limits, kStart + absl::Seconds(20)).has_value()) << "10 of 10 used";
-  EXPECT_FALSE(limiter.AdmitWindows("a", limits, kStart + absl::Seconds(60), 4)) << "the first batch left";
+  EXPECT_TRUE(limiter.Acquire("a", limits, kStart + absl::Seconds(20)).has_value())
+      << "10 of 10 used";
+  EXPECT_FALSE(limiter.AdmitWindows("a", limits, kStart + absl::Seconds(60), 4))
+      << "the first batch left";
 }
 
 TEST(CallerLimiterTest, TokensPerMinuteCountEndedCalls) {
