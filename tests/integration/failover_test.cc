@@ -1,6 +1,7 @@
 // Several upstreams end to end: a real server with --upstreams_file routing models to two fake
 // upstreams (one speaking Bedrock's API, one the Messages API), failing over between them.
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -24,6 +25,14 @@ namespace claude::testing {
 namespace {
 
 using ::testing::HasSubstr;
+
+// Replaces `path` at once (write beside it, then rename), as a ConfigMap update does: a server
+// re-reading it never sees it truncated or half written.
+void ReplaceFile(const std::string& path, const std::string& text) {
+  const std::string next = path + ".next";
+  std::ofstream(next, std::ios::trunc) << text;
+  ASSERT_EQ(std::rename(next.c_str(), path.c_str()), 0) << path;
+}
 
 // The harness's own fake is "primary" (Bedrock); `secondary` speaks the Messages API.
 class FailoverTest : public ::testing::Test {
@@ -223,8 +232,8 @@ TEST_F(FailoverTest, AChangedFileIsServedAndABrokenOneRefused) {
     std::ifstream in(path_);
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  std::ofstream(path_, std::ios::trunc)
-      << absl::StrReplaceAll(text, {{"upstreams: [primary, secondary]", "upstreams: [secondary]"}});
+  ReplaceFile(path_, absl::StrReplaceAll(
+                         text, {{"upstreams: [primary, secondary]", "upstreams: [secondary]"}}));
   // Looked at no more than once a second: calls go on until one reaches secondary.
   ASSERT_TRUE(WaitUntil(
       [&] {
@@ -236,7 +245,7 @@ TEST_F(FailoverTest, AChangedFileIsServedAndABrokenOneRefused) {
   const int primary_calls = primary().request_count();
   // A change that does not parse: the running routes stay. Calls go on until the server has
   // looked at the file again (it counts the refused change); every one goes to secondary.
-  std::ofstream(path_, std::ios::trunc) << "upstreams: [\n";
+  ReplaceFile(path_, "upstreams: [\n");
   const auto reload_failures = [&] {
     return SumSamples(ParseMetrics(ScrapeMetrics(harness_->server().metrics_port())),
                       "claude_grpc_upstreams_file_reload_failures");
