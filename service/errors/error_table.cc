@@ -341,6 +341,20 @@ grpc::StatusCode CodeForHttpStatus(int http_status) {
   return grpc::StatusCode::UNKNOWN;
 }
 
+int HttpStatusForErrorType(absl::string_view type) {
+  static constexpr std::pair<absl::string_view, int> kTable[] = {
+      {"invalid_request_error", 400}, {"authentication_error", 401},
+      {"billing_error", 402},         {"permission_error", 403},
+      {"not_found_error", 404},       {"request_too_large", 413},
+      {"rate_limit_error", 429},      {"api_error", 500},
+      {"timeout_error", 504},         {"overloaded_error", 529},
+  };
+  for (const auto& [name, status] : kTable) {
+    if (name == type) return status;
+  }
+  return 0;
+}
+
 grpc::StatusCode CodeForErrorType(absl::string_view type) {
   static constexpr std::pair<absl::string_view, grpc::StatusCode> kTable[] = {
       {"invalid_request_error", grpc::StatusCode::INVALID_ARGUMENT},

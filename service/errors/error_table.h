@@ -104,6 +104,11 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // (*) the server's own credentials failed, never the caller's (kUpstreamAuthFailedReason).
 grpc::StatusCode CodeForErrorType(absl::string_view type);
 
+// The HTTP status the API answers an error type with (overloaded_error: 529, api_error: 500,
+// rate_limit_error: 429...), or 0 for a type it does not know. An `error` event inside a 200
+// stream is retried (or failed over) like that status when nothing reached the caller yet.
+int HttpStatusForErrorType(absl::string_view type);
+
 // The gRPC code for an upstream HTTP status (the table is in error_table.cc).
 grpc::StatusCode CodeForHttpStatus(int http_status);
 

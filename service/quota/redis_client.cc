@@ -323,6 +323,7 @@ void RedisClient::AddConnectionSetup(std::vector<std::string> args) {
 void RedisClient::Drop(const char* what, Completions* out) {
   const bool was_ready = phase_ == Phase::kReady;
   if (!was_ready) ++failed_attempts_;
+  EndFirstAttempt();
   if (tls_ != nullptr) {
     SSL_free(tls_);
     tls_ = nullptr;
@@ -356,7 +357,21 @@ void RedisClient::Drop(const char* what, Completions* out) {
   }
 }
 
+void RedisClient::EndFirstAttempt() {
+  if (first_attempt_over_) return;
+  first_attempt_over_ = true;
+  first_attempt_cv_.notify_all();
+}
+
+bool RedisClient::WaitForFirstAttempt(absl::Duration timeout) {
+  MutexLock lock(mu_);
+  lock.WaitFor(first_attempt_cv_, timeout,
+               [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return first_attempt_over_; });
+  return phase_ == Phase::kReady;
+}
+
 void RedisClient::BecomeReady() {
+  EndFirstAttempt();
   phase_ = Phase::kReady;
   connected_.store(true, std::memory_order_relaxed);
   connect_deadline_ = absl::InfiniteFuture();

@@ -19,6 +19,7 @@
 #define SERVICE_QUOTA_REDIS_CLIENT_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -114,6 +115,10 @@ class RedisClient {
   void AddConnectionSetup(std::vector<std::string> args);
   // Whether the connection is up (it may drop an instant later).
   bool connected() const { return connected_.load(std::memory_order_relaxed); }
+  // Blocks until the first connection attempt has ended (up, or failed), for at most `timeout`;
+  // returns whether the connection is up. For start-up only (never on an RPC thread): calls
+  // that arrive before the first attempt ends would otherwise find no connection.
+  bool WaitForFirstAttempt(absl::Duration timeout);
 
  private:
   struct Pending {
@@ -126,6 +131,8 @@ class RedisClient {
     absl::StatusOr<RedisValue> result;
   };
   using Completions = std::vector<Completion>;
+  // Marks the first connection attempt over and wakes WaitForFirstAttempt.
+  void EndFirstAttempt() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   enum class Phase { kIdle, kConnecting, kHandshaking, kReady };
 
   void Submit(std::vector<std::string> args, Callback done, bool now);
@@ -156,6 +163,9 @@ class RedisClient {
   Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kIdle;
+  // Set when the first connection attempt ends (WaitForFirstAttempt).
+  bool first_attempt_over_ ABSL_GUARDED_BY(mu_) = false;
+  std::condition_variable first_attempt_cv_;
   int fd_ ABSL_GUARDED_BY(mu_) = -1;
   ssl_st* tls_ ABSL_GUARDED_BY(mu_) = nullptr;
   redisReader* reader_ ABSL_GUARDED_BY(mu_) = nullptr;

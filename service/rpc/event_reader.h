@@ -31,9 +31,13 @@ class EventReader {
   // The body ended cleanly: the events its end completes, then OK, or UNAVAILABLE when the
   // stream was cut (no end marker, an event half-received).
   grpc::Status Finish(const HttpHeaders& headers, OnEvent on_event);
+  // When an `error` event ended the stream: the HTTP status its type stands for
+  // (HttpStatusForErrorType), so the call can retry it as it would that status; else 0.
+  int error_event_status() const { return error_event_status_; }
 
  private:
   std::unique_ptr<EventDecoder> decoder_;
+  int error_event_status_ = 0;
 };
 
 }  // namespace claude

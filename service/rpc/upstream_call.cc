@@ -359,8 +359,15 @@ grpc::Status UnaryCall::FoldEvent(const claude::v1::MessageStreamEvent& event) {
 }
 
 void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
+  // An `error` event in an accumulated stream: nothing reached the caller, so it is retried
+  // (or failed over) as its HTTP status would be.
+  const int error_event_status = events_ ? events_->error_event_status() : 0;
   if (!stream_error_.ok()) {
-    Conclude(stream_error_);
+    if (error_event_status != 0) {
+      RetryOrConclude(stream_error_, error_event_status);
+    } else {
+      Conclude(stream_error_);
+    }
     return;
   }
   if (!transport.ok()) {
@@ -373,7 +380,11 @@ void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
                                              return FoldEvent(event);
                                            });
         !cut.ok()) {
-      Conclude(std::move(cut));
+      if (events_->error_event_status() != 0) {
+        RetryOrConclude(std::move(cut), events_->error_event_status());
+      } else {
+        Conclude(std::move(cut));
+      }
       return;
     }
     absl::StatusOr<claude::v1::Message> message = std::move(*accumulator_).Finish();
@@ -516,7 +527,10 @@ StreamCall::StreamCall(const CallEnvironment& env, std::vector<UpstreamTarget> t
                        absl::Time deadline, CallerSide* caller)
     : RelayedCall(env, std::move(targets), deadline, caller) {}
 
-void StreamCall::ResetAttempt() { events_.emplace(NewEventReader()); }
+void StreamCall::ResetAttempt() {
+  events_.emplace(NewEventReader());
+  error_before_first_event_.reset();
+}
 
 grpc::Status StreamCall::Relay(claude::v1::MessageStreamEvent event) {
   RecordEvent(event);
@@ -553,7 +567,7 @@ void StreamCall::RecordEvent(const claude::v1::MessageStreamEvent& event) {
 }
 
 BodyAction StreamCall::OnSuccessBody(absl::string_view chunk) {
-  if (outcome_) return BodyAction::kAbort;
+  if (outcome_ || error_before_first_event_) return BodyAction::kAbort;
   // The caller reads slower than the upstream writes: hold this chunk in the transport (it is
   // delivered again on resume) and stop reading the socket, instead of growing the queue.
   if (PauseForSlowCaller()) return BodyAction::kPause;
@@ -562,14 +576,24 @@ BodyAction StreamCall::OnSuccessBody(absl::string_view chunk) {
                                        return Relay(std::move(event));
                                      });
   if (!ended.ok()) {
-    // The events already queued still reach the caller; then the stream ends with the failure.
-    outcome_ = std::move(ended);
+    if (MayRetry() && events_->error_event_status() != 0) {
+      error_before_first_event_ = std::move(ended);  // OnSuccessEnd retries it
+    } else {
+      // The events already queued still reach the caller; then the stream ends with the failure.
+      outcome_ = std::move(ended);
+    }
     return BodyAction::kAbort;
   }
   return BodyAction::kContinue;
 }
 
 void StreamCall::OnSuccessEnd(const absl::Status& transport) {
+  if (error_before_first_event_) {
+    grpc::Status error = *std::move(error_before_first_event_);
+    error_before_first_event_.reset();
+    RetryOrConclude(std::move(error), events_->error_event_status());
+    return;
+  }
   if (outcome_) return;  // an error event or malformed data ended it already
   if (!transport.ok()) {
     if (MayRetry()) {
@@ -580,10 +604,14 @@ void StreamCall::OnSuccessEnd(const absl::Status& transport) {
     return;
   }
   // A stream that ends without its end marker is never a success.
-  outcome_ = events_->Finish(response_headers(),
-                             [this](claude::v1::MessageStreamEvent event) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                               return Relay(std::move(event));
-                             });
+  grpc::Status ended = events_->Finish(
+      response_headers(), [this](claude::v1::MessageStreamEvent event)
+                              ABSL_NO_THREAD_SAFETY_ANALYSIS { return Relay(std::move(event)); });
+  if (!ended.ok() && MayRetry() && events_->error_event_status() != 0) {
+    RetryOrConclude(std::move(ended), events_->error_event_status());
+    return;
+  }
+  outcome_ = std::move(ended);
 }
 
 }  // namespace claude

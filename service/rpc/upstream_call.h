@@ -313,6 +313,9 @@ class StreamCall final : public RelayedCall<claude::v1::MessageStreamEvent> {
   std::optional<EventReader> events_ ABSL_GUARDED_BY(mu_);
   // The usage so far: message_start's, overwritten by message_delta's (ApplyUsageDelta).
   std::optional<claude::v1::Usage> usage_ ABSL_GUARDED_BY(mu_);
+  // An `error` event that came before any event reached the caller: the attempt is retried
+  // (or failed over) as its HTTP status would be, once the aborted transfer is done.
+  std::optional<grpc::Status> error_before_first_event_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace claude

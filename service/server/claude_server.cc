@@ -313,7 +313,12 @@ absl::Status ClaudeServer::StartQuota() {
   }
   options.endpoint = *std::move(endpoint);
   options.command_timeout = quota.redis_timeout;
+  const absl::Duration first_connect = options.connect_timeout;
   redis_ = std::make_unique<RedisClient>(std::move(options), quota_metrics_);
+  // The first calls find the connection up, rather than failing open (or closed) because the
+  // server answered before its Redis thread had connected. Unreachable: start anyway, as the
+  // failure mode says; the client keeps retrying.
+  redis_->WaitForFirstAttempt(first_connect);
   RedisQuotaOptions store;
   store.windows = config_.callers.windows;
   store.fail_open = quota.redis_fail_open;

@@ -444,6 +444,38 @@ TEST_F(RoutingTest, AStreamNeverFailsOverAfterItsFirstEvent) {
   EXPECT_EQ(b().request_count(), 0);
 }
 
+// An `error` event (HTTP 200) before any event reached the caller fails over as its HTTP status
+// would (overloaded_error: 529); after the first event it ends the stream, as any failure does.
+TEST_F(RoutingTest, AnErrorEventFailsOverOnlyBeforeTheFirstEvent) {
+  StartServer(kAThenB);
+  const std::string overloaded =
+      "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+      "\"message\":\"Overloaded\"}}\n\n";
+  a().Enqueue(SseReply(overloaded));
+  int events = 0;
+  grpc::Status status = Stream(&events);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_GT(events, 3);
+  EXPECT_EQ(a().request_count(), 1);
+  EXPECT_EQ(b().request_count(), 1);
+
+  // A caller's mistake reported as an error event is not failed over.
+  a().Enqueue(SseReply(
+      "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
+      "\"message\":\"bad\"}}\n\n"));
+  status = Stream(&events);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_EQ(events, 0);
+  EXPECT_EQ(b().request_count(), 1);
+
+  a().Enqueue(SseReply(MessageStartEvent() + overloaded));
+  status = Stream(&events);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("overloaded_error"));
+  EXPECT_EQ(events, 1);  // message_start reached the caller: no other upstream may add to it
+  EXPECT_EQ(b().request_count(), 1);
+}
+
 TEST_F(RoutingTest, AnEjectedUpstreamIsProbedByOneCallAndRecovers) {
   StartServer(kAThenB, /*metrics=*/true, [](ServerConfig& config) {
     config.ejection.consecutive_failures = 2;
