@@ -227,6 +227,7 @@ absl::StatusOr<std::unique_ptr<ClaudeServer>> ClaudeServer::Start(ServerConfig c
   if (absl::Status s = self->StartObservability(); !s.ok()) return s;
   self->env_.observers = &self->observers_;
   self->env_.record_bodies = self->config_.log_rpcs && self->config_.log_bodies;
+  self->ConnectQuota();
   self->messages_ = std::make_unique<MessagesService>(&self->env_, self->config_.unary_stream_threshold);
   self->models_ = std::make_unique<ModelsService>(&self->env_);
   self->batches_ = std::make_unique<MessageBatchesService>(&self->env_);
@@ -313,18 +314,26 @@ absl::Status ClaudeServer::StartQuota() {
   }
   options.endpoint = *std::move(endpoint);
   options.command_timeout = quota.redis_timeout;
-  const absl::Duration first_connect = options.connect_timeout;
-  redis_ = std::make_unique<RedisClient>(std::move(options), quota_metrics_);
+  redis_options_ = std::move(options);
+  return absl::OkStatus();
+}
+
+void ClaudeServer::ConnectQuota() {
+  if (!redis_options_) return;
+  const absl::Duration first_connect = redis_options_->connect_timeout;
+  // Its thread starts after every field the calls read is set: the admissions it answers start
+  // calls on that thread.
+  redis_ = std::make_unique<RedisClient>(*std::move(redis_options_), quota_metrics_);
+  redis_options_.reset();
   // The first calls find the connection up, rather than failing open (or closed) because the
   // server answered before its Redis thread had connected. Unreachable: start anyway, as the
   // failure mode says; the client keeps retrying.
   redis_->WaitForFirstAttempt(first_connect);
   RedisQuotaOptions store;
   store.windows = config_.callers.windows;
-  store.fail_open = quota.redis_fail_open;
+  store.fail_open = config_.quota.redis_fail_open;
   redis_quota_ = std::make_unique<RedisQuota>(redis_.get(), &gate_->limiter(), store, quota_metrics_);
   gate_->UseSharedLimits(redis_quota_.get());
-  return absl::OkStatus();
 }
 
 absl::Status ClaudeServer::StartObservability() {

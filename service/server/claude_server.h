@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -179,7 +180,9 @@ class ClaudeServer {
   // The metrics endpoint and the RPC log, as the config asks; fails when /metrics cannot listen.
   absl::Status StartObservability();
   // The prices file and, with --redis_url, the Redis client and the shared quota store.
+  // Checks the quota flags and loads the price table; ConnectQuota starts the Redis client.
   absl::Status StartQuota();
+  void ConnectQuota();
 
   const ServerConfig config_;
   // Created before the loop's thread starts, so they are ordered before its reads.
@@ -191,6 +194,8 @@ class ClaudeServer {
   std::shared_ptr<prometheus::Registry> metrics_registry_;  // null when metrics are off
   std::shared_ptr<QuotaMetrics> quota_metrics_;
   std::unique_ptr<PricesFile> prices_;
+  // From StartQuota to ConnectQuota.
+  std::optional<RedisClientOptions> redis_options_;
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<RedisQuota> redis_quota_;
   std::shared_ptr<const Dialect> dialect_;
