@@ -17,21 +17,17 @@ namespace {
 
 constexpr char kSuite[] = "latency";
 
-class LatencySuite : public Suite {
+class LatencySuite : public LoadSuite {
  public:
-  SuiteStage stage() const override { return SuiteStage::kSharedProcesses; }
+  LatencySuite() : LoadSuite(kSuite) {}
 
   absl::Status Run(SuiteContext& context) override {
     RunUnaryRounds(context, kSuite, WithAbScenario(context.config, {kRaw, kHttp, kFrontend}), {1});
     return absl::OkStatus();
   }
 
-  std::string Json(const SuiteContext& context) const override {
-    return SuiteJson(*context.results, kSuite, Figures(*context.results));
-  }
-
   void PrintText(const SuiteContext& context) const override {
-    const DerivedFigures figures = Figures(*context.results);
+    const DerivedFigures figures = Figures(context);
     PrintUnaryTable(*context.results, kSuite, "latency (1 in flight)");
     std::printf(
         "front-end overhead = front-end - (raw gRPC + direct HTTP): p50 %.0f us, p99 %.0f us\n",
@@ -47,7 +43,8 @@ class LatencySuite : public Suite {
   }
 
  private:
-  static DerivedFigures Figures(const Results& results) {
+  DerivedFigures Figures(const SuiteContext& context) const override {
+    const Results& results = *context.results;
     DerivedFigures figures;
     figures.Add("overhead_p50_us", FrontendOverhead(results, kSuite, 1, "p50_us"));
     figures.Add("overhead_p99_us", FrontendOverhead(results, kSuite, 1, "p99_us"));

@@ -6,6 +6,7 @@
 #include "client/bench/grpc_load.h"
 #include "client/bench/http_load.h"
 #include "client/bench/load_environment.h"
+#include "client/bench/report.h"
 #include "client/bench/run_conditions.h"
 
 namespace claude {
@@ -77,6 +78,26 @@ double FrontendOverhead(const Results& results, const std::string& suite, int le
   return results.Get(suite, frontend, level, metric).median -
          (results.Get(suite, kRaw, level, metric).median +
           results.Get(suite, kHttp, level, metric).median);
+}
+
+DerivedFigures ThroughputRatios(const SuiteContext& context, const std::string& suite, int level,
+                                const std::string& metric,
+                                const std::vector<std::pair<std::string, double>>& about_level) {
+  const auto median_ratio = [&](const char* numerator, const char* denominator) {
+    const double below = context.results->Get(suite, denominator, level, metric).median;
+    return below > 0 ? context.results->Get(suite, numerator, level, metric).median / below : 0;
+  };
+  DerivedFigures figures;
+  figures.Add("ratio_vs_raw", median_ratio(kFrontend, kRaw));
+  for (const auto& [name, value] : about_level) figures.Add(name, value);
+  if (context.config.upstream_api == UpstreamApi::kBoth) {
+    figures.Add("chat_completions_vs_messages", median_ratio(kFrontendChat, kFrontend));
+  }
+  return figures;
+}
+
+std::string LoadSuite::Json(const SuiteContext& context) const {
+  return SuiteJson(*context.results, name_, Figures(context));
 }
 
 }  // namespace bench

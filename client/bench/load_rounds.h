@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "client/bench/bench_config.h"
@@ -42,6 +43,31 @@ void RunUnaryRounds(SuiteContext& context, const std::string& suite,
 // `frontend` (kFrontend, or kFrontendB).
 double FrontendOverhead(const Results& results, const std::string& suite, int level,
                         const std::string& metric, const char* frontend = kFrontend);
+
+// The headline of a throughput suite (unary, stream): "ratio_vs_raw", the front-end's median
+// `metric` at `level` as a fraction of raw gRPC's; then `about_level` (what the level was); then
+// with --upstream_api=both "chat_completions_vs_messages", the chat_completions front-end's as a
+// fraction of the messages one's. A ratio over a median that is not positive is 0.
+DerivedFigures ThroughputRatios(const SuiteContext& context, const std::string& suite, int level,
+                                const std::string& metric,
+                                const std::vector<std::pair<std::string, double>>& about_level);
+
+// A load suite (kSharedProcesses): it adds its runs to the context's Results under its name, and
+// its JSON member is those results followed by the figures it derives from them.
+class LoadSuite : public Suite {
+ public:
+  explicit LoadSuite(const char* name) : name_(name) {}
+
+  SuiteStage stage() const final { return SuiteStage::kSharedProcesses; }
+  std::string Json(const SuiteContext& context) const final;
+
+ protected:
+  // The suite's headline figures, in the order its JSON member lists them.
+  virtual DerivedFigures Figures(const SuiteContext& context) const = 0;
+
+ private:
+  const char* const name_;
+};
 
 }  // namespace bench
 }  // namespace claude

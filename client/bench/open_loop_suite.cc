@@ -18,9 +18,9 @@ namespace {
 
 constexpr char kSuite[] = "open_loop";
 
-class OpenLoopSuite : public Suite {
+class OpenLoopSuite : public LoadSuite {
  public:
-  SuiteStage stage() const override { return SuiteStage::kSharedProcesses; }
+  OpenLoopSuite() : LoadSuite(kSuite) {}
 
   absl::Status Run(SuiteContext& context) override {
     const BenchConfig& config = context.config;
@@ -40,10 +40,6 @@ class OpenLoopSuite : public Suite {
     return absl::OkStatus();
   }
 
-  std::string Json(const SuiteContext& context) const override {
-    return SuiteJson(*context.results, kSuite, Figures(context));
-  }
-
   void PrintText(const SuiteContext& context) const override {
     const DerivedFigures figures = Figures(context);
     PrintUnaryTable(*context.results, kSuite, "open loop (calls started at a fixed rate)", "rate");
@@ -56,7 +52,7 @@ class OpenLoopSuite : public Suite {
   // Results are filed under the rate, as a level.
   static int Level(const BenchConfig& config) { return static_cast<int>(config.rate); }
 
-  static DerivedFigures Figures(const SuiteContext& context) {
+  DerivedFigures Figures(const SuiteContext& context) const override {
     const int level = Level(context.config);
     DerivedFigures figures;
     figures.Add("rate", context.config.rate);

@@ -21,9 +21,10 @@ namespace {
 
 constexpr char kSuite[] = "quota";
 
-class QuotaSuite : public Suite {
+class QuotaSuite : public LoadSuite {
  public:
-  SuiteStage stage() const override { return SuiteStage::kSharedProcesses; }
+  QuotaSuite() : LoadSuite(kSuite) {}
+
   bool in_all() const override { return false; }
   bool needs_quota_servers() const override { return true; }
 
@@ -32,12 +33,8 @@ class QuotaSuite : public Suite {
     return absl::OkStatus();
   }
 
-  std::string Json(const SuiteContext& context) const override {
-    return SuiteJson(*context.results, kSuite, Figures(*context.results));
-  }
-
   void PrintText(const SuiteContext& context) const override {
-    const DerivedFigures figures = Figures(*context.results);
+    const DerivedFigures figures = Figures(context);
     PrintUnaryTable(*context.results, kSuite,
                     "per-caller limit counted in memory / in Redis (1 in flight)");
     std::printf("added by the Redis-checked admission: p50 %.0f us, p99 %.0f us\n",
@@ -50,7 +47,8 @@ class QuotaSuite : public Suite {
   }
 
  private:
-  static DerivedFigures Figures(const Results& results) {
+  DerivedFigures Figures(const SuiteContext& context) const override {
+    const Results& results = *context.results;
     DerivedFigures figures;
     for (const char* p : {"p50", "p99"}) {
       const std::string metric = std::string(p) + "_us";

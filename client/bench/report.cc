@@ -89,25 +89,49 @@ std::string LoadJson(const LoadSummary& load) {
                       absl::CHexEscape(load.warning), "\"}");
 }
 
+std::string SpreadHeadings(const std::vector<SpreadColumn>& columns) {
+  std::string line;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const bool last = i + 1 == columns.size();
+    absl::StrAppend(&line, last ? columns[i].heading
+                                : absl::StrFormat("%-*s ", columns[i].width, columns[i].heading));
+  }
+  return line;
+}
+
+std::string SpreadCells(const Results& results, const std::string& suite,
+                        const std::string& scenario, int level,
+                        const std::vector<SpreadColumn>& columns) {
+  std::string line;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const SpreadColumn& column = columns[i];
+    const std::string cell =
+        SpreadIfMeasured(results, suite, scenario, level, column.metric, column.format);
+    const bool last = i + 1 == columns.size();
+    absl::StrAppend(&line, last ? cell : absl::StrFormat("%-*s ", column.width, cell));
+  }
+  return line;
+}
+
 void PrintUnaryTable(const Results& results, const std::string& suite, const char* title,
                      const char* level_name) {
+  static const std::vector<SpreadColumn> kColumns = {
+      {"QPS", "qps", "%.0f", 28},
+      {"p50", "p50_us", "%.0f", 26},
+      {"mean", "mean_us", "%.0f", 26},
+      {"p90", "p90_us", "%.0f", 26},
+      {"p99", "p99_us", "%.0f", 26},
+      {"max", "max_us", "%.0f", 26},
+      {"server switches/call", "server_switches_per_call", "%.2f", 0},
+  };
   std::printf("\n%s: median over rounds (min..max across rounds); latencies in microseconds\n",
               title);
-  std::printf("%-12s %6s  %-28s %-26s %-26s %-26s %-26s %-26s %s\n", "scenario", level_name, "QPS",
-              "p50", "mean", "p90", "p99", "max", "server switches/call");
+  std::printf("%-12s %6s  %s\n", "scenario", level_name, SpreadHeadings(kColumns).c_str());
   for (const auto& [scenario, levels] : results.Suite(suite)) {
     for (const auto& [level, rounds] : levels) {
       (void)rounds;
-      std::printf(
-          "%-12s %6d  %-28s %-26s %-26s %-26s %-26s %-26s %s\n", scenario.c_str(), level,
-          Spread(results.Get(suite, scenario, level, "qps"), "%.0f").c_str(),
-          Spread(results.Get(suite, scenario, level, "p50_us"), "%.0f").c_str(),
-          Spread(results.Get(suite, scenario, level, "mean_us"), "%.0f").c_str(),
-          Spread(results.Get(suite, scenario, level, "p90_us"), "%.0f").c_str(),
-          Spread(results.Get(suite, scenario, level, "p99_us"), "%.0f").c_str(),
-          Spread(results.Get(suite, scenario, level, "max_us"), "%.0f").c_str(),
-          SpreadIfMeasured(results, suite, scenario, level, "server_switches_per_call", "%.2f")
-              .c_str());
+      std::printf("%-12s %6d  %s\n", scenario.c_str(), level,
+                  SpreadCells(results, suite, scenario, level, kColumns).c_str());
     }
   }
 }

@@ -4,6 +4,7 @@
 #define CLIENT_BENCH_REPORT_H_
 
 #include <string>
+#include <vector>
 
 #include "client/bench/results.h"
 
@@ -22,6 +23,21 @@ std::string SuiteJson(const Results& results, const std::string& suite,
 // `suite`, under `title`; the level column is headed `level_name`.
 void PrintUnaryTable(const Results& results, const std::string& suite, const char* title,
                      const char* level_name = "in-fl");
+
+// A column of a text table of spreads: its heading, the metric whose spread across rounds each
+// cell shows (SpreadIfMeasured), the printf format of its numbers, and the width the column is
+// padded to (the last column is not padded).
+struct SpreadColumn {
+  const char* heading;
+  const char* metric;
+  const char* format;
+  int width;
+};
+// The table's heading cells, and the cells of (suite, scenario, level)'s row.
+std::string SpreadHeadings(const std::vector<SpreadColumn>& columns);
+std::string SpreadCells(const Results& results, const std::string& suite,
+                        const std::string& scenario, int level,
+                        const std::vector<SpreadColumn>& columns);
 
 // "median (min..max)", each with `format`.
 std::string Spread(const Summary& s, const char* format);

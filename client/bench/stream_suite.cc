@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "client/bench/bench_requests.h"
 #include "client/bench/grpc_load.h"
@@ -23,9 +24,9 @@ constexpr char kSuite[] = "stream";
 // message_delta and message_stop.
 constexpr int kEventsBesidesDeltas = 5;
 
-class StreamSuite : public Suite {
+class StreamSuite : public LoadSuite {
  public:
-  SuiteStage stage() const override { return SuiteStage::kSharedProcesses; }
+  StreamSuite() : LoadSuite(kSuite) {}
 
   absl::Status Run(SuiteContext& context) override {
     const BenchConfig& config = context.config;
@@ -50,29 +51,24 @@ class StreamSuite : public Suite {
     return absl::OkStatus();
   }
 
-  std::string Json(const SuiteContext& context) const override {
-    return SuiteJson(*context.results, kSuite, Figures(context));
-  }
-
   void PrintText(const SuiteContext& context) const override {
     const Results& results = *context.results;
     const int streams = context.config.streams;
     std::printf("\nstream (%d streams in flight): median (min..max); times in microseconds\n",
                 streams);
-    std::printf("%-10s %-30s %-24s %-24s %-24s %-24s %s\n", "scenario", "events/s",
-                "first-event p50", "first-event p99", "gap p50", "gap p99",
-                "server switches/stream");
+    static const std::vector<SpreadColumn> kColumns = {
+        {"events/s", "events_per_s", "%.0f", 30},
+        {"first-event p50", "first_event_p50_us", "%.0f", 24},
+        {"first-event p99", "first_event_p99_us", "%.0f", 24},
+        {"gap p50", "gap_p50_us", "%.1f", 24},
+        {"gap p99", "gap_p99_us", "%.1f", 24},
+        {"server switches/stream", "server_switches_per_call", "%.1f", 0},
+    };
+    std::printf("%-10s %s\n", "scenario", SpreadHeadings(kColumns).c_str());
     for (const char* scenario : {kRaw, kFrontend, kFrontendChat, kFrontendB}) {
       if (!results.Has(kSuite, scenario, streams)) continue;
-      std::printf(
-          "%-10s %-30s %-24s %-24s %-24s %-24s %s\n", scenario,
-          Spread(results.Get(kSuite, scenario, streams, "events_per_s"), "%.0f").c_str(),
-          Spread(results.Get(kSuite, scenario, streams, "first_event_p50_us"), "%.0f").c_str(),
-          Spread(results.Get(kSuite, scenario, streams, "first_event_p99_us"), "%.0f").c_str(),
-          Spread(results.Get(kSuite, scenario, streams, "gap_p50_us"), "%.1f").c_str(),
-          Spread(results.Get(kSuite, scenario, streams, "gap_p99_us"), "%.1f").c_str(),
-          SpreadIfMeasured(results, kSuite, scenario, streams, "server_switches_per_call", "%.1f")
-              .c_str());
+      std::printf("%-10s %s\n", scenario,
+                  SpreadCells(results, kSuite, scenario, streams, kColumns).c_str());
     }
     const DerivedFigures figures = Figures(context);
     std::printf("front-end events/s / raw gRPC events/s: %.3f (%d events per stream)\n",
@@ -84,20 +80,12 @@ class StreamSuite : public Suite {
   }
 
  private:
-  static DerivedFigures Figures(const SuiteContext& context) {
-    const Results& results = *context.results;
+  DerivedFigures Figures(const SuiteContext& context) const override {
     const int streams = context.config.streams;
-    const double raw = results.Get(kSuite, kRaw, streams, "events_per_s").median;
-    const double frontend = results.Get(kSuite, kFrontend, streams, "events_per_s").median;
-    DerivedFigures figures;
-    figures.Add("ratio_vs_raw", raw > 0 ? frontend / raw : 0);
-    figures.Add("streams", streams);
-    figures.Add("events_per_stream", context.config.stream_events + kEventsBesidesDeltas);
-    if (context.config.upstream_api == UpstreamApi::kBoth) {
-      const double chat = results.Get(kSuite, kFrontendChat, streams, "events_per_s").median;
-      figures.Add("chat_completions_vs_messages", frontend > 0 ? chat / frontend : 0);
-    }
-    return figures;
+    return ThroughputRatios(
+        context, kSuite, streams, "events_per_s",
+        {{"streams", streams},
+         {"events_per_stream", context.config.stream_events + kEventsBesidesDeltas}});
   }
 };
 

@@ -17,9 +17,9 @@ namespace {
 
 constexpr char kSuite[] = "unary";
 
-class UnarySuite : public Suite {
+class UnarySuite : public LoadSuite {
  public:
-  SuiteStage stage() const override { return SuiteStage::kSharedProcesses; }
+  UnarySuite() : LoadSuite(kSuite) {}
 
   absl::Status Run(SuiteContext& context) override {
     std::vector<std::string> scenarios = {kRaw, kHttp, kFrontend};
@@ -27,10 +27,6 @@ class UnarySuite : public Suite {
     RunUnaryRounds(context, kSuite, WithAbScenario(context.config, scenarios),
                    context.config.concurrency);
     return absl::OkStatus();
-  }
-
-  std::string Json(const SuiteContext& context) const override {
-    return SuiteJson(*context.results, kSuite, Figures(context));
   }
 
   void PrintText(const SuiteContext& context) const override {
@@ -55,19 +51,9 @@ class UnarySuite : public Suite {
     return nearest;
   }
 
-  static DerivedFigures Figures(const SuiteContext& context) {
-    const Results& results = *context.results;
+  DerivedFigures Figures(const SuiteContext& context) const override {
     const int level = RatioLevel(context.config);
-    const double raw = results.Get(kSuite, kRaw, level, "qps").median;
-    const double frontend = results.Get(kSuite, kFrontend, level, "qps").median;
-    DerivedFigures figures;
-    figures.Add("ratio_vs_raw", raw > 0 ? frontend / raw : 0);
-    figures.Add("ratio_in_flight", level);
-    if (context.config.upstream_api == UpstreamApi::kBoth) {
-      const double chat = results.Get(kSuite, kFrontendChat, level, "qps").median;
-      figures.Add("chat_completions_vs_messages", frontend > 0 ? chat / frontend : 0);
-    }
-    return figures;
+    return ThroughputRatios(context, kSuite, level, "qps", {{"ratio_in_flight", level}});
   }
 };
 
