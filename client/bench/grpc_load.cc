@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -120,15 +121,7 @@ class GrpcLoad {
   }
 
   void Completed(size_t slot, const grpc::Status& status, int64_t start, int64_t now) {
-    SlotStats& stats = slots_[slot];
-    if (!status.ok()) {
-      stats.Fail(absl::StrCat(status.error_code(), ": ", status.error_message()));
-      return;
-    }
-    if (window_.Contains(now)) {
-      ++stats.calls;
-      stats.latency.Record(now - start);
-    }
+    slots_[slot].CountCall(CallError(status), window_.Contains(now), now - start);
   }
 
   void Next(size_t slot, int64_t now) {
@@ -209,12 +202,7 @@ class OpenLoopLoad {
           const int64_t now = NowNs();
           delete call;
           std::lock_guard<std::mutex> lock(mu_);
-          if (!status.ok()) {
-            stats_.Fail(absl::StrCat(status.error_code(), ": ", status.error_message()));
-          } else if (window_.Contains(due)) {
-            ++stats_.calls;
-            stats_.latency.Record(now - due);
-          }
+          stats_.CountCall(CallError(status), window_.Contains(due), now - due);
           if (--in_flight_ == 0) done_.notify_all();
         });
   }
@@ -232,6 +220,11 @@ class OpenLoopLoad {
 };
 
 }  // namespace
+
+std::string CallError(const grpc::Status& status) {
+  if (status.ok()) return "";
+  return absl::StrCat(status.error_code(), ": ", status.error_message());
+}
 
 Stubs MakeStubs(const std::string& target, int channels) {
   Stubs stubs;

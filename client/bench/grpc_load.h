@@ -15,6 +15,9 @@ namespace bench {
 
 using Stubs = std::vector<std::unique_ptr<v1::Messages::Stub>>;
 
+// A finished call's failure as the report shows it ("14: failed to connect"); "" when OK.
+std::string CallError(const grpc::Status& status);
+
 // `channels` stubs to `target`, each on its own connection; waits up to 10 s for each to connect.
 Stubs MakeStubs(const std::string& target, int channels);
 

@@ -133,13 +133,8 @@ RunResult RunHttpClosedLoop(const std::string& url, const std::string& body, int
     while (NextFinishedPost(multi, &done)) {
       Post* p = done.post;
       const int64_t now = NowNs();
-      SlotStats& stats = slots[static_cast<size_t>(p - posts.data())];
-      if (!done.error.empty()) {
-        stats.Fail(std::move(done.error));
-      } else if (window.Contains(now)) {
-        ++stats.calls;
-        stats.latency.Record(now - p->start);
-      }
+      slots[static_cast<size_t>(p - posts.data())].CountCall(std::move(done.error),
+                                                             window.Contains(now), now - p->start);
       if (now < window.end) {
         p->response.clear();
         p->start = NowNs();
@@ -200,13 +195,7 @@ RunResult RunHttpOpenLoop(const std::string& url, const std::string& body, doubl
     FinishedPost done;
     while (NextFinishedPost(multi, &done)) {
       Post* p = done.post;
-      const int64_t finished = NowNs();
-      if (!done.error.empty()) {
-        stats.Fail(std::move(done.error));
-      } else if (window.Contains(p->start)) {
-        ++stats.calls;
-        stats.latency.Record(finished - p->start);
-      }
+      stats.CountCall(std::move(done.error), window.Contains(p->start), NowNs() - p->start);
       free_posts.push_back(p);
       --in_flight;
     }

@@ -26,6 +26,15 @@ void SlotStats::Fail(std::string why) {
   if (first_error.empty()) first_error = std::move(why);
 }
 
+void SlotStats::CountCall(std::string error, bool recorded, int64_t latency_ns) {
+  if (!error.empty()) {
+    Fail(std::move(error));
+  } else if (recorded) {
+    ++calls;
+    latency.Record(latency_ns);
+  }
+}
+
 RunResult Merge(const std::vector<SlotStats>& slots, const Window& w) {
   RunResult r;
   r.seconds = w.seconds();

@@ -50,6 +50,9 @@ struct SlotStats {
 
   // Counts a failed call; the first failure's reason is kept for the report.
   void Fail(std::string why);
+  // Counts a finished call: failed when `error` is not empty (as Fail), else a call of
+  // `latency_ns` when `recorded` (it falls in the run's window; the rest is warm-up).
+  void CountCall(std::string error, bool recorded, int64_t latency_ns);
 };
 
 struct RunResult {
