@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
-#include <thread>
 
 #include <grpcpp/grpcpp.h>
 
@@ -25,23 +24,11 @@ namespace {
 // fake-anthropic numbers its batches from 1; the synthetic one is its first.
 constexpr char kBatchId[] = "msgbatch_fake_1";
 
-struct Processes {
-  Child fake;
-  Child server;
-  std::string upstream;
-  int port = 0;
-};
-
-absl::Status Start(const SuiteBinaries& binaries, int64_t results, int result_bytes, Processes* p) {
-  absl::StatusOr<std::string> url =
-      StartFake(&p->fake, binaries.fake,
-                {absl::StrCat("--synthetic_batch_results=", results), absl::StrCat("--synthetic_result_bytes=", result_bytes)});
-  if (!url.ok()) return url.status();
-  p->upstream = *url;
-  absl::StatusOr<int> port = StartServer(&p->server, binaries.server, *url, binaries.server_flags);
-  if (!port.ok()) return port.status();
-  p->port = *port;
-  return absl::OkStatus();
+// fake-anthropic serving a synthetic batch of `results` results, and a server in front of it.
+absl::Status StartSyntheticBatch(const SuiteBinaries& binaries, int64_t results, int result_bytes,
+                                 SuiteProcesses* p) {
+  return p->Start(binaries, {absl::StrCat("--synthetic_batch_results=", results),
+                             absl::StrCat("--synthetic_result_bytes=", result_bytes)});
 }
 
 double Seconds(std::chrono::steady_clock::time_point since) {
@@ -81,15 +68,10 @@ std::pair<int64_t, grpc::Status> ReadThroughServer(int port, double read_bytes_p
   auto reader = stub->StreamMessageBatchResults(&context, request);
   v1::MessageBatchResult result;
   int64_t results = 0;
-  int64_t bytes = 0;
-  const auto start = std::chrono::steady_clock::now();
+  ReadPacer pacer(read_bytes_per_s);
   while (reader->Read(&result)) {
     ++results;
-    if (read_bytes_per_s <= 0) continue;
-    bytes += static_cast<int64_t>(result.ByteSizeLong());
-    // Keep to the pace: sleep whenever the reader is more than 5 ms ahead of it.
-    const double ahead = static_cast<double>(bytes) / read_bytes_per_s - Seconds(start);
-    if (ahead > 0.005) std::this_thread::sleep_for(std::chrono::duration<double>(ahead));
+    pacer.Read(static_cast<int64_t>(result.ByteSizeLong()));
   }
   return {results, reader->Finish()};
 }
@@ -100,8 +82,12 @@ absl::StatusOr<BatchResultsResult> RunBatchResultsSuite(const SuiteBinaries& bin
                                                         const BatchResultsOptions& options) {
   BatchResultsResult out;
   {
-    Processes p;
-    if (absl::Status s = Start(binaries, options.throughput_results, options.result_bytes, &p); !s.ok()) return s;
+    SuiteProcesses p;
+    if (absl::Status s =
+            StartSyntheticBatch(binaries, options.throughput_results, options.result_bytes, &p);
+        !s.ok()) {
+      return s;
+    }
     auto start = std::chrono::steady_clock::now();
     absl::StatusOr<int64_t> direct = DirectLines(absl::StrCat(p.upstream, "/v1/messages/batches/", kBatchId, "/results"));
     if (!direct.ok()) return direct.status();
@@ -117,8 +103,10 @@ absl::StatusOr<BatchResultsResult> RunBatchResultsSuite(const SuiteBinaries& bin
   }
   // A line is the result's text plus about 300 bytes of JSON around it.
   const int64_t paced = std::max<int64_t>(1, (options.megabytes << 20) / (options.result_bytes + 300));
-  Processes p;
-  if (absl::Status s = Start(binaries, paced, options.result_bytes, &p); !s.ok()) return s;
+  SuiteProcesses p;
+  if (absl::Status s = StartSyntheticBatch(binaries, paced, options.result_bytes, &p); !s.ok()) {
+    return s;
+  }
   PeakRssSampler peak(p.server);
   out.baseline_kb = peak.baseline_kb();
   const auto start = std::chrono::steady_clock::now();
@@ -138,22 +126,14 @@ namespace {
 
 // --suite=batch_results: its own fresh processes, nothing else (not part of "all": its paced
 // reader takes a gigabyte at 10 MB/s, nearly two minutes).
-class BatchResultsSuite : public Suite {
+class BatchResultsSuite : public MeasurementSuite<BatchResultsResult> {
  public:
   SuiteStage stage() const override { return SuiteStage::kAlone; }
 
-  absl::Status Run(SuiteContext& context) override {
-    absl::StatusOr<BatchResultsResult> r =
-        RunBatchResultsSuite(context.config.binaries, context.config.batch_results);
-    if (!r.ok()) return r.status();
-    result_ = *std::move(r);
-    return absl::OkStatus();
-  }
-
-  std::string Failure() const override { return result_.status == "OK" ? "" : result_.status; }
+  std::string Failure() const override { return result().status == "OK" ? "" : result().status; }
 
   std::string Json(const SuiteContext& /*context*/) const override {
-    const BatchResultsResult& r = result_;
+    const BatchResultsResult& r = result();
     return absl::StrFormat(
         "{\"frontend_results_per_s\":%.0f,\"direct_results_per_s\":%.0f,\"paced_results\":%lld,"
         "\"paced_seconds\":%.1f,\"baseline_kb\":%lld,\"peak_kb\":%lld,\"growth_mb\":%.1f,"
@@ -165,7 +145,7 @@ class BatchResultsSuite : public Suite {
 
   void PrintText(const SuiteContext& context) const override {
     const BatchResultsOptions& options = context.config.batch_results;
-    const BatchResultsResult& r = result_;
+    const BatchResultsResult& r = result();
     std::printf(
         "batch_results: %lld results of %d bytes: front-end %.0f results/s, direct %.0f results/s "
         "(%.2fx)\n"
@@ -181,7 +161,9 @@ class BatchResultsSuite : public Suite {
   }
 
  private:
-  BatchResultsResult result_;
+  absl::StatusOr<BatchResultsResult> Measure(const BenchConfig& config) const override {
+    return RunBatchResultsSuite(config.binaries, config.batch_results);
+  }
 };
 
 }  // namespace

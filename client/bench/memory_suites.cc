@@ -14,43 +14,39 @@
 #include "absl/strings/str_cat.h"
 #include "claude/v1/messages.grpc.pb.h"
 #include "client/bench/child_process.h"
+#include "client/bench/grpc_load.h"
 
 namespace claude {
 namespace bench {
-namespace {
 
-using Stub = v1::Messages::Stub;
-
-std::vector<std::unique_ptr<Stub>> Connect(int port, int channels) {
-  std::vector<std::unique_ptr<Stub>> stubs;
-  for (int i = 0; i < channels; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per channel
-    args.SetInt("claude_bench.memory_channel", i);
-    std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(), args);
-    channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    stubs.push_back(v1::Messages::NewStub(channel));
-  }
-  return stubs;
-}
-
-// A fresh fake serving `fake_flags` and a fresh server in front of it.
-struct Processes {
-  Child fake;
-  Child server;
-  int port = 0;
-};
-
-absl::Status StartProcesses(const SuiteBinaries& binaries, const std::vector<std::string>& fake_flags,
-                            Processes* p) {
-  absl::StatusOr<std::string> url = StartFake(&p->fake, binaries.fake, fake_flags);
+absl::Status SuiteProcesses::Start(const SuiteBinaries& binaries,
+                                   const std::vector<std::string>& fake_flags) {
+  absl::StatusOr<std::string> url = StartFake(&fake, binaries.fake, fake_flags);
   if (!url.ok()) return url.status();
-  absl::StatusOr<int> port = StartServer(&p->server, binaries.server, *url, binaries.server_flags);
-  if (!port.ok()) return port.status();
-  p->port = *port;
+  upstream = *url;
+  absl::StatusOr<int> server_port =
+      StartServer(&server, binaries.server, *url, binaries.server_flags);
+  if (!server_port.ok()) return server_port.status();
+  port = *server_port;
   return absl::OkStatus();
 }
+
+ReadPacer::ReadPacer(double bytes_per_s)
+    : bytes_per_s_(bytes_per_s), start_(std::chrono::steady_clock::now()) {}
+
+double ReadPacer::seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+void ReadPacer::Read(int64_t bytes) {
+  if (bytes_per_s_ <= 0) return;
+  bytes_ += bytes;
+  // Sleeps only when more than 5 ms ahead, so that a fast reader does not sleep per message.
+  const double ahead_s = static_cast<double>(bytes_) / bytes_per_s_ - seconds();
+  if (ahead_s > 0.005) std::this_thread::sleep_for(std::chrono::duration<double>(ahead_s));
+}
+
+namespace {
 
 void Pause(absl::Duration d) { std::this_thread::sleep_for(absl::ToChronoNanoseconds(d)); }
 
@@ -60,7 +56,7 @@ class StreamPool {
  public:
   ~StreamPool() { CancelAllAndWait(); }
 
-  void Open(Stub* stub, const v1::CreateMessageRequest& request) {
+  void Open(v1::Messages::Stub* stub, const v1::CreateMessageRequest& request) {
     auto stream = std::make_unique<HeldStream>(this);
     HeldStream* s = stream.get();
     {
@@ -126,7 +122,7 @@ class StreamPool {
     std::lock_guard<std::mutex> lock(mu_);
     ++done_;
     if (status.error_code() != grpc::StatusCode::CANCELLED && first_error_.empty()) {
-      first_error_ = absl::StrCat("a stream ended with ", status.error_code(), ": ", status.error_message());
+      first_error_ = absl::StrCat("a stream ended with ", CallError(status));
     }
     changed_.notify_all();
   }
@@ -147,16 +143,14 @@ absl::StatusOr<MemoryResult> RunMemorySuite(const SuiteBinaries& binaries,
   MemoryResult result;
   result.fd_limit = RaiseFileLimit();
   // Streams that last far longer than the suite, one small event per drip interval.
-  Processes p;
-  if (absl::Status s = StartProcesses(
-          binaries,
-          {"--generate_deltas=1000000", "--delta_bytes=16",
-           absl::StrCat("--chunk_delay_ms=", absl::ToInt64Milliseconds(options.drip))},
-          &p);
+  SuiteProcesses p;
+  if (absl::Status s = p.Start(
+          binaries, {"--generate_deltas=1000000", "--delta_bytes=16",
+                     absl::StrCat("--chunk_delay_ms=", absl::ToInt64Milliseconds(options.drip))});
       !s.ok()) {
     return s;
   }
-  std::vector<std::unique_ptr<Stub>> stubs = Connect(p.port, options.channels);
+  Stubs stubs = MakeStubs(absl::StrCat("127.0.0.1:", p.port), options.channels);
   std::string error;
   {
     // Warm-up: the first streams grow pools (threads, arenas, connection caches) once.
@@ -192,15 +186,13 @@ absl::StatusOr<SlowReaderResult> RunSlowReaderSuite(const SuiteBinaries& binarie
                                                     const v1::CreateMessageRequest& request,
                                                     const SlowReaderOptions& options) {
   const int64_t deltas = (options.megabytes << 20) / options.delta_bytes;
-  Processes p;
-  if (absl::Status s = StartProcesses(binaries,
-                                      {absl::StrCat("--generate_deltas=", deltas),
-                                       absl::StrCat("--delta_bytes=", options.delta_bytes)},
-                                      &p);
+  SuiteProcesses p;
+  if (absl::Status s = p.Start(binaries, {absl::StrCat("--generate_deltas=", deltas),
+                                          absl::StrCat("--delta_bytes=", options.delta_bytes)});
       !s.ok()) {
     return s;
   }
-  std::vector<std::unique_ptr<Stub>> stubs = Connect(p.port, 1);
+  Stubs stubs = MakeStubs(absl::StrCat("127.0.0.1:", p.port), 1);
   {
     // Warm-up: a little of a stream, read fast, then cancelled.
     grpc::ClientContext context;
@@ -218,7 +210,7 @@ absl::StatusOr<SlowReaderResult> RunSlowReaderSuite(const SuiteBinaries& binarie
   SlowReaderResult result;
   PeakRssSampler peak(p.server);
   result.baseline_kb = peak.baseline_kb();
-  const auto start = std::chrono::steady_clock::now();
+  ReadPacer pacer(options.read_bytes_per_s);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(5));
   std::unique_ptr<grpc::ClientReader<v1::MessageStreamEvent>> reader =
@@ -226,22 +218,19 @@ absl::StatusOr<SlowReaderResult> RunSlowReaderSuite(const SuiteBinaries& binarie
   v1::MessageStreamEvent event;
   while (reader->Read(&event)) {
     ++result.events;
+    int64_t text_bytes = 0;
     if (event.has_content_block_delta()) {
-      result.text_bytes += static_cast<int64_t>(event.content_block_delta().delta().text_delta().text().size());
+      text_bytes =
+          static_cast<int64_t>(event.content_block_delta().delta().text_delta().text().size());
     }
-    // Keep to the pace: sleep whenever the reader is more than 5 ms ahead of it.
-    const double due_s = static_cast<double>(result.text_bytes) / options.read_bytes_per_s;
-    const double elapsed_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (due_s - elapsed_s > 0.005) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(due_s - elapsed_s));
-    }
+    result.text_bytes += text_bytes;
+    pacer.Read(text_bytes);
   }
   const grpc::Status status = reader->Finish();
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = pacer.seconds();
   result.peak_kb = peak.Stop();
   result.growth_mb = static_cast<double>(result.peak_kb - result.baseline_kb) / 1024.0;
-  result.status = status.ok() ? "OK" : absl::StrCat(status.error_code(), ": ", status.error_message());
+  result.status = status.ok() ? "OK" : CallError(status);
   return result;
 }
 

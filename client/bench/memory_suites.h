@@ -5,13 +5,16 @@
 #ifndef CLIENT_BENCH_MEMORY_SUITES_H_
 #define CLIENT_BENCH_MEMORY_SUITES_H_
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "claude/v1/messages.pb.h"
+#include "client/bench/child_process.h"
 
 namespace claude {
 namespace bench {
@@ -20,6 +23,30 @@ struct SuiteBinaries {
   std::string server;
   std::string fake;
   std::vector<std::string> server_flags;  // extra claude-grpc-server flags
+};
+
+// A fresh fake-anthropic serving `fake_flags` and a fresh claude-grpc-server in front of it.
+struct SuiteProcesses {
+  Child fake;
+  Child server;
+  std::string upstream;  // the fake's base URL
+  int port = 0;          // the server's gRPC port
+  absl::Status Start(const SuiteBinaries& binaries, const std::vector<std::string>& fake_flags);
+};
+
+// Holds a reader to a pace of `bytes_per_s` from construction (none when not positive): Read
+// counts what was just read and sleeps while the reader is ahead of the pace.
+class ReadPacer {
+ public:
+  explicit ReadPacer(double bytes_per_s);
+  void Read(int64_t bytes);
+  // Since construction.
+  double seconds() const;
+
+ private:
+  const double bytes_per_s_;
+  const std::chrono::steady_clock::time_point start_;
+  int64_t bytes_ = 0;
 };
 
 // ---- memory: many concurrently open, slowly dripping streams --------------------------------

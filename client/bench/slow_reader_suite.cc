@@ -15,25 +15,17 @@ namespace claude {
 namespace bench {
 namespace {
 
-class SlowReaderSuite : public Suite {
+class SlowReaderSuite : public MeasurementSuite<SlowReaderResult> {
  public:
   SuiteStage stage() const override { return SuiteStage::kFreshProcesses; }
 
-  absl::Status Run(SuiteContext& context) override {
-    absl::StatusOr<SlowReaderResult> s = RunSlowReaderSuite(
-        context.config.binaries, MakeRequest(kStoryPrompt), context.config.slow_reader);
-    if (!s.ok()) return s.status();
-    result_ = *std::move(s);
-    return absl::OkStatus();
-  }
-
   std::string Failure() const override {
-    return result_.status == "OK" ? "" : absl::StrCat("stream ended ", result_.status);
+    return result().status == "OK" ? "" : absl::StrCat("stream ended ", result().status);
   }
 
   std::string Json(const SuiteContext& context) const override {
     const SlowReaderOptions& o = context.config.slow_reader;
-    const SlowReaderResult& s = result_;
+    const SlowReaderResult& s = result();
     return absl::StrCat(R"({"rss_growth_mb":)", Num(s.growth_mb), R"(,"stream_mb":)", o.megabytes,
                         R"(,"read_mb_per_s":)", Num(o.read_bytes_per_s / 1e6), R"(,"baseline_kb":)",
                         s.baseline_kb, R"(,"peak_kb":)", s.peak_kb, R"(,"text_bytes":)",
@@ -43,7 +35,7 @@ class SlowReaderSuite : public Suite {
 
   void PrintText(const SuiteContext& context) const override {
     const SlowReaderOptions& o = context.config.slow_reader;
-    const SlowReaderResult& s = result_;
+    const SlowReaderResult& s = result();
     std::printf(
         "\nslow-reader: one %lld MiB stream read at %.1f MB/s: %.1f s, %lld events, status %s\n"
         "claude-grpc-server RSS: baseline %lld kB, peak %lld kB, growth %.2f MB\n",
@@ -53,7 +45,9 @@ class SlowReaderSuite : public Suite {
   }
 
  private:
-  SlowReaderResult result_;
+  absl::StatusOr<SlowReaderResult> Measure(const BenchConfig& config) const override {
+    return RunSlowReaderSuite(config.binaries, MakeRequest(kStoryPrompt), config.slow_reader);
+  }
 };
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "claude/v1/messages.grpc.pb.h"
 #include "client/bench/bench_requests.h"
 #include "client/bench/child_process.h"
+#include "client/bench/grpc_load.h"
 #include "client/bench/report.h"
 #include "client/bench/server_metrics.h"
 #include "client/bench/suite.h"
@@ -29,8 +30,6 @@
 namespace claude {
 namespace bench {
 namespace {
-
-using Stub = v1::Messages::Stub;
 
 // The value of the unlabelled sample `name` in the server's /metrics, or -1.
 double Gauge(int metrics_port, const std::string& name) {
@@ -53,8 +52,7 @@ int64_t OpenFds(pid_t pid) {
 // Reactors are deleted only by the driving thread, after their OnDone.
 class SoakDriver {
  public:
-  SoakDriver(std::vector<std::unique_ptr<Stub>>* stubs, const v1::CreateMessageRequest& request,
-             absl::Duration max_cancel_delay)
+  SoakDriver(Stubs* stubs, const v1::CreateMessageRequest& request, absl::Duration max_cancel_delay)
       : stubs_(stubs), request_(request), max_cancel_delay_(max_cancel_delay) {}
 
   // Runs until `until`: reaps finished streams, opens new ones up to `target`, cancels those
@@ -75,22 +73,14 @@ class SoakDriver {
     finished_.clear();
   }
 
-  int64_t started() const { return next_id_; }
-  int64_t completed() const {
+  // The streams started so far and how those that ended did, into `result`.
+  void Tally(SoakResult* result) const {
     std::lock_guard<std::mutex> lock(mu_);
-    return completed_;
-  }
-  int64_t cancelled() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return cancelled_;
-  }
-  int64_t failed() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return failed_;
-  }
-  std::string first_failure() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return first_failure_;
+    result->streams_started = next_id_;
+    result->completed = completed_;
+    result->cancelled = cancelled_;
+    result->failed = failed_;
+    result->first_failure = first_failure_;
   }
 
  private:
@@ -150,12 +140,12 @@ class SoakDriver {
       ++cancelled_;
     } else {
       ++failed_;
-      if (first_failure_.empty()) first_failure_ = absl::StrCat(status.error_code(), ": ", status.error_message());
+      if (first_failure_.empty()) first_failure_ = CallError(status);
     }
     done_cv_.notify_all();
   }
 
-  std::vector<std::unique_ptr<Stub>>* const stubs_;
+  Stubs* const stubs_;
   const v1::CreateMessageRequest& request_;
   const absl::Duration max_cancel_delay_;
   std::mt19937_64 random_{20261129};
@@ -193,15 +183,7 @@ absl::StatusOr<SoakResult> RunSoakSuite(const SuiteBinaries& binaries,
   if (!port.ok()) return port.status();
   if (metrics_port == 0) return absl::InternalError("the server printed no metrics port");
 
-  std::vector<std::unique_ptr<Stub>> stubs;
-  for (int i = 0; i < options.channels; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per channel
-    auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", *port),
-                                             grpc::InsecureChannelCredentials(), args);
-    channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    stubs.push_back(v1::Messages::NewStub(channel));
-  }
+  Stubs stubs = MakeStubs(absl::StrCat("127.0.0.1:", *port), options.channels);
   SoakResult result;
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   result.rss_idle_kb = server.StatusKb("VmRSS");
@@ -227,11 +209,7 @@ absl::StatusOr<SoakResult> RunSoakSuite(const SuiteBinaries& binaries,
            absl::Now() < settle_until);
   result.rss_after_kb = server.StatusKb("VmRSS");
   result.fds_after = OpenFds(server.pid());
-  result.streams_started = driver.started();
-  result.completed = driver.completed();
-  result.cancelled = driver.cancelled();
-  result.failed = driver.failed();
-  result.first_failure = driver.first_failure();
+  driver.Tally(&result);
 
   std::vector<std::string> problems;
   if (result.live_transfers != 0 || result.paused_transfers != 0 || result.live_streams != 0) {
@@ -264,26 +242,18 @@ namespace {
 
 // --suite=soak: its own fresh processes, nothing else (not part of "all": it is a check that
 // nothing leaks, run for a minute or more, not a performance figure).
-class SoakSuite : public Suite {
+class SoakSuite : public MeasurementSuite<SoakResult> {
  public:
   SuiteStage stage() const override { return SuiteStage::kAlone; }
 
-  absl::Status Run(SuiteContext& context) override {
-    absl::StatusOr<SoakResult> s =
-        RunSoakSuite(context.config.binaries, MakeRequest(kStoryPrompt), context.config.soak);
-    if (!s.ok()) return s.status();
-    result_ = *std::move(s);
-    return absl::OkStatus();
-  }
-
   std::string Failure() const override {
-    if (result_.passed) return "";
-    return result_.verdict.empty() ? "soak failed" : result_.verdict;
+    if (result().passed) return "";
+    return result().verdict.empty() ? "soak failed" : result().verdict;
   }
 
   std::string Json(const SuiteContext& context) const override {
     const SoakOptions& o = context.config.soak;
-    const SoakResult& s = result_;
+    const SoakResult& s = result();
     return absl::StrCat(R"({"passed":)", s.passed ? "true" : "false", R"(,"streams":)", o.streams,
                         R"(,"duration_s":)", Num(absl::ToDoubleSeconds(o.duration)),
                         R"(,"started":)", s.streams_started, R"(,"completed":)", s.completed,
@@ -299,7 +269,7 @@ class SoakSuite : public Suite {
 
   void PrintText(const SuiteContext& context) const override {
     const SoakOptions& o = context.config.soak;
-    const SoakResult& s = result_;
+    const SoakResult& s = result();
     std::printf(
         "\nsoak: %d streams at once for %s (+%s warm-up), cancelled at random times: %lld "
         "started, %lld completed, %lld cancelled, %lld failed\n"
@@ -317,7 +287,9 @@ class SoakSuite : public Suite {
   }
 
  private:
-  SoakResult result_;
+  absl::StatusOr<SoakResult> Measure(const BenchConfig& config) const override {
+    return RunSoakSuite(config.binaries, MakeRequest(kStoryPrompt), config.soak);
+  }
 };
 
 }  // namespace

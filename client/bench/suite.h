@@ -7,9 +7,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "client/bench/bench_config.h"
 #include "client/bench/load_stats.h"
 #include "client/bench/results.h"
@@ -64,6 +66,28 @@ class Suite {
   // After an OK Run: the value of the suite's member of the JSON report, and its text section.
   virtual std::string Json(const SuiteContext& context) const = 0;
   virtual void PrintText(const SuiteContext& context) const = 0;
+};
+
+// A suite whose run is one call that starts processes of its own and returns everything the
+// suite reports (the memory, slow_reader, soak and batch_results suites): Run keeps that result
+// for Failure, Json and PrintText.
+template <typename Result>
+class MeasurementSuite : public Suite {
+ public:
+  absl::Status Run(SuiteContext& context) final {
+    absl::StatusOr<Result> result = Measure(context.config);
+    if (!result.ok()) return result.status();
+    result_ = *std::move(result);
+    return absl::OkStatus();
+  }
+
+ protected:
+  virtual absl::StatusOr<Result> Measure(const BenchConfig& config) const = 0;
+  // After an OK Run: what Measure returned.
+  const Result& result() const { return result_; }
+
+ private:
+  Result result_;
 };
 
 struct SuiteEntry {
