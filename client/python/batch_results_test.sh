@@ -14,12 +14,6 @@ fake_flags=(--batch_processing_time=1s)
 # shellcheck source=client/python/example_servers.sh
 source "$(dirname "$0")/example_servers.sh" "$@"
 
-show_output() {
-  echo "--- stdout:" >&2; cat "$logs/out" >&2
-  echo "--- stderr:" >&2; cat "$logs/err" >&2
-  echo "--- claude-grpc-server log:" >&2; cat "$logs/server.log" >&2
-}
-
 # 1. Create, poll until ended, then the results in order.
 status=0
 PYTHONPATH="$gen_dir" timeout $((60 * scale)) "$python" "$example" --target="127.0.0.1:$port" \
@@ -41,13 +35,5 @@ fi
 echo "python_batch_results_test: batch created, polled and its results printed OK"
 
 # 2. A closed port: non-zero exit, one line naming UNAVAILABLE, nothing on stdout.
-closed_port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-status=0
-PYTHONPATH="$gen_dir" "$python" "$example" --target="127.0.0.1:$closed_port" "Hello" \
-  >"$logs/out" 2>"$logs/err" || status=$?
-if [ "$status" -eq 0 ] || ! grep -q 'UNAVAILABLE' "$logs/err" || [ -s "$logs/out" ]; then
-  show_output
-  fail "against closed port $closed_port: expected a non-zero exit, empty stdout and UNAVAILABLE on stderr (got exit $status)"
-fi
-echo "python_batch_results_test: closed port OK: $(head -n1 "$logs/err")"
+expect_unavailable_on_closed_port "Hello"
 echo "python_batch_results_test: PASS"
