@@ -35,6 +35,17 @@ std::string ScenarioJson(const Results::Levels& levels) {
   return absl::StrCat("{", absl::StrJoin(level_parts, ","), "}");
 }
 
+// `cells`, one per column, each but the last padded to its column's width, a space apart.
+std::string PaddedLine(const std::vector<SpreadColumn>& columns,
+                       const std::vector<std::string>& cells) {
+  std::string line;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const bool last = i + 1 == columns.size();
+    absl::StrAppend(&line, last ? cells[i] : absl::StrFormat("%-*s ", columns[i].width, cells[i]));
+  }
+  return line;
+}
+
 }  // namespace
 
 std::string Num(double v) { return absl::StrFormat("%.6g", v); }
@@ -90,27 +101,20 @@ std::string LoadJson(const LoadSummary& load) {
 }
 
 std::string SpreadHeadings(const std::vector<SpreadColumn>& columns) {
-  std::string line;
-  for (size_t i = 0; i < columns.size(); ++i) {
-    const bool last = i + 1 == columns.size();
-    absl::StrAppend(&line, last ? columns[i].heading
-                                : absl::StrFormat("%-*s ", columns[i].width, columns[i].heading));
-  }
-  return line;
+  std::vector<std::string> headings;
+  for (const SpreadColumn& column : columns) headings.push_back(column.heading);
+  return PaddedLine(columns, headings);
 }
 
 std::string SpreadCells(const Results& results, const std::string& suite,
                         const std::string& scenario, int level,
                         const std::vector<SpreadColumn>& columns) {
-  std::string line;
-  for (size_t i = 0; i < columns.size(); ++i) {
-    const SpreadColumn& column = columns[i];
-    const std::string cell =
-        SpreadIfMeasured(results, suite, scenario, level, column.metric, column.format);
-    const bool last = i + 1 == columns.size();
-    absl::StrAppend(&line, last ? cell : absl::StrFormat("%-*s ", column.width, cell));
+  std::vector<std::string> cells;
+  for (const SpreadColumn& column : columns) {
+    cells.push_back(
+        SpreadIfMeasured(results, suite, scenario, level, column.metric, column.format));
   }
-  return line;
+  return PaddedLine(columns, cells);
 }
 
 void PrintUnaryTable(const Results& results, const std::string& suite, const char* title,
