@@ -83,6 +83,16 @@ StreamResult Stream(ServerHarness& h, const claude::v1::CreateMessageRequest& re
   return result;
 }
 
+// The stream carried fake-anthropic's echo of Hello() whole, from message_start to message_stop,
+// whatever the upstream's framing.
+void ExpectEchoOfHello(const StreamResult& result) {
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.text, "Echo: Hello there, Claude");
+  ASSERT_FALSE(result.events.empty());
+  EXPECT_TRUE(result.events.front().has_message_start());
+  EXPECT_TRUE(result.events.back().has_message_stop());
+}
+
 // ---- Vertex AI.
 
 TEST(VertexEndToEndTest, UnaryCallsRawPredictWithTheToken) {
@@ -106,12 +116,7 @@ TEST(VertexEndToEndTest, UnaryCallsRawPredictWithTheToken) {
 TEST(VertexEndToEndTest, StreamsFromStreamRawPredict) {
   ServerHarness h(VertexOptions());
   RequireCloudCredentials(h);
-  const StreamResult result = Stream(h, Hello());
-  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
-  EXPECT_EQ(result.text, "Echo: Hello there, Claude");
-  ASSERT_FALSE(result.events.empty());
-  EXPECT_TRUE(result.events.front().has_message_start());
-  EXPECT_TRUE(result.events.back().has_message_stop());
+  ASSERT_NO_FATAL_FAILURE(ExpectEchoOfHello(Stream(h, Hello())));
   EXPECT_THAT(h.upstream().requests().at(0).path, HasSubstr("claude-sonnet-4-5:streamRawPredict"));
 }
 
@@ -189,11 +194,7 @@ TEST(BedrockEndToEndTest, AWrongSecretIsRefusedByTheFake) {
 TEST(BedrockEndToEndTest, StreamsAnEventStream) {
   ServerHarness h(BedrockOptions());
   RequireCloudCredentials(h);
-  const StreamResult result = Stream(h, Hello());
-  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
-  EXPECT_EQ(result.text, "Echo: Hello there, Claude");
-  EXPECT_TRUE(result.events.front().has_message_start());
-  EXPECT_TRUE(result.events.back().has_message_stop());
+  ASSERT_NO_FATAL_FAILURE(ExpectEchoOfHello(Stream(h, Hello())));
   EXPECT_EQ(h.upstream().requests().at(0).path, "/model/claude-sonnet-4-5/invoke-with-response-stream");
 }
 
