@@ -167,47 +167,30 @@ TEST(RequestValidatorTest, DocumentContentSourceNeedsContentAndChecksItsBlocks) 
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
 }
 
-TEST(RequestValidatorTest, ToolUseNeedsIdAndName) {
-  v1::ContentBlock* block = nullptr;
-  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  request.mutable_messages(0)->set_role(v1::ROLE_ASSISTANT);
-  v1::ToolUseBlock* tool_use = block->mutable_tool_use();
-  tool_use->set_name("get_weather");
+// tool_use, server_tool_use and mcp_tool_use are one rule: a call names itself and its tool.
+// `call` is the only block of `request`'s only message, an assistant's; `call` has neither id
+// nor name yet.
+template <typename ToolCall>
+void ExpectIdAndNameRequired(const v1::CreateMessageRequest& request, ToolCall* call,
+                             const std::string& id, const std::string& name) {
+  SCOPED_TRACE(id);
+  call->set_name(name);
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].id"));
-  tool_use->set_id("toolu_01");
-  tool_use->clear_name();
+  call->set_id(id);
+  call->clear_name();
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].name"));
-  tool_use->set_name("get_weather");
+  call->set_name(name);
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
 }
 
-TEST(RequestValidatorTest, ServerToolUseNeedsIdAndName) {
+TEST(RequestValidatorTest, ToolCallsNeedIdAndName) {
   v1::ContentBlock* block = nullptr;
-  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  request.mutable_messages(0)->set_role(v1::ROLE_ASSISTANT);
-  v1::ServerToolUseBlock* tool_use = block->mutable_server_tool_use();
-  tool_use->set_name("web_search");
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].id"));
-  tool_use->set_id("srvtoolu_01");
-  tool_use->clear_name();
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].name"));
-  tool_use->set_name("web_search");
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
-}
-
-TEST(RequestValidatorTest, McpToolUseNeedsIdAndName) {
-  v1::ContentBlock* block = nullptr;
-  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  request.mutable_messages(0)->set_role(v1::ROLE_ASSISTANT);
-  v1::McpToolUseBlock* tool_use = block->mutable_mcp_tool_use();
-  tool_use->set_name("lookup");
-  tool_use->set_server_name("wiki");
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].id"));
-  tool_use->set_id("mcptoolu_01");
-  tool_use->clear_name();
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].name"));
-  tool_use->set_name("lookup");
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
+  v1::CreateMessageRequest request = RequestWithOneBlock(&block, v1::ROLE_ASSISTANT);
+  ExpectIdAndNameRequired(request, block->mutable_tool_use(), "toolu_01", "get_weather");
+  ExpectIdAndNameRequired(request, block->mutable_server_tool_use(), "srvtoolu_01", "web_search");
+  v1::McpToolUseBlock* mcp_tool_use = block->mutable_mcp_tool_use();
+  mcp_tool_use->set_server_name("wiki");
+  ExpectIdAndNameRequired(request, mcp_tool_use, "mcptoolu_01", "lookup");
 }
 
 TEST(RequestValidatorTest, ToolResultNeedsToolUseId) {
@@ -262,8 +245,7 @@ TEST(RequestValidatorTest, McpToolResultBlocksAreChecked) {
 
 TEST(RequestValidatorTest, WebFetchResultDocumentIsChecked) {
   v1::ContentBlock* block = nullptr;
-  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  request.mutable_messages(0)->set_role(v1::ROLE_ASSISTANT);
+  v1::CreateMessageRequest request = RequestWithOneBlock(&block, v1::ROLE_ASSISTANT);
   v1::WebFetchToolResultBlock* fetch = block->mutable_web_fetch_tool_result();
   fetch->set_tool_use_id("srvtoolu_01");
   v1::Base64PdfSource* pdf = fetch->mutable_content()

@@ -304,28 +304,26 @@ TEST(RequestValidatorTest, MessageContentIsRequired) {
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
 }
 
-TEST(RequestValidatorTest, TemperatureIsFiniteAndWithinZeroAndOne) {
-  v1::CreateMessageRequest request = ValidRequest();
-  for (double bad : {-0.01, 1.01, std::nan(""), std::numeric_limits<double>::infinity(),
-                     -std::numeric_limits<double>::infinity()}) {
-    request.set_temperature(bad);
-    EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("temperature")) << bad;
-  }
-  for (double good : {0.0, 0.5, 1.0}) {
-    request.set_temperature(good);
-    EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk()) << good;
-  }
-}
-
-TEST(RequestValidatorTest, TopPIsFiniteAndWithinZeroAndOne) {
-  v1::CreateMessageRequest request = ValidRequest();
-  for (double bad : {-0.01, 1.01, std::nan(""), std::numeric_limits<double>::infinity()}) {
-    request.set_top_p(bad);
-    EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("top_p")) << bad;
-  }
-  for (double good : {0.0, 0.95, 1.0}) {
-    request.set_top_p(good);
-    EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk()) << good;
+// temperature and top_p: one rule, a finite number from 0 to 1.
+TEST(RequestValidatorTest, TemperatureAndTopPAreFiniteAndWithinZeroAndOne) {
+  struct UnitIntervalMember {
+    const char* path;
+    void (v1::CreateMessageRequest::*set)(double);
+  };
+  for (const UnitIntervalMember& member :
+       {UnitIntervalMember{"temperature", &v1::CreateMessageRequest::set_temperature},
+        UnitIntervalMember{"top_p", &v1::CreateMessageRequest::set_top_p}}) {
+    SCOPED_TRACE(member.path);
+    v1::CreateMessageRequest request = ValidRequest();
+    for (double bad : {-0.01, 1.01, std::nan(""), std::numeric_limits<double>::infinity(),
+                       -std::numeric_limits<double>::infinity()}) {
+      (request.*member.set)(bad);
+      EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt(member.path)) << bad;
+    }
+    for (double good : {0.0, 0.5, 0.95, 1.0}) {
+      (request.*member.set)(good);
+      EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk()) << good;
+    }
   }
 }
 
