@@ -1,5 +1,5 @@
-// A file of the running test's own in the temporary directory: for code under test that reads a
-// path (a key file, a callers file) while the test writes, rewrites and removes it.
+// Files of the running test's own in the temporary directory: for code under test that reads a
+// path (a key file, a callers file, the CLI's --messages) that the test writes.
 #ifndef TESTS_TESTING_SCRATCH_FILE_H_
 #define TESTS_TESTING_SCRATCH_FILE_H_
 
@@ -15,17 +15,31 @@
 
 namespace claude::testing {
 
-// Named after the running test and its suite, so neither tests of one binary nor binaries that
-// ctest runs side by side share one. It does not exist until written, and is removed with the
-// ScratchFile. Construct it inside a test (or its fixture).
+// A path in the temporary directory that is the running test's own: named after the test, its
+// suite and `name`, so neither tests of one binary nor binaries that ctest runs side by side
+// share one. Call it inside a test (or its fixture).
+inline std::string ScratchPath(absl::string_view name = "") {
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  // Parameterized tests are named "Name/N": no folders in the file's name.
+  return absl::StrCat(::testing::TempDir(), "/",
+                      absl::StrReplaceAll(absl::StrCat(test->test_suite_name(), ".", test->name(),
+                                                       name.empty() ? "" : "_", name),
+                                          {{"/", "_"}}));
+}
+
+// Writes `contents` to ScratchPath(`name`) and returns the path. The file stays after the test
+// (a program the test starts may read it until the end).
+inline std::string WriteScratchFile(absl::string_view name, absl::string_view contents) {
+  const std::string path = ScratchPath(name);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
+  return path;
+}
+
+// The ScratchPath file, for a test that writes, rewrites and removes it while the code under
+// test reads it. It does not exist until written, and is removed with the ScratchFile.
 class ScratchFile {
  public:
-  ScratchFile() {
-    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    // Parameterized tests are named "Name/N": no folders in the file's name.
-    path_ = absl::StrCat(::testing::TempDir(), "/",
-                         absl::StrReplaceAll(absl::StrCat(test->test_suite_name(), ".", test->name()),
-                                             {{"/", "_"}}));
+  ScratchFile() : path_(ScratchPath()) {
     Remove();  // a crashed earlier run's
   }
   ~ScratchFile() { Remove(); }
