@@ -14,6 +14,7 @@
 #include "service/errors/error_table.h"
 #include "service/upstream/bedrock_replies.h"
 #include "tests/fake_upstream/aws_event_stream_encoder.h"
+#include "tests/service/upstream/cloud_dialect_testing.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 
@@ -260,13 +261,8 @@ TEST(BedrockErrorTest, ReadsTheTypeMemberWhenTheHeaderIsMissing) {
   EXPECT_EQ(error.message, "ValidationException: bad max_tokens");
 }
 
-TEST(BedrockErrorTest, AProxysApiShapedBodyIsReadAsSuch) {
-  const UpstreamError error = MakeDialect().ReadError(
-      529, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})", {});
-  EXPECT_EQ(error.type, "overloaded_error");
-  const UpstreamError html = ReadBedrockError(502, "<html>", {});
-  EXPECT_TRUE(html.type.empty());
-  EXPECT_EQ(html.body, "<html>");
+TEST(BedrockErrorTest, ReadsTheMessagesApiShapeAndUnknownBodies) {
+  testing::ExpectForeignErrorBodiesRead(MakeDialect());
 }
 
 }  // namespace

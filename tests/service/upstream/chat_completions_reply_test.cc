@@ -45,8 +45,9 @@ std::string TextBasicMessage(absl::string_view id) {
 }
 
 TEST(ChatReplyTest, TextReplyFixture) {
-  EXPECT_TRUE(JsonEqual(TextBasicMessage("msg_bdrk_01Q6WN27v95ypCa1kbanAQ6K"),
-                        MessageToJsonString(Decode(ReadFixture("chat_completions/text_basic.response.json")))));
+  EXPECT_TRUE(JsonEqual(
+      TextBasicMessage("msg_bdrk_01Q6WN27v95ypCa1kbanAQ6K"),
+      MessageToJsonString(Decode(ReadFixture("chat_completions/text_basic.response.json")))));
 }
 
 TEST(ChatReplyTest, ReasoningBecomesAThinkingBlockFirstWithAnEmptySignature) {
@@ -74,7 +75,8 @@ TEST(ChatReplyTest, UsageArithmeticRemovesCachedTokensFromInput) {
 }
 
 TEST(ChatReplyTest, EachFinishReason) {
-  for (const auto& [finish, stop, raw] : std::vector<std::tuple<std::string, v1::StopReason, std::string>>{
+  for (const auto& [finish, stop, raw] :
+       std::vector<std::tuple<std::string, v1::StopReason, std::string>>{
            {"stop", v1::STOP_REASON_END_TURN, ""},
            {"length", v1::STOP_REASON_MAX_TOKENS, ""},
            {"tool_calls", v1::STOP_REASON_TOOL_USE, ""},
@@ -105,9 +107,12 @@ TEST(ChatReplyTest, ToolArgumentsThatAreNotAnObjectAreInternalNamingTheCall) {
 TEST(ChatReplyTest, ModelListBecomesListModelsResponse) {
   ChatCompletionsDialect dialect;
   v1::ListModelsResponse list;
-  ASSERT_TRUE(dialect.DecodeReply(R"({"object":"list","data":[
+  ASSERT_TRUE(dialect
+                  .DecodeReply(R"({"object":"list","data":[
       {"id":"claude-opus-4","object":"model","created":1700000000,"owned_by":"anthropic"},
-      {"id":"claude-haiku-4","object":"model","created":0,"owned_by":"anthropic"}]})", &list).ok());
+      {"id":"claude-haiku-4","object":"model","created":0,"owned_by":"anthropic"}]})",
+                               &list)
+                  .ok());
   EXPECT_TRUE(JsonEqual(R"({"data":[
       {"id":"claude-opus-4","type":"model","display_name":"claude-opus-4",
        "created_at":"2023-11-14T22:13:20Z","owned_by":"anthropic"},
@@ -116,14 +121,16 @@ TEST(ChatReplyTest, ModelListBecomesListModelsResponse) {
       "has_more":false,"first_id":"claude-opus-4","last_id":"claude-haiku-4"})",
                         MessageToJsonString(list)));
   v1::ModelInfo model;
-  ASSERT_TRUE(dialect.DecodeReply(R"({"id":"m1","object":"model","created":1,"owned_by":"x"})",
-                                  &model).ok());
+  ASSERT_TRUE(
+      dialect.DecodeReply(R"({"id":"m1","object":"model","created":1,"owned_by":"x"})", &model)
+          .ok());
   EXPECT_EQ(model.id(), "m1");
   // Hostile shapes: INTERNAL, never a crash or a message protobuf cannot read back.
   const std::string deep = std::string(200, '[') + std::string(200, ']');
   EXPECT_EQ(dialect.DecodeReply(R"({"id":"m1","x":)" + deep + "}", &model).code(),
             absl::StatusCode::kInternal);
-  EXPECT_EQ(dialect.DecodeReply(R"({"object":"model"})", &model).code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(dialect.DecodeReply(R"({"object":"model"})", &model).code(),
+            absl::StatusCode::kInternal);
   EXPECT_EQ(dialect.DecodeReply(R"({"data":[1]})", &list).code(), absl::StatusCode::kInternal);
   EXPECT_EQ(dialect.DecodeReply(R"({"id":"m","created":"yesterday"})", &model).code(),
             absl::StatusCode::kInternal);
@@ -143,7 +150,8 @@ TEST(ChatErrorTest, GatewayShape) {
 TEST(ChatErrorTest, OpenAiShape) {
   ChatCompletionsDialect dialect;
   UpstreamError error = dialect.ReadError(429, R"({"error":{"message":"Rate limit reached",
-      "type":"requests","param":null,"code":"rate_limit_exceeded"}})", {});
+      "type":"requests","param":null,"code":"rate_limit_exceeded"}})",
+                                          {});
   EXPECT_EQ(error.type, "requests");
   EXPECT_EQ(error.code, "rate_limit_exceeded");
   EXPECT_EQ(error.message, "Rate limit reached");
@@ -236,12 +244,13 @@ TEST(ChatStreamTest, TextFixtureInEveryChunkingGivesTheMessagesEventSequence) {
 TEST(ChatStreamTest, MessageStartCarriesIdModelAndZeroUsage) {
   Replay replay = DecodeStream({ReadFixture("chat_completions/text_basic.sse")});
   ASSERT_FALSE(replay.events.empty());
-  EXPECT_TRUE(JsonEqual(R"({"type":"message_start","message":{"id":"msg_bdrk_01LPPqDjLKMgfSwTRMRty9VT",
+  EXPECT_TRUE(
+      JsonEqual(R"({"type":"message_start","message":{"id":"msg_bdrk_01LPPqDjLKMgfSwTRMRty9VT",
       "type":"message","role":"assistant","model":"claude-opus-4-20250514",
       "usage":{"input_tokens":0,"output_tokens":0,"cache_read_input_tokens":0,
                "cache_creation_input_tokens":0,
                "cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0}}}})",
-                        MessageToJsonString(replay.events[0])));
+                MessageToJsonString(replay.events[0])));
 }
 
 // Reasoning, text, and two tool calls whose argument fragments interleave by index, split
@@ -254,12 +263,12 @@ TEST(ChatStreamTest, ReasoningAndInterleavedParallelToolCallsFoldToTheUnaryMessa
   EXPECT_EQ(unary.content(3).tool_use().input().fields().at("tz").string_value(), "日本");
   EXPECT_EQ(unary.usage().input_tokens(), 40);
   // Blocks never overlap: call 1 waits behind call 0 and follows it.
-  ExpectEveryChunkingFoldsTo(ReadFixture("chat_completions/thinking_tools.sse"),
-                             {"message_start", "start 0", "delta 0", "delta 0", "stop 0", "start 1",
-                              "delta 1", "stop 1", "start 2", "delta 2", "delta 2", "delta 2",
-                              "stop 2", "start 3", "delta 3", "delta 3", "stop 3", "message_delta",
-                              "message_stop"},
-                             MessageToJsonString(unary));
+  ExpectEveryChunkingFoldsTo(
+      ReadFixture("chat_completions/thinking_tools.sse"),
+      {"message_start", "start 0", "delta 0", "delta 0", "stop 0", "start 1", "delta 1", "stop 1",
+       "start 2", "delta 2", "delta 2", "delta 2", "stop 2", "start 3", "delta 3", "delta 3",
+       "stop 3", "message_delta", "message_stop"},
+      MessageToJsonString(unary));
 }
 
 std::string Chunk(const std::string& delta, const std::string& finish = "null") {
@@ -274,8 +283,8 @@ TEST(ChatStreamTest, EachFinishReasonReachesMessageDelta) {
            {"tool_calls", v1::STOP_REASON_TOOL_USE},
            {"content_filter", v1::STOP_REASON_REFUSAL},
            {"weird", v1::STOP_REASON_UNSPECIFIED}}) {
-    Replay replay = DecodeStream({Chunk(R"({"content":"x"})"), Chunk("{}", "\"" + finish + "\""),
-                            "data: [DONE]\n\n"});
+    Replay replay = DecodeStream(
+        {Chunk(R"({"content":"x"})"), Chunk("{}", "\"" + finish + "\""), "data: [DONE]\n\n"});
     ASSERT_TRUE(replay.status.ok()) << replay.status;
     absl::StatusOr<v1::Message> message = Fold(replay.events);
     ASSERT_TRUE(message.ok()) << message.status();
@@ -286,8 +295,8 @@ TEST(ChatStreamTest, EachFinishReasonReachesMessageDelta) {
 
 TEST(ChatStreamTest, EmptyDeltasMakeNoEvents) {
   Replay replay = DecodeStream({Chunk(R"({"role":"assistant","content":""})"),
-                          Chunk(R"({"content":"","reasoning_content":""})"), Chunk("{}", "\"stop\""),
-                          "data: [DONE]\n\n"});
+                                Chunk(R"({"content":"","reasoning_content":""})"),
+                                Chunk("{}", "\"stop\""), "data: [DONE]\n\n"});
   ASSERT_TRUE(replay.status.ok()) << replay.status;
   EXPECT_THAT(Shape(replay.events),
               ::testing::ElementsAre("message_start", "message_delta", "message_stop"));
@@ -305,16 +314,18 @@ TEST(ChatStreamTest, AStreamCutBeforeDoneIsUnavailable) {
 }
 
 TEST(ChatStreamTest, AnErrorChunkBecomesAnErrorEvent) {
-  Replay replay = DecodeStream({Chunk(R"({"content":"x"})"),
-                          R"(data: {"error":{"message":"Overloaded","type":"overloaded_error"}})"
-                          "\n\n"});
+  Replay replay =
+      DecodeStream({Chunk(R"({"content":"x"})"),
+                    R"(data: {"error":{"message":"Overloaded","type":"overloaded_error"}})"
+                    "\n\n"});
   ASSERT_FALSE(replay.events.empty());
   const v1::MessageStreamEvent& last = replay.events.back();
   ASSERT_TRUE(last.has_error());
   EXPECT_EQ(last.error().error().type(), "overloaded_error");
   EXPECT_EQ(last.error().error().message(), "Overloaded");
-  Replay gateway = DecodeStream({R"(data: {"success":false,"error":{"code":"too_many_requests","message":"slow down"}})"
-                           "\n\n"});
+  Replay gateway = DecodeStream(
+      {R"(data: {"success":false,"error":{"code":"too_many_requests","message":"slow down"}})"
+       "\n\n"});
   ASSERT_EQ(gateway.events.size(), 1u);
   EXPECT_EQ(gateway.events[0].error().error().type(), "too_many_requests");
 }
@@ -322,7 +333,7 @@ TEST(ChatStreamTest, AnErrorChunkBecomesAnErrorEvent) {
 TEST(ChatStreamTest, MalformedChunksAreInternal) {
   for (const std::string& bad :
        {std::string("data: {not json}\n\n"), Chunk(R"({"content":7})"),
-        Chunk(R"({"tool_calls":[{"function":{"arguments":"{}"}}]})"),  // no index
+        Chunk(R"({"tool_calls":[{"function":{"arguments":"{}"}}]})"),            // no index
         Chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]})"),  // no id, name
         Chunk(R"({"tool_calls":[{"index":99999,"id":"a","function":{"name":"f"}}]})"),  // bound
         Chunk(R"({"tool_calls":[{"index":-1,"id":"a","function":{"name":"f"}}]})"),
@@ -335,7 +346,8 @@ TEST(ChatStreamTest, MalformedChunksAreInternal) {
 
 TEST(ChatStreamTest, ToolArgumentsThatAreNotAnObjectEndTheStreamInternalNamingTheCall) {
   Replay replay = DecodeStream(
-      {Chunk(R"({"tool_calls":[{"index":0,"id":"call_7","function":{"name":"f","arguments":"[1,"}}]})"),
+      {Chunk(
+           R"({"tool_calls":[{"index":0,"id":"call_7","function":{"name":"f","arguments":"[1,"}}]})"),
        Chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"2]"}}]})"),
        Chunk("{}", "\"tool_calls\""), "data: [DONE]\n\n"});
   EXPECT_EQ(replay.status.code(), absl::StatusCode::kInternal);
@@ -345,15 +357,16 @@ TEST(ChatStreamTest, ToolArgumentsThatAreNotAnObjectEndTheStreamInternalNamingTh
 
 TEST(ChatStreamTest, TextAfterAnOpenToolCallWaitsForIt) {
   Replay replay = DecodeStream(
-      {Chunk(R"({"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{\"x\""}}]})"),
+      {Chunk(
+           R"({"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{\"x\""}}]})"),
        Chunk(R"({"content":"late"})"),
        Chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":":1}"}}]})"),
        Chunk("{}", "\"tool_calls\""), "data: [DONE]\n\n"});
   ASSERT_TRUE(replay.status.ok()) << replay.status;
-  EXPECT_THAT(Shape(replay.events),
-              ::testing::ElementsAre("message_start", "start 0", "delta 0", "delta 0", "stop 0",
-                                     "start 1", "delta 1", "stop 1", "message_delta",
-                                     "message_stop"));
+  EXPECT_THAT(
+      Shape(replay.events),
+      ::testing::ElementsAre("message_start", "start 0", "delta 0", "delta 0", "stop 0", "start 1",
+                             "delta 1", "stop 1", "message_delta", "message_stop"));
   absl::StatusOr<v1::Message> message = Fold(replay.events);
   ASSERT_TRUE(message.ok()) << message.status();
   EXPECT_EQ(message->content(0).tool_use().input().fields().at("x").number_value(), 1);

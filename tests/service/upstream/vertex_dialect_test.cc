@@ -9,6 +9,7 @@
 
 #include "common/codec/json_mapping.h"
 #include "service/errors/error_table.h"
+#include "tests/service/upstream/cloud_dialect_testing.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 
@@ -138,14 +139,7 @@ TEST(VertexDialectTest, ReadsGooglesErrorInAnArray) {
 }
 
 TEST(VertexDialectTest, ReadsTheMessagesApiShapeAndUnknownBodies) {
-  const UpstreamError api = MakeDialect().ReadError(
-      529, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})", {});
-  EXPECT_EQ(api.type, "overloaded_error");
-  EXPECT_EQ(api.message, "Overloaded");
-  const UpstreamError html = ReadVertexError(502, "<html>bad gateway</html>");
-  EXPECT_TRUE(html.type.empty());
-  EXPECT_EQ(html.body, "<html>bad gateway</html>");
-  EXPECT_EQ(StatusFromUpstreamError(html, {}).error_code(), grpc::StatusCode::UNAVAILABLE);
+  testing::ExpectForeignErrorBodiesRead(MakeDialect());
 }
 
 }  // namespace
