@@ -99,6 +99,16 @@ inline v1::CustomTool* AddCustomTool(google::protobuf::RepeatedPtrField<v1::Tool
   return tool;
 }
 
+// Sets the type and name every versioned tool (bash, computer, web_search...) has; returns
+// `tool` for the members of its own.
+template <typename VersionedTool>
+VersionedTool* SetTypeAndName(VersionedTool* tool, const std::string& type,
+                              const std::string& name) {
+  tool->set_type(type);
+  tool->set_name(name);
+  return tool;
+}
+
 }  // namespace claude
 
 #endif  // TESTS_SERVICE_VALIDATION_REQUEST_VALIDATOR_TESTING_H_
