@@ -6,9 +6,9 @@
 #include <vector>
 
 #include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -36,7 +36,8 @@ TEST(CliTest, UsageErrorsExitTwoWithOneLine) {
   ServerHarness h;
   const std::string not_json = WriteScratchFile("not.json", "{\"role\":");
   const std::string not_image = WriteScratchFile("not_image.txt", "hello");
-  const std::string bad_message = WriteScratchFile("bad_message.json", R"([{"role":"robot","content":"x"}])");
+  const std::string bad_message =
+      WriteScratchFile("bad_message.json", R"([{"role":"robot","content":"x"}])");
   struct Case {
     std::vector<std::string> args;
     std::string stdin_text;
@@ -99,7 +100,8 @@ TEST(CliTest, RepliesThatDoNotParseExitOneWithInternal) {
     EXPECT_THAT(r.err, HasSubstr("does not parse as claude.v1."));
   }
   ProcessResult events = RunCli({"--target=" + server.target(), "--events", "hi"});
-  EXPECT_EQ(std::count(events.out.begin(), events.out.end(), '\n'), UnparsableReplyServer::kEventsBeforeUnparsable);
+  EXPECT_EQ(std::count(events.out.begin(), events.out.end(), '\n'),
+            UnparsableReplyServer::kEventsBeforeUnparsable);
 }
 
 TEST(CliTest, UpstreamRateLimitIsResourceExhausted) {
@@ -112,14 +114,17 @@ TEST(CliTest, UpstreamRateLimitIsResourceExhausted) {
     std::vector<std::string> args = {TargetFlag(h), "hi"};
     if (*mode != '\0') args.push_back(mode);
     ProcessResult r = RunCli(args);
-    EXPECT_EQ(r.exit_code, 3);  // retry later
+    EXPECT_EQ(r.exit_code, 3);            // retry later
     if (std::string(mode) == "--json") {  // the error object on stdout as well
       EXPECT_THAT(r.out, StartsWith(R"({"error":{"code":"RESOURCE_EXHAUSTED",)"));
       r.out.clear();
     }
     ExpectOneErrorLine(r);
-    EXPECT_THAT(r.err, StartsWith("claude-grpc-cli: RESOURCE_EXHAUSTED: upstream HTTP 429 rate_limit_error: "));
-    EXPECT_THAT(r.err, HasSubstr("Number of request tokens has exceeded your per-minute rate limit"));
+    EXPECT_THAT(
+        r.err,
+        StartsWith("claude-grpc-cli: RESOURCE_EXHAUSTED: upstream HTTP 429 rate_limit_error: "));
+    EXPECT_THAT(r.err,
+                HasSubstr("Number of request tokens has exceeded your per-minute rate limit"));
   }
 }
 
@@ -146,7 +151,8 @@ TEST(CliTest, DeadlineFlag) {
 
 TEST(CliTest, BetaFlagBecomesTheAnthropicBetaHeader) {
   ServerHarness h;
-  ProcessResult r = RunCli({TargetFlag(h), "--beta=context-1m-2025-08-07,files-api-2025-04-14", "hi"});
+  ProcessResult r =
+      RunCli({TargetFlag(h), "--beta=context-1m-2025-08-07,files-api-2025-04-14", "hi"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   RecordedRequest sent = h.upstream().requests().back();
   const std::string* beta = FindHeader(sent.headers, "anthropic-beta");
@@ -173,9 +179,9 @@ TEST(CliTest, TlsFlagsReachAMutualTlsServer) {
     config.tls.client_ca_file = pki.Path("ca.pem");
   };
   ServerHarness h(options);
-  const std::vector<std::string> tls = {"--tls_ca=" + pki.Path("ca.pem"), "--tls_server_name=localhost",
-                                        "--tls_cert=" + pki.Path("client.pem"),
-                                        "--tls_key=" + pki.Path("client.key")};
+  const std::vector<std::string> tls = {
+      "--tls_ca=" + pki.Path("ca.pem"), "--tls_server_name=localhost",
+      "--tls_cert=" + pki.Path("client.pem"), "--tls_key=" + pki.Path("client.key")};
   std::vector<std::string> args = {TargetFlag(h)};
   args.insert(args.end(), tls.begin(), tls.end());
   args.push_back("health");
@@ -239,19 +245,27 @@ TEST(CliTest, ExitStatusesTellRetryFromFixFromAuthAndJsonSaysWhy) {
   }
   {  // fix the request: every problem, as field violations
     ServerHarness h;
-    ProcessResult r = RunCli({TargetFlag(h), "--json", "--model=", "--max_tokens=1", "--temperature=0.5", "hi"});
+    ProcessResult r =
+        RunCli({TargetFlag(h), "--json", "--model=", "--max_tokens=1", "--temperature=0.5", "hi"});
     EXPECT_EQ(r.exit_code, 2) << "an empty --model is the command line's problem";
     r = RunCli({TargetFlag(h), "--json", "--beta=x", "--thinking_budget=5", "hi"});
     EXPECT_EQ(r.exit_code, 4) << r.err;
     const google::protobuf::Struct error = ErrorObject(r);
     EXPECT_EQ(error.fields().at("code").string_value(), "INVALID_ARGUMENT");
-    const auto& violations =
-        error.fields().at("details").struct_value().fields().at("field_violations").list_value().values();
+    const auto& violations = error.fields()
+                                 .at("details")
+                                 .struct_value()
+                                 .fields()
+                                 .at("field_violations")
+                                 .list_value()
+                                 .values();
     ASSERT_EQ(violations.size(), 1);
-    EXPECT_EQ(violations[0].struct_value().fields().at("field").string_value(), "thinking.budget_tokens");
+    EXPECT_EQ(violations[0].struct_value().fields().at("field").string_value(),
+              "thinking.budget_tokens");
   }
   {  // auth: the server wants a caller token and got none
-    const std::string callers = WriteScratchFile("callers_exit", "sha256:" + std::string(64, 'a') + " someone\n");
+    const std::string callers =
+        WriteScratchFile("callers_exit", "sha256:" + std::string(64, 'a') + " someone\n");
     HarnessOptions options;
     options.configure = [callers](ServerConfig& config) { config.callers.callers_file = callers; };
     ServerHarness h(options);
@@ -268,13 +282,15 @@ TEST(CliTest, ExitStatusesTellRetryFromFixFromAuthAndJsonSaysWhy) {
 TEST(CliTest, ExitCodeForEveryStatusCode) {
   using cli::ExitCodeFor;
   EXPECT_EQ(ExitCodeFor(absl::StatusCode::kOk), 0);
-  for (absl::StatusCode code : {absl::StatusCode::kUnavailable, absl::StatusCode::kResourceExhausted,
-                                absl::StatusCode::kDeadlineExceeded, absl::StatusCode::kAborted}) {
+  for (absl::StatusCode code :
+       {absl::StatusCode::kUnavailable, absl::StatusCode::kResourceExhausted,
+        absl::StatusCode::kDeadlineExceeded, absl::StatusCode::kAborted}) {
     EXPECT_EQ(ExitCodeFor(code), cli::kExitRetryLater) << code;
   }
-  for (absl::StatusCode code : {absl::StatusCode::kInvalidArgument, absl::StatusCode::kNotFound,
-                                absl::StatusCode::kFailedPrecondition, absl::StatusCode::kOutOfRange,
-                                absl::StatusCode::kAlreadyExists, absl::StatusCode::kUnimplemented}) {
+  for (absl::StatusCode code :
+       {absl::StatusCode::kInvalidArgument, absl::StatusCode::kNotFound,
+        absl::StatusCode::kFailedPrecondition, absl::StatusCode::kOutOfRange,
+        absl::StatusCode::kAlreadyExists, absl::StatusCode::kUnimplemented}) {
     EXPECT_EQ(ExitCodeFor(code), cli::kExitFixRequest) << code;
   }
   EXPECT_EQ(ExitCodeFor(absl::StatusCode::kUnauthenticated), cli::kExitAuth);
