@@ -34,6 +34,17 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// Above the harness's --unary_stream_threshold (16384), CreateMessage asks the upstream for a
+// stream and folds it into the one Message it returns.
+constexpr int64_t kMaxTokensThatStreamUpstream = 64000;
+
+// CreateMessage with kMaxTokensThatStreamUpstream; the reply lands in `*message`.
+grpc::Status CreateOverStream(ServerHarness& h, v1::Message* message) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  return h.messages().CreateMessage(&context, Hello(kMaxTokensThatStreamUpstream), message);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fixtures through the whole path.
 
@@ -69,9 +80,8 @@ TEST_P(FixtureThroughServerTest, UnaryReturnsTheUpstreamMessage) {
 TEST_P(FixtureThroughServerTest, UnaryWithLargeMaxTokensStreamsUpstreamAndAccumulates) {
   ServerHarness h;
   h.upstream().Enqueue(SseReply(DocumentedTranscript(GetParam()), 5));
-  grpc::ClientContext context;
   v1::Message message;
-  grpc::Status status = h.messages().CreateMessage(&context, Hello(64000), &message);
+  grpc::Status status = CreateOverStream(h, &message);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(JsonEqual(ReadFixture(GetParam() + ".message.json"), MessageToJsonString(message)));
   EXPECT_THAT(h.upstream().requests().back().body, HasSubstr("\"stream\":true"));
@@ -96,9 +106,8 @@ TEST(ServerTest, ToolInputFragmentsAreRelayedExactlyEvenWhenTheyDoNotParse) {
 TEST(ServerTest, UnaryOverStreamReportsInvalidToolInputInsteadOfInventingIt) {
   ServerHarness h;
   h.upstream().Enqueue(SseReply(ReadFixture("tool_use.sse")));
-  grpc::ClientContext context;
   v1::Message message;
-  grpc::Status status = h.messages().CreateMessage(&context, Hello(64000), &message);
+  grpc::Status status = CreateOverStream(h, &message);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_THAT(status.error_message(), HasSubstr("tool input"));
 }
@@ -324,6 +333,68 @@ TEST(ServerTest, NoRetryPastTheDeadline) {
   std::optional<ErrorDetails> details = ParseErrorDetails(r.status);
   ASSERT_TRUE(details.has_value());
   EXPECT_EQ(details->retry_delay, absl::Seconds(10));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error events and cuts in a unary call that streams upstream: nothing has reached the caller
+// yet, so a retryable error event is retried wherever it comes in the stream.
+
+std::string ErrorEvent(const std::string& type, const std::string& message) {
+  return absl::StrCat("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"", type,
+                      "\",\"message\":\"", message, "\"}}\n\n");
+}
+
+TEST(ServerTest, UnaryOverStreamRetriesAnOverloadedErrorEventThenSucceeds) {
+  const std::string overloaded = ErrorEvent("overloaded_error", "Overloaded");
+  // Before any content, and after some: the partial message is thrown away either way.
+  for (const std::string& failed_attempt :
+       {overloaded, std::string(kStreamHead) + TextDeltaEvent("lost") + overloaded}) {
+    ServerHarness h;
+    h.upstream().Enqueue(SseReply(failed_attempt));
+    h.upstream().Enqueue(SseReply(ReadFixture("text_basic.sse")));
+    v1::Message message;
+    grpc::Status status = CreateOverStream(h, &message);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_TRUE(JsonEqual(ReadFixture("text_basic.message.json"), MessageToJsonString(message)));
+    ASSERT_EQ(h.upstream().request_count(), 2);
+    for (const RecordedRequest& sent : h.upstream().requests())
+      EXPECT_THAT(sent.body, HasSubstr("\"stream\":true"));
+  }
+}
+
+TEST(ServerTest, UnaryOverStreamEndsWithTheUpstreamsInvalidRequestErrorEvent) {
+  ServerHarness h;
+  h.upstream().Enqueue(
+      SseReply(ErrorEvent("invalid_request_error", "prompt is too long: 210000 tokens")));
+  v1::Message message;
+  grpc::Status status = CreateOverStream(h, &message);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("prompt is too long: 210000 tokens"));
+  std::optional<ErrorDetails> details = ParseErrorDetails(status);
+  ASSERT_TRUE(details.has_value());
+  EXPECT_EQ(details->reason, "invalid_request_error");
+  EXPECT_EQ(h.upstream().request_count(), 1) << "the caller's mistake is not retried";
+}
+
+// Retries off (fault_table_test's unary_accumulated_cut row retries a cut): whether the body
+// ends cleanly or the connection drops, the message folded so far is never returned as whole.
+TEST(ServerTest, UnaryOverStreamCutBeforeMessageStopIsUnavailable) {
+  HarnessOptions options;
+  options.max_retries = 0;
+  ServerHarness h(options);
+  const std::string partial = std::string(kStreamHead) + TextDeltaEvent("cut");
+  FakeReply dropped = SseReply(partial);
+  dropped.close_mid_body = true;
+  const std::pair<FakeReply, std::string> cuts[] = {{SseReply(partial), "before message_stop"},
+                                                    {dropped, "upstream unavailable"}};
+  for (const auto& [cut, message_part] : cuts) {
+    h.upstream().Enqueue(cut);
+    v1::Message message;
+    grpc::Status status = CreateOverStream(h, &message);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(message_part));
+  }
+  EXPECT_EQ(h.upstream().request_count(), 2);
 }
 
 // ---------------------------------------------------------------------------------------------
