@@ -339,11 +339,6 @@ TEST(ServerTest, NoRetryPastTheDeadline) {
 // Error events and cuts in a unary call that streams upstream: nothing has reached the caller
 // yet, so a retryable error event is retried wherever it comes in the stream.
 
-std::string ErrorEvent(const std::string& type, const std::string& message) {
-  return absl::StrCat("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"", type,
-                      "\",\"message\":\"", message, "\"}}\n\n");
-}
-
 TEST(ServerTest, UnaryOverStreamRetriesAnOverloadedErrorEventThenSucceeds) {
   const std::string overloaded = ErrorEvent("overloaded_error", "Overloaded");
   // Before any content, and after some: the partial message is thrown away either way.
