@@ -25,6 +25,7 @@
 #include "service/errors/error_table.h"
 #include "service/sse/sse_parser.h"
 #include "tests/integration/server_calls.h"
+#include "tests/testing/error_fixtures.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/wait_until.h"
@@ -147,24 +148,15 @@ TEST(ServerTest, StreamThatEndsCleanlyWithoutMessageStopIsNotOk) {
   EXPECT_THAT(r.status.error_message(), HasSubstr("before message_stop"));
 }
 
-struct ErrorRow {
-  const char* fixture;
-  int http_status;
-  grpc::StatusCode code;
-  const char* reason;
-  const char* text;
-};
-
-class ErrorTableThroughServerTest : public ::testing::TestWithParam<ErrorRow> {};
-
-TEST_P(ErrorTableThroughServerTest, UpstreamErrorsMapToTheirCodesWithDetails) {
-  const ErrorRow& row = GetParam();
+// `body` with `http_status`, to a unary call and to a stream: the status has `code`, a message
+// naming `text`, and details with `reason` and the HTTP status.
+void ExpectErrorReplyMapsTo(int http_status, const std::string& body, grpc::StatusCode code,
+                            const std::string& reason, const std::string& text) {
   HarnessOptions options;
   options.max_retries = 0;
   ServerHarness h(options);
-  const std::string body = row.fixture[0] == '<' ? row.fixture : ReadFixture(row.fixture);
   for (bool stream : {false, true}) {
-    h.upstream().Enqueue(JsonReply(row.http_status, body, {{"request-id", "req_hdr"}}));
+    h.upstream().Enqueue(JsonReply(http_status, body, {{"request-id", "req_hdr"}}));
     grpc::Status status;
     if (stream) {
       status = Stream(h, Hello()).status;
@@ -173,24 +165,31 @@ TEST_P(ErrorTableThroughServerTest, UpstreamErrorsMapToTheirCodesWithDetails) {
       v1::Message message;
       status = h.messages().CreateMessage(&context, Hello(), &message);
     }
-    EXPECT_EQ(status.error_code(), row.code) << row.fixture << " " << status.error_message();
-    EXPECT_THAT(status.error_message(), HasSubstr(row.text));
+    EXPECT_EQ(status.error_code(), code)
+        << (stream ? "stream: " : "unary: ") << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(text));
     std::optional<ErrorDetails> details = ParseErrorDetails(status);
     ASSERT_TRUE(details.has_value());
-    EXPECT_EQ(details->reason, row.reason);
-    EXPECT_EQ(details->http_status, row.http_status);
+    EXPECT_EQ(details->reason, reason);
+    EXPECT_EQ(details->http_status, http_status);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Rows, ErrorTableThroughServerTest,
-    ::testing::Values(
-        ErrorRow{"error_400_anthropic.json", 400, grpc::StatusCode::INVALID_ARGUMENT, "invalid_request_error", "max_tokens: Field required"},
-        ErrorRow{"error_401_gateway.json", 401, grpc::StatusCode::UNAVAILABLE, "UPSTREAM_AUTH_FAILED", "Unauthorized"},
-        ErrorRow{"error_429_anthropic.json", 429, grpc::StatusCode::RESOURCE_EXHAUSTED, "rate_limit_error", "per-minute rate limit"},
-        ErrorRow{"error_500_gateway.json", 500, grpc::StatusCode::INTERNAL, "api_error", "fetch failed"},
-        ErrorRow{"error_529_anthropic.json", 529, grpc::StatusCode::UNAVAILABLE, "overloaded_error", "Overloaded"},
-        ErrorRow{"<html><body>502 Bad Gateway</body></html>", 502, grpc::StatusCode::UNAVAILABLE, "http_502", "502 Bad Gateway"}));
+class ErrorFixtureThroughServerTest : public ::testing::TestWithParam<ErrorFixture> {};
+
+TEST_P(ErrorFixtureThroughServerTest, UpstreamErrorsMapToTheirCodesWithDetails) {
+  const ErrorFixture& row = GetParam();
+  ExpectErrorReplyMapsTo(row.http_status, ReadFixture(row.file), row.code, row.reason,
+                         row.upstream_message);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ErrorFixtureThroughServerTest,
+                         ::testing::ValuesIn(kErrorFixtures));
+
+TEST(ServerTest, AnHtmlErrorPageMapsByItsHttpStatus) {
+  ExpectErrorReplyMapsTo(502, "<html><body>502 Bad Gateway</body></html>",
+                         grpc::StatusCode::UNAVAILABLE, "http_502", "502 Bad Gateway");
+}
 
 TEST(ServerTest, EmptyErrorBodyStillGivesAClearStatus) {
   HarnessOptions options;
