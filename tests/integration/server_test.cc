@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -27,6 +26,7 @@
 #include "tests/integration/server_calls.h"
 #include "tests/testing/error_fixtures.h"
 #include "tests/testing/json_testing.h"
+#include "tests/testing/scratch_file.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/wait_until.h"
 
@@ -460,14 +460,14 @@ TEST(ServerTest, BearerAuthForGateways) {
 }
 
 TEST(ServerTest, KeyFileIsReReadWhenItChanges) {
-  const std::string path = ::testing::TempDir() + "/api_key";
-  std::ofstream(path) << "sk-ant-first\n";
+  const ScratchFile key_file;
+  key_file.Write("sk-ant-first\n");
   HarnessOptions options;
-  options.api_key_source = std::make_shared<FileApiKeySource>(path);
+  options.api_key_source = std::make_shared<FileApiKeySource>(key_file.path());
   ServerHarness h(options);
   ASSERT_TRUE(Stream(h, Hello()).status.ok());
   EXPECT_EQ(*FindHeader(h.upstream().requests().back().headers, "x-api-key"), "sk-ant-first");
-  std::ofstream(path) << "sk-ant-second-rotated\n";
+  key_file.Write("sk-ant-second-rotated\n");
   // The loop looks at the file at most once a second: calls go on until one carries the new key.
   EXPECT_TRUE(WaitUntil(
       [&] {
