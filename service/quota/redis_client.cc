@@ -35,6 +35,8 @@ constexpr int kMaxEvents = 8;
 constexpr size_t kMaxInFlight = 100'000;
 // A reply larger than this (ours are a few integers) is not Redis's: the connection is dropped.
 constexpr size_t kMaxReplyBytes = 1 << 20;
+// How often the Redis thread looks at the oldest command's age and at the deferred ones.
+constexpr absl::Duration kTick = absl::Milliseconds(10);
 // Reads per readable event, so one flooding connection cannot hold the loop forever.
 constexpr int kMaxReadsPerEvent = 64;
 
@@ -65,6 +67,24 @@ RedisValue Convert(const redisReply& reply) {
       break;
   }
   return value;
+}
+
+// Appends `args` to `out` in Redis's protocol.
+void Format(const std::vector<std::string>& args, std::string* out) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  argv.reserve(args.size());
+  lengths.reserve(args.size());
+  for (const std::string& arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  char* formatted = nullptr;
+  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(),
+                                            lengths.data());
+  if (length < 0) std::abort();  // out of memory
+  out->append(formatted, static_cast<size_t>(length));
+  free(formatted);
 }
 
 }  // namespace
@@ -121,13 +141,13 @@ void RedisClient::Submit(std::vector<std::string> args, Callback done, bool now)
     }
     if (phase_ == Phase::kIdle) {
       refused = absl::UnavailableError("no connection to Redis");
-    } else if (in_flight_.size() >= kMaxInFlight) {
+    } else if (in_flight_.size() + deferred_.size() >= kMaxInFlight) {
       refused = absl::UnavailableError("too many Redis commands waiting for a reply");
+    } else if (!now) {
+      Defer(args, std::move(done));
     } else {
       Append(args, std::move(done));
-      if (!now) {
-        // Left in the output: the next command's write or the loop's tick takes it.
-      } else if (phase_ == Phase::kReady && !options_.endpoint.tls) {
+      if (phase_ == Phase::kReady && !options_.endpoint.tls) {
         // Sent from this thread: a non-blocking send under the mutex, which saves waking the
         // loop. What the socket does not take, or an error, is left to the loop (EPOLLOUT).
         Flush(nullptr);
@@ -152,21 +172,26 @@ void RedisClient::Wake() {
 }
 
 void RedisClient::Append(const std::vector<std::string>& args, Callback done) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
-  for (const std::string& arg : args) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
-  }
-  char* formatted = nullptr;
-  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(),
-                                            lengths.data());
-  if (length < 0) std::abort();  // out of memory
-  output_.append(formatted, static_cast<size_t>(length));
-  free(formatted);
+  Format(args, &output_);
   in_flight_.push_back(Pending{std::move(done), absl::Now()});
+}
+
+void RedisClient::Defer(const std::vector<std::string>& args, Callback done) {
+  Format(args, &deferred_output_);
+  deferred_.push_back(Pending{std::move(done), absl::Now()});
+}
+
+void RedisClient::TakeDeferred(bool reply_read) {
+  if (deferred_.empty()) return;
+  const absl::Time now = absl::Now();
+  if (!reply_read && now - deferred_.front().sent < options_.soon_delay) return;
+  output_ += deferred_output_;
+  deferred_output_.clear();
+  for (Pending& pending : deferred_) {
+    pending.sent = now;  // their round trip, and timeout, count from here
+    in_flight_.push_back(std::move(pending));
+  }
+  deferred_.clear();
 }
 
 void RedisClient::Connect() {
@@ -281,6 +306,12 @@ void RedisClient::Drop(const char* what, Completions* out) {
                                       "the Redis connection was lost or timed out (", what, ")"))});
   }
   in_flight_.clear();
+  for (Pending& pending : deferred_) {
+    out->push_back({std::move(pending.done), absl::UnavailableError(absl::StrCat(
+                                                 "the Redis connection was lost (", what, ")"))});
+  }
+  deferred_.clear();
+  deferred_output_.clear();
   connected_.store(false, std::memory_order_relaxed);
   connect_deadline_ = absl::InfiniteFuture();
   next_attempt_ = absl::Now() + backoff_;
@@ -325,8 +356,12 @@ void RedisClient::OnWatchedReadable(uint64_t generation) {
     MutexLock lock(mu_);
     // A connection since dropped, whose Unwatch the watcher has not applied yet.
     if (generation != generation_ || watch_ == 0) return;
+    const size_t waiting = in_flight_.size();
     ReadReplies(&completions);
-    if (phase_ == Phase::kReady) Flush(&completions);
+    if (phase_ == Phase::kReady) {
+      TakeDeferred(/*reply_read=*/in_flight_.size() < waiting);
+      Flush(&completions);
+    }
     dropped = phase_ == Phase::kIdle;
     UpdateInterest();
   }
@@ -400,8 +435,11 @@ void RedisClient::HandleEvents(uint32_t events, Completions* out) {
     Handshake(out);
     if (phase_ != Phase::kReady) return;
   }
+  const size_t waiting = in_flight_.size();
   if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ReadReplies(out);
-  if (phase_ == Phase::kReady) Flush(out);
+  if (phase_ != Phase::kReady) return;
+  TakeDeferred(/*reply_read=*/in_flight_.size() < waiting);
+  Flush(out);
 }
 
 void RedisClient::ReadReplies(Completions* out) {
@@ -519,7 +557,7 @@ int RedisClient::WaitMillis(absl::Time now) const {
   if (!in_flight_.empty()) due = std::min(due, in_flight_.front().sent + options_.command_timeout);
   // Other threads do not wake the loop for every command: it looks at the oldest one's age,
   // and writes what CommandSoon left, at this pace.
-  if (phase_ == Phase::kReady) due = std::min(due, now + kSoonTick);
+  if (phase_ == Phase::kReady) due = std::min(due, now + kTick);
   if (due == absl::InfiniteFuture()) return -1;
   const absl::Duration wait = due - now;
   if (wait <= absl::ZeroDuration()) return 0;

@@ -68,6 +68,9 @@ struct RedisClientOptions {
   // Reads the replies of a plain TCP connection on its thread (see above); must outlive the
   // client. Null: the Redis thread reads them.
   FdWatcher* reply_watcher = nullptr;
+  // How long a CommandSoon waits for a reply to ride after, at most (checked at the loop's
+  // 10 ms tick).
+  absl::Duration soon_delay = absl::Milliseconds(10);
 };
 
 // Round trips and failures, for metrics; called on the Redis thread, must be quick.
@@ -98,12 +101,11 @@ class RedisClient {
 
   // Thread-safe; never blocks on the network.
   void Command(std::vector<std::string> args, Callback done);
-  // Like Command, but not written by itself: it goes out with the next command (one write, so
-  // Redis and this client's thread wake once for both) or at the loop's next tick, within
-  // `kSoonTick`. For writes nobody waits for (a finished call's charge); order with the other
-  // commands is kept.
+  // Like Command, but not written by itself: it goes out right after the next reply is read
+  // (so a command someone waits for is never held behind it in Redis, and Redis wakes once for
+  // both) or once it has waited `soon_delay`. For writes nobody waits for (a finished call's
+  // charge). Commands sent after it may run before it; those sent after its write, after it.
   void CommandSoon(std::vector<std::string> args, Callback done);
-  static constexpr absl::Duration kSoonTick = absl::Milliseconds(10);
   // `args` is sent first on every connection, after AUTH and SELECT and before any command, and
   // at once on the current one (e.g. SCRIPT LOAD, so EVALSHA finds its script). An error reply
   // is logged.
@@ -135,8 +137,15 @@ class RedisClient {
   void Wake();
   // Resolves and starts a non-blocking connect (no mutex held: the lookup may take a while).
   void Connect();
+  // Queues a command to be written next (Flush), or (Defer) after the next reply
+  // (TakeDeferred).
   void Append(const std::vector<std::string>& args, Callback done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Defer(const std::vector<std::string>& args, Callback done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the deferred commands behind those queued to be written: when `reply_read`, or
+  // when the oldest has waited soon_delay.
+  void TakeDeferred(bool reply_read) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The callback of the connection's setup commands: logs an error reply.
   Callback SetupCheck();
   void HandleEvents(uint32_t events, Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -183,6 +192,9 @@ class RedisClient {
   std::string output_ ABSL_GUARDED_BY(mu_);
   // Commands sent and not answered, oldest first (replies come in order).
   std::deque<Pending> in_flight_ ABSL_GUARDED_BY(mu_);
+  // CommandSoon's, formatted, not yet behind output_ (`sent`: when deferred).
+  std::string deferred_output_ ABSL_GUARDED_BY(mu_);
+  std::deque<Pending> deferred_ ABSL_GUARDED_BY(mu_);
   absl::Time connect_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_);

@@ -33,13 +33,15 @@ absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
     rest = rest.substr(at + 1);
     // user:password or :password; a user name alone (no colon) is a password in old URLs.
     const size_t colon = userinfo.find(':');
-    endpoint.password = std::string(colon == absl::string_view::npos ? userinfo : userinfo.substr(colon + 1));
+    endpoint.password =
+        std::string(colon == absl::string_view::npos ? userinfo : userinfo.substr(colon + 1));
   }
   absl::string_view hostport = rest;
   if (const size_t slash = rest.find('/'); slash != absl::string_view::npos) {
     hostport = rest.substr(0, slash);
     absl::string_view db = rest.substr(slash + 1);
-    if (!db.empty() && (!absl::SimpleAtoi(db, &endpoint.db) || endpoint.db < 0 || endpoint.db > 1 << 16)) {
+    if (!db.empty() &&
+        (!absl::SimpleAtoi(db, &endpoint.db) || endpoint.db < 0 || endpoint.db > 1 << 16)) {
       return absl::InvalidArgumentError("the database (after the host) must be a number");
     }
   }
