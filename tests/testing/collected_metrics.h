@@ -19,8 +19,8 @@ namespace claude::testing {
 using MetricLabels = std::map<std::string, std::string>;
 
 // The family named `name`; nullptr when `families` has none.
-inline const prometheus::MetricFamily* FindFamily(const std::vector<prometheus::MetricFamily>& families,
-                                                  const std::string& name) {
+inline const prometheus::MetricFamily* FindFamily(
+    const std::vector<prometheus::MetricFamily>& families, const std::string& name) {
   for (const prometheus::MetricFamily& family : families) {
     if (family.name == name) return &family;
   }
@@ -35,14 +35,16 @@ const prometheus::MetricFamily* FindFamily(std::vector<prometheus::MetricFamily>
 // All the labels of one series.
 inline MetricLabels LabelsOf(const prometheus::ClientMetric& series) {
   MetricLabels labels;
-  for (const prometheus::ClientMetric::Label& label : series.label) labels[label.name] = label.value;
+  for (const prometheus::ClientMetric::Label& label : series.label)
+    labels[label.name] = label.value;
   return labels;
 }
 
 // The series of family `name` whose labels include `labels` (the first when several do);
 // nullptr when the family or such a series is absent.
-inline const prometheus::ClientMetric* FindSeries(const std::vector<prometheus::MetricFamily>& families,
-                                                  const std::string& name, const MetricLabels& labels = {}) {
+inline const prometheus::ClientMetric* FindSeries(
+    const std::vector<prometheus::MetricFamily>& families, const std::string& name,
+    const MetricLabels& labels = {}) {
   const prometheus::MetricFamily* family = FindFamily(families, name);
   if (family == nullptr) return nullptr;
   for (const prometheus::ClientMetric& series : family->metric) {
@@ -59,12 +61,13 @@ inline const prometheus::ClientMetric* FindSeries(const std::vector<prometheus::
   }
   return nullptr;
 }
-const prometheus::ClientMetric* FindSeries(std::vector<prometheus::MetricFamily>&& families, const std::string& name,
+const prometheus::ClientMetric* FindSeries(std::vector<prometheus::MetricFamily>&& families,
+                                           const std::string& name,
                                            const MetricLabels& labels = {}) = delete;
 
 // One scrape of `collectable`: a copy of its family `name`, nullopt when absent.
-inline std::optional<prometheus::MetricFamily> CollectFamily(const prometheus::Collectable& collectable,
-                                                             const std::string& name) {
+inline std::optional<prometheus::MetricFamily> CollectFamily(
+    const prometheus::Collectable& collectable, const std::string& name) {
   const std::vector<prometheus::MetricFamily> families = collectable.Collect();
   const prometheus::MetricFamily* family = FindFamily(families, name);
   if (family == nullptr) return std::nullopt;
@@ -72,8 +75,9 @@ inline std::optional<prometheus::MetricFamily> CollectFamily(const prometheus::C
 }
 
 // One scrape of `collectable`: a copy of the series FindSeries finds, nullopt when none.
-inline std::optional<prometheus::ClientMetric> CollectSeries(const prometheus::Collectable& collectable,
-                                                             const std::string& name, const MetricLabels& labels = {}) {
+inline std::optional<prometheus::ClientMetric> CollectSeries(
+    const prometheus::Collectable& collectable, const std::string& name,
+    const MetricLabels& labels = {}) {
   const std::vector<prometheus::MetricFamily> families = collectable.Collect();
   const prometheus::ClientMetric* series = FindSeries(families, name, labels);
   if (series == nullptr) return std::nullopt;

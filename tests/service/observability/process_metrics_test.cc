@@ -22,8 +22,8 @@
 namespace claude {
 namespace {
 
-using ::claude::testing::FindFamily;
 using ::claude::testing::CollectSeries;
+using ::claude::testing::FindFamily;
 using ::claude::testing::LabelsOf;
 using ::claude::testing::MetricLabels;
 using ::testing::Gt;
@@ -69,9 +69,11 @@ TEST_F(ProcessMetricsTest, EveryFamilyUnderItsUsualNameAndType) {
 }
 
 TEST_F(ProcessMetricsTest, BuildInfoNamesTheVersionAndRevision) {
-  const std::optional<prometheus::ClientMetric> info = CollectSeries(gauges_, "claude_grpc_build_info");
+  const std::optional<prometheus::ClientMetric> info =
+      CollectSeries(gauges_, "claude_grpc_build_info");
   ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(LabelsOf(*info), (MetricLabels{{"version", BuildVersion()}, {"revision", BuildRevision()}}));
+  EXPECT_EQ(LabelsOf(*info),
+            (MetricLabels{{"version", BuildVersion()}, {"revision", BuildRevision()}}));
   EXPECT_EQ(info->gauge.value, 1);
 }
 
@@ -88,7 +90,8 @@ TEST_F(ProcessMetricsTest, OpenFdsCountsAFileThisProcessOpens) {
 TEST_F(ProcessMetricsTest, MaxFdsIsTheSoftLimit) {
   rlimit files{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
-  const double expected = files.rlim_cur == RLIM_INFINITY ? -1.0 : static_cast<double>(files.rlim_cur);
+  const double expected =
+      files.rlim_cur == RLIM_INFINITY ? -1.0 : static_cast<double>(files.rlim_cur);
   EXPECT_EQ(Read("process_max_fds"), expected);
 }
 
@@ -100,7 +103,8 @@ TEST_F(ProcessMetricsTest, ResidentMemoryGrowsWithTouchedPages) {
   std::memset(block.get(), 1, kBytes);  // every page written, so resident
   const double after = Read("process_resident_memory_bytes");
   EXPECT_THAT(after - before, Gt(kBytes / 2)) << "before " << before << ", after " << after;
-  EXPECT_THAT(Read("process_virtual_memory_bytes"), Gt(after - 1)) << "resident memory is mapped memory";
+  EXPECT_THAT(Read("process_virtual_memory_bytes"), Gt(after - 1))
+      << "resident memory is mapped memory";
   EXPECT_EQ(block[kBytes - 1], 1);
 }
 

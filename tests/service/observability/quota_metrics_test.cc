@@ -39,7 +39,8 @@ TEST_F(QuotaMetricsTest, RoundTripsAreObservedInMicrosecondBuckets) {
   metrics.OnReply(absl::Microseconds(80));
   metrics.OnReply(absl::Milliseconds(3));
   const std::vector<prometheus::MetricFamily> families = registry_->Collect();
-  const prometheus::MetricFamily* family = FindFamily(families, "claude_grpc_redis_round_trip_seconds");
+  const prometheus::MetricFamily* family =
+      FindFamily(families, "claude_grpc_redis_round_trip_seconds");
   ASSERT_THAT(family, NotNull());
   EXPECT_EQ(family->type, prometheus::MetricType::Histogram);
   ASSERT_EQ(family->metric.size(), 1u);
@@ -52,14 +53,16 @@ TEST_F(QuotaMetricsTest, RoundTripsAreObservedInMicrosecondBuckets) {
     bounds.push_back(bucket.upper_bound);
     counts.push_back(bucket.cumulative_count);
   }
-  EXPECT_THAT(bounds, ElementsAreArray({0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                        0.1, 0.25, 0.5, std::numeric_limits<double>::infinity()}));
+  EXPECT_THAT(bounds,
+              ElementsAreArray({0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                0.05, 0.1, 0.25, 0.5, std::numeric_limits<double>::infinity()}));
   EXPECT_THAT(counts, ElementsAreArray<uint64_t>({0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2}));
 }
 
 TEST_F(QuotaMetricsTest, ErrorsAreCountedByKind) {
   QuotaMetrics metrics(registry_);
-  EXPECT_EQ(CollectFamily(*registry_, "claude_grpc_redis_errors_total"), std::nullopt) << "no error, no series";
+  EXPECT_EQ(CollectFamily(*registry_, "claude_grpc_redis_errors_total"), std::nullopt)
+      << "no error, no series";
   metrics.OnError("connect");
   metrics.OnError("timeout");
   metrics.OnError("connect");
@@ -70,7 +73,8 @@ TEST_F(QuotaMetricsTest, ErrorsAreCountedByKind) {
 
 TEST_F(QuotaMetricsTest, FailOpenAdmissionsAreCountedFromZero) {
   QuotaMetrics metrics(registry_);
-  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_quota_fail_open_admissions_total"), 0) << "exported before the first";
+  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_quota_fail_open_admissions_total"), 0)
+      << "exported before the first";
   metrics.OnFailOpen();
   metrics.OnFailOpen();
   EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_quota_fail_open_admissions_total"), 2);
@@ -82,11 +86,13 @@ TEST_F(QuotaMetricsTest, SpendIsInDollarsByCallerAndModel) {
   metrics.OnSpend("alice", "claude-sonnet-4-5", 250);
   metrics.OnSpend("bob", "claude-haiku-4-5", 0);  // free calls make no series
   metrics.OnSpend("bob", "claude-haiku-4-5", -5);
-  const std::optional<prometheus::MetricFamily> spend = CollectFamily(*registry_, "claude_grpc_spend_usd_total");
+  const std::optional<prometheus::MetricFamily> spend =
+      CollectFamily(*registry_, "claude_grpc_spend_usd_total");
   ASSERT_TRUE(spend.has_value());
   EXPECT_EQ(spend->type, prometheus::MetricType::Counter);
   ASSERT_EQ(spend->metric.size(), 1u);
-  EXPECT_EQ(LabelsOf(spend->metric[0]), (MetricLabels{{"caller", "alice"}, {"model", "claude-sonnet-4-5"}}));
+  EXPECT_EQ(LabelsOf(spend->metric[0]),
+            (MetricLabels{{"caller", "alice"}, {"model", "claude-sonnet-4-5"}}));
   EXPECT_THAT(spend->metric[0].counter.value, DoubleNear(1.50025, 1e-12));
 }
 
@@ -96,15 +102,19 @@ TEST_F(QuotaMetricsTest, SpendLabelsAreBounded) {
   metrics.OnSpend("bob", "model-b", 2'000'000);
   metrics.OnSpend("carol", "model-a", 4'000'000);
   std::vector<MetricLabels> series;
-  const std::optional<prometheus::MetricFamily> spend = CollectFamily(*registry_, "claude_grpc_spend_usd_total");
+  const std::optional<prometheus::MetricFamily> spend =
+      CollectFamily(*registry_, "claude_grpc_spend_usd_total");
   ASSERT_TRUE(spend.has_value());
   for (const prometheus::ClientMetric& metric : spend->metric) {
     series.push_back(LabelsOf(metric));
   }
-  EXPECT_THAT(series, UnorderedElementsAre(MetricLabels{{"caller", "alice"}, {"model", "model-a"}},
-                                           MetricLabels{{"caller", "other"}, {"model", "other"}},
-                                           MetricLabels{{"caller", "other"}, {"model", "model-a"}}));
-  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_spend_usd_total", {{"caller", "other"}, {"model", "other"}}), 2);
+  EXPECT_THAT(series,
+              UnorderedElementsAre(MetricLabels{{"caller", "alice"}, {"model", "model-a"}},
+                                   MetricLabels{{"caller", "other"}, {"model", "other"}},
+                                   MetricLabels{{"caller", "other"}, {"model", "model-a"}}));
+  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_spend_usd_total",
+                           {{"caller", "other"}, {"model", "other"}}),
+            2);
 }
 
 }  // namespace

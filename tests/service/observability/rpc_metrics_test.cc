@@ -38,7 +38,8 @@ using ::testing::UnorderedElementsAre;
 using Ms = std::chrono::milliseconds;
 
 // Far from the clock's epoch, which CallRecord reads as "never".
-const CallRecord::Clock::time_point kStart = CallRecord::Clock::time_point{} + std::chrono::hours(1);
+const CallRecord::Clock::time_point kStart =
+    CallRecord::Clock::time_point{} + std::chrono::hours(1);
 
 CallRecord Record(const std::string& method, const std::string& model = "claude-sonnet-4-5",
                   const std::string& caller = "alice") {
@@ -52,7 +53,8 @@ CallRecord Record(const std::string& method, const std::string& model = "claude-
 }
 
 // `labels` and the OpenTelemetry GenAI attributes every per-model series carries beside them.
-MetricLabels WithGenAi(MetricLabels labels, const std::string& operation, const std::string& model) {
+MetricLabels WithGenAi(MetricLabels labels, const std::string& operation,
+                       const std::string& model) {
   labels["gen_ai_operation_name"] = operation;
   labels["gen_ai_request_model"] = model;
   labels["gen_ai_provider_name"] = "anthropic";
@@ -62,8 +64,9 @@ MetricLabels WithGenAi(MetricLabels labels, const std::string& operation, const 
 class RpcMetricsTest : public ::testing::Test {
  protected:
   std::vector<prometheus::MetricFamily> Collect() const { return registry_->Collect(); }
-  const prometheus::ClientMetric::Histogram* Histogram(const std::vector<prometheus::MetricFamily>& families,
-                                                       const std::string& name, const MetricLabels& labels) const {
+  const prometheus::ClientMetric::Histogram* Histogram(
+      const std::vector<prometheus::MetricFamily>& families, const std::string& name,
+      const MetricLabels& labels) const {
     const prometheus::ClientMetric* series = FindSeries(families, name, labels);
     return series == nullptr ? nullptr : &series->histogram;
   }
@@ -79,7 +82,8 @@ TEST_F(RpcMetricsTest, TheUnlabelledSeriesExistBeforeAnyCall) {
   EXPECT_EQ(streams->type, prometheus::MetricType::Gauge);
   ASSERT_EQ(streams->metric.size(), 1u);
   EXPECT_EQ(streams->metric[0].gauge.value, 0);
-  const prometheus::MetricFamily* dropped = FindFamily(families, "claude_grpc_upstream_headers_dropped_total");
+  const prometheus::MetricFamily* dropped =
+      FindFamily(families, "claude_grpc_upstream_headers_dropped_total");
   ASSERT_THAT(dropped, NotNull());
   EXPECT_EQ(dropped->type, prometheus::MetricType::Counter);
   ASSERT_EQ(dropped->metric.size(), 1u);
@@ -128,7 +132,9 @@ TEST_F(RpcMetricsTest, EveryFamilyHasItsTypeOnceItHasASeries) {
 
 TEST_F(RpcMetricsTest, LiveStreamsCountStreamsBetweenStartAndEnd) {
   RpcMetrics metrics(registry_);
-  const auto live = [&] { return CollectSeries(*registry_, "claude_grpc_live_streams").value().gauge.value; };
+  const auto live = [&] {
+    return CollectSeries(*registry_, "claude_grpc_live_streams").value().gauge.value;
+  };
   const CallRecord stream = Record(kStreamMessageMethod);
   const CallRecord unary = Record(kCreateMessageMethod);
   metrics.OnCallStart(stream);
@@ -183,7 +189,8 @@ TEST_F(RpcMetricsTest, DurationIsObservedInItsBuckets) {
   RpcMetrics metrics(registry_);
   metrics.OnCallEnd(Record(kCreateMessageMethod));  // 120 ms
   const std::vector<prometheus::MetricFamily> families = Collect();
-  const prometheus::ClientMetric* series = FindSeries(families, "gen_ai_server_request_duration_seconds");
+  const prometheus::ClientMetric* series =
+      FindSeries(families, "gen_ai_server_request_duration_seconds");
   ASSERT_THAT(series, NotNull());
   EXPECT_EQ(LabelsOf(*series), WithGenAi({{"method", kCreateMessageMethod},
                                           {"model", "claude-sonnet-4-5"},
@@ -196,10 +203,12 @@ TEST_F(RpcMetricsTest, DurationIsObservedInItsBuckets) {
   std::vector<double> bounds;
   for (const auto& bucket : series->histogram.bucket) {
     bounds.push_back(bucket.upper_bound);
-    EXPECT_EQ(bucket.cumulative_count, bucket.upper_bound >= 0.12 ? 1u : 0u) << "le=" << bucket.upper_bound;
+    EXPECT_EQ(bucket.cumulative_count, bucket.upper_bound >= 0.12 ? 1u : 0u)
+        << "le=" << bucket.upper_bound;
   }
-  EXPECT_THAT(bounds, ElementsAreArray({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1., 2.5, 5., 10., 30., 60., 120.,
-                                        300., 600., 900., std::numeric_limits<double>::infinity()}));
+  EXPECT_THAT(bounds, ElementsAreArray({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1., 2.5, 5., 10.,
+                                        30., 60., 120., 300., 600., 900.,
+                                        std::numeric_limits<double>::infinity()}));
   EXPECT_THAT(FindSeries(families, "gen_ai_server_time_to_first_token_seconds"), IsNull())
       << "no first token, no observation";
   EXPECT_THAT(FindSeries(families, "claude_grpc_server_added_latency_seconds"), IsNull())
@@ -215,17 +224,20 @@ TEST_F(RpcMetricsTest, TimeToFirstTokenAndTheServersShare) {
   metrics.OnCallEnd(record);
   const std::vector<prometheus::MetricFamily> families = Collect();
 
-  const prometheus::ClientMetric* ttft = FindSeries(families, "gen_ai_server_time_to_first_token_seconds");
+  const prometheus::ClientMetric* ttft =
+      FindSeries(families, "gen_ai_server_time_to_first_token_seconds");
   ASSERT_THAT(ttft, NotNull());
-  EXPECT_EQ(LabelsOf(*ttft), WithGenAi({{"model", "claude-sonnet-4-5"}}, "chat", "claude-sonnet-4-5"));
+  EXPECT_EQ(LabelsOf(*ttft),
+            WithGenAi({{"model", "claude-sonnet-4-5"}}, "chat", "claude-sonnet-4-5"));
   EXPECT_EQ(ttft->histogram.sample_count, 1u);
   EXPECT_THAT(ttft->histogram.sample_sum, DoubleNear(0.04, 1e-9));
 
-  const prometheus::ClientMetric* added =
-      FindSeries(families, "claude_grpc_server_added_latency_seconds", {{"method", kStreamMessageMethod}});
+  const prometheus::ClientMetric* added = FindSeries(
+      families, "claude_grpc_server_added_latency_seconds", {{"method", kStreamMessageMethod}});
   ASSERT_THAT(added, NotNull());
   EXPECT_EQ(added->histogram.sample_count, 1u);
-  EXPECT_THAT(added->histogram.sample_sum, DoubleNear(0.120 - 0.089, 1e-9)) << "latency minus upstream time";
+  EXPECT_THAT(added->histogram.sample_sum, DoubleNear(0.120 - 0.089, 1e-9))
+      << "latency minus upstream time";
 }
 
 TEST_F(RpcMetricsTest, TheServersShareIsNeverNegative) {
@@ -257,11 +269,17 @@ TEST_F(RpcMetricsTest, TokensAreCountedByTypeWhenTheUpstreamReportedSome) {
   output["token_type"] = "output";
   EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_tokens_total", input), 24);
   EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_tokens_total", output), 68);
-  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_tokens_total", {{"token_type", "cache_read_input"}}), -1) << "no zero series";
-  const std::optional<prometheus::ClientMetric> series = CollectSeries(*registry_, "claude_grpc_tokens_total", input);
+  EXPECT_EQ(
+      CollectCounter(*registry_, "claude_grpc_tokens_total", {{"token_type", "cache_read_input"}}),
+      -1)
+      << "no zero series";
+  const std::optional<prometheus::ClientMetric> series =
+      CollectSeries(*registry_, "claude_grpc_tokens_total", input);
   ASSERT_TRUE(series.has_value());
-  EXPECT_EQ(LabelsOf(*series), WithGenAi({{"model", "claude-sonnet-4-5"}, {"caller", "alice"}, {"token_type", "input"}},
-                                         "chat", "claude-sonnet-4-5"));
+  EXPECT_EQ(
+      LabelsOf(*series),
+      WithGenAi({{"model", "claude-sonnet-4-5"}, {"caller", "alice"}, {"token_type", "input"}},
+                "chat", "claude-sonnet-4-5"));
 }
 
 TEST_F(RpcMetricsTest, UpstreamResponsesRetriesAndDroppedHeaders) {
@@ -273,13 +291,24 @@ TEST_F(RpcMetricsTest, UpstreamResponsesRetriesAndDroppedHeaders) {
   metrics.OnCallEnd(record);
   metrics.OnCallEnd(Record(kCountTokensMethod));  // no attempt, no retry
 
-  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_responses_total", {{"http_status", "none"}}), 1)
+  EXPECT_EQ(
+      CollectCounter(*registry_, "claude_grpc_upstream_responses_total", {{"http_status", "none"}}),
+      1)
       << "an attempt without a response";
-  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_responses_total", {{"http_status", "529"}}), 1);
-  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_responses_total", {{"http_status", "200"}}), 1);
-  EXPECT_EQ(CollectFamily(*registry_, "claude_grpc_upstream_responses_total").value().metric.size(), 3u);
-  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_retries_total", {{"method", kCreateMessageMethod}}), 2);
-  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_retries_total", {{"method", kCountTokensMethod}}), -1);
+  EXPECT_EQ(
+      CollectCounter(*registry_, "claude_grpc_upstream_responses_total", {{"http_status", "529"}}),
+      1);
+  EXPECT_EQ(
+      CollectCounter(*registry_, "claude_grpc_upstream_responses_total", {{"http_status", "200"}}),
+      1);
+  EXPECT_EQ(CollectFamily(*registry_, "claude_grpc_upstream_responses_total").value().metric.size(),
+            3u);
+  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_retries_total",
+                           {{"method", kCreateMessageMethod}}),
+            2);
+  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_retries_total",
+                           {{"method", kCountTokensMethod}}),
+            -1);
   EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_headers_dropped_total"), 3);
   EXPECT_EQ(CollectFamily(*registry_, "claude_grpc_upstream_attempts_total"), std::nullopt)
       << "attempts on the one unnamed upstream are not counted per upstream";
@@ -290,25 +319,35 @@ TEST_F(RpcMetricsTest, AttemptsFailoversAndLatencyPerNamedUpstream) {
   CallRecord record = Record(kCreateMessageMethod);
   record.attempt_upstreams = {"primary", "primary", "backup"};
   record.attempt_statuses = {529, 0, 200};
-  record.attempt_latencies = {absl::Milliseconds(10), absl::Milliseconds(20), absl::Milliseconds(30)};
+  record.attempt_latencies = {absl::Milliseconds(10), absl::Milliseconds(20),
+                              absl::Milliseconds(30)};
   metrics.OnCallEnd(record);
   const std::vector<prometheus::MetricFamily> families = Collect();
 
-  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_attempts_total", {{"upstream", "primary"}, {"http_status", "529"}}), 1);
-  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_attempts_total", {{"upstream", "primary"}, {"http_status", "none"}}), 1);
-  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_attempts_total", {{"upstream", "backup"}, {"http_status", "200"}}), 1);
+  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_attempts_total",
+                           {{"upstream", "primary"}, {"http_status", "529"}}),
+            1);
+  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_attempts_total",
+                           {{"upstream", "primary"}, {"http_status", "none"}}),
+            1);
+  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_upstream_attempts_total",
+                           {{"upstream", "backup"}, {"http_status", "200"}}),
+            1);
   // A retry on the same upstream is no failover; leaving primary for backup is one.
-  const prometheus::MetricFamily* failovers = FindFamily(families, "claude_grpc_upstream_failovers_total");
+  const prometheus::MetricFamily* failovers =
+      FindFamily(families, "claude_grpc_upstream_failovers_total");
   ASSERT_THAT(failovers, NotNull());
   ASSERT_EQ(failovers->metric.size(), 1u);
   EXPECT_EQ(LabelsOf(failovers->metric[0]), (MetricLabels{{"upstream", "primary"}}));
   EXPECT_EQ(failovers->metric[0].counter.value, 1);
 
-  const auto* primary = Histogram(families, "claude_grpc_upstream_latency_seconds", {{"upstream", "primary"}});
+  const auto* primary =
+      Histogram(families, "claude_grpc_upstream_latency_seconds", {{"upstream", "primary"}});
   ASSERT_THAT(primary, NotNull());
   EXPECT_EQ(primary->sample_count, 2u);
   EXPECT_THAT(primary->sample_sum, DoubleNear(0.030, 1e-9));
-  const auto* backup = Histogram(families, "claude_grpc_upstream_latency_seconds", {{"upstream", "backup"}});
+  const auto* backup =
+      Histogram(families, "claude_grpc_upstream_latency_seconds", {{"upstream", "backup"}});
   ASSERT_THAT(backup, NotNull());
   EXPECT_EQ(backup->sample_count, 1u);
   EXPECT_THAT(backup->sample_sum, DoubleNear(0.030, 1e-9));
@@ -321,7 +360,8 @@ TEST_F(RpcMetricsTest, ModelAndCallerLabelsAreBounded) {
   }
   std::vector<std::string> models;
   std::vector<std::string> callers;
-  const std::optional<prometheus::MetricFamily> rpcs = CollectFamily(*registry_, "claude_grpc_rpcs_total");
+  const std::optional<prometheus::MetricFamily> rpcs =
+      CollectFamily(*registry_, "claude_grpc_rpcs_total");
   ASSERT_TRUE(rpcs.has_value());
   for (const prometheus::ClientMetric& series : rpcs->metric) {
     const MetricLabels labels = LabelsOf(series);
@@ -332,7 +372,8 @@ TEST_F(RpcMetricsTest, ModelAndCallerLabelsAreBounded) {
   EXPECT_THAT(models, UnorderedElementsAre("model-a", "model-b", "other"));
   EXPECT_THAT(callers, UnorderedElementsAre("caller-model-a", "caller-model-b", "other"));
   EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_rpcs_total", {{"model", "other"}}), 2);
-  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_rpcs_total", {{"model", "model-a"}}), 2) << "a value seen before keeps its name";
+  EXPECT_EQ(CollectCounter(*registry_, "claude_grpc_rpcs_total", {{"model", "model-a"}}), 2)
+      << "a value seen before keeps its name";
 }
 
 TEST(GenAiOperationNameTest, NamesEachMethod) {

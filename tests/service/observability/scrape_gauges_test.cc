@@ -23,7 +23,8 @@ using ::testing::IsEmpty;
 TEST(ScrapeGaugesTest, AGaugeIsReadAtEachScrape) {
   ScrapeGauges gauges;
   double transfers = 3;
-  gauges.Add("claude_grpc_test_transfers", "Transfers in flight.", [&transfers] { return transfers; });
+  gauges.Add("claude_grpc_test_transfers", "Transfers in flight.",
+             [&transfers] { return transfers; });
 
   std::vector<prometheus::MetricFamily> families = gauges.Collect();
   ASSERT_EQ(families.size(), 1u);
@@ -56,15 +57,18 @@ TEST(ScrapeGaugesTest, ALabelledGaugeHasOneSeriesPerSample) {
   ScrapeGauges gauges;
   std::vector<ScrapeGauges::Sample> samples = {{{{"upstream", "primary"}, {"state", "ejected"}}, 1},
                                                {{{"upstream", "backup"}, {"state", "ejected"}}, 0}};
-  gauges.AddLabeled("claude_grpc_test_ejected", "Upstreams ejected.", [&samples] { return samples; });
+  gauges.AddLabeled("claude_grpc_test_ejected", "Upstreams ejected.",
+                    [&samples] { return samples; });
 
   std::vector<prometheus::MetricFamily> families = gauges.Collect();
   ASSERT_EQ(families.size(), 1u);
   EXPECT_EQ(families[0].type, prometheus::MetricType::Gauge);
   ASSERT_EQ(families[0].metric.size(), 2u);
-  EXPECT_EQ(LabelsOf(families[0].metric[0]), (MetricLabels{{"upstream", "primary"}, {"state", "ejected"}}));
+  EXPECT_EQ(LabelsOf(families[0].metric[0]),
+            (MetricLabels{{"upstream", "primary"}, {"state", "ejected"}}));
   EXPECT_EQ(families[0].metric[0].gauge.value, 1);
-  EXPECT_EQ(LabelsOf(families[0].metric[1]), (MetricLabels{{"upstream", "backup"}, {"state", "ejected"}}));
+  EXPECT_EQ(LabelsOf(families[0].metric[1]),
+            (MetricLabels{{"upstream", "backup"}, {"state", "ejected"}}));
   EXPECT_EQ(families[0].metric[1].gauge.value, 0);
 
   samples.clear();

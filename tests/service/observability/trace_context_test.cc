@@ -49,7 +49,8 @@ TEST(TraceContextTest, TheCallersFlagsArePassedOn) {
   const TraceContext context =
       TraceContextFromCaller("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", "", "");
   EXPECT_EQ(context.flags, "00") << "the caller did not sample";
-  EXPECT_THAT(context.Traceparent(), MatchesRegex("00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00"));
+  EXPECT_THAT(context.Traceparent(),
+              MatchesRegex("00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00"));
 }
 
 TEST(TraceContextTest, EachRpcGetsIdsOfItsOwn) {
@@ -80,7 +81,8 @@ TEST(TraceContextTest, AMalformedTraceparentStartsANewTrace) {
       {"a character past the flags", valid + "x"},
       {"no dashes", "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01"},
       {"non-hex flags", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g"},
-      {"a NUL in the trace id", std::string("00-4bf92f3577b34da6a3ce929d0e0e473\0-00f067aa0ba902b7-01", 55)},
+      {"a NUL in the trace id",
+       std::string("00-4bf92f3577b34da6a3ce929d0e0e473\0-00f067aa0ba902b7-01", 55)},
       {"a newline in the parent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b\n-01"},
       {"a thousand characters", std::string(1000, 'a')},
   };
@@ -101,10 +103,14 @@ TEST(TraceContextTest, ALaterVersionMayAppendFields) {
 }
 
 TEST(TraceContextTest, AnUnusableTracestateIsDroppedNotCut) {
-  EXPECT_EQ(TraceContextFromCaller(kTraceparent, std::string(512, 'a'), "").tracestate, std::string(512, 'a'));
-  EXPECT_EQ(TraceContextFromCaller(kTraceparent, std::string(513, 'a'), "").tracestate, "") << "over 512 bytes";
-  EXPECT_EQ(TraceContextFromCaller(kTraceparent, "vendor=a\nb", "").tracestate, "") << "a control character";
-  EXPECT_EQ(TraceContextFromCaller(kTraceparent, "vendor=\xc3\xa9", "").tracestate, "") << "not ASCII";
+  EXPECT_EQ(TraceContextFromCaller(kTraceparent, std::string(512, 'a'), "").tracestate,
+            std::string(512, 'a'));
+  EXPECT_EQ(TraceContextFromCaller(kTraceparent, std::string(513, 'a'), "").tracestate, "")
+      << "over 512 bytes";
+  EXPECT_EQ(TraceContextFromCaller(kTraceparent, "vendor=a\nb", "").tracestate, "")
+      << "a control character";
+  EXPECT_EQ(TraceContextFromCaller(kTraceparent, "vendor=\xc3\xa9", "").tracestate, "")
+      << "not ASCII";
   const TraceContext kept = TraceContextFromCaller(kTraceparent, "vendor=a\nb", "");
   EXPECT_EQ(kept.trace_id, kTraceId) << "the trace itself is still the caller's";
 }
@@ -129,8 +135,8 @@ TEST(TraceContextTest, GrpcTraceBinContinuesTheCallersTrace) {
 }
 
 TEST(TraceContextTest, TraceparentWinsOverGrpcTraceBin) {
-  const TraceContext context =
-      TraceContextFromCaller("00-11111111111111111111111111111111-2222222222222222-01", "", GrpcTraceBin());
+  const TraceContext context = TraceContextFromCaller(
+      "00-11111111111111111111111111111111-2222222222222222-01", "", GrpcTraceBin());
   EXPECT_EQ(context.trace_id, "11111111111111111111111111111111");
   EXPECT_EQ(context.parent_span_id, "2222222222222222");
   // A malformed traceparent falls back to grpc-trace-bin.

@@ -55,7 +55,8 @@ absl::Status Refusal(const ServerTlsConfig& tls) {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeServerCredentials(tls);
   EXPECT_FALSE(credentials.ok()) << "accepted";
   if (credentials.ok()) return absl::OkStatus();
-  EXPECT_EQ(credentials.status().code(), absl::StatusCode::kInvalidArgument) << credentials.status();
+  EXPECT_EQ(credentials.status().code(), absl::StatusCode::kInvalidArgument)
+      << credentials.status();
   return credentials.status();
 }
 
@@ -82,7 +83,8 @@ class ServerWith {
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride("localhost");
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // no connection shared between calls
-    grpc::GenericStub stub(grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port_), credentials, args));
+    grpc::GenericStub stub(
+        grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port_), credentials, args));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     grpc::Slice empty("");
@@ -160,7 +162,8 @@ TEST(ServerTlsTest, AMissingFileIsNamedByItsFlagAndPath) {
 }
 
 TEST(ServerTlsTest, AFileThatIsNotPemIsNamedByItsFlagAndPath) {
-  const std::string garbage = WriteTempFile("garbage", std::string("\x00\xff not pem at all\n", 18));
+  const std::string garbage =
+      WriteTempFile("garbage", std::string("\x00\xff not pem at all\n", 18));
   const std::string empty = WriteTempFile("empty", "");
   for (const FileFlag& flag : kFileFlags) {
     EXPECT_EQ(RefusalWithFile(flag, garbage), flag.flag + "=" + garbage + ": not a PEM file");
@@ -169,8 +172,8 @@ TEST(ServerTlsTest, AFileThatIsNotPemIsNamedByItsFlagAndPath) {
 }
 
 TEST(ServerTlsTest, PemWithoutACertificateOrAKeyIsRefused) {
-  const std::string broken =
-      WriteTempFile("broken.pem", "-----BEGIN CERTIFICATE-----\nnot base64 !!\n-----END CERTIFICATE-----\n");
+  const std::string broken = WriteTempFile(
+      "broken.pem", "-----BEGIN CERTIFICATE-----\nnot base64 !!\n-----END CERTIFICATE-----\n");
   ServerTlsConfig cert = ServerCertificate();
   cert.cert_file = broken;
   EXPECT_EQ(Refusal(cert).message(), "--tls_cert holds no readable certificate");
@@ -179,7 +182,8 @@ TEST(ServerTlsTest, PemWithoutACertificateOrAKeyIsRefused) {
   EXPECT_EQ(Refusal(key_as_cert).message(), "--tls_cert holds no readable certificate");
   ServerTlsConfig cert_as_key = ServerCertificate();
   cert_as_key.key_file = Pki().Path("server.pem");
-  EXPECT_EQ(Refusal(cert_as_key).message(), "--tls_key holds no readable (unencrypted) private key");
+  EXPECT_EQ(Refusal(cert_as_key).message(),
+            "--tls_key holds no readable (unencrypted) private key");
 }
 
 TEST(ServerTlsTest, AKeyOfAnotherCertificateIsRefused) {
@@ -189,7 +193,8 @@ TEST(ServerTlsTest, AKeyOfAnotherCertificateIsRefused) {
 }
 
 TEST(ServerTlsTest, TlsWithoutAClientCaAsksNoClientCertificate) {
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeServerCredentials(ServerCertificate());
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(ServerCertificate());
   ASSERT_TRUE(credentials.ok()) << credentials.status();
   ServerWith server(*credentials);
   EXPECT_EQ(server.Call(TlsClient("")), grpc::StatusCode::UNIMPLEMENTED);
