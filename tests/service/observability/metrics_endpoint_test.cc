@@ -69,7 +69,8 @@ std::string ReadToClose(int fd) {
 std::string Exchange(int port, const std::string& request) {
   const int fd = Connect(port);
   if (fd < 0) return "";
-  EXPECT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+  EXPECT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
   std::string answer = ReadToClose(fd);
   close(fd);
   return answer;
@@ -84,10 +85,13 @@ class MetricsEndpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto first = std::make_shared<ScrapeGauges>();
-    first->Add("claude_grpc_test_first", "The first collectable's gauge.", [this] { return value_.load(); });
+    first->Add("claude_grpc_test_first", "The first collectable's gauge.",
+               [this] { return value_.load(); });
     auto second = std::make_shared<ScrapeGauges>();
-    second->AddCounter("claude_grpc_test_second_total", "The second collectable's counter.", [] { return 7.0; });
-    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started = MetricsEndpoint::Start("127.0.0.1:0", {first, second});
+    second->AddCounter("claude_grpc_test_second_total", "The second collectable's counter.",
+                       [] { return 7.0; });
+    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started =
+        MetricsEndpoint::Start("127.0.0.1:0", {first, second});
     ASSERT_TRUE(started.ok()) << started.status();
     endpoint_ = std::move(*started);
     ASSERT_GT(endpoint_->port(), 0);
@@ -98,7 +102,8 @@ class MetricsEndpointTest : public ::testing::Test {
 };
 
 TEST_F(MetricsEndpointTest, GetMetricsServesEveryCollectableInOrder) {
-  const std::string answer = Exchange(endpoint_->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string answer =
+      Exchange(endpoint_->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_THAT(answer, StartsWith("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(answer, HasSubstr("\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
   EXPECT_THAT(answer, HasSubstr("\r\nConnection: close\r\n"));
@@ -121,7 +126,8 @@ TEST_F(MetricsEndpointTest, EachScrapeReadsTheValuesAnew) {
 }
 
 TEST_F(MetricsEndpointTest, AQueryAndBareNewlinesAreAccepted) {
-  EXPECT_THAT(Exchange(endpoint_->port(), "GET /metrics?name[]=x HTTP/1.0\n\n"), StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(Exchange(endpoint_->port(), "GET /metrics?name[]=x HTTP/1.0\n\n"),
+              StartsWith("HTTP/1.1 200 OK\r\n"));
 }
 
 TEST_F(MetricsEndpointTest, HeadAnswersWithoutTheBody) {
@@ -129,19 +135,22 @@ TEST_F(MetricsEndpointTest, HeadAnswersWithoutTheBody) {
   EXPECT_THAT(answer, StartsWith("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(answer, EndsWith("\r\n\r\n"));
   EXPECT_THAT(answer, Not(HasSubstr("claude_grpc_test_first")));
-  EXPECT_THAT(answer, Not(HasSubstr("Content-Length: 0\r\n"))) << "the length GET's body would have";
+  EXPECT_THAT(answer, Not(HasSubstr("Content-Length: 0\r\n")))
+      << "the length GET's body would have";
 }
 
 TEST_F(MetricsEndpointTest, OtherPathsAreNotFound) {
   for (const char* path : {"/", "/metricsx", "/metrics/", "/METRICS", "*"}) {
-    const std::string answer = Exchange(endpoint_->port(), absl::StrCat("GET ", path, " HTTP/1.1\r\n\r\n"));
+    const std::string answer =
+        Exchange(endpoint_->port(), absl::StrCat("GET ", path, " HTTP/1.1\r\n\r\n"));
     EXPECT_THAT(answer, StartsWith("HTTP/1.1 404 Not Found\r\n")) << path;
     EXPECT_EQ(Body(answer), "GET /metrics only\n") << path;
   }
 }
 
 TEST_F(MetricsEndpointTest, OtherMethodsAreNotAllowed) {
-  for (const char* line : {"POST /metrics HTTP/1.1", "get /metrics HTTP/1.1", "GET", "\x01\xff garbage"}) {
+  for (const char* line :
+       {"POST /metrics HTTP/1.1", "get /metrics HTTP/1.1", "GET", "\x01\xff garbage"}) {
     const std::string answer = Exchange(endpoint_->port(), absl::StrCat(line, "\r\n\r\n"));
     EXPECT_THAT(answer, StartsWith("HTTP/1.1 405 Method Not Allowed\r\n")) << line;
     EXPECT_EQ(Body(answer), "GET /metrics only\n") << line;
@@ -149,19 +158,23 @@ TEST_F(MetricsEndpointTest, OtherMethodsAreNotAllowed) {
 }
 
 TEST_F(MetricsEndpointTest, AnOversizedRequestHeadIsClosedUnanswered) {
-  const std::string huge = "GET /metrics HTTP/1.1\r\nX-Filler: " + std::string(16 * 1024, 'a') + "\r\n\r\n";
+  const std::string huge =
+      "GET /metrics HTTP/1.1\r\nX-Filler: " + std::string(16 * 1024, 'a') + "\r\n\r\n";
   EXPECT_THAT(Exchange(endpoint_->port(), huge), IsEmpty());
   // The endpoint is free for the next scrape.
-  EXPECT_THAT(Exchange(endpoint_->port(), "GET /metrics HTTP/1.1\r\n\r\n"), StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(Exchange(endpoint_->port(), "GET /metrics HTTP/1.1\r\n\r\n"),
+              StartsWith("HTTP/1.1 200 OK\r\n"));
 }
 
 TEST_F(MetricsEndpointTest, AClientThatLeavesEarlyDoesNotStopTheEndpoint) {
   const int fd = Connect(endpoint_->port());
   ASSERT_GE(fd, 0);
   const std::string partial = "GET /metr";
-  ASSERT_EQ(send(fd, partial.data(), partial.size(), MSG_NOSIGNAL), static_cast<ssize_t>(partial.size()));
+  ASSERT_EQ(send(fd, partial.data(), partial.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(partial.size()));
   close(fd);
-  EXPECT_THAT(Exchange(endpoint_->port(), "GET /metrics HTTP/1.1\r\n\r\n"), StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(Exchange(endpoint_->port(), "GET /metrics HTTP/1.1\r\n\r\n"),
+              StartsWith("HTTP/1.1 200 OK\r\n"));
 }
 
 TEST(MetricsEndpointStartTest, AnAddressWithoutAPortIsRefusedNamingTheFlag) {
@@ -169,29 +182,34 @@ TEST(MetricsEndpointStartTest, AnAddressWithoutAPortIsRefusedNamingTheFlag) {
     absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint = MetricsEndpoint::Start(address, {});
     ASSERT_FALSE(endpoint.ok()) << address;
     EXPECT_EQ(endpoint.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(endpoint.status().message(), HasSubstr("--metrics_listen must be HOST:PORT")) << address;
+    EXPECT_THAT(endpoint.status().message(), HasSubstr("--metrics_listen must be HOST:PORT"))
+        << address;
   }
 }
 
 TEST(MetricsEndpointStartTest, AnUnresolvableOrTakenAddressIsUnavailable) {
-  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> bad_port = MetricsEndpoint::Start("127.0.0.1:http", {});
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> bad_port =
+      MetricsEndpoint::Start("127.0.0.1:http", {});
   ASSERT_FALSE(bad_port.ok());
   EXPECT_EQ(bad_port.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(bad_port.status().message(), HasSubstr("cannot serve metrics on 127.0.0.1:http"));
 
-  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> first = MetricsEndpoint::Start("127.0.0.1:0", {});
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> first =
+      MetricsEndpoint::Start("127.0.0.1:0", {});
   ASSERT_TRUE(first.ok()) << first.status();
   const std::string taken = absl::StrCat("127.0.0.1:", (*first)->port());
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> second = MetricsEndpoint::Start(taken, {});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(second.status().message(), absl::StrCat("cannot serve metrics on ", taken, ": the port is in use"));
+  EXPECT_EQ(second.status().message(),
+            absl::StrCat("cannot serve metrics on ", taken, ": the port is in use"));
 }
 
 TEST(MetricsEndpointStartTest, BracketedIpv6ListensForIpv4Too) {
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint = MetricsEndpoint::Start("[::]:0", {});
   if (!endpoint.ok()) GTEST_SKIP() << "no IPv6 here: " << endpoint.status();
-  EXPECT_THAT(Exchange((*endpoint)->port(), "GET /metrics HTTP/1.1\r\n\r\n"), StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(Exchange((*endpoint)->port(), "GET /metrics HTTP/1.1\r\n\r\n"),
+              StartsWith("HTTP/1.1 200 OK\r\n"));
 }
 
 }  // namespace
