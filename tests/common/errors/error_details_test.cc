@@ -48,8 +48,9 @@ TEST(ErrorDetailsTest, ErrorInfoAndItsMetadata) {
   EXPECT_EQ(details->http_status, 429);
   EXPECT_EQ(details->request_id, "req_1");
   EXPECT_EQ(details->error_code, "too_many");
-  EXPECT_THAT(details->metadata, ElementsAre(Pair("details_limit", "50"), Pair("error_code", "too_many"),
-                                             Pair("http_status", "429"), Pair("request_id", "req_1")));
+  EXPECT_THAT(details->metadata,
+              ElementsAre(Pair("details_limit", "50"), Pair("error_code", "too_many"),
+                          Pair("http_status", "429"), Pair("request_id", "req_1")));
   EXPECT_EQ(details->retry_delay, std::nullopt);
   EXPECT_EQ(details->upstream_details, std::nullopt);
 }
@@ -90,8 +91,9 @@ TEST(ErrorDetailsTest, EveryOtherDetailType) {
   ASSERT_TRUE(details.has_value());
   EXPECT_EQ(details->retry_delay, absl::Milliseconds(2500));
   EXPECT_EQ(details->quota_subject, "caller:alice") << "the first violation's";
-  EXPECT_THAT(details->field_violations, ElementsAre(Pair("messages[0].content", "must not be empty"),
-                                                     Pair("max_tokens", "must be positive")));
+  EXPECT_THAT(details->field_violations,
+              ElementsAre(Pair("messages[0].content", "must not be empty"),
+                          Pair("max_tokens", "must be positive")));
   ASSERT_TRUE(details->upstream_details.has_value());
   EXPECT_EQ(details->upstream_details->fields().at("limit").number_value(), 50);
   EXPECT_EQ(details->reason, "") << "no ErrorInfo";
@@ -112,7 +114,8 @@ TEST(ErrorDetailsTest, RequestInfoWinsOverErrorInfosRequestId) {
 
 TEST(ErrorDetailsTest, NoKnownDetailIsNoDetails) {
   EXPECT_EQ(ParseErrorDetails(grpc::Status::OK), std::nullopt);
-  EXPECT_EQ(ParseErrorDetails(grpc::Status(grpc::StatusCode::INTERNAL, "no details")), std::nullopt);
+  EXPECT_EQ(ParseErrorDetails(grpc::Status(grpc::StatusCode::INTERNAL, "no details")),
+            std::nullopt);
   google::rpc::Status empty;
   empty.set_code(8);
   EXPECT_EQ(ParseErrorDetails(WithDetails(empty)), std::nullopt);
@@ -126,7 +129,8 @@ TEST(ErrorDetailsTest, NoKnownDetailIsNoDetails) {
 TEST(ErrorDetailsTest, BytesThatAreNoStatusAreNoDetails) {
   for (const std::string& bytes : {std::string("\xff\xff\xff\xff", 4), std::string("\x12\x7f", 2),
                                    std::string(1000, '\x0a')}) {
-    EXPECT_EQ(ParseErrorDetails(grpc::Status(grpc::StatusCode::INTERNAL, "m", bytes)), std::nullopt);
+    EXPECT_EQ(ParseErrorDetails(grpc::Status(grpc::StatusCode::INTERNAL, "m", bytes)),
+              std::nullopt);
   }
   // An Any whose type says ErrorInfo but whose bytes are not one.
   google::rpc::Status rpc;

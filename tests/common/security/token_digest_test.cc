@@ -12,9 +12,11 @@ namespace claude {
 namespace {
 
 // `printf %s abc | sha256sum` (FIPS 180-2's first example).
-constexpr char kAbcDigest[] = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+constexpr char kAbcDigest[] =
+    "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 // `printf %s '' | sha256sum`.
-constexpr char kEmptyDigest[] = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+constexpr char kEmptyDigest[] =
+    "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 TEST(TokenDigestTest, DigestIsSha256InTheCallersFilesForm) {
   EXPECT_EQ(FormatTokenDigest(DigestToken("abc")), kAbcDigest);
@@ -38,14 +40,14 @@ TEST(TokenDigestTest, ParseAcceptsEitherCase) {
 TEST(TokenDigestTest, ParseRefusesAnythingElse) {
   const std::string hex = std::string(kAbcDigest).substr(7);
   for (const std::string& text : {
-           hex,                                        // no prefix
-           "sha1:" + hex,                              // another algorithm
-           "sha256:" + hex.substr(1),                  // 63 digits
-           "sha256:" + hex + "0",                      // 65 digits
-           "sha256:" + hex.substr(1) + "g",            // not hex
-           " sha256:" + hex,                           // a blank before
-           "sha256: " + hex.substr(1),                 // a blank inside
-           "sha256:" + hex.substr(2) + "\xc3\xa9",     // not ASCII
+           hex,                                             // no prefix
+           "sha1:" + hex,                                   // another algorithm
+           "sha256:" + hex.substr(1),                       // 63 digits
+           "sha256:" + hex + "0",                           // 65 digits
+           "sha256:" + hex.substr(1) + "g",                 // not hex
+           " sha256:" + hex,                                // a blank before
+           "sha256: " + hex.substr(1),                      // a blank inside
+           "sha256:" + hex.substr(2) + "\xc3\xa9",          // not ASCII
            std::string("sha256:") + std::string(64, '\0'),  // NULs
            std::string("sha256:"),
            std::string(""),

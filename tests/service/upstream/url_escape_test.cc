@@ -48,8 +48,8 @@ TEST(UrlUnescapeTest, DecodesValidEscapesOnly) {
 }
 
 TEST(UrlUnescapeTest, UndoesUrlEscape) {
-  for (const std::string& text : {std::string("plain"), std::string("a/b?c#d e%f"), std::string("\0\xff\x80", 3),
-                                  std::string("\xe2\x9c\x93 done")}) {
+  for (const std::string& text : {std::string("plain"), std::string("a/b?c#d e%f"),
+                                  std::string("\0\xff\x80", 3), std::string("\xe2\x9c\x93 done")}) {
     EXPECT_EQ(UrlUnescape(UrlEscape(text)), text);
   }
 }
