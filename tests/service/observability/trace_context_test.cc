@@ -72,6 +72,7 @@ TEST(TraceContextTest, WithoutTraceHeadersATraceStartsHere) {
 TEST(TraceContextTest, AMalformedTraceparentStartsANewTrace) {
   const std::string valid = kTraceparent;
   const std::vector<std::pair<std::string, std::string>> malformed = {
+      {"empty", ""},
       {"upper-case hex", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"},
       {"version ff", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
       {"all-zero trace id", "00-00000000000000000000000000000000-00f067aa0ba902b7-01"},
@@ -80,6 +81,7 @@ TEST(TraceContextTest, AMalformedTraceparentStartsANewTrace) {
       {"version 00 with more fields", valid + "-extra"},
       {"a character past the flags", valid + "x"},
       {"no dashes", "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01"},
+      {"non-hex trace id", "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01"},
       {"non-hex flags", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g"},
       {"a NUL in the trace id",
        std::string("00-4bf92f3577b34da6a3ce929d0e0e473\0-00f067aa0ba902b7-01", 55)},
