@@ -83,21 +83,17 @@ class Encoder {
       case Kind::kList: Array(msg, shape.list_field); return;
       case Kind::kStruct: {
         google::protobuf::Struct scratch;
-        Struct(AsStruct(msg, &scratch));
+        Struct(AsGenerated(msg, &scratch));
         return;
       }
       case Kind::kValue: {
         google::protobuf::Value scratch;
-        const auto* v = google::protobuf::DynamicCastToGenerated<google::protobuf::Value>(&msg);
-        if (v == nullptr) scratch.CopyFrom(msg);
-        Value(v != nullptr ? *v : scratch);
+        Value(AsGenerated(msg, &scratch));
         return;
       }
       case Kind::kListValue: {
         google::protobuf::ListValue scratch;
-        const auto* l = google::protobuf::DynamicCastToGenerated<google::protobuf::ListValue>(&msg);
-        if (l == nullptr) scratch.CopyFrom(msg);
-        List(l != nullptr ? *l : scratch);
+        List(AsGenerated(msg, &scratch));
         return;
       }
     }
@@ -113,7 +109,7 @@ class Encoder {
     const google::protobuf::Message& body = r->GetMessage(msg, member);
     if (member == shape.unknown) {
       google::protobuf::Struct scratch;
-      Struct(AsStruct(body, &scratch));
+      Struct(AsGenerated(body, &scratch));
       return;
     }
     ShapeRef body_shape(body.GetDescriptor());
@@ -175,14 +171,15 @@ class Encoder {
     const Reflection* r = msg.GetReflection();
     if (shape.extra == nullptr || !r->HasField(msg, shape.extra)) return false;
     google::protobuf::Struct scratch;
-    return AsStruct(r->GetMessage(msg, shape.extra), &scratch).fields().contains(key);
+    return AsGenerated(r->GetMessage(msg, shape.extra), &scratch).fields().contains(key);
   }
 
-  // The generated Struct behind `m`, or a copy of it when `m` is a dynamic message.
-  static const google::protobuf::Struct& AsStruct(const google::protobuf::Message& m,
-                                                  google::protobuf::Struct* scratch) {
-    if (const auto* s = google::protobuf::DynamicCastToGenerated<google::protobuf::Struct>(&m))
-      return *s;
+  // `m` as its generated class (Struct, Value, ListValue), or a copy of it in `scratch` when
+  // `m` is a dynamic message.
+  template <typename Generated>
+  static const Generated& AsGenerated(const google::protobuf::Message& m, Generated* scratch) {
+    if (const auto* generated = google::protobuf::DynamicCastToGenerated<Generated>(&m))
+      return *generated;
     scratch->CopyFrom(m);
     return *scratch;
   }
@@ -204,7 +201,7 @@ class Encoder {
     }
     if (shape.extra == nullptr || !r->HasField(msg, shape.extra)) return;
     google::protobuf::Struct scratch;
-    const google::protobuf::Struct& extra = AsStruct(r->GetMessage(msg, shape.extra), &scratch);
+    const google::protobuf::Struct& extra = AsGenerated(r->GetMessage(msg, shape.extra), &scratch);
     for (const auto* entry : SortedEntries(extra)) {
       const std::string& key = entry->first;
       if (in_union && key == "type") continue;

@@ -328,6 +328,30 @@ Reactor* Serve(const CallEnvironment& env, grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// A unary RPC whose upstream reply is its response's JSON as is (no stream to accumulate).
+grpc::ServerUnaryReactor* ServeUnary(const CallEnvironment& env,
+                                     grpc::CallbackServerContext* context, const RpcSpec& rpc,
+                                     google::protobuf::Message* response) {
+  return Serve<UnaryReactor>(env, context, rpc, response, /*accumulate_stream=*/false);
+}
+
+// A Message Batches RPC that names one batch by its id alone (get, cancel, delete): `build` is
+// the dialect's request for it.
+template <typename Request>
+grpc::ServerUnaryReactor* ServeByBatchId(
+    const CallEnvironment& env, grpc::CallbackServerContext* context, const char* method,
+    const Request& request,
+    absl::StatusOr<HttpRequest> (Dialect::*build)(const Request&, const HttpHeaders&) const,
+    google::protobuf::Message* response) {
+  return ServeUnary(env, context,
+                    {method, "", [&] { return ValidateMessageBatchId(request.message_batch_id()); },
+                     [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+                       return (dialect.*build)(request, forwarded);
+                     },
+                     /*from_routes=*/nullptr, 1, /*batches=*/true},
+                    response);
+}
+
 }  // namespace
 
 MessagesService::MessagesService(const CallEnvironment* env, int64_t unary_stream_threshold)
@@ -361,13 +385,13 @@ grpc::ServerWriteReactor<claude::v1::MessageStreamEvent>* MessagesService::Strea
 grpc::ServerUnaryReactor* MessagesService::CountTokens(grpc::CallbackServerContext* context,
                                                        const claude::v1::CountTokensRequest* request,
                                                        claude::v1::CountTokensResponse* response) {
-  return Serve<UnaryReactor>(
+  return ServeUnary(
       *env_, context,
       {kCountTokensMethod, request->model(), [&] { return ValidateCountTokensRequest(*request); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) {
          return dialect.CountTokens(*request, forwarded);
        }},
-      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+      response);
 }
 
 ModelsService::ModelsService(const CallEnvironment* env) : env_(env) {}
@@ -375,22 +399,21 @@ ModelsService::ModelsService(const CallEnvironment* env) : env_(env) {}
 grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext* context,
                                                     const claude::v1::ListModelsRequest* request,
                                                     claude::v1::ListModelsResponse* response) {
-  return Serve<UnaryReactor>(
-      *env_, context,
-      {kListModelsMethod, "", [&] { return ValidateListModelsRequest(*request); },
-       [&](const Dialect& dialect, const HttpHeaders& forwarded) {
-         return dialect.ListModels(*request, forwarded);
-       },
-       [&](const Router& router) -> std::optional<grpc::Status> {
-         return ToGrpcStatus(ListRouteModels(router.routes(), *request, response));
-       }},
-      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+  return ServeUnary(*env_, context,
+                    {kListModelsMethod, "", [&] { return ValidateListModelsRequest(*request); },
+                     [&](const Dialect& dialect, const HttpHeaders& forwarded) {
+                       return dialect.ListModels(*request, forwarded);
+                     },
+                     [&](const Router& router) -> std::optional<grpc::Status> {
+                       return ToGrpcStatus(ListRouteModels(router.routes(), *request, response));
+                     }},
+                    response);
 }
 
 grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* context,
                                                   const claude::v1::GetModelRequest* request,
                                                   claude::v1::ModelInfo* response) {
-  return Serve<UnaryReactor>(
+  return ServeUnary(
       *env_, context,
       {kGetModelMethod, request->model_id(), [&] { return ValidateGetModelRequest(*request); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) {
@@ -401,7 +424,7 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
            return grpc::Status::OK;
          return std::nullopt;  // a prefix route's upstreams describe it, or NOT_FOUND
        }},
-      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+      response);
 }
 
 MessageBatchesService::MessageBatchesService(const CallEnvironment* env) : env_(env) {}
@@ -409,7 +432,7 @@ MessageBatchesService::MessageBatchesService(const CallEnvironment* env) : env_(
 grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
     grpc::CallbackServerContext* context, const claude::v1::CreateMessageBatchRequest* request,
     claude::v1::MessageBatch* response) {
-  return Serve<UnaryReactor>(
+  return ServeUnary(
       *env_, context,
       {kCreateMessageBatchMethod, "",
        [&] { return ValidateCreateMessageBatchRequest(*request, ValidationOptionsOf(context)); },
@@ -423,62 +446,41 @@ grpc::ServerUnaryReactor* MessageBatchesService::CreateMessageBatch(
        },
        /*from_routes=*/nullptr, 1 + static_cast<int64_t>(request->requests_size()),
        /*batches=*/true},
-      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+      response);
 }
 
 grpc::ServerUnaryReactor* MessageBatchesService::GetMessageBatch(grpc::CallbackServerContext* context,
                                                                  const claude::v1::GetMessageBatchRequest* request,
                                                                  claude::v1::MessageBatch* response) {
-  return Serve<UnaryReactor>(*env_, context,
-                             {kGetMessageBatchMethod, "",
-                              [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-                              [&](const Dialect& dialect, const HttpHeaders& forwarded) {
-                                return dialect.GetMessageBatch(*request, forwarded);
-                              },
-                              /*from_routes=*/nullptr, 1, /*batches=*/true},
-                             static_cast<google::protobuf::Message*>(response),
-                             /*accumulate_stream=*/false);
+  return ServeByBatchId(*env_, context, kGetMessageBatchMethod, *request, &Dialect::GetMessageBatch,
+                        response);
 }
 
 grpc::ServerUnaryReactor* MessageBatchesService::ListMessageBatches(
     grpc::CallbackServerContext* context, const claude::v1::ListMessageBatchesRequest* request,
     claude::v1::ListMessageBatchesResponse* response) {
-  return Serve<UnaryReactor>(
+  return ServeUnary(
       *env_, context,
       {kListMessageBatchesMethod, "", [&] { return ValidateListMessageBatchesRequest(*request); },
        [&](const Dialect& dialect, const HttpHeaders& forwarded) {
          return dialect.ListMessageBatches(*request, forwarded);
        },
        /*from_routes=*/nullptr, 1, /*batches=*/true},
-      static_cast<google::protobuf::Message*>(response), /*accumulate_stream=*/false);
+      response);
 }
 
 grpc::ServerUnaryReactor* MessageBatchesService::CancelMessageBatch(
     grpc::CallbackServerContext* context, const claude::v1::CancelMessageBatchRequest* request,
     claude::v1::MessageBatch* response) {
-  return Serve<UnaryReactor>(*env_, context,
-                             {kCancelMessageBatchMethod, "",
-                              [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-                              [&](const Dialect& dialect, const HttpHeaders& forwarded) {
-                                return dialect.CancelMessageBatch(*request, forwarded);
-                              },
-                              /*from_routes=*/nullptr, 1, /*batches=*/true},
-                             static_cast<google::protobuf::Message*>(response),
-                             /*accumulate_stream=*/false);
+  return ServeByBatchId(*env_, context, kCancelMessageBatchMethod, *request,
+                        &Dialect::CancelMessageBatch, response);
 }
 
 grpc::ServerUnaryReactor* MessageBatchesService::DeleteMessageBatch(
     grpc::CallbackServerContext* context, const claude::v1::DeleteMessageBatchRequest* request,
     claude::v1::DeleteMessageBatchResponse* response) {
-  return Serve<UnaryReactor>(*env_, context,
-                             {kDeleteMessageBatchMethod, "",
-                              [&] { return ValidateMessageBatchId(request->message_batch_id()); },
-                              [&](const Dialect& dialect, const HttpHeaders& forwarded) {
-                                return dialect.DeleteMessageBatch(*request, forwarded);
-                              },
-                              /*from_routes=*/nullptr, 1, /*batches=*/true},
-                             static_cast<google::protobuf::Message*>(response),
-                             /*accumulate_stream=*/false);
+  return ServeByBatchId(*env_, context, kDeleteMessageBatchMethod, *request,
+                        &Dialect::DeleteMessageBatch, response);
 }
 
 grpc::ServerWriteReactor<claude::v1::MessageBatchResult>* MessageBatchesService::StreamMessageBatchResults(

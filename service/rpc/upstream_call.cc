@@ -358,16 +358,18 @@ grpc::Status UnaryCall::FoldEvent(const claude::v1::MessageStreamEvent& event) {
   return grpc::Status::OK;
 }
 
-void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
-  // An `error` event in an accumulated stream: nothing reached the caller, so it is retried
-  // (or failed over) as its HTTP status would be.
+void UnaryCall::RetryErrorEventOrConclude(grpc::Status failure) {
   const int error_event_status = events_ ? events_->error_event_status() : 0;
+  if (error_event_status != 0) {
+    RetryOrConclude(std::move(failure), error_event_status);
+  } else {
+    Conclude(std::move(failure));
+  }
+}
+
+void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
   if (!stream_error_.ok()) {
-    if (error_event_status != 0) {
-      RetryOrConclude(stream_error_, error_event_status);
-    } else {
-      Conclude(stream_error_);
-    }
+    RetryErrorEventOrConclude(stream_error_);
     return;
   }
   if (!transport.ok()) {
@@ -380,11 +382,7 @@ void UnaryCall::OnSuccessEnd(const absl::Status& transport) {
                                              return FoldEvent(event);
                                            });
         !cut.ok()) {
-      if (events_->error_event_status() != 0) {
-        RetryOrConclude(std::move(cut), events_->error_event_status());
-      } else {
-        Conclude(std::move(cut));
-      }
+      RetryErrorEventOrConclude(std::move(cut));
       return;
     }
     absl::StatusOr<claude::v1::Message> message = std::move(*accumulator_).Finish();

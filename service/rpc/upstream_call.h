@@ -276,6 +276,10 @@ class UnaryCall final : public UpstreamCall {
   grpc::Status FoldEvent(const claude::v1::MessageStreamEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Usage (and text, when bodies are recorded) of the Message the caller gets.
   void RecordMessage(const claude::v1::Message& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends the attempt with `failure`, which an accumulated stream's `error` event caused or not:
+  // an error event is retried (or failed over) as its HTTP status would be, since nothing
+  // reached the caller yet; any other failure concludes the RPC.
+  void RetryErrorEventOrConclude(grpc::Status failure) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   google::protobuf::Message* const response_;
   const bool accumulate_stream_;

@@ -47,11 +47,14 @@ absl::StatusOr<std::shared_ptr<AwsCredentialsSource>> AwsCredentialsOf(const Ups
 }
 
 // Messages and Chat Completions requests name the model only in their body: the map is applied
-// by a decorator. (Vertex and Bedrock take it themselves: their URLs name the model.)
-std::shared_ptr<const Dialect> WithModelMap(std::shared_ptr<const Dialect> dialect,
-                                            const UpstreamConfig& upstream) {
-  if (upstream.models.empty()) return dialect;
-  return std::make_shared<ModelMappingDialect>(std::move(dialect), upstream.models);
+// by a decorator over the dialect just created (or its error). (Vertex and Bedrock take it
+// themselves: their URLs name the model.)
+template <typename CreatedDialect>
+absl::StatusOr<std::shared_ptr<const Dialect>> WithModelMap(
+    absl::StatusOr<std::unique_ptr<CreatedDialect>> dialect, const UpstreamConfig& upstream) {
+  if (!dialect.ok()) return dialect.status();
+  if (upstream.models.empty()) return std::shared_ptr<const Dialect>(*std::move(dialect));
+  return std::make_shared<ModelMappingDialect>(*std::move(dialect), upstream.models);
 }
 
 absl::StatusOr<std::shared_ptr<const Dialect>> DialectOf(const UpstreamConfig& upstream,
@@ -63,9 +66,7 @@ absl::StatusOr<std::shared_ptr<const Dialect>> DialectOf(const UpstreamConfig& u
     options.anthropic_version = defaults.anthropic_version;
     options.max_event_bytes = defaults.max_event_bytes;
     // No key here: the router's key pool signs each attempt with one of key_files.
-    absl::StatusOr<std::unique_ptr<MessagesDialect>> dialect = MessagesDialect::Create(std::move(options));
-    if (!dialect.ok()) return dialect.status();
-    return WithModelMap(*std::move(dialect), upstream);
+    return WithModelMap(MessagesDialect::Create(std::move(options)), upstream);
   }
   if (upstream.dialect == "chat_completions") {
     ChatCompletionsOptions options;
@@ -74,10 +75,7 @@ absl::StatusOr<std::shared_ptr<const Dialect>> DialectOf(const UpstreamConfig& u
     options.thinking = defaults.chat_thinking;
     options.max_event_bytes = defaults.max_event_bytes;
     // No key here either: the key pool signs.
-    absl::StatusOr<std::unique_ptr<ChatCompletionsDialect>> dialect =
-        ChatCompletionsDialect::Create(std::move(options));
-    if (!dialect.ok()) return dialect.status();
-    return WithModelMap(*std::move(dialect), upstream);
+    return WithModelMap(ChatCompletionsDialect::Create(std::move(options)), upstream);
   }
   if (upstream.dialect == "vertex") {
     VertexDialectOptions options;

@@ -6,7 +6,6 @@
 #include "common/codec/json_mapping.h"
 #include "service/upstream/bedrock_replies.h"
 #include "service/upstream/cloud_request_body.h"
-#include "service/upstream/messages_dialect.h"
 #include "service/upstream/url_escape.h"
 
 namespace claude {
@@ -35,19 +34,15 @@ absl::StatusOr<HttpHeaders> SigV4RequestSigner::Sign(const HttpRequest& request,
 }
 
 BedrockDialect::BedrockDialect(BedrockDialectOptions options)
-    : base_url_(std::move(options.base_url)),
-      model_map_(options.models.begin(), options.models.end()),
-      signer_(std::move(options.signer)),
-      max_frame_bytes_(options.max_frame_bytes),
-      messages_(MessagesDialect::Create(MessagesDialectOptions{}).value()) {}
-
-BedrockDialect::~BedrockDialect() = default;
+    : CloudPlatformDialect(Platform{"Amazon Bedrock's runtime", kBedrockAnthropicVersion,
+                                    std::move(options.models), std::move(options.signer)}),
+      base_url_(std::move(options.base_url)),
+      max_frame_bytes_(options.max_frame_bytes) {}
 
 absl::StatusOr<HttpRequest> BedrockDialect::CreateMessage(const claude::v1::CreateMessageRequest& request,
                                                           bool stream, const HttpHeaders& forwarded) const {
-  std::string members = "\"anthropic_version\":";
-  AppendJsonString(kBedrockAnthropicVersion, &members);
-  HttpRequest http;
+  std::string members = version_member();
+  HttpHeaders headers;
   std::vector<std::string> betas;
   for (const auto& [name, value] : forwarded) {
     if (name == "anthropic-beta") {
@@ -55,7 +50,7 @@ absl::StatusOr<HttpRequest> BedrockDialect::CreateMessage(const claude::v1::Crea
         betas.emplace_back(absl::StripAsciiWhitespace(beta));
       }
     } else {
-      http.headers.emplace_back(name, value);  // traceparent and the like travel as headers
+      headers.emplace_back(name, value);  // traceparent and the like travel as headers
     }
   }
   if (!betas.empty()) {
@@ -69,19 +64,14 @@ absl::StatusOr<HttpRequest> BedrockDialect::CreateMessage(const claude::v1::Crea
   absl::StatusOr<std::string> body = BodyWithModelReplaced(request, request.model(), members);
   if (!body.ok()) return body.status();
 
-  const auto mapped = model_map_.find(request.model());
-  const std::string& model = mapped == model_map_.end() ? request.model() : mapped->second;
-  http.method = "POST";
+  headers.emplace_back("accept",
+                       stream ? "application/vnd.amazon.eventstream" : "application/json");
+  headers.emplace_back("x-amz-content-sha256", HexSha256(*body));
   // Every character but the unreserved ones is escaped: model ids hold ':' and inference
   // profile ARNs '/'.
-  http.url = absl::StrCat(base_url_, "/model/", UrlEscape(model),
-                          stream ? "/invoke-with-response-stream" : "/invoke");
-  http.headers.emplace_back("content-type", "application/json");
-  http.headers.emplace_back("accept", stream ? "application/vnd.amazon.eventstream" : "application/json");
-  http.headers.emplace_back("x-amz-content-sha256", HexSha256(*body));
-  http.body = std::make_shared<const std::string>(*std::move(body));
-  http.signer = signer_;
-  return http;
+  return Post(absl::StrCat(base_url_, "/model/", UrlEscape(UpstreamModel(request.model())),
+                           stream ? "/invoke-with-response-stream" : "/invoke"),
+              *std::move(body), headers);
 }
 
 absl::StatusOr<HttpRequest> BedrockDialect::CountTokens(const claude::v1::CountTokensRequest&,
@@ -89,22 +79,8 @@ absl::StatusOr<HttpRequest> BedrockDialect::CountTokens(const claude::v1::CountT
   return absl::UnimplementedError("CountTokens is not offered by Amazon Bedrock upstreams");
 }
 
-absl::StatusOr<HttpRequest> BedrockDialect::ListModels(const claude::v1::ListModelsRequest&,
-                                                       const HttpHeaders&) const {
-  return absl::UnimplementedError("Amazon Bedrock's runtime lists no models; the server's routes do");
-}
-
-absl::StatusOr<HttpRequest> BedrockDialect::GetModel(const claude::v1::GetModelRequest&,
-                                                     const HttpHeaders&) const {
-  return absl::UnimplementedError("Amazon Bedrock's runtime describes no models; the server's routes do");
-}
-
 std::unique_ptr<EventDecoder> BedrockDialect::NewEventDecoder() const {
   return NewBedrockEventDecoder(max_frame_bytes_);
-}
-
-absl::Status BedrockDialect::DecodeReply(absl::string_view body, google::protobuf::Message* response) const {
-  return messages_->DecodeReply(body, response);
 }
 
 UpstreamError BedrockDialect::ReadError(int http_status, absl::string_view body,

@@ -20,9 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "service/upstream/aws_credentials.h"
-#include "service/upstream/dialect.h"
+#include "service/upstream/cloud_platform_dialect.h"
 #include "service/upstream/sigv4_signer.h"
 #include "service/upstream/transport.h"
 
@@ -55,10 +54,9 @@ struct BedrockDialectOptions {
   size_t max_frame_bytes = 16 << 20;
 };
 
-class BedrockDialect final : public Dialect {
+class BedrockDialect final : public CloudPlatformDialect {
  public:
   explicit BedrockDialect(BedrockDialectOptions options);
-  ~BedrockDialect() override;
 
   absl::string_view name() const override { return "bedrock"; }
 
@@ -66,22 +64,14 @@ class BedrockDialect final : public Dialect {
                                             bool stream, const HttpHeaders& forwarded) const override;
   absl::StatusOr<HttpRequest> CountTokens(const claude::v1::CountTokensRequest& request,
                                           const HttpHeaders& forwarded) const override;
-  absl::StatusOr<HttpRequest> ListModels(const claude::v1::ListModelsRequest& request,
-                                         const HttpHeaders& forwarded) const override;
-  absl::StatusOr<HttpRequest> GetModel(const claude::v1::GetModelRequest& request,
-                                       const HttpHeaders& forwarded) const override;
 
   std::unique_ptr<EventDecoder> NewEventDecoder() const override;
-  absl::Status DecodeReply(absl::string_view body, google::protobuf::Message* response) const override;
   UpstreamError ReadError(int http_status, absl::string_view body,
                           const HttpHeaders& headers) const override;
 
  private:
   const std::string base_url_;
-  const absl::flat_hash_map<std::string, std::string> model_map_;
-  const std::shared_ptr<RequestSigner> signer_;
   const size_t max_frame_bytes_;
-  const std::unique_ptr<Dialect> messages_;  // reads unary replies, which are the Messages API's
 };
 
 }  // namespace claude

@@ -31,6 +31,11 @@ std::string PagePath(absl::string_view collection, const PageRequest& request) {
   return absl::StrCat(collection, "?", absl::StrJoin(query, "&"));
 }
 
+// The path of the batch `message_batch_id`, with `suffix` ("/cancel") after it.
+std::string BatchPath(absl::string_view message_batch_id, absl::string_view suffix = "") {
+  return absl::StrCat("/v1/messages/batches/", UrlEscape(message_batch_id), suffix);
+}
+
 // "scheme://authority" of an absolute URL; empty when it has none.
 absl::string_view OriginOf(absl::string_view url) {
   const size_t scheme_end = url.find("://");
@@ -103,19 +108,23 @@ HttpRequest MessagesDialect::Request(const char* method, absl::string_view path,
   return request;
 }
 
+HttpRequest MessagesDialect::Post(absl::string_view path, std::string body,
+                                  const HttpHeaders& forwarded) const {
+  HttpRequest request = Request("POST", path, forwarded);
+  request.body = std::make_shared<const std::string>(std::move(body));
+  return request;
+}
+
 absl::StatusOr<HttpRequest> MessagesDialect::CreateMessage(const claude::v1::CreateMessageRequest& request,
                                                            bool stream, const HttpHeaders& forwarded) const {
-  HttpRequest http = Request("POST", "/v1/messages", forwarded);
-  http.body = std::make_shared<const std::string>(CreateMessageBody(request, stream));
+  HttpRequest http = Post("/v1/messages", CreateMessageBody(request, stream), forwarded);
   if (stream) http.headers.emplace_back("accept", "text/event-stream");
   return http;
 }
 
 absl::StatusOr<HttpRequest> MessagesDialect::CountTokens(const claude::v1::CountTokensRequest& request,
                                                          const HttpHeaders& forwarded) const {
-  HttpRequest http = Request("POST", "/v1/messages/count_tokens", forwarded);
-  http.body = std::make_shared<const std::string>(MessageToJsonString(request));
-  return http;
+  return Post("/v1/messages/count_tokens", MessageToJsonString(request), forwarded);
 }
 
 absl::StatusOr<HttpRequest> MessagesDialect::ListModels(const claude::v1::ListModelsRequest& request,
@@ -130,14 +139,12 @@ absl::StatusOr<HttpRequest> MessagesDialect::GetModel(const claude::v1::GetModel
 
 absl::StatusOr<HttpRequest> MessagesDialect::CreateMessageBatch(const claude::v1::CreateMessageBatchRequest& request,
                                                                 const HttpHeaders& forwarded) const {
-  HttpRequest http = Request("POST", "/v1/messages/batches", forwarded);
-  http.body = std::make_shared<const std::string>(MessageToJsonString(request));
-  return http;
+  return Post("/v1/messages/batches", MessageToJsonString(request), forwarded);
 }
 
 absl::StatusOr<HttpRequest> MessagesDialect::GetMessageBatch(const claude::v1::GetMessageBatchRequest& request,
                                                              const HttpHeaders& forwarded) const {
-  return Request("GET", "/v1/messages/batches/" + UrlEscape(request.message_batch_id()), forwarded);
+  return Request("GET", BatchPath(request.message_batch_id()), forwarded);
 }
 
 absl::StatusOr<HttpRequest> MessagesDialect::ListMessageBatches(const claude::v1::ListMessageBatchesRequest& request,
@@ -147,15 +154,12 @@ absl::StatusOr<HttpRequest> MessagesDialect::ListMessageBatches(const claude::v1
 
 absl::StatusOr<HttpRequest> MessagesDialect::CancelMessageBatch(const claude::v1::CancelMessageBatchRequest& request,
                                                                 const HttpHeaders& forwarded) const {
-  HttpRequest http =
-      Request("POST", absl::StrCat("/v1/messages/batches/", UrlEscape(request.message_batch_id()), "/cancel"), forwarded);
-  http.body = std::make_shared<const std::string>();  // a POST without a body
-  return http;
+  return Post(BatchPath(request.message_batch_id(), "/cancel"), /*body=*/"", forwarded);
 }
 
 absl::StatusOr<HttpRequest> MessagesDialect::DeleteMessageBatch(const claude::v1::DeleteMessageBatchRequest& request,
                                                                 const HttpHeaders& forwarded) const {
-  return Request("DELETE", "/v1/messages/batches/" + UrlEscape(request.message_batch_id()), forwarded);
+  return Request("DELETE", BatchPath(request.message_batch_id()), forwarded);
 }
 
 absl::StatusOr<HttpRequest> MessagesDialect::MessageBatchResults(absl::string_view results_url,

@@ -70,6 +70,8 @@ class MessagesDialect final : public Dialect {
                   std::shared_ptr<RequestSigner> signer, size_t max_event_bytes);
   // A request to `path` (with its query) with the version header, `forwarded`, and the signer.
   HttpRequest Request(const char* method, absl::string_view path, const HttpHeaders& forwarded) const;
+  // A POST of `body` (JSON, or empty) to `path`, as Request builds it.
+  HttpRequest Post(absl::string_view path, std::string body, const HttpHeaders& forwarded) const;
 
   const std::string base_url_;
   const std::string anthropic_version_;

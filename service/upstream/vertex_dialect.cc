@@ -7,7 +7,6 @@
 #include "common/codec/json_mapping.h"
 #include "service/upstream/cloud_request_body.h"
 #include "service/upstream/messages_api_error.h"
-#include "service/upstream/messages_dialect.h"
 #include "service/upstream/url_escape.h"
 
 namespace claude {
@@ -32,12 +31,6 @@ std::string StringMember(const google::protobuf::Struct& object, const std::stri
   const auto it = object.fields().find(name);
   if (it == object.fields().end() || !it->second.has_string_value()) return "";
   return it->second.string_value();
-}
-
-std::string VersionMember() {
-  std::string member = "\"anthropic_version\":";
-  AppendJsonString(kVertexAnthropicVersion, &member);
-  return member;
 }
 
 }  // namespace
@@ -83,46 +76,29 @@ UpstreamError ReadVertexError(int http_status, absl::string_view body) {
 }
 
 VertexDialect::VertexDialect(VertexDialectOptions options)
-    : models_url_(absl::StrCat(options.base_url, "/v1/projects/", UrlEscape(options.project),
+    : CloudPlatformDialect(Platform{"Vertex AI", kVertexAnthropicVersion, std::move(options.models),
+                                    std::move(options.signer), options.max_event_bytes}),
+      models_url_(absl::StrCat(options.base_url, "/v1/projects/", UrlEscape(options.project),
                                "/locations/", UrlEscape(options.region),
-                               "/publishers/anthropic/models")),
-      model_map_(options.models.begin(), options.models.end()),
-      signer_(std::move(options.signer)),
-      messages_([&] {
-        MessagesDialectOptions messages;
-        messages.max_event_bytes = options.max_event_bytes;
-        return std::move(MessagesDialect::Create(std::move(messages)).value());
-      }()) {}
+                               "/publishers/anthropic/models")) {}
 
-VertexDialect::~VertexDialect() = default;
-
-const std::string& VertexDialect::UpstreamModel(const std::string& model) const {
-  const auto it = model_map_.find(model);
-  return it == model_map_.end() ? model : it->second;
-}
-
-HttpRequest VertexDialect::Post(absl::string_view model, absl::string_view method,
-                                std::string body, const HttpHeaders& forwarded) const {
-  HttpRequest http;
-  http.method = "POST";
+HttpRequest VertexDialect::PostToModel(absl::string_view model, absl::string_view method,
+                                       std::string body, const HttpHeaders& forwarded) const {
   // '@' separates a Vertex model's version ("claude-sonnet-4-5@20250929") and is legal in a
   // path; ':' is not kept, since it starts the method.
-  http.url = absl::StrCat(models_url_, "/", UrlEscape(model, "@"), ":", method);
-  http.headers.emplace_back("content-type", "application/json");
-  http.headers.insert(http.headers.end(), forwarded.begin(), forwarded.end());
-  http.body = std::make_shared<const std::string>(std::move(body));
-  http.signer = signer_;
-  return http;
+  return Post(absl::StrCat(models_url_, "/", UrlEscape(model, "@"), ":", method), std::move(body),
+              forwarded);
 }
 
 absl::StatusOr<HttpRequest> VertexDialect::CreateMessage(const claude::v1::CreateMessageRequest& request,
                                                          bool stream, const HttpHeaders& forwarded) const {
-  std::string members = VersionMember();
+  std::string members = version_member();
   if (stream) members += ",\"stream\":true";
   absl::StatusOr<std::string> body = BodyWithModelReplaced(request, request.model(), members);
   if (!body.ok()) return body.status();
-  HttpRequest http = Post(UpstreamModel(request.model()), stream ? "streamRawPredict" : "rawPredict",
-                          *std::move(body), forwarded);
+  HttpRequest http =
+      PostToModel(UpstreamModel(request.model()), stream ? "streamRawPredict" : "rawPredict",
+                  *std::move(body), forwarded);
   if (stream) http.headers.emplace_back("accept", "text/event-stream");
   return http;
 }
@@ -132,28 +108,14 @@ absl::StatusOr<HttpRequest> VertexDialect::CountTokens(const claude::v1::CountTo
   // The URL names no model here, so the body keeps it (Vertex's id for it).
   std::string members = "\"model\":";
   AppendJsonString(UpstreamModel(request.model()), &members);
-  absl::StrAppend(&members, ",", VersionMember());
+  absl::StrAppend(&members, ",", version_member());
   absl::StatusOr<std::string> body = BodyWithModelReplaced(request, request.model(), members);
   if (!body.ok()) return body.status();
-  return Post("count-tokens", "rawPredict", *std::move(body), forwarded);
-}
-
-absl::StatusOr<HttpRequest> VertexDialect::ListModels(const claude::v1::ListModelsRequest&,
-                                                      const HttpHeaders&) const {
-  return absl::UnimplementedError("Vertex AI lists no Claude models; the server's routes do");
-}
-
-absl::StatusOr<HttpRequest> VertexDialect::GetModel(const claude::v1::GetModelRequest&,
-                                                    const HttpHeaders&) const {
-  return absl::UnimplementedError("Vertex AI describes no Claude models; the server's routes do");
+  return PostToModel("count-tokens", "rawPredict", *std::move(body), forwarded);
 }
 
 std::unique_ptr<EventDecoder> VertexDialect::NewEventDecoder() const {
-  return messages_->NewEventDecoder();
-}
-
-absl::Status VertexDialect::DecodeReply(absl::string_view body, google::protobuf::Message* response) const {
-  return messages_->DecodeReply(body, response);
+  return messages().NewEventDecoder();
 }
 
 UpstreamError VertexDialect::ReadError(int http_status, absl::string_view body,

@@ -22,9 +22,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "service/upstream/dialect.h"
+#include "service/upstream/cloud_platform_dialect.h"
 #include "service/upstream/transport.h"
 
 namespace claude {
@@ -51,10 +50,9 @@ struct VertexDialectOptions {
 // type where one corresponds (RESOURCE_EXHAUSTED: rate_limit_error, ...), and stays in `code`.
 UpstreamError ReadVertexError(int http_status, absl::string_view body);
 
-class VertexDialect final : public Dialect {
+class VertexDialect final : public CloudPlatformDialect {
  public:
   explicit VertexDialect(VertexDialectOptions options);
-  ~VertexDialect() override;
 
   absl::string_view name() const override { return "vertex"; }
 
@@ -62,26 +60,17 @@ class VertexDialect final : public Dialect {
                                             bool stream, const HttpHeaders& forwarded) const override;
   absl::StatusOr<HttpRequest> CountTokens(const claude::v1::CountTokensRequest& request,
                                           const HttpHeaders& forwarded) const override;
-  absl::StatusOr<HttpRequest> ListModels(const claude::v1::ListModelsRequest& request,
-                                         const HttpHeaders& forwarded) const override;
-  absl::StatusOr<HttpRequest> GetModel(const claude::v1::GetModelRequest& request,
-                                       const HttpHeaders& forwarded) const override;
 
   std::unique_ptr<EventDecoder> NewEventDecoder() const override;
-  absl::Status DecodeReply(absl::string_view body, google::protobuf::Message* response) const override;
   UpstreamError ReadError(int http_status, absl::string_view body,
                           const HttpHeaders& headers) const override;
 
  private:
   // POST {publisher models URL}/{model}:{method} with `body`.
-  HttpRequest Post(absl::string_view model, absl::string_view method, std::string body,
-                   const HttpHeaders& forwarded) const;
-  const std::string& UpstreamModel(const std::string& model) const;
+  HttpRequest PostToModel(absl::string_view model, absl::string_view method, std::string body,
+                          const HttpHeaders& forwarded) const;
 
   const std::string models_url_;  // .../publishers/anthropic/models
-  const absl::flat_hash_map<std::string, std::string> model_map_;
-  const std::shared_ptr<RequestSigner> signer_;
-  const std::unique_ptr<Dialect> messages_;  // reads replies, which are the Messages API's
 };
 
 }  // namespace claude

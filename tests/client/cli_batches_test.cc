@@ -2,22 +2,21 @@
 // (ServerHarness) in front of fake-anthropic's batch state machine: what each subcommand prints
 // on stdout (the API's JSON, one object a line), the progress of `wait` on stderr, and the exit
 // status and single stderr line of each failure.
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "claude/v1/message_batches.pb.h"
 #include "client/cli/cli_support.h"
 #include "common/codec/json_mapping.h"
+#include "tests/client/cli_testing.h"
 #include "tests/fake_upstream/fake_batches.h"
+#include "tests/testing/scratch_file.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/subprocess.h"
 
@@ -35,30 +34,18 @@ constexpr char kRequests[] =
     R"({"custom_id":"third","params":{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"error"}]}})"
     "\n";
 
-std::string WriteTemp(const std::string& name, const std::string& contents) {
-  const std::string path = ::testing::TempDir() + "/cli_batches_test_" + name;
-  std::ofstream(path, std::ios::binary) << contents;
-  return path;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines = absl::StrSplit(text, '\n');
-  if (!lines.empty() && lines.back().empty()) lines.pop_back();
-  return lines;
-}
-
 class CliBatchesTest : public ::testing::Test {
  protected:
   ProcessResult Run(std::vector<std::string> args, const std::string& stdin_text = "") {
     args.insert(args.begin(), {absl::StrCat("--target=127.0.0.1:", h_.port()), "batches"});
-    return RunProcess(CLAUDE_GRPC_CLI_BINARY, args, stdin_text);
+    return RunCli(args, stdin_text);
   }
   // Runs `args`, expects exit 0, and parses stdout's one line as a T.
   template <typename T>
   T RunFor(const std::vector<std::string>& args) {
     ProcessResult r = Run(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    const std::vector<std::string> lines = Lines(r.out);
+    const std::vector<std::string> lines = OutputLines(r.out);
     EXPECT_EQ(lines.size(), 1u) << r.out;
     T message;
     if (lines.size() == 1) {
@@ -69,8 +56,8 @@ class CliBatchesTest : public ::testing::Test {
   }
   // Creates the batch of kRequests; returns its id.
   std::string CreateBatch() {
-    const v1::MessageBatch batch =
-        RunFor<v1::MessageBatch>({"create", "--file=" + WriteTemp("requests.jsonl", kRequests)});
+    const v1::MessageBatch batch = RunFor<v1::MessageBatch>(
+        {"create", "--file=" + WriteScratchFile("requests.jsonl", kRequests)});
     EXPECT_THAT(batch.id(), StartsWith("msgbatch_"));
     return batch.id();
   }
@@ -83,7 +70,7 @@ class CliBatchesTest : public ::testing::Test {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.err, "");
     std::vector<v1::MessageBatchResult> results;
-    for (const std::string& line : Lines(r.out)) {
+    for (const std::string& line : OutputLines(r.out)) {
       v1::MessageBatchResult result;
       absl::Status parsed = JsonToMessage(line, &result);
       EXPECT_TRUE(parsed.ok()) << parsed << ": " << line;
@@ -98,10 +85,8 @@ class CliBatchesTest : public ::testing::Test {
 // A failed call or usage error: `code`, one line on stderr naming `needle`, nothing on stdout.
 void ExpectFailure(const ProcessResult& r, int code, const std::string& needle) {
   EXPECT_EQ(r.exit_code, code) << r.err;
-  EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
-  EXPECT_THAT(r.err, StartsWith("claude-grpc-cli: "));
+  ExpectOneErrorLine(r);
   EXPECT_THAT(r.err, HasSubstr(needle));
-  EXPECT_EQ(r.out, "");
 }
 
 TEST_F(CliBatchesTest, CreateGetListCancelWaitResultsDelete) {
@@ -118,7 +103,7 @@ TEST_F(CliBatchesTest, CreateGetListCancelWaitResultsDelete) {
 
   ProcessResult listed = Run({"list"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
-  ASSERT_EQ(Lines(listed.out).size(), 1u) << listed.out;
+  ASSERT_EQ(OutputLines(listed.out).size(), 1u) << listed.out;
   EXPECT_THAT(listed.out, HasSubstr(id));
 
   ExpectFailure(Run({"results", id}), cli::kExitFixRequest, "FAILED_PRECONDITION");
@@ -129,12 +114,12 @@ TEST_F(CliBatchesTest, CreateGetListCancelWaitResultsDelete) {
   h_.upstream().batches().set_cancel_time(absl::ZeroDuration());
   ProcessResult waited = Run({"wait", id, "--poll_interval=10ms"});
   ASSERT_EQ(waited.exit_code, 0) << waited.err;
-  ASSERT_EQ(Lines(waited.err).size(), 1u) << waited.err;
+  ASSERT_EQ(OutputLines(waited.err).size(), 1u) << waited.err;
   EXPECT_EQ(
       waited.err,
       absl::StrCat(id, ": ended, 3 of 3 done (0 succeeded, 0 errored, 3 canceled, 0 expired)\n"));
   v1::MessageBatch ended;
-  ASSERT_TRUE(JsonToMessage(Lines(waited.out).at(0), &ended).ok()) << waited.out;
+  ASSERT_TRUE(JsonToMessage(OutputLines(waited.out).at(0), &ended).ok()) << waited.out;
   EXPECT_EQ(ended.processing_status(), v1::PROCESSING_STATUS_ENDED);
 
   const std::vector<v1::MessageBatchResult> results = Results(id);
@@ -155,7 +140,7 @@ TEST_F(CliBatchesTest, WaitPrintsProgressOnStderrUntilTheBatchEnds) {
   const std::string id = CreateBatch();
   ProcessResult r = Run({"wait", id, "--poll_interval=50ms"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::vector<std::string> progress = Lines(r.err);
+  const std::vector<std::string> progress = OutputLines(r.err);
   ASSERT_GE(progress.size(), 2u) << r.err;
   EXPECT_EQ(progress.front(),
             absl::StrCat(
@@ -165,7 +150,7 @@ TEST_F(CliBatchesTest, WaitPrintsProgressOnStderrUntilTheBatchEnds) {
       absl::StrCat(id, ": ended, 3 of 3 done (2 succeeded, 1 errored, 0 canceled, 0 expired)"));
   for (size_t i = 0; i + 1 < progress.size(); ++i)
     EXPECT_THAT(progress[i], HasSubstr(": in_progress, ")) << i;
-  ASSERT_EQ(Lines(r.out).size(), 1u) << r.out;
+  ASSERT_EQ(OutputLines(r.out).size(), 1u) << r.out;
   EXPECT_THAT(r.out, HasSubstr(R"("processing_status":"ended")"));
 }
 
@@ -200,11 +185,11 @@ TEST_F(CliBatchesTest, UsageErrorsExitTwoAndSendNothing) {
   ExpectFailure(Run({"create"}), cli::kExitUsage, "create needs --file");
   ExpectFailure(Run({"create", "--file=/nonexistent/requests.jsonl"}), cli::kExitUsage,
                 "/nonexistent/requests.jsonl");
-  ExpectFailure(Run({"create", "--file=" + WriteTemp("empty.jsonl", "\n\n")}), cli::kExitUsage,
-                "no requests");
-  ExpectFailure(
-      Run({"create", "--file=" + WriteTemp("bad.jsonl", std::string(kRequests) + "{not json\n")}),
-      cli::kExitUsage, "line 5");
+  ExpectFailure(Run({"create", "--file=" + WriteScratchFile("empty.jsonl", "\n\n")}),
+                cli::kExitUsage, "no requests");
+  ExpectFailure(Run({"create", "--file=" + WriteScratchFile("bad.jsonl", std::string(kRequests) +
+                                                                             "{not json\n")}),
+                cli::kExitUsage, "line 5");
   ExpectFailure(Run({"get"}), cli::kExitUsage, "get takes one batch ID");
   ExpectFailure(Run({"results", "a", "b"}), cli::kExitUsage, "results takes one batch ID");
   ExpectFailure(Run({"list", "extra"}), cli::kExitUsage, "list takes no arguments");
@@ -215,7 +200,7 @@ TEST_F(CliBatchesTest, RefusedCallsExitWithTheirCodesClass) {
   // The server's validation: the bad custom_id, named with its index.
   const std::string bad_id =
       absl::StrReplaceAll(kRequests, {{R"("custom_id":"second")", R"("custom_id":"no spaces")"}});
-  ExpectFailure(Run({"create", "--file=" + WriteTemp("bad_id.jsonl", bad_id)}),
+  ExpectFailure(Run({"create", "--file=" + WriteScratchFile("bad_id.jsonl", bad_id)}),
                 cli::kExitFixRequest, "requests[1].custom_id");
   ExpectFailure(Run({"get", "msgbatch_unknown"}), cli::kExitFixRequest, "NOT_FOUND");
   ExpectFailure(Run({"results", "msgbatch_unknown"}), cli::kExitFixRequest, "NOT_FOUND");
@@ -230,9 +215,8 @@ TEST(CliBatchesLimitTest, ABatchOverTheCallersRequestsPerMinuteExitsThree) {
   HarnessOptions options;
   options.configure = [](ServerConfig& config) { config.callers.limits.requests_per_minute = 3; };
   ServerHarness h(options);
-  ProcessResult r = RunProcess(CLAUDE_GRPC_CLI_BINARY,
-                               {absl::StrCat("--target=127.0.0.1:", h.port()), "batches", "create",
-                                "--file=" + WriteTemp("limited.jsonl", kRequests)});
+  ProcessResult r = RunCli({absl::StrCat("--target=127.0.0.1:", h.port()), "batches", "create",
+                            "--file=" + WriteScratchFile("limited.jsonl", kRequests)});
   ExpectFailure(r, cli::kExitRetryLater, "RESOURCE_EXHAUSTED");
   EXPECT_THAT(r.err, HasSubstr("can never fit"));
   EXPECT_EQ(h.upstream().request_count(), 0);

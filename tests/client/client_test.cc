@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "common/codec/json_mapping.h"
 #include "service/sse/sse_parser.h"
+#include "tests/integration/server_calls.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/unparsable_reply_server.h"
@@ -29,29 +30,6 @@ using v1::CreateMessageRequest;
 using v1::MessageStreamEvent;
 
 std::string Target(const ServerHarness& h) { return absl::StrCat("127.0.0.1:", h.port()); }
-
-
-const char kStreamHead[] =
-    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_g\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n"
-    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n";
-
-std::string TextDeltaEvent(const std::string& text) {
-  return "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"" +
-         text + "\"}}\n\n";
-}
-
-// An upstream stream that drips text deltas for a long time (until the client goes away).
-FakeReply Drip() {
-  auto sent = std::make_shared<int>(0);
-  FakeReply drip;
-  drip.headers = {{"content-type", "text/event-stream"}};
-  drip.generator = [sent](std::string* piece) {
-    *piece = *sent == 0 ? std::string(kStreamHead) : TextDeltaEvent("drip");
-    return ++*sent < 100000;
-  };
-  drip.delay_between_chunks = absl::Milliseconds(5);
-  return drip;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Issue 12, bug 3: replies that do not parse (here: nested beyond protobuf's 100 levels). The

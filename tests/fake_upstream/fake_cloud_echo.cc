@@ -51,6 +51,17 @@ bool HasExtra(const v1::CreateMessageRequest& request, const std::string& name) 
   return request.has_extra_fields() && request.extra_fields().fields().contains(name);
 }
 
+// Decodes a cloud platform's body into `parsed`: the Messages API's request, with the platform's
+// `anthropic_version` in it. Why it is not one, as the platform would say; "" when it is.
+std::string CloudBodyProblem(const std::string& body, absl::string_view anthropic_version,
+                             v1::CreateMessageRequest* parsed) {
+  if (absl::Status s = JsonToMessage(body, parsed); !s.ok()) return std::string(s.message());
+  if (ExtraString(*parsed, "anthropic_version") != anthropic_version) {
+    return absl::StrCat("anthropic_version must be ", anthropic_version);
+  }
+  return "";
+}
+
 // Why the request's SigV4 signature does not hold for `credentials`; "" when it does.
 std::string SigV4Problem(const RecordedRequest& request, const FakeCloudCredentials& credentials) {
   const std::string* authorization = FindHeader(request.headers, "authorization");
@@ -126,16 +137,17 @@ EchoAnswer VertexEcho(const RecordedRequest& request, int n, absl::string_view t
   const std::string model = UrlUnescape(target.substr(0, colon));
   const absl::string_view method = colon == absl::string_view::npos ? "" : target.substr(colon + 1);
   v1::CreateMessageRequest parsed;
-  std::string problem;
-  if (absl::Status s = JsonToMessage(request.body, &parsed); !s.ok()) {
-    problem = std::string(s.message());
-  } else if (ExtraString(parsed, "anthropic_version") != "vertex-2023-10-16") {
-    problem = "anthropic_version must be vertex-2023-10-16";
-  } else if (model != "count-tokens" && !parsed.model().empty()) {
-    problem = "model belongs in the URL";
-  } else if (method != "rawPredict" && method != "streamRawPredict") {
-    problem = absl::StrCat("unknown method ", method);
-  }
+  const std::string problem = [&]() -> std::string {
+    if (std::string body = CloudBodyProblem(request.body, "vertex-2023-10-16", &parsed);
+        !body.empty()) {
+      return body;
+    }
+    if (model != "count-tokens" && !parsed.model().empty()) return "model belongs in the URL";
+    if (method != "rawPredict" && method != "streamRawPredict") {
+      return absl::StrCat("unknown method ", method);
+    }
+    return "";
+  }();
   if (!problem.empty()) return {400, kJson, GoogleErrorBody(400, "INVALID_ARGUMENT", problem), {}};
   if (model == "count-tokens") return CountTokensEcho(parsed);
   return EchoReply(n, model, parsed,
@@ -168,16 +180,15 @@ EchoAnswer BedrockEcho(const RecordedRequest& request, int n, absl::string_view 
     return fail(404, "UnknownOperationException", absl::StrCat("no operation ", action));
   }
   v1::CreateMessageRequest parsed;
-  std::string problem;
-  if (absl::Status s = JsonToMessage(request.body, &parsed); !s.ok()) {
-    problem = std::string(s.message());
-  } else if (ExtraString(parsed, "anthropic_version") != "bedrock-2023-05-31") {
-    problem = "anthropic_version must be bedrock-2023-05-31";
-  } else if (!parsed.model().empty()) {
-    problem = "extraneous key [model] is not permitted";
-  } else if (HasExtra(parsed, "stream")) {
-    problem = "extraneous key [stream] is not permitted";
-  }
+  const std::string problem = [&]() -> std::string {
+    if (std::string body = CloudBodyProblem(request.body, "bedrock-2023-05-31", &parsed);
+        !body.empty()) {
+      return body;
+    }
+    if (!parsed.model().empty()) return "extraneous key [model] is not permitted";
+    if (HasExtra(parsed, "stream")) return "extraneous key [stream] is not permitted";
+    return "";
+  }();
   if (!problem.empty()) return fail(400, "ValidationException", problem);
   return EchoReply(
       n, model, parsed,

@@ -66,14 +66,19 @@ class BatchRoutingTest : public ::testing::Test {
     return context;
   }
 
-  // Create, Get, List, Cancel, Results and Delete of one batch; every status must be OK.
-  void EveryRpc() {
+  // A batch of one request, custom_id "only".
+  static v1::CreateMessageBatchRequest OneRequestBatch() {
     v1::CreateMessageBatchRequest create;
     v1::MessageBatchRequest* item = create.add_requests();
     item->set_custom_id("only");
     *item->mutable_params() = Hello();
+    return create;
+  }
+
+  // Create, Get, List, Cancel, Results and Delete of one batch; every status must be OK.
+  void EveryRpc() {
     v1::MessageBatch batch;
-    ASSERT_TRUE(stub_->CreateMessageBatch(Context().get(), create, &batch).ok());
+    ASSERT_TRUE(stub_->CreateMessageBatch(Context().get(), OneRequestBatch(), &batch).ok());
     v1::GetMessageBatchRequest get;
     get.set_message_batch_id(batch.id());
     ASSERT_TRUE(stub_->GetMessageBatch(Context().get(), get, &batch).ok());
@@ -105,6 +110,17 @@ class BatchRoutingTest : public ::testing::Test {
     ASSERT_TRUE(stub_->DeleteMessageBatch(Context().get(), del, &deleted).ok());
   }
 
+  // EveryRpc() reaches `serving` (whose batches end at once) and no other upstream.
+  void ExpectEveryRpcGoesTo(FakeAnthropic& serving, FakeAnthropic& other) {
+    serving.batches().set_processing_time(absl::ZeroDuration());
+    ASSERT_NO_FATAL_FAILURE(EveryRpc());
+    // create, get, list, cancel, the results' get and download, delete
+    EXPECT_EQ(serving.request_count(), 7);
+    EXPECT_EQ(other.request_count(), 0);
+    EXPECT_EQ(harness_->upstream().request_count(), 0)
+        << "the model routes' Bedrock upstream saw nothing";
+  }
+
   std::unique_ptr<FakeAnthropic> first_, second_;
   std::string path_;
   std::unique_ptr<ServerHarness> harness_;
@@ -113,32 +129,19 @@ class BatchRoutingTest : public ::testing::Test {
 
 TEST_F(BatchRoutingTest, EveryBatchRpcGoesToTheFirstMessagesUpstreamByDefault) {
   StartServer(/*with_messages=*/true, "");
-  first_->batches().set_processing_time(absl::ZeroDuration());
-  ASSERT_NO_FATAL_FAILURE(EveryRpc());
-  // create, get, list, cancel, the results' get and download, delete
-  EXPECT_EQ(first_->request_count(), 7);
-  EXPECT_EQ(second_->request_count(), 0);
-  EXPECT_EQ(harness_->upstream().request_count(), 0)
-      << "the model routes' Bedrock upstream saw nothing";
+  ExpectEveryRpcGoesTo(*first_, *second_);
 }
 
 TEST_F(BatchRoutingTest, EveryBatchRpcGoesToTheUpstreamTheFileNames) {
   StartServer(/*with_messages=*/true, "batches: second");
-  second_->batches().set_processing_time(absl::ZeroDuration());
-  ASSERT_NO_FATAL_FAILURE(EveryRpc());
-  EXPECT_EQ(second_->request_count(), 7);
-  EXPECT_EQ(first_->request_count(), 0);
-  EXPECT_EQ(harness_->upstream().request_count(), 0);
+  ExpectEveryRpcGoesTo(*second_, *first_);
 }
 
 TEST_F(BatchRoutingTest, WithoutAMessagesUpstreamEveryBatchRpcIsUnimplemented) {
   StartServer(/*with_messages=*/false, "");
-  v1::CreateMessageBatchRequest create;
-  v1::MessageBatchRequest* item = create.add_requests();
-  item->set_custom_id("only");
-  *item->mutable_params() = Hello();
   v1::MessageBatch batch;
-  const grpc::Status created = stub_->CreateMessageBatch(Context().get(), create, &batch);
+  const grpc::Status created =
+      stub_->CreateMessageBatch(Context().get(), OneRequestBatch(), &batch);
   EXPECT_EQ(created.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_THAT(created.error_message(), HasSubstr("Message Batches are a Messages API feature"));
   v1::GetMessageBatchRequest get;

@@ -1,7 +1,5 @@
 // claude.v1.MessageBatches end to end: a real server in front of fake-anthropic's batch state
 // machine (tests/fake_upstream/fake_batches.h), and scripted replies for upstream faults.
-#include <fstream>
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -13,6 +11,7 @@
 #include "claude/v1/message_batches.grpc.pb.h"
 #include "tests/fake_upstream/fake_batches.h"
 #include "tests/testing/mock_dialect.h"
+#include "tests/testing/resident_memory.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -445,15 +444,6 @@ TEST(BatchesTest, ResultsCutShortAreUnavailable) {
   EXPECT_EQ(results.status.error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
-long RssKb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return 0;
-}
-
 TEST(BatchesTest, ASlowReaderPausesTheDownloadAndMemoryStaysBounded) {
   HarnessOptions options = BatchesHarness::NoRetries();
   options.call.stream_buffer_bytes = 256 * 1024;
@@ -466,24 +456,19 @@ TEST(BatchesTest, ASlowReaderPausesTheDownloadAndMemoryStaysBounded) {
   auto reader = b.stub->StreamMessageBatchResults(&context, request);
   MessageBatchResult result;
   ASSERT_TRUE(reader->Read(&result));
-  const long rss_before = RssKb();
-  long rss_peak = rss_before;
+  ResidentGrowth memory;
   bool saw_pause = false;
   int n = 1;
   while (reader->Read(&result)) {
     ++n;
     if (n % 8 == 0) absl::SleepFor(absl::Milliseconds(10));
     saw_pause = saw_pause || b.h.loop().paused_transfers() > 0;
-    rss_peak = std::max(rss_peak, RssKb());
+    memory.Sample();
   }
   ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(n, 800);
   EXPECT_TRUE(saw_pause) << "the download is paused while the reader lags";
-  std::cout << "slow results reader: resident memory grew by " << (rss_peak - rss_before)
-            << " kB while 50 MB passed through" << std::endl;
-#ifndef CLAUDE_SANITIZED
-  EXPECT_LT(rss_peak - rss_before, 16 * 1024) << "RSS grew by " << (rss_peak - rss_before) << " kB";
-#endif
+  memory.ExpectBelow(16 * 1024, "slow results reader, 50 MB passed through");
 }
 
 // A dialect without batches (here the mock, which keeps Dialect's defaults) refuses them all.

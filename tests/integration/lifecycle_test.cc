@@ -23,6 +23,7 @@
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "service/config/api_key_source.h"
 #include "service/observability/server_log.h"
+#include "tests/integration/server_calls.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/test_pki.h"
@@ -384,15 +385,13 @@ TEST(LifecycleTest, DrainLetsCallsInFlightFinishAndRefusesNewOnes) {
 
 TEST(LifecycleTest, DrainCancelsWhatOutlivesTheGrace) {
   ServerHarness h;
-  h.upstream().Enqueue(HungReply());
-  grpc::ClientContext context;
-  auto reader = h.messages().StreamMessage(&context, Hello());
-  ASSERT_TRUE(h.upstream().WaitForRequests(1, Scaled(absl::Seconds(5))));
+  HangingStream stream;
+  ASSERT_NO_FATAL_FAILURE(OpenHangingStream(h, stream));
   const absl::Time start = absl::Now();
   h.server().BeginDrain(absl::Milliseconds(300));
   MessageStreamEvent event;
-  EXPECT_FALSE(reader->Read(&event));
-  grpc::Status status = reader->Finish();
+  EXPECT_FALSE(stream.reader->Read(&event));
+  grpc::Status status = stream.reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("drain timeout"));
   EXPECT_TRUE(h.server().WaitDrained(Scaled(absl::Seconds(2))));
@@ -404,16 +403,14 @@ TEST(LifecycleTest, DrainCancelsWhatOutlivesTheGrace) {
 
 TEST(LifecycleTest, CancelAllEndsADrainAtOnce) {
   ServerHarness h;
-  h.upstream().Enqueue(HungReply());
-  grpc::ClientContext context;
-  auto reader = h.messages().StreamMessage(&context, Hello());
-  ASSERT_TRUE(h.upstream().WaitForRequests(1, Scaled(absl::Seconds(5))));
+  HangingStream stream;
+  ASSERT_NO_FATAL_FAILURE(OpenHangingStream(h, stream));
   h.server().BeginDrain(absl::Minutes(10));
   EXPECT_FALSE(h.server().WaitDrained(absl::Milliseconds(100)));
   h.server().CancelAll();
   MessageStreamEvent event;
-  EXPECT_FALSE(reader->Read(&event));
-  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_FALSE(stream.reader->Read(&event));
+  EXPECT_EQ(stream.reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_TRUE(h.server().WaitDrained(Scaled(absl::Seconds(2))));
   EXPECT_TRUE(h.upstream().WaitForDisconnects(1, Scaled(absl::Seconds(1))));
   EXPECT_EQ(h.server().live_calls(), 0);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/program_info/build_info.h"
+#include "tests/integration/server_calls.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/server_harness.h"
@@ -165,18 +166,16 @@ TEST(MetricsTest, ExactCountsAndTokensAfterKnownTraffic) {
 
 TEST(MetricsTest, GaugesShowAStreamInFlight) {
   ServerHarness h(WithMetrics());
-  h.upstream().Enqueue(HungReply());
-  grpc::ClientContext context;
-  auto reader = h.messages().StreamMessage(&context, Hello());
-  ASSERT_TRUE(h.upstream().WaitForRequests(1, Scaled(absl::Seconds(5))));
+  HangingStream stream;
+  ASSERT_NO_FATAL_FAILURE(OpenHangingStream(h, stream));
 
   const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));
   EXPECT_EQ(SumSamples(m, "claude_grpc_live_streams"), 1);
   EXPECT_EQ(SumSamples(m, "claude_grpc_upstream_live_transfers"), 1);
   EXPECT_EQ(SumSamples(m, "claude_grpc_rpcs_total"), 0);
 
-  context.TryCancel();
-  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  stream.context.TryCancel();
+  EXPECT_EQ(stream.reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
   // The client knows of its cancel before the server does: wait until the server's RPC is done
   // (its record is observed before that).
   ASSERT_TRUE(WaitUntil([&] { return h.server().live_calls() == 0; }, Scaled(absl::Seconds(10))))

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "service/errors/error_table.h"
 #include "tests/fake_upstream/aws_event_stream_encoder.h"
+#include "tests/integration/server_calls.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 
@@ -63,24 +64,16 @@ std::string TextOf(const claude::v1::Message& message) {
   return text;
 }
 
-struct StreamResult {
-  std::vector<claude::v1::MessageStreamEvent> events;
-  grpc::Status status;
-  std::string text;
-};
-
-StreamResult Stream(ServerHarness& h, const claude::v1::CreateMessageRequest& request) {
-  StreamResult result;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  auto reader = h.messages().StreamMessage(&context, request);
-  claude::v1::MessageStreamEvent event;
-  while (reader->Read(&event)) {
-    if (event.has_content_block_delta()) result.text += event.content_block_delta().delta().text_delta().text();
-    result.events.push_back(event);
-  }
-  result.status = reader->Finish();
-  return result;
+// The stream carried fake-anthropic's echo of Hello() whole, from message_start to message_stop,
+// whatever the upstream's framing.
+void ExpectEchoOfHello(const StreamResult& result) {
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_FALSE(result.events.empty());
+  EXPECT_TRUE(result.events.front().has_message_start());
+  EXPECT_TRUE(result.events.back().has_message_stop());
+  const absl::StatusOr<claude::v1::Message> message = Fold(result.events);
+  ASSERT_TRUE(message.ok()) << message.status();
+  EXPECT_EQ(TextOf(*message), "Echo: Hello there, Claude");
 }
 
 // ---- Vertex AI.
@@ -106,12 +99,7 @@ TEST(VertexEndToEndTest, UnaryCallsRawPredictWithTheToken) {
 TEST(VertexEndToEndTest, StreamsFromStreamRawPredict) {
   ServerHarness h(VertexOptions());
   RequireCloudCredentials(h);
-  const StreamResult result = Stream(h, Hello());
-  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
-  EXPECT_EQ(result.text, "Echo: Hello there, Claude");
-  ASSERT_FALSE(result.events.empty());
-  EXPECT_TRUE(result.events.front().has_message_start());
-  EXPECT_TRUE(result.events.back().has_message_stop());
+  ASSERT_NO_FATAL_FAILURE(ExpectEchoOfHello(Stream(h, Hello())));
   EXPECT_THAT(h.upstream().requests().at(0).path, HasSubstr("claude-sonnet-4-5:streamRawPredict"));
 }
 
@@ -189,11 +177,7 @@ TEST(BedrockEndToEndTest, AWrongSecretIsRefusedByTheFake) {
 TEST(BedrockEndToEndTest, StreamsAnEventStream) {
   ServerHarness h(BedrockOptions());
   RequireCloudCredentials(h);
-  const StreamResult result = Stream(h, Hello());
-  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
-  EXPECT_EQ(result.text, "Echo: Hello there, Claude");
-  EXPECT_TRUE(result.events.front().has_message_start());
-  EXPECT_TRUE(result.events.back().has_message_stop());
+  ASSERT_NO_FATAL_FAILURE(ExpectEchoOfHello(Stream(h, Hello())));
   EXPECT_EQ(h.upstream().requests().at(0).path, "/model/claude-sonnet-4-5/invoke-with-response-stream");
 }
 

@@ -82,6 +82,35 @@ inline constexpr char kStreamHead[] =
     "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":"
     "\"\"}}\n\n";
 
+// An upstream stream that drips text deltas, one every 5 ms, for a long time (until the client
+// goes away): a stream to cancel mid-way.
+inline FakeReply Drip() {
+  auto sent = std::make_shared<int>(0);
+  FakeReply drip;
+  drip.headers = {{"content-type", "text/event-stream"}};
+  drip.generator = [sent](std::string* piece) {
+    *piece = *sent == 0 ? std::string(kStreamHead) : TextDeltaEvent("drip");
+    return ++*sent < 100000;
+  };
+  drip.delay_between_chunks = absl::Milliseconds(5);
+  return drip;
+}
+
+// A stream whose request reached the fake upstream, which holds it unanswered (HungReply): the
+// RPC stays in flight until the test cancels it, drains the server or lets its deadline pass.
+struct HangingStream {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<MessageStreamEvent>> reader;
+};
+
+// Opens `stream` as the harness's first request; a fatal failure (ASSERT_NO_FATAL_FAILURE) when
+// the request never reaches the upstream.
+inline void OpenHangingStream(ServerHarness& h, HangingStream& stream) {
+  h.upstream().Enqueue(HungReply());
+  stream.reader = h.messages().StreamMessage(&stream.context, Hello());
+  ASSERT_TRUE(h.upstream().WaitForRequests(1, Scaled(absl::Seconds(5))));
+}
+
 // A server of its own, without retries, in front of `base_url` instead of the fake upstream.
 class StandaloneServer {
  public:

@@ -8,8 +8,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
-#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +25,7 @@
 #include "service/sse/sse_parser.h"
 #include "tests/integration/server_calls.h"
 #include "tests/testing/json_testing.h"
+#include "tests/testing/resident_memory.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/wait_until.h"
 
@@ -93,29 +92,19 @@ TEST(ServerTest, CancelWhileConnectingAbortsTheTransfer) {
 
 TEST(ServerTest, CancelWhileWaitingForTheFirstByteClosesTheUpstream) {
   ServerHarness h;
-  h.upstream().Enqueue(HungReply());
-  grpc::ClientContext context;
-  auto reader = h.messages().StreamMessage(&context, Hello());
-  ASSERT_TRUE(h.upstream().WaitForRequests(1, Scaled(absl::Seconds(5))));
-  context.TryCancel();
+  HangingStream stream;
+  ASSERT_NO_FATAL_FAILURE(OpenHangingStream(h, stream));
+  stream.context.TryCancel();
   EXPECT_TRUE(h.upstream().WaitForDisconnects(1, Scaled(absl::Milliseconds(100))));
   MessageStreamEvent event;
-  EXPECT_FALSE(reader->Read(&event));
-  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_FALSE(stream.reader->Read(&event));
+  EXPECT_EQ(stream.reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_TRUE(h.WaitForIdleLoop(Scaled(absl::Seconds(2))));
 }
 
 TEST(ServerTest, CancelMidStreamClosesTheUpstream) {
-  int sent = 0;  // declared first: the fake's thread uses it until the harness is gone
   ServerHarness h;
-  FakeReply drip;
-  drip.headers = {{"content-type", "text/event-stream"}};
-  drip.generator = [&sent](std::string* piece) {
-    *piece = sent == 0 ? std::string(kStreamHead) : TextDeltaEvent("drip");
-    return ++sent < 100000;
-  };
-  drip.delay_between_chunks = absl::Milliseconds(5);
-  h.upstream().Enqueue(drip);
+  h.upstream().Enqueue(Drip());
   grpc::ClientContext context;
   auto reader = h.messages().StreamMessage(&context, Hello());
   MessageStreamEvent event;
@@ -162,15 +151,6 @@ TEST(ServerTest, UnaryCancelClosesTheUpstream) {
 // ---------------------------------------------------------------------------------------------
 // Backpressure.
 
-long RssKb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return 0;
-}
-
 TEST(ServerTest, SlowReaderCostsBoundedMemoryAndPausesTheUpstream) {
   // 50 MB of text in 200 events of 256 KB; declared before the harness, whose fake upstream
   // reads them on its own thread until the harness is destroyed.
@@ -207,8 +187,7 @@ TEST(ServerTest, SlowReaderCostsBoundedMemoryAndPausesTheUpstream) {
   auto reader = h.messages().StreamMessage(&context, Hello());
   MessageStreamEvent event;
   ASSERT_TRUE(reader->Read(&event));
-  const long rss_before = RssKb();
-  long rss_peak = rss_before;
+  ResidentGrowth memory;
   bool saw_pause = false;
   size_t text_bytes = 0;
   int events = 1;
@@ -218,19 +197,14 @@ TEST(ServerTest, SlowReaderCostsBoundedMemoryAndPausesTheUpstream) {
       text_bytes += event.content_block_delta().delta().text_delta().text().size();
     absl::SleepFor(absl::Milliseconds(10));  // one event per 10 ms
     saw_pause = saw_pause || h.loop().paused_transfers() > 0;
-    rss_peak = std::max(rss_peak, RssKb());
+    memory.Sample();
   }
   ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(text_bytes, kDeltas * text.size());
   EXPECT_TRUE(saw_pause) << "the upstream transfer is paused while the reader lags";
   // Stated bound: the per-stream queue (256 KB) plus gRPC's and the kernel's socket buffers
-  // and one event in flight: well under 16 MB, while 50 MB pass through. (Sanitizers' own
-  // memory use makes resident size meaningless there.)
-  std::cout << "slow reader: resident memory grew by " << (rss_peak - rss_before)
-            << " kB while 50 MB passed through" << std::endl;
-#ifndef CLAUDE_SANITIZED
-  EXPECT_LT(rss_peak - rss_before, 16 * 1024) << "RSS grew by " << (rss_peak - rss_before) << " kB";
-#endif
+  // and one event in flight: well under 16 MB, while 50 MB pass through.
+  memory.ExpectBelow(16 * 1024, "slow reader, 50 MB passed through");
 }
 
 // ---------------------------------------------------------------------------------------------

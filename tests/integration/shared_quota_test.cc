@@ -22,6 +22,7 @@
 #include "client/claude_client.h"
 #include "common/security/token_digest.h"
 #include "tests/testing/prometheus_text.h"
+#include "tests/testing/redis_commands.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/test_pki.h"
@@ -421,9 +422,7 @@ TEST(SharedQuotaTest, PasswordFileAndDatabaseFromTheFlags) {
     absl::StatusOr<RedisValue> size;
     const absl::Time deadline = absl::Now() + Scaled(absl::Seconds(5));
     do {
-      std::promise<absl::StatusOr<RedisValue>> reply;
-      reader.Command({"DBSIZE"}, [&reply](absl::StatusOr<RedisValue> r) { reply.set_value(std::move(r)); });
-      size = reply.get_future().get();
+      size = RunRedisCommand(reader, {"DBSIZE"});
     } while (!size.ok() && absl::Now() < deadline);
     ASSERT_TRUE(size.ok()) << size.status();
     EXPECT_EQ(size->integer > 0, db == 3) << "database " << db << " holds " << size->integer << " keys";

@@ -57,9 +57,9 @@ bool ServerHarness::WaitForIdleLoop(absl::Duration timeout) {
   return WaitUntil([&] { return server_->loop().live_transfers() == 0; }, timeout);
 }
 
-claude::v1::CreateMessageRequest Hello(int64_t max_tokens) {
+claude::v1::CreateMessageRequest Hello(int64_t max_tokens, const std::string& model) {
   claude::v1::CreateMessageRequest request;
-  request.set_model("claude-sonnet-4-5");
+  request.set_model(model);
   request.set_max_tokens(max_tokens);
   auto* message = request.add_messages();
   message->set_role(claude::v1::ROLE_USER);

@@ -61,8 +61,9 @@ class ServerHarness {
   std::unique_ptr<claude::v1::Models::Stub> models_;
 };
 
-// A small valid request: one user turn, "Hello there, Claude".
-claude::v1::CreateMessageRequest Hello(int64_t max_tokens = 256);
+// A small valid request for `model`: one user turn, "Hello there, Claude".
+claude::v1::CreateMessageRequest Hello(int64_t max_tokens = 256,
+                                       const std::string& model = "claude-sonnet-4-5");
 
 // Tests that wait for something observable use this factor on their bounds, so sanitizer
 // builds (several times slower) can stretch them: CLAUDE_TEST_TIME_SCALE (default 1).

@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "tests/testing/server_harness.h"
 
@@ -70,6 +71,12 @@ std::string TempPath(absl::string_view suffix) {
 }
 
 }  // namespace
+
+std::vector<std::string> OutputLines(absl::string_view text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  return lines;
+}
 
 ProcessResult RunProcess(const std::string& binary, const std::vector<std::string>& args,
                          const std::string& stdin_text, absl::Duration timeout) {

@@ -19,6 +19,9 @@ struct ProcessResult {
   std::string err;
 };
 
+// The lines of a program's output, without the empty one after its last line break.
+std::vector<std::string> OutputLines(absl::string_view text);
+
 // Runs `binary` with `args` and `stdin_text` on its stdin until it exits (killed after
 // `timeout`, which fails the test); returns its exit code and output.
 ProcessResult RunProcess(const std::string& binary, const std::vector<std::string>& args,

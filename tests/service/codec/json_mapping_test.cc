@@ -361,25 +361,43 @@ TEST(JsonMappingTest, MalformedInputGivesErrorsThatNameThePath) {
     const char* json;
     const char* message;
   };
-  for (const Case& c : {
-           Case{R"({"model":"m","messages":[{"role":"user","content":5}]})",
-                "messages[0].content: expected string or array, got number"},
-           Case{R"({"model":"m","max_tokens":"ten"})", "max_tokens: expected integer, got string"},
-           Case{R"({"model":"m","max_tokens":1.5})", "max_tokens: expected an integer"},
-           Case{R"({"model":"m","messages":[{"role":"system","content":"x"}]})",
-                "messages[0].role: unknown value \"system\""},
-           Case{R"({"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"!!!"}}]}]})",
-                "messages[0].content[0].source.data: invalid base64"},
-           Case{R"({"model":"m","tools":[{"name":"t","input_schema":[]}]})",
-                "tools[0].input_schema: expected object, got array"},
-           Case{R"({"model":"m","messages":[{"role":"user","content":[{"type":7}]}]})",
-                "messages[0].content[0].type: expected string, got number"},
-           Case{R"({"model":"m","stop_sequences":[null]})", "stop_sequences[0]: expected array element, got null"},
-           Case{R"([1,2])", "(body): expected object, got array"},
-           Case{R"({"model":"m","max_tokens":1)", "invalid JSON"},
-           Case{"{\"model\":\"\xff\xfe\"}", "invalid JSON"},
-           Case{"", "invalid JSON"},
-       }) {
+  const Case cases[] = {
+      Case{R"({"model":"m","messages":[{"role":"user","content":5}]})",
+           "messages[0].content: expected string or array, got number"},
+      Case{R"({"model":"m","max_tokens":"ten"})", "max_tokens: expected integer, got string"},
+      Case{R"({"model":"m","max_tokens":1.5})", "max_tokens: expected an integer"},
+      Case{R"({"model":"m","max_tokens":-1.5})", "max_tokens: expected an integer"},
+      Case{R"({"model":"m","messages":[{"role":"system","content":"x"}]})",
+           "messages[0].role: unknown value \"system\""},
+      Case{
+          R"({"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"!!!"}}]}]})",
+          "messages[0].content[0].source.data: invalid base64"},
+      Case{R"({"model":"m","tools":[{"name":"t","input_schema":[]}]})",
+           "tools[0].input_schema: expected object, got array"},
+      Case{R"({"model":"m","messages":[{"role":"user","content":[{"type":7}]}]})",
+           "messages[0].content[0].type: expected string, got number"},
+      Case{R"({"model":"m","stop_sequences":[null]})",
+           "stop_sequences[0]: expected array element, got null"},
+      Case{R"([1,2])", "(body): expected object, got array"},
+      Case{R"({"model":"m","max_tokens":1)", "invalid JSON"},
+      Case{"{\"model\":\"\xff\xfe\"}", "invalid JSON"},
+      Case{"", "invalid JSON"},
+      // Paths into blocks within blocks, versioned tools, system blocks, tool choices
+      // and citations.
+      Case{
+          R"({"model":"m","messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"image","source":{"type":"base64","media_type":"x","data":"!!"}}]}]}]})",
+          "messages[0].content[0].content[0].source.data: invalid base64"},
+      Case{R"({"model":"m","tools":[{"type":"web_search_20250305","name":"w","max_uses":"x"}]})",
+           "tools[0].max_uses: expected integer, got string"},
+      Case{R"({"model":"m","system":[{"text":"a"},{"text":5}]})",
+           "system[1].text: expected string, got number"},
+      Case{R"({"model":"m","tool_choice":{"type":"tool","name":7}})",
+           "tool_choice.name: expected string, got number"},
+      Case{
+          R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"x","citations":[{"type":null}]}]}]})",
+          "messages[0].content[0].citations[0].type: expected string, got null"},
+  };
+  for (const Case& c : cases) {
     absl::Status status = JsonToMessage(c.json, &request);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.json;
     EXPECT_THAT(std::string(status.message()), HasSubstr(c.message)) << c.json;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -13,20 +14,15 @@
 
 #include "absl/time/clock.h"
 #include "service/quota/redis_client.h"
+#include "tests/testing/redis_commands.h"
 #include "tests/testing/redis_server.h"
-#include "tests/testing/wait_until.h"
 
 namespace claude {
 namespace {
 
+using ::claude::testing::PingUntilAnswered;
 using ::claude::testing::RedisServer;
-using ::claude::testing::WaitUntil;
-
-absl::StatusOr<RedisValue> RunCommand(RedisClient& client, std::vector<std::string> args) {
-  std::promise<absl::StatusOr<RedisValue>> reply;
-  client.Command(std::move(args), [&reply](absl::StatusOr<RedisValue> r) { reply.set_value(std::move(r)); });
-  return reply.get_future().get();
-}
+using ::claude::testing::RunRedisCommand;
 
 SharedDecision Admit(SharedLimits& store, const std::string& caller, const CallerLimits& limits,
                      int64_t requests = 1) {
@@ -36,33 +32,54 @@ SharedDecision Admit(SharedLimits& store, const std::string& caller, const Calle
   return decision.get_future().get();
 }
 
-// Waits until the client has a connection (it connects in the background).
-bool WaitConnected(RedisClient& client, absl::Duration timeout = absl::Seconds(10)) {
-  return WaitUntil([&] { return RunCommand(client, {"PING"}).ok(); }, timeout,
-                   absl::Milliseconds(20));
-}
-
-RedisClientOptions OptionsFor(const RedisServer& redis) {
-  RedisClientOptions options;
-  options.endpoint.host = "127.0.0.1";
-  options.endpoint.port = redis.port();
-  options.min_backoff = absl::Milliseconds(20);
-  options.max_backoff = absl::Milliseconds(200);
-  return options;
-}
-
 class FailOpenCounter final : public QuotaFailOpenObserver {
  public:
   void OnFailOpen() override { ++count; }
   std::atomic<int> count{0};
 };
 
-// Windows long enough that no test crosses one by accident.
-QuotaWindows StableWindows() {
-  QuotaWindows windows;
-  windows.minute = absl::Hours(1);
-  return windows;
-}
+// A real redis-server on loopback and a client of it that has connected; tests that stand for
+// two replicas connect a second client.
+class RedisTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CLAUDE_REQUIRE_REDIS_SERVER();
+    ASSERT_TRUE(redis_.Start()) << redis_.error();
+    client_ = std::make_unique<RedisClient>(Options());
+    ASSERT_TRUE(Connected(*client_));
+  }
+
+  // Short reconnect backoff, so a test that restarts Redis waits little.
+  RedisClientOptions Options() const {
+    RedisClientOptions options;
+    options.endpoint.host = "127.0.0.1";
+    options.endpoint.port = redis_.port();
+    options.min_backoff = absl::Milliseconds(20);
+    options.max_backoff = absl::Milliseconds(200);
+    return options;
+  }
+
+  // Whether the client has (re)connected within a few seconds: it connects in the background.
+  static bool Connected(RedisClient& client) { return PingUntilAnswered(client).ok(); }
+
+  RedisServer redis_;
+  std::unique_ptr<RedisClient> client_;
+};
+
+using RedisClientTest = RedisTest;
+
+// The shared store over the fixture's client, with this replica's own limiter (what fail-open
+// counts on), in windows long enough that no test crosses one by accident.
+class RedisQuotaTest : public RedisTest {
+ protected:
+  static RedisQuotaOptions StableOptions() {
+    RedisQuotaOptions options;
+    options.windows.minute = absl::Hours(1);
+    return options;
+  }
+
+  CallerLimiter local_;
+};
 
 TEST(RedisUrlTest, ParsesHostPortDatabaseAndPassword) {
   absl::StatusOr<RedisEndpoint> e = ParseRedisUrl("redis://:s3cret@claude-grpc-redis:6380/2");
@@ -87,12 +104,7 @@ TEST(RedisUrlTest, ParsesHostPortDatabaseAndPassword) {
   EXPECT_FALSE(ParseRedisUrl("redis://bad\nhost").ok());
 }
 
-TEST(RedisClientTest, PipelinesCommandsFromManyThreads) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  RedisClient client(OptionsFor(redis));
-  ASSERT_TRUE(WaitConnected(client));
+TEST_F(RedisClientTest, PipelinesCommandsFromManyThreads) {
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -101,7 +113,7 @@ TEST(RedisClientTest, PipelinesCommandsFromManyThreads) {
       for (int i = 0; i < 250; ++i) {
         auto done = std::make_shared<std::promise<void>>();
         replies.push_back(done->get_future());
-        client.Command({"INCR", "counter"}, [&ok, done](absl::StatusOr<RedisValue> r) {
+        client_->Command({"INCR", "counter"}, [&ok, done](absl::StatusOr<RedisValue> r) {
           if (r.ok() && r->type == RedisValue::Type::kInteger) ++ok;
           done->set_value();
         });
@@ -111,48 +123,38 @@ TEST(RedisClientTest, PipelinesCommandsFromManyThreads) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 1000);
-  absl::StatusOr<RedisValue> value = RunCommand(client, {"GET", "counter"});
+  absl::StatusOr<RedisValue> value = RunRedisCommand(*client_, {"GET", "counter"});
   ASSERT_TRUE(value.ok());
   EXPECT_EQ(value->string, "1000");
 }
 
-TEST(RedisClientTest, FailsFastWithoutRedisAndReconnectsWhenItIsBack) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  RedisClient client(OptionsFor(redis));
-  ASSERT_TRUE(WaitConnected(client));
-  redis.Kill();
+TEST_F(RedisClientTest, FailsFastWithoutRedisAndReconnectsWhenItIsBack) {
+  redis_.Kill();
   // The first command after the kill may still be written to the dead socket; within a few
   // tries every command fails at once, UNAVAILABLE.
   absl::Time started = absl::Now();
   absl::StatusOr<RedisValue> reply;
   for (int i = 0; i < 20; ++i) {
     started = absl::Now();
-    reply = RunCommand(client, {"PING"});
-    if (!reply.ok() && !client.connected()) break;
+    reply = RunRedisCommand(*client_, {"PING"});
+    if (!reply.ok() && !client_->connected()) break;
     absl::SleepFor(absl::Milliseconds(10));
   }
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(absl::Now() - started, absl::Milliseconds(200));
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  EXPECT_TRUE(WaitConnected(client)) << "the client reconnects with backoff";
+  ASSERT_TRUE(redis_.Start()) << redis_.error();
+  EXPECT_TRUE(Connected(*client_)) << "the client reconnects with backoff";
 }
 
 // A command nobody waits for (CommandSoon) goes out with the next command, in order, or by
 // itself within the loop's tick when no command follows.
-TEST(RedisClientTest, CommandSoonRidesWithTheNextCommandOrGoesWithinTheTick) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  RedisClient client(OptionsFor(redis));
-  ASSERT_TRUE(WaitConnected(client));
+TEST_F(RedisClientTest, CommandSoonRidesWithTheNextCommandOrGoesWithinTheTick) {
   std::promise<absl::StatusOr<RedisValue>> soon_reply;
-  client.CommandSoon({"INCRBY", "charged", "7"}, [&soon_reply](absl::StatusOr<RedisValue> r) {
+  client_->CommandSoon({"INCRBY", "charged", "7"}, [&soon_reply](absl::StatusOr<RedisValue> r) {
     soon_reply.set_value(std::move(r));
   });
-  absl::StatusOr<RedisValue> read = RunCommand(client, {"GET", "charged"});
+  absl::StatusOr<RedisValue> read = RunRedisCommand(*client_, {"GET", "charged"});
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->string, "7") << "written before the command that followed it";
   EXPECT_EQ(soon_reply.get_future().get()->integer, 7);
@@ -160,8 +162,8 @@ TEST(RedisClientTest, CommandSoonRidesWithTheNextCommandOrGoesWithinTheTick) {
   std::promise<absl::StatusOr<RedisValue>> alone;
   std::future<absl::StatusOr<RedisValue>> alone_reply = alone.get_future();
   const absl::Time sent = absl::Now();
-  client.CommandSoon({"INCRBY", "charged", "1"},
-                     [&alone](absl::StatusOr<RedisValue> r) { alone.set_value(r); });
+  client_->CommandSoon({"INCRBY", "charged", "1"},
+                       [&alone](absl::StatusOr<RedisValue> r) { alone.set_value(r); });
   ASSERT_EQ(alone_reply.wait_for(std::chrono::seconds(5)), std::future_status::ready)
       << "never sent";
   EXPECT_EQ(alone_reply.get()->integer, 8);
@@ -170,36 +172,29 @@ TEST(RedisClientTest, CommandSoonRidesWithTheNextCommandOrGoesWithinTheTick) {
 
 // Commands written by the calling thread do not wake the Redis thread; its tick still times
 // them out when Redis hangs, and the connection comes back once Redis answers again.
-TEST(RedisClientTest, CommandsToAHungRedisTimeOut) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  RedisClientOptions options = OptionsFor(redis);
+TEST_F(RedisClientTest, CommandsToAHungRedisTimeOut) {
+  RedisClientOptions options = Options();
   options.command_timeout = absl::Milliseconds(200);
   RedisClient client(options);
-  ASSERT_TRUE(WaitConnected(client));
-  redis.Pause();
+  ASSERT_TRUE(Connected(client));
+  redis_.Pause();
   const absl::Time sent = absl::Now();
-  absl::StatusOr<RedisValue> reply = RunCommand(client, {"PING"});
+  absl::StatusOr<RedisValue> reply = RunRedisCommand(client, {"PING"});
   const absl::Duration waited = absl::Now() - sent;
-  redis.Resume();
+  redis_.Resume();
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
   EXPECT_GE(waited, absl::Milliseconds(200));
   EXPECT_LT(waited, absl::Seconds(3));
-  EXPECT_TRUE(WaitConnected(client));
+  EXPECT_TRUE(Connected(client));
 }
 
-TEST(RedisQuotaTest, TwoReplicasShareOneRequestLimit) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  RedisClient client_a(OptionsFor(redis)), client_b(OptionsFor(redis));
-  ASSERT_TRUE(WaitConnected(client_a) && WaitConnected(client_b));
-  CallerLimiter local_a, local_b;
-  RedisQuotaOptions options;
-  options.windows = StableWindows();
-  RedisQuota a(&client_a, &local_a, options), b(&client_b, &local_b, options);
+TEST_F(RedisQuotaTest, TwoReplicasShareOneRequestLimit) {
+  RedisClient client_b(Options());
+  ASSERT_TRUE(Connected(client_b));
+  CallerLimiter local_b;  // each replica counts for itself
+  const RedisQuotaOptions options = StableOptions();
+  RedisQuota a(client_.get(), &local_, options), b(&client_b, &local_b, options);
   CallerLimits limits;
   limits.requests_per_minute = 5;
   for (int i = 0; i < 5; ++i) {
@@ -216,8 +211,8 @@ TEST(RedisQuotaTest, TwoReplicasShareOneRequestLimit) {
   }
   EXPECT_FALSE(Admit(a, "search", limits).refusal.has_value()) << "another caller has its own count";
   // The minute's key expires after its window.
-  absl::StatusOr<RedisValue> ttl =
-      RunCommand(client_a, {"PTTL", a.Key("billing", "rpm", options.windows.MinuteAt(absl::Now()).id)});
+  absl::StatusOr<RedisValue> ttl = RunRedisCommand(
+      *client_, {"PTTL", a.Key("billing", "rpm", options.windows.MinuteAt(absl::Now()).id)});
   ASSERT_TRUE(ttl.ok());
   EXPECT_GT(ttl->integer, 0);
   EXPECT_LE(ttl->integer, absl::ToInt64Milliseconds(absl::Hours(1) + absl::Minutes(1)));
@@ -225,56 +220,42 @@ TEST(RedisQuotaTest, TwoReplicasShareOneRequestLimit) {
 
 // The scripts run by their SHA-1 (EVALSHA); a Redis that forgot them (a restart, SCRIPT FLUSH)
 // answers NOSCRIPT and gets the script itself, so no admission or charge is lost.
-TEST(RedisQuotaTest, RunsScriptsByShaAndResendsThemWhenRedisForgot) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  RedisClient client(OptionsFor(redis));
-  ASSERT_TRUE(WaitConnected(client));
-  CallerLimiter local;
-  RedisQuotaOptions options;
-  options.windows = StableWindows();
+TEST_F(RedisQuotaTest, RunsScriptsByShaAndResendsThemWhenRedisForgot) {
+  RedisQuotaOptions options = StableOptions();
   options.fail_open = false;
-  RedisQuota store(&client, &local, options);
+  RedisQuota store(client_.get(), &local_, options);
   CallerLimits limits;
   limits.requests_per_minute = 3;
   limits.tokens_per_day = 1000;
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(RunCommand(client, {"SCRIPT", "FLUSH"}).ok());
+    ASSERT_TRUE(RunRedisCommand(*client_, {"SCRIPT", "FLUSH"}).ok());
     SharedDecision d = Admit(store, "billing", limits);
     EXPECT_TRUE(d.unavailable.ok()) << d.unavailable;
     EXPECT_FALSE(d.refusal.has_value()) << "call " << i;
   }
   EXPECT_TRUE(Admit(store, "billing", limits).refusal.has_value())
       << "the three admissions were counted";
-  ASSERT_TRUE(RunCommand(client, {"SCRIPT", "FLUSH"}).ok());
+  ASSERT_TRUE(RunRedisCommand(*client_, {"SCRIPT", "FLUSH"}).ok());
   store.Charge("billing", 40, 0, absl::Now());
   const std::string day_key = store.Key("billing", "tpd", options.windows.DayAt(absl::Now()).id);
   absl::StatusOr<RedisValue> tokens;
   for (int i = 0; i < 100; ++i) {  // the charge is fire-and-forget: wait for it
-    tokens = RunCommand(client, {"GET", day_key});
+    tokens = RunRedisCommand(*client_, {"GET", day_key});
     if (tokens.ok() && tokens->string == "40") break;
     absl::SleepFor(absl::Milliseconds(10));
   }
   ASSERT_TRUE(tokens.ok()) << tokens.status();
   EXPECT_EQ(tokens->string, "40");
   // The charge's resend cached its script again (the last flush emptied the cache).
-  absl::StatusOr<RedisValue> known = RunCommand(client, {"INFO", "memory"});
+  absl::StatusOr<RedisValue> known = RunRedisCommand(*client_, {"INFO", "memory"});
   ASSERT_TRUE(known.ok());
   EXPECT_THAT(known->string, ::testing::HasSubstr("number_of_cached_scripts:1"));
 }
 
 // A batch counts 1 + its requests, all or none: what does not fit leaves the count untouched.
-TEST(RedisQuotaTest, ABatchCountsItsRequestsAllOrNothing) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  RedisClient client(OptionsFor(redis));
-  ASSERT_TRUE(WaitConnected(client));
-  CallerLimiter local;
-  RedisQuotaOptions options;
-  options.windows = StableWindows();
-  RedisQuota store(&client, &local, options);
+TEST_F(RedisQuotaTest, ABatchCountsItsRequestsAllOrNothing) {
+  const RedisQuotaOptions options = StableOptions();
+  RedisQuota store(client_.get(), &local_, options);
   CallerLimits limits;
   limits.requests_per_minute = 10;
   ASSERT_FALSE(Admit(store, "jobs", limits, 7).refusal.has_value());  // a batch of 6
@@ -291,22 +272,17 @@ TEST(RedisQuotaTest, ABatchCountsItsRequestsAllOrNothing) {
   ASSERT_FALSE(Admit(store, "jobs", limits, 3).refusal.has_value())
       << "the refused ones counted nothing";
   EXPECT_TRUE(Admit(store, "jobs", limits).refusal.has_value()) << "10 of 10 used";
-  absl::StatusOr<RedisValue> count = RunCommand(
-      client, {"GET", store.Key("jobs", "rpm", options.windows.MinuteAt(absl::Now()).id)});
+  absl::StatusOr<RedisValue> count = RunRedisCommand(
+      *client_, {"GET", store.Key("jobs", "rpm", options.windows.MinuteAt(absl::Now()).id)});
   ASSERT_TRUE(count.ok());
   EXPECT_EQ(count->string, "10");
 }
 
-TEST(RedisQuotaTest, NeverAdmitsMoreThanTheLimitUnderConcurrency) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  RedisClient client_a(OptionsFor(redis)), client_b(OptionsFor(redis));
-  ASSERT_TRUE(WaitConnected(client_a) && WaitConnected(client_b));
-  CallerLimiter local;
-  RedisQuotaOptions options;
-  options.windows = StableWindows();
-  RedisQuota a(&client_a, &local, options), b(&client_b, &local, options);
+TEST_F(RedisQuotaTest, NeverAdmitsMoreThanTheLimitUnderConcurrency) {
+  RedisClient client_b(Options());
+  ASSERT_TRUE(Connected(client_b));
+  const RedisQuotaOptions options = StableOptions();
+  RedisQuota a(client_.get(), &local_, options), b(&client_b, &local_, options);
   CallerLimits limits;
   limits.requests_per_minute = 100;
   std::atomic<int> admitted{0}, refused{0};
@@ -337,18 +313,11 @@ TEST(RedisQuotaTest, NeverAdmitsMoreThanTheLimitUnderConcurrency) {
   EXPECT_EQ(refused.load(), 220);
 }
 
-TEST(RedisQuotaTest, BudgetsRefuseUntilTheirWindowResets) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  RedisClient client(OptionsFor(redis));
-  ASSERT_TRUE(WaitConnected(client));
-  CallerLimiter local;
-  RedisQuotaOptions options;
-  options.windows.minute = absl::Hours(1);
+TEST_F(RedisQuotaTest, BudgetsRefuseUntilTheirWindowResets) {
+  RedisQuotaOptions options = StableOptions();
   options.windows.day = absl::Seconds(2);  // a shortened "day"
   options.windows.month = absl::Hours(1);
-  RedisQuota store(&client, &local, options);
+  RedisQuota store(client_.get(), &local_, options);
   CallerLimits limits;
   limits.tokens_per_day = 100;
   limits.usd_micros_per_month = 1'000'000;  // $1
@@ -381,30 +350,23 @@ TEST(RedisQuotaTest, BudgetsRefuseUntilTheirWindowResets) {
   EXPECT_THAT(d.refusal->message, ::testing::HasSubstr("$1.00 per month"));
 }
 
-TEST(RedisQuotaTest, FailOpenCountsLocallyAndFailClosedRefusesThenRedisIsBack) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  RedisClient client(OptionsFor(redis));
-  ASSERT_TRUE(WaitConnected(client));
-  CallerLimiter local;
+TEST_F(RedisQuotaTest, FailOpenCountsLocallyAndFailClosedRefusesThenRedisIsBack) {
   auto fail_open = std::make_shared<FailOpenCounter>();
-  RedisQuotaOptions open_options;
-  open_options.windows = StableWindows();
-  RedisQuota open(&client, &local, open_options, fail_open);
+  const RedisQuotaOptions open_options = StableOptions();
+  RedisQuota open(client_.get(), &local_, open_options, fail_open);
   RedisQuotaOptions closed_options = open_options;
   closed_options.fail_open = false;
-  RedisQuota closed(&client, &local, closed_options);
+  RedisQuota closed(client_.get(), &local_, closed_options);
   CallerLimits limits;
   limits.requests_per_minute = 3;
 
   ASSERT_FALSE(Admit(open, "a", limits).refusal.has_value());  // counted in Redis: 1 of 3
-  redis.Kill();
-  for (int i = 0; i < 20 && client.connected(); ++i) {
-    (void)RunCommand(client, {"PING"});
+  redis_.Kill();
+  for (int i = 0; i < 20 && client_->connected(); ++i) {
+    (void)RunRedisCommand(*client_, {"PING"});
     absl::SleepFor(absl::Milliseconds(10));
   }
-  ASSERT_FALSE(client.connected());
+  ASSERT_FALSE(client_->connected());
   // Open: the replica's own count decides (it has seen none of the Redis-counted calls).
   for (int i = 0; i < 3; ++i) {
     SharedDecision d = Admit(open, "a", limits);
@@ -421,8 +383,8 @@ TEST(RedisQuotaTest, FailOpenCountsLocallyAndFailClosedRefusesThenRedisIsBack) {
   EXPECT_THAT(d.unavailable.message(), ::testing::HasSubstr("Redis"));
 
   // Back (empty: no persistence): Redis counts again.
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  ASSERT_TRUE(WaitConnected(client));
+  ASSERT_TRUE(redis_.Start()) << redis_.error();
+  ASSERT_TRUE(Connected(*client_));
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(Admit(closed, "b", limits).refusal.has_value()) << i;
   d = Admit(closed, "b", limits);
   ASSERT_TRUE(d.refusal.has_value());

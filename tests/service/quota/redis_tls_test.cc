@@ -11,21 +11,16 @@
 
 #include "absl/time/clock.h"
 #include "service/quota/redis_client.h"
+#include "tests/testing/redis_commands.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/test_pki.h"
 
 namespace claude {
 namespace {
 
+using ::claude::testing::PingUntilAnswered;
 using ::claude::testing::RedisServer;
 using ::claude::testing::TestPki;
-
-absl::StatusOr<RedisValue> RunCommand(RedisClient& client, std::vector<std::string> args) {
-  std::promise<absl::StatusOr<RedisValue>> reply;
-  client.Command(std::move(args),
-                 [&reply](absl::StatusOr<RedisValue> r) { reply.set_value(std::move(r)); });
-  return reply.get_future().get();
-}
 
 class ErrorKinds final : public RedisObserver {
  public:
@@ -66,25 +61,12 @@ class RedisTlsTest : public ::testing::Test {
     return std::make_unique<RedisClient>(std::move(options), std::move(observer));
   }
 
-  // Tries commands for `timeout`; the last reply.
-  static absl::StatusOr<RedisValue> PingUntilConnected(RedisClient& client,
-                                                       absl::Duration timeout = absl::Seconds(10)) {
-    const absl::Time until = absl::Now() + timeout;
-    absl::StatusOr<RedisValue> pong;
-    while (absl::Now() < until) {
-      pong = RunCommand(client, {"PING"});
-      if (pong.ok()) break;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return pong;
-  }
-
   // No command ever reaches Redis: every one fails UNAVAILABLE, and the handshake's failure is
   // reported as "tls".
   void ExpectRefused(const std::string& host, const std::string& ca_file) {
     auto errors = std::make_shared<ErrorKinds>();
     std::unique_ptr<RedisClient> client = ClientFor(host, ca_file, errors);
-    absl::StatusOr<RedisValue> pong = PingUntilConnected(*client, absl::Seconds(1));
+    absl::StatusOr<RedisValue> pong = PingUntilAnswered(*client, absl::Seconds(1));
     ASSERT_FALSE(pong.ok());
     EXPECT_EQ(pong.status().code(), absl::StatusCode::kUnavailable);
     EXPECT_FALSE(client->connected());
@@ -98,7 +80,7 @@ TEST_F(RedisTlsTest, CommandsFlowWhenTheCertificateChainsToTheCaAndNamesTheHost)
   for (const std::string host : {"127.0.0.1", "localhost"}) {
     SCOPED_TRACE(host);
     std::unique_ptr<RedisClient> client = ClientFor(host, TestPki::Get().Path("ca.pem"));
-    absl::StatusOr<RedisValue> pong = PingUntilConnected(*client);
+    absl::StatusOr<RedisValue> pong = PingUntilAnswered(*client);
     ASSERT_TRUE(pong.ok()) << pong.status();
     EXPECT_EQ(pong->string, "PONG");
     // Pipelined commands over the one TLS session, replies in order.
@@ -133,7 +115,7 @@ TEST_F(RedisTlsTest, PlainTcpToTheTlsPortNeverConnects) {
   options.command_timeout = absl::Milliseconds(200);
   RedisClient client(std::move(options));
   // Redis answers nothing a plain client can read: the PING times out, UNAVAILABLE.
-  absl::StatusOr<RedisValue> pong = PingUntilConnected(client, absl::Seconds(1));
+  absl::StatusOr<RedisValue> pong = PingUntilAnswered(client, absl::Seconds(1));
   ASSERT_FALSE(pong.ok());
   EXPECT_EQ(pong.status().code(), absl::StatusCode::kUnavailable);
 }

@@ -3,8 +3,6 @@
 // from a call's metadata is covered end to end (tests/integration/security_test.cc).
 #include "service/security/caller_gate.h"
 
-#include <cstdio>
-#include <fstream>
 #include <optional>
 #include <string>
 
@@ -14,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/security/token_digest.h"
+#include "tests/testing/scratch_file.h"
 
 namespace claude {
 namespace {
@@ -23,19 +22,12 @@ using ::testing::Not;
 
 class CallerGateTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    path_ = ::testing::TempDir() + "/caller_gate_test_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::remove(path_.c_str());
-  }
-  void TearDown() override { std::remove(path_.c_str()); }
-
   // A gate over a callers file of `text`, with server-wide defaults of 5 streams and 100
   // requests a minute.
   CallerGate GateOver(const std::string& text) {
-    std::ofstream(path_, std::ios::trunc) << text;
+    callers_file_.Write(text);
     CallerPolicy policy;
-    policy.callers_file = path_;
+    policy.callers_file = callers_file_.path();
     policy.limits.concurrent_streams = 5;
     policy.limits.requests_per_minute = 100;
     return CallerGate(std::move(policy));
@@ -44,7 +36,7 @@ class CallerGateTest : public ::testing::Test {
     return FormatTokenDigest(DigestToken(token)) + " " + rest + "\n";
   }
 
-  std::string path_;
+  testing::ScratchFile callers_file_;
 };
 
 TEST_F(CallerGateTest, WithoutACallersFileEveryCallIsTheAnonymousAdmin) {
@@ -82,12 +74,12 @@ TEST_F(CallerGateTest, ACallersFileThatDoesNotParseFailsTheLoadNamingTheFile) {
   CallerGate gate = GateOver("not-a-digest alice\n");
   const absl::Status loaded = gate.Load();
   EXPECT_FALSE(loaded.ok());
-  EXPECT_THAT(loaded.message(), HasSubstr(path_));
+  EXPECT_THAT(loaded.message(), HasSubstr(callers_file_.path()));
 }
 
 TEST_F(CallerGateTest, AMissingCallersFileFailsTheLoad) {
   CallerPolicy policy;
-  policy.callers_file = path_;  // never written
+  policy.callers_file = callers_file_.path();  // never written
   CallerGate gate(policy);
   EXPECT_FALSE(gate.Load().ok());
 }

@@ -4,17 +4,12 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <memory>
-#include <ostream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -25,16 +20,10 @@
 #include "gtest/gtest.h"
 #include "tests/service/sse/sse_feeding.h"
 
-namespace claude {
+// In the namespace of the feeding helpers (Event, Result, FeedWhole...), which every test uses.
+namespace claude::sse_testing {
 namespace {
 
-using sse_testing::Event;
-using sse_testing::ExpectSameForEveryChunking;
-using sse_testing::FeedChunks;
-using sse_testing::FeedWhole;
-using sse_testing::Ok;
-using sse_testing::Result;
-using sse_testing::SplitBytes;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -328,4 +317,4 @@ TEST(SseParserTest, TruncatedTranscriptHasPartialEvent) {
 }
 
 }  // namespace
-}  // namespace claude
+}  // namespace claude::sse_testing

@@ -1,36 +1,19 @@
+// The SSE parser's field and line rules, its byte order mark and line endings, and the same
+// events for every chunking of a body. Its bounds and failures: sse_parser_limits_test.cc.
 #include "service/sse/sse_parser.h"
 
-#include <algorithm>
-#include <cstddef>
-#include <cstdint>
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <memory>
-#include <ostream>
-#include <random>
-#include <sstream>
 #include <string>
 #include <string_view>
-#include <tuple>
-#include <utility>
-#include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/service/sse/sse_feeding.h"
 
-namespace claude {
+// In the namespace of the feeding helpers (Event, Result, FeedWhole...), which every test uses.
+namespace claude::sse_testing {
 namespace {
 
-using sse_testing::Event;
-using sse_testing::ExpectSameForEveryChunking;
-using sse_testing::FeedChunks;
-using sse_testing::FeedWhole;
-using sse_testing::Result;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -91,15 +74,36 @@ TEST(SseParserTest, BlankLineWithoutDataDispatchesNothingAndResetsEventType) {
   EXPECT_THAT(FeedWhole("event: e\nid: 1\nretry: 5\n\n").events, IsEmpty());
 }
 
-TEST(SseParserTest, CommentsAreIgnored) {
-  Result r = FeedWhole(
-      ":\n"
-      ": keep-alive\n"
-      ":data: not data\n"
-      "data: x\n"
-      ":event: not an event\n"
-      "\n");
-  EXPECT_THAT(r.events, ElementsAre(Event{"", "x"}));
+// Lines the parser reads and drops: comments, id and retry (nothing here reconnects by them),
+// and fields it does not know (field names are exact and case-sensitive).
+constexpr std::string_view kIgnoredLines[] = {
+    ":",
+    ": keep-alive",
+    ":data: not data",
+    ":event: not an event",
+    "id: 42",
+    "id",
+    "retry: 3000",
+    "foo: bar",
+    "foo",
+    "Data: field names are case-sensitive",
+    "EVENT: nope",
+    "data : a space makes another field",
+    "dat: prefix",
+    "datas: longer",
+};
+
+TEST(SseParserTest, CommentsIdRetryAndUnknownFieldsAreIgnored) {
+  std::string ignored;
+  for (std::string_view line : kIgnoredLines) {
+    // Alone, even ended by a blank line, each makes no event.
+    EXPECT_THAT(FeedWhole(std::string(line) + "\n\n").events, IsEmpty()) << line;
+    ignored.append(line).append("\n");
+  }
+  EXPECT_THAT(FeedWhole(ignored + "\n").events, IsEmpty());
+  // Before and after a data line they leave its event as it is.
+  EXPECT_THAT(FeedWhole(ignored + "data: x\n" + ignored + "\n").events,
+              ElementsAre(Event{"", "x"}));
   // A comment is not a blank line: it dispatches nothing.
   EXPECT_THAT(FeedWhole("data: x\n:\n").events, IsEmpty());
 }
@@ -128,24 +132,6 @@ TEST(SseParserTest, LineWithoutColonIsAFieldWithEmptyValue) {
   // "event" alone sets the event type to empty.
   EXPECT_THAT(FeedWhole("event: e\nevent\ndata: x\n\n").events,
               ElementsAre(Event{"", "x"}));
-}
-
-TEST(SseParserTest, IdRetryAndUnknownFieldsAreIgnored) {
-  Result r = FeedWhole(
-      "id: 42\n"
-      "retry: 3000\n"
-      "foo: bar\n"
-      "Data: field names are case-sensitive\n"
-      "EVENT: nope\n"
-      "data : a space makes another field\n"
-      "dat: prefix\n"
-      "datas: longer\n"
-      "id\n"
-      "data: x\n"
-      "\n");
-  EXPECT_THAT(r.events, ElementsAre(Event{"", "x"}));
-  // Ignored fields alone make no event.
-  EXPECT_THAT(FeedWhole("id: 1\nretry: 1\nfoo\n\n").events, IsEmpty());
 }
 
 TEST(SseParserTest, DataMayContainAnyBytesButLineEndings) {
@@ -367,4 +353,4 @@ TEST(SseParserTest, EventsSpanningChunksSurviveTheChunkBeingFreed) {
 }
 
 }  // namespace
-}  // namespace claude
+}  // namespace claude::sse_testing

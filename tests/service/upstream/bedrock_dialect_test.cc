@@ -14,6 +14,7 @@
 #include "service/errors/error_table.h"
 #include "service/upstream/bedrock_replies.h"
 #include "tests/fake_upstream/aws_event_stream_encoder.h"
+#include "tests/service/upstream/cloud_dialect_testing.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 
@@ -39,19 +40,13 @@ BedrockDialect MakeDialect(std::shared_ptr<RequestSigner> signer = nullptr) {
   return BedrockDialect(std::move(options));
 }
 
-claude::v1::CreateMessageRequest Request(const std::string& model) {
-  claude::v1::CreateMessageRequest request = testing::Hello(64);
-  request.set_model(model);
-  return request;
-}
-
 TEST(BedrockDialectTest, UnaryMessageGoesToInvokeWithTheBodyBedrockTakes) {
   auto signer = std::make_shared<SigV4RequestSigner>(
       std::make_shared<StaticAwsCredentials>(AwsCredentials{"AKID", "secret", ""}),
       SigV4Options{"us-east-1", "bedrock", true});
   const BedrockDialect dialect = MakeDialect(signer);
   absl::StatusOr<HttpRequest> http = dialect.CreateMessage(
-      Request("claude-sonnet-4-5"), false,
+      testing::Hello(64, "claude-sonnet-4-5"), false,
       {{"anthropic-beta", "b1, b2"}, {"anthropic-beta", "b3"}, {"traceparent", "00-ab-cd-01"}});
   ASSERT_TRUE(http.ok()) << http.status();
   EXPECT_EQ(http->url, absl::StrCat(kBase, "/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke"));
@@ -76,7 +71,8 @@ TEST(BedrockDialectTest, UnaryMessageGoesToInvokeWithTheBodyBedrockTakes) {
 TEST(BedrockDialectTest, StreamGoesToInvokeWithResponseStreamWithoutStreamMember) {
   const BedrockDialect dialect = MakeDialect();
   absl::StatusOr<HttpRequest> http = dialect.CreateMessage(
-      Request("arn:aws:bedrock:us-east-1:123:inference-profile/us.anthropic.x"), true, {});
+      testing::Hello(64, "arn:aws:bedrock:us-east-1:123:inference-profile/us.anthropic.x"), true,
+      {});
   ASSERT_TRUE(http.ok()) << http.status();
   EXPECT_EQ(http->url, absl::StrCat(kBase, "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123%3A"
                                            "inference-profile%2Fus.anthropic.x/invoke-with-response-stream"));
@@ -265,13 +261,8 @@ TEST(BedrockErrorTest, ReadsTheTypeMemberWhenTheHeaderIsMissing) {
   EXPECT_EQ(error.message, "ValidationException: bad max_tokens");
 }
 
-TEST(BedrockErrorTest, AProxysApiShapedBodyIsReadAsSuch) {
-  const UpstreamError error = MakeDialect().ReadError(
-      529, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})", {});
-  EXPECT_EQ(error.type, "overloaded_error");
-  const UpstreamError html = ReadBedrockError(502, "<html>", {});
-  EXPECT_TRUE(html.type.empty());
-  EXPECT_EQ(html.body, "<html>");
+TEST(BedrockErrorTest, ReadsTheMessagesApiShapeAndUnknownBodies) {
+  testing::ExpectForeignErrorBodiesRead(MakeDialect());
 }
 
 }  // namespace

@@ -83,23 +83,51 @@ class RecordingSink : public TransferSink {
   std::vector<std::thread::id> threads_;
 };
 
-HttpRequest EchoRequest(const std::string& base_url, const std::string& text) {
-  HttpRequest request;
-  request.url = base_url + "/v1/messages";
-  request.body = std::make_shared<const std::string>(absl::StrCat(
-      R"({"model":"claude-test","max_tokens":16,"messages":[{"role":"user","content":")", text,
-      R"("}]})"));
-  request.timeout = absl::Seconds(30);
-  return request;
-}
+// Each test has fake-anthropic on loopback and an event loop of its own.
+class CurlEventLoopTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<testing::FakeAnthropic>> fake = testing::FakeAnthropic::Start();
+    ASSERT_TRUE(fake.ok()) << fake.status();
+    fake_ = *std::move(fake);
+  }
+
+  // A Messages API request whose reply (fake-anthropic echoes) holds "Echo: <text>".
+  HttpRequest EchoRequest(const std::string& text) const {
+    HttpRequest request;
+    request.url = fake_->base_url() + "/v1/messages";
+    request.body = std::make_shared<const std::string>(absl::StrCat(
+        R"({"model":"claude-test","max_tokens":16,"messages":[{"role":"user","content":")", text,
+        R"("}]})"));
+    request.timeout = absl::Seconds(30);
+    return request;
+  }
+
+  // An echo request whose signer is asked once and answers `signature`.
+  HttpRequest SignedEchoRequest(const std::string& text, absl::StatusOr<HttpHeaders> signature) {
+    HttpRequest request = EchoRequest(text);
+    auto signer = std::make_shared<testing::MockRequestSigner>();
+    EXPECT_CALL(*signer, Sign(::testing::Field(&HttpRequest::url, request.url), ::testing::_))
+        .WillOnce(::testing::Return(std::move(signature)));
+    request.signer = std::move(signer);
+    return request;
+  }
+
+  // Starts `request` and waits for its sink's OnDone (a test failure when it does not come).
+  std::shared_ptr<RecordingSink> RunToDone(HttpRequest request) {
+    auto sink = std::make_shared<RecordingSink>();
+    loop_.Start(std::move(request), sink, absl::ZeroDuration());
+    EXPECT_TRUE(sink->Wait(absl::Seconds(30))) << "no OnDone within 30 s";
+    return sink;
+  }
+
+  std::unique_ptr<testing::FakeAnthropic> fake_;
+  CurlEventLoop loop_{CurlEventLoopOptions{}};
+};
 
 // Many threads start transfers at once, while others finish: every response arrives whole,
 // exactly once, and every sink callback runs on the loop thread, never on a starter.
-TEST(CurlEventLoopTest, ConcurrentStartersGetEveryResponseOnTheLoopThread) {
-  auto fake = testing::FakeAnthropic::Start();
-  ASSERT_TRUE(fake.ok()) << fake.status();
-  CurlEventLoop loop(CurlEventLoopOptions{});
-
+TEST_F(CurlEventLoopTest, ConcurrentStartersGetEveryResponseOnTheLoopThread) {
   constexpr int kStarters = 6;  // more than this machine's cores
   constexpr int kPerStarter = 300;
   std::vector<std::string> failures(kStarters);
@@ -109,7 +137,7 @@ TEST(CurlEventLoopTest, ConcurrentStartersGetEveryResponseOnTheLoopThread) {
       for (int i = 0; i < kPerStarter; ++i) {
         const std::string text = absl::StrCat("starter", s, "call", i);
         auto sink = std::make_shared<RecordingSink>();
-        loop.Start(EchoRequest((*fake)->base_url(), text), sink, absl::ZeroDuration());
+        loop_.Start(EchoRequest(text), sink, absl::ZeroDuration());
         if (!sink->Wait(absl::Seconds(30))) {
           failures[s] = "no OnDone within 30 s for " + text;
           return;
@@ -123,25 +151,17 @@ TEST(CurlEventLoopTest, ConcurrentStartersGetEveryResponseOnTheLoopThread) {
   }
   for (std::thread& t : starters) t.join();
   for (int s = 0; s < kStarters; ++s) EXPECT_EQ(failures[s], "") << "starter " << s;
-  EXPECT_EQ((*fake)->request_count(), kStarters * kPerStarter);
-  EXPECT_EQ(loop.live_transfers(), 0);
+  EXPECT_EQ(fake_->request_count(), kStarters * kPerStarter);
+  EXPECT_EQ(loop_.live_transfers(), 0);
 }
 
 // The request's signer runs just before sending, and its headers go out with the request.
-TEST(CurlEventLoopTest, SignerHeadersAreSent) {
-  auto fake = testing::FakeAnthropic::Start();
-  ASSERT_TRUE(fake.ok()) << fake.status();
-  CurlEventLoop loop(CurlEventLoopOptions{});
-  auto signer = std::make_shared<testing::MockRequestSigner>();
-  HttpRequest request = EchoRequest((*fake)->base_url(), "signed");
-  EXPECT_CALL(*signer, Sign(::testing::Field(&HttpRequest::url, request.url), ::testing::_))
-      .WillOnce(::testing::Return(HttpHeaders{{"x-api-key", "sk-ant-signed"}}));
-  request.signer = signer;
-  auto sink = std::make_shared<RecordingSink>();
-  loop.Start(std::move(request), sink, absl::ZeroDuration());
-  ASSERT_TRUE(sink->Wait(absl::Seconds(30)));
+TEST_F(CurlEventLoopTest, SignerHeadersAreSent) {
+  std::shared_ptr<RecordingSink> sink =
+      RunToDone(SignedEchoRequest("signed", HttpHeaders{{"x-api-key", "sk-ant-signed"}}));
   EXPECT_EQ(sink->Check("Echo: signed", std::this_thread::get_id()), "");
-  const std::vector<testing::RecordedRequest> requests = (*fake)->requests();  // a copy: keep it alive
+  const std::vector<testing::RecordedRequest> requests =
+      fake_->requests();  // a copy: keep it alive
   ASSERT_EQ(requests.size(), 1u);
   const std::string* key = FindHeader(requests[0].headers, "x-api-key");
   ASSERT_NE(key, nullptr);
@@ -149,58 +169,35 @@ TEST(CurlEventLoopTest, SignerHeadersAreSent) {
 }
 
 // A signer that fails ends the transfer with its status, and nothing is sent.
-TEST(CurlEventLoopTest, FailingSignerEndsTheTransferUnsent) {
-  auto fake = testing::FakeAnthropic::Start();
-  ASSERT_TRUE(fake.ok()) << fake.status();
-  CurlEventLoop loop(CurlEventLoopOptions{});
-  auto signer = std::make_shared<testing::MockRequestSigner>();
-  EXPECT_CALL(*signer, Sign).WillOnce(::testing::Return(absl::UnavailableError("no key readable")));
-  HttpRequest request = EchoRequest((*fake)->base_url(), "unsigned");
-  request.signer = signer;
-  auto sink = std::make_shared<RecordingSink>();
-  loop.Start(std::move(request), sink, absl::ZeroDuration());
-  ASSERT_TRUE(sink->Wait(absl::Seconds(30)));
+TEST_F(CurlEventLoopTest, FailingSignerEndsTheTransferUnsent) {
+  std::shared_ptr<RecordingSink> sink =
+      RunToDone(SignedEchoRequest("unsigned", absl::UnavailableError("no key readable")));
   EXPECT_EQ(sink->done(), absl::UnavailableError("no key readable"));
   EXPECT_EQ(sink->heads(), 0);
-  EXPECT_EQ((*fake)->request_count(), 0);
-  EXPECT_EQ(loop.live_transfers(), 0);
+  EXPECT_EQ(fake_->request_count(), 0);
+  EXPECT_EQ(loop_.live_transfers(), 0);
 }
 
 // A header line that could split in two (a key file holding a line break) is never sent.
-TEST(CurlEventLoopTest, HeaderValueWithLineBreakEndsTheTransferUnsent) {
-  auto fake = testing::FakeAnthropic::Start();
-  ASSERT_TRUE(fake.ok()) << fake.status();
-  CurlEventLoop loop(CurlEventLoopOptions{});
-  auto signer = std::make_shared<testing::MockRequestSigner>();
-  EXPECT_CALL(*signer, Sign).WillOnce(::testing::Return(HttpHeaders{{"x-api-key", "sk-ant-a\r\nx-evil: 1"}}));
-  HttpRequest request = EchoRequest((*fake)->base_url(), "split");
-  request.signer = signer;
-  auto sink = std::make_shared<RecordingSink>();
-  loop.Start(std::move(request), sink, absl::ZeroDuration());
-  ASSERT_TRUE(sink->Wait(absl::Seconds(30)));
+TEST_F(CurlEventLoopTest, HeaderValueWithLineBreakEndsTheTransferUnsent) {
+  std::shared_ptr<RecordingSink> sink =
+      RunToDone(SignedEchoRequest("split", HttpHeaders{{"x-api-key", "sk-ant-a\r\nx-evil: 1"}}));
   EXPECT_EQ(sink->done().code(), absl::StatusCode::kInternal);
   EXPECT_EQ(sink->done().message().find("sk-ant"), absl::string_view::npos) << "the value is never echoed";
-  EXPECT_EQ((*fake)->request_count(), 0);
+  EXPECT_EQ(fake_->request_count(), 0);
 }
 
 // An option curl refuses fails the transfer through OnDone; it is not ignored. curl refuses
 // strings longer than 8 MB in any option.
-TEST(CurlEventLoopTest, RefusedOptionEndsTheTransferUnsent) {
-  auto fake = testing::FakeAnthropic::Start();
-  ASSERT_TRUE(fake.ok()) << fake.status();
-  CurlEventLoop loop(CurlEventLoopOptions{});
-  HttpRequest request = EchoRequest((*fake)->base_url(), "long");
+TEST_F(CurlEventLoopTest, RefusedOptionEndsTheTransferUnsent) {
+  HttpRequest request = EchoRequest("long");
   request.url += "?q=" + std::string(9'000'000, 'a');
-  auto sink = std::make_shared<RecordingSink>();
-  loop.Start(std::move(request), sink, absl::ZeroDuration());
-  ASSERT_TRUE(sink->Wait(absl::Seconds(30)));
+  std::shared_ptr<RecordingSink> sink = RunToDone(std::move(request));
   EXPECT_EQ(sink->done().code(), absl::StatusCode::kInternal) << sink->done();
   EXPECT_EQ(sink->heads(), 0);
-  EXPECT_EQ((*fake)->request_count(), 0);
+  EXPECT_EQ(fake_->request_count(), 0);
   // The loop goes on: the next transfer is served.
-  auto next = std::make_shared<RecordingSink>();
-  loop.Start(EchoRequest((*fake)->base_url(), "after"), next, absl::ZeroDuration());
-  ASSERT_TRUE(next->Wait(absl::Seconds(30)));
+  std::shared_ptr<RecordingSink> next = RunToDone(EchoRequest("after"));
   EXPECT_EQ(next->Check("Echo: after", std::this_thread::get_id()), "");
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/codec/json_mapping.h"
 #include "service/errors/error_table.h"
+#include "tests/service/upstream/cloud_dialect_testing.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
 
@@ -36,12 +37,6 @@ VertexDialect MakeDialect(std::shared_ptr<RequestSigner> signer = nullptr) {
   return VertexDialect(std::move(options));
 }
 
-claude::v1::CreateMessageRequest Request(const std::string& model) {
-  claude::v1::CreateMessageRequest request = testing::Hello(64);
-  request.set_model(model);
-  return request;
-}
-
 constexpr char kModelsUrl[] =
     "https://us-east5-aiplatform.googleapis.com/v1/projects/my-project/locations/us-east5/"
     "publishers/anthropic/models/";
@@ -49,8 +44,8 @@ constexpr char kModelsUrl[] =
 TEST(VertexDialectTest, UnaryMessageGoesToRawPredictWithoutModelInTheBody) {
   auto signer = std::make_shared<NoSigner>();
   const VertexDialect dialect = MakeDialect(signer);
-  absl::StatusOr<HttpRequest> http =
-      dialect.CreateMessage(Request("claude-sonnet-4-5"), false, {{"anthropic-beta", "b1"}});
+  absl::StatusOr<HttpRequest> http = dialect.CreateMessage(testing::Hello(64, "claude-sonnet-4-5"),
+                                                           false, {{"anthropic-beta", "b1"}});
   ASSERT_TRUE(http.ok()) << http.status();
   EXPECT_EQ(http->method, "POST");
   EXPECT_EQ(http->url, std::string(kModelsUrl) + "claude-sonnet-4-5@20250929:rawPredict");
@@ -64,7 +59,8 @@ TEST(VertexDialectTest, UnaryMessageGoesToRawPredictWithoutModelInTheBody) {
 
 TEST(VertexDialectTest, StreamGoesToStreamRawPredict) {
   const VertexDialect dialect = MakeDialect();
-  absl::StatusOr<HttpRequest> http = dialect.CreateMessage(Request("claude-haiku-4-5"), true, {});
+  absl::StatusOr<HttpRequest> http =
+      dialect.CreateMessage(testing::Hello(64, "claude-haiku-4-5"), true, {});
   ASSERT_TRUE(http.ok()) << http.status();
   // A model the map does not list is sent as is.
   EXPECT_EQ(http->url, std::string(kModelsUrl) + "claude-haiku-4-5:streamRawPredict");
@@ -76,7 +72,8 @@ TEST(VertexDialectTest, StreamGoesToStreamRawPredict) {
 
 TEST(VertexDialectTest, ModelIdsAreEscapedInThePath) {
   const VertexDialect dialect = MakeDialect();
-  absl::StatusOr<HttpRequest> http = dialect.CreateMessage(Request("a/b:c d"), false, {});
+  absl::StatusOr<HttpRequest> http =
+      dialect.CreateMessage(testing::Hello(64, "a/b:c d"), false, {});
   ASSERT_TRUE(http.ok());
   EXPECT_EQ(http->url, std::string(kModelsUrl) + "a%2Fb%3Ac%20d:rawPredict");
 }
@@ -142,14 +139,7 @@ TEST(VertexDialectTest, ReadsGooglesErrorInAnArray) {
 }
 
 TEST(VertexDialectTest, ReadsTheMessagesApiShapeAndUnknownBodies) {
-  const UpstreamError api = MakeDialect().ReadError(
-      529, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})", {});
-  EXPECT_EQ(api.type, "overloaded_error");
-  EXPECT_EQ(api.message, "Overloaded");
-  const UpstreamError html = ReadVertexError(502, "<html>bad gateway</html>");
-  EXPECT_TRUE(html.type.empty());
-  EXPECT_EQ(html.body, "<html>bad gateway</html>");
-  EXPECT_EQ(StatusFromUpstreamError(html, {}).error_code(), grpc::StatusCode::UNAVAILABLE);
+  testing::ExpectForeignErrorBodiesRead(MakeDialect());
 }
 
 }  // namespace

@@ -29,15 +29,26 @@ TEST(RequestValidatorTest, ContentBlockTypeIsRequired) {
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
 }
 
-TEST(RequestValidatorTest, ImageSourceIsRequired) {
+// An image and a document need a source, and a present source needs its type.
+// `set_valid_source` gives `block` a valid one.
+template <typename Block>
+void ExpectSourceRequired(const v1::CreateMessageRequest& request, Block* block,
+                          void (*set_valid_source)(Block*), const char* block_kind) {
+  SCOPED_TRACE(block_kind);
+  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].source"));
+  block->mutable_source();  // Present, with no type.
+  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].source"));
+  set_valid_source(block);
+  EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
+}
+
+TEST(RequestValidatorTest, ImageAndDocumentSourcesAreRequired) {
   v1::ContentBlock* block = nullptr;
   v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  block->mutable_image();
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].source"));
-  block->mutable_image()->mutable_source();  // Present, with no type.
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].source"));
-  SetBase64Image(block->mutable_image());
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
+  ExpectSourceRequired(request, block->mutable_image(), &SetBase64Image, "image");
+  v1::DocumentBlock* document = block->mutable_document();
+  document->set_title("No source");
+  ExpectSourceRequired(request, document, &SetBase64Pdf, "document");
 }
 
 TEST(RequestValidatorTest, Base64ImageMediaTypeIsOneOfFour) {
@@ -66,37 +77,6 @@ TEST(RequestValidatorTest, Base64ImageDataIsRequired) {
   EXPECT_THAT(ValidateCreateMessageRequest(request),
               IsInvalidAt("messages[0].content[0].source.data"));
   base64->set_data(std::string(1, '\0'));  // Any non-empty bytes.
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
-}
-
-TEST(RequestValidatorTest, ImageUrlIsRequired) {
-  v1::ContentBlock* block = nullptr;
-  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  v1::UrlSource* url = block->mutable_image()->mutable_source()->mutable_url();
-  EXPECT_THAT(ValidateCreateMessageRequest(request),
-              IsInvalidAt("messages[0].content[0].source.url"));
-  url->set_url("https://example.com/a.png");
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
-}
-
-TEST(RequestValidatorTest, ImageFileIdIsRequired) {
-  v1::ContentBlock* block = nullptr;
-  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  v1::FileSource* file = block->mutable_image()->mutable_source()->mutable_file();
-  EXPECT_THAT(ValidateCreateMessageRequest(request),
-              IsInvalidAt("messages[0].content[0].source.file_id"));
-  file->set_file_id("file_01");
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
-}
-
-TEST(RequestValidatorTest, DocumentSourceIsRequired) {
-  v1::ContentBlock* block = nullptr;
-  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  block->mutable_document()->set_title("No source");
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].source"));
-  block->mutable_document()->mutable_source();  // Present, with no type.
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].source"));
-  SetBase64Pdf(block->mutable_document());
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
 }
 
@@ -131,20 +111,28 @@ TEST(RequestValidatorTest, TextDocumentIsTextPlain) {
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
 }
 
-TEST(RequestValidatorTest, DocumentUrlAndFileIdAreRequired) {
-  v1::ContentBlock* block = nullptr;
-  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  v1::DocumentSource* source = block->mutable_document()->mutable_source();
+// Images and documents take the same url and file sources: each needs its one member.
+template <typename Source>
+void ExpectUrlAndFileIdRequired(const v1::CreateMessageRequest& request, Source* source,
+                                const char* block_kind) {
+  SCOPED_TRACE(block_kind);
   source->mutable_url();
   EXPECT_THAT(ValidateCreateMessageRequest(request),
               IsInvalidAt("messages[0].content[0].source.url"));
-  source->mutable_url()->set_url("https://example.com/a.pdf");
+  source->mutable_url()->set_url("https://example.com/a");
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
   source->mutable_file();
   EXPECT_THAT(ValidateCreateMessageRequest(request),
               IsInvalidAt("messages[0].content[0].source.file_id"));
   source->mutable_file()->set_file_id("file_01");
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
+}
+
+TEST(RequestValidatorTest, UrlAndFileSourcesNeedTheUrlAndTheFileId) {
+  v1::ContentBlock* block = nullptr;
+  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
+  ExpectUrlAndFileIdRequired(request, block->mutable_image()->mutable_source(), "image");
+  ExpectUrlAndFileIdRequired(request, block->mutable_document()->mutable_source(), "document");
 }
 
 TEST(RequestValidatorTest, DocumentContentSourceNeedsContentAndChecksItsBlocks) {
@@ -167,47 +155,30 @@ TEST(RequestValidatorTest, DocumentContentSourceNeedsContentAndChecksItsBlocks) 
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
 }
 
-TEST(RequestValidatorTest, ToolUseNeedsIdAndName) {
-  v1::ContentBlock* block = nullptr;
-  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  request.mutable_messages(0)->set_role(v1::ROLE_ASSISTANT);
-  v1::ToolUseBlock* tool_use = block->mutable_tool_use();
-  tool_use->set_name("get_weather");
+// tool_use, server_tool_use and mcp_tool_use are one rule: a call names itself and its tool.
+// `call` is the only block of `request`'s only message, an assistant's; `call` has neither id
+// nor name yet.
+template <typename ToolCall>
+void ExpectIdAndNameRequired(const v1::CreateMessageRequest& request, ToolCall* call,
+                             const std::string& id, const std::string& name) {
+  SCOPED_TRACE(id);
+  call->set_name(name);
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].id"));
-  tool_use->set_id("toolu_01");
-  tool_use->clear_name();
+  call->set_id(id);
+  call->clear_name();
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].name"));
-  tool_use->set_name("get_weather");
+  call->set_name(name);
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
 }
 
-TEST(RequestValidatorTest, ServerToolUseNeedsIdAndName) {
+TEST(RequestValidatorTest, ToolCallsNeedIdAndName) {
   v1::ContentBlock* block = nullptr;
-  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  request.mutable_messages(0)->set_role(v1::ROLE_ASSISTANT);
-  v1::ServerToolUseBlock* tool_use = block->mutable_server_tool_use();
-  tool_use->set_name("web_search");
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].id"));
-  tool_use->set_id("srvtoolu_01");
-  tool_use->clear_name();
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].name"));
-  tool_use->set_name("web_search");
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
-}
-
-TEST(RequestValidatorTest, McpToolUseNeedsIdAndName) {
-  v1::ContentBlock* block = nullptr;
-  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  request.mutable_messages(0)->set_role(v1::ROLE_ASSISTANT);
-  v1::McpToolUseBlock* tool_use = block->mutable_mcp_tool_use();
-  tool_use->set_name("lookup");
-  tool_use->set_server_name("wiki");
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].id"));
-  tool_use->set_id("mcptoolu_01");
-  tool_use->clear_name();
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("messages[0].content[0].name"));
-  tool_use->set_name("lookup");
-  EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
+  v1::CreateMessageRequest request = RequestWithOneBlock(&block, v1::ROLE_ASSISTANT);
+  ExpectIdAndNameRequired(request, block->mutable_tool_use(), "toolu_01", "get_weather");
+  ExpectIdAndNameRequired(request, block->mutable_server_tool_use(), "srvtoolu_01", "web_search");
+  v1::McpToolUseBlock* mcp_tool_use = block->mutable_mcp_tool_use();
+  mcp_tool_use->set_server_name("wiki");
+  ExpectIdAndNameRequired(request, mcp_tool_use, "mcptoolu_01", "lookup");
 }
 
 TEST(RequestValidatorTest, ToolResultNeedsToolUseId) {
@@ -262,8 +233,7 @@ TEST(RequestValidatorTest, McpToolResultBlocksAreChecked) {
 
 TEST(RequestValidatorTest, WebFetchResultDocumentIsChecked) {
   v1::ContentBlock* block = nullptr;
-  v1::CreateMessageRequest request = RequestWithOneBlock(&block);
-  request.mutable_messages(0)->set_role(v1::ROLE_ASSISTANT);
+  v1::CreateMessageRequest request = RequestWithOneBlock(&block, v1::ROLE_ASSISTANT);
   v1::WebFetchToolResultBlock* fetch = block->mutable_web_fetch_tool_result();
   fetch->set_tool_use_id("srvtoolu_01");
   v1::Base64PdfSource* pdf = fetch->mutable_content()
@@ -358,45 +328,29 @@ struct VersionedToolCase {
   std::function<void(v1::Tool*, const std::string& type, const std::string& name)> set;
 };
 
+// The case of a versioned tool that needs nothing but its type and name; `make` is the
+// v1::Tool member that makes it (mutable_bash...).
+template <typename VersionedTool>
+VersionedToolCase TypeAndNameCase(const char* label, VersionedTool* (v1::Tool::*make)()) {
+  return {label, [make](v1::Tool* t, const std::string& type, const std::string& name) {
+            SetTypeAndName((t->*make)(), type, name);
+          }};
+}
+
 std::vector<VersionedToolCase> VersionedToolCases() {
   return {
-      {"bash",
-       [](v1::Tool* t, const std::string& type, const std::string& name) {
-         t->mutable_bash()->set_type(type);
-         t->mutable_bash()->set_name(name);
-       }},
-      {"text_editor",
-       [](v1::Tool* t, const std::string& type, const std::string& name) {
-         t->mutable_text_editor()->set_type(type);
-         t->mutable_text_editor()->set_name(name);
-       }},
+      TypeAndNameCase("bash", &v1::Tool::mutable_bash),
+      TypeAndNameCase("text_editor", &v1::Tool::mutable_text_editor),
       {"computer",
        [](v1::Tool* t, const std::string& type, const std::string& name) {
-         t->mutable_computer()->set_type(type);
-         t->mutable_computer()->set_name(name);
-         t->mutable_computer()->set_display_width_px(1280);
-         t->mutable_computer()->set_display_height_px(800);
+         v1::ComputerTool* computer = SetTypeAndName(t->mutable_computer(), type, name);
+         computer->set_display_width_px(1280);
+         computer->set_display_height_px(800);
        }},
-      {"memory",
-       [](v1::Tool* t, const std::string& type, const std::string& name) {
-         t->mutable_memory()->set_type(type);
-         t->mutable_memory()->set_name(name);
-       }},
-      {"code_execution",
-       [](v1::Tool* t, const std::string& type, const std::string& name) {
-         t->mutable_code_execution()->set_type(type);
-         t->mutable_code_execution()->set_name(name);
-       }},
-      {"web_search",
-       [](v1::Tool* t, const std::string& type, const std::string& name) {
-         t->mutable_web_search()->set_type(type);
-         t->mutable_web_search()->set_name(name);
-       }},
-      {"web_fetch",
-       [](v1::Tool* t, const std::string& type, const std::string& name) {
-         t->mutable_web_fetch()->set_type(type);
-         t->mutable_web_fetch()->set_name(name);
-       }},
+      TypeAndNameCase("memory", &v1::Tool::mutable_memory),
+      TypeAndNameCase("code_execution", &v1::Tool::mutable_code_execution),
+      TypeAndNameCase("web_search", &v1::Tool::mutable_web_search),
+      TypeAndNameCase("web_fetch", &v1::Tool::mutable_web_fetch),
   };
 }
 

@@ -138,30 +138,19 @@ v1::CreateMessageRequest FullRequest() {
 
   // Every tool kind.
   AddCustomTool(request.mutable_tools(), "get_weather")->set_description("Weather by city.");
-  v1::VersionedTool* bash_tool = request.add_tools()->mutable_bash();
-  bash_tool->set_type("bash_20250124");
-  bash_tool->set_name("bash");
-  v1::TextEditorTool* editor = request.add_tools()->mutable_text_editor();
-  editor->set_type("text_editor_20250728");
-  editor->set_name("str_replace_based_edit_tool");
-  v1::ComputerTool* computer = request.add_tools()->mutable_computer();
-  computer->set_type("computer_20250124");
-  computer->set_name("computer");
+  SetTypeAndName(request.add_tools()->mutable_bash(), "bash_20250124", "bash");
+  SetTypeAndName(request.add_tools()->mutable_text_editor(), "text_editor_20250728",
+                 "str_replace_based_edit_tool");
+  v1::ComputerTool* computer =
+      SetTypeAndName(request.add_tools()->mutable_computer(), "computer_20250124", "computer");
   computer->set_display_width_px(1024);
   computer->set_display_height_px(768);
-  v1::VersionedTool* memory = request.add_tools()->mutable_memory();
-  memory->set_type("memory_20250818");
-  memory->set_name("memory");
-  v1::VersionedTool* code_execution = request.add_tools()->mutable_code_execution();
-  code_execution->set_type("code_execution_20250825");
-  code_execution->set_name("code_execution");
-  v1::WebSearchTool* web_search = request.add_tools()->mutable_web_search();
-  web_search->set_type("web_search_20250305");
-  web_search->set_name("web_search");
-  web_search->set_max_uses(3);
-  v1::WebFetchTool* web_fetch = request.add_tools()->mutable_web_fetch();
-  web_fetch->set_type("web_fetch_20250910");
-  web_fetch->set_name("web_fetch");
+  SetTypeAndName(request.add_tools()->mutable_memory(), "memory_20250818", "memory");
+  SetTypeAndName(request.add_tools()->mutable_code_execution(), "code_execution_20250825",
+                 "code_execution");
+  SetTypeAndName(request.add_tools()->mutable_web_search(), "web_search_20250305", "web_search")
+      ->set_max_uses(3);
+  SetTypeAndName(request.add_tools()->mutable_web_fetch(), "web_fetch_20250910", "web_fetch");
   (*request.add_tools()->mutable_unknown()->mutable_fields())["type"].set_string_value(
       "future_tool_20300101");
 
@@ -304,28 +293,26 @@ TEST(RequestValidatorTest, MessageContentIsRequired) {
   EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk());
 }
 
-TEST(RequestValidatorTest, TemperatureIsFiniteAndWithinZeroAndOne) {
-  v1::CreateMessageRequest request = ValidRequest();
-  for (double bad : {-0.01, 1.01, std::nan(""), std::numeric_limits<double>::infinity(),
-                     -std::numeric_limits<double>::infinity()}) {
-    request.set_temperature(bad);
-    EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("temperature")) << bad;
-  }
-  for (double good : {0.0, 0.5, 1.0}) {
-    request.set_temperature(good);
-    EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk()) << good;
-  }
-}
-
-TEST(RequestValidatorTest, TopPIsFiniteAndWithinZeroAndOne) {
-  v1::CreateMessageRequest request = ValidRequest();
-  for (double bad : {-0.01, 1.01, std::nan(""), std::numeric_limits<double>::infinity()}) {
-    request.set_top_p(bad);
-    EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt("top_p")) << bad;
-  }
-  for (double good : {0.0, 0.95, 1.0}) {
-    request.set_top_p(good);
-    EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk()) << good;
+// temperature and top_p: one rule, a finite number from 0 to 1.
+TEST(RequestValidatorTest, TemperatureAndTopPAreFiniteAndWithinZeroAndOne) {
+  struct UnitIntervalMember {
+    const char* path;
+    void (v1::CreateMessageRequest::*set)(double);
+  };
+  for (const UnitIntervalMember& member :
+       {UnitIntervalMember{"temperature", &v1::CreateMessageRequest::set_temperature},
+        UnitIntervalMember{"top_p", &v1::CreateMessageRequest::set_top_p}}) {
+    SCOPED_TRACE(member.path);
+    v1::CreateMessageRequest request = ValidRequest();
+    for (double bad : {-0.01, 1.01, std::nan(""), std::numeric_limits<double>::infinity(),
+                       -std::numeric_limits<double>::infinity()}) {
+      (request.*member.set)(bad);
+      EXPECT_THAT(ValidateCreateMessageRequest(request), IsInvalidAt(member.path)) << bad;
+    }
+    for (double good : {0.0, 0.5, 0.95, 1.0}) {
+      (request.*member.set)(good);
+      EXPECT_THAT(ValidateCreateMessageRequest(request), IsOk()) << good;
+    }
   }
 }
 

@@ -60,12 +60,13 @@ inline v1::ContentBlock* AddBlock(v1::MessageParam* message) {
   return message->mutable_content_blocks()->add_blocks();
 }
 
-// A request whose only message (messages[0]) is a user message with one block, returned
+// A request whose only message (messages[0]) is a message of `role` with one block, returned
 // through `block` for the test to fill in: the block's path is "messages[0].content[0]".
-inline v1::CreateMessageRequest RequestWithOneBlock(v1::ContentBlock** block) {
+inline v1::CreateMessageRequest RequestWithOneBlock(v1::ContentBlock** block,
+                                                    v1::Role role = v1::ROLE_USER) {
   v1::CreateMessageRequest request = ValidRequest();
   request.clear_messages();
-  *block = AddBlock(AddBlockMessage(&request, v1::ROLE_USER));
+  *block = AddBlock(AddBlockMessage(&request, role));
   return request;
 }
 
@@ -95,6 +96,16 @@ inline v1::CustomTool* AddCustomTool(google::protobuf::RepeatedPtrField<v1::Tool
   tool->set_name(name);
   google::protobuf::Struct* schema = tool->mutable_input_schema();
   (*schema->mutable_fields())["type"].set_string_value("object");
+  return tool;
+}
+
+// Sets the type and name every versioned tool (bash, computer, web_search...) has; returns
+// `tool` for the members of its own.
+template <typename VersionedTool>
+VersionedTool* SetTypeAndName(VersionedTool* tool, const std::string& type,
+                              const std::string& name) {
+  tool->set_type(type);
+  tool->set_name(name);
   return tool;
 }
 
