@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "service/observability/server_log.h"
 #include "tests/testing/captured_lines.h"
+#include "tests/testing/scratch_file.h"
 
 namespace claude {
 namespace {
@@ -40,8 +41,7 @@ absl::StatusOr<int> ParseNumber(absl::string_view text) {
 class ReloadingFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/reloading_file_test_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = testing::ScratchPath("dir");  // the test's own, so its files can be replaced by rename
     mkdir(dir_.c_str(), 0700);
     path_ = dir_ + "/number";
     std::remove(path_.c_str());

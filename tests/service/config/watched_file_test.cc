@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/status/status.h"
+#include "tests/testing/scratch_file.h"
 
 namespace claude {
 namespace {
@@ -25,8 +26,7 @@ using ::testing::Optional;
 class WatchedFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/watched_file_test_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = testing::ScratchPath("dir");  // the test's own, so its files can be replaced by rename
     mkdir(dir_.c_str(), 0700);
     path_ = dir_ + "/config";
     std::remove(path_.c_str());

@@ -19,12 +19,15 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tests/testing/scratch_file.h"
 #include "tests/testing/test_pki.h"
 
 namespace claude {
 namespace {
 
+using ::claude::testing::ScratchPath;
 using ::claude::testing::TestPki;
+using ::claude::testing::WriteScratchFile;
 using ::testing::HasSubstr;
 
 const TestPki& Pki() { return TestPki::Get(); }
@@ -34,13 +37,6 @@ std::string ReadFile(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-// A file of `text` in the test's temporary directory; its path.
-std::string WriteTempFile(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/server_tls_test_" + name;
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-  return path;
 }
 
 ServerTlsConfig ServerCertificate() {
@@ -155,7 +151,7 @@ std::string RefusalWithFile(const FileFlag& flag, const std::string& path) {
 }
 
 TEST(ServerTlsTest, AMissingFileIsNamedByItsFlagAndPath) {
-  const std::string missing = ::testing::TempDir() + "/server_tls_test_no_such_file.pem";
+  const std::string missing = ScratchPath("no_such_file.pem");
   for (const FileFlag& flag : kFileFlags) {
     EXPECT_EQ(RefusalWithFile(flag, missing), flag.flag + "=" + missing + ": cannot be read");
   }
@@ -163,8 +159,8 @@ TEST(ServerTlsTest, AMissingFileIsNamedByItsFlagAndPath) {
 
 TEST(ServerTlsTest, AFileThatIsNotPemIsNamedByItsFlagAndPath) {
   const std::string garbage =
-      WriteTempFile("garbage", std::string("\x00\xff not pem at all\n", 18));
-  const std::string empty = WriteTempFile("empty", "");
+      WriteScratchFile("garbage", std::string("\x00\xff not pem at all\n", 18));
+  const std::string empty = WriteScratchFile("empty", "");
   for (const FileFlag& flag : kFileFlags) {
     EXPECT_EQ(RefusalWithFile(flag, garbage), flag.flag + "=" + garbage + ": not a PEM file");
     EXPECT_EQ(RefusalWithFile(flag, empty), flag.flag + "=" + empty + ": not a PEM file");
@@ -172,7 +168,7 @@ TEST(ServerTlsTest, AFileThatIsNotPemIsNamedByItsFlagAndPath) {
 }
 
 TEST(ServerTlsTest, PemWithoutACertificateOrAKeyIsRefused) {
-  const std::string broken = WriteTempFile(
+  const std::string broken = WriteScratchFile(
       "broken.pem", "-----BEGIN CERTIFICATE-----\nnot base64 !!\n-----END CERTIFICATE-----\n");
   ServerTlsConfig cert = ServerCertificate();
   cert.cert_file = broken;
