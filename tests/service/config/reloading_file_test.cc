@@ -3,11 +3,7 @@
 // force, reported once in the server log (not on every check).
 #include "service/config/reloading_file.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,24 +36,10 @@ absl::StatusOr<int> ParseNumber(absl::string_view text) {
 
 class ReloadingFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = testing::ScratchPath("dir");  // the test's own, so its files can be replaced by rename
-    mkdir(dir_.c_str(), 0700);
-    path_ = dir_ + "/number";
-    std::remove(path_.c_str());
-    SetServerLogSinkForTesting(log_);
-  }
-  void TearDown() override {
-    SetServerLogSinkForTesting(nullptr);
-    std::remove(path_.c_str());
-    rmdir(dir_.c_str());
-  }
+  void SetUp() override { SetServerLogSinkForTesting(log_); }
+  void TearDown() override { SetServerLogSinkForTesting(nullptr); }
   // Replaces the file by a rename, as a mounted config map changes.
-  void Write(const std::string& text) const {
-    const std::string next = dir_ + "/number.next";
-    std::ofstream(next) << text;
-    ASSERT_EQ(std::rename(next.c_str(), path_.c_str()), 0);
-  }
+  void Write(const std::string& text) const { ASSERT_TRUE(dir_.Replace("number", text)); }
   ReloadingFile<int> File() const {
     return ReloadingFile<int>(path_, kInterval, "--number_file",
                               "the last good number stays in force", ParseNumber);
@@ -68,8 +50,8 @@ class ReloadingFileTest : public ::testing::Test {
     return value == nullptr ? -1 : *value;
   }
 
-  std::string dir_;
-  std::string path_;
+  const testing::ScratchDirectory dir_;
+  const std::string path_ = dir_.File("number");
   std::shared_ptr<testing::CapturedLines> log_ = std::make_shared<testing::CapturedLines>();
 };
 

@@ -3,7 +3,6 @@
 // update, is one), and refused with a status naming the path when it cannot or must not be read.
 #include "service/config/watched_file.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -25,28 +24,15 @@ using ::testing::Optional;
 
 class WatchedFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = testing::ScratchPath("dir");  // the test's own, so its files can be replaced by rename
-    mkdir(dir_.c_str(), 0700);
-    path_ = dir_ + "/config";
-    std::remove(path_.c_str());
-  }
-  void TearDown() override {
-    std::remove(path_.c_str());
-    rmdir(dir_.c_str());
-  }
+  // Rewrites the file in place (same inode).
   void Write(const std::string& text) const {
     std::ofstream(path_, std::ios::trunc | std::ios::binary) << text;
   }
   // Replaces the file by a rename of a new one, as a mounted secret changes.
-  void Replace(const std::string& text) const {
-    const std::string next = dir_ + "/config.next";
-    std::ofstream(next, std::ios::binary) << text;
-    ASSERT_EQ(std::rename(next.c_str(), path_.c_str()), 0);
-  }
+  void Replace(const std::string& text) const { ASSERT_TRUE(dir_.Replace("config", text)); }
 
-  std::string dir_;
-  std::string path_;
+  const testing::ScratchDirectory dir_;
+  const std::string path_ = dir_.File("config");
 };
 
 TEST_F(WatchedFileTest, ReadsOnceUntilTheFileChanges) {
@@ -121,11 +107,11 @@ TEST_F(WatchedFileTest, AFileOverTheBoundIsRefusedUnread) {
 
 TEST_F(WatchedFileTest, ADirectoryIsRefusedNotReadAsEmpty) {
   // A common mistake: the secret's mount directory instead of the file in it.
-  WatchedFile file(dir_);
+  WatchedFile file(dir_.path());
   absl::StatusOr<std::optional<std::string>> read = file.ReadIfChanged();
   ASSERT_FALSE(read.ok()) << "read as \"" << read->value_or("<unchanged>") << "\"";
   EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(read.status().message(), dir_ + ": is a directory, not a file");
+  EXPECT_EQ(read.status().message(), dir_.path() + ": is a directory, not a file");
 }
 
 }  // namespace
