@@ -60,7 +60,7 @@ TEST(ReflectionServiceTest, ListsTheServicesItWasGiven) {
 
 TEST(ReflectionServiceTest, ASymbolsFileComesWithEveryFileItImportsOncePerStream) {
   // Named through the generated code, which also links it into the pool.
-  const std::string messages_file = v1::Messages::descriptor()->file()->name();
+  const std::string messages_file = v1::CreateMessageRequest::descriptor()->file()->name();
   absl::flat_hash_set<std::string> sent;
   const reflection::ServerReflectionResponse first =
       Answer(SymbolRequest("claude.v1.Messages"), &sent);
