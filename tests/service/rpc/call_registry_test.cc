@@ -11,10 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "service/rpc/upstream_call.h"
-#include "service/upstream/messages_dialect.h"
-#include "tests/testing/mock_call_seams.h"
-#include "tests/testing/mock_transport.h"
+#include "tests/testing/mock_call_environment.h"
 
 namespace claude::testing {
 namespace {
@@ -25,38 +22,21 @@ using ::testing::Property;
 
 class CallRegistryTest : public ::testing::Test {
  protected:
-  CallRegistryTest() {
-    dialect_ = *MessagesDialect::Create({});
-    env_.transport = &transport_;
-    env_.dialect = dialect_.get();
-    env_.retry_policy = &policy_;
-    env_.clock = &clock_;
-    ON_CALL(transport_, Start)
-        .WillByDefault([this](HttpRequest, std::shared_ptr<TransferSink> sink, absl::Duration) {
-          sinks_.push_back(std::move(sink));  // kept alive as the transport would
-          return static_cast<Transport::TransferId>(sinks_.size());
-        });
-  }
-
   // A streamed call whose first attempt has started (transfer id: its position, from 1).
   std::shared_ptr<StreamCall> StartedCall(MockCallerSide* caller) {
     v1::CreateMessageRequest request;
     request.set_model("claude-test");
     request.set_max_tokens(16);
-    auto call = std::make_shared<StreamCall>(env_, *dialect_->CreateMessage(request, true, {}),
-                                             absl::InfiniteFuture(), caller);
+    auto call =
+        std::make_shared<StreamCall>(calls_.env, *calls_.dialect().CreateMessage(request, true, {}),
+                                     absl::InfiniteFuture(), caller);
     CallRecord record;
     record.method = kStreamMessageMethod;
     call->Begin(record);
     return call;
   }
 
-  ::testing::NiceMock<MockTransport> transport_;
-  FakeClock clock_;
-  RetryPolicy policy_{0, [] { return 0.0; }};
-  std::unique_ptr<MessagesDialect> dialect_;
-  CallEnvironment env_;
-  std::vector<std::shared_ptr<TransferSink>> sinks_;
+  MockCallEnvironment calls_;
   CallRegistry registry_;
 };
 
@@ -103,8 +83,8 @@ TEST_F(CallRegistryTest, CancelAllEndsEveryLiveCallWithTheStatusAndAbortsItsTran
                               Property(&grpc::Status::error_message, "the server is stopping"));
   EXPECT_CALL(first_caller, SendStatus(stopping, _)).Times(1);
   EXPECT_CALL(second_caller, SendStatus(stopping, _)).Times(1);
-  EXPECT_CALL(transport_, Cancel(1)).Times(1);
-  EXPECT_CALL(transport_, Cancel(2)).Times(1);
+  EXPECT_CALL(calls_.transport, Cancel(1)).Times(1);
+  EXPECT_CALL(calls_.transport, Cancel(2)).Times(1);
   registry_.CancelAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is stopping"));
 }
 
@@ -117,7 +97,7 @@ TEST_F(CallRegistryTest, CancelAllSkipsCallsThatAreGone) {
   gone->Detach();
   const std::weak_ptr<StreamCall> watch = gone;
   gone.reset();
-  sinks_.clear();  // the transport let go of it too
+  calls_.transfers.clear();  // the transport let go of it too
   ASSERT_TRUE(watch.expired()) << "the registry holds its calls weakly, never alive";
   EXPECT_EQ(registry_.size(), 1) << "listed until its reactor removes it";
   EXPECT_CALL(caller, SendStatus).Times(0);
