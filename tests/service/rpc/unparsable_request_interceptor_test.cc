@@ -6,7 +6,6 @@
 
 #include <future>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,6 +17,7 @@
 #include "claude/v1/models.grpc.pb.h"
 #include "service/observability/protobuf_log.h"
 #include "tests/testing/captured_lines.h"
+#include "tests/testing/recorded_calls.h"
 
 namespace claude {
 namespace {
@@ -36,22 +36,6 @@ class EchoModels final : public v1::Models::CallbackService {
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
-};
-
-class RecordingObserver final : public CallObserver {
- public:
-  void OnCallEnd(const CallRecord& record) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    records_.push_back(record);
-  }
-  std::vector<CallRecord> records() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return records_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<CallRecord> records_;  // written on gRPC's threads
 };
 
 class UnparsableRequestInterceptorTest : public ::testing::Test {
@@ -98,7 +82,7 @@ class UnparsableRequestInterceptorTest : public ::testing::Test {
 
   // Protobuf's reasons reach the interceptor through the route the server installs.
   ProtobufLogRoute protobuf_log_{std::make_shared<testing::CapturedLines>()};
-  std::shared_ptr<RecordingObserver> observer_ = std::make_shared<RecordingObserver>();
+  std::shared_ptr<testing::RecordedCalls> observer_ = std::make_shared<testing::RecordedCalls>();
   CallObservers observers_;
   EchoModels models_;
   std::unique_ptr<grpc::Server> server_;
