@@ -22,10 +22,7 @@
 #include <iostream>
 #include <utility>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
 namespace claude {
@@ -38,6 +35,8 @@ constexpr int kMaxEvents = 8;
 constexpr size_t kMaxInFlight = 100'000;
 // A reply larger than this (ours are a few integers) is not Redis's: the connection is dropped.
 constexpr size_t kMaxReplyBytes = 1 << 20;
+// How often the Redis thread looks at the oldest command's age and at the deferred ones.
+constexpr absl::Duration kTick = absl::Milliseconds(10);
 // Reads per readable event, so one flooding connection cannot hold the loop forever.
 constexpr int kMaxReadsPerEvent = 64;
 
@@ -45,17 +44,6 @@ bool IsIpAddress(const std::string& host) {
   in6_addr any;
   return inet_pton(AF_INET, host.c_str(), &any) == 1 ||
          inet_pton(AF_INET6, host.c_str(), &any) == 1;
-}
-
-// OpenSSL's error queue, as one line (and emptied, so it does not leak into the next call).
-std::string TlsErrors() {
-  std::string text;
-  while (const unsigned long e = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(e, buffer, sizeof(buffer));
-    absl::StrAppend(&text, text.empty() ? "" : "; ", buffer);
-  }
-  return text.empty() ? "no details" : text;
 }
 
 RedisValue Convert(const redisReply& reply) {
@@ -81,68 +69,25 @@ RedisValue Convert(const redisReply& reply) {
   return value;
 }
 
+// Appends `args` to `out` in Redis's protocol.
+void Format(const std::vector<std::string>& args, std::string* out) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  argv.reserve(args.size());
+  lengths.reserve(args.size());
+  for (const std::string& arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  char* formatted = nullptr;
+  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(),
+                                            lengths.data());
+  if (length < 0) std::abort();  // out of memory
+  out->append(formatted, static_cast<size_t>(length));
+  free(formatted);
+}
+
 }  // namespace
-
-absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
-  RedisEndpoint endpoint;
-  absl::string_view rest = url;
-  if (absl::ConsumePrefix(&rest, "rediss://")) {
-    endpoint.tls = true;
-  } else if (!absl::ConsumePrefix(&rest, "redis://")) {
-    return absl::InvalidArgumentError("must start with redis:// or rediss:// (TLS)");
-  }
-  if (const size_t at = rest.rfind('@'); at != absl::string_view::npos) {
-    absl::string_view userinfo = rest.substr(0, at);
-    rest = rest.substr(at + 1);
-    // user:password or :password; a user name alone (no colon) is a password in old URLs.
-    const size_t colon = userinfo.find(':');
-    endpoint.password = std::string(colon == absl::string_view::npos ? userinfo : userinfo.substr(colon + 1));
-  }
-  absl::string_view hostport = rest;
-  if (const size_t slash = rest.find('/'); slash != absl::string_view::npos) {
-    hostport = rest.substr(0, slash);
-    absl::string_view db = rest.substr(slash + 1);
-    if (!db.empty() && (!absl::SimpleAtoi(db, &endpoint.db) || endpoint.db < 0 || endpoint.db > 1 << 16)) {
-      return absl::InvalidArgumentError("the database (after the host) must be a number");
-    }
-  }
-  if (const size_t colon = hostport.rfind(':'); colon != absl::string_view::npos) {
-    if (!absl::SimpleAtoi(hostport.substr(colon + 1), &endpoint.port) || endpoint.port < 1 ||
-        endpoint.port > 65535) {
-      return absl::InvalidArgumentError("the port must be 1-65535");
-    }
-    hostport = hostport.substr(0, colon);
-  }
-  if (hostport.empty() || hostport.size() > 253) return absl::InvalidArgumentError("needs a host");
-  for (char c : hostport) {
-    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')) {
-      return absl::InvalidArgumentError("the host has characters a host name cannot have");
-    }
-  }
-  endpoint.host = std::string(hostport);
-  return endpoint;
-}
-
-absl::StatusOr<std::shared_ptr<ssl_ctx_st>> MakeRedisTlsContext(const std::string& ca_file) {
-  std::shared_ptr<SSL_CTX> context(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
-  if (context == nullptr)
-    return absl::InternalError(absl::StrCat("cannot create a TLS context: ", TlsErrors()));
-  SSL_CTX_set_min_proto_version(context.get(), TLS1_2_VERSION);
-  SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER, nullptr);
-  // Writes resume with the same bytes at a new address (our output buffer may move) and may be
-  // partial, like send().
-  SSL_CTX_set_mode(context.get(),
-                   SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  const int loaded = ca_file.empty()
-                         ? SSL_CTX_set_default_verify_paths(context.get())
-                         : SSL_CTX_load_verify_locations(context.get(), ca_file.c_str(), nullptr);
-  if (loaded != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot load the CA certificates",
-                     ca_file.empty() ? "" : absl::StrCat(" of ", ca_file), ": ", TlsErrors()));
-  }
-  return context;
-}
 
 RedisClient::RedisClient(RedisClientOptions options, std::shared_ptr<RedisObserver> observer)
     : options_(std::move(options)), observer_(std::move(observer)), backoff_(options_.min_backoff) {
@@ -166,6 +111,8 @@ RedisClient::~RedisClient() {
   }
   Wake();
   thread_.join();
+  // The thread's last Drop unwatched the connection; a handler may still be running.
+  if (options_.reply_watcher != nullptr) options_.reply_watcher->Sync();
   close(wake_fd_);
   close(epoll_fd_);
 }
@@ -194,13 +141,13 @@ void RedisClient::Submit(std::vector<std::string> args, Callback done, bool now)
     }
     if (phase_ == Phase::kIdle) {
       refused = absl::UnavailableError("no connection to Redis");
-    } else if (in_flight_.size() >= kMaxInFlight) {
+    } else if (in_flight_.size() + deferred_.size() >= kMaxInFlight) {
       refused = absl::UnavailableError("too many Redis commands waiting for a reply");
+    } else if (!now) {
+      Defer(args, std::move(done));
     } else {
       Append(args, std::move(done));
-      if (!now) {
-        // Left in the output: the next command's write or the loop's tick takes it.
-      } else if (phase_ == Phase::kReady && !options_.endpoint.tls) {
+      if (phase_ == Phase::kReady && !options_.endpoint.tls) {
         // Sent from this thread: a non-blocking send under the mutex, which saves waking the
         // loop. What the socket does not take, or an error, is left to the loop (EPOLLOUT).
         Flush(nullptr);
@@ -225,21 +172,26 @@ void RedisClient::Wake() {
 }
 
 void RedisClient::Append(const std::vector<std::string>& args, Callback done) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
-  for (const std::string& arg : args) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
-  }
-  char* formatted = nullptr;
-  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(),
-                                            lengths.data());
-  if (length < 0) std::abort();  // out of memory
-  output_.append(formatted, static_cast<size_t>(length));
-  free(formatted);
+  Format(args, &output_);
   in_flight_.push_back(Pending{std::move(done), absl::Now()});
+}
+
+void RedisClient::Defer(const std::vector<std::string>& args, Callback done) {
+  Format(args, &deferred_output_);
+  deferred_.push_back(Pending{std::move(done), absl::Now()});
+}
+
+void RedisClient::TakeDeferred(bool reply_read) {
+  if (deferred_.empty()) return;
+  const absl::Time now = absl::Now();
+  if (!reply_read && now - deferred_.front().sent < options_.soon_delay) return;
+  output_ += deferred_output_;
+  deferred_output_.clear();
+  for (Pending& pending : deferred_) {
+    pending.sent = now;  // their round trip, and timeout, count from here
+    in_flight_.push_back(std::move(pending));
+  }
+  deferred_.clear();
 }
 
 void RedisClient::Connect() {
@@ -328,10 +280,18 @@ void RedisClient::Drop(const char* what, Completions* out) {
     SSL_free(tls_);
     tls_ = nullptr;
   }
+  if (watch_ != 0) {
+    options_.reply_watcher->Unwatch(watch_);
+    watch_ = 0;
+    // The watcher's duplicate keeps the socket open until the Unwatch takes effect: end the
+    // connection now.
+    shutdown(fd_, SHUT_RDWR);
+  }
   if (fd_ >= 0) {
     close(fd_);  // also leaves the epoll set
     fd_ = -1;
   }
+  in_epoll_ = false;
   if (reader_ != nullptr) {
     redisReaderFree(reader_);
     reader_ = nullptr;
@@ -346,6 +306,12 @@ void RedisClient::Drop(const char* what, Completions* out) {
                                       "the Redis connection was lost or timed out (", what, ")"))});
   }
   in_flight_.clear();
+  for (Pending& pending : deferred_) {
+    out->push_back({std::move(pending.done), absl::UnavailableError(absl::StrCat(
+                                                 "the Redis connection was lost (", what, ")"))});
+  }
+  deferred_.clear();
+  deferred_output_.clear();
   connected_.store(false, std::memory_order_relaxed);
   connect_deadline_ = absl::InfiniteFuture();
   next_attempt_ = absl::Now() + backoff_;
@@ -376,6 +342,32 @@ void RedisClient::BecomeReady() {
   connected_.store(true, std::memory_order_relaxed);
   connect_deadline_ = absl::InfiniteFuture();
   backoff_ = options_.min_backoff;
+  if (options_.reply_watcher != nullptr && tls_ == nullptr) {
+    const uint64_t generation = generation_;
+    watch_ =
+        options_.reply_watcher->Watch(fd_, [this, generation] { OnWatchedReadable(generation); });
+  }
+}
+
+void RedisClient::OnWatchedReadable(uint64_t generation) {
+  Completions completions;
+  bool dropped = false;
+  {
+    MutexLock lock(mu_);
+    // A connection since dropped, whose Unwatch the watcher has not applied yet.
+    if (generation != generation_ || watch_ == 0) return;
+    const size_t waiting = in_flight_.size();
+    ReadReplies(&completions);
+    if (phase_ == Phase::kReady) {
+      TakeDeferred(/*reply_read=*/in_flight_.size() < waiting);
+      Flush(&completions);
+    }
+    dropped = phase_ == Phase::kIdle;
+    UpdateInterest();
+  }
+  Complete(completions);
+  // The Redis thread reconnects (after the backoff): it may be asleep until its next tick.
+  if (dropped) Wake();
 }
 
 void RedisClient::Handshake(Completions* out) {
@@ -391,7 +383,7 @@ void RedisClient::Handshake(Completions* out) {
            SSL_set1_host(tls_, host.c_str()) == 1;
     }
     if (!ok) {
-      LogEvent(Severity::kError, absl::StrCat("cannot set up TLS to Redis: ", TlsErrors()),
+      LogEvent(Severity::kError, absl::StrCat("cannot set up TLS to Redis: ", OpenSslErrors()),
                {{"event", "redis_tls_failed"}});
       Drop("tls", out);
       return;
@@ -412,7 +404,8 @@ void RedisClient::Handshake(Completions* out) {
     return;
   }
   const long verify = SSL_get_verify_result(tls_);
-  std::string reason = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : TlsErrors();
+  std::string reason =
+      verify != X509_V_OK ? X509_verify_cert_error_string(verify) : OpenSslErrors();
   // Retried with backoff: logged when the reason changes, not at every attempt (the metric
   // counts each).
   if (reason != last_tls_failure_) {
@@ -442,8 +435,11 @@ void RedisClient::HandleEvents(uint32_t events, Completions* out) {
     Handshake(out);
     if (phase_ != Phase::kReady) return;
   }
+  const size_t waiting = in_flight_.size();
   if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ReadReplies(out);
-  if (phase_ == Phase::kReady) Flush(out);
+  if (phase_ != Phase::kReady) return;
+  TakeDeferred(/*reply_read=*/in_flight_.size() < waiting);
+  Flush(out);
 }
 
 void RedisClient::ReadReplies(Completions* out) {
@@ -535,14 +531,22 @@ void RedisClient::Flush(Completions* out) {
 
 void RedisClient::UpdateInterest() {
   if (fd_ < 0) return;
-  uint32_t wanted = phase_ == Phase::kConnecting ? EPOLLOUT : EPOLLIN;
+  // Replies the watcher reads are not this thread's to wait for (it still hears of an error
+  // or a hang-up, which epoll always reports).
+  uint32_t wanted = 0;
+  if (phase_ == Phase::kConnecting) {
+    wanted = EPOLLOUT;
+  } else if (watch_ == 0) {
+    wanted = EPOLLIN;
+  }
   if (!output_.empty() && phase_ == Phase::kReady) wanted |= EPOLLOUT;
   if (tls_wants_write_) wanted |= EPOLLOUT;
-  if (wanted == interest_) return;
+  if (in_epoll_ && wanted == interest_) return;
   epoll_event event{};
   event.events = wanted;
   event.data.u64 = generation_;
-  epoll_ctl(epoll_fd_, interest_ == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd_, &event);
+  epoll_ctl(epoll_fd_, in_epoll_ ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd_, &event);
+  in_epoll_ = true;
   interest_ = wanted;
 }
 
@@ -553,7 +557,7 @@ int RedisClient::WaitMillis(absl::Time now) const {
   if (!in_flight_.empty()) due = std::min(due, in_flight_.front().sent + options_.command_timeout);
   // Other threads do not wake the loop for every command: it looks at the oldest one's age,
   // and writes what CommandSoon left, at this pace.
-  if (phase_ == Phase::kReady) due = std::min(due, now + kSoonTick);
+  if (phase_ == Phase::kReady) due = std::min(due, now + kTick);
   if (due == absl::InfiniteFuture()) return -1;
   const absl::Duration wait = due - now;
   if (wait <= absl::ZeroDuration()) return 0;

@@ -9,6 +9,12 @@
 // left for the loop), which saves waking the Redis thread on every admission; over TLS only the
 // loop thread touches the TLS session, so the caller wakes it (eventfd).
 //
+// Receiving: given a `reply_watcher` (the server passes its upstream event loop), a plain TCP
+// connection's replies are read on the watcher's thread and their callbacks run there, so the
+// admission a reply decides goes on, to the event loop, without a wake-up of the Redis thread
+// in between. The Redis thread still connects, times commands out, writes what the caller's
+// send left, and does everything over TLS.
+//
 // Failures: while there is no connection, a command fails at once (UNAVAILABLE). A lost
 // connection fails every command in flight; a command without a reply after `command_timeout`
 // drops the connection the same way (a stopped or overloaded Redis). The connection is retried
@@ -34,22 +40,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/sync/mutex.h"
+#include "service/quota/redis_endpoint.h"
+#include "service/upstream/fd_watcher.h"
 
 struct redisReader;
-struct ssl_ctx_st;
 struct ssl_st;
 
 namespace claude {
-
-// Where Redis is: redis://[[user]:password@]host[:port][/db], or rediss://... for TLS.
-struct RedisEndpoint {
-  std::string host;
-  int port = 6379;
-  int db = 0;
-  std::string password;  // from the URL; --redis_password_file overrides it
-  bool tls = false;      // rediss://
-};
-absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url);
 
 // One reply, converted from hiredis's: integers, (bulk or status) strings, arrays, nil.
 struct RedisValue {
@@ -60,11 +57,6 @@ struct RedisValue {
   std::vector<RedisValue> elements;
 };
 
-// The TLS settings of a rediss:// endpoint: the server's certificate must chain to the PEM
-// certificates in `ca_file` (empty: the system's CA bundle). Fails when the file cannot be read
-// or holds no certificate.
-absl::StatusOr<std::shared_ptr<ssl_ctx_st>> MakeRedisTlsContext(const std::string& ca_file);
-
 struct RedisClientOptions {
   RedisEndpoint endpoint;
   // Required when `endpoint.tls`; without one the system's CA bundle is used.
@@ -73,6 +65,12 @@ struct RedisClientOptions {
   absl::Duration connect_timeout = absl::Seconds(2);
   absl::Duration min_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
+  // Reads the replies of a plain TCP connection on its thread (see above); must outlive the
+  // client. Null: the Redis thread reads them.
+  FdWatcher* reply_watcher = nullptr;
+  // How long a CommandSoon waits for a reply to ride after, at most (checked at the loop's
+  // 10 ms tick).
+  absl::Duration soon_delay = absl::Milliseconds(10);
 };
 
 // Round trips and failures, for metrics; called on the Redis thread, must be quick.
@@ -89,9 +87,9 @@ class RedisObserver {
 class RedisClient {
  public:
   // Runs exactly once per command: the reply, an error reply as INTERNAL with Redis's
-  // message, or UNAVAILABLE (no connection, lost, timed out). On the Redis thread, except
-  // when the command is refused at once (no connection, too many waiting, stopping): then on
-  // the calling thread, before Command returns.
+  // message, or UNAVAILABLE (no connection, lost, timed out). On the Redis thread or the
+  // reply watcher's, except when the command is refused at once (no connection, too many
+  // waiting, stopping): then on the calling thread, before Command returns.
   using Callback = std::function<void(absl::StatusOr<RedisValue>)>;
 
   // Starts the thread, which connects at once (and keeps retrying).
@@ -103,12 +101,11 @@ class RedisClient {
 
   // Thread-safe; never blocks on the network.
   void Command(std::vector<std::string> args, Callback done);
-  // Like Command, but not written by itself: it goes out with the next command (one write, so
-  // Redis and this client's thread wake once for both) or at the loop's next tick, within
-  // `kSoonTick`. For writes nobody waits for (a finished call's charge); order with the other
-  // commands is kept.
+  // Like Command, but not written by itself: it goes out right after the next reply is read
+  // (so a command someone waits for is never held behind it in Redis, and Redis wakes once for
+  // both) or once it has waited `soon_delay`. For writes nobody waits for (a finished call's
+  // charge). Commands sent after it may run before it; those sent after its write, after it.
   void CommandSoon(std::vector<std::string> args, Callback done);
-  static constexpr absl::Duration kSoonTick = absl::Milliseconds(10);
   // `args` is sent first on every connection, after AUTH and SELECT and before any command, and
   // at once on the current one (e.g. SCRIPT LOAD, so EVALSHA finds its script). An error reply
   // is logged.
@@ -140,11 +137,20 @@ class RedisClient {
   void Wake();
   // Resolves and starts a non-blocking connect (no mutex held: the lookup may take a while).
   void Connect();
+  // Queues a command to be written next (Flush), or (Defer) after the next reply
+  // (TakeDeferred).
   void Append(const std::vector<std::string>& args, Callback done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Defer(const std::vector<std::string>& args, Callback done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the deferred commands behind those queued to be written: when `reply_read`, or
+  // when the oldest has waited soon_delay.
+  void TakeDeferred(bool reply_read) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The callback of the connection's setup commands: logs an error reply.
   Callback SetupCheck();
   void HandleEvents(uint32_t events, Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The reply watcher's handler for connection `generation` (stale ones are ignored).
+  void OnWatchedReadable(uint64_t generation);
   void Handshake(Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void BecomeReady() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadReplies(Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -172,6 +178,9 @@ class RedisClient {
   // Tells a stale event (of a connection since closed, its fd number reused) from a live one.
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   uint32_t interest_ ABSL_GUARDED_BY(mu_) = 0;
+  bool in_epoll_ ABSL_GUARDED_BY(mu_) = false;  // fd_ is in this client's epoll set
+  // The reply watcher's watch of fd_ (0: the Redis thread reads the replies).
+  FdWatcher::WatchId watch_ ABSL_GUARDED_BY(mu_) = 0;
   // The TLS session must write (a handshake step, or a read that needs to send) before it can
   // go on.
   bool tls_wants_write_ ABSL_GUARDED_BY(mu_) = false;
@@ -183,6 +192,9 @@ class RedisClient {
   std::string output_ ABSL_GUARDED_BY(mu_);
   // Commands sent and not answered, oldest first (replies come in order).
   std::deque<Pending> in_flight_ ABSL_GUARDED_BY(mu_);
+  // CommandSoon's, formatted, not yet behind output_ (`sent`: when deferred).
+  std::string deferred_output_ ABSL_GUARDED_BY(mu_);
+  std::deque<Pending> deferred_ ABSL_GUARDED_BY(mu_);
   absl::Time connect_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_);

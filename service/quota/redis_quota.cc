@@ -205,9 +205,11 @@ void RedisQuota::Charge(const std::string& caller, int64_t tokens, int64_t usd_m
   args.push_back(ExpiresAt(options_.windows.MinuteAt(now).end));
   args.push_back(ExpiresAt(options_.windows.DayAt(now).end));
   args.push_back(ExpiresAt(options_.windows.MonthAt(now).end));
-  // Nobody waits for a charge: it rides with the next admission's write (or goes within
-  // RedisClient::kSoonTick), which saves Redis a wake per call. Admissions after it still
-  // see it: one connection, in order.
+  // Nobody waits for a charge: it is written right after the next reply (CommandSoon), so
+  // Redis wakes once for both and no admission waits while Redis runs it. The admission
+  // answered just before it does not see these tokens; every one written after it does (one
+  // connection, in order). Token limits are approximate anyway: calls already admitted are
+  // charged only when they end.
   Eval(kChargeScript, charge_sha_, std::move(args), /*soon=*/true,
        [](absl::StatusOr<RedisValue> reply) {
          // Counted by the client's error metric; the replica's own count (always kept) stands in.

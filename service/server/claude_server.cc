@@ -322,7 +322,9 @@ void ClaudeServer::ConnectQuota() {
   if (!redis_options_) return;
   const absl::Duration first_connect = redis_options_->connect_timeout;
   // Its thread starts after every field the calls read is set: the admissions it answers start
-  // calls on that thread.
+  // calls on that thread, or on the event loop's, which reads its replies (where the calls
+  // they admit go next).
+  redis_options_->reply_watcher = loop_.get();
   redis_ = std::make_unique<RedisClient>(*std::move(redis_options_), quota_metrics_);
   redis_options_.reset();
   // The first calls find the connection up, rather than failing open (or closed) because the
@@ -439,10 +441,10 @@ ClaudeServer::~ClaudeServer() {
   if (otlp_ != nullptr) otlp_->Shutdown();
   health_server_.reset();
   server_.reset();
-  loop_.reset();
-  // The Redis thread may still answer an admission that was refused (ended) meanwhile; the
-  // client stops before the store and the gate it calls into go.
+  // The Redis client may still answer an admission that was refused (ended) meanwhile: it stops
+  // before the store and the gate it calls into go, and before the loop that reads its replies.
   redis_.reset();
+  loop_.reset();
 }
 
 void ClaudeServer::BeginDrain(absl::Duration grace) {

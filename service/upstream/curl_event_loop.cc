@@ -1,6 +1,7 @@
 #include "service/upstream/curl_event_loop.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -131,6 +133,7 @@ CurlEventLoop::CurlEventLoop(CurlEventLoopOptions options) : options_(std::move(
     std::perror("claude-grpc: cannot set up the upstream event loop");
     std::abort();
   }
+  watched_ = std::make_unique<WatchedFds>(epoll_fd_);
   multi_.reset(curl_multi_init());
   if (multi_ == nullptr) {
     std::fputs("claude-grpc: curl_multi_init failed\n", stderr);
@@ -166,6 +169,7 @@ CurlEventLoop::~CurlEventLoop() {
   sweeper_.reset();
   idle_handles_.clear();  // before the multi handle, whose connection cache they may share
   multi_.reset();
+  watched_.reset();
   close(wake_fd_);
   close(epoll_fd_);
 }
@@ -188,6 +192,25 @@ CurlEventLoop::TransferId CurlEventLoop::Start(HttpRequest request,
 void CurlEventLoop::Cancel(TransferId id) { Post(Command{Command::kCancel, id, nullptr}); }
 
 void CurlEventLoop::Resume(TransferId id) { Post(Command{Command::kResume, id, nullptr}); }
+
+FdWatcher::WatchId CurlEventLoop::Watch(int fd, std::function<void()> on_readable) {
+  const int duplicate = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (duplicate < 0) return 0;
+  const WatchId id = next_watch_id_.fetch_add(1, std::memory_order_relaxed);
+  Post(Command{Command::kWatch, id, nullptr, duplicate, std::move(on_readable)});
+  return id;
+}
+
+void CurlEventLoop::Unwatch(WatchId id) { Post(Command{Command::kUnwatch, id, nullptr}); }
+
+void CurlEventLoop::Sync() {
+  std::promise<void> done;
+  std::future<void> applied = done.get_future();
+  // Commands run in order, between waits: when this one runs, every earlier one has, and no
+  // handler is running.
+  Post(Command{Command::kRun, 0, nullptr, -1, [&done] { done.set_value(); }});
+  applied.wait();
+}
 
 void CurlEventLoop::Post(Command command) {
   {
@@ -247,6 +270,7 @@ void CurlEventLoop::Run() {
         (void)!read(wake_fd_, &count, sizeof count);
         continue;
       }
+      if (watched_->Dispatch(fd)) continue;
       const uint32_t e = events[i].events;
       Drive(fd, ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
                     ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0));
@@ -431,6 +455,9 @@ void CurlEventLoop::Execute(Command command) {
       curl_easy_pause(t->easy.get(), CURLPAUSE_CONT);
       return;
     }
+    case Command::kWatch: watched_->Add(command.id, command.fd, std::move(command.fn)); return;
+    case Command::kUnwatch: watched_->Remove(command.id); return;
+    case Command::kRun: command.fn(); return;
   }
 }
 

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,8 +24,10 @@
 #include "common/curl/curl_handles.h"
 #include "common/sync/mutex.h"
 #include "service/upstream/connection_slots.h"
+#include "service/upstream/fd_watcher.h"
 #include "service/upstream/http_types.h"
 #include "service/upstream/transport.h"
+#include "service/upstream/watched_fds.h"
 
 namespace claude {
 
@@ -50,7 +53,7 @@ struct CurlEventLoopOptions {
   std::string ca_file;
 };
 
-class CurlEventLoop final : public Transport {
+class CurlEventLoop final : public Transport, public FdWatcher {
  public:
   explicit CurlEventLoop(CurlEventLoopOptions options);
   // Stops the loop: every transfer still running ends with OnDone(CANCELLED).
@@ -65,6 +68,12 @@ class CurlEventLoop final : public Transport {
   void Cancel(TransferId id) override;
   void Resume(TransferId id) override;
 
+  // FdWatcher: handlers run between curl's events, on the loop thread. The loop must outlive
+  // its watches (Sync after the last Unwatch, before the loop goes).
+  WatchId Watch(int fd, std::function<void()> on_readable) override;
+  void Unwatch(WatchId id) override;
+  void Sync() override;
+
   // Transfers started and not yet done (waiting for their delay included).
   int64_t live_transfers() const { return live_.load(std::memory_order_relaxed); }
   // Transfers paused because their reader is slow.
@@ -73,9 +82,11 @@ class CurlEventLoop final : public Transport {
  private:
   struct Transfer;
   struct Command {
-    enum Kind { kStart, kCancel, kResume } kind;
-    TransferId id;
+    enum Kind { kStart, kCancel, kResume, kWatch, kUnwatch, kRun } kind;
+    uint64_t id;                         // a TransferId, or a WatchId (kWatch, kUnwatch)
     std::unique_ptr<Transfer> transfer;  // kStart
+    int fd = -1;                         // kWatch: the duplicate to watch
+    std::function<void()> fn;            // kWatch: the handler; kRun: run on the loop thread
   };
 
   void Run();
@@ -131,6 +142,7 @@ class CurlEventLoop final : public Transport {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: written by Post when the loop is (about to be) asleep
   std::atomic<TransferId> next_id_{1};
+  std::atomic<WatchId> next_watch_id_{1};
   std::atomic<int64_t> live_{0};
   std::atomic<int64_t> paused_{0};
 
@@ -145,6 +157,7 @@ class CurlEventLoop final : public Transport {
 
   // Loop thread only.
   absl::flat_hash_map<TransferId, std::unique_ptr<Transfer>> transfers_;
+  std::unique_ptr<WatchedFds> watched_;  // FdWatcher's
   // Easy handles of transfers that completed, reset and kept for the next ones: a new handle
   // costs an allocation of its receive buffer and several kilobytes of state to initialize.
   std::vector<CurlEasy> idle_handles_;

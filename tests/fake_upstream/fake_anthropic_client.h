@@ -1,6 +1,6 @@
 // A small libcurl client for fake-anthropic's tests (blocking easy transfers, and the multi
 // interface for many at once), with what those tests read replies with: the API's SSE folded
-// into a Message, this process's resident memory, and a fixture that starts a fake per test.
+// into a Message, and a fixture that starts a fake per test.
 #ifndef TESTS_FAKE_UPSTREAM_FAKE_ANTHROPIC_CLIENT_H_
 #define TESTS_FAKE_UPSTREAM_FAKE_ANTHROPIC_CLIENT_H_
 
@@ -15,7 +15,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,9 +27,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -58,12 +55,6 @@ using ::testing::AnyOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pointee;
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-inline constexpr bool kSanitized = true;  // RSS is dominated by the sanitizer's own bookkeeping
-#else
-inline constexpr bool kSanitized = false;
-#endif
 
 inline const bool kCurlReady = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
 
@@ -247,21 +238,6 @@ inline Folded FoldSse(absl::string_view body) {
     folded.message = std::move(accumulator).Finish();
   }
   return folded;
-}
-
-// VmRSS of this process (the fake runs in it), in bytes.
-inline int64_t ResidentBytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (absl::StartsWith(line, "VmRSS:")) {
-      int64_t kb = 0;
-      std::vector<absl::string_view> parts =
-          absl::StrSplit(line.substr(6), ' ', absl::SkipWhitespace());
-      if (!parts.empty() && absl::SimpleAtoi(parts[0], &kb)) return kb * 1024;
-    }
-  }
-  return -1;
 }
 
 // A conversation of 9 words whose last user turn says "hello there world" in two text blocks.

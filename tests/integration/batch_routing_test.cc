@@ -2,7 +2,6 @@
 // that serves batches (the file's `batches:`, else its first messages upstream), never by model
 // and never to another dialect; without a messages upstream they are UNIMPLEMENTED. A real
 // server, the harness's fake as a Bedrock upstream and two more fakes speaking the Messages API.
-#include <fstream>
 #include <memory>
 #include <string>
 
@@ -10,11 +9,11 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "claude/v1/message_batches.grpc.pb.h"
 #include "tests/fake_upstream/fake_anthropic.h"
 #include "tests/fake_upstream/fake_batches.h"
+#include "tests/testing/scratch_file.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -32,8 +31,6 @@ class BatchRoutingTest : public ::testing::Test {
       ASSERT_TRUE(started.ok());
       *fake = *std::move(started);
     }
-    path_ = absl::StrCat(::testing::TempDir(), "/batch_routing_test_",
-                         ::testing::UnitTest::GetInstance()->current_test_info()->name(), ".yaml");
     HarnessOptions options;
     options.max_retries = 0;
     options.configure = [this, with_messages, extra](ServerConfig& config) {
@@ -53,8 +50,7 @@ class BatchRoutingTest : public ::testing::Test {
       }
       // Every model goes to Bedrock: batches must not follow the model routes.
       absl::StrAppend(&text, "routes:\n  - model: \"*\"\n    upstreams: [bedrock]\n", extra, "\n");
-      std::ofstream(path_, std::ios::trunc) << text;
-      config.upstreams_file = path_;
+      config.upstreams_file = WriteScratchFile("upstreams.yaml", text);
     };
     harness_ = std::make_unique<ServerHarness>(options);
     stub_ = v1::MessageBatches::NewStub(harness_->channel());
@@ -122,7 +118,6 @@ class BatchRoutingTest : public ::testing::Test {
   }
 
   std::unique_ptr<FakeAnthropic> first_, second_;
-  std::string path_;
   std::unique_ptr<ServerHarness> harness_;
   std::unique_ptr<v1::MessageBatches::Stub> stub_;
 };
@@ -160,12 +155,12 @@ TEST_F(BatchRoutingTest, WithoutAMessagesUpstreamEveryBatchRpcIsUnimplemented) {
 
 // A file whose `batches` names a Bedrock upstream does not load: the server refuses to start.
 TEST(BatchRoutingFileTest, BatchesOnANonMessagesUpstreamStopsTheServer) {
-  const std::string path = absl::StrCat(::testing::TempDir(), "/batch_routing_bad.yaml");
-  std::ofstream(path, std::ios::trunc)
-      << "upstreams:\n  - name: bedrock\n    dialect: bedrock\n"
-         "    region: us-east-1\n    base_url: http://127.0.0.1:1\n"
-         "    auth: {type: none}\nroutes:\n  - model: \"*\"\n"
-         "    upstreams: [bedrock]\nbatches: bedrock\n";
+  const std::string path =
+      WriteScratchFile("upstreams.yaml",
+                       "upstreams:\n  - name: bedrock\n    dialect: bedrock\n"
+                       "    region: us-east-1\n    base_url: http://127.0.0.1:1\n"
+                       "    auth: {type: none}\nroutes:\n  - model: \"*\"\n"
+                       "    upstreams: [bedrock]\nbatches: bedrock\n");
   ServerConfig config;
   config.listen = "127.0.0.1:0";
   config.upstream.base_url = "http://127.0.0.1:1";

@@ -18,6 +18,7 @@
 #include "service/errors/error_table.h"
 #include "tests/testing/captured_lines.h"
 #include "tests/testing/prometheus_text.h"
+#include "tests/testing/scratch_file.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/wait_until.h"
 
@@ -42,11 +43,10 @@ class FailoverTest : public ::testing::Test {
     auto secondary = FakeAnthropic::Start();
     ASSERT_TRUE(secondary.ok());
     secondary_ = *std::move(secondary);
-    path_ = absl::StrCat(::testing::TempDir(), "/failover_test_", ::testing::UnitTest::GetInstance()->current_test_info()->name(), ".yaml");
     HarnessOptions options;
     options.max_retries = max_retries;
     options.configure = [this, routes, metrics, secondary_auth](ServerConfig& config) {
-      std::ofstream(path_, std::ios::trunc) << absl::StrReplaceAll(
+      const std::string file = absl::StrReplaceAll(
           R"(upstreams:
   - name: primary
     dialect: bedrock
@@ -62,7 +62,11 @@ class FailoverTest : public ::testing::Test {
 routes:
 ROUTES
 )",
-          {{"PRIMARY", config.upstream.base_url}, {"SECONDARY", secondary_->base_url()}, {"ROUTES", routes}, {"SECONDARY_AUTH", secondary_auth}});
+          {{"PRIMARY", config.upstream.base_url},
+           {"SECONDARY", secondary_->base_url()},
+           {"ROUTES", routes},
+           {"SECONDARY_AUTH", secondary_auth}});
+      path_ = WriteScratchFile("upstreams.yaml", file);
       config.upstreams_file = path_;
       config.log_rpcs = true;
       // Off unless asked: the metrics endpoint takes seconds to stop.
@@ -77,12 +81,10 @@ ROUTES
   // Secondary alone, for every model, with a pool of two keys (files holding `a` and `b`) sent
   // as `scheme` (x-api-key or bearer).
   void StartWithKeys(const std::string& scheme, const std::string& a, const std::string& b) {
-    const std::string dir = ::testing::TempDir();
-    std::ofstream(dir + "/failover_" + a) << a << "\n";
-    std::ofstream(dir + "/failover_" + b) << b << "\n";
-    StartServer("  - model: \"*\"\n    upstreams: [secondary]", /*max_retries=*/2, /*metrics=*/false,
-                absl::StrCat("{type: ", scheme, ", key_files: [", dir, "/failover_", a, ", ", dir,
-                             "/failover_", b, "]}"));
+    StartServer("  - model: \"*\"\n    upstreams: [secondary]", /*max_retries=*/2,
+                /*metrics=*/false,
+                absl::StrCat("{type: ", scheme, ", key_files: [", WriteScratchFile(a, a + "\n"),
+                             ", ", WriteScratchFile(b, b + "\n"), "]}"));
   }
 
   grpc::Status Create(const std::string& model, claude::v1::Message* reply) {
@@ -307,8 +309,9 @@ TEST_F(FailoverTest, ARateLimitedKeyIsRetriedWithTheNextKeyAtOnce) {
 }
 
 TEST(UpstreamsFileAtStartTest, AFileThatDoesNotParseStopsTheServerNamingTheLine) {
-  const std::string path = absl::StrCat(::testing::TempDir(), "/failover_test_bad.yaml");
-  std::ofstream(path, std::ios::trunc) << "upstreams:\n  - name: a\n    dialect: messages\n    base_url: http://x\n    colour: blue\nroutes: []\n";
+  const std::string path = WriteScratchFile("upstreams.yaml",
+                                            "upstreams:\n  - name: a\n    dialect: messages\n    "
+                                            "base_url: http://x\n    colour: blue\nroutes: []\n");
   ServerConfig config;
   config.listen = "127.0.0.1:0";
   config.upstreams_file = path;

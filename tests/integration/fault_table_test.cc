@@ -6,11 +6,6 @@
 // (so retries are neither hidden nor missing), that the loop's live and paused transfers, the
 // server's live calls and the live-stream gauge all return to 0, and that the next call
 // succeeds.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +18,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "tests/fake_upstream/raw_fault_server.h"
+#include "tests/testing/closed_port.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/server_harness.h"
@@ -416,19 +412,6 @@ Outcome Call(ServerHarness& h, Rpc rpc, absl::Duration deadline) {
     out.status = h.messages().CreateMessage(&context, Hello(rpc == Rpc::kUnaryAccumulated ? 64000 : 256), &message);
   }
   return out;
-}
-
-// A loopback port with nothing listening.
-int ClosedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // Waits until `read` returns 0; its last value otherwise.

@@ -1,8 +1,6 @@
 // The server's life around its calls: an exclusive port, health and readiness (on the gRPC port
 // and the plaintext --health_listen one), reflection v1 and v1alpha, and the graceful drain.
-#include <unistd.h>
 
-#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -25,6 +23,7 @@
 #include "service/observability/server_log.h"
 #include "tests/integration/server_calls.h"
 #include "tests/testing/json_testing.h"
+#include "tests/testing/scratch_file.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/test_pki.h"
 #include "tests/testing/wait_until.h"
@@ -124,22 +123,21 @@ TEST(LifecycleTest, WithoutAnUpstreamHealthIsNotServing) {
 
 TEST(LifecycleTest, AKeyFileThatDisappearsOrEmptiesTurnsHealthNotServingUntilItIsBack) {
   CapturedServerLog log;
-  const std::string path = ::testing::TempDir() + "/lifecycle_key_" + std::to_string(getpid());
-  std::ofstream(path) << "sk-ant-from-file\n";
+  const ScratchFile key_file;
+  key_file.Write("sk-ant-from-file\n");
   HarnessOptions options;
-  options.api_key_source = std::make_shared<FileApiKeySource>(path);
+  options.api_key_source = std::make_shared<FileApiKeySource>(key_file.path());
   options.configure = [](ServerConfig& config) { config.readiness_check_interval = absl::Milliseconds(20); };
   ServerHarness h(options);
   Client client(Target(h));
   EXPECT_EQ(client.CheckHealth().value_or("error"), "SERVING");
-  ASSERT_EQ(unlink(path.c_str()), 0);
+  key_file.Remove();
   EXPECT_TRUE(WaitForHealth(client, "NOT_SERVING"));
-  EXPECT_THAT(log.Joined(), HasSubstr(path + " is missing or empty"));
-  std::ofstream(path) << "sk-ant-rotated\n";
+  EXPECT_THAT(log.Joined(), HasSubstr(key_file.path() + " is missing or empty"));
+  key_file.Write("sk-ant-rotated\n");
   EXPECT_TRUE(WaitForHealth(client, "SERVING"));
-  std::ofstream(path, std::ios::trunc) << "  \n";  // empty but for whitespace
+  key_file.Write("  \n");  // empty but for whitespace
   EXPECT_TRUE(WaitForHealth(client, "NOT_SERVING"));
-  unlink(path.c_str());
 }
 
 // Kubelet's gRPC probes cannot speak TLS: --health_listen serves health alone, in plaintext,

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,7 +18,9 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "tests/fake_upstream/raw_fault_server.h"
+#include "tests/integration/server_calls.h"
 #include "tests/testing/prometheus_text.h"
+#include "tests/testing/scratch_file.h"
 #include "tests/testing/server_harness.h"
 
 namespace claude::testing {
@@ -29,7 +30,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // The harness's own fake is "A"; `b_` is a second fake, "B". The file's text is given with
-// A_URL, B_URL and DIR (a folder for key files) in place of the real values.
+// A_URL and B_URL in place of the real values, and SCRATCH_name in place of the path of the
+// test's WriteScratchFile(name, ...) (a key file).
 class RoutingTest : public ::testing::Test {
  protected:
   void StartServer(const std::string& file, bool metrics = false,
@@ -37,17 +39,13 @@ class RoutingTest : public ::testing::Test {
     auto b = FakeAnthropic::Start();
     ASSERT_TRUE(b.ok());
     b_ = *std::move(b);
-    // Parameterized tests are named "Name/N": no folders in the file's name.
-    const std::string name = absl::StrReplaceAll(
-        ::testing::UnitTest::GetInstance()->current_test_info()->name(), {{"/", "_"}});
-    dir_ = ::testing::TempDir();
-    path_ = absl::StrCat(dir_, "/routing_test_", name, ".yaml");
     HarnessOptions options;
     options.max_retries = 2;
     options.configure = [this, file, metrics, more](ServerConfig& config) {
-      std::ofstream(path_, std::ios::trunc) << absl::StrReplaceAll(
-          file, {{"A_URL", config.upstream.base_url}, {"B_URL", b_->base_url()}, {"DIR", dir_}});
-      config.upstreams_file = path_;
+      config.upstreams_file = WriteScratchFile(
+          "upstreams.yaml", absl::StrReplaceAll(file, {{"A_URL", config.upstream.base_url},
+                                                       {"B_URL", b_->base_url()},
+                                                       {"SCRATCH", ScratchPath()}}));
       if (metrics) config.metrics_listen = "127.0.0.1:0";
       if (more) more(config);
     };
@@ -83,8 +81,6 @@ class RoutingTest : public ::testing::Test {
 
   std::unique_ptr<FakeAnthropic> b_;
   std::unique_ptr<ServerHarness> harness_;
-  std::string dir_;
-  std::string path_;
 };
 
 // A and B both speak the Messages API; every claude model goes to A, then B.
@@ -108,12 +104,12 @@ std::string MessageStartEvent() {
 // ---- Every dialect, and model maps on each.
 
 TEST_F(RoutingTest, AChatCompletionsUpstreamIsServedWithItsModelMapAndKeys) {
-  std::ofstream(::testing::TempDir() + "/routing_chat_key") << "sk-gateway-1\n";
+  WriteScratchFile("chat_key", "sk-gateway-1\n");
   StartServer(R"(upstreams:
   - name: gateway
     dialect: chat_completions
     base_url: B_URL
-    auth: {type: bearer, key_files: [DIR/routing_chat_key]}
+    auth: {type: bearer, key_files: [SCRATCH_chat_key]}
     models: {claude-sonnet-4-5: anthropic/claude-sonnet-4.5}
 routes:
   - {model: claude-sonnet-4-5, upstreams: [gateway]}
@@ -237,7 +233,7 @@ routes:
 // ---- Models from the routes.
 
 TEST_F(RoutingTest, ListModelsListsTheRoutesExactModelsAndPages) {
-  std::ofstream(::testing::TempDir() + "/routing_google_token") << "ya29.token\n";
+  WriteScratchFile("google_token", "ya29.token\n");
   StartServer(R"(upstreams:
   - {name: a, dialect: messages, base_url: A_URL}
   - name: vertex
@@ -245,7 +241,7 @@ TEST_F(RoutingTest, ListModelsListsTheRoutesExactModelsAndPages) {
     project: p
     region: us-east5
     base_url: B_URL
-    auth: {type: google_token, token_file: DIR/routing_google_token}
+    auth: {type: google_token, token_file: SCRATCH_google_token}
 routes:
   - {model: claude-sonnet-4-5, upstreams: [vertex, a]}
   - {model: "claude-*", upstreams: [a]}
@@ -303,13 +299,13 @@ routes:
 }
 
 TEST_F(RoutingTest, AKeyRefusedWith403IsParkedAndTheOthersServe) {
-  std::ofstream(::testing::TempDir() + "/routing_key_a") << "sk-ant-a\n";
-  std::ofstream(::testing::TempDir() + "/routing_key_b") << "sk-ant-b\n";
+  WriteScratchFile("key_a", "sk-ant-a\n");
+  WriteScratchFile("key_b", "sk-ant-b\n");
   StartServer(R"(upstreams:
   - name: a
     dialect: messages
     base_url: A_URL
-    auth: {type: x-api-key, key_files: [DIR/routing_key_a, DIR/routing_key_b]}
+    auth: {type: x-api-key, key_files: [SCRATCH_key_a, SCRATCH_key_b]}
 routes:
   - {model: "*", upstreams: [a]}
 )");
@@ -448,9 +444,7 @@ TEST_F(RoutingTest, AStreamNeverFailsOverAfterItsFirstEvent) {
 // would (overloaded_error: 529); after the first event it ends the stream, as any failure does.
 TEST_F(RoutingTest, AnErrorEventFailsOverOnlyBeforeTheFirstEvent) {
   StartServer(kAThenB);
-  const std::string overloaded =
-      "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
-      "\"message\":\"Overloaded\"}}\n\n";
+  const std::string overloaded = ErrorEvent("overloaded_error", "Overloaded");
   a().Enqueue(SseReply(overloaded));
   int events = 0;
   grpc::Status status = Stream(&events);
@@ -460,9 +454,7 @@ TEST_F(RoutingTest, AnErrorEventFailsOverOnlyBeforeTheFirstEvent) {
   EXPECT_EQ(b().request_count(), 1);
 
   // A caller's mistake reported as an error event is not failed over.
-  a().Enqueue(SseReply(
-      "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
-      "\"message\":\"bad\"}}\n\n"));
+  a().Enqueue(SseReply(ErrorEvent("invalid_request_error", "bad")));
   status = Stream(&events);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
   EXPECT_EQ(events, 0);

@@ -13,7 +13,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "client/claude_client.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/subprocess.h"
@@ -26,15 +25,10 @@ using ::testing::Not;
 
 constexpr char kServer[] = CLAUDE_GRPC_SERVER_BINARY;
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
-  return lines;
-}
-
-// Every line is one JSON object with severity and time; returns them parsed.
+// Every line (an empty one too) is one JSON object with severity and time; returns them parsed.
 std::vector<google::protobuf::Struct> JsonLines(const std::string& text) {
   std::vector<google::protobuf::Struct> parsed;
-  for (const std::string& line : Lines(text)) {
+  for (const std::string& line : OutputLines(text)) {
     google::protobuf::Struct object;
     EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &object).ok()) << "not JSON: " << line;
     EXPECT_TRUE(object.fields().contains("severity")) << line;

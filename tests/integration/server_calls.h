@@ -73,6 +73,12 @@ inline std::string TextDeltaEvent(const std::string& text) {
          text + "\"}}\n\n";
 }
 
+// An SSE error event, as the API sends one mid-stream after its 200.
+inline std::string ErrorEvent(const std::string& type, const std::string& message) {
+  return absl::StrCat("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"", type,
+                      "\",\"message\":\"", message, "\"}}\n\n");
+}
+
 inline constexpr char kStreamHead[] =
     "event: message_start\ndata: "
     "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_g\",\"type\":\"message\",\"role\":"

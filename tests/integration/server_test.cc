@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -25,7 +24,9 @@
 #include "service/errors/error_table.h"
 #include "service/sse/sse_parser.h"
 #include "tests/integration/server_calls.h"
+#include "tests/testing/error_fixtures.h"
 #include "tests/testing/json_testing.h"
+#include "tests/testing/scratch_file.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/wait_until.h"
 
@@ -33,6 +34,17 @@ namespace claude::testing {
 namespace {
 
 using ::testing::HasSubstr;
+
+// Above the harness's --unary_stream_threshold (16384), CreateMessage asks the upstream for a
+// stream and folds it into the one Message it returns.
+constexpr int64_t kMaxTokensThatStreamUpstream = 64000;
+
+// CreateMessage with kMaxTokensThatStreamUpstream; the reply lands in `*message`.
+grpc::Status CreateOverStream(ServerHarness& h, v1::Message* message) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  return h.messages().CreateMessage(&context, Hello(kMaxTokensThatStreamUpstream), message);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures through the whole path.
@@ -69,9 +81,8 @@ TEST_P(FixtureThroughServerTest, UnaryReturnsTheUpstreamMessage) {
 TEST_P(FixtureThroughServerTest, UnaryWithLargeMaxTokensStreamsUpstreamAndAccumulates) {
   ServerHarness h;
   h.upstream().Enqueue(SseReply(DocumentedTranscript(GetParam()), 5));
-  grpc::ClientContext context;
   v1::Message message;
-  grpc::Status status = h.messages().CreateMessage(&context, Hello(64000), &message);
+  grpc::Status status = CreateOverStream(h, &message);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(JsonEqual(ReadFixture(GetParam() + ".message.json"), MessageToJsonString(message)));
   EXPECT_THAT(h.upstream().requests().back().body, HasSubstr("\"stream\":true"));
@@ -96,9 +107,8 @@ TEST(ServerTest, ToolInputFragmentsAreRelayedExactlyEvenWhenTheyDoNotParse) {
 TEST(ServerTest, UnaryOverStreamReportsInvalidToolInputInsteadOfInventingIt) {
   ServerHarness h;
   h.upstream().Enqueue(SseReply(ReadFixture("tool_use.sse")));
-  grpc::ClientContext context;
   v1::Message message;
-  grpc::Status status = h.messages().CreateMessage(&context, Hello(64000), &message);
+  grpc::Status status = CreateOverStream(h, &message);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_THAT(status.error_message(), HasSubstr("tool input"));
 }
@@ -138,24 +148,15 @@ TEST(ServerTest, StreamThatEndsCleanlyWithoutMessageStopIsNotOk) {
   EXPECT_THAT(r.status.error_message(), HasSubstr("before message_stop"));
 }
 
-struct ErrorRow {
-  const char* fixture;
-  int http_status;
-  grpc::StatusCode code;
-  const char* reason;
-  const char* text;
-};
-
-class ErrorTableThroughServerTest : public ::testing::TestWithParam<ErrorRow> {};
-
-TEST_P(ErrorTableThroughServerTest, UpstreamErrorsMapToTheirCodesWithDetails) {
-  const ErrorRow& row = GetParam();
+// `body` with `http_status`, to a unary call and to a stream: the status has `code`, a message
+// naming `text`, and details with `reason` and the HTTP status.
+void ExpectErrorReplyMapsTo(int http_status, const std::string& body, grpc::StatusCode code,
+                            const std::string& reason, const std::string& text) {
   HarnessOptions options;
   options.max_retries = 0;
   ServerHarness h(options);
-  const std::string body = row.fixture[0] == '<' ? row.fixture : ReadFixture(row.fixture);
   for (bool stream : {false, true}) {
-    h.upstream().Enqueue(JsonReply(row.http_status, body, {{"request-id", "req_hdr"}}));
+    h.upstream().Enqueue(JsonReply(http_status, body, {{"request-id", "req_hdr"}}));
     grpc::Status status;
     if (stream) {
       status = Stream(h, Hello()).status;
@@ -164,24 +165,31 @@ TEST_P(ErrorTableThroughServerTest, UpstreamErrorsMapToTheirCodesWithDetails) {
       v1::Message message;
       status = h.messages().CreateMessage(&context, Hello(), &message);
     }
-    EXPECT_EQ(status.error_code(), row.code) << row.fixture << " " << status.error_message();
-    EXPECT_THAT(status.error_message(), HasSubstr(row.text));
+    EXPECT_EQ(status.error_code(), code)
+        << (stream ? "stream: " : "unary: ") << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(text));
     std::optional<ErrorDetails> details = ParseErrorDetails(status);
     ASSERT_TRUE(details.has_value());
-    EXPECT_EQ(details->reason, row.reason);
-    EXPECT_EQ(details->http_status, row.http_status);
+    EXPECT_EQ(details->reason, reason);
+    EXPECT_EQ(details->http_status, http_status);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Rows, ErrorTableThroughServerTest,
-    ::testing::Values(
-        ErrorRow{"error_400_anthropic.json", 400, grpc::StatusCode::INVALID_ARGUMENT, "invalid_request_error", "max_tokens: Field required"},
-        ErrorRow{"error_401_gateway.json", 401, grpc::StatusCode::UNAVAILABLE, "UPSTREAM_AUTH_FAILED", "Unauthorized"},
-        ErrorRow{"error_429_anthropic.json", 429, grpc::StatusCode::RESOURCE_EXHAUSTED, "rate_limit_error", "per-minute rate limit"},
-        ErrorRow{"error_500_gateway.json", 500, grpc::StatusCode::INTERNAL, "api_error", "fetch failed"},
-        ErrorRow{"error_529_anthropic.json", 529, grpc::StatusCode::UNAVAILABLE, "overloaded_error", "Overloaded"},
-        ErrorRow{"<html><body>502 Bad Gateway</body></html>", 502, grpc::StatusCode::UNAVAILABLE, "http_502", "502 Bad Gateway"}));
+class ErrorFixtureThroughServerTest : public ::testing::TestWithParam<ErrorFixture> {};
+
+TEST_P(ErrorFixtureThroughServerTest, UpstreamErrorsMapToTheirCodesWithDetails) {
+  const ErrorFixture& row = GetParam();
+  ExpectErrorReplyMapsTo(row.http_status, ReadFixture(row.file), row.code, row.reason,
+                         row.upstream_message);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ErrorFixtureThroughServerTest,
+                         ::testing::ValuesIn(kErrorFixtures));
+
+TEST(ServerTest, AnHtmlErrorPageMapsByItsHttpStatus) {
+  ExpectErrorReplyMapsTo(502, "<html><body>502 Bad Gateway</body></html>",
+                         grpc::StatusCode::UNAVAILABLE, "http_502", "502 Bad Gateway");
+}
 
 TEST(ServerTest, EmptyErrorBodyStillGivesAClearStatus) {
   HarnessOptions options;
@@ -327,6 +335,63 @@ TEST(ServerTest, NoRetryPastTheDeadline) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Error events and cuts in a unary call that streams upstream: nothing has reached the caller
+// yet, so a retryable error event is retried wherever it comes in the stream.
+
+TEST(ServerTest, UnaryOverStreamRetriesAnOverloadedErrorEventThenSucceeds) {
+  const std::string overloaded = ErrorEvent("overloaded_error", "Overloaded");
+  // Before any content, and after some: the partial message is thrown away either way.
+  for (const std::string& failed_attempt :
+       {overloaded, std::string(kStreamHead) + TextDeltaEvent("lost") + overloaded}) {
+    ServerHarness h;
+    h.upstream().Enqueue(SseReply(failed_attempt));
+    h.upstream().Enqueue(SseReply(ReadFixture("text_basic.sse")));
+    v1::Message message;
+    grpc::Status status = CreateOverStream(h, &message);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_TRUE(JsonEqual(ReadFixture("text_basic.message.json"), MessageToJsonString(message)));
+    ASSERT_EQ(h.upstream().request_count(), 2);
+    for (const RecordedRequest& sent : h.upstream().requests())
+      EXPECT_THAT(sent.body, HasSubstr("\"stream\":true"));
+  }
+}
+
+TEST(ServerTest, UnaryOverStreamEndsWithTheUpstreamsInvalidRequestErrorEvent) {
+  ServerHarness h;
+  h.upstream().Enqueue(
+      SseReply(ErrorEvent("invalid_request_error", "prompt is too long: 210000 tokens")));
+  v1::Message message;
+  grpc::Status status = CreateOverStream(h, &message);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("prompt is too long: 210000 tokens"));
+  std::optional<ErrorDetails> details = ParseErrorDetails(status);
+  ASSERT_TRUE(details.has_value());
+  EXPECT_EQ(details->reason, "invalid_request_error");
+  EXPECT_EQ(h.upstream().request_count(), 1) << "the caller's mistake is not retried";
+}
+
+// Retries off (fault_table_test's unary_accumulated_cut row retries a cut): whether the body
+// ends cleanly or the connection drops, the message folded so far is never returned as whole.
+TEST(ServerTest, UnaryOverStreamCutBeforeMessageStopIsUnavailable) {
+  HarnessOptions options;
+  options.max_retries = 0;
+  ServerHarness h(options);
+  const std::string partial = std::string(kStreamHead) + TextDeltaEvent("cut");
+  FakeReply dropped = SseReply(partial);
+  dropped.close_mid_body = true;
+  const std::pair<FakeReply, std::string> cuts[] = {{SseReply(partial), "before message_stop"},
+                                                    {dropped, "upstream unavailable"}};
+  for (const auto& [cut, message_part] : cuts) {
+    h.upstream().Enqueue(cut);
+    v1::Message message;
+    grpc::Status status = CreateOverStream(h, &message);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(message_part));
+  }
+  EXPECT_EQ(h.upstream().request_count(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Headers, metadata, keys, and the other RPCs.
 
 // With the interleaved-thinking beta the API lets the thinking budget exceed max_tokens, so the
@@ -395,14 +460,14 @@ TEST(ServerTest, BearerAuthForGateways) {
 }
 
 TEST(ServerTest, KeyFileIsReReadWhenItChanges) {
-  const std::string path = ::testing::TempDir() + "/api_key";
-  std::ofstream(path) << "sk-ant-first\n";
+  const ScratchFile key_file;
+  key_file.Write("sk-ant-first\n");
   HarnessOptions options;
-  options.api_key_source = std::make_shared<FileApiKeySource>(path);
+  options.api_key_source = std::make_shared<FileApiKeySource>(key_file.path());
   ServerHarness h(options);
   ASSERT_TRUE(Stream(h, Hello()).status.ok());
   EXPECT_EQ(*FindHeader(h.upstream().requests().back().headers, "x-api-key"), "sk-ant-first");
-  std::ofstream(path) << "sk-ant-second-rotated\n";
+  key_file.Write("sk-ant-second-rotated\n");
   // The loop looks at the file at most once a second: calls go on until one carries the new key.
   EXPECT_TRUE(WaitUntil(
       [&] {

@@ -18,6 +18,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "tests/service/errors/error_table_testing.h"
+#include "tests/testing/error_fixtures.h"
 #include "tests/testing/json_testing.h"
 
 namespace claude {
@@ -130,57 +131,38 @@ INSTANTIATE_TEST_SUITE_P(
 // ---------------------------------------------------------------------------------------------
 // The shared fixtures.
 
-struct FixtureRow {
-  const char* file;
-  int http_status;
-  grpc::StatusCode code;
-  const char* reason;
-  const char* upstream_message;
-  const char* request_id;
-};
+using ::claude::testing::ErrorFixture;
+using ::claude::testing::kErrorFixtures;
 
-const FixtureRow kFixtures[] = {
-    {"error_400_anthropic.json", 400, grpc::StatusCode::INVALID_ARGUMENT, "invalid_request_error",
-     "max_tokens: Field required", "req_011CSHoEeqs5C35K2UUqR7G0"},
-    {"error_401_gateway.json", 401, grpc::StatusCode::UNAVAILABLE, "invalid_token",
-     "Unauthorized, invalid or missing authorization token.",
-     "7d1e0c3a-9a51-4b7e-8f7a-3f0a5b1c2d4e"},
-    {"error_429_anthropic.json", 429, grpc::StatusCode::RESOURCE_EXHAUSTED, "rate_limit_error",
-     "Number of request tokens has exceeded your per-minute rate limit",
-     "req_011CSHoEeqs5C35K2UUqR7Fy"},
-    {"error_500_gateway.json", 500, grpc::StatusCode::INTERNAL, "api_error", "fetch failed",
-     "2cf86e86-22a4-46e1-ac2f-032c0f2a4e89"},
-    {"error_529_anthropic.json", 529, grpc::StatusCode::UNAVAILABLE, "overloaded_error",
-     "Overloaded", "req_011CSHoEeqs5C35K2UUqR7Fz"},
-};
-
-class FixtureTest : public ::testing::TestWithParam<FixtureRow> {};
+class FixtureTest : public ::testing::TestWithParam<ErrorFixture> {};
 
 TEST_P(FixtureTest, MapsToCodeMessageAndDetails) {
-  const FixtureRow& row = GetParam();
+  const ErrorFixture& row = GetParam();
   const HttpHeaders headers = {{"request-id", "req_from_header"}};
   const grpc::Status status =
       StatusFromHttpError(row.http_status, claude::testing::ReadFixture(row.file), headers);
   // A 401 is the server's key refused: our reason and domain, the upstream's type in metadata.
   const bool auth = row.http_status == 401;
   EXPECT_EQ(status.error_code(), row.code);
-  EXPECT_EQ(status.error_message(),
-            absl::StrCat("upstream HTTP ", row.http_status, " ", row.reason, ": ", row.upstream_message,
-                         auth ? " (the server's upstream credentials were refused; not the caller's)" : "",
-                         " (request-id ", row.request_id, ")"));
+  EXPECT_EQ(
+      status.error_message(),
+      absl::StrCat(
+          "upstream HTTP ", row.http_status, " ", row.upstream_type, ": ", row.upstream_message,
+          auth ? " (the server's upstream credentials were refused; not the caller's)" : "",
+          " (request-id ", row.request_id, ")"));
   ExpectConsistent(status);
 
   const std::optional<ErrorDetails> details = ParseErrorDetails(status);
   ASSERT_TRUE(details.has_value());
-  EXPECT_EQ(details->reason, auth ? kUpstreamAuthFailedReason : row.reason);
+  EXPECT_EQ(details->reason, row.reason);
   EXPECT_EQ(details->domain, auth ? "claude-grpc" : "anthropic.com");
   EXPECT_EQ(details->request_id, row.request_id);  // the body's id wins over the header's
   EXPECT_EQ(details->http_status, row.http_status);
   EXPECT_FALSE(details->retry_delay.has_value());
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureTest, ::testing::ValuesIn(kFixtures),
-                         [](const ::testing::TestParamInfo<FixtureRow>& p) {
+INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureTest, ::testing::ValuesIn(kErrorFixtures),
+                         [](const ::testing::TestParamInfo<ErrorFixture>& p) {
                            std::string name = p.param.file;
                            for (char& c : name) {
                              if (!absl::ascii_isalnum(c)) c = '_';
@@ -190,13 +172,13 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureTest, ::testing::ValuesIn(kFixtures),
 
 TEST(FixtureTest, EveryErrorFixtureIsCovered) {
   std::set<std::string> covered;
-  for (const FixtureRow& row : kFixtures) covered.insert(row.file);
+  for (const ErrorFixture& row : kErrorFixtures) covered.insert(row.file);
   int seen = 0;
   for (const auto& entry : std::filesystem::directory_iterator(CLAUDE_FIXTURES_DIR)) {
     const std::string name = entry.path().filename().string();
     if (absl::StartsWith(name, "error_") && absl::EndsWith(name, ".json")) {
       ++seen;
-      EXPECT_TRUE(covered.count(name)) << name << " has no row in kFixtures";
+      EXPECT_TRUE(covered.count(name)) << name << " has no row in kErrorFixtures";
     }
   }
   EXPECT_EQ(seen, static_cast<int>(covered.size()));

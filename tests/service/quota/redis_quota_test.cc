@@ -147,17 +147,25 @@ TEST_F(RedisClientTest, FailsFastWithoutRedisAndReconnectsWhenItIsBack) {
   EXPECT_TRUE(Connected(*client_)) << "the client reconnects with backoff";
 }
 
-// A command nobody waits for (CommandSoon) goes out with the next command, in order, or by
-// itself within the loop's tick when no command follows.
-TEST_F(RedisClientTest, CommandSoonRidesWithTheNextCommandOrGoesWithinTheTick) {
+// A command nobody waits for (CommandSoon) is written after the next reply, so the command
+// sent after it is not held behind it in Redis; with no reply to ride after, it goes by itself
+// within soon_delay.
+TEST_F(RedisClientTest, CommandSoonGoesAfterTheNextReplyOrWithinItsDelay) {
+  RedisClientOptions options = Options();
+  options.soon_delay = absl::Hours(1);  // only a reply sends it
+  RedisClient client(options);
+  ASSERT_TRUE(PingUntilAnswered(client).ok());
   std::promise<absl::StatusOr<RedisValue>> soon_reply;
-  client_->CommandSoon({"INCRBY", "charged", "7"}, [&soon_reply](absl::StatusOr<RedisValue> r) {
+  client.CommandSoon({"INCRBY", "charged", "7"}, [&soon_reply](absl::StatusOr<RedisValue> r) {
     soon_reply.set_value(std::move(r));
   });
-  absl::StatusOr<RedisValue> read = RunRedisCommand(*client_, {"GET", "charged"});
+  absl::StatusOr<RedisValue> read = RunRedisCommand(client, {"GET", "charged"});
   ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(read->string, "7") << "written before the command that followed it";
-  EXPECT_EQ(soon_reply.get_future().get()->integer, 7);
+  EXPECT_EQ(read->type, RedisValue::Type::kNil) << "the command that followed it ran first";
+  EXPECT_EQ(soon_reply.get_future().get()->integer, 7) << "written after that reply";
+  read = RunRedisCommand(client, {"GET", "charged"});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->string, "7") << "commands written after it see it";
 
   std::promise<absl::StatusOr<RedisValue>> alone;
   std::future<absl::StatusOr<RedisValue>> alone_reply = alone.get_future();
@@ -326,7 +334,10 @@ TEST_F(RedisQuotaTest, BudgetsRefuseUntilTheirWindowResets) {
   absl::SleepFor(options.windows.DayAt(absl::Now()).end - absl::Now() + absl::Milliseconds(20));
   ASSERT_FALSE(Admit(store, "a", limits).refusal.has_value());
   store.Charge("a", 150, 0, absl::Now());
-  SharedDecision d = Admit(store, "a", limits);  // the charge went first: one connection, in order
+  // A charge is written right after the next reply (this PING's); every admission written
+  // after it sees it: one connection, in order.
+  ASSERT_TRUE(RunRedisCommand(*client_, {"PING"}).ok());
+  SharedDecision d = Admit(store, "a", limits);
   ASSERT_TRUE(d.refusal.has_value());
   EXPECT_EQ(d.refusal->reason, "caller_tokens_per_day");
   EXPECT_LE(d.refusal->retry_after, absl::Seconds(2));
@@ -344,6 +355,7 @@ TEST_F(RedisQuotaTest, BudgetsRefuseUntilTheirWindowResets) {
   absl::SleepFor(d.refusal->retry_after + absl::Milliseconds(20));
   EXPECT_FALSE(Admit(store, "a", limits).refusal.has_value());
   store.Charge("a", 1, 1'200'000, absl::Now());
+  ASSERT_TRUE(RunRedisCommand(*client_, {"PING"}).ok());
   d = Admit(store, "a", limits);
   ASSERT_TRUE(d.refusal.has_value());
   EXPECT_EQ(d.refusal->reason, "caller_usd_per_month");

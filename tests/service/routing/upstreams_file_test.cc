@@ -1,7 +1,5 @@
 #include "service/routing/upstreams_file.h"
 
-#include <cstdio>
-#include <fstream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -9,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "tests/testing/scratch_file.h"
 
 namespace claude {
 namespace {
@@ -228,16 +227,14 @@ TEST(UpstreamsFileTest, RefusesAnOversizedFile) {
 }
 
 TEST(UpstreamsFileTest, LoadsAFileAndNamesAMissingOne) {
-  const std::string path = absl::StrCat(::testing::TempDir(), "/upstreams_file_test.yaml");
-  {
-    std::ofstream out(path);
-    out << kFull;
-  }
-  absl::StatusOr<UpstreamsConfig> config = LoadUpstreamsFile(path);
+  const ::claude::testing::ScratchFile file;
+  file.Write(kFull);
+  absl::StatusOr<UpstreamsConfig> config = LoadUpstreamsFile(file.path());
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->upstreams.size(), 4u);
-  std::remove(path.c_str());
-  EXPECT_THAT(std::string(LoadUpstreamsFile(path).status().message()), HasSubstr(path + ": cannot read"));
+  file.Remove();
+  EXPECT_THAT(std::string(LoadUpstreamsFile(file.path()).status().message()),
+              HasSubstr(file.path() + ": cannot read"));
 }
 
 // The file deploy/components/upstreams ships (and README.md shows) is one the server takes.

@@ -2,7 +2,6 @@
 // again and again on its own thread; the health status follows it.
 #include "service/server/readiness.h"
 
-#include <fstream>
 #include <memory>
 #include <string>
 
@@ -12,11 +11,13 @@
 #include "common/sync/mutex.h"
 #include "service/config/api_key_source.h"
 #include "service/server/health_service.h"
+#include "tests/testing/scratch_file.h"
 #include "tests/testing/wait_until.h"
 
 namespace claude {
 namespace {
 
+using ::claude::testing::ScratchFile;
 using ::claude::testing::WaitUntil;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
@@ -79,13 +80,13 @@ TEST(ReadinessTest, FollowsTheKeyAsItComesAndGoes) {
 }
 
 TEST(ReadinessTest, AKeyFileThatGoesAwayIsNotReadyThoughItsKeyIsKept) {
-  const std::string path = ::testing::TempDir() + "/readiness_test_key";
-  std::ofstream(path, std::ios::trunc) << "sk-ant-mounted\n";
-  auto key = std::make_shared<FileApiKeySource>(path);
+  const ScratchFile key_file;
+  key_file.Write("sk-ant-mounted\n");
+  auto key = std::make_shared<FileApiKeySource>(key_file.path());
   HealthStatus health({});
   Readiness readiness("https://api.anthropic.com", key, &health, kFastInterval);
   EXPECT_TRUE(health.serving());
-  std::remove(path.c_str());
+  key_file.Remove();
   EXPECT_TRUE(WaitUntil([&] { return !health.serving(); }, kWait));
   EXPECT_THAT(readiness.reasons(), ElementsAre(kNoApiKeyReason));
   EXPECT_EQ(key->Key(), "sk-ant-mounted");

@@ -2,24 +2,18 @@
 
 #include <stdlib.h>
 
-#include <fstream>
 #include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "absl/strings/str_cat.h"
+#include "tests/testing/scratch_file.h"
 
 namespace claude {
 namespace {
 
+using ::claude::testing::WriteScratchFile;
 using ::testing::HasSubstr;
-
-std::string WriteFile(const std::string& name, const std::string& text) {
-  const std::string path = absl::StrCat(::testing::TempDir(), "/aws_credentials_test_", name);
-  std::ofstream(path, std::ios::trunc) << text;
-  return path;
-}
 
 TEST(AwsCredentialsTest, ReadsTheEnvironment) {
   setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
@@ -38,15 +32,16 @@ TEST(AwsCredentialsTest, ReadsTheEnvironment) {
 }
 
 TEST(AwsCredentialsTest, FilesAreReadAgainWhenTheyChange) {
-  const std::string id = WriteFile("id", "AKID1\n");
-  const std::string secret = WriteFile("secret", "s1");
-  const std::string token = WriteFile("token", "t1");
+  const std::string id = WriteScratchFile("id", "AKID1\n");
+  const std::string secret = WriteScratchFile("secret", "s1");
+  const std::string token = WriteScratchFile("token", "t1");
   AwsCredentialFiles files(id, secret, token);
   absl::StatusOr<AwsCredentials> first = files.Credentials();
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->access_key_id, "AKID1");
   EXPECT_EQ(first->session_token, "t1");
-  WriteFile("token", "token-two");  // another size: seen as changed whatever the clock's grain
+  WriteScratchFile("token",
+                   "token-two");  // another size: seen as changed whatever the clock's grain
   EXPECT_EQ(files.Credentials()->session_token, "token-two");
   AwsCredentialFiles missing(id + ".missing", secret, "");
   EXPECT_EQ(missing.Credentials().status().code(), absl::StatusCode::kUnavailable);
@@ -66,7 +61,7 @@ TEST(AwsCredentialsTest, ParsesTheSharedCredentialsFile) {
   EXPECT_THAT(std::string(ParseAwsSharedCredentials(text, "other").status().message()),
               HasSubstr("needs aws_access_key_id and aws_secret_access_key"));
 
-  AwsSharedCredentialsFile file(WriteFile("shared", text), "default");
+  AwsSharedCredentialsFile file(WriteScratchFile("shared", text), "default");
   EXPECT_EQ(file.Credentials()->access_key_id, "AKID");
 }
 
