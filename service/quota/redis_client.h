@@ -2,7 +2,7 @@
 // TCP, or TLS with OpenSSL for rediss://), writes the commands hiredis formats and feeds the
 // bytes back to hiredis's reply parser. No gRPC thread waits for Redis and no thread is started
 // per request; commands are pipelined on the one connection, and each reply comes back on the
-// Redis thread.
+// Redis thread, or on the reply watcher's (below).
 //
 // Sending: a command is appended to the connection's output under a mutex. Over plain TCP the
 // calling thread then writes it itself (a non-blocking send; what the socket does not take is
@@ -73,7 +73,8 @@ struct RedisClientOptions {
   absl::Duration soon_delay = absl::Milliseconds(10);
 };
 
-// Round trips and failures, for metrics; called on the Redis thread, must be quick.
+// Round trips and failures, for metrics; called on the Redis thread or the reply watcher's,
+// must be quick.
 class RedisObserver {
  public:
   virtual ~RedisObserver() = default;
