@@ -17,6 +17,10 @@ absl::StatusOr<std::optional<std::string>> WatchedFile::ReadIfChanged() {
   if (stat(path_.c_str(), &st) != 0) {
     return absl::NotFoundError(absl::StrCat(path_, ": ", std::strerror(errno)));
   }
+  // A directory opens and reads as empty text; the mount directory of a secret given instead of
+  // the file in it must be an error, not an empty configuration.
+  if (S_ISDIR(st.st_mode))
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": is a directory, not a file"));
   Version version;
   version.mtime = st.st_mtim;
   version.size = static_cast<long long>(st.st_size);

@@ -3,12 +3,12 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
-#include <iostream>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "service/config/api_key_source.h"
+#include "service/observability/server_log.h"
 #include "service/upstream/api_key_signer.h"
 #include "service/upstream/aws_credentials.h"
 #include "service/upstream/bedrock_dialect.h"
@@ -170,12 +170,16 @@ std::shared_ptr<const Router> UpstreamsFileRouters::Current(absl::Time now) {
   absl::StatusOr<std::shared_ptr<const Router>> router = Read();
   if (!router.ok()) {
     ++reload_failures_;
-    std::cerr << "claude-grpc-server: keeping the running upstreams: " << router.status().message()
-              << std::endl;
+    // One JSON line of the server log, as every other reload (config/reloading_file.h).
+    LogEvent(Severity::kError,
+             absl::StrCat("--upstreams_file ", router.status().message(),
+                          "; the running upstreams stay in force"),
+             {{"event", "config_reload_failed"}, {"file", path_}});
     return router_;
   }
   router_ = *std::move(router);
-  std::cerr << "claude-grpc-server: reloaded " << path_ << std::endl;
+  LogEvent(Severity::kInfo, "--upstreams_file changed: the new version is in force",
+           {{"event", "config_reloaded"}, {"file", path_}});
   return router_;
 }
 

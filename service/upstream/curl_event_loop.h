@@ -82,10 +82,14 @@ class CurlEventLoop final : public Transport, public FdWatcher {
  private:
   struct Transfer;
   struct Command {
-    enum Kind { kStart, kCancel, kResume, kWatch, kUnwatch, kRun } kind;
+    enum Kind { kStart, kCancel, kResume, kWatch, kUnwatch, kRun };
+    // Defined where Transfer is complete (curl_event_loop.cc).
+    Command(Kind k, uint64_t i, std::unique_ptr<Transfer> t = nullptr, int f = -1,
+            std::function<void()> run = nullptr);
+    Kind kind;
     uint64_t id;                         // a TransferId, or a WatchId (kWatch, kUnwatch)
     std::unique_ptr<Transfer> transfer;  // kStart
-    int fd = -1;                         // kWatch: the duplicate to watch
+    int fd;                              // kWatch: the duplicate to watch
     std::function<void()> fn;            // kWatch: the handler; kRun: run on the loop thread
   };
 

@@ -1,12 +1,10 @@
 // The per-RPC JSON log through the real server: one line per RPC, refused ones included, the
-// expected fields, and no secret or prompt text unless bodies are asked for.
-#include <unistd.h>
-
-#include <atomic>
+// expected fields, and no secret or prompt text unless bodies are asked for; the caller's trace
+// to the upstream and the log, and the OTLP spans to a collector. The units behind them have
+// their own tests (tests/service/observability/: rpc_log, trace_context, otlp_exporter,
+// stderr_line_writer).
 #include <map>
-#include <mutex>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -15,15 +13,9 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
-#include "absl/strings/escaping.h"
-#include "service/observability/otlp_exporter.h"
-#include "service/observability/rpc_log.h"
-#include "service/observability/stderr_line_writer.h"
-#include "service/observability/trace_context.h"
 #include "tests/testing/captured_lines.h"
 #include "tests/testing/json_testing.h"
 #include "tests/testing/server_harness.h"
-#include "tests/testing/wait_until.h"
 
 namespace claude::testing {
 namespace {
@@ -305,104 +297,6 @@ TEST(LoggingTest, OneSpanPerRpcGoesToTheOtlpCollector) {
   EXPECT_EQ(Field(Field(refused, "status").struct_value(), "code").number_value(), 2);
   EXPECT_THAT(Field(Field(refused, "status").struct_value(), "message").string_value(), HasSubstr("model: required"));
   EXPECT_FALSE(refused.fields().contains("parentSpanId"));  // a trace of its own
-}
-
-TEST(LoggingTest, OtlpSpansPastTheQueueBoundAreDroppedAndCounted) {
-  class NoTransport final : public Transport {
-   public:
-    TransferId Start(HttpRequest, std::shared_ptr<TransferSink>, absl::Duration) override { return ++started; }
-    void Cancel(TransferId) override {}
-    void Resume(TransferId) override {}
-    std::atomic<int> started{0};  // written by the exporter's thread, read by the test
-  } transport;  // never answers: the first batch stays in flight
-  OtlpExporterOptions options;
-  options.endpoint = "http://127.0.0.1:1";
-  options.max_queued_spans = 3;
-  options.max_batch_spans = 2;
-  options.flush_interval = absl::Hours(1);
-  OtlpExporter exporter(&transport, options);
-  CallRecord record;
-  record.method = kCreateMessageMethod;
-  for (int i = 0; i < 2; ++i) exporter.OnCallEnd(record);  // a full batch: sent
-  ASSERT_TRUE(WaitUntil([&] { return transport.started != 0; }, Scaled(absl::Seconds(5))));
-  ASSERT_EQ(transport.started, 1);
-  for (int i = 0; i < 5; ++i) exporter.OnCallEnd(record);  // 3 fit, 2 do not
-  EXPECT_EQ(exporter.dropped_spans(), 2);
-  exporter.Shutdown();
-  EXPECT_EQ(transport.started, 1);  // still in flight: nothing more is sent
-}
-
-// OpenCensus' binary grpc-trace-bin (gRPC's C++ client does not let a test send it, so this is
-// the function the server calls).
-TEST(TraceContextTest, ReadsGrpcTraceBinWhenThereIsNoTraceparent) {
-  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-  std::string bin("\x00\x00", 2);
-  bin += absl::HexStringToBytes(trace_id);
-  bin += '\x01';
-  bin += absl::HexStringToBytes("00f067aa0ba902b7");
-  bin += std::string("\x02\x01", 2);
-  TraceContext context = TraceContextFromCaller("", "", bin);
-  EXPECT_EQ(context.trace_id, trace_id);
-  EXPECT_EQ(context.parent_span_id, "00f067aa0ba902b7");
-  EXPECT_EQ(context.flags, "01");
-  EXPECT_THAT(context.span_id, ::testing::MatchesRegex("[0-9a-f]{16}"));
-  // Truncated: a new trace.
-  context = TraceContextFromCaller("", "", bin.substr(0, 20));
-  EXPECT_NE(context.trace_id, trace_id);
-  EXPECT_TRUE(context.parent_span_id.empty());
-}
-
-TEST(TraceContextTest, ParsesOnlyValidTraceparents) {
-  const std::string good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-  ASSERT_TRUE(ParseTraceparent(good).has_value());
-  EXPECT_EQ(ParseTraceparent(good)->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
-  EXPECT_EQ(ParseTraceparent(good)->parent_span_id, "00f067aa0ba902b7");
-  // A later version may append fields.
-  EXPECT_TRUE(ParseTraceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").has_value());
-  const std::vector<std::string> bad_values = {
-      "", good + "-extra", good.substr(0, 54), "ff" + good.substr(2),
-      "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
-      "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
-      "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-      "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01"};
-  for (const std::string& bad : bad_values) {
-    EXPECT_FALSE(ParseTraceparent(bad).has_value()) << bad;
-  }
-}
-
-// Whatever callers put in the fields they control stays one line of valid JSON.
-TEST(LoggingTest, CallerControlledTextIsEscaped) {
-  CallRecord record;
-  record.method = "claude.v1.Models/GetModel";
-  record.model = "a\"b\\c\nd\x01\xc3\xa9";
-  record.code = grpc::StatusCode::NOT_FOUND;
-  record.message = "model \"a\" not found\r\n";
-  const std::string line = FormatRpcLogLine(record);
-  EXPECT_EQ(line.find('\n'), std::string::npos);
-  const google::protobuf::Struct parsed = ParseLine(line);
-  EXPECT_EQ(Field(parsed, "model").string_value(), record.model);
-  EXPECT_EQ(Field(parsed, "grpc_message").string_value(), record.message);
-  EXPECT_EQ(Field(parsed, "grpc_code").string_value(), "NOT_FOUND");
-  EXPECT_FALSE(parsed.fields().contains("input_tokens"));  // no usage reported
-}
-
-// The production sink: lines are written by its own thread, each with its newline, and what is
-// queued is written before it goes away.
-TEST(LoggingTest, StderrLineWriterWritesEveryLineInOrder) {
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  {
-    StderrLineWriter writer(/*max_backlog_lines=*/100, fds[1]);
-    writer.Write(R"({"n":1})");
-    writer.Write(R"({"n":2})");
-    writer.Write(R"({"n":3})");
-  }
-  close(fds[1]);
-  std::string text;
-  char buffer[256];
-  for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) text.append(buffer, n);
-  close(fds[0]);
-  EXPECT_EQ(text, "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
 }
 
 }  // namespace

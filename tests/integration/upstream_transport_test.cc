@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "tests/fake_upstream/raw_fault_server.h"
 #include "tests/testing/captured_lines.h"
 #include "tests/testing/prometheus_text.h"
+#include "tests/testing/recorded_calls.h"
 #include "tests/testing/server_harness.h"
 #include "tests/testing/wait_until.h"
 
@@ -45,23 +45,6 @@ const std::string kStreamTail =
           R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
           R"("usage":{"output_tokens":2}})") +
     Event("message_stop", R"({"type":"message_stop"})");
-
-// Keeps every CallRecord the server ends.
-class RecordCapture final : public CallObserver {
- public:
-  void OnCallEnd(const CallRecord& record) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    records_.push_back(record);
-  }
-  std::vector<CallRecord> records() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return records_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<CallRecord> records_;
-};
 
 std::unique_ptr<RawFaultServer> StartRaw(RawFaultServer::Mode mode = RawFaultServer::Mode::kScripted) {
   auto server = RawFaultServer::Start(mode);
@@ -168,7 +151,7 @@ TEST(UpstreamTransportTest, APausedTransferIsNotAStall) {
 
 TEST(UpstreamTransportTest, ConnectTimeoutIsUnavailableAndRetried) {
   auto black_hole = StartRaw(RawFaultServer::Mode::kBlackHole);
-  auto records = std::make_shared<RecordCapture>();
+  auto records = std::make_shared<RecordedCalls>();
   HarnessOptions options;
   options.max_retries = 1;
   options.configure = [&](ServerConfig& config) {
@@ -209,7 +192,7 @@ TEST(UpstreamTransportTest, TheCallersDeadlineDuringConnectIsDeadlineExceeded) {
 
 TEST(UpstreamTransportTest, AttemptsLogsAndMetricsAgreeWhenAReusedConnectionDies) {
   auto raw = StartRaw();
-  auto records = std::make_shared<RecordCapture>();
+  auto records = std::make_shared<RecordedCalls>();
   auto lines = std::make_shared<CapturedLines>();
   HarnessOptions options;
   options.max_retries = 2;

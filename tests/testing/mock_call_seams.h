@@ -16,6 +16,9 @@ class MockCallerSide : public CallerSide {
  public:
   MOCK_METHOD(void, SendEvent,
               (const claude::v1::MessageStreamEvent& event, const HttpHeaders* initial_metadata), (override));
+  MOCK_METHOD(void, SendResult,
+              (const claude::v1::MessageBatchResult& result, const HttpHeaders* initial_metadata),
+              (override));
   MOCK_METHOD(void, SendStatus, (const grpc::Status& status, const HttpHeaders& trailing_metadata), (override));
 };
 

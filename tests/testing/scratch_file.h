@@ -1,11 +1,14 @@
 // Files of the running test's own in the temporary directory: for code under test that reads a
-// path (a key file, a callers file, the CLI's --messages) that the test writes.
+// path (a key file, a callers file, the CLI's --messages) that the test writes, or watches one
+// that the test replaces (ScratchDirectory).
 #ifndef TESTS_TESTING_SCRATCH_FILE_H_
 #define TESTS_TESTING_SCRATCH_FILE_H_
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 
 #include <gtest/gtest.h>
 
@@ -52,6 +55,39 @@ class ScratchFile {
   void Remove() const { std::remove(path_.c_str()); }
 
  private:
+  std::string path_;
+};
+
+// A directory of the running test's own (ScratchPath("dir")), for files the test replaces by
+// rename (a new file, a new inode), as Kubernetes updates a mounted secret or config map, while
+// the code under test watches them. Made empty, and removed with what it holds.
+class ScratchDirectory {
+ public:
+  ScratchDirectory() : path_(ScratchPath("dir")) {
+    Clear();  // a crashed earlier run's
+    std::filesystem::create_directory(path_);
+  }
+  ~ScratchDirectory() { Clear(); }
+  ScratchDirectory(const ScratchDirectory&) = delete;
+  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+
+  const std::string& path() const { return path_; }
+  // The path of the file `name` in it.
+  std::string File(absl::string_view name) const { return absl::StrCat(path_, "/", name); }
+  // Replaces File(`name`) (or creates it) with `text` by renaming a new file over it; false when
+  // the rename fails.
+  bool Replace(absl::string_view name, absl::string_view text) const {
+    const std::string next = File(absl::StrCat(name, ".next"));
+    std::ofstream(next, std::ios::binary | std::ios::trunc) << text;
+    return std::rename(next.c_str(), File(name).c_str()) == 0;
+  }
+
+ private:
+  void Clear() const {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+
   std::string path_;
 };
 

@@ -12,7 +12,6 @@
 #include <gtest/gtest.h>
 
 #include "absl/time/clock.h"
-#include "service/observability/bounded_label.h"
 #include "tests/testing/captured_lines.h"
 
 namespace claude {
@@ -20,7 +19,6 @@ namespace {
 
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -163,18 +161,6 @@ TEST(RpcLoggerTest, WritesOneLinePerCallToItsSink) {
   EXPECT_THAT(sink->lines()[0], HasSubstr("\"caller\":\"alice\""));
   EXPECT_THAT(sink->lines()[1], HasSubstr("\"grpc_code\":\"UNAUTHENTICATED\""));
   EXPECT_THAT(sink->lines()[1], Not(HasSubstr("alice")));
-}
-
-TEST(BoundedLabelTest, KnownValuesStayAndNewOnesBeyondTheBoundAreOther) {
-  BoundedLabel label(2);
-  EXPECT_EQ(label.Get("claude-sonnet-4-5"), "claude-sonnet-4-5");
-  EXPECT_EQ(label.Get("claude-haiku-4-5"), "claude-haiku-4-5");
-  EXPECT_EQ(label.Get("attacker-chosen-1"), "other");
-  EXPECT_EQ(label.Get("attacker-chosen-2"), "other");
-  EXPECT_EQ(label.Get("claude-sonnet-4-5"), "claude-sonnet-4-5") << "seen before the bound";
-  EXPECT_EQ(label.Get("claude-haiku-4-5"), "claude-haiku-4-5");
-  EXPECT_THAT((std::vector<std::string>{label.Get(""), BoundedLabel(0).Get("x")}),
-              ElementsAre("other", "other"));
 }
 
 }  // namespace

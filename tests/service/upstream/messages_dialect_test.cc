@@ -1,5 +1,5 @@
-// The Messages API dialect: the requests it builds, its event decoder, its error bodies, and
-// the key signer it sends them with. No I/O.
+// The Messages API dialect: the requests it builds, its event decoder and its error bodies
+// (its key signer: api_key_signer_test.cc). No I/O.
 #include "service/upstream/messages_dialect.h"
 
 #include <memory>
@@ -10,9 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "absl/time/time.h"
 #include "common/codec/json_mapping.h"
-#include "service/upstream/api_key_signer.h"
 #include "tests/testing/json_testing.h"
 
 namespace claude::testing {
@@ -184,38 +182,6 @@ TEST(MessagesDialectTest, ReadsApiAndGatewayErrorBodies) {
   EXPECT_EQ(html.type, "");
   EXPECT_EQ(html.message, "");
   EXPECT_EQ(html.body, "<html>Bad Gateway</html>");
-}
-
-// Counts how often the key is read.
-class CountingKeySource : public ApiKeySource {
- public:
-  std::string Key() override {
-    ++reads;
-    return key;
-  }
-  std::string key = "sk-ant-one";
-  int reads = 0;
-};
-
-TEST(ApiKeySignerTest, ReadsTheSourceAtMostOnceASecond) {
-  auto source = std::make_shared<CountingKeySource>();
-  ApiKeySigner signer(source, ApiKeyScheme::kXApiKey);
-  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
-  EXPECT_THAT(*signer.Sign(HttpRequest(), t0), ElementsAre(Pair("x-api-key", "sk-ant-one")));
-  source->key = "sk-ant-two";
-  EXPECT_THAT(*signer.Sign(HttpRequest(), t0 + absl::Milliseconds(900)), ElementsAre(Pair("x-api-key", "sk-ant-one")));
-  EXPECT_EQ(source->reads, 1);
-  EXPECT_THAT(*signer.Sign(HttpRequest(), t0 + absl::Milliseconds(1100)), ElementsAre(Pair("x-api-key", "sk-ant-two")));
-  EXPECT_EQ(source->reads, 2);
-}
-
-TEST(ApiKeySignerTest, BearerAndNoKey) {
-  auto source = std::make_shared<CountingKeySource>();
-  ApiKeySigner bearer(source, ApiKeyScheme::kBearer);
-  EXPECT_THAT(*bearer.Sign(HttpRequest(), absl::UnixEpoch()), ElementsAre(Pair("authorization", "Bearer sk-ant-one")));
-  source->key = "";
-  ApiKeySigner keyless(source, ApiKeyScheme::kXApiKey);
-  EXPECT_TRUE(keyless.Sign(HttpRequest(), absl::UnixEpoch())->empty());
 }
 
 }  // namespace
