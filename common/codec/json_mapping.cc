@@ -140,11 +140,44 @@ std::string MessageToJsonString(const google::protobuf::Message& message) {
   return out;
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence that starts at text[i] (a byte >= 0x80), or 0:
+// a stray continuation byte, an overlong form, a surrogate, beyond U+10FFFF, or cut short.
+size_t Utf8SequenceLength(absl::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  size_t length;
+  unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong
+    if (lead == 0xED) high = 0x9F;  // surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong
+    if (lead == 0xF4) high = 0x8F;  // beyond U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() - i < length || byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (size_t k = i + 2; k < i + length; ++k) {
+    if (byte(k) < 0x80 || byte(k) > 0xBF) return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
 void AppendJsonString(absl::string_view text, std::string* out) {
-  // Characters that JSON requires escaped: controls, quote and backslash.
+  // Bytes to look at: controls, quote and backslash (JSON requires them escaped), and every
+  // byte of a multi-byte character, which is checked (see below).
   static constexpr auto kNeedsEscape = [] {
     std::array<bool, 256> table{};
     for (int c = 0; c < 0x20; ++c) table[c] = true;
+    for (int c = 0x80; c < 0x100; ++c) table[c] = true;
     table['"'] = true;
     table['\\'] = true;
     return table;
@@ -155,6 +188,18 @@ void AppendJsonString(absl::string_view text, std::string* out) {
   for (size_t i = 0; i < text.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (!kNeedsEscape[c]) continue;
+    if (c >= 0x80) {
+      // Well-formed UTF-8 is copied; any other byte becomes U+FFFD, so the result is always
+      // valid JSON text whatever the input held (upstream headers and bodies end up in logs).
+      if (const size_t length = Utf8SequenceLength(text, i); length > 0) {
+        i += length - 1;
+        continue;
+      }
+      out->append(text.data() + run_start, i - run_start);
+      run_start = i + 1;
+      out->append(kReplacementCharacterUtf8);
+      continue;
+    }
     out->append(text.data() + run_start, i - run_start);
     run_start = i + 1;
     switch (c) {

@@ -59,7 +59,8 @@ std::string CreateMessageBody(const claude::v1::CreateMessageRequest& request, b
 // Convenience form of MessageToJson.
 std::string MessageToJsonString(const google::protobuf::Message& message);
 
-// Appends `text` to `*out` as a JSON string literal, quotes included.
+// Appends `text` to `*out` as a JSON string literal, quotes included. Bytes that are not
+// well-formed UTF-8 become U+FFFD, one per byte, so the literal is valid JSON whatever `text` is.
 void AppendJsonString(absl::string_view text, std::string* out);
 
 }  // namespace claude

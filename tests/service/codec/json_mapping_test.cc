@@ -431,3 +431,33 @@ TEST(JsonMappingTest, EveryApiObjectMessageKeepsUnmodelledMembers) {
 
 }  // namespace
 }  // namespace claude
+
+namespace claude {
+namespace {
+
+std::string JsonString(absl::string_view text) {
+  std::string out;
+  AppendJsonString(text, &out);
+  return out;
+}
+
+// Upstream headers and bodies reach log lines through AppendJsonString: whatever bytes they
+// hold, the literal must be valid JSON text (UTF-8), so each byte that does not start a
+// well-formed character becomes U+FFFD and well-formed ones pass unchanged.
+TEST(AppendJsonStringTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  EXPECT_EQ(JsonString("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x9A\x80"),
+            "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x9A\x80\"");
+  EXPECT_EQ(JsonString("a\xFF"
+                       "b"),
+            "\"a\xEF\xBF\xBD"
+            "b\"");                                                   // never valid
+  EXPECT_EQ(JsonString("\x80"), "\"\xEF\xBF\xBD\"");                  // stray continuation
+  EXPECT_EQ(JsonString("\xC0\xAF"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");  // overlong '/'
+  EXPECT_EQ(JsonString("\xED\xA0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // surrogate
+  EXPECT_EQ(JsonString("\xF4\x90\x80\x80").size(), 2 + 4 * 3u);         // beyond U+10FFFF
+  EXPECT_EQ(JsonString("x\xE2\x82"), "\"x\xEF\xBF\xBD\xEF\xBF\xBD\"");  // cut short
+  EXPECT_EQ(JsonString("\"\\\n\x01"), "\"\\\"\\\\\\n\\u0001\"");        // escapes as before
+}
+
+}  // namespace
+}  // namespace claude
