@@ -78,18 +78,27 @@ bool WaitConnected(RedisClient& client) {
                    absl::Milliseconds(20));
 }
 
-TEST(RedisReplyWatcherTest, RepliesAreReadOnTheLoopThreadOncePerCommand) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  Loop loop;
-  RedisClient client(OptionsFor(redis, &loop.loop()));
-  ASSERT_TRUE(WaitConnected(client));
+// A real redis-server, the event loop, and a client of the one whose replies the other reads,
+// connected.
+class RedisReplyWatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CLAUDE_REQUIRE_REDIS_SERVER();
+    ASSERT_TRUE(redis_.Start()) << redis_.error();
+    client_ = std::make_unique<RedisClient>(OptionsFor(redis_, &loop_.loop()));
+    ASSERT_TRUE(WaitConnected(*client_));
+  }
 
-  const Reply ping = Send(client, {"PING"});
+  RedisServer redis_;
+  Loop loop_;
+  std::unique_ptr<RedisClient> client_;  // before the loop goes, which reads its replies
+};
+
+TEST_F(RedisReplyWatcherTest, RepliesAreReadOnTheLoopThreadOncePerCommand) {
+  const Reply ping = Send(*client_, {"PING"});
   ASSERT_TRUE(ping.value.ok()) << ping.value.status();
   EXPECT_EQ(ping.value->string, "PONG");
-  EXPECT_EQ(ping.thread, loop.thread());
+  EXPECT_EQ(ping.thread, loop_.thread());
 
   // Pipelined from four threads: every reply once, in order per connection, on the loop.
   std::atomic<int> answered{0}, elsewhere{0};
@@ -100,9 +109,9 @@ TEST(RedisReplyWatcherTest, RepliesAreReadOnTheLoopThreadOncePerCommand) {
       for (int i = 0; i < 500; ++i) {
         auto done = std::make_shared<std::promise<void>>();
         replies.push_back(done->get_future());
-        client.Command({"INCR", "counter"}, [&, done](absl::StatusOr<RedisValue> r) {
+        client_->Command({"INCR", "counter"}, [&, done](absl::StatusOr<RedisValue> r) {
           if (r.ok() && r->type == RedisValue::Type::kInteger) ++answered;
-          if (std::this_thread::get_id() != loop.thread()) ++elsewhere;
+          if (std::this_thread::get_id() != loop_.thread()) ++elsewhere;
           done->set_value();
         });
       }
@@ -112,66 +121,47 @@ TEST(RedisReplyWatcherTest, RepliesAreReadOnTheLoopThreadOncePerCommand) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(answered.load(), 2000);
   EXPECT_EQ(elsewhere.load(), 0);
-  const Reply counter = Send(client, {"GET", "counter"});
+  const Reply counter = Send(*client_, {"GET", "counter"});
   ASSERT_TRUE(counter.value.ok());
   EXPECT_EQ(counter.value->string, "2000");
 }
 
-TEST(RedisReplyWatcherTest, AKilledRedisFailsTheCommandsAndTheNextConnectionIsWatched) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  Loop loop;
-  RedisClient client(OptionsFor(redis, &loop.loop()));
-  ASSERT_TRUE(WaitConnected(client));
-  redis.Kill();
+TEST_F(RedisReplyWatcherTest, AKilledRedisFailsTheCommandsAndTheNextConnectionIsWatched) {
+  redis_.Kill();
   // The loop thread reads the hang-up: the client drops the connection and fails at once.
-  ASSERT_TRUE(WaitUntil([&] { return !client.connected(); }, absl::Seconds(10)));
-  const Reply refused = Send(client, {"PING"});
+  ASSERT_TRUE(WaitUntil([&] { return !client_->connected(); }, absl::Seconds(10)));
+  const Reply refused = Send(*client_, {"PING"});
   ASSERT_FALSE(refused.value.ok());
   EXPECT_EQ(refused.value.status().code(), absl::StatusCode::kUnavailable);
 
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  ASSERT_TRUE(WaitConnected(client)) << "the client reconnects with backoff";
-  const Reply again = Send(client, {"PING"});
+  ASSERT_TRUE(redis_.Start()) << redis_.error();
+  ASSERT_TRUE(WaitConnected(*client_)) << "the client reconnects with backoff";
+  const Reply again = Send(*client_, {"PING"});
   ASSERT_TRUE(again.value.ok()) << again.value.status();
-  EXPECT_EQ(again.thread, loop.thread()) << "the new connection's replies are watched too";
+  EXPECT_EQ(again.thread, loop_.thread()) << "the new connection's replies are watched too";
 }
 
-TEST(RedisReplyWatcherTest, CommandsToAHungRedisTimeOutAndTheClientRecovers) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  Loop loop;
-  RedisClient client(OptionsFor(redis, &loop.loop()));
-  ASSERT_TRUE(WaitConnected(client));
-  redis.Pause();
+TEST_F(RedisReplyWatcherTest, CommandsToAHungRedisTimeOutAndTheClientRecovers) {
+  redis_.Pause();
   const absl::Time sent = absl::Now();
-  const Reply hung = Send(client, {"PING"});
+  const Reply hung = Send(*client_, {"PING"});
   ASSERT_FALSE(hung.value.ok());
   EXPECT_EQ(hung.value.status().code(), absl::StatusCode::kUnavailable) << hung.value.status();
   EXPECT_LT(absl::Now() - sent, absl::Seconds(5)) << "timed out by the Redis thread's tick";
-  redis.Resume();
-  ASSERT_TRUE(WaitConnected(client));
-  EXPECT_EQ(Send(client, {"PING"}).thread, loop.thread());
+  redis_.Resume();
+  ASSERT_TRUE(WaitConnected(*client_));
+  EXPECT_EQ(Send(*client_, {"PING"}).thread, loop_.thread());
 }
 
-TEST(RedisReplyWatcherTest, DestroyingTheClientAnswersEveryCommandInFlightOnce) {
-  CLAUDE_REQUIRE_REDIS_SERVER();
-  RedisServer redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  Loop loop;
+TEST_F(RedisReplyWatcherTest, DestroyingTheClientAnswersEveryCommandInFlightOnce) {
   std::atomic<int> answered{0};
-  {
-    RedisClient client(OptionsFor(redis, &loop.loop()));
-    ASSERT_TRUE(WaitConnected(client));
-    redis.Pause();  // so that commands are still in flight when the client goes
-    for (int i = 0; i < 100; ++i) {
-      client.Command({"PING"}, [&answered](absl::StatusOr<RedisValue>) { ++answered; });
-    }
+  redis_.Pause();  // so that commands are still in flight when the client goes
+  for (int i = 0; i < 100; ++i) {
+    client_->Command({"PING"}, [&answered](absl::StatusOr<RedisValue>) { ++answered; });
   }
+  client_.reset();
   EXPECT_EQ(answered.load(), 100);
-  redis.Resume();
+  redis_.Resume();
 }
 
 }  // namespace
