@@ -1,6 +1,6 @@
-// Calls through a real server, shared by its end-to-end tests: a stream read to its end with
-// its metadata, events folded into a Message, SSE pieces for scripted replies, and a server of
-// its own in front of any base URL.
+// Calls through a real server, shared by its end-to-end tests: a unary call, a stream read to
+// its end with its metadata, events folded into a Message, SSE pieces for scripted replies, and
+// a server of its own in front of any base URL.
 #ifndef TESTS_INTEGRATION_SERVER_CALLS_H_
 #define TESTS_INTEGRATION_SERVER_CALLS_H_
 
@@ -55,6 +55,23 @@ inline StreamResult Stream(ServerHarness& h, const CreateMessageRequest& request
   result.status = reader->Finish();
   result.initial_metadata = Copy(context.GetServerInitialMetadata());
   result.trailing_metadata = Copy(context.GetServerTrailingMetadata());
+  return result;
+}
+
+// A CreateMessage call's outcome; `const auto [status, reply] = Create(h);` names both.
+struct UnaryResult {
+  grpc::Status status;
+  v1::Message reply;
+};
+
+inline UnaryResult Create(ServerHarness& h, const CreateMessageRequest& request = Hello(),
+                          absl::Duration deadline = absl::Seconds(30),
+                          const std::vector<std::pair<std::string, std::string>>& metadata = {}) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  for (const auto& [k, v] : metadata) context.AddMetadata(k, v);
+  UnaryResult result;
+  result.status = h.messages().CreateMessage(&context, request, &result.reply);
   return result;
 }
 
