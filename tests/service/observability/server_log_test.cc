@@ -21,6 +21,7 @@
 namespace claude {
 namespace {
 
+using ::claude::testing::JsonField;
 using ::claude::testing::ParsedLogLine;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
@@ -52,10 +53,10 @@ TEST(ServerLogTest, HostileTextStaysInsideItsStrings) {
                                          {{hostile, hostile}, {"int64", int64_t{-9'000'000'000}}});
   const google::protobuf::Struct parsed = ParsedLogLine(line);
   ASSERT_THAT(parsed.fields(), SizeIs(5)) << line;
-  EXPECT_EQ(parsed.fields().at("message").string_value(), hostile);
-  EXPECT_EQ(parsed.fields().at(hostile).string_value(), hostile);
-  EXPECT_EQ(parsed.fields().at("int64").number_value(), -9e9);
-  EXPECT_EQ(parsed.fields().at("severity").string_value(), "ERROR");
+  EXPECT_EQ(JsonField(parsed, "message").string_value(), hostile);
+  EXPECT_EQ(JsonField(parsed, hostile).string_value(), hostile);
+  EXPECT_EQ(JsonField(parsed, "int64").number_value(), -9e9);
+  EXPECT_EQ(JsonField(parsed, "severity").string_value(), "ERROR");
 }
 
 TEST(ServerLogTest, LogEventWritesOneLineNowToTheSink) {
@@ -67,11 +68,11 @@ TEST(ServerLogTest, LogEventWritesOneLineNowToTheSink) {
   const std::vector<std::string> lines = captured->lines();
   ASSERT_THAT(lines, SizeIs(2));
   const google::protobuf::Struct first = ParsedLogLine(lines[0]);
-  EXPECT_EQ(first.fields().at("severity").string_value(), "INFO");
-  EXPECT_EQ(first.fields().at("message").string_value(), "drain started");
-  EXPECT_EQ(first.fields().at("event").string_value(), "drain");
-  EXPECT_THAT(first.fields().at("time").string_value(), MatchesRegex("....-..-..T..:..:..\\....Z"));
-  EXPECT_EQ(ParsedLogLine(lines[1]).fields().at("severity").string_value(), "ERROR");
+  EXPECT_EQ(JsonField(first, "severity").string_value(), "INFO");
+  EXPECT_EQ(JsonField(first, "message").string_value(), "drain started");
+  EXPECT_EQ(JsonField(first, "event").string_value(), "drain");
+  EXPECT_THAT(JsonField(first, "time").string_value(), MatchesRegex("....-..-..T..:..:..\\....Z"));
+  EXPECT_EQ(JsonField(ParsedLogLine(lines[1]), "severity").string_value(), "ERROR");
 }
 
 TEST(ServerLogTest, GrpcsOwnLinesBecomeServerLogLines) {
@@ -91,10 +92,10 @@ TEST(ServerLogTest, GrpcsOwnLinesBecomeServerLogLines) {
   }
   ASSERT_THAT(ours, SizeIs(1));
   const google::protobuf::Struct error = ParsedLogLine(ours[0]);
-  EXPECT_EQ(error.fields().at("severity").string_value(), "ERROR");
-  EXPECT_EQ(error.fields().at("message").string_value(), "handshake failed: bad certificate");
-  EXPECT_EQ(error.fields().at("logger").string_value(), "grpc");
-  EXPECT_THAT(error.fields().at("source").string_value(), HasSubstr("server_log_test.cc:"));
+  EXPECT_EQ(JsonField(error, "severity").string_value(), "ERROR");
+  EXPECT_EQ(JsonField(error, "message").string_value(), "handshake failed: bad certificate");
+  EXPECT_EQ(JsonField(error, "logger").string_value(), "grpc");
+  EXPECT_THAT(JsonField(error, "source").string_value(), HasSubstr("server_log_test.cc:"));
 }
 
 }  // namespace
