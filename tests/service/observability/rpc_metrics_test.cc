@@ -162,27 +162,32 @@ TEST_F(RpcMetricsTest, EachRpcIsCountedWithItsLabelsAndTheGenAiAttributes) {
   const prometheus::MetricFamily* rpcs = FindFamily(families, "claude_grpc_rpcs_total");
   ASSERT_THAT(rpcs, NotNull());
   ASSERT_EQ(rpcs->metric.size(), 2u);
-  const prometheus::ClientMetric* ok_series =
-      FindSeries(families, "claude_grpc_rpcs_total", {{"grpc_code", "OK"}});
-  ASSERT_THAT(ok_series, NotNull());
+  // The series of one code: all its labels, and how many RPCs it counted.
+  const auto expect_series = [&families](const std::string& code, const MetricLabels& labels,
+                                         double count) {
+    const prometheus::ClientMetric* series =
+        FindSeries(families, "claude_grpc_rpcs_total", {{"grpc_code", code}});
+    ASSERT_THAT(series, NotNull()) << code;
+    EXPECT_EQ(LabelsOf(*series), labels) << code;
+    EXPECT_EQ(series->counter.value, count) << code;
+  };
   // error_type is empty for a success, which Prometheus reads as absent.
-  EXPECT_EQ(LabelsOf(*ok_series), WithGenAi({{"method", kStreamMessageMethod},
-                                             {"model", "claude-sonnet-4-5"},
-                                             {"caller", "alice"},
-                                             {"grpc_code", "OK"},
-                                             {"error_type", ""}},
-                                            "chat", "claude-sonnet-4-5"));
-  EXPECT_EQ(ok_series->counter.value, 2);
-  const prometheus::ClientMetric* failed_series =
-      FindSeries(families, "claude_grpc_rpcs_total", {{"grpc_code", "UNAVAILABLE"}});
-  ASSERT_THAT(failed_series, NotNull());
-  EXPECT_EQ(LabelsOf(*failed_series), WithGenAi({{"method", kCountTokensMethod},
-                                                 {"model", "claude-haiku-4-5"},
-                                                 {"caller", "bob"},
-                                                 {"grpc_code", "UNAVAILABLE"},
-                                                 {"error_type", "UNAVAILABLE"}},
-                                                "count_tokens", "claude-haiku-4-5"));
-  EXPECT_EQ(failed_series->counter.value, 1);
+  expect_series("OK",
+                WithGenAi({{"method", kStreamMessageMethod},
+                           {"model", "claude-sonnet-4-5"},
+                           {"caller", "alice"},
+                           {"grpc_code", "OK"},
+                           {"error_type", ""}},
+                          "chat", "claude-sonnet-4-5"),
+                2);
+  expect_series("UNAVAILABLE",
+                WithGenAi({{"method", kCountTokensMethod},
+                           {"model", "claude-haiku-4-5"},
+                           {"caller", "bob"},
+                           {"grpc_code", "UNAVAILABLE"},
+                           {"error_type", "UNAVAILABLE"}},
+                          "count_tokens", "claude-haiku-4-5"),
+                1);
 }
 
 TEST_F(RpcMetricsTest, DurationIsObservedInItsBuckets) {
