@@ -52,6 +52,15 @@ CallRecord Record(const std::string& method, const std::string& model = "claude-
   return record;
 }
 
+// A 120 ms stream whose first token came at 40 ms, after an upstream attempt from 1 to 90 ms.
+CallRecord StreamRecord() {
+  CallRecord record = Record(kStreamMessageMethod);
+  record.first_token = kStart + Ms(40);
+  record.upstream_started = kStart + Ms(1);
+  record.upstream_ended = kStart + Ms(90);
+  return record;
+}
+
 // `labels` and the OpenTelemetry GenAI attributes every per-model series carries beside them.
 MetricLabels WithGenAi(MetricLabels labels, const std::string& operation,
                        const std::string& model) {
@@ -92,10 +101,7 @@ TEST_F(RpcMetricsTest, TheUnlabelledSeriesExistBeforeAnyCall) {
 
 TEST_F(RpcMetricsTest, EveryFamilyHasItsTypeOnceItHasASeries) {
   RpcMetrics metrics(registry_);
-  CallRecord record = Record(kStreamMessageMethod);
-  record.first_token = kStart + Ms(40);
-  record.upstream_started = kStart + Ms(1);
-  record.upstream_ended = kStart + Ms(90);
+  CallRecord record = StreamRecord();
   record.attempt_statuses = {529, 200};
   record.attempt_upstreams = {"primary", "backup"};
   record.attempt_latencies = {absl::Milliseconds(10), absl::Milliseconds(20)};
@@ -222,10 +228,7 @@ TEST_F(RpcMetricsTest, DurationIsObservedInItsBuckets) {
 
 TEST_F(RpcMetricsTest, TimeToFirstTokenAndTheServersShare) {
   RpcMetrics metrics(registry_);
-  CallRecord record = Record(kStreamMessageMethod);
-  record.first_token = kStart + Ms(40);
-  record.upstream_started = kStart + Ms(1);
-  record.upstream_ended = kStart + Ms(90);
+  CallRecord record = StreamRecord();
   metrics.OnCallEnd(record);
   const std::vector<prometheus::MetricFamily> families = Collect();
 
