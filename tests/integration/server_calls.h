@@ -66,15 +66,15 @@ inline StreamResult Stream(ServerHarness& h, const CreateMessageRequest& request
   return result;
 }
 
-// A CreateMessage call's outcome; `const auto [status, reply] = Create(h);` names both.
+// A CreateMessage call's outcome; `const auto [status, reply] = CreateMessage(h);` names both.
 struct UnaryResult {
   grpc::Status status;
   v1::Message reply;
 };
 
-inline UnaryResult Create(ServerHarness& h, const CreateMessageRequest& request = Hello(),
-                          absl::Duration deadline = absl::Seconds(30),
-                          const CallMetadata& metadata = {}) {
+inline UnaryResult CreateMessage(ServerHarness& h, const CreateMessageRequest& request = Hello(),
+                                 absl::Duration deadline = absl::Seconds(30),
+                                 const CallMetadata& metadata = {}) {
   grpc::ClientContext context;
   SetUpContext(context, deadline, metadata);
   UnaryResult result;
