@@ -348,11 +348,10 @@ FakeReply SlowTranscript() { return SseReply(ReadFixture("text_basic.sse"), 40, 
 
 TEST(LifecycleTest, DrainLetsCallsInFlightFinishAndRefusesNewOnes) {
   ServerHarness h;
-  h.upstream().Enqueue(SlowTranscript());
-  grpc::ClientContext context;
-  auto reader = h.messages().StreamMessage(&context, Hello());
+  OpenedStream stream;
+  OpenStream(h, SlowTranscript(), stream);
   MessageStreamEvent event;
-  ASSERT_TRUE(reader->Read(&event));  // message_start: the stream is under way
+  ASSERT_TRUE(stream.reader->Read(&event));  // message_start: the stream is under way
   int events = 1;
 
   h.server().BeginDrain(absl::Seconds(30));
@@ -374,8 +373,8 @@ TEST(LifecycleTest, DrainLetsCallsInFlightFinishAndRefusesNewOnes) {
     EXPECT_EQ(health.status().code(), absl::StatusCode::kUnavailable) << health.status();
   }
 
-  while (reader->Read(&event)) ++events;
-  EXPECT_TRUE(reader->Finish().ok());
+  while (stream.reader->Read(&event)) ++events;
+  EXPECT_TRUE(stream.reader->Finish().ok());
   EXPECT_EQ(events, 8);  // every event of the transcript
   EXPECT_TRUE(h.server().WaitDrained(Scaled(absl::Seconds(2))));
   EXPECT_EQ(h.upstream().request_count(), 1);
@@ -383,7 +382,7 @@ TEST(LifecycleTest, DrainLetsCallsInFlightFinishAndRefusesNewOnes) {
 
 TEST(LifecycleTest, DrainCancelsWhatOutlivesTheGrace) {
   ServerHarness h;
-  HangingStream stream;
+  OpenedStream stream;
   ASSERT_NO_FATAL_FAILURE(OpenHangingStream(h, stream));
   const absl::Time start = absl::Now();
   h.server().BeginDrain(absl::Milliseconds(300));
@@ -401,7 +400,7 @@ TEST(LifecycleTest, DrainCancelsWhatOutlivesTheGrace) {
 
 TEST(LifecycleTest, CancelAllEndsADrainAtOnce) {
   ServerHarness h;
-  HangingStream stream;
+  OpenedStream stream;
   ASSERT_NO_FATAL_FAILURE(OpenHangingStream(h, stream));
   h.server().BeginDrain(absl::Minutes(10));
   EXPECT_FALSE(h.server().WaitDrained(absl::Milliseconds(100)));

@@ -9,9 +9,8 @@
 #include <vector>
 
 #include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
 
 #include "tests/testing/captured_lines.h"
 #include "tests/testing/json_testing.h"
@@ -93,20 +92,6 @@ void SendTraffic(ServerHarness& h) {
   }
 }
 
-google::protobuf::Struct ParseLine(const std::string& line) {
-  google::protobuf::Struct parsed;
-  const auto status = google::protobuf::util::JsonStringToMessage(line, &parsed);
-  EXPECT_TRUE(status.ok()) << status.ToString() << ": " << line;
-  return parsed;
-}
-
-const google::protobuf::Value& Field(const google::protobuf::Struct& s, const std::string& name) {
-  static const google::protobuf::Value* const kMissing = new google::protobuf::Value();
-  auto it = s.fields().find(name);
-  EXPECT_NE(it, s.fields().end()) << "no field " << name;
-  return it == s.fields().end() ? *kMissing : it->second;
-}
-
 TEST(LoggingTest, OneJsonLinePerRpcWithoutSecretsOrPrompts) {
   auto sink = std::make_shared<CapturedLines>();
   ServerHarness h(Logging(sink, /*bodies=*/false));
@@ -123,7 +108,7 @@ TEST(LoggingTest, OneJsonLinePerRpcWithoutSecretsOrPrompts) {
     EXPECT_THAT(line, Not(HasSubstr(kPrompt)));
     EXPECT_THAT(line, Not(HasSubstr("Hi! My name is Claude")));  // the reply's text
     EXPECT_THAT(line, Not(HasSubstr("request_body")));
-    parsed.push_back(ParseLine(line));
+    parsed.push_back(ParsedLogLine(line));
     for (const char* field : {"severity", "time", "method", "caller", "peer", "trace_id", "span_id", "model",
                               "grpc_code", "upstream_status", "request_id", "latency_ms", "ttft_ms", "upstream_ms",
                               "retries"}) {
@@ -132,54 +117,57 @@ TEST(LoggingTest, OneJsonLinePerRpcWithoutSecretsOrPrompts) {
   }
 
   const google::protobuf::Struct& stream = parsed[0];
-  EXPECT_EQ(Field(stream, "method").string_value(), "claude.v1.Messages/StreamMessage");
-  EXPECT_EQ(Field(stream, "caller").string_value(), "");
-  EXPECT_EQ(Field(stream, "model").string_value(), "claude-sonnet-4-5");
-  EXPECT_EQ(Field(stream, "grpc_code").string_value(), "OK");
-  EXPECT_EQ(Field(stream, "upstream_status").number_value(), 200);
-  EXPECT_EQ(Field(stream, "retries").number_value(), 0);
-  EXPECT_EQ(Field(stream, "input_tokens").number_value(), 12);
-  EXPECT_EQ(Field(stream, "output_tokens").number_value(), 15);
-  EXPECT_EQ(Field(stream, "cache_read_input_tokens").number_value(), 0);
-  EXPECT_EQ(Field(stream, "cache_creation_input_tokens").number_value(), 0);
-  EXPECT_TRUE(Field(stream, "ttft_ms").has_number_value());
-  EXPECT_GE(Field(stream, "latency_ms").number_value(), Field(stream, "ttft_ms").number_value());
-  EXPECT_EQ(Field(stream, "severity").string_value(), "INFO");
-  EXPECT_EQ(Field(stream, "message_id").string_value(), "msg_01XFDUDYJgAACzvnptvVoYEL");
-  EXPECT_EQ(Field(stream, "stop_reason").string_value(), "end_turn");
-  EXPECT_THAT(Field(stream, "peer").string_value(), HasSubstr("127.0.0.1:"));
-  EXPECT_THAT(Field(stream, "trace_id").string_value(), ::testing::MatchesRegex("[0-9a-f]{32}"));
-  EXPECT_THAT(Field(stream, "span_id").string_value(), ::testing::MatchesRegex("[0-9a-f]{16}"));
+  EXPECT_EQ(JsonField(stream, "method").string_value(), "claude.v1.Messages/StreamMessage");
+  EXPECT_EQ(JsonField(stream, "caller").string_value(), "");
+  EXPECT_EQ(JsonField(stream, "model").string_value(), "claude-sonnet-4-5");
+  EXPECT_EQ(JsonField(stream, "grpc_code").string_value(), "OK");
+  EXPECT_EQ(JsonField(stream, "upstream_status").number_value(), 200);
+  EXPECT_EQ(JsonField(stream, "retries").number_value(), 0);
+  EXPECT_EQ(JsonField(stream, "input_tokens").number_value(), 12);
+  EXPECT_EQ(JsonField(stream, "output_tokens").number_value(), 15);
+  EXPECT_EQ(JsonField(stream, "cache_read_input_tokens").number_value(), 0);
+  EXPECT_EQ(JsonField(stream, "cache_creation_input_tokens").number_value(), 0);
+  EXPECT_TRUE(JsonField(stream, "ttft_ms").has_number_value());
+  EXPECT_GE(JsonField(stream, "latency_ms").number_value(),
+            JsonField(stream, "ttft_ms").number_value());
+  EXPECT_EQ(JsonField(stream, "severity").string_value(), "INFO");
+  EXPECT_EQ(JsonField(stream, "message_id").string_value(), "msg_01XFDUDYJgAACzvnptvVoYEL");
+  EXPECT_EQ(JsonField(stream, "stop_reason").string_value(), "end_turn");
+  EXPECT_THAT(JsonField(stream, "peer").string_value(), HasSubstr("127.0.0.1:"));
+  EXPECT_THAT(JsonField(stream, "trace_id").string_value(),
+              ::testing::MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_THAT(JsonField(stream, "span_id").string_value(), ::testing::MatchesRegex("[0-9a-f]{16}"));
 
   const google::protobuf::Struct& unary = parsed[1];
-  EXPECT_EQ(Field(unary, "method").string_value(), "claude.v1.Messages/CreateMessage");
-  EXPECT_EQ(Field(unary, "request_id").string_value(), "req_unary");
-  EXPECT_EQ(Field(unary, "input_tokens").number_value(), 12);
-  EXPECT_EQ(Field(unary, "output_tokens").number_value(), 15);
-  EXPECT_TRUE(Field(unary, "ttft_ms").has_null_value());
-  EXPECT_EQ(Field(unary, "stop_reason").string_value(), "end_turn");
-  EXPECT_FALSE(Field(unary, "message_id").string_value().empty());
+  EXPECT_EQ(JsonField(unary, "method").string_value(), "claude.v1.Messages/CreateMessage");
+  EXPECT_EQ(JsonField(unary, "request_id").string_value(), "req_unary");
+  EXPECT_EQ(JsonField(unary, "input_tokens").number_value(), 12);
+  EXPECT_EQ(JsonField(unary, "output_tokens").number_value(), 15);
+  EXPECT_TRUE(JsonField(unary, "ttft_ms").has_null_value());
+  EXPECT_EQ(JsonField(unary, "stop_reason").string_value(), "end_turn");
+  EXPECT_FALSE(JsonField(unary, "message_id").string_value().empty());
   // Calls without a caller's trace start their own: each a trace of its own.
-  EXPECT_NE(Field(unary, "trace_id").string_value(), Field(stream, "trace_id").string_value());
+  EXPECT_NE(JsonField(unary, "trace_id").string_value(),
+            JsonField(stream, "trace_id").string_value());
 
   // count_tokens' input_tokens is a count, not usage.
   const google::protobuf::Struct& count = parsed[2];
-  EXPECT_EQ(Field(count, "method").string_value(), "claude.v1.Messages/CountTokens");
-  EXPECT_EQ(Field(count, "grpc_code").string_value(), "OK");
+  EXPECT_EQ(JsonField(count, "method").string_value(), "claude.v1.Messages/CountTokens");
+  EXPECT_EQ(JsonField(count, "grpc_code").string_value(), "OK");
   EXPECT_FALSE(count.fields().contains("input_tokens"));
 
   const google::protobuf::Struct& limited = parsed[3];
-  EXPECT_EQ(Field(limited, "grpc_code").string_value(), "RESOURCE_EXHAUSTED");
-  EXPECT_EQ(Field(limited, "upstream_status").number_value(), 429);
-  EXPECT_EQ(Field(limited, "request_id").string_value(), "req_limited");
-  EXPECT_THAT(Field(limited, "grpc_message").string_value(), HasSubstr("rate limit"));
-  EXPECT_EQ(Field(limited, "severity").string_value(), "WARNING");
+  EXPECT_EQ(JsonField(limited, "grpc_code").string_value(), "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(JsonField(limited, "upstream_status").number_value(), 429);
+  EXPECT_EQ(JsonField(limited, "request_id").string_value(), "req_limited");
+  EXPECT_THAT(JsonField(limited, "grpc_message").string_value(), HasSubstr("rate limit"));
+  EXPECT_EQ(JsonField(limited, "severity").string_value(), "WARNING");
 
   const google::protobuf::Struct& refused = parsed[4];
-  EXPECT_EQ(Field(refused, "method").string_value(), "claude.v1.Messages/StreamMessage");
-  EXPECT_EQ(Field(refused, "grpc_code").string_value(), "INVALID_ARGUMENT");
-  EXPECT_EQ(Field(refused, "upstream_status").number_value(), 0);
-  EXPECT_TRUE(Field(refused, "upstream_ms").has_null_value());
+  EXPECT_EQ(JsonField(refused, "method").string_value(), "claude.v1.Messages/StreamMessage");
+  EXPECT_EQ(JsonField(refused, "grpc_code").string_value(), "INVALID_ARGUMENT");
+  EXPECT_EQ(JsonField(refused, "upstream_status").number_value(), 0);
+  EXPECT_TRUE(JsonField(refused, "upstream_ms").has_null_value());
   EXPECT_EQ(h.upstream().request_count(), 4);
 }
 
@@ -193,12 +181,14 @@ TEST(LoggingTest, LogBodiesAddsThePromptAndTheReply) {
     EXPECT_THAT(line, Not(HasSubstr(kApiKey)));
     EXPECT_THAT(line, Not(HasSubstr(kCallerToken)));
   }
-  const google::protobuf::Struct stream = ParseLine(lines[0]);
-  EXPECT_THAT(Field(stream, "request_body").string_value(), HasSubstr(kPrompt));
-  EXPECT_EQ(Field(stream, "response_text").string_value(), "Hi! My name is Claude. How can I help you today?");
-  const google::protobuf::Struct unary = ParseLine(lines[1]);
-  EXPECT_THAT(Field(unary, "request_body").string_value(), HasSubstr(kPrompt));
-  EXPECT_EQ(Field(unary, "response_text").string_value(), "Hi! My name is Claude. How can I help you today?");
+  const google::protobuf::Struct stream = ParsedLogLine(lines[0]);
+  EXPECT_THAT(JsonField(stream, "request_body").string_value(), HasSubstr(kPrompt));
+  EXPECT_EQ(JsonField(stream, "response_text").string_value(),
+            "Hi! My name is Claude. How can I help you today?");
+  const google::protobuf::Struct unary = ParsedLogLine(lines[1]);
+  EXPECT_THAT(JsonField(unary, "request_body").string_value(), HasSubstr(kPrompt));
+  EXPECT_EQ(JsonField(unary, "response_text").string_value(),
+            "Hi! My name is Claude. How can I help you today?");
 }
 
 // W3C trace context: the caller's trace continues through the RPC's own span to the upstream
@@ -222,9 +212,9 @@ TEST(LoggingTest, TheCallersTraceReachesTheUpstreamAndTheLog) {
   // W3C metadata: same trace, our span as the upstream's parent, tracestate passed on.
   auto [sent, state] = call({{"traceparent", "00-" + trace_id + "-" + caller_span + "-01"},
                              {"tracestate", "vendor=abc,other=xyz"}});
-  google::protobuf::Struct line = ParseLine(sink->lines().back());
-  const std::string span = Field(line, "span_id").string_value();
-  EXPECT_EQ(Field(line, "trace_id").string_value(), trace_id);
+  google::protobuf::Struct line = ParsedLogLine(sink->lines().back());
+  const std::string span = JsonField(line, "span_id").string_value();
+  EXPECT_EQ(JsonField(line, "trace_id").string_value(), trace_id);
   EXPECT_NE(span, caller_span);
   EXPECT_EQ(sent, "00-" + trace_id + "-" + span + "-01");
   EXPECT_EQ(state, "vendor=abc,other=xyz");
@@ -232,10 +222,11 @@ TEST(LoggingTest, TheCallersTraceReachesTheUpstreamAndTheLog) {
   // Malformed: a new trace, nothing of the bad value echoed, no tracestate passed on.
   std::tie(sent, state) = call({{"traceparent", "00-" + std::string(32, '0') + "-" + caller_span + "-01"},
                                 {"tracestate", "vendor=abc"}});
-  line = ParseLine(sink->lines().back());
-  EXPECT_THAT(Field(line, "trace_id").string_value(), ::testing::MatchesRegex("[0-9a-f]{32}"));
-  EXPECT_NE(Field(line, "trace_id").string_value(), std::string(32, '0'));
-  EXPECT_EQ(sent, "00-" + Field(line, "trace_id").string_value() + "-" + Field(line, "span_id").string_value() + "-01");
+  line = ParsedLogLine(sink->lines().back());
+  EXPECT_THAT(JsonField(line, "trace_id").string_value(), ::testing::MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_NE(JsonField(line, "trace_id").string_value(), std::string(32, '0'));
+  EXPECT_EQ(sent, "00-" + JsonField(line, "trace_id").string_value() + "-" +
+                      JsonField(line, "span_id").string_value() + "-01");
   EXPECT_EQ(state, "");
 }
 
@@ -267,26 +258,28 @@ TEST(LoggingTest, OneSpanPerRpcGoesToTheOtlpCollector) {
   EXPECT_EQ(sent.path, "/v1/traces");
   EXPECT_THAT(FindHeader(sent.headers, "content-type"), ::testing::Pointee(std::string("application/json")));
   EXPECT_EQ(FindHeader(sent.headers, "x-api-key"), nullptr);
-  const google::protobuf::Struct payload = ParseLine(sent.body);
-  const auto& resource_spans = Field(payload, "resourceSpans").list_value().values();
+  const google::protobuf::Struct payload = ParsedLogLine(sent.body);
+  const auto& resource_spans = JsonField(payload, "resourceSpans").list_value().values();
   ASSERT_EQ(resource_spans.size(), 1);
-  const auto& scope_spans = Field(resource_spans[0].struct_value(), "scopeSpans").list_value().values();
+  const auto& scope_spans =
+      JsonField(resource_spans[0].struct_value(), "scopeSpans").list_value().values();
   ASSERT_EQ(scope_spans.size(), 1);
-  const auto& spans = Field(scope_spans[0].struct_value(), "spans").list_value().values();
+  const auto& spans = JsonField(scope_spans[0].struct_value(), "spans").list_value().values();
   ASSERT_EQ(spans.size(), 2);
   const google::protobuf::Struct& ok = spans[0].struct_value();
-  EXPECT_EQ(Field(ok, "traceId").string_value(), "4bf92f3577b34da6a3ce929d0e0e4736");
-  EXPECT_EQ(Field(ok, "parentSpanId").string_value(), "00f067aa0ba902b7");
-  EXPECT_THAT(Field(ok, "spanId").string_value(), ::testing::MatchesRegex("[0-9a-f]{16}"));
-  EXPECT_EQ(Field(ok, "name").string_value(), "claude.v1.Messages/CreateMessage");
-  EXPECT_EQ(Field(ok, "kind").number_value(), 2);
-  EXPECT_EQ(Field(Field(ok, "status").struct_value(), "code").number_value(), 1);
+  EXPECT_EQ(JsonField(ok, "traceId").string_value(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(JsonField(ok, "parentSpanId").string_value(), "00f067aa0ba902b7");
+  EXPECT_THAT(JsonField(ok, "spanId").string_value(), ::testing::MatchesRegex("[0-9a-f]{16}"));
+  EXPECT_EQ(JsonField(ok, "name").string_value(), "claude.v1.Messages/CreateMessage");
+  EXPECT_EQ(JsonField(ok, "kind").number_value(), 2);
+  EXPECT_EQ(JsonField(JsonField(ok, "status").struct_value(), "code").number_value(), 1);
   std::map<std::string, std::string> attributes;
-  for (const auto& a : Field(ok, "attributes").list_value().values()) {
-    const google::protobuf::Struct& value = Field(a.struct_value(), "value").struct_value();
+  for (const auto& a : JsonField(ok, "attributes").list_value().values()) {
+    const google::protobuf::Struct& value = JsonField(a.struct_value(), "value").struct_value();
     const auto& fields = value.fields();
-    attributes[Field(a.struct_value(), "key").string_value()] =
-        fields.contains("stringValue") ? fields.at("stringValue").string_value() : fields.at("intValue").string_value();
+    attributes[JsonField(a.struct_value(), "key").string_value()] =
+        fields.contains("stringValue") ? fields.at("stringValue").string_value()
+                                       : fields.at("intValue").string_value();
   }
   EXPECT_EQ(attributes["rpc.system"], "grpc");
   EXPECT_EQ(attributes["rpc.method"], "CreateMessage");
@@ -294,8 +287,9 @@ TEST(LoggingTest, OneSpanPerRpcGoesToTheOtlpCollector) {
   EXPECT_EQ(attributes["gen_ai.request.model"], "claude-sonnet-4-5");
   EXPECT_EQ(attributes["gen_ai.usage.input_tokens"], std::to_string(input_tokens));
   const google::protobuf::Struct& refused = spans[1].struct_value();
-  EXPECT_EQ(Field(Field(refused, "status").struct_value(), "code").number_value(), 2);
-  EXPECT_THAT(Field(Field(refused, "status").struct_value(), "message").string_value(), HasSubstr("model: required"));
+  EXPECT_EQ(JsonField(JsonField(refused, "status").struct_value(), "code").number_value(), 2);
+  EXPECT_THAT(JsonField(JsonField(refused, "status").struct_value(), "message").string_value(),
+              HasSubstr("model: required"));
   EXPECT_FALSE(refused.fields().contains("parentSpanId"));  // a trace of its own
 }
 

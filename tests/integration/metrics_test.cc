@@ -70,13 +70,12 @@ TEST(MetricsTest, ExactCountsAndTokensAfterKnownTraffic) {
   // (30 in, 40 out, 7 cache read, 5 cache creation).
   for (const std::string& sse :
        {ReadFixture("text_basic.sse"), DocumentedTranscript("tool_use"), CumulativeUsageStream()}) {
-    h.upstream().Enqueue(SseReply(sse, 64));
-    grpc::ClientContext context;
-    auto reader = h.messages().StreamMessage(&context, Hello());
+    OpenedStream stream;
+    OpenStream(h, SseReply(sse, 64), stream);
     MessageStreamEvent event;
-    while (reader->Read(&event)) {
+    while (stream.reader->Read(&event)) {
     }
-    ASSERT_TRUE(reader->Finish().ok());
+    ASSERT_TRUE(stream.reader->Finish().ok());
   }
   // Two unary calls: text_basic (12 in, 15 out); and one answered 529 first, then retried once
   // (3 in, 4 out, 100 cache read, 50 cache creation).
@@ -166,7 +165,7 @@ TEST(MetricsTest, ExactCountsAndTokensAfterKnownTraffic) {
 
 TEST(MetricsTest, GaugesShowAStreamInFlight) {
   ServerHarness h(WithMetrics());
-  HangingStream stream;
+  OpenedStream stream;
   ASSERT_NO_FATAL_FAILURE(OpenHangingStream(h, stream));
 
   const std::vector<MetricSample> m = ParseMetrics(ScrapeMetrics(h.server().metrics_port()));

@@ -81,9 +81,7 @@ void ExpectEchoOfHello(const StreamResult& result) {
 TEST(VertexEndToEndTest, UnaryCallsRawPredictWithTheToken) {
   ServerHarness h(VertexOptions());
   RequireCloudCredentials(h);
-  grpc::ClientContext context;
-  claude::v1::Message reply;
-  const grpc::Status status = h.messages().CreateMessage(&context, Hello(), &reply);
+  const auto [status, reply] = CreateMessage(h);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(TextOf(reply), "Echo: Hello there, Claude");
   EXPECT_EQ(reply.model(), "claude-sonnet-4-5");
@@ -120,9 +118,7 @@ TEST(VertexEndToEndTest, CountsTokens) {
 TEST(VertexEndToEndTest, AWrongTokenIsReportedInGooglesWords) {
   ServerHarness h(VertexOptions("ya29.stale"));
   RequireCloudCredentials(h);
-  grpc::ClientContext context;
-  claude::v1::Message reply;
-  const grpc::Status status = h.messages().CreateMessage(&context, Hello(), &reply);
+  const auto [status, reply] = CreateMessage(h);
   EXPECT_FALSE(status.ok());
   EXPECT_THAT(status.error_message(), HasSubstr("upstream HTTP 401"));
   EXPECT_THAT(status.error_message(), HasSubstr("Request had invalid authentication credentials"));
@@ -132,9 +128,7 @@ TEST(VertexEndToEndTest, GoogleErrorBodiesGoThroughTheErrorTable) {
   ServerHarness h(VertexOptions());
   h.upstream().Enqueue(JsonReply(
       429, R"({"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED"}})"));
-  grpc::ClientContext context;
-  claude::v1::Message reply;
-  const grpc::Status status = h.messages().CreateMessage(&context, Hello(), &reply);
+  const auto [status, reply] = CreateMessage(h);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(status.error_message(), HasSubstr("rate_limit_error: Quota exceeded"));
   const std::optional<ErrorDetails> details = ParseErrorDetails(status);
@@ -147,10 +141,8 @@ TEST(VertexEndToEndTest, GoogleErrorBodiesGoThroughTheErrorTable) {
 TEST(BedrockEndToEndTest, UnaryCallIsSignedAndTheFakeVerifiesIt) {
   ServerHarness h(BedrockOptions(kAwsSecret, "session-token/abc="));
   RequireCloudCredentials(h);
-  grpc::ClientContext context;
-  context.AddMetadata("anthropic-beta", "context-1m-2025-08-07");
-  claude::v1::Message reply;
-  const grpc::Status status = h.messages().CreateMessage(&context, Hello(), &reply);
+  const auto [status, reply] =
+      CreateMessage(h, Hello(), absl::Seconds(30), {{"anthropic-beta", "context-1m-2025-08-07"}});
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(TextOf(reply), "Echo: Hello there, Claude");
   const RecordedRequest request = h.upstream().requests().at(0);
@@ -164,9 +156,7 @@ TEST(BedrockEndToEndTest, UnaryCallIsSignedAndTheFakeVerifiesIt) {
 TEST(BedrockEndToEndTest, AWrongSecretIsRefusedByTheFake) {
   ServerHarness h(BedrockOptions("not-the-secret"));
   RequireCloudCredentials(h);
-  grpc::ClientContext context;
-  claude::v1::Message reply;
-  const grpc::Status status = h.messages().CreateMessage(&context, Hello(), &reply);
+  const auto [status, reply] = CreateMessage(h);
   // The upstream refused the server's own credentials: never the caller's PERMISSION_DENIED.
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(ParseErrorDetails(status)->reason, "UPSTREAM_AUTH_FAILED");
@@ -239,9 +229,7 @@ TEST(BedrockEndToEndTest, HttpErrorsGoThroughTheErrorTable) {
   h.upstream().Enqueue(JsonReply(400, R"({"message":"max_tokens: must be positive"})",
                                  {{"x-amzn-errortype", "ValidationException:http://internal.amazon.com/"},
                                   {"x-amzn-requestid", "aws-req-1"}}));
-  grpc::ClientContext context;
-  claude::v1::Message reply;
-  const grpc::Status status = h.messages().CreateMessage(&context, Hello(), &reply);
+  const auto [status, reply] = CreateMessage(h);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("ValidationException: max_tokens: must be positive"));
   EXPECT_THAT(status.error_message(), HasSubstr("aws-req-1"));

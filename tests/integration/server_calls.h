@@ -1,6 +1,6 @@
-// Calls through a real server, shared by its end-to-end tests: a stream read to its end with
-// its metadata, events folded into a Message, SSE pieces for scripted replies, and a server of
-// its own in front of any base URL.
+// Calls through a real server, shared by its end-to-end tests: a unary call, a stream read to
+// its end with its metadata, events folded into a Message, SSE pieces for scripted replies, and
+// a server of its own in front of any base URL.
 #ifndef TESTS_INTEGRATION_SERVER_CALLS_H_
 #define TESTS_INTEGRATION_SERVER_CALLS_H_
 
@@ -42,12 +42,20 @@ inline std::multimap<std::string, std::string> Copy(
   return out;
 }
 
-inline StreamResult Stream(ServerHarness& h, const CreateMessageRequest& request,
-                           absl::Duration deadline = absl::Seconds(30),
-                           const std::vector<std::pair<std::string, std::string>>& metadata = {}) {
-  grpc::ClientContext context;
+using CallMetadata = std::vector<std::pair<std::string, std::string>>;
+
+// A call's deadline, `deadline` from now, and the metadata it sends.
+inline void SetUpContext(grpc::ClientContext& context, absl::Duration deadline,
+                         const CallMetadata& metadata) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
   for (const auto& [k, v] : metadata) context.AddMetadata(k, v);
+}
+
+inline StreamResult Stream(ServerHarness& h, const CreateMessageRequest& request,
+                           absl::Duration deadline = absl::Seconds(30),
+                           const CallMetadata& metadata = {}) {
+  grpc::ClientContext context;
+  SetUpContext(context, deadline, metadata);
   StreamResult result;
   auto reader = h.messages().StreamMessage(&context, request);
   MessageStreamEvent event;
@@ -55,6 +63,22 @@ inline StreamResult Stream(ServerHarness& h, const CreateMessageRequest& request
   result.status = reader->Finish();
   result.initial_metadata = Copy(context.GetServerInitialMetadata());
   result.trailing_metadata = Copy(context.GetServerTrailingMetadata());
+  return result;
+}
+
+// A CreateMessage call's outcome; `const auto [status, reply] = CreateMessage(h);` names both.
+struct UnaryResult {
+  grpc::Status status;
+  v1::Message reply;
+};
+
+inline UnaryResult CreateMessage(ServerHarness& h, const CreateMessageRequest& request = Hello(),
+                                 absl::Duration deadline = absl::Seconds(30),
+                                 const CallMetadata& metadata = {}) {
+  grpc::ClientContext context;
+  SetUpContext(context, deadline, metadata);
+  UnaryResult result;
+  result.status = h.messages().CreateMessage(&context, request, &result.reply);
   return result;
 }
 
@@ -102,18 +126,24 @@ inline FakeReply Drip() {
   return drip;
 }
 
-// A stream whose request reached the fake upstream, which holds it unanswered (HungReply): the
-// RPC stays in flight until the test cancels it, drains the server or lets its deadline pass.
-struct HangingStream {
+// A stream the test reads, cancels or abandons itself, event by event.
+struct OpenedStream {
   grpc::ClientContext context;
   std::unique_ptr<grpc::ClientReader<MessageStreamEvent>> reader;
 };
 
-// Opens `stream` as the harness's first request; a fatal failure (ASSERT_NO_FATAL_FAILURE) when
-// the request never reaches the upstream.
-inline void OpenHangingStream(ServerHarness& h, HangingStream& stream) {
-  h.upstream().Enqueue(HungReply());
+// Queues `reply` at the harness's fake upstream and opens `stream`, a Hello(), towards it.
+inline void OpenStream(ServerHarness& h, FakeReply reply, OpenedStream& stream) {
+  h.upstream().Enqueue(std::move(reply));
   stream.reader = h.messages().StreamMessage(&stream.context, Hello());
+}
+
+// Opens `stream` as the harness's first request, which the fake upstream holds unanswered
+// (HungReply): the RPC stays in flight until the test cancels it, drains the server or lets its
+// deadline pass. A fatal failure (ASSERT_NO_FATAL_FAILURE) when the request never reaches the
+// upstream.
+inline void OpenHangingStream(ServerHarness& h, OpenedStream& stream) {
+  OpenStream(h, HungReply(), stream);
   ASSERT_TRUE(h.upstream().WaitForRequests(1, Scaled(absl::Seconds(5))));
 }
 

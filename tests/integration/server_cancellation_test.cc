@@ -92,7 +92,7 @@ TEST(ServerTest, CancelWhileConnectingAbortsTheTransfer) {
 
 TEST(ServerTest, CancelWhileWaitingForTheFirstByteClosesTheUpstream) {
   ServerHarness h;
-  HangingStream stream;
+  OpenedStream stream;
   ASSERT_NO_FATAL_FAILURE(OpenHangingStream(h, stream));
   stream.context.TryCancel();
   EXPECT_TRUE(h.upstream().WaitForDisconnects(1, Scaled(absl::Milliseconds(100))));
@@ -104,16 +104,15 @@ TEST(ServerTest, CancelWhileWaitingForTheFirstByteClosesTheUpstream) {
 
 TEST(ServerTest, CancelMidStreamClosesTheUpstream) {
   ServerHarness h;
-  h.upstream().Enqueue(Drip());
-  grpc::ClientContext context;
-  auto reader = h.messages().StreamMessage(&context, Hello());
+  OpenedStream stream;
+  OpenStream(h, Drip(), stream);
   MessageStreamEvent event;
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(reader->Read(&event));
-  context.TryCancel();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(stream.reader->Read(&event));
+  stream.context.TryCancel();
   EXPECT_TRUE(h.upstream().WaitForDisconnects(1, Scaled(absl::Milliseconds(100))));
-  while (reader->Read(&event)) {
+  while (stream.reader->Read(&event)) {
   }
-  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(stream.reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_TRUE(h.WaitForIdleLoop(Scaled(absl::Seconds(2))));
 }
 

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/fake_upstream/raw_fault_server.h"
+#include "tests/integration/server_calls.h"
 #include "tests/testing/captured_lines.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/recorded_calls.h"
@@ -32,13 +33,10 @@ using ::testing::HasSubstr;
 std::string Event(const std::string& type, const std::string& data) {
   return absl::StrCat("event: ", type, "\ndata: ", data, "\n\n");
 }
-const std::string kStreamHead =
-    Event("message_start",
-          R"({"type":"message_start","message":{"id":"msg_t","type":"message","role":"assistant",)"
-          R"("content":[],"model":"m","stop_reason":null,"stop_sequence":null,)"
-          R"("usage":{"input_tokens":3,"output_tokens":1}}})") +
-    Event("content_block_start",
-          R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
+// A 200's head and kStreamHead (server_calls.h), as a raw upstream writes them.
+const std::string kStreamResponseHead = absl::StrCat(
+    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n", kStreamHead);
+// The rest of that one-block text stream.
 const std::string kStreamTail =
     Event("content_block_stop", R"({"type":"content_block_stop","index":0})") +
     Event("message_delta",
@@ -77,7 +75,7 @@ TEST(UpstreamTransportTest, StallTimerFiresWithinTenPercentAndATenthOfASecond) {
   auto raw = StartRaw();
   ServerHarness h(StallingUpstream(*raw, absl::Seconds(2)));
   RawReply stall = RawResponse(200, {"content-type: text/event-stream"}, "");
-  stall.steps[0].bytes = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n" + kStreamHead;
+  stall.steps[0].bytes = kStreamResponseHead;
   stall.hang = true;
   raw->Enqueue(stall);
 
@@ -108,9 +106,7 @@ TEST(UpstreamTransportTest, AStallLongerThanTheTimeoutNeverCompletesOk) {
   ServerHarness h(StallingUpstream(*raw, absl::Seconds(1)));
   // 2.5 s of silence mid-stream, then the rest of a valid stream.
   RawReply reply;
-  reply.steps.push_back(RawStep{absl::ZeroDuration(),
-                                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n" +
-                                    kStreamHead});
+  reply.steps.push_back(RawStep{absl::ZeroDuration(), kStreamResponseHead});
   reply.steps.push_back(RawStep{absl::Milliseconds(2500), kStreamTail});
   raw->Enqueue(reply);
   grpc::ClientContext context;
@@ -130,19 +126,18 @@ TEST(UpstreamTransportTest, APausedTransferIsNotAStall) {
   ServerHarness h(options);
   // Far more than gRPC's flow-control windows hold, so the transfer stays paused while the
   // caller does not read.
-  h.upstream().Enqueue(GeneratedSseReply(/*deltas=*/100000, /*delta_bytes=*/200));
-  grpc::ClientContext context;
-  auto reader = h.messages().StreamMessage(&context, Hello());
+  OpenedStream stream;
+  OpenStream(h, GeneratedSseReply(/*deltas=*/100000, /*delta_bytes=*/200), stream);
   v1::MessageStreamEvent event;
-  ASSERT_TRUE(reader->Read(&event));
+  ASSERT_TRUE(stream.reader->Read(&event));
   // The caller reads nothing for 2.5 stall timeouts: the transfer is paused, not stalled.
   ASSERT_TRUE(
       WaitUntil([&] { return h.loop().paused_transfers() == 1; }, Scaled(absl::Seconds(5))));
   absl::SleepFor(absl::Milliseconds(2500));
   EXPECT_EQ(h.loop().paused_transfers(), 1);
   int events = 1;
-  while (reader->Read(&event)) ++events;
-  const grpc::Status status = reader->Finish();
+  while (stream.reader->Read(&event)) ++events;
+  const grpc::Status status = stream.reader->Finish();
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(events, 100000 + 5);
 }

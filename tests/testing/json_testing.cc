@@ -6,6 +6,7 @@
 
 #include <google/protobuf/reflection.h>
 #include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <simdjson.h>
 
 #include "absl/strings/str_replace.h"
@@ -96,6 +97,26 @@ void Collect(const google::protobuf::Message& m, const std::string& path,
 }
 
 }  // namespace
+
+google::protobuf::Struct ParsedJson(const std::string& text) {
+  google::protobuf::Struct parsed;
+  const auto status = google::protobuf::util::JsonStringToMessage(text, &parsed);
+  EXPECT_TRUE(status.ok()) << status << "\n" << text;
+  return parsed;
+}
+
+google::protobuf::Struct ParsedLogLine(const std::string& line) {
+  EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+  return ParsedJson(line);
+}
+
+const google::protobuf::Value& JsonField(const google::protobuf::Struct& object,
+                                         const std::string& name) {
+  static const google::protobuf::Value* const kMissing = new google::protobuf::Value();
+  auto it = object.fields().find(name);
+  EXPECT_NE(it, object.fields().end()) << "no member " << name;
+  return it == object.fields().end() ? *kMissing : it->second;
+}
 
 ::testing::AssertionResult JsonEqual(const std::string& expected, const std::string& actual) {
   simdjson::dom::parser pe, pa;

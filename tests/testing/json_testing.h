@@ -1,4 +1,5 @@
-// Test helpers: JSON documents compared as documents, and the shared fixtures.
+// Test helpers: JSON documents compared as documents or read member by member, and the shared
+// fixtures.
 #ifndef TESTS_TESTING_JSON_TESTING_H_
 #define TESTS_TESTING_JSON_TESTING_H_
 
@@ -6,6 +7,7 @@
 #include <vector>
 
 #include <google/protobuf/message.h>
+#include <google/protobuf/struct.pb.h>
 #include <gtest/gtest.h>
 
 namespace claude::testing {
@@ -13,6 +15,19 @@ namespace claude::testing {
 // Whether two JSON texts hold equal documents: objects compared regardless of member order,
 // numbers by value. The failure message shows both documents and the first difference.
 ::testing::AssertionResult JsonEqual(const std::string& expected, const std::string& actual);
+
+// `text` (an exported payload, a reply body) as a JSON object; a test failure naming the parse
+// error when it is not one.
+google::protobuf::Struct ParsedJson(const std::string& text);
+
+// One line of a JSON log as its object: also a test failure when `line` holds a line break, since
+// a log line split in two is not one record any more.
+google::protobuf::Struct ParsedLogLine(const std::string& line);
+
+// The member `name` of `object`. When there is none: a test failure naming it, and an unset
+// Value (no kind), so the test reads on; a test of absence asks fields().contains() instead.
+const google::protobuf::Value& JsonField(const google::protobuf::Struct& object,
+                                         const std::string& name);
 
 // The text of tests/fixtures/<name>.
 std::string ReadFixture(const std::string& name);

@@ -31,6 +31,13 @@ class WatchedFileTest : public ::testing::Test {
   // Replaces the file by a rename of a new one, as a mounted secret changes.
   void Replace(const std::string& text) const { ASSERT_TRUE(dir_.Replace("config", text)); }
 
+  // Checks that `file` changed since its last read and reads `text` now.
+  static void ExpectReads(WatchedFile& file, const std::string& text) {
+    absl::StatusOr<std::optional<std::string>> read = file.ReadIfChanged();
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_THAT(*read, Optional(text));
+  }
+
   const testing::ScratchDirectory dir_;
   const std::string path_ = dir_.File("config");
 };
@@ -39,17 +46,13 @@ TEST_F(WatchedFileTest, ReadsOnceUntilTheFileChanges) {
   Write("one\n");
   WatchedFile file(path_);
   EXPECT_EQ(file.path(), path_);
-  absl::StatusOr<std::optional<std::string>> first = file.ReadIfChanged();
-  ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_THAT(*first, Optional(std::string("one\n")));
+  ExpectReads(file, "one\n");
   absl::StatusOr<std::optional<std::string>> unchanged = file.ReadIfChanged();
   ASSERT_TRUE(unchanged.ok()) << unchanged.status();
   EXPECT_EQ(*unchanged, std::nullopt);
 
   Write("two, longer\n");
-  absl::StatusOr<std::optional<std::string>> changed = file.ReadIfChanged();
-  ASSERT_TRUE(changed.ok()) << changed.status();
-  EXPECT_THAT(*changed, Optional(std::string("two, longer\n")));
+  ExpectReads(file, "two, longer\n");
 }
 
 TEST_F(WatchedFileTest, AReplacementOfTheSameSizeIsSeenByItsInode) {
@@ -58,9 +61,7 @@ TEST_F(WatchedFileTest, AReplacementOfTheSameSizeIsSeenByItsInode) {
   ASSERT_TRUE(file.ReadIfChanged().ok());
   // Same size; the rename gives a new inode even when the clock has not moved.
   Replace("bbbb\n");
-  absl::StatusOr<std::optional<std::string>> changed = file.ReadIfChanged();
-  ASSERT_TRUE(changed.ok()) << changed.status();
-  EXPECT_THAT(*changed, Optional(std::string("bbbb\n")));
+  ExpectReads(file, "bbbb\n");
 }
 
 TEST_F(WatchedFileTest, ForgetReadsTheSameVersionAgain) {
@@ -68,9 +69,7 @@ TEST_F(WatchedFileTest, ForgetReadsTheSameVersionAgain) {
   WatchedFile file(path_);
   ASSERT_TRUE(file.ReadIfChanged().ok());
   file.Forget();
-  absl::StatusOr<std::optional<std::string>> again = file.ReadIfChanged();
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_THAT(*again, Optional(std::string("rejected by its parser\n")));
+  ExpectReads(file, "rejected by its parser\n");
 }
 
 TEST_F(WatchedFileTest, AMissingFileIsNotFoundNamingItsPathAndRetried) {
@@ -81,9 +80,7 @@ TEST_F(WatchedFileTest, AMissingFileIsNotFoundNamingItsPathAndRetried) {
   EXPECT_THAT(missing.status().message(), HasSubstr(path_));
 
   Write("now here\n");
-  absl::StatusOr<std::optional<std::string>> found = file.ReadIfChanged();
-  ASSERT_TRUE(found.ok()) << found.status();
-  EXPECT_THAT(*found, Optional(std::string("now here\n")));
+  ExpectReads(file, "now here\n");
 
   ASSERT_EQ(std::remove(path_.c_str()), 0);
   EXPECT_EQ(file.ReadIfChanged().status().code(), absl::StatusCode::kNotFound) << "gone again";

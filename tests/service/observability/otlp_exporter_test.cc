@@ -15,18 +15,20 @@
 
 #include <gmock/gmock.h>
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include "absl/status/status.h"
 #include "common/program_info/build_info.h"
+#include "tests/testing/json_testing.h"
 #include "tests/testing/mock_transport.h"
 #include "tests/testing/wait_until.h"
 
 namespace claude {
 namespace {
 
+using ::claude::testing::JsonField;
 using ::claude::testing::MockTransport;
+using ::claude::testing::ParsedJson;
 using ::claude::testing::WaitUntil;
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
@@ -37,29 +39,16 @@ using ::testing::Pair;
 // Bounds only how long a failing test waits for the exporter's thread.
 constexpr absl::Duration kPatience = absl::Seconds(30);
 
-Struct ParseJson(const std::string& text) {
-  Struct parsed;
-  const auto status = google::protobuf::util::JsonStringToMessage(text, &parsed);
-  EXPECT_TRUE(status.ok()) << status << "\n" << text;
-  return parsed;
-}
-
-const Value& Field(const Struct& object, const std::string& name) {
-  static const Value kMissing;
-  auto it = object.fields().find(name);
-  return it == object.fields().end() ? kMissing : it->second;
-}
-
 // The span's attributes, key -> stringValue or intValue (OTLP JSON writes 64-bit integers as
 // strings).
 std::map<std::string, std::string> Attributes(const Struct& span) {
   std::map<std::string, std::string> attributes;
-  for (const Value& attribute : Field(span, "attributes").list_value().values()) {
-    const Struct& value = Field(attribute.struct_value(), "value").struct_value();
-    const std::string key = Field(attribute.struct_value(), "key").string_value();
+  for (const Value& attribute : JsonField(span, "attributes").list_value().values()) {
+    const Struct& value = JsonField(attribute.struct_value(), "value").struct_value();
+    const std::string key = JsonField(attribute.struct_value(), "key").string_value();
     attributes[key] = value.fields().contains("stringValue")
-                          ? Field(value, "stringValue").string_value()
-                          : "int:" + Field(value, "intValue").string_value();
+                          ? JsonField(value, "stringValue").string_value()
+                          : "int:" + JsonField(value, "intValue").string_value();
   }
   return attributes;
 }
@@ -83,15 +72,15 @@ CallRecord StreamRecord() {
 }
 
 TEST(FormatOtlpSpanTest, ASuccessfulCallsSpan) {
-  const Struct span = ParseJson(FormatOtlpSpan(StreamRecord()));
-  EXPECT_EQ(Field(span, "traceId").string_value(), "4bf92f3577b34da6a3ce929d0e0e4736");
-  EXPECT_EQ(Field(span, "spanId").string_value(), "00f067aa0ba902b7");
-  EXPECT_EQ(Field(span, "parentSpanId").string_value(), "1111111111111111");
-  EXPECT_EQ(Field(span, "name").string_value(), kStreamMessageMethod);
-  EXPECT_EQ(Field(span, "kind").number_value(), 2) << "SPAN_KIND_SERVER";
-  EXPECT_EQ(Field(span, "startTimeUnixNano").string_value(), "1790000000000000123");
-  EXPECT_EQ(Field(span, "endTimeUnixNano").string_value(), "1790000000250000123");
-  EXPECT_EQ(Field(Field(span, "status").struct_value(), "code").number_value(), 1)
+  const Struct span = ParsedJson(FormatOtlpSpan(StreamRecord()));
+  EXPECT_EQ(JsonField(span, "traceId").string_value(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(JsonField(span, "spanId").string_value(), "00f067aa0ba902b7");
+  EXPECT_EQ(JsonField(span, "parentSpanId").string_value(), "1111111111111111");
+  EXPECT_EQ(JsonField(span, "name").string_value(), kStreamMessageMethod);
+  EXPECT_EQ(JsonField(span, "kind").number_value(), 2) << "SPAN_KIND_SERVER";
+  EXPECT_EQ(JsonField(span, "startTimeUnixNano").string_value(), "1790000000000000123");
+  EXPECT_EQ(JsonField(span, "endTimeUnixNano").string_value(), "1790000000250000123");
+  EXPECT_EQ(JsonField(JsonField(span, "status").struct_value(), "code").number_value(), 1)
       << "STATUS_CODE_OK";
   EXPECT_EQ(Attributes(span), (std::map<std::string, std::string>{
                                   {"rpc.system", "grpc"},
@@ -117,11 +106,11 @@ TEST(FormatOtlpSpanTest, AFailedCallWithoutUpstreamOrParent) {
   record.span_id = "00f067aa0ba902b7";
   record.code = grpc::StatusCode::INVALID_ARGUMENT;
   record.message = "model: required \"quoted\"\nand a newline";
-  const Struct span = ParseJson(FormatOtlpSpan(record));
+  const Struct span = ParsedJson(FormatOtlpSpan(record));
   EXPECT_FALSE(span.fields().contains("parentSpanId")) << "a trace of its own";
-  const Struct& status = Field(span, "status").struct_value();
-  EXPECT_EQ(Field(status, "code").number_value(), 2) << "STATUS_CODE_ERROR";
-  EXPECT_EQ(Field(status, "message").string_value(), record.message);
+  const Struct& status = JsonField(span, "status").struct_value();
+  EXPECT_EQ(JsonField(status, "code").number_value(), 2) << "STATUS_CODE_ERROR";
+  EXPECT_EQ(JsonField(status, "message").string_value(), record.message);
   const std::map<std::string, std::string> attributes = Attributes(span);
   EXPECT_THAT(attributes, Contains(Pair("rpc.grpc.status_code", "int:3")));
   EXPECT_THAT(attributes, Contains(Pair("gen_ai.operation.name", "count_tokens")));
@@ -188,20 +177,21 @@ OtlpExporterOptions Options(const std::string& endpoint = "http://collector:4318
 
 // The spans of one posted body.
 std::vector<Struct> SpansOf(const HttpRequest& request) {
-  const Struct body = ParseJson(request.body == nullptr ? "" : *request.body);
-  const auto& resource_spans = Field(body, "resourceSpans").list_value().values();
+  const Struct body = ParsedJson(request.body == nullptr ? "" : *request.body);
+  const auto& resource_spans = JsonField(body, "resourceSpans").list_value().values();
   EXPECT_EQ(resource_spans.size(), 1);
   if (resource_spans.empty()) return {};
-  const Struct& resource = Field(resource_spans[0].struct_value(), "resource").struct_value();
+  const Struct& resource = JsonField(resource_spans[0].struct_value(), "resource").struct_value();
   std::map<std::string, std::string> service = Attributes(resource);
   EXPECT_EQ(service["service.name"], "claude-grpc");
   EXPECT_EQ(service["service.version"], BuildVersion());
   const auto& scope_spans =
-      Field(resource_spans[0].struct_value(), "scopeSpans").list_value().values();
+      JsonField(resource_spans[0].struct_value(), "scopeSpans").list_value().values();
   EXPECT_EQ(scope_spans.size(), 1);
   std::vector<Struct> spans;
   if (scope_spans.empty()) return spans;
-  for (const Value& span : Field(scope_spans[0].struct_value(), "spans").list_value().values()) {
+  for (const Value& span :
+       JsonField(scope_spans[0].struct_value(), "spans").list_value().values()) {
     spans.push_back(span.struct_value());
   }
   return spans;
@@ -226,8 +216,8 @@ TEST(OtlpExporterTest, AFullBatchIsPostedToTheTracesPathWithoutCredentials) {
   EXPECT_EQ(request.timeout, absl::Seconds(7));
   const std::vector<Struct> spans = SpansOf(request);
   ASSERT_EQ(spans.size(), 2u);
-  EXPECT_EQ(Field(spans[0], "spanId").string_value(), "00f067aa0ba902b7");
-  EXPECT_EQ(Field(spans[1], "spanId").string_value(), "2222222222222222");
+  EXPECT_EQ(JsonField(spans[0], "spanId").string_value(), "00f067aa0ba902b7");
+  EXPECT_EQ(JsonField(spans[1], "spanId").string_value(), "2222222222222222");
 
   transport.Answer(1, 200);
   EXPECT_EQ(exporter.exported_spans(), 2);

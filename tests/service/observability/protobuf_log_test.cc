@@ -10,15 +10,17 @@
 
 #include <gmock/gmock.h>
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include "absl/time/time.h"
 #include "tests/testing/captured_lines.h"
+#include "tests/testing/json_testing.h"
 
 namespace claude {
 namespace {
 
+using ::claude::testing::JsonField;
+using ::claude::testing::ParsedLogLine;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
@@ -43,12 +45,11 @@ TEST(ProtobufLogTest, ARefusedStringIsLoggedAsAJsonLineAndRememberedByItsThread)
   }
   const std::vector<std::string> lines = captured->lines();
   ASSERT_THAT(lines, SizeIs(1));
-  google::protobuf::Struct line;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[0], &line).ok()) << lines[0];
-  EXPECT_EQ(line.fields().at("severity").string_value(), "ERROR");
-  EXPECT_EQ(line.fields().at("log").string_value(), "protobuf");
-  EXPECT_EQ(line.fields().at("level").string_value(), "ERROR");
-  EXPECT_THAT(line.fields().at("message").string_value(),
+  const google::protobuf::Struct line = ParsedLogLine(lines[0]);
+  EXPECT_EQ(JsonField(line, "severity").string_value(), "ERROR");
+  EXPECT_EQ(JsonField(line, "log").string_value(), "protobuf");
+  EXPECT_EQ(JsonField(line, "level").string_value(), "ERROR");
+  EXPECT_THAT(JsonField(line, "message").string_value(),
               HasSubstr("google.protobuf.Value.string_value"));
 }
 

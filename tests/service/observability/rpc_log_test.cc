@@ -8,34 +8,21 @@
 
 #include <gmock/gmock.h>
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include "absl/time/clock.h"
 #include "tests/testing/captured_lines.h"
+#include "tests/testing/json_testing.h"
 
 namespace claude {
 namespace {
 
+using ::claude::testing::JsonField;
+using ::claude::testing::ParsedLogLine;
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// The line as a JSON object; fails the test when it is not one line of valid JSON.
-Struct Parsed(const std::string& line) {
-  EXPECT_EQ(line.find('\n'), std::string::npos) << line;
-  Struct parsed;
-  const auto status = google::protobuf::util::JsonStringToMessage(line, &parsed);
-  EXPECT_TRUE(status.ok()) << status << "\n" << line;
-  return parsed;
-}
-
-const Value& Field(const Struct& line, const std::string& name) {
-  static const Value kMissing;
-  auto it = line.fields().find(name);
-  return it == line.fields().end() ? kMissing : it->second;
-}
 
 bool Has(const Struct& line, const std::string& name) { return line.fields().contains(name); }
 
@@ -65,32 +52,32 @@ CallRecord StreamedRecord() {
 }
 
 TEST(RpcLogTest, ASuccessfulStreamHasEveryField) {
-  const Struct line = Parsed(FormatRpcLogLine(StreamedRecord()));
-  EXPECT_EQ(Field(line, "severity").string_value(), "INFO");
-  EXPECT_EQ(Field(line, "time").string_value(), "2026-09-21T14:13:20.123Z");
-  EXPECT_EQ(Field(line, "message").string_value(), "rpc");
-  EXPECT_EQ(Field(line, "method").string_value(), kStreamMessageMethod);
-  EXPECT_EQ(Field(line, "caller").string_value(), "alice");
-  EXPECT_EQ(Field(line, "peer").string_value(), "ipv4:10.0.0.7:51234");
-  EXPECT_EQ(Field(line, "trace_id").string_value(), "4bf92f3577b34da6a3ce929d0e0e4736");
-  EXPECT_EQ(Field(line, "span_id").string_value(), "00f067aa0ba902b7");
-  EXPECT_EQ(Field(line, "model").string_value(), "claude-sonnet-4-5");
-  EXPECT_EQ(Field(line, "grpc_code").string_value(), "OK");
+  const Struct line = ParsedLogLine(FormatRpcLogLine(StreamedRecord()));
+  EXPECT_EQ(JsonField(line, "severity").string_value(), "INFO");
+  EXPECT_EQ(JsonField(line, "time").string_value(), "2026-09-21T14:13:20.123Z");
+  EXPECT_EQ(JsonField(line, "message").string_value(), "rpc");
+  EXPECT_EQ(JsonField(line, "method").string_value(), kStreamMessageMethod);
+  EXPECT_EQ(JsonField(line, "caller").string_value(), "alice");
+  EXPECT_EQ(JsonField(line, "peer").string_value(), "ipv4:10.0.0.7:51234");
+  EXPECT_EQ(JsonField(line, "trace_id").string_value(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(JsonField(line, "span_id").string_value(), "00f067aa0ba902b7");
+  EXPECT_EQ(JsonField(line, "model").string_value(), "claude-sonnet-4-5");
+  EXPECT_EQ(JsonField(line, "grpc_code").string_value(), "OK");
   EXPECT_FALSE(Has(line, "grpc_message"));
-  EXPECT_EQ(Field(line, "upstream_status").number_value(), 200) << "the last attempt's";
-  EXPECT_EQ(Field(line, "request_id").string_value(), "req_011");
-  EXPECT_EQ(Field(line, "message_id").string_value(), "msg_013");
-  EXPECT_EQ(Field(line, "stop_reason").string_value(), "end_turn");
-  EXPECT_DOUBLE_EQ(Field(line, "latency_ms").number_value(), 100);
-  EXPECT_DOUBLE_EQ(Field(line, "ttft_ms").number_value(), 40);
-  EXPECT_DOUBLE_EQ(Field(line, "upstream_ms").number_value(), 89);
-  EXPECT_EQ(Field(line, "retries").number_value(), 1);
-  ASSERT_EQ(Field(line, "upstreams").list_value().values_size(), 2);
-  EXPECT_EQ(Field(line, "upstreams").list_value().values(0).string_value(), "primary");
+  EXPECT_EQ(JsonField(line, "upstream_status").number_value(), 200) << "the last attempt's";
+  EXPECT_EQ(JsonField(line, "request_id").string_value(), "req_011");
+  EXPECT_EQ(JsonField(line, "message_id").string_value(), "msg_013");
+  EXPECT_EQ(JsonField(line, "stop_reason").string_value(), "end_turn");
+  EXPECT_DOUBLE_EQ(JsonField(line, "latency_ms").number_value(), 100);
+  EXPECT_DOUBLE_EQ(JsonField(line, "ttft_ms").number_value(), 40);
+  EXPECT_DOUBLE_EQ(JsonField(line, "upstream_ms").number_value(), 89);
+  EXPECT_EQ(JsonField(line, "retries").number_value(), 1);
+  ASSERT_EQ(JsonField(line, "upstreams").list_value().values_size(), 2);
+  EXPECT_EQ(JsonField(line, "upstreams").list_value().values(0).string_value(), "primary");
   // Every token type of the usage, by its name.
-  EXPECT_EQ(Field(line, "input_tokens").number_value(), 12);
-  EXPECT_EQ(Field(line, "output_tokens").number_value(), 34);
-  EXPECT_EQ(Field(line, "cache_read_input_tokens").number_value(), 5);
+  EXPECT_EQ(JsonField(line, "input_tokens").number_value(), 12);
+  EXPECT_EQ(JsonField(line, "output_tokens").number_value(), 34);
+  EXPECT_EQ(JsonField(line, "cache_read_input_tokens").number_value(), 5);
   EXPECT_FALSE(Has(line, "request_body"));
   EXPECT_FALSE(Has(line, "response_text"));
 }
@@ -100,13 +87,13 @@ TEST(RpcLogTest, ACallRefusedBeforeAnyAttemptHasNullTimesAndNoUsage) {
   record.method = kCreateMessageMethod;
   record.started = CallRecord::Clock::now();
   record.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "messages: must not be empty"));
-  const Struct line = Parsed(FormatRpcLogLine(record));
-  EXPECT_EQ(Field(line, "severity").string_value(), "WARNING") << "the caller's mistake";
-  EXPECT_EQ(Field(line, "grpc_code").string_value(), "INVALID_ARGUMENT");
-  EXPECT_EQ(Field(line, "grpc_message").string_value(), "messages: must not be empty");
-  EXPECT_EQ(Field(line, "upstream_status").number_value(), 0);
-  EXPECT_EQ(Field(line, "ttft_ms").kind_case(), Value::kNullValue);
-  EXPECT_EQ(Field(line, "upstream_ms").kind_case(), Value::kNullValue);
+  const Struct line = ParsedLogLine(FormatRpcLogLine(record));
+  EXPECT_EQ(JsonField(line, "severity").string_value(), "WARNING") << "the caller's mistake";
+  EXPECT_EQ(JsonField(line, "grpc_code").string_value(), "INVALID_ARGUMENT");
+  EXPECT_EQ(JsonField(line, "grpc_message").string_value(), "messages: must not be empty");
+  EXPECT_EQ(JsonField(line, "upstream_status").number_value(), 0);
+  EXPECT_EQ(JsonField(line, "ttft_ms").kind_case(), Value::kNullValue);
+  EXPECT_EQ(JsonField(line, "upstream_ms").kind_case(), Value::kNullValue);
   EXPECT_FALSE(Has(line, "upstreams")) << "no attempt, no upstream";
   EXPECT_FALSE(Has(line, "input_tokens"));
   EXPECT_FALSE(Has(line, "message_id"));
@@ -117,13 +104,16 @@ TEST(RpcLogTest, FailuresOfTheServerOrItsUpstreamAreErrors) {
                                 grpc::StatusCode::UNKNOWN, grpc::StatusCode::DATA_LOSS}) {
     CallRecord record;
     record.Finish(grpc::Status(code, "upstream failed"));
-    EXPECT_EQ(Field(Parsed(FormatRpcLogLine(record)), "severity").string_value(), "ERROR") << code;
+    EXPECT_EQ(JsonField(ParsedLogLine(FormatRpcLogLine(record)), "severity").string_value(),
+              "ERROR")
+        << code;
   }
   for (grpc::StatusCode code : {grpc::StatusCode::CANCELLED, grpc::StatusCode::UNAUTHENTICATED,
                                 grpc::StatusCode::RESOURCE_EXHAUSTED}) {
     CallRecord record;
     record.Finish(grpc::Status(code, "the caller's doing"));
-    EXPECT_EQ(Field(Parsed(FormatRpcLogLine(record)), "severity").string_value(), "WARNING")
+    EXPECT_EQ(JsonField(ParsedLogLine(FormatRpcLogLine(record)), "severity").string_value(),
+              "WARNING")
         << code;
   }
 }
@@ -132,9 +122,9 @@ TEST(RpcLogTest, BodiesAppearOnlyWhenRecorded) {
   CallRecord record = StreamedRecord();
   record.request_body = std::make_shared<const std::string>(R"({"model":"claude-sonnet-4-5"})");
   record.response_text = "Hello!";
-  const Struct line = Parsed(FormatRpcLogLine(record));
-  EXPECT_EQ(Field(line, "request_body").string_value(), R"({"model":"claude-sonnet-4-5"})");
-  EXPECT_EQ(Field(line, "response_text").string_value(), "Hello!");
+  const Struct line = ParsedLogLine(FormatRpcLogLine(record));
+  EXPECT_EQ(JsonField(line, "request_body").string_value(), R"({"model":"claude-sonnet-4-5"})");
+  EXPECT_EQ(JsonField(line, "response_text").string_value(), "Hello!");
 }
 
 TEST(RpcLogTest, HostileStringsStayInsideTheirFields) {
@@ -143,11 +133,11 @@ TEST(RpcLogTest, HostileStringsStayInsideTheirFields) {
   record.model = "line\nbreak\r\x01\x1f tab\t back\\slash";
   record.Finish(grpc::Status(grpc::StatusCode::INTERNAL, "quote \" and newline \n"));
   const std::string text = FormatRpcLogLine(record);
-  const Struct line = Parsed(text);
-  EXPECT_EQ(Field(line, "caller").string_value(), record.caller);
-  EXPECT_EQ(Field(line, "model").string_value(), record.model);
-  EXPECT_EQ(Field(line, "grpc_message").string_value(), "quote \" and newline \n");
-  EXPECT_EQ(Field(line, "severity").string_value(), "ERROR");
+  const Struct line = ParsedLogLine(text);
+  EXPECT_EQ(JsonField(line, "caller").string_value(), record.caller);
+  EXPECT_EQ(JsonField(line, "model").string_value(), record.model);
+  EXPECT_EQ(JsonField(line, "grpc_message").string_value(), "quote \" and newline \n");
+  EXPECT_EQ(JsonField(line, "severity").string_value(), "ERROR");
 }
 
 TEST(RpcLoggerTest, WritesOneLinePerCallToItsSink) {

@@ -52,6 +52,15 @@ CallRecord Record(const std::string& method, const std::string& model = "claude-
   return record;
 }
 
+// A 120 ms stream whose first token came at 40 ms, after an upstream attempt from 1 to 90 ms.
+CallRecord StreamRecord() {
+  CallRecord record = Record(kStreamMessageMethod);
+  record.first_token = kStart + Ms(40);
+  record.upstream_started = kStart + Ms(1);
+  record.upstream_ended = kStart + Ms(90);
+  return record;
+}
+
 // `labels` and the OpenTelemetry GenAI attributes every per-model series carries beside them.
 MetricLabels WithGenAi(MetricLabels labels, const std::string& operation,
                        const std::string& model) {
@@ -92,10 +101,7 @@ TEST_F(RpcMetricsTest, TheUnlabelledSeriesExistBeforeAnyCall) {
 
 TEST_F(RpcMetricsTest, EveryFamilyHasItsTypeOnceItHasASeries) {
   RpcMetrics metrics(registry_);
-  CallRecord record = Record(kStreamMessageMethod);
-  record.first_token = kStart + Ms(40);
-  record.upstream_started = kStart + Ms(1);
-  record.upstream_ended = kStart + Ms(90);
+  CallRecord record = StreamRecord();
   record.attempt_statuses = {529, 200};
   record.attempt_upstreams = {"primary", "backup"};
   record.attempt_latencies = {absl::Milliseconds(10), absl::Milliseconds(20)};
@@ -162,27 +168,32 @@ TEST_F(RpcMetricsTest, EachRpcIsCountedWithItsLabelsAndTheGenAiAttributes) {
   const prometheus::MetricFamily* rpcs = FindFamily(families, "claude_grpc_rpcs_total");
   ASSERT_THAT(rpcs, NotNull());
   ASSERT_EQ(rpcs->metric.size(), 2u);
-  const prometheus::ClientMetric* ok_series =
-      FindSeries(families, "claude_grpc_rpcs_total", {{"grpc_code", "OK"}});
-  ASSERT_THAT(ok_series, NotNull());
+  // The series of one code: all its labels, and how many RPCs it counted.
+  const auto expect_series = [&families](const std::string& code, const MetricLabels& labels,
+                                         double count) {
+    const prometheus::ClientMetric* series =
+        FindSeries(families, "claude_grpc_rpcs_total", {{"grpc_code", code}});
+    ASSERT_THAT(series, NotNull()) << code;
+    EXPECT_EQ(LabelsOf(*series), labels) << code;
+    EXPECT_EQ(series->counter.value, count) << code;
+  };
   // error_type is empty for a success, which Prometheus reads as absent.
-  EXPECT_EQ(LabelsOf(*ok_series), WithGenAi({{"method", kStreamMessageMethod},
-                                             {"model", "claude-sonnet-4-5"},
-                                             {"caller", "alice"},
-                                             {"grpc_code", "OK"},
-                                             {"error_type", ""}},
-                                            "chat", "claude-sonnet-4-5"));
-  EXPECT_EQ(ok_series->counter.value, 2);
-  const prometheus::ClientMetric* failed_series =
-      FindSeries(families, "claude_grpc_rpcs_total", {{"grpc_code", "UNAVAILABLE"}});
-  ASSERT_THAT(failed_series, NotNull());
-  EXPECT_EQ(LabelsOf(*failed_series), WithGenAi({{"method", kCountTokensMethod},
-                                                 {"model", "claude-haiku-4-5"},
-                                                 {"caller", "bob"},
-                                                 {"grpc_code", "UNAVAILABLE"},
-                                                 {"error_type", "UNAVAILABLE"}},
-                                                "count_tokens", "claude-haiku-4-5"));
-  EXPECT_EQ(failed_series->counter.value, 1);
+  expect_series("OK",
+                WithGenAi({{"method", kStreamMessageMethod},
+                           {"model", "claude-sonnet-4-5"},
+                           {"caller", "alice"},
+                           {"grpc_code", "OK"},
+                           {"error_type", ""}},
+                          "chat", "claude-sonnet-4-5"),
+                2);
+  expect_series("UNAVAILABLE",
+                WithGenAi({{"method", kCountTokensMethod},
+                           {"model", "claude-haiku-4-5"},
+                           {"caller", "bob"},
+                           {"grpc_code", "UNAVAILABLE"},
+                           {"error_type", "UNAVAILABLE"}},
+                          "count_tokens", "claude-haiku-4-5"),
+                1);
 }
 
 TEST_F(RpcMetricsTest, DurationIsObservedInItsBuckets) {
@@ -217,10 +228,7 @@ TEST_F(RpcMetricsTest, DurationIsObservedInItsBuckets) {
 
 TEST_F(RpcMetricsTest, TimeToFirstTokenAndTheServersShare) {
   RpcMetrics metrics(registry_);
-  CallRecord record = Record(kStreamMessageMethod);
-  record.first_token = kStart + Ms(40);
-  record.upstream_started = kStart + Ms(1);
-  record.upstream_ended = kStart + Ms(90);
+  CallRecord record = StreamRecord();
   metrics.OnCallEnd(record);
   const std::vector<prometheus::MetricFamily> families = Collect();
 

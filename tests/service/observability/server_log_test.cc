@@ -9,7 +9,6 @@
 
 #include <gmock/gmock.h>
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <grpc/grpc.h>
 #include <grpc/support/log.h>
 #include <gtest/gtest.h>
@@ -17,23 +16,17 @@
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "tests/testing/captured_lines.h"
+#include "tests/testing/json_testing.h"
 
 namespace claude {
 namespace {
 
+using ::claude::testing::JsonField;
+using ::claude::testing::ParsedLogLine;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
-
-// The line as a JSON object; fails the test when it is not one line of valid JSON.
-google::protobuf::Struct Parsed(const std::string& line) {
-  EXPECT_EQ(line.find('\n'), std::string::npos) << line;
-  google::protobuf::Struct parsed;
-  const auto status = google::protobuf::util::JsonStringToMessage(line, &parsed);
-  EXPECT_TRUE(status.ok()) << status << "\n" << line;
-  return parsed;
-}
 
 const absl::Time kTime = absl::FromUnixMillis(1'764'417'600'123);  // 2025-11-29T12:00:00.123Z
 
@@ -58,12 +51,12 @@ TEST(ServerLogTest, HostileTextStaysInsideItsStrings) {
   const std::string hostile = "a\"b\\c\nd\re\tf\x01g</script>\x7f\xc3\xa9";
   const std::string line = FormatLogLine(Severity::kError, kTime, hostile,
                                          {{hostile, hostile}, {"int64", int64_t{-9'000'000'000}}});
-  const google::protobuf::Struct parsed = Parsed(line);
+  const google::protobuf::Struct parsed = ParsedLogLine(line);
   ASSERT_THAT(parsed.fields(), SizeIs(5)) << line;
-  EXPECT_EQ(parsed.fields().at("message").string_value(), hostile);
-  EXPECT_EQ(parsed.fields().at(hostile).string_value(), hostile);
-  EXPECT_EQ(parsed.fields().at("int64").number_value(), -9e9);
-  EXPECT_EQ(parsed.fields().at("severity").string_value(), "ERROR");
+  EXPECT_EQ(JsonField(parsed, "message").string_value(), hostile);
+  EXPECT_EQ(JsonField(parsed, hostile).string_value(), hostile);
+  EXPECT_EQ(JsonField(parsed, "int64").number_value(), -9e9);
+  EXPECT_EQ(JsonField(parsed, "severity").string_value(), "ERROR");
 }
 
 TEST(ServerLogTest, LogEventWritesOneLineNowToTheSink) {
@@ -74,12 +67,12 @@ TEST(ServerLogTest, LogEventWritesOneLineNowToTheSink) {
   SetServerLogSinkForTesting(nullptr);
   const std::vector<std::string> lines = captured->lines();
   ASSERT_THAT(lines, SizeIs(2));
-  const google::protobuf::Struct first = Parsed(lines[0]);
-  EXPECT_EQ(first.fields().at("severity").string_value(), "INFO");
-  EXPECT_EQ(first.fields().at("message").string_value(), "drain started");
-  EXPECT_EQ(first.fields().at("event").string_value(), "drain");
-  EXPECT_THAT(first.fields().at("time").string_value(), MatchesRegex("....-..-..T..:..:..\\....Z"));
-  EXPECT_EQ(Parsed(lines[1]).fields().at("severity").string_value(), "ERROR");
+  const google::protobuf::Struct first = ParsedLogLine(lines[0]);
+  EXPECT_EQ(JsonField(first, "severity").string_value(), "INFO");
+  EXPECT_EQ(JsonField(first, "message").string_value(), "drain started");
+  EXPECT_EQ(JsonField(first, "event").string_value(), "drain");
+  EXPECT_THAT(JsonField(first, "time").string_value(), MatchesRegex("....-..-..T..:..:..\\....Z"));
+  EXPECT_EQ(JsonField(ParsedLogLine(lines[1]), "severity").string_value(), "ERROR");
 }
 
 TEST(ServerLogTest, GrpcsOwnLinesBecomeServerLogLines) {
@@ -98,11 +91,11 @@ TEST(ServerLogTest, GrpcsOwnLinesBecomeServerLogLines) {
     if (absl::StrContains(line, "handshake failed")) ours.push_back(line);
   }
   ASSERT_THAT(ours, SizeIs(1));
-  const google::protobuf::Struct error = Parsed(ours[0]);
-  EXPECT_EQ(error.fields().at("severity").string_value(), "ERROR");
-  EXPECT_EQ(error.fields().at("message").string_value(), "handshake failed: bad certificate");
-  EXPECT_EQ(error.fields().at("logger").string_value(), "grpc");
-  EXPECT_THAT(error.fields().at("source").string_value(), HasSubstr("server_log_test.cc:"));
+  const google::protobuf::Struct error = ParsedLogLine(ours[0]);
+  EXPECT_EQ(JsonField(error, "severity").string_value(), "ERROR");
+  EXPECT_EQ(JsonField(error, "message").string_value(), "handshake failed: bad certificate");
+  EXPECT_EQ(JsonField(error, "logger").string_value(), "grpc");
+  EXPECT_THAT(JsonField(error, "source").string_value(), HasSubstr("server_log_test.cc:"));
 }
 
 }  // namespace

@@ -11,18 +11,20 @@
 
 #include <gmock/gmock.h>
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "service/observability/server_log.h"
 #include "tests/testing/captured_lines.h"
+#include "tests/testing/json_testing.h"
 #include "tests/testing/scratch_file.h"
 
 namespace claude {
 namespace {
 
+using ::claude::testing::JsonField;
+using ::claude::testing::ParsedLogLine;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -118,13 +120,11 @@ TEST_F(UpstreamsFileRoutersTest, ABrokenChangeKeepsTheRunningRouterAndIsCountedA
 
   const std::vector<std::string> lines = log_->lines();
   ASSERT_THAT(lines, SizeIs(1));
-  google::protobuf::Struct line;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[0], &line).ok())
-      << "one JSON line: " << lines[0];
-  EXPECT_EQ(line.fields().at("severity").string_value(), "ERROR");
-  EXPECT_EQ(line.fields().at("event").string_value(), "config_reload_failed");
-  EXPECT_EQ(line.fields().at("file").string_value(), path_);
-  EXPECT_THAT(line.fields().at("message").string_value(),
+  const google::protobuf::Struct line = ParsedLogLine(lines[0]);
+  EXPECT_EQ(JsonField(line, "severity").string_value(), "ERROR");
+  EXPECT_EQ(JsonField(line, "event").string_value(), "config_reload_failed");
+  EXPECT_EQ(JsonField(line, "file").string_value(), path_);
+  EXPECT_THAT(JsonField(line, "message").string_value(),
               HasSubstr("the running upstreams stay in force"));
 }
 

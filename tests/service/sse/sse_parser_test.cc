@@ -2,6 +2,7 @@
 // events for every chunking of a body. Its bounds and failures: sse_parser_limits_test.cc.
 #include "service/sse/sse_parser.h"
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,19 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+
+// A body that makes exactly one event, and that event.
+struct BodyAndEvent {
+  std::string_view body;
+  Event event;
+};
+
+// Each body, fed whole, makes its one event and no other.
+void ExpectOneEventEach(std::initializer_list<BodyAndEvent> cases) {
+  for (const BodyAndEvent& c : cases) {
+    EXPECT_THAT(FeedWhole(c.body).events, ElementsAre(c.event)) << c.body;
+  }
+}
 
 // --- Field and line rules ----------------------------------------------------
 
@@ -59,12 +73,12 @@ TEST(SseParserTest, DataLinesMayBeInterleavedWithOtherFields) {
 }
 
 TEST(SseParserTest, EmptyDataValueContributesAnEmptyLine) {
-  EXPECT_THAT(FeedWhole("data:\n\n").events, ElementsAre(Event{"", ""}));
-  EXPECT_THAT(FeedWhole("data: \n\n").events, ElementsAre(Event{"", ""}));
-  EXPECT_THAT(FeedWhole("data:\ndata:\n\n").events,
-              ElementsAre(Event{"", "\n"}));
-  EXPECT_THAT(FeedWhole("data: a\ndata:\ndata: b\ndata:\n\n").events,
-              ElementsAre(Event{"", "a\n\nb\n"}));
+  ExpectOneEventEach({
+      {"data:\n\n", {"", ""}},
+      {"data: \n\n", {"", ""}},
+      {"data:\ndata:\n\n", {"", "\n"}},
+      {"data: a\ndata:\ndata: b\ndata:\n\n", {"", "a\n\nb\n"}},
+  });
 }
 
 TEST(SseParserTest, BlankLineWithoutDataDispatchesNothingAndResetsEventType) {
@@ -109,29 +123,30 @@ TEST(SseParserTest, CommentsIdRetryAndUnknownFieldsAreIgnored) {
 }
 
 TEST(SseParserTest, OnlyOneSpaceAfterTheColonIsRemoved) {
-  EXPECT_THAT(FeedWhole("data:x\n\n").events, ElementsAre(Event{"", "x"}));
-  EXPECT_THAT(FeedWhole("data: x\n\n").events, ElementsAre(Event{"", "x"}));
-  EXPECT_THAT(FeedWhole("data:  x\n\n").events, ElementsAre(Event{"", " x"}));
-  EXPECT_THAT(FeedWhole("data:\tx\n\n").events, ElementsAre(Event{"", "\tx"}));
-  EXPECT_THAT(FeedWhole("data: x \n\n").events, ElementsAre(Event{"", "x "}));
-  EXPECT_THAT(FeedWhole("event:  e\ndata: x\n\n").events,
-              ElementsAre(Event{" e", "x"}));
+  ExpectOneEventEach({
+      {"data:x\n\n", {"", "x"}},
+      {"data: x\n\n", {"", "x"}},
+      {"data:  x\n\n", {"", " x"}},
+      {"data:\tx\n\n", {"", "\tx"}},
+      {"data: x \n\n", {"", "x "}},
+      {"event:  e\ndata: x\n\n", {" e", "x"}},
+  });
 }
 
 TEST(SseParserTest, ValueKeepsColonsAfterTheFirst) {
-  EXPECT_THAT(FeedWhole("data: a:b: c\n\n").events,
-              ElementsAre(Event{"", "a:b: c"}));
-  EXPECT_THAT(FeedWhole("event:a:b\ndata::\n\n").events,
-              ElementsAre(Event{"a:b", ":"}));
+  ExpectOneEventEach({
+      {"data: a:b: c\n\n", {"", "a:b: c"}},
+      {"event:a:b\ndata::\n\n", {"a:b", ":"}},
+  });
 }
 
 TEST(SseParserTest, LineWithoutColonIsAFieldWithEmptyValue) {
-  EXPECT_THAT(FeedWhole("data\n\n").events, ElementsAre(Event{"", ""}));
-  EXPECT_THAT(FeedWhole("data: a\ndata\ndata: b\n\n").events,
-              ElementsAre(Event{"", "a\n\nb"}));
-  // "event" alone sets the event type to empty.
-  EXPECT_THAT(FeedWhole("event: e\nevent\ndata: x\n\n").events,
-              ElementsAre(Event{"", "x"}));
+  ExpectOneEventEach({
+      {"data\n\n", {"", ""}},
+      {"data: a\ndata\ndata: b\n\n", {"", "a\n\nb"}},
+      // "event" alone sets the event type to empty.
+      {"event: e\nevent\ndata: x\n\n", {"", "x"}},
+  });
 }
 
 TEST(SseParserTest, DataMayContainAnyBytesButLineEndings) {

@@ -60,7 +60,8 @@ using ::testing::ElementsAre;
 // The issue's case: the stream used to end with INTERNAL "invalid JSON: Problem while parsing a
 // string" at the first delta.
 TEST(SplitCharacterJoinerTest, JoinsAPairSplitAcrossTwoTextDeltas) {
-  const auto events = Decode({TextDelta(0, R"(Rocket: \ud83d)"), TextDelta(0, R"(\ude80!)"), Stop(0)});
+  const auto events =
+      Decode({TextDelta(0, R"(Rocket: \ud83d)"), TextDelta(0, R"(\ude80!)"), Stop(0)});
   EXPECT_THAT(DeltaTexts(events), ElementsAre("Rocket: ", absl::StrCat(kRocket, "!")));
   ASSERT_EQ(events.size(), 3u);
   EXPECT_TRUE(events[2].has_content_block_stop());
@@ -73,21 +74,24 @@ TEST(SplitCharacterJoinerTest, JoinsThinkingAndPartialJsonToo) {
       R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"q\":\"\ud83d"}})",
       R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"\ude80\"}"}})",
   });
-  EXPECT_THAT(DeltaTexts(events), ElementsAre("a", kRocket, R"({"q":")", absl::StrCat(kRocket, R"("})")));
+  EXPECT_THAT(DeltaTexts(events),
+              ElementsAre("a", kRocket, R"({"q":")", absl::StrCat(kRocket, R"("})")));
 }
 
 // Through the accumulator, as the server's unary-over-stream path and the client fold it.
 TEST(SplitCharacterJoinerTest, AccumulatedToolInputHoldsTheWholeCharacter) {
   MessageAccumulator accumulator;
   SplitCharacterJoiner joiner;
-  for (const char* json : {
-           R"({"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],"model":"c","usage":{"input_tokens":1,"output_tokens":1}}})",
-           R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"n","input":{}}})",
-           R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"q\":\"\ud83d"}})",
-           R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"\ude80\"}"}})",
-           R"({"type":"content_block_stop","index":0})",
-           R"({"type":"message_stop"})"}) {
-    ASSERT_TRUE(joiner.Decode(json, [&](v1::MessageStreamEvent event) { return accumulator.Apply(event); }).ok())
+  for (
+      const char* json :
+      {R"({"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],"model":"c","usage":{"input_tokens":1,"output_tokens":1}}})",
+       R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"n","input":{}}})",
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"q\":\"\ud83d"}})",
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"\ude80\"}"}})",
+       R"({"type":"content_block_stop","index":0})", R"({"type":"message_stop"})"}) {
+    ASSERT_TRUE(
+        joiner.Decode(json, [&](v1::MessageStreamEvent event) { return accumulator.Apply(event); })
+            .ok())
         << json;
   }
   absl::StatusOr<v1::Message> message = std::move(accumulator).Finish();
@@ -100,7 +104,8 @@ TEST(SplitCharacterJoinerTest, HalfWithoutPartnerBecomesReplacementCharacter) {
   EXPECT_THAT(DeltaTexts(Decode({TextDelta(0, R"(a\ud83d)"), TextDelta(0, "b")})),
               ElementsAre("a", absl::StrCat(kReplacement, "b")));
   // A low half that nothing was carried for.
-  EXPECT_THAT(DeltaTexts(Decode({TextDelta(0, R"(\ude80b)")})), ElementsAre(absl::StrCat(kReplacement, "b")));
+  EXPECT_THAT(DeltaTexts(Decode({TextDelta(0, R"(\ude80b)")})),
+              ElementsAre(absl::StrCat(kReplacement, "b")));
   // Two highs: the first is lone where it stands, the second is carried.
   EXPECT_THAT(DeltaTexts(Decode({TextDelta(0, R"(\ud83d\ud83d)"), TextDelta(0, R"(\ude80)")})),
               ElementsAre(kReplacement, kRocket));
@@ -115,30 +120,39 @@ TEST(SplitCharacterJoinerTest, HalfCarriedAtBlockStopIsSentAsReplacementBeforeTh
   EXPECT_TRUE(events[2].has_content_block_stop());
 
   // message_stop flushes every block that still carries one, in block order.
-  const auto at_message_stop = Decode({
-      R"({"type":"content_block_delta","index":1,"delta":{"type":"thinking_delta","thinking":"\ud83d"}})",
-      TextDelta(0, R"(\ud83d)"), R"({"type":"message_stop"})"});
+  const auto at_message_stop = Decode(
+      {R"({"type":"content_block_delta","index":1,"delta":{"type":"thinking_delta","thinking":"\ud83d"}})",
+       TextDelta(0, R"(\ud83d)"), R"({"type":"message_stop"})"});
   ASSERT_EQ(at_message_stop.size(), 5u);
   EXPECT_EQ(at_message_stop[2].content_block_delta().index(), 0);
   EXPECT_EQ(at_message_stop[2].content_block_delta().delta().text_delta().text(), kReplacement);
   EXPECT_EQ(at_message_stop[3].content_block_delta().index(), 1);
-  EXPECT_EQ(at_message_stop[3].content_block_delta().delta().thinking_delta().thinking(), kReplacement);
+  EXPECT_EQ(at_message_stop[3].content_block_delta().delta().thinking_delta().thinking(),
+            kReplacement);
   EXPECT_TRUE(at_message_stop[4].has_message_stop());
 }
 
 TEST(SplitCharacterJoinerTest, BlocksDoNotShareCarriedHalves) {
-  EXPECT_THAT(DeltaTexts(Decode({TextDelta(0, R"(\ud83d)"), TextDelta(1, R"(\ude80)"), TextDelta(0, R"(\ude80)")})),
+  EXPECT_THAT(DeltaTexts(Decode({TextDelta(0, R"(\ud83d)"), TextDelta(1, R"(\ude80)"),
+                                 TextDelta(0, R"(\ude80)")})),
               ElementsAre("", kReplacement, kRocket));
 }
 
 // Lone halves in other strings of a delta stay where they are, as U+FFFD; the delta's own text
 // is joined all the same.
 TEST(SplitCharacterJoinerTest, HalvesInOtherMembersBecomeReplacementInPlace) {
-  const auto events = Decode({
-      TextDelta(0, R"(x\ud83d)"),
-      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\ude80","note":"\ud800"}})"});
+  const auto events = Decode(
+      {TextDelta(0, R"(x\ud83d)"),
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\ude80","note":"\ud800"}})"});
   EXPECT_THAT(DeltaTexts(events), ElementsAre("x", kRocket));
-  EXPECT_EQ(events[1].content_block_delta().delta().text_delta().extra_fields().fields().at("note").string_value(),
+  EXPECT_EQ(events[1]
+                .content_block_delta()
+                .delta()
+                .text_delta()
+                .extra_fields()
+                .fields()
+                .at("note")
+                .string_value(),
             kReplacement);
 }
 
@@ -146,7 +160,10 @@ TEST(SplitCharacterJoinerTest, ErrorsOfTheCodecAndOfEmitAreReturned) {
   SplitCharacterJoiner joiner;
   auto ok = [](v1::MessageStreamEvent) { return absl::OkStatus(); };
   EXPECT_EQ(joiner.Decode("{", ok).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(joiner.Decode(TextDelta(0, "a"), [](v1::MessageStreamEvent) { return absl::AbortedError("stop"); }).code(),
+  EXPECT_EQ(joiner
+                .Decode(TextDelta(0, "a"),
+                        [](v1::MessageStreamEvent) { return absl::AbortedError("stop"); })
+                .code(),
             absl::StatusCode::kAborted);
 }
 

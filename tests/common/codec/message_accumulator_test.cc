@@ -81,7 +81,8 @@ TEST(ToolUseFixtureTest, SharedTranscriptWithoutCommaIsReportedNotRepaired) {
     absl::StatusOr<v1::Message> message = Accumulate(chunks);
     ASSERT_EQ(message.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(message.status().message()),
-                HasSubstr("content_block_stop: index 1: the tool input assembled from input_json_delta is not a JSON object"));
+                HasSubstr("content_block_stop: index 1: the tool input assembled from "
+                          "input_json_delta is not a JSON object"));
   }
 }
 
@@ -93,7 +94,8 @@ TEST(ToolUseFixtureTest, DocumentedTranscriptAccumulatesToTheFixtureMessage) {
     absl::StatusOr<v1::Message> message = Accumulate(chunks);
     ASSERT_TRUE(message.ok()) << message.status();
     ASSERT_TRUE(JsonEqual(expected, MessageToJsonString(*message)));
-    EXPECT_EQ(message->content(1).tool_use().input().fields().at("unit").string_value(), "fahrenheit");
+    EXPECT_EQ(message->content(1).tool_use().input().fields().at("unit").string_value(),
+              "fahrenheit");
   }
 }
 
@@ -110,7 +112,8 @@ std::string Sse(const std::vector<std::string>& events) {
   return body;
 }
 
-const char kStart[] = R"({"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],"model":"c","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1,"cache_read_input_tokens":3}}})";
+const char kStart[] =
+    R"({"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],"model":"c","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1,"cache_read_input_tokens":3}}})";
 const char kStop[] = R"({"type":"message_stop"})";
 
 absl::Status AccumulateError(const std::vector<std::string>& events) {
@@ -122,31 +125,42 @@ TEST(AccumulatorTest, MalformedStreamsGiveClearErrors) {
     std::vector<std::string> events;
     const char* message;
   };
-  const std::string text_start = R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})";
-  for (const Case& c : std::vector<Case>{
-           {{R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})"},
-            "content_block_start: event before message_start"},
-           {{kStart, R"({"type":"content_block_delta","index":4,"delta":{"type":"text_delta","text":"x"}})"},
-            "content_block_delta: index 4 names no content block"},
-           {{kStart, R"({"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}})"},
-            "content_block_start: index 2, expected 0"},
-           {{kStart, text_start, R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{"}})"},
-            "index 0: input_json_delta does not apply to a text block"},
-           {{kStart, text_start, R"({"type":"content_block_stop","index":0})", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}})"},
-            "content block 0 is already stopped"},
-           {{kStart, kStart}, "duplicate message_start"},
-           {{kStart, kStop, kStop}, "event after message_stop"},
-           {{kStart, R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"n","input":{}}})",
-             R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"[1,2]"}})",
-             R"({"type":"content_block_stop","index":0})"},
-            "is not a JSON object"},
-           {{kStart, R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":5}})"},
-            "delta.text: expected string, got number"},
-           {{kStart, R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":"many"}})"},
-            "usage.output_tokens: expected integer, got string"},
-           {{kStart, "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}"},
-            "invalid JSON"},
-       }) {
+  const std::string text_start =
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})";
+  for (
+      const Case& c : std::vector<Case>{
+          {{R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})"},
+           "content_block_start: event before message_start"},
+          {{kStart,
+            R"({"type":"content_block_delta","index":4,"delta":{"type":"text_delta","text":"x"}})"},
+           "content_block_delta: index 4 names no content block"},
+          {{kStart,
+            R"({"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}})"},
+           "content_block_start: index 2, expected 0"},
+          {{kStart, text_start,
+            R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{"}})"},
+           "index 0: input_json_delta does not apply to a text block"},
+          {{kStart, text_start, R"({"type":"content_block_stop","index":0})",
+            R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}})"},
+           "content block 0 is already stopped"},
+          {{kStart, kStart}, "duplicate message_start"},
+          {{kStart, kStop, kStop}, "event after message_stop"},
+          {{kStart,
+            R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"n","input":{}}})",
+            R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"[1,2]"}})",
+            R"({"type":"content_block_stop","index":0})"},
+           "is not a JSON object"},
+          {{kStart,
+            R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":5}})"},
+           "delta.text: expected string, got number"},
+          {{kStart,
+            R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":"many"}})"},
+           "usage.output_tokens: expected integer, got string"},
+          {{kStart,
+            "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\","
+            "\"text\":\"\"}"},
+           "invalid JSON"},
+      }) {
     absl::Status status = AccumulateError(c.events);
     EXPECT_FALSE(status.ok()) << c.message;
     EXPECT_THAT(std::string(status.message()), HasSubstr(c.message));
@@ -161,16 +175,17 @@ TEST(AccumulatorTest, TruncatedStreamNeverEndsOk) {
   EXPECT_EQ(message.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(message.status().message()), HasSubstr("before message_stop"));
   // Cut inside an event: the parser holds a partial event.
-  EXPECT_EQ(Accumulate({body.substr(0, stop_at + 25)}).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(Accumulate({body.substr(0, stop_at + 25)}).status().code(),
+            absl::StatusCode::kDataLoss);
   EXPECT_EQ(Accumulate({""}).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(AccumulatorTest, UsageIsOverwrittenNeverAdded) {
-  absl::StatusOr<v1::Message> message = Accumulate({Sse({
-      kStart,
-      R"({"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"output_tokens":10,"input_tokens":5,"server_tool_use":{"web_search_requests":1}}})",
-      R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":12,"cache_creation_input_tokens":2}})",
-      kStop})});
+  absl::StatusOr<v1::Message> message = Accumulate({Sse(
+      {kStart,
+       R"({"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"output_tokens":10,"input_tokens":5,"server_tool_use":{"web_search_requests":1}}})",
+       R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":12,"cache_creation_input_tokens":2}})",
+       kStop})});
   ASSERT_TRUE(message.ok()) << message.status();
   EXPECT_EQ(message->usage().input_tokens(), 5);
   EXPECT_EQ(message->usage().output_tokens(), 12);
@@ -185,48 +200,47 @@ TEST(AccumulatorTest, UsageIsOverwrittenNeverAdded) {
 }
 
 TEST(AccumulatorTest, SignatureIsReplacedCitationsAppendedAndEmptyToolInputIsAnObject) {
-  absl::StatusOr<v1::Message> message = Accumulate({Sse({
-      kStart,
-      R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}})",
-      R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"first"}})",
-      R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"second"}})",
-      R"({"type":"content_block_stop","index":0})",
-      R"({"type":"content_block_start","index":1,"content_block":{"type":"text","text":"","citations":[]}})",
-      R"({"type":"content_block_delta","index":1,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","cited_text":"c","encrypted_index":"e","title":"t","url":"https://u"}}})",
-      R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"cited"}})",
-      R"({"type":"content_block_stop","index":1})",
-      R"({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"t","name":"now","input":{}}})",
-      R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}})",
-      R"({"type":"content_block_stop","index":2})",
-      R"({"type":"content_block_start","index":3,"content_block":{"type":"server_tool_use","id":"s","name":"web_search","input":{}}})",
-      R"({"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"query\": \"cats\"}"}})",
-      R"({"type":"content_block_stop","index":3})",
-      R"({"type":"content_block_delta","index":1,"delta":{"type":"sparkle_delta","x":1}})",
-      R"({"type":"mystery_event"})",
-      kStop})});
+  absl::StatusOr<v1::Message> message = Accumulate({Sse(
+      {kStart,
+       R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}})",
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"first"}})",
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"second"}})",
+       R"({"type":"content_block_stop","index":0})",
+       R"({"type":"content_block_start","index":1,"content_block":{"type":"text","text":"","citations":[]}})",
+       R"({"type":"content_block_delta","index":1,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","cited_text":"c","encrypted_index":"e","title":"t","url":"https://u"}}})",
+       R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"cited"}})",
+       R"({"type":"content_block_stop","index":1})",
+       R"({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"t","name":"now","input":{}}})",
+       R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}})",
+       R"({"type":"content_block_stop","index":2})",
+       R"({"type":"content_block_start","index":3,"content_block":{"type":"server_tool_use","id":"s","name":"web_search","input":{}}})",
+       R"({"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"query\": \"cats\"}"}})",
+       R"({"type":"content_block_stop","index":3})",
+       R"({"type":"content_block_delta","index":1,"delta":{"type":"sparkle_delta","x":1}})",
+       R"({"type":"mystery_event"})", kStop})});
   ASSERT_FALSE(message.ok()) << "a delta after content_block_stop must be rejected";
   // Without the late delta the same stream succeeds:
-  message = Accumulate({Sse({
-      kStart,
-      R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}})",
-      R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"first"}})",
-      R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"second"}})",
-      R"({"type":"content_block_start","index":1,"content_block":{"type":"text","text":"","citations":[]}})",
-      R"({"type":"content_block_delta","index":1,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","cited_text":"c","encrypted_index":"e","title":"t","url":"https://u"}}})",
-      R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"cited"}})",
-      R"({"type":"content_block_delta","index":1,"delta":{"type":"sparkle_delta","x":1}})",
-      R"({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"t","name":"now","input":{}}})",
-      R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}})",
-      R"({"type":"content_block_start","index":3,"content_block":{"type":"server_tool_use","id":"s","name":"web_search","input":{}}})",
-      R"({"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"query\": \"cats\"}"}})",
-      R"({"type":"mystery_event"})",
-      kStop})});
+  message = Accumulate({Sse(
+      {kStart,
+       R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}})",
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"first"}})",
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"second"}})",
+       R"({"type":"content_block_start","index":1,"content_block":{"type":"text","text":"","citations":[]}})",
+       R"({"type":"content_block_delta","index":1,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","cited_text":"c","encrypted_index":"e","title":"t","url":"https://u"}}})",
+       R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"cited"}})",
+       R"({"type":"content_block_delta","index":1,"delta":{"type":"sparkle_delta","x":1}})",
+       R"({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"t","name":"now","input":{}}})",
+       R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}})",
+       R"({"type":"content_block_start","index":3,"content_block":{"type":"server_tool_use","id":"s","name":"web_search","input":{}}})",
+       R"({"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"query\": \"cats\"}"}})",
+       R"({"type":"mystery_event"})", kStop})});
   ASSERT_TRUE(message.ok()) << message.status();
   EXPECT_EQ(message->content(0).thinking().signature(), "second");
   EXPECT_EQ(message->content(1).text().citations_size(), 1);
   EXPECT_TRUE(message->content(2).tool_use().has_input());
   EXPECT_EQ(message->content(2).tool_use().input().fields_size(), 0);
-  EXPECT_EQ(message->content(3).server_tool_use().input().fields().at("query").string_value(), "cats");
+  EXPECT_EQ(message->content(3).server_tool_use().input().fields().at("query").string_value(),
+            "cats");
   EXPECT_THAT(MessageToJsonString(*message), HasSubstr(R"("input":{})"));
 }
 
@@ -237,9 +251,16 @@ TEST(AccumulatorTest, UnknownEventsAndDeltasAreCountedNotFatal) {
   ASSERT_TRUE(accumulator.Apply(event).ok());
   ASSERT_TRUE(JsonToMessage(R"({"type":"mystery_event","n":1})", &event).ok());
   ASSERT_TRUE(accumulator.Apply(event).ok());
-  ASSERT_TRUE(JsonToMessage(R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})", &event).ok());
+  ASSERT_TRUE(
+      JsonToMessage(
+          R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})",
+          &event)
+          .ok());
   ASSERT_TRUE(accumulator.Apply(event).ok());
-  ASSERT_TRUE(JsonToMessage(R"({"type":"content_block_delta","index":0,"delta":{"type":"sparkle_delta"}})", &event).ok());
+  ASSERT_TRUE(
+      JsonToMessage(R"({"type":"content_block_delta","index":0,"delta":{"type":"sparkle_delta"}})",
+                    &event)
+          .ok());
   ASSERT_TRUE(accumulator.Apply(event).ok());
   EXPECT_EQ(accumulator.ignored_events(), 2);
   EXPECT_FALSE(accumulator.done());

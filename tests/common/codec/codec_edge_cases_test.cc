@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/struct.pb.h>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/status/status.h"
@@ -81,15 +81,15 @@ TEST(CodecRegressionTest, ExplicitNullOfPlainScalarIsWrittenBackAsNull) {
 // copies the nulls from the delta's extra_fields and clears the typed values, so input_tokens
 // becomes 0 (a plain scalar, see the bug above) and the cache/server-tool counts become null.
 TEST(CodecRegressionTest, NullUsageInMessageDeltaDoesNotOverwriteEarlierValues) {
-  absl::StatusOr<v1::Message> message = Accumulate({
-      kStart,
-      R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
-      R"("usage":{"output_tokens":9,"input_tokens":null,"cache_read_input_tokens":null,"server_tool_use":null}})",
-      kStop});
+  absl::StatusOr<v1::Message> message = Accumulate(
+      {kStart,
+       R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
+       R"("usage":{"output_tokens":9,"input_tokens":null,"cache_read_input_tokens":null,"server_tool_use":null}})",
+       kStop});
   ASSERT_TRUE(message.ok()) << message.status();
   EXPECT_EQ(message->usage().output_tokens(), 9);
-  EXPECT_EQ(message->usage().input_tokens(), 5);             // actual: 0
-  EXPECT_EQ(message->usage().cache_read_input_tokens(), 3);  // actual: cleared
+  EXPECT_EQ(message->usage().input_tokens(), 5);                           // actual: 0
+  EXPECT_EQ(message->usage().cache_read_input_tokens(), 3);                // actual: cleared
   EXPECT_EQ(message->usage().server_tool_use().web_search_requests(), 1);  // actual: cleared
   EXPECT_TRUE(JsonEqual(
       R"({"id":"m","type":"message","role":"assistant","content":[],"model":"c","stop_reason":"end_turn",)"
@@ -102,15 +102,15 @@ TEST(CodecRegressionTest, NullUsageInMessageDeltaDoesNotOverwriteEarlierValues) 
 // ("service_tier") is put in Usage.extra_fields and the typed Usage.service_tier is cleared:
 // the JSON says "priority" while a gRPC client reading usage.service_tier() sees "".
 TEST(CodecRegressionTest, DeltaUsageMemberModelledByUsageLandsInTypedField) {
-  absl::StatusOr<v1::Message> message = Accumulate({
-      kStart,
-      R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
-      R"("usage":{"output_tokens":9,"service_tier":"priority"}})",
-      kStop});
+  absl::StatusOr<v1::Message> message = Accumulate(
+      {kStart,
+       R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
+       R"("usage":{"output_tokens":9,"service_tier":"priority"}})",
+       kStop});
   ASSERT_TRUE(message.ok()) << message.status();
   ASSERT_THAT(MessageToJsonString(message->usage()), HasSubstr(R"("service_tier":"priority")"));
-  EXPECT_TRUE(message->usage().has_service_tier());          // actual: cleared
-  EXPECT_EQ(message->usage().service_tier(), "priority");    // actual: ""
+  EXPECT_TRUE(message->usage().has_service_tier());        // actual: cleared
+  EXPECT_EQ(message->usage().service_tier(), "priority");  // actual: ""
 }
 
 // simdjson 3.0.1's DOM rejects integers beyond 64 bits with NUMBER_ERROR, so a valid document
@@ -120,16 +120,17 @@ TEST(CodecRegressionTest, DeltaUsageMemberModelledByUsageLandsInTypedField) {
 TEST(CodecRegressionTest, BigIntegerInToolInputIsAccepted) {
   v1::ContentBlock block;
   absl::Status status = JsonToMessage(
-      R"({"type":"tool_use","id":"t","name":"n","input":{"n":123456789012345678901234567890}})", &block);
+      R"({"type":"tool_use","id":"t","name":"n","input":{"n":123456789012345678901234567890}})",
+      &block);
   EXPECT_TRUE(status.ok()) << status;  // actual: invalid JSON: Problem while parsing a number
-  status = JsonToMessage(R"({"type":"tool_use","id":"t","name":"n","input":{"n":18446744073709551616}})",
-                         &block);
+  status = JsonToMessage(
+      R"({"type":"tool_use","id":"t","name":"n","input":{"n":18446744073709551616}})", &block);
   EXPECT_TRUE(status.ok()) << status;
 
-  absl::StatusOr<v1::Message> message = Accumulate({
-      kStart, kToolStart,
-      R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"n\": 123456789012345678901234}"}})",
-      kStop});
+  absl::StatusOr<v1::Message> message = Accumulate(
+      {kStart, kToolStart,
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"n\": 123456789012345678901234}"}})",
+       kStop});
   EXPECT_TRUE(message.ok()) << message.status();
 }
 
@@ -161,7 +162,8 @@ TEST(CodecRegressionTest, IntegralDoubleAboveNineE15IsNotCalledANonInteger) {
 TEST(CodecEdgeCaseTest, IntegerAbove2To53InStructBecomesTheNearestDouble) {
   v1::ContentBlock block;
   const std::string out = Reencode(
-      std::string(R"({"type":"tool_use","id":"t","name":"n","input":{"id":9007199254740993}})"), &block);
+      std::string(R"({"type":"tool_use","id":"t","name":"n","input":{"id":9007199254740993}})"),
+      &block);
   EXPECT_THAT(out, HasSubstr("9007199254740992")) << out;
 }
 
@@ -171,25 +173,28 @@ TEST(CodecEdgeCaseTest, IntegerAbove2To53InStructBecomesTheNearestDouble) {
 // override an earlier value. The request sent upstream then differs from what the caller wrote.
 TEST(CodecRegressionTest, DuplicateKeysInStructTakeTheLastValue) {
   v1::ContentBlock block;
-  EXPECT_TRUE(JsonEqual(R"({"type":"tool_use","id":"t","name":"n","input":{"a":[2],"b":{"y":2}}})",
-                        Reencode(std::string(R"({"type":"tool_use","id":"t","name":"n",)"
-                                             R"("input":{"a":[1],"a":[2],"b":{"x":1},"b":{"y":2}}})"),
-                                 &block)));  // actual: "a":[1,2], "b":{"x":1,"y":2}
+  EXPECT_TRUE(
+      JsonEqual(R"({"type":"tool_use","id":"t","name":"n","input":{"a":[2],"b":{"y":2}}})",
+                Reencode(std::string(R"({"type":"tool_use","id":"t","name":"n",)"
+                                     R"("input":{"a":[1],"a":[2],"b":{"x":1},"b":{"y":2}}})"),
+                         &block)));  // actual: "a":[1,2], "b":{"x":1,"y":2}
 }
 
 TEST(CodecRegressionTest, DuplicateKeysInModelledFieldsTakeTheLastValue) {
   v1::CreateMessageRequest request;
-  EXPECT_TRUE(JsonEqual(R"({"model":"m","stop_sequences":["b"]})",
-                        Reencode(std::string(R"({"model":"m","stop_sequences":["a"],"stop_sequences":["b"]})"),
-                                 &request)));  // actual: ["a","b"]
+  EXPECT_TRUE(JsonEqual(
+      R"({"model":"m","stop_sequences":["b"]})",
+      Reencode(std::string(R"({"model":"m","stop_sequences":["a"],"stop_sequences":["b"]})"),
+               &request)));  // actual: ["a","b"]
   EXPECT_TRUE(JsonEqual(
       R"({"model":"m","cache_control":{"type":"ephemeral"}})",
       Reencode(std::string(R"({"model":"m","cache_control":{"type":"ephemeral","ttl":"1h"},)"
                            R"("cache_control":{"type":"ephemeral"}})"),
                &request)));  // actual: the ttl of the first survives
-  EXPECT_TRUE(JsonEqual(R"({"model":"m","temperature":null})",
-                        Reencode(std::string(R"({"model":"m","temperature":0.5,"temperature":null})"),
-                                 &request)));  // actual: 0.5
+  EXPECT_TRUE(
+      JsonEqual(R"({"model":"m","temperature":null})",
+                Reencode(std::string(R"({"model":"m","temperature":0.5,"temperature":null})"),
+                         &request)));  // actual: 0.5
 }
 
 // JsonToMessage takes any google::protobuf::Message, and Dispatch() guards the Struct casts
@@ -222,10 +227,10 @@ TEST(CodecRegressionTest, DynamicMessageWithUnmodelledMemberDoesNotCrash) {
 // the delta (and the non-streaming response) carry. (Lower confidence: depends on the API
 // sending these nulls; the same loop is what makes stop_sequence:null work.)
 TEST(CodecRegressionTest, ExplicitNullStopDetailsInMessageDeltaIsKept) {
-  absl::StatusOr<v1::Message> message = Accumulate({
-      kStart,
-      R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null,"stop_details":null,"container":null},"usage":{"output_tokens":2}})",
-      kStop});
+  absl::StatusOr<v1::Message> message = Accumulate(
+      {kStart,
+       R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null,"stop_details":null,"container":null},"usage":{"output_tokens":2}})",
+       kStop});
   ASSERT_TRUE(message.ok()) << message.status();
   const std::string json = MessageToJsonString(*message);
   EXPECT_THAT(json, HasSubstr(R"("stop_details":null)")) << json;
@@ -237,7 +242,8 @@ TEST(CodecRegressionTest, ExplicitNullStopDetailsInMessageDeltaIsKept) {
 // The codec refuses it, naming the path; what it accepts always parses again.
 TEST(CodecRegressionTest, StructNestingBeyondProtobufsParseLimitIsRefusedNamingThePath) {
   auto nested_input = [](int levels) {
-    std::string json = R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"n","input":)";
+    std::string json =
+        R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"n","input":)";
     for (int i = 0; i < levels; ++i) json += R"({"a":)";
     json += "1";
     json += std::string(levels, '}');
@@ -272,7 +278,10 @@ TEST(CodecRegressionTest, StructNestingBeyondProtobufsParseLimitIsRefusedNamingT
   for (int i = 0; i < 33; ++i) fragment += R"({"a":)";
   fragment += "1" + std::string(33, '}');
   v1::MessageStreamEvent delta;
-  delta.mutable_content_block_delta()->mutable_delta()->mutable_input_json_delta()->set_partial_json(fragment);
+  delta.mutable_content_block_delta()
+      ->mutable_delta()
+      ->mutable_input_json_delta()
+      ->set_partial_json(fragment);
   ASSERT_TRUE(accumulator.Apply(delta).ok());
   v1::MessageStreamEvent stop;
   stop.mutable_content_block_stop()->set_index(0);
@@ -287,16 +296,18 @@ TEST(CodecRegressionTest, StopDetailsIsClearedWhenMessageDeltaOmitsIt) {
   const std::string start =
       R"({"type":"message_start","message":{"id":"m","type":"message","role":"assistant","content":[],)"
       R"("model":"c","stop_reason":null,"stop_sequence":null,"stop_details":{"type":"refusal"},"usage":{"input_tokens":5,"output_tokens":1}}})";
-  absl::StatusOr<v1::Message> message = Accumulate({
-      start, R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":2}})",
-      kStop});
+  absl::StatusOr<v1::Message> message = Accumulate(
+      {start,
+       R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":2}})",
+       kStop});
   ASSERT_TRUE(message.ok()) << message.status();
   EXPECT_FALSE(message->has_stop_details());
   EXPECT_THAT(MessageToJsonString(*message), Not(HasSubstr("stop_details")));
 
-  message = Accumulate({start,
-                        R"({"type":"message_delta","delta":{"stop_reason":"refusal","stop_details":{"type":"refusal","category":"cyber"}},"usage":{"output_tokens":2}})",
-                        kStop});
+  message = Accumulate(
+      {start,
+       R"({"type":"message_delta","delta":{"stop_reason":"refusal","stop_details":{"type":"refusal","category":"cyber"}},"usage":{"output_tokens":2}})",
+       kStop});
   ASSERT_TRUE(message.ok()) << message.status();
   EXPECT_EQ(message->stop_details().fields().at("category").string_value(), "cyber");
 }
@@ -307,10 +318,10 @@ TEST(CodecRegressionTest, StopDetailsIsClearedWhenMessageDeltaOmitsIt) {
 TEST(CodecRegressionTest, MessageDeltaMembersNeverShadowModelledMessageFields) {
   const std::string text_block =
       R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":"Hi"}})";
-  absl::StatusOr<v1::Message> message = Accumulate({
-      kStart, text_block, R"({"type":"content_block_stop","index":0})",
-      R"({"type":"message_delta","delta":{"stop_reason":"end_turn","role":"robot","content":"hi","sparkle":1},"usage":{"output_tokens":2}})",
-      kStop});
+  absl::StatusOr<v1::Message> message = Accumulate(
+      {kStart, text_block, R"({"type":"content_block_stop","index":0})",
+       R"({"type":"message_delta","delta":{"stop_reason":"end_turn","role":"robot","content":"hi","sparkle":1},"usage":{"output_tokens":2}})",
+       kStop});
   ASSERT_TRUE(message.ok()) << message.status();
   EXPECT_EQ(message->role(), v1::ROLE_ASSISTANT);
   ASSERT_EQ(message->content_size(), 1);
@@ -324,10 +335,11 @@ TEST(CodecRegressionTest, MessageDeltaMembersNeverShadowModelledMessageFields) {
   EXPECT_EQ(MessageToJsonString(back), json);
 
   // A valid block list in a delta does not replace the blocks being accumulated either.
-  message = Accumulate({kStart, text_block,
-                        R"({"type":"message_delta","delta":{"stop_reason":"end_turn","content":[]},"usage":{"output_tokens":2}})",
-                        R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" there"}})",
-                        kStop});
+  message = Accumulate(
+      {kStart, text_block,
+       R"({"type":"message_delta","delta":{"stop_reason":"end_turn","content":[]},"usage":{"output_tokens":2}})",
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" there"}})",
+       kStop});
   ASSERT_TRUE(message.ok()) << message.status();
   ASSERT_EQ(message->content_size(), 1);
   EXPECT_EQ(message->content(0).text().text(), "Hi there");
@@ -364,7 +376,8 @@ TEST(CodecRegressionTest, EmptyDocumentIsInvalidJsonWithoutReachingTheParser) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()), HasSubstr("invalid JSON"));
   std::vector<EdgeSurrogates> edges;
-  EXPECT_EQ(JsonToStreamEvent(absl::string_view(), &event, &edges).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(JsonToStreamEvent(absl::string_view(), &event, &edges).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // =============================================================================================
@@ -374,8 +387,12 @@ TEST(CodecRegressionTest, EmptyDocumentIsInvalidJsonWithoutReachingTheParser) {
 TEST(CodecEdgeCaseTest, SurrogatePairEscapeDecodesToUtf8) {
   v1::ContentBlock block;
   ASSERT_TRUE(JsonToMessage(R"({"type":"text","text":"a\ud83d\ude00b"})", &block).ok());
-  EXPECT_EQ(block.text().text(), "a\xF0\x9F\x98\x80" "b");
-  EXPECT_EQ(MessageToJsonString(block), "{\"type\":\"text\",\"text\":\"a\xF0\x9F\x98\x80" "b\"}");
+  EXPECT_EQ(block.text().text(),
+            "a\xF0\x9F\x98\x80"
+            "b");
+  EXPECT_EQ(MessageToJsonString(block),
+            "{\"type\":\"text\",\"text\":\"a\xF0\x9F\x98\x80"
+            "b\"}");
 }
 
 // Issue 12, bug 10: a lone surrogate (half a character, e.g. one delta's end of a pair a stream
@@ -384,10 +401,15 @@ TEST(CodecEdgeCaseTest, SurrogatePairEscapeDecodesToUtf8) {
 TEST(CodecEdgeCaseTest, LoneSurrogatesBecomeTheReplacementCharacterNotInvalidUtf8) {
   v1::ContentBlock block;
   const std::pair<const char*, const char*> cases[] = {
-      {R"({"type":"text","text":"a\ud800b"})", "a\xEF\xBF\xBD" "b"},
-      {R"({"type":"text","text":"a\udc00b"})", "a\xEF\xBF\xBD" "b"},
+      {R"({"type":"text","text":"a\ud800b"})",
+       "a\xEF\xBF\xBD"
+       "b"},
+      {R"({"type":"text","text":"a\udc00b"})",
+       "a\xEF\xBF\xBD"
+       "b"},
       {R"({"type":"text","text":"\ud83d"})", "\xEF\xBF\xBD"},
-      {R"({"type":"text","text":"\uD83D\ud83d\ude00\ude00"})", "\xEF\xBF\xBD\xF0\x9F\x98\x80\xEF\xBF\xBD"},
+      {R"({"type":"text","text":"\uD83D\ud83d\ude00\ude00"})",
+       "\xEF\xBF\xBD\xF0\x9F\x98\x80\xEF\xBF\xBD"},
       {R"({"type":"text","text":"\\ud83d"})", "\\ud83d"},  // an escaped backslash: no escape
   };
   for (const auto& [json, text] : cases) {
@@ -398,14 +420,18 @@ TEST(CodecEdgeCaseTest, LoneSurrogatesBecomeTheReplacementCharacterNotInvalidUtf
     EXPECT_EQ(back.text().text(), text);
   }
   // In keys and in Struct values too; a big integer in the same document is still widened.
-  ASSERT_TRUE(JsonToMessage(R"({"type":"tool_use","id":"t","name":"n","input":{"k\udc00":"\ud800","n":123456789012345678901}})",
-                            &block).ok());
+  ASSERT_TRUE(
+      JsonToMessage(
+          R"({"type":"tool_use","id":"t","name":"n","input":{"k\udc00":"\ud800","n":123456789012345678901}})",
+          &block)
+          .ok());
   EXPECT_EQ(block.tool_use().input().fields().at("k\xEF\xBF\xBD").string_value(), "\xEF\xBF\xBD");
 }
 
 TEST(CodecEdgeCaseTest, NulBytesSurviveBothWays) {
   v1::ContentBlock block;
-  ASSERT_TRUE(JsonToMessage(R"({"type":"text","text":"a\u0000b","x\u0000y":"\u0000"})", &block).ok());
+  ASSERT_TRUE(
+      JsonToMessage(R"({"type":"text","text":"a\u0000b","x\u0000y":"\u0000"})", &block).ok());
   EXPECT_EQ(block.text().text(), std::string("a\0b", 3));
   const std::string out = MessageToJsonString(block);
   EXPECT_EQ(out, R"({"type":"text","text":"a\u0000b","x\u0000y":"\u0000"})");
@@ -444,7 +470,8 @@ TEST(CodecEdgeCaseTest, DeepNestingIsBoundedNotACrash) {
 
 TEST(CodecEdgeCaseTest, Int64TokenCountsAreExactAtTheLimits) {
   v1::Usage usage;
-  const std::string json = R"({"input_tokens":9223372036854775807,"output_tokens":-9223372036854775808})";
+  const std::string json =
+      R"({"input_tokens":9223372036854775807,"output_tokens":-9223372036854775808})";
   EXPECT_EQ(Reencode(json, &usage), json);
   EXPECT_EQ(usage.input_tokens(), std::numeric_limits<int64_t>::max());
   ASSERT_TRUE(JsonToMessage(R"({"input_tokens":1.2e3,"output_tokens":-0.0})", &usage).ok());
@@ -459,11 +486,13 @@ TEST(CodecEdgeCaseTest, DoublesAreShortestRoundTripText) {
     double value;
     const char* text;
   };
-  for (const Case& c : {Case{0.1, "0.1"}, Case{1e-7, "1e-07"}, Case{1e300, "1e+300"}, Case{5e-324, "5e-324"},
-                        Case{1.0, "1"}, Case{-0.0, "0"}, Case{0.30000000000000004, "0.30000000000000004"},
-                        Case{std::nan(""), "null"}, Case{-std::numeric_limits<double>::infinity(), "null"}}) {
+  for (const Case& c :
+       {Case{0.1, "0.1"}, Case{1e-7, "1e-07"}, Case{1e300, "1e+300"}, Case{5e-324, "5e-324"},
+        Case{1.0, "1"}, Case{-0.0, "0"}, Case{0.30000000000000004, "0.30000000000000004"},
+        Case{std::nan(""), "null"}, Case{-std::numeric_limits<double>::infinity(), "null"}}) {
     request.set_temperature(c.value);
-    EXPECT_EQ(MessageToJsonString(request), std::string(R"({"model":"m","temperature":)") + c.text + "}");
+    EXPECT_EQ(MessageToJsonString(request),
+              std::string(R"({"model":"m","temperature":)") + c.text + "}");
     if (std::isfinite(c.value)) {
       v1::CreateMessageRequest back;
       ASSERT_TRUE(JsonToMessage(MessageToJsonString(request), &back).ok());
@@ -471,26 +500,31 @@ TEST(CodecEdgeCaseTest, DoublesAreShortestRoundTripText) {
     }
   }
   v1::ContentBlock block;  // the same in Struct values
-  const std::string json = R"({"type":"tool_use","id":"t","name":"n","input":{"a":0.1,"b":1e-07,"c":1e+300,"d":123456789.125}})";
+  const std::string json =
+      R"({"type":"tool_use","id":"t","name":"n","input":{"a":0.1,"b":1e-07,"c":1e+300,"d":123456789.125}})";
   EXPECT_EQ(Reencode(json, &block), json);
 }
 
 TEST(CodecEdgeCaseTest, StructKeysAreWrittenSorted) {
   v1::ContentBlock block;
-  EXPECT_EQ(Reencode(std::string(R"({"type":"tool_use","id":"t","name":"n","input":{"b":1,"a":{"z":1,"y":2},"":0}})"),
-                     &block),
-            R"({"type":"tool_use","id":"t","name":"n","input":{"":0,"a":{"y":2,"z":1},"b":1}})");
+  EXPECT_EQ(
+      Reencode(
+          std::string(
+              R"({"type":"tool_use","id":"t","name":"n","input":{"b":1,"a":{"z":1,"y":2},"":0}})"),
+          &block),
+      R"({"type":"tool_use","id":"t","name":"n","input":{"":0,"a":{"y":2,"z":1},"b":1}})");
 }
 
 TEST(CodecEdgeCaseTest, NullsOfOptionalAndMessageMembersRoundTrip) {
   v1::ContentBlock block;
-  for (const char* json : {
-           R"({"type":"web_search_tool_result","tool_use_id":"x","content":[{"type":"web_search_result","url":"u","title":"t","encrypted_content":"e","page_age":null}]})",
-           R"({"type":"text_editor_code_execution_tool_result","tool_use_id":"x","content":null})",
-           R"({"type":"web_search_tool_result","tool_use_id":"x","content":[]})",
-           R"({"type":"tool_result","tool_use_id":"x","content":null,"is_error":null,"cache_control":null})",
-           R"({"type":"document","source":{"type":"text","media_type":"text/plain","data":"d"},"title":null,"citations":null})",
-       }) {
+  for (
+      const char* json : {
+          R"({"type":"web_search_tool_result","tool_use_id":"x","content":[{"type":"web_search_result","url":"u","title":"t","encrypted_content":"e","page_age":null}]})",
+          R"({"type":"text_editor_code_execution_tool_result","tool_use_id":"x","content":null})",
+          R"({"type":"web_search_tool_result","tool_use_id":"x","content":[]})",
+          R"({"type":"tool_result","tool_use_id":"x","content":null,"is_error":null,"cache_control":null})",
+          R"({"type":"document","source":{"type":"text","media_type":"text/plain","data":"d"},"title":null,"citations":null})",
+      }) {
     EXPECT_TRUE(JsonEqual(json, Reencode(std::string(json), &block))) << json;
   }
 }
@@ -507,19 +541,20 @@ TEST(CodecEdgeCaseTest, DatedAndUndatedToolTypesAreKept) {
 }
 
 TEST(CodecEdgeCaseTest, DeltaStopSequenceAndUnknownStopReason) {
-  absl::StatusOr<v1::Message> message = Accumulate({
-      kStart,
-      R"({"type":"message_delta","delta":{"stop_reason":"stop_sequence","stop_sequence":"END"},"usage":{"output_tokens":4}})",
-      kStop});
+  absl::StatusOr<v1::Message> message = Accumulate(
+      {kStart,
+       R"({"type":"message_delta","delta":{"stop_reason":"stop_sequence","stop_sequence":"END"},"usage":{"output_tokens":4}})",
+       kStop});
   ASSERT_TRUE(message.ok()) << message.status();
   EXPECT_EQ(message->stop_reason(), v1::STOP_REASON_STOP_SEQUENCE);
   EXPECT_EQ(message->stop_sequence(), "END");
-  EXPECT_THAT(MessageToJsonString(*message), HasSubstr(R"("stop_reason":"stop_sequence","stop_sequence":"END")"));
+  EXPECT_THAT(MessageToJsonString(*message),
+              HasSubstr(R"("stop_reason":"stop_sequence","stop_sequence":"END")"));
 
-  message = Accumulate({
-      kStart,
-      R"({"type":"message_delta","delta":{"stop_reason":"daydreaming","stop_sequence":null},"usage":{"output_tokens":4}})",
-      kStop});
+  message = Accumulate(
+      {kStart,
+       R"({"type":"message_delta","delta":{"stop_reason":"daydreaming","stop_sequence":null},"usage":{"output_tokens":4}})",
+       kStop});
   ASSERT_TRUE(message.ok()) << message.status();
   EXPECT_EQ(message->stop_reason(), v1::STOP_REASON_UNSPECIFIED);
   EXPECT_EQ(message->stop_reason_raw(), "daydreaming");
@@ -529,12 +564,12 @@ TEST(CodecEdgeCaseTest, DeltaStopSequenceAndUnknownStopReason) {
 }
 
 TEST(CodecEdgeCaseTest, CitationsDeltaReplacesAnExplicitNullCitations) {
-  absl::StatusOr<v1::Message> message = Accumulate({
-      kStart,
-      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":"","citations":null}})",
-      R"({"type":"content_block_delta","index":0,"delta":{"type":"citations_delta","citation":{"type":"char_location","cited_text":"a","document_index":0,"document_title":null,"start_char_index":0,"end_char_index":1}}})",
-      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ok"}})",
-      R"({"type":"content_block_stop","index":0})", kStop});
+  absl::StatusOr<v1::Message> message = Accumulate(
+      {kStart,
+       R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":"","citations":null}})",
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"citations_delta","citation":{"type":"char_location","cited_text":"a","document_index":0,"document_title":null,"start_char_index":0,"end_char_index":1}}})",
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ok"}})",
+       R"({"type":"content_block_stop","index":0})", kStop});
   ASSERT_TRUE(message.ok()) << message.status();
   EXPECT_TRUE(JsonEqual(
       R"({"type":"text","text":"ok","citations":[{"type":"char_location","cited_text":"a","document_index":0,"document_title":null,"start_char_index":0,"end_char_index":1}]})",
@@ -542,21 +577,25 @@ TEST(CodecEdgeCaseTest, CitationsDeltaReplacesAnExplicitNullCitations) {
 }
 
 TEST(CodecEdgeCaseTest, ToolInputWithUnicodeAndFragmentsSplitInsideEscapes) {
-  absl::StatusOr<v1::Message> message = Accumulate({
-      kStart, kToolStart,
-      R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"q\": \"\\ud83d"}})",
-      R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"\\ude00\", \"n\": -0.5e1"}})",
-      R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"} \n"}})",
-      kStop});
+  absl::StatusOr<v1::Message> message = Accumulate(
+      {kStart, kToolStart,
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"q\": \"\\ud83d"}})",
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"\\ude00\", \"n\": -0.5e1"}})",
+       R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"} \n"}})",
+       kStop});
   ASSERT_TRUE(message.ok()) << message.status();
-  EXPECT_EQ(message->content(0).tool_use().input().fields().at("q").string_value(), "\xF0\x9F\x98\x80");
+  EXPECT_EQ(message->content(0).tool_use().input().fields().at("q").string_value(),
+            "\xF0\x9F\x98\x80");
   EXPECT_EQ(message->content(0).tool_use().input().fields().at("n").number_value(), -5);
 }
 
 TEST(CodecEdgeCaseTest, ErrorIsStickyAndFinishReportsIt) {
   MessageAccumulator accumulator;
   v1::MessageStreamEvent event;
-  ASSERT_TRUE(JsonToMessage(R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})", &event).ok());
+  ASSERT_TRUE(
+      JsonToMessage(
+          R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})", &event)
+          .ok());
   EXPECT_EQ(accumulator.Apply(event).code(), absl::StatusCode::kAborted);
   ASSERT_TRUE(JsonToMessage(kStart, &event).ok());
   EXPECT_EQ(accumulator.Apply(event).code(), absl::StatusCode::kAborted);
