@@ -29,7 +29,8 @@ absl::Status CheckHeader(const std::string& name, const std::string& value) {
   });
   if (!name_ok) return absl::InternalError("an upstream request header has an invalid name");
   if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
-    return absl::InternalError(absl::StrCat("upstream request header ", name, ": value holds CR, LF or NUL"));
+    return absl::InternalError(
+        absl::StrCat("upstream request header ", name, ": value holds CR, LF or NUL"));
   }
   return absl::OkStatus();
 }
@@ -57,7 +58,8 @@ absl::Status CurlEventLoop::SendNow(Transfer* t) {
     credentials = *std::move(signed_headers);
   }
   CurlHeaderList& headers = t->header_list;
-  if (absl::Status s = AppendHeader(headers, "Expect:"); !s.ok()) return s;  // no 100-continue round trip
+  // An empty Expect: no 100-continue round trip before the body.
+  if (absl::Status s = AppendHeader(headers, "Expect:"); !s.ok()) return s;
   if (r.body != nullptr && FindHeader(r.headers, "content-type") == nullptr) {
     if (absl::Status s = AppendHeader(headers, "content-type: application/json"); !s.ok()) return s;
   }
@@ -87,7 +89,8 @@ absl::Status CurlEventLoop::SendNow(Transfer* t) {
   set(CURLOPT_TCP_KEEPALIVE, 1L);
   set(CURLOPT_TCP_NODELAY, 1L);
   set(CURLOPT_CONNECTTIMEOUT_MS, Millis(ConnectTimeout(r)));
-  if (r.timeout != absl::InfiniteDuration()) set(CURLOPT_TIMEOUT_MS, std::max(1L, Millis(r.timeout)));
+  if (r.timeout != absl::InfiniteDuration())
+    set(CURLOPT_TIMEOUT_MS, std::max(1L, Millis(r.timeout)));
   set(CURLOPT_MAXAGE_CONN, CurlMaxAgeSeconds(options_.idle_connection_timeout));
   set(CURLOPT_PREREQFUNCTION, &CurlEventLoop::OnRequestReady);
   set(CURLOPT_PREREQDATA, static_cast<void*>(t));
@@ -97,7 +100,8 @@ absl::Status CurlEventLoop::SendNow(Transfer* t) {
   set(CURLOPT_SSL_VERIFYPEER, 1L);
   set(CURLOPT_SSL_VERIFYHOST, 2L);
   if (!options_.ca_file.empty()) set(CURLOPT_CAINFO, options_.ca_file.c_str());
-  set(CURLOPT_HTTP_VERSION, static_cast<long>(options_.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1));
+  set(CURLOPT_HTTP_VERSION,
+      static_cast<long>(options_.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1));
   if (r.method == "GET") {
     set(CURLOPT_HTTPGET, 1L);
   } else {
@@ -120,7 +124,8 @@ absl::Status CurlEventLoop::SendNow(Transfer* t) {
   t->in_multi = true;
   t->handed_at = absl::Now();
   t->last_byte_at = t->handed_at;
-  if (options_.stall_timeout > absl::ZeroDuration()) ArmStallCheck(t, t->handed_at + options_.stall_timeout);
+  if (options_.stall_timeout > absl::ZeroDuration())
+    ArmStallCheck(t, t->handed_at + options_.stall_timeout);
   return absl::OkStatus();
 }
 
@@ -145,8 +150,10 @@ absl::Status CurlEventLoop::FailureStatus(const Transfer& t, int code) const {
         absl::StrCat("upstream connection failed: connect or TLS handshake took over ",
                      absl::FormatDuration(ConnectTimeout(t.request)), ": ", detail));
   }
-  return absl::UnavailableError(absl::StrCat(
-      t.head_delivered ? "upstream connection broke mid-response: " : "upstream connection failed: ", detail));
+  return absl::UnavailableError(absl::StrCat(t.head_delivered
+                                                 ? "upstream connection broke mid-response: "
+                                                 : "upstream connection failed: ",
+                                             detail));
 }
 
 size_t CurlEventLoop::OnHeaderLine(char* data, size_t size, size_t count, void* self) {
@@ -172,7 +179,8 @@ size_t CurlEventLoop::OnHeaderLine(char* data, size_t size, size_t count, void* 
     return n;
   }
   t->header_bytes += n;
-  if (t->response_headers.size() >= kMaxResponseHeaderFields || t->header_bytes > kMaxResponseHeaderBytes) {
+  if (t->response_headers.size() >= kMaxResponseHeaderFields ||
+      t->header_bytes > kMaxResponseHeaderBytes) {
     return n;  // kept out (see kMaxResponseHeaderBytes); the transfer goes on
   }
   const size_t colon = line.find(':');
@@ -190,15 +198,12 @@ size_t CurlEventLoop::OnBodyBytes(char* data, size_t size, size_t count, void* s
   t->last_byte_at = absl::Now();
   t->DeliverHead();
   switch (t->sink->OnBody(absl::string_view(data, n))) {
-    case BodyAction::kContinue:
-      return n;
+    case BodyAction::kContinue: return n;
     case BodyAction::kPause:
       t->paused = true;
       t->loop->paused_.fetch_add(1, std::memory_order_relaxed);
       return CURL_WRITEFUNC_PAUSE;
-    case BodyAction::kAbort:
-      t->aborted_by_sink = true;
-      return 0;
+    case BodyAction::kAbort: t->aborted_by_sink = true; return 0;
   }
   return 0;
 }
